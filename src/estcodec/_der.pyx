@@ -1,0 +1,42 @@
+# cython: language_level=3
+"""The compiled core of estcodec.
+
+One checked cursor reads TLVs; the universal primitives are decoded and validated here; an encoder writes
+definite-length DER into a growable buffer; and the schema engine walks compiled specs to turn DER into model
+instances and back. No OID meanings, no crypto, no I/O.
+
+The module is split into parts that are textually included:
+
+* ``_der_read.pxi``    -- TLV headers, the cursor, primitive decoders and validators
+* ``_der_element.pxi`` -- the schema-less ``Element`` tree (``estcodec.der.parse``)
+* ``_der_write.pxi``   -- the encoder
+* ``_der_schema.pxi``  -- the schema engine (specs, decode, encode)
+"""
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_DecodeLatin1, PyUnicode_DecodeASCII
+from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
+from cpython.list cimport PyList_New, PyList_SET_ITEM, PyList_GET_SIZE, PyList_GET_ITEM
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM, PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from cpython.ref cimport Py_INCREF
+from cpython.datetime cimport import_datetime, datetime_new
+from libc.string cimport memcmp, memcpy, memmove
+from libc.stdint cimport uint64_t, int64_t, uint32_t
+
+import datetime as _dt
+
+from estcodec.errors import DecodeError, EncodeError
+
+import_datetime()
+
+cdef object _UTC = _dt.timezone.utc
+
+# Tag classes, as the two high bits of the identifier octet.
+cdef tuple _CLASS_NAMES = ("universal", "application", "context", "private")
+
+# Nesting bound for both the Element parser and the schema engine.
+cdef int MAX_DEPTH = 64
+
+include "_der_read.pxi"
+include "_der_write.pxi"
+include "_der_element.pxi"
+include "_der_schema.pxi"

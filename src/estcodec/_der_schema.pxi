@@ -1,0 +1,679 @@
+# The schema engine: specs compiled once per model class, walked here to decode DER into model instances and
+# to encode instances back. Decoded instances keep the exact bytes they came from, so they re-encode
+# byte-identically (also where a SET OF arrived unsorted); instances built from values are encoded canonically.
+
+cdef enum:
+    K_ANY = 200         # raw TLV bytes of whatever is there
+    K_ANYVAL = 201      # decoded universal primitive value, else raw TLV bytes
+    K_SEQ = 202         # a Model subclass
+    K_SEQOF = 203
+    K_SETOF = 204
+    K_CHOICE = 205
+    K_EXPLICIT = 206    # [tag] EXPLICIT wrapper around ``inner``
+    K_NAMEDBITS = 207   # BIT STRING with named bits, decoded to a frozenset of names
+
+KIND_ANY = K_ANY
+KIND_ANYVAL = K_ANYVAL
+KIND_SEQ = K_SEQ
+KIND_SEQOF = K_SEQOF
+KIND_SETOF = K_SETOF
+KIND_CHOICE = K_CHOICE
+KIND_EXPLICIT = K_EXPLICIT
+KIND_NAMEDBITS = K_NAMEDBITS
+
+DEF MAX_ENCODE_DEPTH = 100
+
+
+cdef class Spec:
+    """How one ASN.1 type is tagged and what it holds (built by ``estcodec.schema``)."""
+    cdef public int kind
+    cdef public int tcls            # expected tag class; -1 for untagged CHOICE / ANY
+    cdef public Py_ssize_t tnum     # expected tag number
+    cdef public Spec inner          # EXPLICIT: the wrapped type; SEQUENCE OF / SET OF: the element type
+    cdef public object model        # SEQUENCE / CHOICE: the Python class
+    cdef public tuple fields        # SEQUENCE: FieldSpecs in order; CHOICE: one FieldSpec per alternative
+    cdef public tuple bit_names     # NAMEDBITS: names by bit position
+    cdef public Py_ssize_t min_size
+    cdef public Py_ssize_t max_size  # -1: unbounded
+    cdef public bint transparent    # CHOICE decoded to the bare value (Time, DirectoryString)
+    cdef public str type_name
+
+    def __init__(self, int kind, int tcls=-1, Py_ssize_t tnum=0, *, Spec inner=None, model=None, tuple fields=(),
+                 tuple bit_names=(), Py_ssize_t min_size=0, Py_ssize_t max_size=-1, bint transparent=False,
+                 str type_name=""):
+        self.kind = kind
+        self.tcls = tcls
+        self.tnum = tnum
+        self.inner = inner
+        self.model = model
+        self.fields = fields
+        self.bit_names = bit_names
+        self.min_size = min_size
+        self.max_size = max_size
+        self.transparent = transparent
+        self.type_name = type_name
+
+    def copy(self):
+        cdef Spec s = Spec.__new__(Spec)
+        s.kind = self.kind
+        s.tcls = self.tcls
+        s.tnum = self.tnum
+        s.inner = self.inner
+        s.model = self.model
+        s.fields = self.fields
+        s.bit_names = self.bit_names
+        s.min_size = self.min_size
+        s.max_size = self.max_size
+        s.transparent = self.transparent
+        s.type_name = self.type_name
+        return s
+
+    def __repr__(self):
+        return f"<Spec {self.type_name} kind={self.kind} tag=({self.tcls},{self.tnum})>"
+
+
+cdef class FieldSpec:
+    """One component of a SEQUENCE, or one alternative of a CHOICE."""
+    cdef public str name
+    cdef public str seg
+    cdef public Spec spec
+    cdef public bint optional
+    cdef public bint has_default
+    cdef public object default
+    cdef public Py_ssize_t defined_by   # index of the OID field an ANY DEFINED BY depends on, else -1
+    cdef public dict registry           # OID -> Spec (or a type with ``_asn1_spec``)
+
+    def __init__(self, str name, Spec spec, *, bint optional=False, bint has_default=False, default=None,
+                 Py_ssize_t defined_by=-1, dict registry=None):
+        self.name = name
+        self.seg = "." + name
+        self.spec = spec
+        self.optional = optional
+        self.has_default = has_default
+        self.default = default
+        self.defined_by = defined_by
+        self.registry = registry
+
+    def __repr__(self):
+        return f"<FieldSpec {self.name}: {self.spec!r}>"
+
+
+cdef inline Spec _as_spec(object t):
+    if isinstance(t, Spec):
+        return <Spec>t
+    return <Spec>t._asn1_spec
+
+
+# --- model base classes -----------------------------------------------------------------------------------
+
+cdef class Model:
+    """Base of SEQUENCE models. Instances are immutable; decoded ones keep their source bytes."""
+    cdef tuple _v
+    cdef bytes _src
+    cdef Py_ssize_t _start
+    cdef Py_ssize_t _cstart
+    cdef Py_ssize_t _end
+
+    def __init__(self, **kwargs):
+        cdef Spec spec = type(self)._asn1_spec
+        cdef FieldSpec f
+        cdef list values = []
+        for f in spec.fields:
+            v = kwargs.pop(f.name, None)
+            if v is None:
+                if f.has_default:
+                    v = f.default
+                elif not f.optional:
+                    raise TypeError(f"{type(self).__name__}() missing the required field {f.name!r}")
+            values.append(v)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unknown fields: {', '.join(sorted(kwargs))}")
+        self._v = tuple(values)
+        self._src = None
+
+    @classmethod
+    def from_der(cls, data, *, bint ber=False):
+        """Decode ``data`` (strict DER; ``ber=True`` also accepts BER, normalised to DER first)."""
+        return decode(cls._asn1_spec, data, ber)
+
+    def to_der(self):
+        """The DER encoding: the exact source bytes for a decoded instance."""
+        if self._src is not None:
+            return self._src[self._start:self._end]
+        return encode(type(self)._asn1_spec, self)
+
+    @property
+    def raw(self):
+        """The exact DER bytes this instance was decoded from, or None if it was built from values."""
+        if self._src is None:
+            return None
+        return self._src[self._start:self._end]
+
+    def replace(self, **changes):
+        """A copy with some fields changed (encoded afresh from values)."""
+        cdef Spec spec = type(self)._asn1_spec
+        cdef FieldSpec f
+        cdef Py_ssize_t i
+        kwargs = {}
+        for i, f in enumerate(spec.fields):
+            kwargs[f.name] = self._v[i]
+        for k in changes:
+            if k not in kwargs:
+                raise TypeError(f"{type(self).__name__} has no field {k!r}")
+        kwargs.update(changes)
+        return type(self)(**kwargs)
+
+    def _values(self):
+        return self._v
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.to_der() == other.to_der()
+
+    def __hash__(self):
+        return hash(self.to_der())
+
+    def __repr__(self):
+        cdef Spec spec = type(self)._asn1_spec
+        cdef FieldSpec f
+        parts = []
+        for i, f in enumerate(spec.fields):
+            v = self._v[i]
+            if v is None and f.optional:
+                continue
+            parts.append(f"{f.name}={v!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def __reduce__(self):
+        return (_from_der_for_pickle, (type(self), self.to_der()))
+
+
+cdef class ChoiceModel:
+    """Base of CHOICE models: ``.name`` says which alternative, ``.value`` holds it."""
+    cdef Py_ssize_t _index
+    cdef object _value
+    cdef bytes _src
+    cdef Py_ssize_t _start
+    cdef Py_ssize_t _end
+
+    def __init__(self, name=None, value=None, **kwargs):
+        cdef Spec spec = type(self)._asn1_spec
+        cdef FieldSpec f
+        cdef Py_ssize_t i
+        if name is None:
+            if len(kwargs) != 1:
+                raise TypeError(f"{type(self).__name__}() takes exactly one alternative")
+            name, value = next(iter(kwargs.items()))
+        elif kwargs:
+            raise TypeError(f"{type(self).__name__}() takes one alternative")
+        for i, f in enumerate(spec.fields):
+            if f.name == name:
+                self._index = i
+                self._value = value
+                self._src = None
+                return
+        raise TypeError(f"{type(self).__name__} has no alternative {name!r}")
+
+    @classmethod
+    def from_der(cls, data, *, bint ber=False):
+        return decode(cls._asn1_spec, data, ber)
+
+    @property
+    def name(self):
+        return (<FieldSpec>(<Spec>type(self)._asn1_spec).fields[self._index]).name
+
+    @property
+    def value(self):
+        return self._value
+
+    @property
+    def raw(self):
+        if self._src is None:
+            return None
+        return self._src[self._start:self._end]
+
+    def to_der(self):
+        if self._src is not None:
+            return self._src[self._start:self._end]
+        return encode(type(self)._asn1_spec, self)
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.to_der() == other.to_der()
+
+    def __hash__(self):
+        return hash(self.to_der())
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.name}={self._value!r})"
+
+    def __reduce__(self):
+        return (_from_der_for_pickle, (type(self), self.to_der()))
+
+
+def _from_der_for_pickle(cls, data):
+    return cls.from_der(data)
+
+
+cdef class FieldGetter:
+    """Read-only attribute for field ``index`` of a Model."""
+    cdef Py_ssize_t index
+    cdef str name
+
+    def __init__(self, Py_ssize_t index, str name):
+        self.index = index
+        self.name = name
+
+    def __get__(self, obj, objtype):
+        if obj is None:
+            return self
+        return <object>PyTuple_GET_ITEM((<Model>obj)._v, self.index)
+
+    def __set__(self, obj, value):
+        raise AttributeError(f"{type(obj).__name__} is immutable; use .replace({self.name}=...)")
+
+
+# --- decoding ---------------------------------------------------------------------------------------------
+
+cdef class _Ctx:
+    cdef bytes src
+    cdef cbuf buf
+    cdef bint ber
+
+
+cdef str _expected_name(Spec s):
+    if s.type_name:
+        return s.type_name
+    if s.tcls >= 0:
+        return tag_name(s.tcls, s.tnum, False)
+    return "a value"
+
+
+cdef int _unexpected(Spec s, Header* h) except -1:
+    _fail(f"expected {_expected_name(s)}, got {tag_name(h.cls, h.tag, h.cons)}", h.start, "unexpected-tag")
+
+
+cdef Py_ssize_t _choice_index(Spec s, Header* h):
+    cdef Py_ssize_t i
+    cdef FieldSpec f
+    for i in range(PyTuple_GET_SIZE(s.fields)):
+        f = <FieldSpec>PyTuple_GET_ITEM(s.fields, i)
+        if _matches(f.spec, h):
+            return i
+    return -1
+
+
+cdef bint _matches(Spec s, Header* h):
+    cdef int kind = s.kind
+    if kind == K_ANY or kind == K_ANYVAL:
+        return True
+    if s.tcls < 0:
+        if kind == K_CHOICE:
+            return _choice_index(s, h) >= 0
+        return True
+    return h.cls == s.tcls and h.tag == s.tnum
+
+
+cdef object _raw_tlv(_Ctx ctx, Header* h):
+    return PyBytes_FromStringAndSize(<char*>ctx.buf + h.start, h.cend - h.start)
+
+
+cdef object _decode_named_bits(_Ctx ctx, Spec s, Header* h):
+    cdef BitStringValue b = dec_bit_string(ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
+    cdef Py_ssize_t nbits = len(b.data) * 8 - b.unused_bits
+    cdef Py_ssize_t i
+    cdef tuple names = s.bit_names
+    if nbits and not ctx.ber and not b.bit(nbits - 1):
+        _fail("named BIT STRING has trailing zero bits", h.start, "invalid-bit-string")
+    out = []
+    for i in range(nbits):
+        if b.data[i >> 3] & (0x80 >> (i & 7)):
+            out.append(names[i] if i < len(names) else f"bit{i}")
+    return frozenset(out)
+
+
+cdef object _decode(_Ctx ctx, Spec s, Header* h, int depth):
+    cdef int kind = s.kind
+    cdef Header ih
+    cdef Py_ssize_t idx
+    cdef FieldSpec alt
+    cdef ChoiceModel cm
+    if kind < 100:
+        if h.cons:
+            _fail(f"{_expected_name(s)} must be primitive", h.start, "constructed-primitive")
+        return prim_value(kind, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
+    if depth >= MAX_DEPTH:
+        _fail(f"nesting deeper than {MAX_DEPTH} levels", h.start, "too-deep")
+    if kind == K_SEQ:
+        return _decode_seq(ctx, s, h, depth)
+    if kind == K_SEQOF or kind == K_SETOF:
+        return _decode_seqof(ctx, s, h, depth)
+    if kind == K_EXPLICIT:
+        if not h.cons:
+            _fail(f"explicit tag {_expected_name(s)} must be constructed", h.start, "primitive-constructed")
+        read_header(ctx.buf, h.cstart, h.cend, &ih, False)
+        if ih.cend != h.cend:
+            _fail("explicitly tagged value is followed by more data", ih.cend, "trailing-data")
+        if not _matches(s.inner, &ih):
+            _unexpected(s.inner, &ih)
+        return _decode(ctx, s.inner, &ih, depth + 1)
+    if kind == K_CHOICE:
+        idx = _choice_index(s, h)
+        if idx < 0:
+            _unexpected(s, h)
+        alt = <FieldSpec>PyTuple_GET_ITEM(s.fields, idx)
+        try:
+            v = _decode(ctx, alt.spec, h, depth + 1)
+        except DecodeError as e:
+            e._push(alt.seg)
+            raise
+        if s.transparent:
+            return v
+        cm = ChoiceModel.__new__(s.model)
+        cm._index = idx
+        cm._value = v
+        cm._src = ctx.src
+        cm._start = h.start
+        cm._end = h.cend
+        return cm
+    if kind == K_ANY:
+        return _raw_tlv(ctx, h)
+    if kind == K_ANYVAL:
+        if h.cls == CLS_UNIVERSAL and not h.cons:
+            return prim_value(h.tag, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
+        return _raw_tlv(ctx, h)
+    if kind == K_NAMEDBITS:
+        if h.cons:
+            _fail("BIT STRING must be primitive", h.start, "constructed-primitive")
+        return _decode_named_bits(ctx, s, h)
+    raise AssertionError(f"unknown spec kind {kind}")
+
+
+cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
+    cdef tuple fields = s.fields
+    cdef Py_ssize_t n = PyTuple_GET_SIZE(fields)
+    cdef tuple values = PyTuple_New(n)
+    cdef Py_ssize_t i
+    cdef Py_ssize_t p = h.cstart
+    cdef Py_ssize_t end = h.cend
+    cdef bint have = False
+    cdef Header ch
+    cdef FieldSpec f
+    cdef Spec fs
+    cdef object v
+    cdef object t
+    cdef Model m
+    if not h.cons:
+        _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
+    for i in range(n):
+        f = <FieldSpec>PyTuple_GET_ITEM(fields, i)
+        fs = f.spec
+        if not have and p < end:
+            read_header(ctx.buf, p, end, &ch, False)
+            have = True
+        if have:
+            if f.defined_by >= 0:
+                t = <object>PyTuple_GET_ITEM(values, f.defined_by)
+                t = f.registry.get(t) if t is not None else None
+                if t is not None:
+                    fs = _as_spec(t)
+                    if not _matches(fs, &ch):
+                        try:
+                            _unexpected(fs, &ch)
+                        except DecodeError as e:
+                            e._push(f.seg)
+                            raise
+            if _matches(fs, &ch):
+                try:
+                    v = _decode(ctx, fs, &ch, depth + 1)
+                    if f.has_default and not ctx.ber and v == f.default:
+                        _fail(f"{f.name} is encoded although it equals its DEFAULT", ch.start, "default-encoded")
+                except DecodeError as e:
+                    e._push(f.seg)
+                    raise
+                Py_INCREF(v)
+                PyTuple_SET_ITEM(values, i, v)
+                p = ch.cend
+                have = False
+                continue
+        if f.optional:
+            v = None
+        elif f.has_default:
+            v = f.default
+        else:
+            if have:
+                err = DecodeError(f"expected {_expected_name(fs)}, got {tag_name(ch.cls, ch.tag, ch.cons)}",
+                                  ch.start, "unexpected-tag")
+            else:
+                err = DecodeError(f"{_expected_name(s)} ends before its field {f.name}", h.start, "missing-field")
+            err._push(f.seg)
+            raise err
+        Py_INCREF(v)
+        PyTuple_SET_ITEM(values, i, v)
+    if have or p < end:
+        _fail(f"{_expected_name(s)} has an unexpected element after its last field", p, "unexpected-tag")
+    m = Model.__new__(s.model)
+    m._v = values
+    m._src = ctx.src
+    m._start = h.start
+    m._cstart = h.cstart
+    m._end = h.cend
+    return m
+
+
+cdef object _decode_seqof(_Ctx ctx, Spec s, Header* h, int depth):
+    cdef list out = []
+    cdef Py_ssize_t p = h.cstart
+    cdef Py_ssize_t end = h.cend
+    cdef Header ch
+    cdef Spec es = s.inner
+    cdef Py_ssize_t i = 0
+    if not h.cons:
+        _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
+    while p < end:
+        try:
+            read_header(ctx.buf, p, end, &ch, False)
+            if not _matches(es, &ch):
+                _unexpected(es, &ch)
+            out.append(_decode(ctx, es, &ch, depth + 1))
+        except DecodeError as e:
+            e._push(f"[{i}]")
+            raise
+        p = ch.cend
+        i += 1
+    if i < s.min_size or (s.max_size >= 0 and i > s.max_size):
+        _fail(f"{_expected_name(s)} has {i} elements, outside its size constraint", h.start, "invalid-value")
+    return out
+
+
+def decode(spec, data, bint ber=False):
+    """Decode ``data`` as ``spec`` (a Spec or a model class). Strict DER unless ``ber``."""
+    cdef Spec s = _as_spec(spec)
+    cdef bytes src = as_bytes(data)
+    cdef _Ctx ctx = _Ctx.__new__(_Ctx)
+    cdef Header h
+    cdef Py_ssize_t n
+    if ber:
+        src = normalize_ber(src)
+    n = PyBytes_GET_SIZE(src)
+    ctx.src = src
+    ctx.buf = <cbuf>PyBytes_AS_STRING(src)
+    ctx.ber = ber
+    read_header(ctx.buf, 0, n, &h, False)
+    if not _matches(s, &h):
+        _unexpected(s, &h)
+    v = _decode(ctx, s, &h, 0)
+    if h.cend != n:
+        _fail(f"{n - h.cend} bytes of trailing data after the value", h.cend, "trailing-data")
+    return v
+
+
+# --- encoding ---------------------------------------------------------------------------------------------
+
+cdef int _write_any(Writer w, object v) except -1:
+    cdef Header h
+    cdef bytes b
+    if isinstance(v, (Model, ChoiceModel)):
+        return w.put_bytes(v.to_der())
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        b = bytes(v)
+        try:
+            read_header(<cbuf>PyBytes_AS_STRING(b), 0, len(b), &h, False)
+        except DecodeError as e:
+            raise EncodeError(f"ANY value is not one DER element: {e.detail}") from None
+        if h.cend != len(b):
+            raise EncodeError("ANY value is not exactly one DER element")
+        return w.put_bytes(b)
+    if hasattr(v, "to_der"):
+        return w.put_bytes(v.to_der())
+    raise EncodeError(f"ANY needs DER bytes or a model, got {type(v).__name__}")
+
+
+cdef int _write_anyval(Writer w, object v) except -1:
+    cdef Py_ssize_t mark = w.length
+    cdef Py_ssize_t tag
+    if isinstance(v, (bytes, bytearray, memoryview, Model, ChoiceModel)):
+        return _write_any(w, v)
+    if v is None:
+        tag = T_NULL
+    elif type(v) is bool:
+        tag = T_BOOLEAN
+    elif isinstance(v, int):
+        tag = T_INTEGER
+    elif isinstance(v, str):
+        tag = T_UTF8_STRING
+    elif isinstance(v, _dt.datetime):
+        tag = T_UTC_TIME if 1950 <= v.astimezone(_UTC).year < 2050 else T_GENERALIZED_TIME
+    elif isinstance(v, BitStringValue):
+        tag = T_BIT_STRING
+    else:
+        raise EncodeError(f"cannot encode a {type(v).__name__} as an open-type value")
+    write_primitive_content(w, tag, v)
+    return w.close_tlv(mark, CLS_UNIVERSAL, False, tag)
+
+
+cdef int _write_named_bits(Writer w, Spec s, object v) except -1:
+    cdef Py_ssize_t pos, top = -1
+    cdef bytearray data
+    if isinstance(v, BitStringValue):
+        return write_bit_string_content(w, v)
+    positions = []
+    for name in v:
+        if name in s.bit_names:
+            pos = s.bit_names.index(name)
+        elif isinstance(name, str) and name.startswith("bit") and name[3:].isdigit():
+            pos = int(name[3:])
+        else:
+            raise EncodeError(f"unknown bit name {name!r}")
+        positions.append(pos)
+        if pos > top:
+            top = pos
+    if top < 0:
+        return w.put_byte(0)
+    data = bytearray(top // 8 + 1)
+    for pos in positions:
+        data[pos >> 3] |= 0x80 >> (pos & 7)
+    w.put_byte(<unsigned char>(7 - top % 8))
+    return w.put_bytes(bytes(data))
+
+
+cdef int _encode(Writer w, Spec s, object v, int depth) except -1:
+    cdef int kind = s.kind
+    cdef Py_ssize_t mark = w.length
+    cdef Py_ssize_t i, n, a
+    cdef FieldSpec f
+    cdef Model m
+    cdef ChoiceModel cm
+    cdef list bounds
+    if depth > MAX_ENCODE_DEPTH:
+        raise EncodeError("value nests too deeply")
+    if kind < 100:
+        write_primitive_content(w, kind, v)
+        return w.close_tlv(mark, s.tcls, False, s.tnum)
+    if kind == K_EXPLICIT:
+        _encode(w, s.inner, v, depth + 1)
+        return w.close_tlv(mark, s.tcls, True, s.tnum)
+    if kind == K_SEQ:
+        if not isinstance(v, s.model):
+            if isinstance(v, dict):
+                v = s.model(**v)
+            else:
+                raise EncodeError(f"expected a {s.model.__name__}, got {type(v).__name__}")
+        m = <Model>v
+        if m._src is not None:
+            w.put(<cbuf>PyBytes_AS_STRING(m._src) + m._cstart, m._end - m._cstart)
+        else:
+            for i in range(PyTuple_GET_SIZE(s.fields)):
+                f = <FieldSpec>PyTuple_GET_ITEM(s.fields, i)
+                fv = <object>PyTuple_GET_ITEM(m._v, i)
+                if fv is None:
+                    if f.optional:
+                        continue
+                    if not f.has_default:
+                        raise EncodeError(f"{s.model.__name__}.{f.name} is required")
+                    continue
+                if f.has_default and type(fv) is type(f.default) and fv == f.default:
+                    continue
+                try:
+                    if f.defined_by >= 0:
+                        t = <object>PyTuple_GET_ITEM(m._v, f.defined_by)
+                        t = f.registry.get(t) if t is not None else None
+                        if t is None or isinstance(fv, (bytes, bytearray, memoryview)):
+                            _write_any(w, fv)
+                        else:
+                            _encode(w, _as_spec(t), fv, depth + 1)
+                    else:
+                        _encode(w, f.spec, fv, depth + 1)
+                except EncodeError as e:
+                    raise EncodeError(f"{s.model.__name__}.{f.name}: {e}") from None
+        return w.close_tlv(mark, s.tcls, True, s.tnum)
+    if kind == K_SEQOF or kind == K_SETOF:
+        if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
+            raise EncodeError(f"{_expected_name(s)} needs a list, got {type(v).__name__}")
+        items = list(v)
+        n = len(items)
+        if n < s.min_size or (s.max_size >= 0 and n > s.max_size):
+            raise EncodeError(f"{_expected_name(s)} needs between {s.min_size} and {s.max_size} elements, got {n}")
+        if kind == K_SEQOF or n < 2:
+            for item in items:
+                _encode(w, s.inner, item, depth + 1)
+        else:
+            bounds = []
+            for item in items:
+                a = w.length
+                _encode(w, s.inner, item, depth + 1)
+                bounds.append(w.slice(a, w.length))
+            bounds.sort()
+            w.truncate(mark)
+            for b in bounds:
+                w.put_bytes(b)
+        return w.close_tlv(mark, s.tcls, True, s.tnum)
+    if kind == K_CHOICE:
+        if s.transparent:
+            i = s.model._select(v)
+            f = <FieldSpec>s.fields[i]
+            return _encode(w, f.spec, v, depth + 1)
+        if not isinstance(v, s.model):
+            raise EncodeError(f"expected a {s.model.__name__}, got {type(v).__name__}")
+        cm = <ChoiceModel>v
+        if cm._src is not None:
+            return w.put(<cbuf>PyBytes_AS_STRING(cm._src) + cm._start, cm._end - cm._start)
+        f = <FieldSpec>s.fields[cm._index]
+        return _encode(w, f.spec, cm._value, depth + 1)
+    if kind == K_ANY:
+        return _write_any(w, v)
+    if kind == K_ANYVAL:
+        return _write_anyval(w, v)
+    if kind == K_NAMEDBITS:
+        _write_named_bits(w, s, v)
+        return w.close_tlv(mark, s.tcls, False, s.tnum)
+    raise AssertionError(f"unknown spec kind {kind}")
+
+
+def encode(spec, value):
+    """Encode ``value`` as ``spec`` (a Spec or a model class) into DER."""
+    cdef Writer w = Writer()
+    _encode(w, _as_spec(spec), value, 0)
+    return w.getvalue()

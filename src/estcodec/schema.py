@@ -1,0 +1,268 @@
+"""Declarative ASN.1 models, compiled once into the specs that the core walks.
+
+A model reads like the RFC's ASN.1; annotations are the types, ``field()`` gives tagging and OPTIONAL/DEFAULT::
+
+    class Extension(Sequence):
+        extn_id: ObjectIdentifier
+        critical: Boolean = field(default=False)
+        extn_value: OctetString
+
+    class GeneralName(Choice):
+        rfc822_name: IA5String = field(implicit=1)
+        dns_name: IA5String = field(implicit=2)
+
+    class TBS(Sequence):
+        version: Integer = field(explicit=0, default=0)
+        extensions: SequenceOf[Extension] = field(explicit=3, optional=True)
+        parameters: Any = field(optional=True, defined_by="algorithm", registry=ALGORITHM_PARAMS)
+
+``Model.from_der(data)`` decodes (strict DER; ``ber=True`` for BER), ``instance.to_der()`` encodes (a decoded
+instance gives back exactly its input bytes), ``Model(field=value, ...)`` builds, ``instance.replace(...)`` copies
+with changes. Python values: INTEGER/ENUMERATED ``int``, BOOLEAN ``bool``, NULL ``None``, OBJECT IDENTIFIER dotted
+``str``, BIT STRING ``BitStringValue``, named BIT STRING ``frozenset`` of names, OCTET STRING ``bytes``, string types
+``str``, times aware UTC ``datetime``, SEQUENCE OF / SET OF ``list``, ``Any`` raw TLV ``bytes``, ``AnyValue`` the
+decoded value of a universal primitive (else raw TLV bytes).
+
+Field names double as error-path segments (``$.tbs_certificate.validity.not_after``). Annotations must be real
+objects (do not use ``from __future__ import annotations`` in model modules); strings are evaluated in the
+module's namespace at class creation. Recursive types are not supported.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any as _TypingAny
+
+from . import _der
+from ._der import BitStringValue, ChoiceModel, FieldGetter, FieldSpec, Model, Spec
+
+__all__ = [
+    "Sequence", "Choice", "SequenceOf", "SetOf", "field", "Any", "AnyValue", "Integer", "Enumerated", "Boolean",
+    "Null", "ObjectIdentifier", "BitString", "NamedBitString", "OctetString", "UTF8String", "PrintableString",
+    "IA5String", "NumericString", "VisibleString", "TeletexString", "BMPString", "UniversalString", "UTCTime",
+    "GeneralizedTime", "BitStringValue", "Spec", "FieldSpec", "spec_of", "decode", "encode",
+]
+
+_CLASSES = {"universal": 0, "application": 1, "context": 2, "private": 3}
+_NOTHING = object()
+
+
+def spec_of(t: object) -> Spec:
+    """The compiled spec of a type used in an annotation."""
+    if isinstance(t, Spec):
+        return t
+    s = getattr(t, "_asn1_spec", None)
+    if not isinstance(s, Spec):
+        raise TypeError(f"{t!r} is not an ASN.1 type of estcodec.schema")
+    return s
+
+
+def decode(t: object, data: bytes, *, ber: bool = False) -> _TypingAny:
+    """Decode ``data`` as type ``t`` (a model class or a primitive type such as ``Integer``)."""
+    return _der.decode(spec_of(t), data, ber)
+
+
+def encode(t: object, value: _TypingAny) -> bytes:
+    """Encode ``value`` as type ``t`` into DER."""
+    return _der.encode(spec_of(t), value)
+
+
+# --- primitive types ----------------------------------------------------------------------------------------
+
+class _Primitive:
+    _asn1_spec: Spec
+
+    def __init_subclass__(cls, tag: int = 0, **kw: _TypingAny) -> None:
+        super().__init_subclass__(**kw)
+        cls._asn1_spec = Spec(tag, 0, tag, type_name=cls.__name__)
+
+    def __new__(cls, *a: object, **k: object) -> _TypingAny:  # pragma: no cover - types, not values
+        raise TypeError(f"{cls.__name__} is an ASN.1 type marker; use plain Python values")
+
+
+def _prim(name: str, tag: int, type_name: str) -> type:
+    t = type(name, (_Primitive,), {"__doc__": f"ASN.1 {type_name}"}, tag=tag)
+    t._asn1_spec.type_name = type_name
+    return t
+
+
+Boolean = _prim("Boolean", 1, "BOOLEAN")
+Integer = _prim("Integer", 2, "INTEGER")
+BitString = _prim("BitString", 3, "BIT STRING")
+OctetString = _prim("OctetString", 4, "OCTET STRING")
+Null = _prim("Null", 5, "NULL")
+ObjectIdentifier = _prim("ObjectIdentifier", 6, "OBJECT IDENTIFIER")
+Enumerated = _prim("Enumerated", 10, "ENUMERATED")
+UTF8String = _prim("UTF8String", 12, "UTF8String")
+NumericString = _prim("NumericString", 18, "NumericString")
+PrintableString = _prim("PrintableString", 19, "PrintableString")
+TeletexString = _prim("TeletexString", 20, "TeletexString")
+IA5String = _prim("IA5String", 22, "IA5String")
+UTCTime = _prim("UTCTime", 23, "UTCTime")
+GeneralizedTime = _prim("GeneralizedTime", 24, "GeneralizedTime")
+VisibleString = _prim("VisibleString", 26, "VisibleString")
+UniversalString = _prim("UniversalString", 28, "UniversalString")
+BMPString = _prim("BMPString", 30, "BMPString")
+
+
+class Any:
+    """An open type: the raw TLV bytes of whatever element is there."""
+    _asn1_spec = Spec(_der.KIND_ANY, -1, 0, type_name="ANY")
+
+
+class AnyValue:
+    """An open type decoded to the Python value of a universal primitive (str for strings), else raw TLV bytes."""
+    _asn1_spec = Spec(_der.KIND_ANYVAL, -1, 0, type_name="ANY")
+
+
+class _TypeExpr:
+    """A constructed type made by ``SequenceOf[...]``, ``SetOf[...]`` or ``NamedBitString(...)``."""
+
+    def __init__(self, spec: Spec) -> None:
+        self._asn1_spec = spec
+
+    def __repr__(self) -> str:
+        return f"<ASN.1 type {self._asn1_spec.type_name}>"
+
+
+class _CollectionFactory:
+    def __init__(self, kind: int, tag: int, label: str) -> None:
+        self._kind, self._tag, self._label = kind, tag, label
+
+    def __getitem__(self, item: object) -> _TypeExpr:
+        return self(item)
+
+    def __call__(self, item: object, *, min_size: int = 0, max_size: int = -1) -> _TypeExpr:
+        inner = spec_of(item)
+        name = f"{self._label} {inner.type_name or getattr(item, '__name__', '?')}"
+        return _TypeExpr(Spec(self._kind, 0, self._tag, inner=inner, min_size=min_size, max_size=max_size,
+                              type_name=name))
+
+
+SequenceOf = _CollectionFactory(_der.KIND_SEQOF, 16, "SEQUENCE OF")
+SetOf = _CollectionFactory(_der.KIND_SETOF, 17, "SET OF")
+
+
+def NamedBitString(*names: str) -> _TypeExpr:  # noqa: N802 - reads like a type
+    """A BIT STRING whose bits have names (by position); decodes to a frozenset of the names that are set."""
+    return _TypeExpr(Spec(_der.KIND_NAMEDBITS, 0, 3, bit_names=tuple(names), type_name="BIT STRING"))
+
+
+# --- fields ------------------------------------------------------------------------------------------------
+
+class _FieldInfo:
+    __slots__ = ("explicit", "implicit", "optional", "default", "defined_by", "registry", "tag_class")
+
+    def __init__(self, explicit: int | None, implicit: int | None, optional: bool, default: object,
+                 defined_by: str | None, registry: dict | None, tag_class: str) -> None:
+        self.explicit, self.implicit, self.optional, self.default = explicit, implicit, optional, default
+        self.defined_by, self.registry, self.tag_class = defined_by, registry, tag_class
+
+
+def field(*, explicit: int | None = None, implicit: int | None = None, optional: bool = False,
+          default: object = _NOTHING, defined_by: str | None = None, registry: dict | None = None,
+          tag_class: str = "context") -> _TypingAny:
+    """Describe how a component is tagged and whether it may be absent.
+
+    ``explicit=n`` / ``implicit=n``: ``[n] EXPLICIT`` / ``[n] IMPLICIT`` (context class unless ``tag_class``);
+    ``optional``; ``default`` (a DEFAULT value, omitted when encoding, refused when encoded in DER input);
+    ``defined_by`` + ``registry``: ANY DEFINED BY the named earlier OID field, resolved through ``registry``
+    (OID -> type); OIDs not in the registry keep the raw TLV bytes.
+    """
+    if explicit is not None and implicit is not None:
+        raise TypeError("a field is tagged EXPLICIT or IMPLICIT, not both")
+    if tag_class not in _CLASSES or tag_class == "universal":
+        raise TypeError(f"bad tag_class {tag_class!r}")
+    if (defined_by is None) != (registry is None):
+        raise TypeError("defined_by and registry go together")
+    return _FieldInfo(explicit, implicit, optional, default, defined_by, registry, tag_class)
+
+
+def _tagged(base: Spec, info: _FieldInfo | None, owner: str, name: str) -> Spec:
+    if info is None:
+        return base
+    cls = _CLASSES[info.tag_class]
+    if info.implicit is not None:
+        if base.kind in (_der.KIND_ANY, _der.KIND_ANYVAL) or (base.kind == _der.KIND_CHOICE and base.tcls < 0):
+            raise TypeError(f"{owner}.{name}: an untagged CHOICE or ANY cannot be tagged IMPLICIT")
+        s = base.copy()
+        s.tcls, s.tnum = cls, info.implicit
+        s.type_name = f"[{info.implicit}] IMPLICIT {base.type_name}"
+        return s
+    if info.explicit is not None:
+        return Spec(_der.KIND_EXPLICIT, cls, info.explicit, inner=base,
+                    type_name=f"[{info.explicit}] EXPLICIT {base.type_name}")
+    return base
+
+
+def _resolve(ann: object, module: str) -> object:
+    if isinstance(ann, str):
+        ns = vars(sys.modules[module])
+        return eval(ann, dict(ns), {})  # noqa: S307 - annotations of our own model modules
+    return ann
+
+
+def _compile_fields(cls: type, kind: str) -> tuple:
+    annotations = cls.__dict__.get("__annotations__", {})
+    fields: list[FieldSpec] = []
+    names: list[str] = []
+    for name, ann in annotations.items():
+        if name.startswith("_"):
+            continue
+        t = _resolve(ann, cls.__module__)
+        raw_default = cls.__dict__.get(name, _NOTHING)
+        info = raw_default if isinstance(raw_default, _FieldInfo) else None
+        if info is None and raw_default is not _NOTHING:
+            info = _FieldInfo(None, None, False, raw_default, None, None, "context")
+        spec = _tagged(spec_of(t), info, cls.__name__, name)
+        optional = bool(info and info.optional)
+        has_default = bool(info and info.default is not _NOTHING)
+        defined_by = -1
+        registry = None
+        if info and info.defined_by is not None:
+            if kind != "sequence" or info.defined_by not in names:
+                raise TypeError(f"{cls.__name__}.{name}: defined_by must name an earlier field")
+            defined_by = names.index(info.defined_by)
+            registry = info.registry
+        fields.append(FieldSpec(name, spec, optional=optional, has_default=has_default,
+                                default=info.default if has_default else None,
+                                defined_by=defined_by, registry=registry))
+        names.append(name)
+    return tuple(fields)
+
+
+class Sequence(Model):
+    """Base class of SEQUENCE models (subclass it and annotate the components in order)."""
+
+    _asn1_spec: Spec
+
+    def __init_subclass__(cls, **kw: _TypingAny) -> None:
+        super().__init_subclass__(**kw)
+        fields = _compile_fields(cls, "sequence")
+        base = cls.__mro__[1]
+        if not fields and base is not Sequence and hasattr(base, "_asn1_spec"):
+            # A subclass that adds only behaviour keeps its parent's fields.
+            fields = base._asn1_spec.fields
+        spec = Spec(_der.KIND_SEQ, 0, 16, model=cls, fields=fields, type_name=f"SEQUENCE ({cls.__name__})")
+        cls._asn1_spec = spec
+        for i, f in enumerate(fields):
+            setattr(cls, f.name, FieldGetter(i, f.name))
+        cls._field_names = tuple(f.name for f in fields)
+
+
+class Choice(ChoiceModel):
+    """Base class of CHOICE models. ``transparent=True`` decodes to the bare value; such a class must define
+    ``_select(value) -> index of the alternative`` for encoding."""
+
+    _asn1_spec: Spec
+
+    def __init_subclass__(cls, transparent: bool = False, **kw: _TypingAny) -> None:
+        super().__init_subclass__(**kw)
+        fields = _compile_fields(cls, "choice")
+        for f in fields:
+            if f.optional or f.has_default:
+                raise TypeError(f"{cls.__name__}.{f.name}: CHOICE alternatives cannot be OPTIONAL or DEFAULT")
+        if transparent and not hasattr(cls, "_select"):
+            raise TypeError(f"transparent CHOICE {cls.__name__} needs a _select(value) classmethod")
+        cls._asn1_spec = Spec(_der.KIND_CHOICE, -1, 0, model=cls, fields=fields, transparent=transparent,
+                              type_name=f"CHOICE ({cls.__name__})")
+        cls._field_names = tuple(f.name for f in fields)
