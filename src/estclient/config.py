@@ -1,0 +1,298 @@
+"""Client configuration: server URL, CA label, trust anchors, client identity, HTTP credentials, limits.
+
+All classes are immutable. Secrets (passwords, private keys) never appear in ``repr()`` or in error messages.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+__all__ = [
+    "EstClientConfig",
+    "ClientIdentity",
+    "HttpAuth",
+    "TrustAnchors",
+    "OPERATIONS",
+    "DEFAULT_MAX_BODY_SIZE",
+    "validate_ca_label",
+]
+
+#: The six EST operations (RFC 7030 §3.2.2); a CA label may not equal one of them.
+OPERATIONS = ("cacerts", "simpleenroll", "simplereenroll", "fullcmc", "serverkeygen", "csrattrs")
+
+DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
+
+# RFC 3986 segment-nz characters, without "/" (a label is a single path segment).
+_LABEL_RE = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+$")
+
+
+def validate_ca_label(label: str) -> str:
+    """Return ``label`` if it is usable as an EST CA label (RFC 7030 §3.2.2), else raise ConfigError."""
+    if not isinstance(label, str) or not label:
+        raise ConfigError("CA label must be a non-empty string")
+    if not _LABEL_RE.match(label) or label in (".", ".."):
+        raise ConfigError("CA label must be a single URI path segment")
+    if label.lower() in OPERATIONS:
+        raise ConfigError(f"CA label {label!r} equals an EST operation name (RFC 7030 §3.2.2)")
+    return label
+
+
+def _load_certs_pem(pem: bytes, what: str) -> list[Any]:
+    from cryptography import x509
+
+    if isinstance(pem, str):
+        pem = pem.encode("ascii", "replace")
+    if not isinstance(pem, (bytes, bytearray)):
+        raise ConfigError(f"{what} must be PEM bytes")
+    try:
+        certs = x509.load_pem_x509_certificates(bytes(pem))
+    except ValueError:
+        raise ConfigError(f"{what} holds no readable PEM certificate") from None
+    if not certs:
+        raise ConfigError(f"{what} holds no PEM certificate")
+    return certs
+
+
+@dataclass(frozen=True, repr=False)
+class ClientIdentity:
+    """A TLS client certificate (PEM, leaf first, optionally followed by its chain) and its private key (PEM).
+
+    Used for TLS client authentication and for re-enrollment (RFC 7030 §3.3.2, §4.2.2).
+    """
+
+    cert_pem: bytes
+    key_pem: bytes
+    password: bytes | None = None
+
+    def __post_init__(self) -> None:
+        from cryptography.hazmat.primitives import serialization
+
+        certs = _load_certs_pem(self.cert_pem, "client certificate")
+        key_pem = self.key_pem.encode() if isinstance(self.key_pem, str) else self.key_pem
+        if not isinstance(key_pem, (bytes, bytearray)):
+            raise ConfigError("client key must be PEM bytes")
+        try:
+            key = serialization.load_pem_private_key(bytes(key_pem), password=self.password)
+        except (ValueError, TypeError):
+            # the reason may quote key material; keep it out of the message
+            raise ConfigError("client private key could not be read (wrong format or password)") from None
+        ours = key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        theirs = certs[0].public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        if ours != theirs:
+            raise ConfigError("client private key does not match the client certificate")
+        object.__setattr__(self, "key_pem", bytes(key_pem))
+        if isinstance(self.cert_pem, str):
+            object.__setattr__(self, "cert_pem", self.cert_pem.encode("ascii"))
+
+    @classmethod
+    def from_files(cls, cert_path: str | Path, key_path: str | Path, password: bytes | None = None) -> "ClientIdentity":
+        try:
+            cert_pem = Path(cert_path).read_bytes()
+            key_pem = Path(key_path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read client identity: {exc.strerror or exc}") from None
+        return cls(cert_pem, key_pem, password)
+
+    @property
+    def certificate(self) -> Any:
+        """The leaf certificate as a ``cryptography`` object."""
+        return _load_certs_pem(self.cert_pem, "client certificate")[0]
+
+    def private_key(self) -> Any:
+        """The private key as a ``cryptography`` object."""
+        from cryptography.hazmat.primitives import serialization
+
+        return serialization.load_pem_private_key(self.key_pem, password=self.password)
+
+    def __repr__(self) -> str:
+        try:
+            subject = self.certificate.subject.rfc4514_string()
+        except Exception:  # pragma: no cover - validated in __post_init__
+            subject = "?"
+        return f"ClientIdentity(subject={subject!r}, key=<hidden>)"
+
+
+@dataclass(frozen=True, repr=False)
+class HttpAuth:
+    """HTTP credentials, sent only over verified TLS. ``scheme`` is ``"basic"`` or ``"digest"``."""
+
+    username: str
+    password: str
+    scheme: Literal["basic", "digest"] = "basic"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.username, str) or not isinstance(self.password, str):
+            raise ConfigError("username and password must be strings")
+        scheme = self.scheme.lower() if isinstance(self.scheme, str) else self.scheme
+        if scheme not in ("basic", "digest"):
+            raise ConfigError("HTTP auth scheme must be 'basic' or 'digest'")
+        if scheme == "basic" and ":" in self.username:
+            raise ConfigError("a Basic auth user name cannot contain ':'")
+        object.__setattr__(self, "scheme", scheme)
+
+    def __repr__(self) -> str:
+        return f"HttpAuth(username={self.username!r}, password=<hidden>, scheme={self.scheme!r})"
+
+
+def _normalize_fingerprint(value: str | bytes) -> bytes:
+    if isinstance(value, (bytes, bytearray)) and len(value) == 32:
+        return bytes(value)
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("ascii", "replace")
+    if not isinstance(value, str):
+        raise ConfigError("fingerprint must be a hex string or 32 bytes")
+    text = value.strip()
+    if text.lower().startswith("sha256:"):
+        text = text[7:]
+    text = re.sub(r"[\s:]", "", text)
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise ConfigError("fingerprint is not hexadecimal") from None
+    if len(raw) != 32:
+        raise ConfigError("a SHA-256 fingerprint has 32 bytes (64 hex digits)")
+    return raw
+
+
+@dataclass(frozen=True)
+class TrustAnchors:
+    """Where the EST server's certificate is anchored (RFC 7030 §3.6.1).
+
+    - :meth:`system` — the system/certifi store; the server's host name must match its certificate.
+    - :meth:`from_pem` — explicit anchors (the "Explicit TA database"); the server is authorized when its
+      host name matches, or when its certificate carries id-kp-cmcRA.
+    - :meth:`bootstrap` — no anchor yet: ``/cacerts`` is fetched once without verification and accepted
+      only when a returned CA's SHA-256 fingerprint equals ``fingerprint_sha256`` or ``confirm(cert)``
+      returns True (RFC 7030 §4.1.1); everything after runs on a new, verified session.
+    """
+
+    kind: Literal["system", "explicit", "bootstrap"]
+    pem: bytes | None = None
+    fingerprint_sha256: bytes | None = None
+    confirm: Callable[[Any], bool] | None = field(default=None, compare=False)
+
+    @classmethod
+    def system(cls) -> "TrustAnchors":
+        return cls("system")
+
+    @classmethod
+    def from_pem(cls, pem_bytes: bytes | str) -> "TrustAnchors":
+        if isinstance(pem_bytes, str):
+            pem_bytes = pem_bytes.encode("ascii", "replace")
+        _load_certs_pem(pem_bytes, "trust anchor PEM")
+        return cls("explicit", pem=bytes(pem_bytes))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "TrustAnchors":
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read trust anchors: {exc.strerror or exc}") from None
+        return cls.from_pem(data)
+
+    @classmethod
+    def bootstrap(
+        cls,
+        fingerprint_sha256: str | bytes | None = None,
+        *,
+        confirm: Callable[[Any], bool] | None = None,
+    ) -> "TrustAnchors":
+        if fingerprint_sha256 is None and confirm is None:
+            raise ConfigError("bootstrap needs fingerprint_sha256 or a confirm callback")
+        if confirm is not None and not callable(confirm):
+            raise ConfigError("confirm must be callable")
+        fp = _normalize_fingerprint(fingerprint_sha256) if fingerprint_sha256 is not None else None
+        return cls("bootstrap", fingerprint_sha256=fp, confirm=confirm)
+
+    def matches_fingerprint(self, cert_der: bytes) -> bool:
+        return self.fingerprint_sha256 is not None and hashlib.sha256(cert_der).digest() == self.fingerprint_sha256
+
+    @property
+    def verified(self) -> bool:
+        """True when connections using these anchors authenticate the server."""
+        return self.kind != "bootstrap"
+
+
+@dataclass(frozen=True)
+class EstClientConfig:
+    """Everything an :class:`~estclient.EstClient` needs.
+
+    ``server_url`` is ``https://host[:port]`` (EST runs over TLS only; a path, if any, must be empty).
+    ``channel_binding``: ``"auto"`` binds a CSR the client builds itself when the connection is TLS <= 1.2,
+    ``"require"`` caps connections at TLS 1.2 and always binds (TlsConfigError when the server offers only
+    TLS 1.3), ``"off"`` never binds. ``max_body_size`` caps every response body (default 10 MiB);
+    ``timeout`` (seconds) applies to connect, read, write and pool waits; ``max_redirects`` bounds
+    same-origin redirects (other origins are always refused).
+    """
+
+    server_url: str
+    ca_label: str | None = None
+    trust: TrustAnchors | None = None
+    client_identity: ClientIdentity | None = None
+    http_auth: HttpAuth | None = None
+    timeout: float = 30.0
+    channel_binding: Literal["auto", "require", "off"] = "auto"
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE
+    max_redirects: int = 5
+    max_connections: int = 100
+    user_agent: str = "estclient"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.server_url, str):
+            raise ConfigError("server_url must be a string")
+        try:
+            parts = urlsplit(self.server_url)
+            port = parts.port
+        except ValueError:
+            raise ConfigError("server_url is not a valid URL") from None
+        if parts.scheme.lower() != "https":
+            raise ConfigError("EST runs over HTTPS only (RFC 7030 §3.3): server_url must start with https://")
+        if not parts.hostname:
+            raise ConfigError("server_url has no host")
+        if parts.username or parts.password:
+            raise ConfigError("put credentials in http_auth, not in server_url")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ConfigError("server_url must be https://host[:port] without a path")
+        host = parts.hostname
+        netloc = f"[{host}]" if ":" in host else host
+        if port is not None:
+            netloc += f":{port}"
+        object.__setattr__(self, "server_url", f"https://{netloc}")
+        if self.ca_label is not None:
+            validate_ca_label(self.ca_label)
+        if self.trust is None:
+            object.__setattr__(self, "trust", TrustAnchors.system())
+        elif not isinstance(self.trust, TrustAnchors):
+            raise ConfigError("trust must be a TrustAnchors")
+        if self.client_identity is not None and not isinstance(self.client_identity, ClientIdentity):
+            raise ConfigError("client_identity must be a ClientIdentity")
+        if self.http_auth is not None and not isinstance(self.http_auth, HttpAuth):
+            raise ConfigError("http_auth must be an HttpAuth")
+        if self.channel_binding not in ("auto", "require", "off"):
+            raise ConfigError("channel_binding must be 'auto', 'require' or 'off'")
+        if not (isinstance(self.timeout, (int, float)) and self.timeout > 0):
+            raise ConfigError("timeout must be a positive number of seconds")
+        if not (isinstance(self.max_body_size, int) and self.max_body_size > 0):
+            raise ConfigError("max_body_size must be a positive int")
+        if not (isinstance(self.max_redirects, int) and self.max_redirects >= 0):
+            raise ConfigError("max_redirects must be >= 0")
+        if not (isinstance(self.max_connections, int) and self.max_connections > 0):
+            raise ConfigError("max_connections must be > 0")
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.server_url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.server_url).port or 443

@@ -1,0 +1,92 @@
+"""Exceptions raised by :mod:`estclient`.
+
+Every error the client raises derives from :class:`EstError`. Messages never carry secrets: no passwords,
+no private key bytes, no authorization headers.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "EstError",
+    "AuthenticationRequired",
+    "ServerError",
+    "NotSupported",
+    "TlsConfigError",
+    "ProtocolError",
+    "BootstrapVerificationError",
+    "TransportError",
+    "ConfigError",
+]
+
+
+class EstError(Exception):
+    """Root of every exception raised by :mod:`estclient`."""
+
+
+class AuthenticationRequired(EstError):
+    """The server answered 401: credentials are missing or were refused.
+
+    ``challenge`` is the ``WWW-Authenticate`` header value (or ``None`` when the server sent none).
+    """
+
+    def __init__(self, message: str, *, challenge: str | None = None) -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+
+class ServerError(EstError):
+    """The server refused the request.
+
+    ``status`` is the HTTP status, ``message`` the server's text (``text/plain`` body, decoded leniently,
+    truncated), or a description of the CMC failure. When the error body (or a 200 Full PKI Response) is a CMC
+    PKIResponse, ``pki_response`` holds it and ``fail_info`` its failInfo code (``estcodec.cmc.CmcFailInfo`` or
+    a plain int for private codes).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str = "",
+        *,
+        pki_response: Any = None,
+        fail_info: Any = None,
+    ) -> None:
+        text = f"EST server answered {status}"
+        if message:
+            text += f": {message}"
+        super().__init__(text)
+        self.status = status
+        self.message = message
+        self.pki_response = pki_response
+        self.fail_info = fail_info
+
+
+class NotSupported(EstError):
+    """The server does not implement an optional operation (404 or 501)."""
+
+    def __init__(self, operation: str, message: str = "") -> None:
+        super().__init__(f"EST server does not support {operation!r}" + (f": {message}" if message else ""))
+        self.operation = operation
+
+
+class TlsConfigError(EstError):
+    """TLS could not be set up as required: bad trust anchors or client identity, an untrusted or
+    unauthorized server certificate, or channel binding required on a connection that negotiated TLS 1.3."""
+
+
+class ProtocolError(EstError):
+    """The server's answer does not follow RFC 7030 (undecodable body, wrong media type, oversized body,
+    a redirect to another origin, ...)."""
+
+
+class BootstrapVerificationError(EstError):
+    """Bootstrap (RFC 7030 §4.1.1): the CA certificates fetched without verification were not accepted."""
+
+
+class TransportError(EstError):
+    """Network failure: connection refused or reset, timeout."""
+
+
+class ConfigError(EstError, ValueError):
+    """A configuration value is invalid (URL, CA label, trust anchors, client identity, credentials)."""
