@@ -133,21 +133,21 @@ cdef str _oid_uncached(const unsigned char* p, Py_ssize_t n, Py_ssize_t offset):
         if first:
             first = False
             if arc < 40:
-                out[o] = b'0'
+                out[o] = 48  # '0'
             elif arc < 80:
-                out[o] = b'1'
+                out[o] = 49  # '1'
                 arc -= 40
             else:
-                out[o] = b'2'
+                out[o] = 50  # '2'
                 arc -= 80
             o += 1
         if o > 480:
             return _oid_slow(PyBytes_FromStringAndSize(<const char*>p, n))
-        out[o] = b'.'
+        out[o] = 46  # '.'
         o += 1
         nd = 0
         while True:
-            digits[nd] = <char>(b'0' + arc % 10)
+            digits[nd] = <char>(48 + arc % 10)
             nd += 1
             arc //= 10
             if arc == 0:

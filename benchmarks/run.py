@@ -1,0 +1,826 @@
+"""Measure estcodec against its anchors and against asn1crypto, pyasn1, asn1tools and cryptography, in one run.
+
+Usage::
+
+    python benchmarks/make_corpus.py          # once: writes benchmarks/corpus/ (git-ignored)
+    python benchmarks/run.py                  # table of µs per item and ratios
+    python benchmarks/run.py --json out.json  # the same figures as JSON (``--json -`` prints JSON instead)
+    python benchmarks/run.py --plot out.png   # bar chart of µs per certificate per library (needs matplotlib)
+    python benchmarks/run.py --quick          # fewer iterations, for a smoke test
+
+Method: every case is a function that processes its whole item list once (for example all 117 certifi roots).
+It is run once untimed (warm-up and a check that it works), then timed with ``timeit`` (garbage collector off
+during timing, as timeit does) for a fixed number of passes per repeat; the best repeat is reported, divided
+by passes and items. Fixed pass counts per case, not auto-ranging, so two runs do the same work.
+
+Each section names its reference row; the ratio column is (time of the row) / (time of the reference), so a
+competitor showing 57.0 is 57 times slower than estcodec. Sections that need an estcodec part that is not built
+yet print "n/a (not built yet)".
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import importlib
+import importlib.metadata as md
+import json
+import os
+import platform
+import sys
+import timeit
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / "corpus"
+ASN1_SPEC = HERE / "asn1" / "pkix.asn"
+sys.path.insert(0, str(HERE))
+
+N_PKIDATA_CSRS = 100
+NOT_BUILT = "n/a (not built yet)"
+
+warnings.simplefilter("ignore")  # cryptography warns about one certifi root (serial <= 0) and unsorted SETs
+
+
+# =========================================================================================================
+# corpus
+
+
+@dataclass
+class Corpus:
+    roots: list[bytes]
+    p7b: bytes
+    csrs: list[bytes]
+    pki_response: bytes
+    extensions: list[bytes]  # the DER of every Extension of every root, in order
+
+    @classmethod
+    def load(cls) -> "Corpus":
+        if not (CORPUS / "MANIFEST.json").exists():
+            raise SystemExit(f"no corpus in {CORPUS}: run `python benchmarks/make_corpus.py` first")
+        roots = [p.read_bytes() for p in sorted((CORPUS / "roots").glob("*.der"))]
+        csrs = [p.read_bytes() for p in sorted((CORPUS / "csrs").glob("*.der"))]
+        exts = [e for r in roots for e in _extension_ders(r)]
+        return cls(
+            roots=roots,
+            p7b=(CORPUS / "roots.p7b").read_bytes(),
+            csrs=csrs,
+            pki_response=(CORPUS / "pki_response.der").read_bytes(),
+            extensions=exts,
+        )
+
+
+def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag byte, content start, end) of the DER element at ``pos`` (single-byte tags; corpus helper only)."""
+    tag = data[pos]
+    b = data[pos + 1]
+    if b < 0x80:
+        return tag, pos + 2, pos + 2 + b
+    n = b & 0x7F
+    length = int.from_bytes(data[pos + 2 : pos + 2 + n], "big")
+    return tag, pos + 2 + n, pos + 2 + n + length
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    out = []
+    pos = start
+    while pos < end:
+        tag, cs, e = _tlv(data, pos)
+        out.append((tag, pos, cs, e))
+        pos = e
+    return out
+
+
+def _extension_ders(cert: bytes) -> list[bytes]:
+    _, cs, e = _tlv(cert, 0)
+    _, tcs, te = _tlv(cert, cs)  # tbsCertificate
+    for tag, _, ccs, ce in _children(cert, tcs, te):
+        if tag == 0xA3:
+            _, scs, se = _tlv(cert, ccs)
+            return [cert[p:q] for _, p, _, q in _children(cert, scs, se)]
+    return []
+
+
+# =========================================================================================================
+# machine and versions
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions: dict[str, str | None] = {}
+    for name in ("estclient", "Cython", "asn1crypto", "pyasn1", "pyasn1-modules", "asn1tools", "cryptography",
+                 "certifi", "matplotlib"):
+        try:
+            versions[name] = md.version(name)
+        except md.PackageNotFoundError:
+            versions[name] = None
+    try:
+        from cryptography.hazmat.backends.openssl import backend
+
+        versions["cryptography's OpenSSL"] = backend.openssl_version_text()
+    except Exception:  # pragma: no cover - informational only
+        versions["cryptography's OpenSSL"] = None
+    try:
+        import estcodec
+
+        versions["estcodec"] = getattr(estcodec, "__version__", None)
+    except ImportError:
+        versions["estcodec"] = None
+    try:
+        import estcodec._der as core
+
+        versions["estcodec._der"] = "compiled" if core.__file__.endswith((".so", ".pyd")) else core.__file__
+    except ImportError:
+        versions["estcodec._der"] = None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": platform.platform(),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "versions": versions,
+    }
+
+
+# =========================================================================================================
+# field access: the same fields read from every library's result
+
+
+def crypto_ext_value(v: Any) -> Any:
+    """Read the common values of a cryptography extension object (it parses them when .extensions is read)."""
+    from cryptography import x509
+
+    if isinstance(v, x509.BasicConstraints):
+        return (v.ca, v.path_length)
+    if isinstance(v, x509.KeyUsage):
+        return (v.digital_signature, v.key_cert_sign, v.crl_sign, v.key_encipherment)
+    if isinstance(v, x509.SubjectKeyIdentifier):
+        return v.digest
+    if isinstance(v, x509.AuthorityKeyIdentifier):
+        return (v.key_identifier, v.authority_cert_serial_number)
+    if isinstance(v, x509.ExtendedKeyUsage):
+        return [o.dotted_string for o in v]
+    if isinstance(v, (x509.SubjectAlternativeName, x509.IssuerAlternativeName)):
+        return [g.value for g in v]
+    if isinstance(v, x509.CRLDistributionPoints):
+        return [[g.value for g in (dp.full_name or ())] for dp in v]
+    if isinstance(v, x509.AuthorityInformationAccess):
+        return [(d.access_method.dotted_string, d.access_location.value) for d in v]
+    if isinstance(v, x509.CertificatePolicies):
+        return [p.policy_identifier.dotted_string for p in v]
+    if isinstance(v, x509.UnrecognizedExtension):
+        return v.value
+    return v
+
+
+def crypto_read(c: Any) -> tuple:
+    """Read serial, names, validity, key algorithm, extensions, signature and signed bytes (cryptography)."""
+    return (
+        c.serial_number,
+        [(a.oid.dotted_string, a.value) for a in c.subject],
+        [(a.oid.dotted_string, a.value) for a in c.issuer],
+        c.not_valid_before_utc,
+        c.not_valid_after_utc,
+        c.public_key_algorithm_oid.dotted_string,
+        [(e.oid.dotted_string, e.critical, crypto_ext_value(e.value)) for e in c.extensions],
+        c.signature_algorithm_oid.dotted_string,
+        c.signature,
+        c.tbs_certificate_bytes,
+    )
+
+
+def _name_pairs(name: Any) -> list:
+    """(OID, value) pairs of an estcodec Name, in order; adapts to the model's spelling."""
+    for attr in ("attributes", "pairs"):
+        v = getattr(name, attr, None)
+        if v is not None:
+            v = v() if callable(v) else v
+            return [(getattr(a, "oid", None) or a[0], getattr(a, "value", None) if hasattr(a, "value") else a[1])
+                    for a in v]
+    rdns = getattr(name, "rdns", None)
+    if rdns is None:
+        rdns = name
+    return [(a.oid if hasattr(a, "oid") else a.type, a.value) for rdn in rdns for a in rdn]
+
+
+def _ext_value(ext: Any) -> Any:
+    """The decoded common value of an estcodec Extension (raw bytes when its type is not one it decodes)."""
+    for attr in ("parsed", "parsed_value", "typed_value", "decoded"):
+        v = getattr(ext, attr, None)
+        if v is not None:
+            return v() if callable(v) else v
+    return ext.value
+
+
+def estcodec_read(c: Any) -> tuple:
+    """The same fields as crypto_read, from an estcodec.x509.Certificate."""
+    return (
+        c.serial_number,
+        _name_pairs(c.subject),
+        _name_pairs(c.issuer),
+        c.not_before,
+        c.not_after,
+        c.public_key_info.algorithm_oid,
+        [(e.oid, e.critical, _ext_value(e)) for e in c.extensions],
+        c.signature_algorithm_oid,
+        c.signature,
+        c.tbs_der,
+    )
+
+
+# =========================================================================================================
+# cases
+
+
+class NotBuilt(Exception):
+    """An estcodec part this case needs cannot be imported yet."""
+
+
+@dataclass
+class Case:
+    name: str
+    make: Callable[[], Callable[[], Any]]  # returns the function that processes all items once
+    passes: int
+    reference: bool = False
+    note: str = ""
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    unit: str
+    items: int
+    cases: list[Case] = field(default_factory=list)
+
+
+def _import_estcodec(module: str, *names: str) -> Any:
+    try:
+        mod = importlib.import_module(module)
+        objs = [getattr(mod, n) for n in names]
+    except (ImportError, AttributeError) as exc:
+        raise NotBuilt(f"{module}.{'/'.join(names)}: {exc}") from None
+    return objs[0] if len(objs) == 1 else objs
+
+
+def _asn1tools_spec():
+    import asn1tools
+
+    return asn1tools.compile_files(str(ASN1_SPEC), "der")
+
+
+def sections(corpus: Corpus) -> list[Section]:
+    roots = corpus.roots
+    exts = corpus.extensions
+    out: list[Section] = []
+
+    # ---- 1. schema-less tree vs competitors' full decodes (issue 2)
+    s = Section("tree", "Certificate to tree / full decode, per certificate (certifi roots)", "µs/cert", len(roots))
+
+    def est_parse():
+        parse = _import_estcodec("estcodec.der", "parse")
+        return lambda: [parse(r) for r in roots]
+
+    def est_parse_content():
+        parse = _import_estcodec("estcodec.der", "parse")
+
+        def walk(el):
+            if el.constructed:
+                for ch in el:
+                    walk(ch)
+            else:
+                el.content
+
+        return lambda: [walk(parse(r)) for r in roots]
+
+    def anchor_a():
+        import _anchors
+
+        parse = _anchors.load("anchor_tree").parse
+        return lambda: [parse(r) for r in roots]
+
+    def asn1crypto_native():
+        from asn1crypto import x509 as ax509
+
+        load = ax509.Certificate.load
+        return lambda: [load(r).native for r in roots]
+
+    def pyasn1_decode():
+        from pyasn1.codec.der import decoder
+        from pyasn1_modules import rfc5280
+
+        spec = rfc5280.Certificate()
+        return lambda: [decoder.decode(r, asn1Spec=spec) for r in roots]
+
+    def asn1tools_decode():
+        spec = _asn1tools_spec()
+        return lambda: [spec.decode("Certificate", r) for r in roots]
+
+    def crypto_fields():
+        from cryptography import x509
+
+        load = x509.load_der_x509_certificate
+        return lambda: [crypto_read(load(r)) for r in roots]
+
+    s.cases = [
+        Case("estcodec.der.parse", est_parse, 300, reference=True),
+        Case("anchor (a): Cython tuple tree", anchor_a, 300,
+             note="minimal Cython tree builder, one tuple per element"),
+        Case("estcodec.der.parse + .content of every primitive", est_parse_content, 100,
+             note="der.parse slices content lazily; this reads it all"),
+        Case("cryptography load + field access", crypto_fields, 30),
+        Case("asn1tools decode (rfc5280 subset)", asn1tools_decode, 5),
+        Case("asn1crypto .native", asn1crypto_native, 3),
+        Case("pyasn1 decode (pyasn1-modules rfc5280)", pyasn1_decode, 2),
+    ]
+    out.append(s)
+
+    # ---- 2. a small typed model: schema engine vs hand-written Cython (issue 2)
+    s = Section("extension", f"Typed decode of X.509 Extension, per extension ({len(exts)} extensions of the roots)",
+                "µs/ext", len(exts))
+
+    def schema_ext():
+        from_der = _schema_extension_model().from_der
+        return lambda: [from_der(e) for e in exts]
+
+    def anchor_b():
+        import _anchors
+
+        dec = _anchors.load("anchor_ext").decode_extension
+        return lambda: [dec(e) for e in exts]
+
+    def anchor_b_loop():
+        import _anchors
+
+        dec = _anchors.load("anchor_ext").decode_all
+        return lambda: dec(exts)
+
+    def asn1tools_ext():
+        spec = _asn1tools_spec()
+        return lambda: [spec.decode("Extension", e) for e in exts]
+
+    def pyasn1_ext():
+        from pyasn1.codec.der import decoder
+        from pyasn1_modules import rfc5280
+
+        spec = rfc5280.Extension()
+        return lambda: [decoder.decode(e, asn1Spec=spec) for e in exts]
+
+    def asn1crypto_ext():
+        from asn1crypto import x509 as ax509
+
+        load = ax509.Extension.load
+
+        def one(e):
+            x = load(e)
+            return (x["extn_id"].dotted, x["critical"].native, x["extn_value"].contents)
+
+        return lambda: [one(e) for e in exts]
+
+    s.cases = [
+        Case("estcodec.schema Extension.from_der", schema_ext, 300, reference=True),
+        Case("anchor (b): hand-written Cython", anchor_b, 300, note="same checks, cdef class via T.__new__(T)"),
+        Case("anchor (b), whole list in one C loop", anchor_b_loop, 300,
+             note="no Python call per item: the floor"),
+        Case("asn1tools decode", asn1tools_ext, 30),
+        Case("asn1crypto load + 3 fields", asn1crypto_ext, 30),
+        Case("pyasn1 decode", pyasn1_ext, 10),
+    ]
+    out.append(s)
+
+    # ---- 3. full typed certificate decode with field access (issue 3)
+    s = Section("cert", "Typed certificate decode + reading every field, per certificate (certifi roots)",
+                "µs/cert", len(roots))
+
+    def est_x509():
+        cert_cls = _import_estcodec("estcodec.x509", "Certificate")
+        from_der = cert_cls.from_der
+        return lambda: [estcodec_read(from_der(r)) for r in roots]
+
+    def crypto_x509():
+        from cryptography import x509
+
+        load = x509.load_der_x509_certificate
+        return lambda: [crypto_read(load(r)) for r in roots]
+
+    def asn1crypto_x509():
+        from asn1crypto import x509 as ax509
+
+        load = ax509.Certificate.load
+
+        def read(c):
+            tbs = c["tbs_certificate"]
+            return (
+                c.serial_number,
+                [(a["type"].dotted, a["value"].native) for rdn in c.subject.chosen for a in rdn],
+                [(a["type"].dotted, a["value"].native) for rdn in c.issuer.chosen for a in rdn],
+                c.not_valid_before,
+                c.not_valid_after,
+                tbs["subject_public_key_info"]["algorithm"]["algorithm"].dotted,
+                [(e["extn_id"].dotted, e["critical"].native, e["extn_value"].parsed.native
+                  if e["extn_value"].parsed is not None else e["extn_value"].contents)
+                 for e in (tbs["extensions"] or ())],
+                c["signature_algorithm"]["algorithm"].dotted,
+                c.signature,
+                tbs.dump(),
+            )
+
+        return lambda: [read(load(r)) for r in roots]
+
+    cert_cases = [
+        Case("estcodec.x509.Certificate + fields", est_x509, 100, reference=True),
+        Case("cryptography load + fields", crypto_x509, 30),
+        Case("asn1crypto load + fields", asn1crypto_x509, 3),
+    ]
+    if (HERE / "anchors" / "anchor_cert.pyx").exists():
+
+        def anchor_c():
+            import _anchors
+
+            mod = _anchors.load("anchor_cert")
+            dec, read = mod.decode_certificate, mod.read_fields
+            return lambda: [read(dec(r)) for r in roots]
+
+        cert_cases.insert(1, Case("anchor (c): hand-written Cython + fields", anchor_c, 100))
+    s.cases = cert_cases
+    out.append(s)
+
+    # ---- 4. PKCS#7 certs-only bundle of the roots (issue 3)
+    p7b = corpus.p7b
+    s = Section("pkcs7", f"PKCS#7 certs-only bundle of {len(roots)} roots + reading every field, per bundle",
+                "µs/bundle", 1)
+
+    def est_p7():
+        parse_certs_only = _import_estcodec("estcodec.cms", "parse_certs_only")
+        return lambda: [estcodec_read(c) for c in parse_certs_only(p7b)]
+
+    def crypto_p7():
+        from cryptography.hazmat.primitives.serialization import pkcs7
+
+        load = pkcs7.load_der_pkcs7_certificates
+        return lambda: [crypto_read(c) for c in load(p7b)]
+
+    s.cases = [
+        Case("estcodec.cms.parse_certs_only + fields", est_p7, 100, reference=True),
+        Case("cryptography load_der_pkcs7_certificates + fields", crypto_p7, 20,
+             note="OpenSSL writes the SET OF unsorted: cryptography warns and falls back to BER"),
+    ]
+    out.append(s)
+
+    # ---- 5. CMC PKIResponse with 50 certificates (issue 3)
+    resp = corpus.pki_response
+    s = Section("pkiresponse", "CMC Full PKI Response (SignedData, statusInfoV2, 50 certificates), per response",
+                "µs/response", 1)
+
+    def est_cmc():
+        parse_pki_response = _import_estcodec("estcodec.cmc", "parse_pki_response")
+
+        def run():
+            r = parse_pki_response(resp)
+            return (r.statuses, r.status, r.certificates)
+
+        return run
+
+    def asn1tools_cmc():
+        spec = _asn1tools_spec()
+
+        def run():
+            ci = spec.decode("ContentInfo", resp)
+            sd = spec.decode("SignedData", ci["content"])
+            pr = spec.decode("PKIResponse", sd["encapContentInfo"]["eContent"])
+            statuses = [
+                spec.decode("CMCStatusInfoV2", v)
+                for c in pr["controlSequence"]
+                if c["attrType"] == "1.3.6.1.5.5.7.7.25"
+                for v in c["attrValues"]
+            ]
+            return statuses, sd["certificates"], sd["signerInfos"]
+
+        return run
+
+    def pyasn1_cmc():
+        from pyasn1.codec.der import decoder
+        from pyasn1_modules import rfc5652, rfc6402
+
+        def run():
+            ci, _ = decoder.decode(resp, asn1Spec=rfc5652.ContentInfo())
+            sd, _ = decoder.decode(ci["content"], asn1Spec=rfc5652.SignedData())
+            pr, _ = decoder.decode(bytes(sd["encapContentInfo"]["eContent"]), asn1Spec=rfc6402.PKIResponse())
+            statuses = [
+                decoder.decode(v, asn1Spec=rfc6402.CMCStatusInfoV2())[0]
+                for c in pr["controlSequence"]
+                if str(c["attrType"]) == "1.3.6.1.5.5.7.7.25"
+                for v in c["attrValues"]
+            ]
+            return statuses, sd["certificates"]
+
+        return run
+
+    s.cases = [
+        Case("estcodec.cmc.parse_pki_response", est_cmc, 200, reference=True),
+        Case("asn1tools decode (ContentInfo, SignedData, PKIResponse)", asn1tools_cmc, 5),
+        Case("pyasn1 decode (pyasn1-modules rfc5652/rfc6402)", pyasn1_cmc, 2),
+    ]
+    out.append(s)
+
+    # ---- 6. build and encode a PKIData with 100 CSRs (issue 3)
+    csrs = corpus.csrs[:N_PKIDATA_CSRS]
+    s = Section("pkidata", f"Build + encode a PKIData with {len(csrs)} CSRs (from their DER), per PKIData",
+                "µs/PKIData", 1)
+
+    def est_pkidata():
+        builder_cls = _import_estcodec("estcodec.cmc", "PkiDataBuilder")
+
+        def step(b, method, *args):
+            r = getattr(b, method)(*args)
+            return b if r is None else r
+
+        def run():
+            b = builder_cls()
+            b = step(b, "transaction_id", 1234567)
+            b = step(b, "sender_nonce", b"\x01" * 16)
+            b = step(b, "identification", "bench-client")
+            for csr in csrs:
+                b = step(b, "add_certification_request", csr)
+            return b.build().to_der()
+
+        return run
+
+    def pyasn1_pkidata():
+        from pyasn1.codec.der import decoder, encoder
+        from pyasn1.type import char, univ
+        from pyasn1_modules import rfc6402
+
+        def control(body_id, oid, value):
+            a = rfc6402.TaggedAttribute()
+            a["bodyPartID"] = body_id
+            a["attrType"] = oid
+            a["attrValues"].append(encoder.encode(value))
+            return a
+
+        def run():
+            pd = rfc6402.PKIData()
+            controls = pd["controlSequence"]
+            controls.append(control(1, rfc6402.id_cmc_transactionId, univ.Integer(1234567)))
+            controls.append(control(2, rfc6402.id_cmc_senderNonce, univ.OctetString(b"\x01" * 16)))
+            controls.append(control(3, rfc6402.id_cmc_identification, char.UTF8String("bench-client")))
+            reqs = pd["reqSequence"]
+            for i, csr in enumerate(csrs):
+                req, _ = decoder.decode(csr, asn1Spec=rfc6402.CertificationRequest())
+                tr = rfc6402.TaggedRequest()
+                tcr = tr["tcr"]
+                tcr["bodyPartID"] = 4 + i
+                tcr["certificationRequest"] = req
+                reqs.append(tr)
+            pd["cmsSequence"].clear()
+            pd["otherMsgSequence"].clear()
+            return encoder.encode(pd)
+
+        return run
+
+    s.cases = [
+        Case("estcodec.cmc.PkiDataBuilder ... .build().to_der()", est_pkidata, 100, reference=True),
+        Case("pyasn1 build + encode (pyasn1-modules rfc6402)", pyasn1_pkidata, 2,
+             note="each CSR decoded from DER into rfc6402.CertificationRequest, then encoded"),
+    ]
+    out.append(s)
+    return out
+
+
+def _schema_extension_model():
+    """The X.509 Extension model declared with estcodec.schema (the same model anchor (b) decodes by hand)."""
+    try:
+        from _models import Extension  # declared in a module without postponed annotations
+    except ImportError as exc:
+        raise NotBuilt(f"estcodec.schema: {exc}") from None
+    return Extension
+
+
+# =========================================================================================================
+# running
+
+
+@dataclass
+class Result:
+    section: str
+    name: str
+    status: str  # "ok", NOT_BUILT or "error: ..."
+    us_per_item: float | None = None
+    passes: int = 0
+    repeat: int = 0
+    items: int = 0
+    ratio: float | None = None  # time / reference time
+    reference: bool = False
+    note: str = ""
+
+
+def _check(section: str, name: str, value: Any, corpus: Corpus) -> None:
+    """Sanity checks on what a case produced, so a broken case cannot report a fast time."""
+    if section in ("tree", "cert") and isinstance(value, list):
+        assert len(value) == len(corpus.roots), f"{name}: {len(value)} results"
+    if section == "extension" and isinstance(value, list):
+        assert len(value) == len(corpus.extensions), f"{name}: {len(value)} results"
+        first = value[0]
+        if hasattr(first, "extn_id"):
+            assert first.extn_id.count(".") >= 2, f"{name}: bad OID {first.extn_id!r}"
+    if section == "pkcs7" and isinstance(value, list):
+        assert len(value) == len(corpus.roots), f"{name}: {len(value)} certificates"
+
+
+def run_section(sec: Section, corpus: Corpus, repeat: int, scale: float, only: set[str] | None,
+                log: Callable[[str], None]) -> list[Result]:
+    results: list[Result] = []
+    for case in sec.cases:
+        passes = max(1, int(round(case.passes * scale)))
+        res = Result(sec.key, case.name, "ok", passes=passes, repeat=repeat, items=sec.items,
+                     reference=case.reference, note=case.note)
+        results.append(res)
+        if only and sec.key not in only:
+            res.status = "skipped"
+            continue
+        try:
+            fn = case.make()
+            value = fn()  # warm-up and check
+            _check(sec.key, case.name, value, corpus)
+        except NotBuilt as exc:
+            res.status = NOT_BUILT
+            res.note = str(exc)
+            continue
+        except Exception as exc:  # report, keep going with the other cases
+            res.status = f"error: {type(exc).__name__}: {exc}"[:200]
+            continue
+        gc.collect()
+        times = timeit.Timer(fn).repeat(repeat=repeat, number=passes)
+        res.us_per_item = min(times) / passes / sec.items * 1e6
+        log(f"  {sec.key:<12} {case.name:<58} {res.us_per_item:12.3f} {sec.unit}")
+    ref = next((r for r in results if r.reference and r.us_per_item), None)
+    for r in results:
+        if ref and r.us_per_item:
+            r.ratio = r.us_per_item / ref.us_per_item
+    return results
+
+
+def targets(results: list[Result]) -> list[dict[str, Any]]:
+    """The "Must show" benchmark lines of issues 2 and 3, checked against this run."""
+    by = {(r.section, r.name): r for r in results}
+
+    def t(sec, name):
+        r = by.get((sec, name))
+        return r.us_per_item if r and r.us_per_item else None
+
+    def line(text, num, den, op, limit):
+        if num is None or den is None:
+            return {"target": text, "measured": None, "met": None}
+        ratio = num / den
+        met = ratio <= limit if op == "<=" else ratio >= limit
+        return {"target": text, "measured": round(ratio, 2), "met": met}
+
+    est_tree = t("tree", "estcodec.der.parse")
+    est_ext = t("extension", "estcodec.schema Extension.from_der")
+    est_cert = t("cert", "estcodec.x509.Certificate + fields")
+    return [
+        line("der.parse / anchor (a) tree <= 2", est_tree, t("tree", "anchor (a): Cython tuple tree"), "<=", 2.0),
+        line("asn1crypto .native / der.parse >= 50", t("tree", "asn1crypto .native"), est_tree, ">=", 50.0),
+        line("schema Extension / anchor (b) (no overhead worth naming: <= 1.25)", est_ext,
+             t("extension", "anchor (b): hand-written Cython"), "<=", 1.25),
+        line("cryptography / estcodec.x509 full typed read >= 10", t("cert", "cryptography load + fields"),
+             est_cert, ">=", 10.0),
+        line("cryptography / estcodec PKCS#7 bundle >= 10",
+             t("pkcs7", "cryptography load_der_pkcs7_certificates + fields"),
+             t("pkcs7", "estcodec.cms.parse_certs_only + fields"), ">=", 10.0),
+        line("asn1tools / estcodec PKIResponse (50 certs) >= 20",
+             t("pkiresponse", "asn1tools decode (ContentInfo, SignedData, PKIResponse)"),
+             t("pkiresponse", "estcodec.cmc.parse_pki_response"), ">=", 20.0),
+        line("pyasn1 / estcodec PKIData with 100 CSRs >= 10",
+             t("pkidata", "pyasn1 build + encode (pyasn1-modules rfc6402)"),
+             t("pkidata", "estcodec.cmc.PkiDataBuilder ... .build().to_der()"), ">=", 10.0),
+    ]
+
+
+def format_table(machine: dict, secs: list[Section], results: list[Result], tgts: list[dict]) -> str:
+    lines = []
+    lines.append("estcodec benchmarks")
+    lines.append(f"  machine : {machine['cpu']}, {machine['cores']} cores, {machine['platform']}")
+    lines.append(f"  python  : {machine['python']}   run {machine['date']}")
+    vers = ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v is not None)
+    lines.append(f"  versions: {vers}")
+    missing = [k for k, v in machine["versions"].items() if v is None]
+    if missing:
+        lines.append(f"  absent  : {', '.join(missing)}")
+    lines.append("")
+    for sec in secs:
+        rows = [r for r in results if r.section == sec.key]
+        lines.append(f"{sec.title}")
+        lines.append(f"  {'case':<58} {sec.unit:>12} {'x ref':>9}")
+        for r in rows:
+            if r.us_per_item is not None:
+                ratio = f"{r.ratio:9.2f}" if r.ratio is not None else f"{'-':>9}"
+                mark = " (ref)" if r.reference else ""
+                lines.append(f"  {r.name:<58} {r.us_per_item:12.3f} {ratio}{mark}")
+            else:
+                lines.append(f"  {r.name:<58} {r.status}")
+            if r.note and r.status == "ok":
+                lines.append(f"  {'':<4}({r.note})")
+        lines.append("")
+    lines.append("Targets of issues 2 and 3 (ratio of times, measured in this run)")
+    for t in tgts:
+        if t["measured"] is None:
+            lines.append(f"  {t['target']:<70} n/a")
+        else:
+            lines.append(f"  {t['target']:<70} {t['measured']:>8.2f}  {'met' if t['met'] else 'NOT met'}")
+    return "\n".join(lines)
+
+
+def plot(path: Path, results: list[Result]) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("--plot: matplotlib is not importable (pip install 'estclient[bench]'); no plot written",
+              file=sys.stderr)
+        return False
+    rows = [r for r in results if r.section in ("tree", "cert") and r.us_per_item]
+    if not rows:
+        print("--plot: nothing measured per certificate", file=sys.stderr)
+        return False
+    labels = [f"{r.name}" for r in rows]
+    values = [r.us_per_item for r in rows]
+    colors = ["tab:blue" if r.section == "tree" else "tab:orange" for r in rows]
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.5))
+    y = range(len(rows))
+    ax.barh(list(y), values, color=colors)
+    ax.set_yticks(list(y), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("µs per certificate (log scale; lower is faster)")
+    ax.set_title("Decoding the certifi roots: blue = tree / full decode, orange = typed read of every field")
+    for i, v in enumerate(values):
+        ax.text(v, i, f" {v:.2f}", va="center", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="estcodec benchmarks (see the module docstring)")
+    ap.add_argument("--repeat", type=int, default=5, help="timeit repeats; the best is kept (default 5)")
+    ap.add_argument("--quick", action="store_true", help="one fifth of the passes and 3 repeats")
+    ap.add_argument("--only", action="append", metavar="SECTION",
+                    help="run only these sections: tree, extension, cert, pkcs7, pkiresponse, pkidata")
+    ap.add_argument("--json", nargs="?", const="-", metavar="FILE",
+                    help="write the results as JSON to FILE ('-' or no FILE: print JSON instead of the table)")
+    ap.add_argument("--plot", metavar="FILE.png", help="bar chart of µs per certificate per library")
+    args = ap.parse_args(argv)
+
+    scale = 0.2 if args.quick else 1.0
+    repeat = 3 if args.quick and args.repeat == 5 else args.repeat
+    json_to_stdout = args.json == "-"
+
+    def log(msg: str) -> None:  # progress goes to stderr, the table or JSON to stdout
+        print(msg, file=sys.stderr, flush=True)
+
+    corpus = Corpus.load()
+    machine = machine_info()
+    log(f"corpus: {len(corpus.roots)} roots, {len(corpus.extensions)} extensions, {len(corpus.csrs)} CSRs; "
+        f"measuring (best of {repeat})")
+    secs = sections(corpus)
+    only = set(args.only) if args.only else None
+    results: list[Result] = []
+    for sec in secs:
+        results += run_section(sec, corpus, repeat, scale, only, log)
+    tgts = targets(results)
+
+    payload = {
+        "machine": machine,
+        "method": {"repeat": repeat, "scale": scale, "timer": "timeit, best repeat, gc off while timing"},
+        "corpus": json.loads((CORPUS / "MANIFEST.json").read_text()),
+        "sections": [{"key": s.key, "title": s.title, "unit": s.unit, "items": s.items} for s in secs],
+        "results": [r.__dict__ for r in results],
+        "targets": tgts,
+    }
+    if args.json and not json_to_stdout:
+        Path(args.json).write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    if json_to_stdout:
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        print(format_table(machine, secs, results, tgts))
+    if args.plot:
+        if plot(Path(args.plot), results):
+            log(f"plot written to {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
