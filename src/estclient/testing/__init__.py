@@ -1,0 +1,15 @@
+"""Test support: :class:`EstTestServer`, a real HTTPS EST (RFC 7030) server on loopback.
+
+It serves the tests, ``est demo``, and anyone who wants to try an EST integration without a CA::
+
+    from estclient.testing import EstTestServer
+
+    with EstTestServer(auth="basic", ca_label="arbitraryLabel1") as srv:
+        print(srv.url, srv.username, srv.password)
+        open("ca.pem", "wb").write(srv.trust_anchor_pem)
+"""
+from __future__ import annotations
+
+from .server import OPERATIONS, EstTestServer, RequestRecord
+
+__all__ = ["EstTestServer", "RequestRecord", "OPERATIONS"]

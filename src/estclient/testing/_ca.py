@@ -1,0 +1,185 @@
+"""A throwaway certification authority for the reference EST server (keys from ``cryptography``)."""
+from __future__ import annotations
+
+import datetime as _dt
+import ipaddress
+import threading
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+__all__ = ["TestCa", "generate_key", "KEY_TYPES"]
+
+KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519")
+CMC_RA_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.28")  # id-kp-cmcRA (RFC 6402)
+
+
+def generate_key(key_type: str) -> object:
+    if key_type == "ec-p256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if key_type == "ec-p384":
+        return ec.generate_private_key(ec.SECP384R1())
+    if key_type == "rsa-2048":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if key_type == "rsa-3072":
+        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    if key_type == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise ValueError(f"unknown key type {key_type!r}; choose one of {', '.join(KEY_TYPES)}")
+
+
+def key_type_of(public_key: object) -> str:
+    """The key type to generate for a server-side keygen request with this CSR key (same family)."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return "rsa-3072" if public_key.key_size >= 3072 else "rsa-2048"
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return "ec-p384" if public_key.curve.key_size > 256 else "ec-p256"
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        return "ed25519"
+    return "ec-p256"
+
+
+def _sign_hash(key: object) -> hashes.HashAlgorithm | None:
+    return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+
+
+class TestCa:
+    """Root CA, TLS server certificate for 127.0.0.1/localhost, and a register of what it issued."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        *,
+        key_type: str = "ec-p256",
+        common_name: str = "estclient EstTestServer CA",
+        tls_hostnames: tuple[str, ...] = ("localhost",),
+        tls_ip_addresses: tuple[str, ...] = ("127.0.0.1", "::1"),
+        tls_cmc_ra: bool = False,
+        tls_include_hostname: bool = True,
+    ) -> None:
+        self._lock = threading.Lock()
+        self.key = generate_key(key_type)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        now = _now()
+        pub = self.key.public_key()  # type: ignore[attr-defined]
+        self.certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(pub)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - _dt.timedelta(minutes=5))
+            .not_valid_after(now + _dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True, content_commitment=False, key_encipherment=False,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                    encipher_only=False, decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
+            .sign(self.key, _sign_hash(self.key))  # type: ignore[arg-type]
+        )
+        self.issued: dict[int, x509.Certificate] = {}
+        self._by_ski: dict[bytes, x509.Certificate] = {}
+        # the TLS server identity
+        self.tls_key = generate_key("ec-p256")
+        sans: list[x509.GeneralName] = []
+        if tls_include_hostname:
+            sans += [x509.DNSName(h) for h in tls_hostnames]
+            sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in tls_ip_addresses]
+        ekus = [ExtendedKeyUsageOID.SERVER_AUTH] + ([CMC_RA_EKU] if tls_cmc_ra else [])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "EstTestServer")]))
+            .issuer_name(name)
+            .public_key(self.tls_key.public_key())  # type: ignore[attr-defined]
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - _dt.timedelta(minutes=5))
+            .not_valid_after(now + _dt.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(pub), critical=False  # type: ignore[arg-type]
+            )
+        )
+        if sans:
+            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        self.tls_certificate = builder.sign(self.key, _sign_hash(self.key))  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------------------------------ PEM
+
+    @property
+    def certificate_pem(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.PEM)
+
+    def tls_chain_pem(self) -> bytes:
+        return self.tls_certificate.public_bytes(serialization.Encoding.PEM)
+
+    def tls_key_pem(self) -> bytes:
+        return self.tls_key.private_bytes(  # type: ignore[attr-defined]
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    # ------------------------------------------------------------------------------------------ issue
+
+    def issue(
+        self,
+        subject: x509.Name,
+        public_key: object,
+        requested: list[x509.Extension[x509.ExtensionType]] | tuple[()] = (),
+        *,
+        lifetime: float,
+        extended_key_usage: list[x509.ObjectIdentifier] | None = None,
+    ) -> x509.Certificate:
+        """Issue an end-entity certificate; SAN, keyUsage and EKU are copied from ``requested``."""
+        now = _now()
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.certificate.subject)
+            .public_key(public_key)  # type: ignore[arg-type]
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now)
+            .not_valid_after(now + _dt.timedelta(seconds=lifetime))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),  # type: ignore[attr-defined]
+                critical=False,
+            )
+        )
+        have_eku = False
+        for ext in requested:
+            if isinstance(ext.value, (x509.SubjectAlternativeName, x509.KeyUsage)):
+                builder = builder.add_extension(ext.value, critical=ext.critical)
+            elif isinstance(ext.value, x509.ExtendedKeyUsage) and extended_key_usage is None:
+                builder = builder.add_extension(ext.value, critical=ext.critical)
+                have_eku = True
+        if extended_key_usage is not None and not have_eku:
+            builder = builder.add_extension(x509.ExtendedKeyUsage(extended_key_usage), critical=False)
+        cert = builder.sign(self.key, _sign_hash(self.key))  # type: ignore[arg-type]
+        ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+        with self._lock:
+            self.issued[cert.serial_number] = cert
+            self._by_ski[ski] = cert
+        return cert
+
+    def find_by_ski(self, ski: bytes) -> x509.Certificate | None:
+        with self._lock:
+            return self._by_ski.get(ski)
+
+    def issued_this(self, cert: x509.Certificate) -> bool:
+        """True if ``cert`` is one this CA issued (same serial and identical bytes)."""
+        with self._lock:
+            mine = self.issued.get(cert.serial_number)
+        return mine is not None and mine == cert

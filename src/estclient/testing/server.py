@@ -1,0 +1,911 @@
+"""``EstTestServer``: a real HTTPS EST (RFC 7030) server on loopback, for tests and demos.
+
+It is a reference peer, not a mock: a throwaway CA made with ``cryptography`` verifies every CSR
+signature and issues real certificates, TLS is real (stdlib ``ssl``), HTTP is real
+(``http.server.ThreadingHTTPServer`` in a background thread).
+
+Behaviour, in the terms of RFC 7030 (and where it imitates Cisco libest's ``estserver``):
+
+* Paths: ``/.well-known/est/<op>`` always (RFC 7030 §3.2.2: "MUST provide services regardless of
+  whether the additional path segment is present"; ``serve_unlabelled=False`` turns that off), and
+  ``/.well-known/est/<label>/<op>`` for each configured ``ca_label``. Every path is served by the
+  same CA. An unknown label or operation gets 404, a wrong method 405.
+* ``/cacerts`` (GET): certs-only, base64, ``application/pkcs7-mime``; never asks for authentication.
+* ``/csrattrs`` (GET): ``application/csrattrs`` base64; 204 when configured empty; lists
+  challengePassword when ``require_channel_binding`` is on; never asks for authentication.
+* ``/simpleenroll``, ``/simplereenroll``, ``/serverkeygen``, ``/fullcmc`` (POST) authenticate the
+  client first. A TLS client certificate that chains to the server's trust (its own CA, plus
+  ``client_trust_pem``) authenticates in every mode; otherwise ``auth="basic"`` / ``"digest"``
+  want HTTP credentials (401 with a challenge), ``auth="cert"`` answers 401 without a challenge
+  (as libest does), ``auth=None`` lets everyone in.
+* ``/simplereenroll`` needs the TLS client certificate being renewed, issued by this CA, whose
+  subject and subjectAltName equal the CSR's, unless the CSR carries changeSubjectName
+  (RFC 7030 §4.2.2; then the CSR's names are used).
+* Every CSR signature is verified (400 otherwise). A challengePassword, when present (and always
+  when ``require_channel_binding``), must be base64(tls-unique) of the connection the CSR arrived
+  on (RFC 7030 §3.5); a mismatch gets 401 "Proof of Possession Mismatch" like libest. tls-unique
+  exists only up to TLS 1.2: ``require_channel_binding`` caps the server at TLS 1.2, and a
+  challengePassword arriving over TLS 1.3 is refused.
+* ``pending_retry_after``: the first ``pending_repeats`` requests of an operation for a given
+  public key get 202 with ``Retry-After`` (seconds, or the string given); the next one is served.
+* ``/serverkeygen`` ignores the CSR's key (RFC 7030 §4.4.1), generates one of the same family, and
+  answers ``multipart/mixed`` with an ``application/pkcs8`` part and a certs-only part. When the CSR
+  carries DecryptKeyIdentifier (a KEK in ``server_keygen_keks``) or AsymmetricDecryptKeyIdentifier
+  (the SKI of a certificate this CA issued), the key part becomes ``application/pkcs7-mime;
+  smime-type=server-generated-key``: EnvelopedData(SignedData(AsymmetricKeyPackage)) signed by
+  the CA (RFC 7030 §4.4.2). An unknown key identifier gets 400.
+* ``/fullcmc`` reads a Full PKI Request (SignedData(PKIData), signature checked, each PKCS#10
+  verified) and answers a CA-signed PKIResponse with statusInfoV2 (or certs-only with
+  ``fullcmc_response="certs-only"``); failures are 400 with a CMC error response body.
+* ``close_after_error`` (default on, like libest): after any 202, 4xx or 5xx the server sends
+  ``Connection: close`` and closes the connection.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import os
+import secrets
+import socket
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from . import _asn1 as A
+from . import _cmc, _cms
+from . import _oids as O
+from ._ca import TestCa, generate_key, key_type_of
+from ._csr import CsrError, CsrInfo, parse_csr
+from ._digest import DigestVerifier
+
+__all__ = ["EstTestServer", "RequestRecord", "OPERATIONS"]
+
+OPERATIONS = ("cacerts", "csrattrs", "simpleenroll", "simplereenroll", "serverkeygen", "fullcmc")
+_GET_OPS = ("cacerts", "csrattrs")
+_PREFIX = "/.well-known/est/"
+_MAX_BODY = 1 << 20
+
+_TLS_VERSIONS = {
+    "1.2": ssl.TLSVersion.TLSv1_2,
+    "1.3": ssl.TLSVersion.TLSv1_3,
+    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
+    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
+}
+
+
+def _tls_version(value: Any) -> ssl.TLSVersion | None:
+    if value is None or isinstance(value, ssl.TLSVersion):
+        return value
+    try:
+        return _TLS_VERSIONS[str(value)]
+    except KeyError:
+        raise ValueError(f"TLS version must be '1.2' or '1.3' (or an ssl.TLSVersion), not {value!r}") from None
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """What the server saw and answered, one entry per HTTP request (for test assertions)."""
+
+    connection_id: int
+    method: str
+    path: str
+    operation: str | None
+    label: str | None
+    status: int
+    tls_version: str | None
+    authenticated_by: str | None  # "certificate", "basic", "digest", "none" or None (not authenticated)
+    client_certificate_subject: str | None
+
+
+class _HttpError(Exception):
+    def __init__(
+        self, status: int, message: str = "", *, headers: Mapping[str, str] | None = None,
+        body: bytes | None = None, content_type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+        self.body = body
+        self.content_type = content_type
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = False
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], est: EstTestServer) -> None:
+        self.est = est
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:  # noqa: ARG002
+        # connection resets and the like are part of life for a test server: no tracebacks on stderr
+        self.est._note_error()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "EstTestServer"
+    sys_version = ""
+    server: _Server
+
+    # ---------------------------------------------------------------------------------- connection
+
+    def setup(self) -> None:
+        est = self.server.est
+        self.est = est
+        self.timeout = est.idle_timeout
+        self.tls_ok = False
+        self.connection_id = est._new_connection(self.request)
+        self.peer_cert: x509.Certificate | None = None
+        self.tls_unique: bytes | None = None
+        self.tls_version_name: str | None = None
+        try:
+            self.request.settimeout(est.idle_timeout)
+            self.request.do_handshake()
+            self.tls_ok = True
+            self.tls_version_name = self.request.version()
+            if self.tls_version_name in ("TLSv1.2", "TLSv1.1", "TLSv1"):
+                self.tls_unique = self.request.get_channel_binding("tls-unique")
+            der = self.request.getpeercert(binary_form=True)
+            if der:
+                self.peer_cert = x509.load_der_x509_certificate(der)
+        except (OSError, ssl.SSLError, ValueError):
+            est._note_tls_failure()
+        super().setup()
+
+    def handle(self) -> None:
+        if self.tls_ok:
+            super().handle()
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.est._end_connection(self.request)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+    # ---------------------------------------------------------------------------------- dispatch
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
+    def _dispatch(self, method: str) -> None:
+        self._auth_by: str | None = None
+        op: str | None = None
+        label: str | None = None
+        status = 500
+        try:
+            body = self._read_body()
+            op, label = self._route()
+            if op in _GET_OPS and method != "GET" or op not in _GET_OPS and method != "POST":
+                raise _HttpError(405, "Method Not Allowed", headers={"Allow": "GET" if op in _GET_OPS else "POST"})
+            if op not in _GET_OPS or self.est.auth_csrattrs and op == "csrattrs":
+                self._authenticate(method)
+            handler = getattr(self, "_op_" + op)
+            status, headers, payload = handler(body)
+            self._send(status, headers, payload)
+        except _HttpError as err:
+            status = err.status
+            headers = dict(err.headers)
+            payload = err.body
+            if payload is None:
+                payload = (f"Error {err.status}: {err.message}\n" if err.message else "").encode()
+                if payload:
+                    headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+            elif err.content_type:
+                headers["Content-Type"] = err.content_type
+            self._send(status, headers, payload)
+        except Exception as exc:  # a bug in the test server must not hang the client
+            status = 500
+            self._send(500, {"Content-Type": "text/plain; charset=utf-8"},
+                       f"Error 500: internal error ({exc.__class__.__name__})\n".encode())
+        finally:
+            subject = self.peer_cert.subject.rfc4514_string() if self.peer_cert is not None else None
+            self.est._record(RequestRecord(
+                self.connection_id, method, self.path, op, label, status, self.tls_version_name,
+                self._auth_by, subject,
+            ))
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding"):
+            raise _HttpError(411, "Length Required (chunked bodies are not accepted)", headers={"Connection": "close"})
+        raw = self.headers.get("Content-Length", "0") or "0"
+        try:
+            length = int(raw)
+        except ValueError:
+            raise _HttpError(400, "bad Content-Length", headers={"Connection": "close"}) from None
+        if length < 0 or length > _MAX_BODY:
+            raise _HttpError(413, "request body too large", headers={"Connection": "close"})
+        return self.rfile.read(length) if length else b""
+
+    def _route(self) -> tuple[str, str | None]:
+        path = urlsplit(self.path).path
+        if not path.startswith(_PREFIX):
+            raise _HttpError(404, "Not Found")
+        segments = path[len(_PREFIX):].split("/")
+        if len(segments) == 1:
+            if not self.est.serve_unlabelled:
+                raise _HttpError(404, "this server needs a CA label in the path")
+            label, op = None, segments[0]
+        elif len(segments) == 2:
+            label, op = segments
+            if label not in self.est.ca_labels:
+                raise _HttpError(404, f"unknown CA label")
+        else:
+            raise _HttpError(404, "Not Found")
+        if op not in OPERATIONS:
+            raise _HttpError(404, "unknown EST operation")
+        return op, label
+
+    def _send(self, status: int, headers: Mapping[str, str], payload: bytes) -> None:
+        close = self.est.close_after_error and (status == 202 or status >= 400)
+        close = close or headers.get("Connection", "").lower() == "close"
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("connection", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        self.wfile.flush()
+
+    # ---------------------------------------------------------------------------------- auth
+
+    def _authenticate(self, method: str) -> None:
+        est = self.est
+        if self.peer_cert is not None:
+            self._auth_by = "certificate"
+            return
+        if est.auth is None:
+            self._auth_by = "none"
+            return
+        header = self.headers.get("Authorization", "")
+        if est.auth == "basic":
+            scheme, _, token = header.strip().partition(" ")
+            if scheme.lower() == "basic" and token:
+                try:
+                    user, _, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+                except (binascii.Error, UnicodeDecodeError):
+                    user, password = "", ""
+                ok_user = hmac.compare_digest(user.encode(), est.username.encode())
+                ok_pass = hmac.compare_digest(password.encode(), est.password.encode())
+                if ok_user and ok_pass:
+                    self._auth_by = "basic"
+                    return
+            raise _HttpError(401, "Unauthorized", headers={"WWW-Authenticate": f'Basic realm="{est.realm}"'})
+        if est.auth == "digest":
+            assert est._digest is not None
+            ok, stale = est._digest.verify(header, method, self.path) if header else (False, False)
+            if ok:
+                self._auth_by = "digest"
+                return
+            raise _HttpError(401, "Unauthorized", headers={"WWW-Authenticate": est._digest.challenge(stale=stale)})
+        # auth == "cert" and no client certificate: libest answers 401 without a challenge
+        raise _HttpError(401, "Unauthorized: a TLS client certificate is required")
+
+    # ---------------------------------------------------------------------------------- helpers
+
+    def _b64_response(self, content_type: str, der: bytes) -> tuple[int, dict[str, str], bytes]:
+        return 200, {"Content-Type": content_type, "Content-Transfer-Encoding": "base64"}, base64.encodebytes(der)
+
+    def _decode_b64_body(self, body: bytes) -> bytes:
+        """Base64 with any whitespace (RFC 8951); raw DER is tolerated as well."""
+        compact = b"".join(body.split())
+        try:
+            return base64.b64decode(compact, validate=True)
+        except binascii.Error:
+            if body[:1] == b"\x30":
+                return body
+            raise _HttpError(400, "the body is neither base64 nor DER") from None
+
+    def _check_media_type(self, expected: str) -> None:
+        ctype = self.headers.get("Content-Type", "")
+        if ctype.split(";", 1)[0].strip().lower() != expected:
+            raise _HttpError(415, f"Content-Type must be {expected}")
+
+    def _read_csr(self, body: bytes) -> CsrInfo:
+        self._check_media_type("application/pkcs10")
+        try:
+            return parse_csr(self._decode_b64_body(body))
+        except CsrError as exc:
+            raise _HttpError(400, f"bad certification request: {exc}") from None
+
+    def _check_channel_binding(self, info: CsrInfo) -> None:
+        try:
+            password = info.challenge_password
+        except CsrError as exc:
+            raise _HttpError(400, str(exc)) from None
+        if password is None:
+            if self.est.require_channel_binding:
+                raise _HttpError(401, "Unauthorized\nProof of Possession Mismatch: this server requires the CSR "
+                                      "to carry base64(tls-unique) as challengePassword (RFC 7030 section 3.5).")
+            return
+        if self.tls_unique is None:
+            raise _HttpError(400, "challengePassword carries tls-unique, which does not exist on TLS 1.3")
+        expected = base64.b64encode(self.tls_unique).decode("ascii")
+        if not hmac.compare_digest(password.encode(), expected.encode()):
+            raise _HttpError(401, "Unauthorized\nProof of Possession Mismatch: challengePassword is not "
+                                  "the tls-unique value of this TLS connection.")
+
+    def _check_pending(self, op: str, info: CsrInfo) -> None:
+        est = self.est
+        if est.pending_retry_after is None:
+            return
+        key = (op, info.spki_der)
+        with est._lock:
+            seen = est._pending.get(key, 0)
+            if seen >= est.pending_repeats:
+                return
+            est._pending[key] = seen + 1
+        retry = est.pending_retry_after
+        value = retry if isinstance(retry, str) else str(int(retry))
+        raise _HttpError(202, "", headers={"Retry-After": value}, body=b"")
+
+    def _issue(self, info: CsrInfo, subject: x509.Name | None = None) -> x509.Certificate:
+        return self.est.ca.issue(
+            subject if subject is not None else info.subject, info.public_key, info.extensions,
+            lifetime=self.est.cert_lifetime,
+        )
+
+    # ---------------------------------------------------------------------------------- operations
+
+    def _op_cacerts(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        est = self.est
+        return self._b64_response("application/pkcs7-mime", _cms.certs_only([est.ca.certificate, *est.extra_ca_certificates]))
+
+    def _op_csrattrs(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        der = self.est.csr_attrs_der()
+        if der is None:
+            raise _HttpError(404, "CSR attributes are not offered by this server")
+        if not der:
+            return 204, {}, b""
+        return self._b64_response("application/csrattrs", der)
+
+    def _op_simpleenroll(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        info = self._read_csr(body)
+        self._check_channel_binding(info)
+        self._check_pending("simpleenroll", info)
+        cert = self._issue(info)
+        return self._b64_response("application/pkcs7-mime; smime-type=certs-only", _cms.certs_only([cert]))
+
+    def _op_simplereenroll(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        info = self._read_csr(body)
+        current = self.peer_cert
+        if current is None or not self.est.ca.issued_this(current):
+            raise _HttpError(401, "Unauthorized: re-enrollment needs the TLS client certificate being "
+                                  "renewed, issued by this CA")
+        self._check_channel_binding(info)
+        if not info.has_change_subject_name:
+            if info.subject != current.subject:
+                raise _HttpError(400, "the CSR subject differs from the certificate being renewed "
+                                      "(RFC 7030 section 4.2.2) and no changeSubjectName is present")
+            if _san_set(info.subject_alt_name) != _san_set(_cert_san(current)):
+                raise _HttpError(400, "the CSR subjectAltName differs from the certificate being renewed "
+                                      "(RFC 7030 section 4.2.2) and no changeSubjectName is present")
+        self._check_pending("simplereenroll", info)
+        cert = self._issue(info)
+        return self._b64_response("application/pkcs7-mime; smime-type=certs-only", _cms.certs_only([cert]))
+
+    def _op_serverkeygen(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        est = self.est
+        if not est.server_keygen:
+            raise _HttpError(501, "server-side key generation is not offered by this server")
+        info = self._read_csr(body)
+        self._check_channel_binding(info)
+        # find the decryption key first: an unknown one ends the request (RFC 7030 §4.4.1.1/2)
+        try:
+            kek_id = info.decrypt_key_identifier
+            ski = info.asymmetric_decrypt_key_identifier
+            caps = info.smime_capabilities
+        except CsrError as exc:
+            raise _HttpError(400, str(exc)) from None
+        recipient_cert: x509.Certificate | None = None
+        kek: bytes | None = None
+        if kek_id is not None:
+            kek = est.server_keygen_keks.get(kek_id)
+            if kek is None:
+                raise _HttpError(400, "DecryptKeyIdentifier names a key this server does not hold")
+        elif ski is not None:
+            recipient_cert = est.ca.find_by_ski(ski)
+            if recipient_cert is None:
+                raise _HttpError(400, "AsymmetricDecryptKeyIdentifier names no certificate this CA issued")
+            _check_encryption_usage(recipient_cert)
+        self._check_pending("serverkeygen", info)
+        key = generate_key(est.server_keygen_key_type or key_type_of(info.public_key))
+        cert = est.ca.issue(info.subject, key.public_key(), info.extensions, lifetime=est.cert_lifetime)  # type: ignore[attr-defined]
+        pkcs8 = key.private_bytes(  # type: ignore[attr-defined]
+            serialization.Encoding.DER, est._key_format(key), serialization.NoEncryption()
+        )
+        if kek is not None or recipient_cert is not None:
+            content_alg = next((c for c in caps if c in O.AES_CBC_KEY_SIZES), O.AES256_CBC)
+            package = A.seq(pkcs8)  # AsymmetricKeyPackage ::= SEQUENCE SIZE (1..MAX) OF OneAsymmetricKey
+            signed = _cms.sign_content(O.ASYMMETRIC_KEY_PACKAGE, package, est.ca.key, est.ca.certificate)
+            signed_data = A.parse(signed).children()[1].children()[0].encoded  # the SignedData itself
+            if kek is not None:
+                assert kek_id is not None
+                enveloped = _cms.envelope_for_kek(O.SIGNED_DATA, signed_data, kek_id, kek, content_alg)
+            else:
+                assert recipient_cert is not None
+                padding = est.rsa_key_transport
+                if O.RSAES_OAEP in caps:
+                    padding = "oaep"
+                elif O.RSA_ENCRYPTION in caps:
+                    padding = "pkcs1v15"
+                enveloped = _cms.envelope_for_certificate(
+                    O.SIGNED_DATA, signed_data, recipient_cert, content_alg=content_alg, rsa_padding=padding
+                )
+            key_part = ("application/pkcs7-mime; smime-type=server-generated-key", enveloped)
+        else:
+            key_part = ("application/pkcs8", pkcs8)
+        boundary = "est-" + secrets.token_hex(12)
+        nl = est.multipart_line_ending
+        parts = [key_part, ("application/pkcs7-mime; smime-type=certs-only", _cms.certs_only([cert]))]
+        out = []
+        for ctype, der in parts:
+            b64 = base64.encodebytes(der).decode("ascii").replace("\n", nl)
+            out.append(f"--{boundary}{nl}Content-Type: {ctype}{nl}Content-Transfer-Encoding: base64{nl}{nl}{b64}")
+        payload = ("".join(out) + f"--{boundary}--{nl}").encode("ascii")
+        return 200, {"Content-Type": f"multipart/mixed; boundary={boundary}"}, payload
+
+    def _op_fullcmc(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        est = self.est
+        if not est.fullcmc:
+            raise _HttpError(501, "Full CMC is not offered by this server")
+        self._check_media_type("application/pkcs7-mime")
+        try:
+            raw = self._decode_b64_body(body)
+        except _HttpError:
+            return self._cmc_error(None, "the body is neither base64 nor DER", _cmc.CmcFailInfo.BAD_REQUEST)
+        try:
+            req = _cmc.parse_full_pki_request(raw)
+        except _cmc.CmcError as exc:
+            return self._cmc_error(None, str(exc), exc.fail_info)
+        # parse and verify every PKCS#10 before looking at the outer signature, whose key may be one of them
+        results: list[tuple[int, CsrInfo | None, str]] = []
+        for tr in req.requests:
+            if tr.kind != "tcr":
+                results.append((tr.body_part_id, None, "only PKCS#10 requests (tcr) are supported"))
+                continue
+            try:
+                results.append((tr.body_part_id, parse_csr(tr.der), ""))
+            except CsrError as exc:
+                results.append((tr.body_part_id, None, str(exc)))
+        if not req.requests:
+            return self._cmc_error(req, "the PKIData holds no certification request", _cmc.CmcFailInfo.BAD_REQUEST)
+        if not _verify_full_pki_signature(req, [i for _, i, _ in results if i is not None]):
+            return self._cmc_error(req, "the Full PKI Request signature does not verify",
+                                   _cmc.CmcFailInfo.BAD_MESSAGE_CHECK)
+        issued: list[x509.Certificate] = []
+        ok_ids: list[int] = []
+        failed: list[_cmc.StatusEntry] = []
+        for bpid, info, problem in results:
+            if info is None:
+                fail = _cmc.CmcFailInfo.BAD_REQUEST if "PKCS#10" in problem else _cmc.CmcFailInfo.POP_FAILED
+                failed.append(_cmc.StatusEntry(_cmc.CmcStatus.FAILED, [bpid], problem, fail))
+                continue
+            issued.append(self._issue(info))
+            ok_ids.append(bpid)
+        statuses = ([_cmc.StatusEntry(_cmc.CmcStatus.SUCCESS, ok_ids)] if ok_ids else []) + failed
+        if not issued:
+            der = _cmc.build_pki_response(statuses, certificates=[], signer_key=est.ca.key,
+                                          signer_cert=est.ca.certificate, request=req)
+            raise _HttpError(400, body=base64.encodebytes(der),
+                             content_type="application/pkcs7-mime; smime-type=CMC-response",
+                             headers={"Content-Transfer-Encoding": "base64"})
+        if est.fullcmc_response == "certs-only" and not failed:
+            return self._b64_response("application/pkcs7-mime; smime-type=certs-only", _cms.certs_only(issued))
+        der = _cmc.build_pki_response(statuses, certificates=issued, signer_key=est.ca.key,
+                                      signer_cert=est.ca.certificate, request=req)
+        return self._b64_response("application/pkcs7-mime; smime-type=CMC-response", der)
+
+    def _cmc_error(
+        self, req: _cmc.FullPkiRequest | None, message: str, fail: _cmc.CmcFailInfo
+    ) -> tuple[int, dict[str, str], bytes]:
+        est = self.est
+        der = _cmc.build_pki_response(
+            [_cmc.StatusEntry(_cmc.CmcStatus.FAILED, [0], message, fail)],
+            certificates=[], signer_key=est.ca.key, signer_cert=est.ca.certificate, request=req,
+        )
+        raise _HttpError(400, body=base64.encodebytes(der),
+                         content_type="application/pkcs7-mime; smime-type=CMC-response",
+                         headers={"Content-Transfer-Encoding": "base64"})
+
+
+def _cert_san(cert: x509.Certificate) -> x509.SubjectAlternativeName | None:
+    try:
+        return cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _san_set(san: x509.SubjectAlternativeName | None) -> set[x509.GeneralName]:
+    return set(san) if san is not None else set()
+
+
+def _check_encryption_usage(cert: x509.Certificate) -> None:
+    """RFC 7030 §4.4.1.2: the key must allow keyTransport / keyAgreement, or be unrestricted."""
+    try:
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey) and ku.key_encipherment:
+        return
+    if isinstance(key, ec.EllipticCurvePublicKey) and ku.key_agreement:
+        return
+    raise _HttpError(400, "the certificate named by AsymmetricDecryptKeyIdentifier may not be used for "
+                          "key transport or key agreement")
+
+
+def _verify_full_pki_signature(req: _cmc.FullPkiRequest, csrs: list[CsrInfo]) -> bool:
+    """Every signer must verify, with a certificate it names or, by SKI, with a requested key."""
+    signed = req.signed
+    if signed is None or not signed.signers:
+        return False
+    for signer in signed.signers:
+        candidates: list[object] = []
+        cert = signed.signer_certificate(signer)
+        if cert is not None:
+            candidates.append(cert.public_key())
+        elif signer.sid_ski is not None:
+            candidates.extend(i.public_key for i in csrs)
+        ok = False
+        for key in candidates:
+            try:
+                signed.verify(signer, key)
+                ok = True
+                break
+            except _cms.CmsError:
+                continue
+        if not ok:
+            return False
+    return True
+
+
+class EstTestServer:
+    """A real HTTPS EST server on 127.0.0.1 with a throwaway CA. Use it as a context manager::
+
+        with EstTestServer(auth="basic", ca_label="arbitraryLabel1") as srv:
+            srv.url                # "https://127.0.0.1:PORT" (the origin; EST paths hang below it)
+            srv.trust_anchor_pem   # PEM of the CA that signed the TLS certificate (and issues)
+            srv.username, srv.password
+
+    Options (all keyword-only):
+
+    ``ca_label``: a label or a list of labels served as ``/.well-known/est/<label>/<op>``;
+    ``serve_unlabelled`` (default True, as RFC 7030 §3.2.2 requires): also serve the bare paths.
+    ``auth``: ``"basic"`` (default), ``"digest"``, ``"cert"`` or ``None``; ``username``,
+    ``password`` (random when not given), ``realm``, ``digest_algorithm`` (``"SHA-256"`` default,
+    ``"MD5"``, or a ``-sess`` variant); ``auth_csrattrs`` (default False) puts /csrattrs behind auth.
+    ``pending_retry_after``: None (default), seconds, or a string sent verbatim as Retry-After
+    (e.g. an HTTP-date); ``pending_repeats`` (default 1) 202s per operation and public key.
+    ``server_keygen_keks``: ``{kek_id: kek}`` AES keys of 16/24/32 bytes.
+    ``server_keygen`` / ``fullcmc`` (default True): False makes the operation answer 501.
+    ``server_keygen_key_type``: force a key type (``"ec-p256"``, ``"rsa-2048"``...); default: the
+    CSR key's family. ``server_keygen_key_format``: ``"pkcs8"`` (default) or ``"traditional"``
+    (PKCS#1/SEC1, as libest sends under the pkcs8 label). ``rsa_key_transport``: ``"oaep"``
+    (default, SHA-256) or ``"pkcs1v15"`` when the CSR's SMIMECapabilities do not choose.
+    ``require_channel_binding``: caps TLS at 1.2 and requires base64(tls-unique) as challengePassword.
+    ``tls_min_version`` / ``tls_max_version``: ``"1.2"``/``"1.3"`` or ``ssl.TLSVersion``.
+    ``cert_lifetime``: seconds of validity of issued certificates (default 30 days).
+    ``close_after_error`` (default True): close the connection after 202/4xx/5xx, as libest does.
+    ``csr_attrs``: None (default set), DER bytes (served as given; ``b""`` gives 204), a list of
+    dotted OIDs, or False (404). ``fullcmc_response``: ``"pki-response"`` (default) or ``"certs-only"``.
+    ``client_trust_pem``: extra PEM trust anchors for TLS client certificates (third-party certs).
+    ``extra_ca_certificates``: more certificates for /cacerts (e.g. rollover certificates).
+    ``ca_key_type``: the CA's key (default ``"ec-p256"``). ``tls_cmc_ra``: put id-kp-cmcRA into
+    the TLS certificate. ``tls_hostname_in_cert`` (default True): False leaves the TLS certificate
+    without any SAN for 127.0.0.1/localhost (to test server-authorization failures).
+    """
+
+    def __init__(
+        self,
+        *,
+        ca_label: str | Iterable[str] | None = None,
+        serve_unlabelled: bool = True,
+        auth: str | None = "basic",
+        username: str = "estuser",
+        password: str | None = None,
+        realm: str = "estrealm",
+        digest_algorithm: str = "SHA-256",
+        auth_csrattrs: bool = False,
+        pending_retry_after: float | str | None = None,
+        pending_repeats: int = 1,
+        server_keygen_keks: Mapping[bytes, bytes] | None = None,
+        server_keygen: bool = True,
+        server_keygen_key_type: str | None = None,
+        server_keygen_key_format: str = "pkcs8",
+        rsa_key_transport: str = "oaep",
+        fullcmc: bool = True,
+        fullcmc_response: str = "pki-response",
+        require_channel_binding: bool = False,
+        tls_min_version: str | ssl.TLSVersion | None = None,
+        tls_max_version: str | ssl.TLSVersion | None = None,
+        cert_lifetime: float = 30 * 86400,
+        close_after_error: bool = True,
+        csr_attrs: bytes | list[str] | bool | None = None,
+        client_trust_pem: bytes | None = None,
+        extra_ca_certificates: Iterable[x509.Certificate] = (),
+        ca_key_type: str = "ec-p256",
+        tls_cmc_ra: bool = False,
+        tls_hostname_in_cert: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        idle_timeout: float = 15.0,
+    ) -> None:
+        if auth not in ("basic", "digest", "cert", None):
+            raise ValueError("auth must be 'basic', 'digest', 'cert' or None")
+        labels = [ca_label] if isinstance(ca_label, str) else list(ca_label or [])
+        for label in labels:
+            if not label or "/" in label or label in OPERATIONS:
+                raise ValueError(f"invalid CA label {label!r} (RFC 7030 section 3.2.2)")
+        if fullcmc_response not in ("pki-response", "certs-only"):
+            raise ValueError("fullcmc_response must be 'pki-response' or 'certs-only'")
+        if server_keygen_key_format not in ("pkcs8", "traditional"):
+            raise ValueError("server_keygen_key_format must be 'pkcs8' or 'traditional'")
+        if rsa_key_transport not in ("oaep", "pkcs1v15"):
+            raise ValueError("rsa_key_transport must be 'oaep' or 'pkcs1v15'")
+        keks = dict(server_keygen_keks or {})
+        for kek_id, kek in keks.items():
+            if not isinstance(kek_id, bytes) or not isinstance(kek, bytes) or len(kek) not in (16, 24, 32):
+                raise ValueError("server_keygen_keks maps bytes key ids to AES keys of 16, 24 or 32 bytes")
+        self.tls_min_version = _tls_version(tls_min_version) or ssl.TLSVersion.TLSv1_2
+        self.tls_max_version = _tls_version(tls_max_version)
+        if require_channel_binding:
+            if self.tls_min_version > ssl.TLSVersion.TLSv1_2:
+                raise ValueError("channel binding (tls-unique) needs TLS 1.2; it cannot be required on TLS 1.3")
+            self.tls_max_version = ssl.TLSVersion.TLSv1_2
+        self.ca_labels = tuple(labels)
+        self.ca_label = labels[0] if labels else None
+        self.serve_unlabelled = serve_unlabelled
+        self.auth = auth
+        self.username = username
+        self.password = password if password is not None else secrets.token_urlsafe(12)
+        self.realm = realm
+        self.auth_csrattrs = auth_csrattrs
+        self._digest = (
+            DigestVerifier(self.username, self.password, realm=realm, algorithm=digest_algorithm)
+            if auth == "digest" else None
+        )
+        self.pending_retry_after = pending_retry_after
+        self.pending_repeats = pending_repeats
+        self.server_keygen_keks = keks
+        self.server_keygen = server_keygen
+        self.server_keygen_key_type = server_keygen_key_type
+        self.server_keygen_key_format = server_keygen_key_format
+        self.rsa_key_transport = rsa_key_transport
+        self.fullcmc = fullcmc
+        self.fullcmc_response = fullcmc_response
+        self.require_channel_binding = require_channel_binding
+        self.cert_lifetime = float(cert_lifetime)
+        self.close_after_error = close_after_error
+        self.csr_attrs = csr_attrs
+        self.client_trust_pem = client_trust_pem
+        self.extra_ca_certificates = list(extra_ca_certificates)
+        self.multipart_line_ending = "\r\n"
+        self.host = host
+        self.idle_timeout = idle_timeout
+        self.ca = TestCa(key_type=ca_key_type, tls_cmc_ra=tls_cmc_ra, tls_include_hostname=tls_hostname_in_cert)
+        self.requests: list[RequestRecord] = []
+        self.connections_opened = 0
+        self.tls_failures = 0
+        self.errors = 0
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, bytes], int] = {}
+        self._open: set[socket.socket] = set()
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._requested_port = port
+
+    # ---------------------------------------------------------------------------------- lifecycle
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = self.tls_min_version
+        if self.tls_max_version is not None:
+            ctx.maximum_version = self.tls_max_version
+        with tempfile.TemporaryDirectory(prefix="est-test-server-") as tmp:
+            cert_path = os.path.join(tmp, "server.pem")
+            key_path = os.path.join(tmp, "server.key")
+            with open(cert_path, "wb") as fh:
+                fh.write(self.ca.tls_chain_pem())
+            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(self.ca.tls_key_pem())
+            ctx.load_cert_chain(cert_path, key_path)
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        trust = self.ca.certificate_pem.decode() + (self.client_trust_pem or b"").decode()
+        ctx.load_verify_locations(cadata=trust)
+        return ctx
+
+    def start(self) -> EstTestServer:
+        if self._httpd is not None:
+            return self
+        ctx = self._ssl_context()
+        httpd = _Server((self.host, self._requested_port), self)
+        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="EstTestServer", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.server_close()
+        with self._lock:
+            open_socks = list(self._open)
+        for sock in open_socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> EstTestServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------------------------- public data
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the server is not running")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The origin, ``https://127.0.0.1:PORT``; operations live under ``/.well-known/est/``."""
+        return f"https://{self.host}:{self.port}"
+
+    def operation_url(self, operation: str, *, label: str | None = None) -> str:
+        """Full URL of an operation, with ``label`` (or none) between ``/.well-known/est/`` and it."""
+        return f"{self.url}{_PREFIX}{label + '/' if label else ''}{operation}"
+
+    @property
+    def trust_anchor_pem(self) -> bytes:
+        return self.ca.certificate_pem
+
+    @property
+    def ca_certificate(self) -> x509.Certificate:
+        return self.ca.certificate
+
+    @property
+    def ca_key(self) -> object:
+        return self.ca.key
+
+    @property
+    def ca_fingerprint_sha256(self) -> bytes:
+        """SHA-256 over the CA certificate's DER (what an RFC 7030 §4.1.1 bootstrap compares)."""
+        from cryptography.hazmat.primitives import hashes
+
+        return self.ca.certificate.fingerprint(hashes.SHA256())
+
+    @property
+    def tls_certificate(self) -> x509.Certificate:
+        return self.ca.tls_certificate
+
+    @property
+    def issued_certificates(self) -> list[x509.Certificate]:
+        with self.ca._lock:
+            return list(self.ca.issued.values())
+
+    def issue_client_identity(
+        self,
+        common_name: str,
+        *,
+        key_type: str = "ec-p256",
+        lifetime: float | None = None,
+        san_dns: Iterable[str] = (),
+        key_usage: x509.KeyUsage | None = None,
+    ) -> tuple[bytes, bytes]:
+        """Issue a TLS client certificate from this CA: returns (cert_pem, key_pem PKCS#8)."""
+        key = generate_key(key_type)
+        requested: list[x509.Extension[x509.ExtensionType]] = []
+        sans = [x509.DNSName(d) for d in san_dns]
+        if sans:
+            requested.append(x509.Extension(x509.SubjectAlternativeName.oid, False, x509.SubjectAlternativeName(sans)))
+        if key_usage is not None:
+            requested.append(x509.Extension(x509.KeyUsage.oid, True, key_usage))
+        cert = self.ca.issue(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
+            key.public_key(),  # type: ignore[attr-defined]
+            requested,
+            lifetime=self.cert_lifetime if lifetime is None else lifetime,
+            extended_key_usage=[ExtendedKeyUsageOID.CLIENT_AUTH],
+        )
+        key_pem = key.private_bytes(  # type: ignore[attr-defined]
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+    def reset_pending(self) -> None:
+        """Forget which requests were already answered 202."""
+        with self._lock:
+            self._pending.clear()
+
+    def csr_attrs_der(self) -> bytes | None:
+        """The /csrattrs body (DER) as configured; b"" means 204, None means 404."""
+        value = self.csr_attrs
+        if value is False:
+            return None
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value)
+        oids = list(value) if isinstance(value, list) else [O.SHA256]
+        if self.require_channel_binding and O.CHALLENGE_PASSWORD not in oids:
+            oids.insert(0, O.CHALLENGE_PASSWORD)
+        return A.seq(*(A.oid(o) for o in oids))
+
+    # ---------------------------------------------------------------------------------- internals
+
+    def _key_format(self, key: object) -> serialization.PrivateFormat:
+        if self.server_keygen_key_format == "traditional" and isinstance(
+            key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)
+        ):
+            return serialization.PrivateFormat.TraditionalOpenSSL
+        return serialization.PrivateFormat.PKCS8
+
+    def _new_connection(self, sock: socket.socket) -> int:
+        with self._lock:
+            self.connections_opened += 1
+            self._open.add(sock)
+            return self.connections_opened
+
+    def _end_connection(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(sock)
+
+    def _record(self, record: RequestRecord) -> None:
+        with self._lock:
+            self.requests.append(record)
+
+    def _note_tls_failure(self) -> None:
+        with self._lock:
+            self.tls_failures += 1
+
+    def _note_error(self) -> None:
+        with self._lock:
+            self.errors += 1
+
+    def __repr__(self) -> str:
+        state = f"{self.url}" if self._httpd is not None else "stopped"
+        return f"<EstTestServer {state} auth={self.auth!r} labels={list(self.ca_labels)}>"
+
