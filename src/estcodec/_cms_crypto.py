@@ -1,0 +1,866 @@
+"""Cryptographic layer of CMS EnvelopedData (RFC 5652 §6, RFC 3211, RFC 3217, RFC 3218, RFC 3394, RFC 3560,
+RFC 5753).
+
+Pure functions over ``bytes`` and ``cryptography`` key objects. Every primitive (RSA, ECDH, X9.63 KDF, AES key
+wrap, PBKDF2, AES, Triple-DES, PKCS#7 unpadding) comes from ``cryptography``; this module only composes them the
+way the CMS specifications say:
+
+- content encryption: AES-128/192/256-CBC and DES-EDE3-CBC with PKCS#7 padding;
+- key transport: RSA PKCS#1 v1.5 (unwrap with the RFC 3218 countermeasure) and RSAES-OAEP;
+- key agreement: ECDH ephemeral-static (RFC 5753) with the X9.63 KDF over ECC-CMS-SharedInfo;
+- key wrap: AES key wrap (RFC 3394) and CMS3DESwrap (RFC 3217);
+- password: PBKDF2 (RFC 8018) and the PWRI-KEK key wrap (RFC 3211).
+
+Algorithms are named by their OIDs (dotted strings), because that is what an EnvelopedData carries.
+
+Every failure to decrypt or unwrap (wrong key, bad padding, failed integrity check, malformed wrapped key)
+raises :class:`DecryptionError` with the one message ``"decryption failed"``, so that no caller can offer a
+padding oracle by passing messages through. An algorithm this module does not implement raises
+:class:`UnsupportedAlgorithmError` (a subclass), whose message names the OID: which algorithms a message uses
+is public. Programming errors (a wrong key type, a KEK of the wrong size on the sending side) raise
+``TypeError``/``ValueError`` as usual.
+"""
+from __future__ import annotations
+
+import hmac
+import os
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional, Tuple, Union
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, keywrap, padding as sym_padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding as asym_padding, rsa
+from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
+
+try:  # cryptography >= 43 keeps Triple-DES in its "decrepit" module
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES as _TripleDES
+except ImportError:  # pragma: no cover - older cryptography
+    from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES as _TripleDES  # type: ignore
+
+from .errors import Error
+
+__all__ = [
+    "DecryptionError",
+    "UnsupportedAlgorithmError",
+    # OIDs
+    "OID_AES128_CBC", "OID_AES192_CBC", "OID_AES256_CBC", "OID_DES_EDE3_CBC",
+    "OID_AES128_GCM", "OID_AES192_GCM", "OID_AES256_GCM",
+    "OID_AES128_WRAP", "OID_AES192_WRAP", "OID_AES256_WRAP", "OID_CMS3DES_WRAP", "OID_PWRI_KEK",
+    "OID_RSA_ENCRYPTION", "OID_RSAES_OAEP", "OID_MGF1", "OID_P_SPECIFIED",
+    "OID_PBKDF2", "OID_HMAC_SHA1", "OID_HMAC_SHA224", "OID_HMAC_SHA256", "OID_HMAC_SHA384", "OID_HMAC_SHA512",
+    "OID_SHA1", "OID_SHA224", "OID_SHA256", "OID_SHA384", "OID_SHA512",
+    "OID_EC_PUBLIC_KEY", "EC_CURVE_OIDS", "ec_originator_public_key",
+    "OID_DH_SINGLE_PASS_STDDH_SHA1KDF", "OID_DH_SINGLE_PASS_STDDH_SHA224KDF",
+    "OID_DH_SINGLE_PASS_STDDH_SHA256KDF", "OID_DH_SINGLE_PASS_STDDH_SHA384KDF",
+    "OID_DH_SINGLE_PASS_STDDH_SHA512KDF", "OID_DH_SINGLE_PASS_COFACTORDH_SHA1KDF",
+    "OID_DH_SINGLE_PASS_COFACTORDH_SHA224KDF", "OID_DH_SINGLE_PASS_COFACTORDH_SHA256KDF",
+    "OID_DH_SINGLE_PASS_COFACTORDH_SHA384KDF", "OID_DH_SINGLE_PASS_COFACTORDH_SHA512KDF",
+    # registry
+    "ContentCipher", "AeadCipher", "KeyWrapAlgorithm", "EcdhScheme",
+    "CONTENT_CIPHERS", "AEAD_CIPHERS", "KEY_WRAP_ALGORITHMS", "HASHES", "HASH_OIDS", "HMAC_PRFS",
+    "HMAC_PRF_OIDS", "ECDH_SCHEMES",
+    "content_cipher", "key_wrap_algorithm", "hash_algorithm", "hmac_prf", "ecdh_scheme",
+    # content
+    "generate_content_key", "generate_iv", "encrypt_content", "decrypt_content",
+    "aead_encrypt_content", "aead_decrypt_content", "set_des_odd_parity",
+    # key transport
+    "rsa_pkcs1v15_encrypt_key", "rsa_pkcs1v15_decrypt_key", "rsa_oaep_encrypt_key", "rsa_oaep_decrypt_key",
+    # key agreement
+    "ecc_cms_shared_info", "x963_kdf", "ecdh_shared_secret", "ecdh_derive_kek", "ecdh_generate_ephemeral",
+    "ecdh_wrap_key", "ecdh_unwrap_key", "key_wrap_algorithm_identifier",
+    # key wrap
+    "key_wrap", "key_unwrap", "aes_wrap", "aes_unwrap", "cms3des_wrap", "cms3des_unwrap",
+    # password
+    "pbkdf2", "pwri_kek_wrap", "pwri_kek_unwrap", "DEFAULT_MAX_PBKDF2_ITERATIONS",
+]
+
+_FAILED = "decryption failed"
+
+
+class DecryptionError(Error):
+    """A wrong key, a bad padding, a failed check or no matching recipient.
+
+    The message is always ``"decryption failed"`` (except for :class:`UnsupportedAlgorithmError`), whatever
+    went wrong, so that the kind of failure cannot be told apart (no padding oracle).
+    """
+
+    def __init__(self, message: str = _FAILED) -> None:
+        super().__init__(message)
+
+
+class UnsupportedAlgorithmError(DecryptionError):
+    """The message uses an algorithm (or a curve, or parameters) this module does not implement."""
+
+    def __init__(self, what: str) -> None:
+        self.algorithm = what
+        super().__init__(f"unsupported algorithm: {what}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# OIDs
+
+OID_AES128_CBC = "2.16.840.1.101.3.4.1.2"
+OID_AES192_CBC = "2.16.840.1.101.3.4.1.22"
+OID_AES256_CBC = "2.16.840.1.101.3.4.1.42"
+OID_DES_EDE3_CBC = "1.2.840.113549.3.7"
+OID_AES128_GCM = "2.16.840.1.101.3.4.1.6"
+OID_AES192_GCM = "2.16.840.1.101.3.4.1.26"
+OID_AES256_GCM = "2.16.840.1.101.3.4.1.46"
+
+OID_AES128_WRAP = "2.16.840.1.101.3.4.1.5"
+OID_AES192_WRAP = "2.16.840.1.101.3.4.1.25"
+OID_AES256_WRAP = "2.16.840.1.101.3.4.1.45"
+OID_CMS3DES_WRAP = "1.2.840.113549.1.9.16.3.6"
+OID_PWRI_KEK = "1.2.840.113549.1.9.16.3.9"
+
+OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
+OID_RSAES_OAEP = "1.2.840.113549.1.1.7"
+OID_MGF1 = "1.2.840.113549.1.1.8"
+OID_P_SPECIFIED = "1.2.840.113549.1.1.9"
+
+OID_PBKDF2 = "1.2.840.113549.1.5.12"
+OID_HMAC_SHA1 = "1.2.840.113549.2.7"
+OID_HMAC_SHA224 = "1.2.840.113549.2.8"
+OID_HMAC_SHA256 = "1.2.840.113549.2.9"
+OID_HMAC_SHA384 = "1.2.840.113549.2.10"
+OID_HMAC_SHA512 = "1.2.840.113549.2.11"
+
+OID_SHA1 = "1.3.14.3.2.26"
+OID_SHA224 = "2.16.840.1.101.3.4.2.4"
+OID_SHA256 = "2.16.840.1.101.3.4.2.1"
+OID_SHA384 = "2.16.840.1.101.3.4.2.2"
+OID_SHA512 = "2.16.840.1.101.3.4.2.3"
+
+OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+
+OID_DH_SINGLE_PASS_STDDH_SHA1KDF = "1.3.133.16.840.63.0.2"
+OID_DH_SINGLE_PASS_COFACTORDH_SHA1KDF = "1.3.133.16.840.63.0.3"
+OID_DH_SINGLE_PASS_STDDH_SHA224KDF = "1.3.132.1.11.0"
+OID_DH_SINGLE_PASS_STDDH_SHA256KDF = "1.3.132.1.11.1"
+OID_DH_SINGLE_PASS_STDDH_SHA384KDF = "1.3.132.1.11.2"
+OID_DH_SINGLE_PASS_STDDH_SHA512KDF = "1.3.132.1.11.3"
+OID_DH_SINGLE_PASS_COFACTORDH_SHA224KDF = "1.3.132.1.14.0"
+OID_DH_SINGLE_PASS_COFACTORDH_SHA256KDF = "1.3.132.1.14.1"
+OID_DH_SINGLE_PASS_COFACTORDH_SHA384KDF = "1.3.132.1.14.2"
+OID_DH_SINGLE_PASS_COFACTORDH_SHA512KDF = "1.3.132.1.14.3"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Registry
+
+
+@dataclass(frozen=True)
+class ContentCipher:
+    """A CBC content-encryption algorithm: key and block (= IV) sizes in bytes."""
+
+    oid: str
+    name: str
+    key_size: int
+    block_size: int
+    algorithm: Callable[[bytes], BlockCipherAlgorithm]
+
+
+@dataclass(frozen=True)
+class AeadCipher:
+    """An AEAD content-encryption algorithm for AuthEnvelopedData (RFC 5083/5084): AES-GCM."""
+
+    oid: str
+    name: str
+    key_size: int
+
+
+@dataclass(frozen=True)
+class KeyWrapAlgorithm:
+    """A key-wrap algorithm: the size of its KEK in bytes and whether its AlgorithmIdentifier carries NULL
+    parameters (CMS3DESwrap, RFC 3217) or none (AES key wrap, RFC 3565)."""
+
+    oid: str
+    name: str
+    kek_size: int
+    null_parameters: bool
+
+    def wrap(self, kek: bytes, cek: bytes) -> bytes:
+        return key_wrap(self.oid, kek, cek)
+
+    def unwrap(self, kek: bytes, wrapped: bytes) -> bytes:
+        return key_unwrap(self.oid, kek, wrapped)
+
+
+@dataclass(frozen=True)
+class EcdhScheme:
+    """An RFC 5753 single-pass ECDH scheme: the hash of its X9.63 KDF and whether it is the cofactor variant."""
+
+    oid: str
+    name: str
+    hash_oid: str
+    cofactor: bool
+
+
+def _aes(key: bytes) -> BlockCipherAlgorithm:
+    return algorithms.AES(key)
+
+
+def _tdes(key: bytes) -> BlockCipherAlgorithm:
+    return _TripleDES(key)
+
+
+CONTENT_CIPHERS: Mapping[str, ContentCipher] = {
+    c.oid: c
+    for c in (
+        ContentCipher(OID_AES128_CBC, "aes128-cbc", 16, 16, _aes),
+        ContentCipher(OID_AES192_CBC, "aes192-cbc", 24, 16, _aes),
+        ContentCipher(OID_AES256_CBC, "aes256-cbc", 32, 16, _aes),
+        ContentCipher(OID_DES_EDE3_CBC, "des-ede3-cbc", 24, 8, _tdes),
+    )
+}
+
+AEAD_CIPHERS: Mapping[str, AeadCipher] = {
+    c.oid: c
+    for c in (
+        AeadCipher(OID_AES128_GCM, "aes128-gcm", 16),
+        AeadCipher(OID_AES192_GCM, "aes192-gcm", 24),
+        AeadCipher(OID_AES256_GCM, "aes256-gcm", 32),
+    )
+}
+
+KEY_WRAP_ALGORITHMS: Mapping[str, KeyWrapAlgorithm] = {
+    w.oid: w
+    for w in (
+        KeyWrapAlgorithm(OID_AES128_WRAP, "aes128-wrap", 16, False),
+        KeyWrapAlgorithm(OID_AES192_WRAP, "aes192-wrap", 24, False),
+        KeyWrapAlgorithm(OID_AES256_WRAP, "aes256-wrap", 32, False),
+        KeyWrapAlgorithm(OID_CMS3DES_WRAP, "cms3des-wrap", 24, True),
+    )
+}
+
+HASHES: Mapping[str, Callable[[], hashes.HashAlgorithm]] = {
+    OID_SHA1: hashes.SHA1,
+    OID_SHA224: hashes.SHA224,
+    OID_SHA256: hashes.SHA256,
+    OID_SHA384: hashes.SHA384,
+    OID_SHA512: hashes.SHA512,
+}
+#: hash name as ``cryptography`` spells it (``"sha256"``) -> OID
+HASH_OIDS: Mapping[str, str] = {factory().name: oid for oid, factory in HASHES.items()}
+
+#: HMAC PRF OID (PBKDF2-params.prf) -> OID of its hash
+HMAC_PRFS: Mapping[str, str] = {
+    OID_HMAC_SHA1: OID_SHA1,
+    OID_HMAC_SHA224: OID_SHA224,
+    OID_HMAC_SHA256: OID_SHA256,
+    OID_HMAC_SHA384: OID_SHA384,
+    OID_HMAC_SHA512: OID_SHA512,
+}
+#: hash OID -> HMAC PRF OID
+HMAC_PRF_OIDS: Mapping[str, str] = {h: p for p, h in HMAC_PRFS.items()}
+
+ECDH_SCHEMES: Mapping[str, EcdhScheme] = {
+    s.oid: s
+    for s in (
+        EcdhScheme(OID_DH_SINGLE_PASS_STDDH_SHA1KDF, "dhSinglePass-stdDH-sha1kdf-scheme", OID_SHA1, False),
+        EcdhScheme(OID_DH_SINGLE_PASS_STDDH_SHA224KDF, "dhSinglePass-stdDH-sha224kdf-scheme", OID_SHA224, False),
+        EcdhScheme(OID_DH_SINGLE_PASS_STDDH_SHA256KDF, "dhSinglePass-stdDH-sha256kdf-scheme", OID_SHA256, False),
+        EcdhScheme(OID_DH_SINGLE_PASS_STDDH_SHA384KDF, "dhSinglePass-stdDH-sha384kdf-scheme", OID_SHA384, False),
+        EcdhScheme(OID_DH_SINGLE_PASS_STDDH_SHA512KDF, "dhSinglePass-stdDH-sha512kdf-scheme", OID_SHA512, False),
+        EcdhScheme(OID_DH_SINGLE_PASS_COFACTORDH_SHA1KDF, "dhSinglePass-cofactorDH-sha1kdf-scheme", OID_SHA1, True),
+        EcdhScheme(OID_DH_SINGLE_PASS_COFACTORDH_SHA224KDF, "dhSinglePass-cofactorDH-sha224kdf-scheme",
+                   OID_SHA224, True),
+        EcdhScheme(OID_DH_SINGLE_PASS_COFACTORDH_SHA256KDF, "dhSinglePass-cofactorDH-sha256kdf-scheme",
+                   OID_SHA256, True),
+        EcdhScheme(OID_DH_SINGLE_PASS_COFACTORDH_SHA384KDF, "dhSinglePass-cofactorDH-sha384kdf-scheme",
+                   OID_SHA384, True),
+        EcdhScheme(OID_DH_SINGLE_PASS_COFACTORDH_SHA512KDF, "dhSinglePass-cofactorDH-sha512kdf-scheme",
+                   OID_SHA512, True),
+    )
+}
+
+# Curves whose cofactor is 1: for them cofactor ECDH and standard ECDH compute the same shared secret, so the
+# cofactor schemes can use cryptography's (standard) ECDH. Other curves are refused for the cofactor schemes.
+_COFACTOR_ONE_CURVES = frozenset(
+    {"secp192r1", "secp224r1", "secp256r1", "secp384r1", "secp521r1", "secp256k1",
+     "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1"}
+)
+
+
+def content_cipher(oid: str) -> ContentCipher:
+    """The CBC content cipher registered under ``oid``; :class:`UnsupportedAlgorithmError` otherwise."""
+    try:
+        return CONTENT_CIPHERS[oid]
+    except KeyError:
+        raise UnsupportedAlgorithmError(oid) from None
+
+
+def key_wrap_algorithm(oid: str) -> KeyWrapAlgorithm:
+    try:
+        return KEY_WRAP_ALGORITHMS[oid]
+    except KeyError:
+        raise UnsupportedAlgorithmError(oid) from None
+
+
+def hash_algorithm(oid: str) -> hashes.HashAlgorithm:
+    """A fresh ``cryptography`` hash object for a hash OID (SHA-1, SHA-224/256/384/512)."""
+    try:
+        return HASHES[oid]()
+    except KeyError:
+        raise UnsupportedAlgorithmError(oid) from None
+
+
+def hmac_prf(oid: str) -> hashes.HashAlgorithm:
+    """The hash of an HMAC PRF OID (hmacWithSHA1/224/256/384/512)."""
+    try:
+        return HASHES[HMAC_PRFS[oid]]()
+    except KeyError:
+        raise UnsupportedAlgorithmError(oid) from None
+
+
+def ecdh_scheme(oid: str) -> EcdhScheme:
+    try:
+        return ECDH_SCHEMES[oid]
+    except KeyError:
+        raise UnsupportedAlgorithmError(oid) from None
+
+
+def _as_bytes(value: object, what: str) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError(f"{what} must be bytes, not {type(value).__name__}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Content encryption
+
+
+def set_des_odd_parity(key: bytes) -> bytes:
+    """Set the low bit of each octet so that every octet has odd parity (the DES key convention)."""
+    out = bytearray(key)
+    for i, b in enumerate(out):
+        high = b & 0xFE
+        out[i] = high | ((bin(high).count("1") + 1) & 1)
+    return bytes(out)
+
+
+def generate_content_key(oid: str) -> bytes:
+    """A fresh random content-encryption key for the cipher ``oid`` (DES keys with odd parity)."""
+    if oid in AEAD_CIPHERS:
+        return os.urandom(AEAD_CIPHERS[oid].key_size)
+    cipher = content_cipher(oid)
+    key = os.urandom(cipher.key_size)
+    if oid == OID_DES_EDE3_CBC:
+        key = set_des_odd_parity(key)
+    return key
+
+
+def generate_iv(oid: str) -> bytes:
+    """A fresh random IV for the CBC cipher ``oid`` (its block size)."""
+    return os.urandom(content_cipher(oid).block_size)
+
+
+def encrypt_content(oid: str, key: bytes, plaintext: bytes, *, iv: Optional[bytes] = None) -> Tuple[bytes, bytes]:
+    """Encrypt ``plaintext`` with the CBC cipher ``oid`` and PKCS#7 padding. Returns ``(iv, ciphertext)``;
+    a random IV is drawn unless one is given."""
+    cipher = content_cipher(oid)
+    key = _as_bytes(key, "key")
+    if len(key) != cipher.key_size:
+        raise ValueError(f"{cipher.name} needs a {cipher.key_size}-byte key, got {len(key)} bytes")
+    if iv is None:
+        iv = os.urandom(cipher.block_size)
+    elif len(iv) != cipher.block_size:
+        raise ValueError(f"{cipher.name} needs a {cipher.block_size}-byte IV, got {len(iv)} bytes")
+    padder = sym_padding.PKCS7(cipher.block_size * 8).padder()
+    padded = padder.update(_as_bytes(plaintext, "plaintext")) + padder.finalize()
+    enc = Cipher(cipher.algorithm(key), modes.CBC(iv)).encryptor()
+    return bytes(iv), enc.update(padded) + enc.finalize()
+
+
+def decrypt_content(oid: str, key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
+    """Decrypt CBC ``ciphertext`` and strip its PKCS#7 padding.
+
+    A key or IV of the wrong size, a ciphertext that is empty or not a whole number of blocks, and a bad padding
+    all raise :class:`DecryptionError` with the same message. A wrong key is caught only when it spoils the
+    padding (CBC has no integrity check): callers compare or parse what comes out.
+    """
+    cipher = content_cipher(oid)
+    key = _as_bytes(key, "key")
+    iv = _as_bytes(iv, "iv")
+    ciphertext = _as_bytes(ciphertext, "ciphertext")
+    bs = cipher.block_size
+    if len(key) != cipher.key_size or len(iv) != bs or not ciphertext or len(ciphertext) % bs:
+        raise DecryptionError()
+    dec = Cipher(cipher.algorithm(key), modes.CBC(iv)).decryptor()
+    padded = dec.update(ciphertext) + dec.finalize()
+    unpadder = sym_padding.PKCS7(bs * 8).unpadder()
+    try:
+        return unpadder.update(padded) + unpadder.finalize()
+    except ValueError:
+        raise DecryptionError() from None
+
+
+def aead_encrypt_content(
+    oid: str, key: bytes, plaintext: bytes, *, nonce: Optional[bytes] = None, aad: bytes = b"", tag_length: int = 12
+) -> Tuple[bytes, bytes, bytes]:
+    """AES-GCM (RFC 5084) encryption for AuthEnvelopedData. Returns ``(nonce, ciphertext, tag)``; the tag is
+    ``tag_length`` bytes (12 is the GCMParameters default), the nonce 12 random bytes unless given."""
+    try:
+        cipher = AEAD_CIPHERS[oid]
+    except KeyError:
+        raise UnsupportedAlgorithmError(oid) from None
+    key = _as_bytes(key, "key")
+    if len(key) != cipher.key_size:
+        raise ValueError(f"{cipher.name} needs a {cipher.key_size}-byte key, got {len(key)} bytes")
+    if not 12 <= tag_length <= 16:
+        raise ValueError("GCM tag length must be 12 to 16 bytes")
+    if nonce is None:
+        nonce = os.urandom(12)
+    enc = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
+    if aad:
+        enc.authenticate_additional_data(aad)
+    ct = enc.update(_as_bytes(plaintext, "plaintext")) + enc.finalize()
+    return bytes(nonce), ct, enc.tag[:tag_length]
+
+
+def aead_decrypt_content(oid: str, key: bytes, nonce: bytes, ciphertext: bytes, tag: bytes, *,
+                         aad: bytes = b"") -> bytes:
+    """AES-GCM decryption for AuthEnvelopedData; a bad tag, key size or nonce raises :class:`DecryptionError`."""
+    try:
+        cipher = AEAD_CIPHERS[oid]
+    except KeyError:
+        raise UnsupportedAlgorithmError(oid) from None
+    key = _as_bytes(key, "key")
+    tag = _as_bytes(tag, "tag")
+    nonce = _as_bytes(nonce, "nonce")
+    if len(key) != cipher.key_size or not 12 <= len(tag) <= 16 or not nonce:
+        raise DecryptionError()
+    try:
+        dec = Cipher(algorithms.AES(key), modes.GCM(nonce, tag, min_tag_length=12)).decryptor()
+        if aad:
+            dec.authenticate_additional_data(aad)
+        return dec.update(_as_bytes(ciphertext, "ciphertext")) + dec.finalize()
+    except (InvalidTag, ValueError):
+        raise DecryptionError() from None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Key transport (RSA)
+
+
+def _require_rsa_public(key: object) -> rsa.RSAPublicKey:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise TypeError(f"an RSA public key is needed, not {type(key).__name__}")
+    return key
+
+
+def rsa_pkcs1v15_encrypt_key(public_key: rsa.RSAPublicKey, cek: bytes) -> bytes:
+    """Encrypt a content key with RSAES-PKCS1-v1_5 (rsaEncryption key transport)."""
+    return _require_rsa_public(public_key).encrypt(_as_bytes(cek, "cek"), asym_padding.PKCS1v15())
+
+
+def rsa_pkcs1v15_decrypt_key(private_key: rsa.RSAPrivateKey, encrypted_key: bytes, expected_size: int) -> bytes:
+    """Decrypt an RSAES-PKCS1-v1_5 encrypted content key, with the RFC 3218 §2.3.2 countermeasure.
+
+    A random key of ``expected_size`` bytes is drawn first; if the decryption fails in any way (bad padding,
+    wrong key, ciphertext of the wrong size) or yields a key of another size, that random key is returned
+    instead, without raising. A wrong key and a bad padding thus look alike, and the failure shows only later,
+    when the content does not decrypt (its padding check) or does not parse. (OpenSSL's implicit rejection,
+    when present, already turns a bad padding into a pseudo-random message; the size check covers the rest.)
+    """
+    if not isinstance(private_key, rsa.RSAPrivateKey):
+        raise TypeError(f"an RSA private key is needed, not {type(private_key).__name__}")
+    if expected_size <= 0:
+        raise ValueError("expected_size must be positive")
+    fallback = os.urandom(expected_size)
+    try:
+        key = private_key.decrypt(_as_bytes(encrypted_key, "encrypted_key"), asym_padding.PKCS1v15())
+    except ValueError:
+        return fallback
+    if len(key) != expected_size:
+        return fallback
+    return key
+
+
+def _oaep(hash_oid: str, mgf_hash_oid: Optional[str], label: Optional[bytes]) -> asym_padding.OAEP:
+    algorithm = hash_algorithm(hash_oid)
+    mgf_algorithm = hash_algorithm(mgf_hash_oid if mgf_hash_oid is not None else hash_oid)
+    return asym_padding.OAEP(
+        mgf=asym_padding.MGF1(mgf_algorithm), algorithm=algorithm, label=bytes(label) if label else None
+    )
+
+
+def rsa_oaep_encrypt_key(public_key: rsa.RSAPublicKey, cek: bytes, *, hash_oid: str = OID_SHA1,
+                         mgf_hash_oid: Optional[str] = None, label: Optional[bytes] = None) -> bytes:
+    """Encrypt a content key with RSAES-OAEP (RFC 3560); the MGF1 hash defaults to ``hash_oid``."""
+    return _require_rsa_public(public_key).encrypt(_as_bytes(cek, "cek"), _oaep(hash_oid, mgf_hash_oid, label))
+
+
+def rsa_oaep_decrypt_key(private_key: rsa.RSAPrivateKey, encrypted_key: bytes, *, hash_oid: str = OID_SHA1,
+                         mgf_hash_oid: Optional[str] = None, label: Optional[bytes] = None) -> bytes:
+    """Decrypt an RSAES-OAEP encrypted content key; any failure raises :class:`DecryptionError`."""
+    if not isinstance(private_key, rsa.RSAPrivateKey):
+        raise TypeError(f"an RSA private key is needed, not {type(private_key).__name__}")
+    oaep = _oaep(hash_oid, mgf_hash_oid, label)
+    try:
+        return private_key.decrypt(_as_bytes(encrypted_key, "encrypted_key"), oaep)
+    except ValueError:
+        raise DecryptionError() from None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Key agreement (ECDH, RFC 5753)
+
+# A tiny DER writer for the few fixed structures this module builds (ECC-CMS-SharedInfo, the AlgorithmIdentifier
+# of a key-wrap algorithm). Kept private and isolated so it can give way to the schema models.
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(body),)) + body
+
+
+def _der_tlv(tag: int, content: bytes) -> bytes:
+    return bytes((tag,)) + _der_length(len(content)) + content
+
+
+def _der_oid(oid: str) -> bytes:
+    arcs = [int(a) for a in oid.split(".")]
+    if len(arcs) < 2 or arcs[0] > 2 or (arcs[0] < 2 and arcs[1] > 39):
+        raise ValueError(f"invalid OID {oid!r}")
+    out = bytearray()
+    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out += bytes(reversed(chunk))
+    return _der_tlv(0x06, bytes(out))
+
+
+def key_wrap_algorithm_identifier(wrap_oid: str) -> bytes:
+    """The DER AlgorithmIdentifier of a key-wrap algorithm as CMS writes it: AES wraps without parameters
+    (RFC 3565 §2.3.2), CMS3DESwrap with NULL parameters (RFC 3217 §3)."""
+    wrap = key_wrap_algorithm(wrap_oid)
+    body = _der_oid(wrap.oid) + (b"\x05\x00" if wrap.null_parameters else b"")
+    return _der_tlv(0x30, body)
+
+
+def ecc_cms_shared_info(key_info: bytes, entity_u_info: Optional[bytes], key_bits: int) -> bytes:
+    """DER of ECC-CMS-SharedInfo (RFC 5753 §7.2)::
+
+        ECC-CMS-SharedInfo ::= SEQUENCE {
+            keyInfo         AlgorithmIdentifier,            -- the key-wrap algorithm, as in the message
+            entityUInfo [0] EXPLICIT OCTET STRING OPTIONAL, -- the ukm
+            suppPubInfo [2] EXPLICIT OCTET STRING }         -- KEK length in bits, 4 octets big-endian
+
+    ``key_info`` is the complete DER AlgorithmIdentifier, used byte for byte.
+    """
+    key_info = _as_bytes(key_info, "key_info")
+    if not key_info or key_info[0] != 0x30:
+        raise ValueError("key_info must be a DER AlgorithmIdentifier (a SEQUENCE)")
+    if not 0 < key_bits < 2**32:
+        raise ValueError("key_bits out of range")
+    body = key_info
+    if entity_u_info is not None:
+        body += _der_tlv(0xA0, _der_tlv(0x04, _as_bytes(entity_u_info, "entity_u_info")))
+    body += _der_tlv(0xA2, _der_tlv(0x04, key_bits.to_bytes(4, "big")))
+    return _der_tlv(0x30, body)
+
+
+def x963_kdf(hash_oid: str, shared_secret: bytes, length: int, shared_info: bytes) -> bytes:
+    """ANSI X9.63 KDF (SEC 1 §3.6.1) with the hash ``hash_oid``."""
+    return X963KDF(algorithm=hash_algorithm(hash_oid), length=length, sharedinfo=shared_info).derive(shared_secret)
+
+
+def _peer_key(curve: ec.EllipticCurve, peer: Union[ec.EllipticCurvePublicKey, bytes]) -> ec.EllipticCurvePublicKey:
+    if isinstance(peer, ec.EllipticCurvePublicKey):
+        if peer.curve.name != curve.name:
+            raise DecryptionError()
+        return peer
+    try:
+        return ec.EllipticCurvePublicKey.from_encoded_point(curve, _as_bytes(peer, "peer public key"))
+    except ValueError:  # not on the curve, the point at infinity, a malformed encoding
+        raise DecryptionError() from None
+
+
+def ecdh_shared_secret(private_key: ec.EllipticCurvePrivateKey,
+                       peer_public: Union[ec.EllipticCurvePublicKey, bytes]) -> bytes:
+    """The ECDH shared secret Z (the x coordinate) between ``private_key`` and the peer's public key, given as a
+    key object or as an encoded point (the originator's BIT STRING contents) on the private key's curve.
+    A point off the curve, on another curve or malformed raises :class:`DecryptionError`."""
+    if not isinstance(private_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"an EC private key is needed, not {type(private_key).__name__}")
+    peer = _peer_key(private_key.curve, peer_public)
+    try:
+        return private_key.exchange(ec.ECDH(), peer)
+    except ValueError:
+        raise DecryptionError() from None
+
+
+#: named curves: cryptography's curve name -> namedCurve OID (RFC 5480)
+EC_CURVE_OIDS: Mapping[str, str] = {
+    "secp192r1": "1.2.840.10045.3.1.1",
+    "secp224r1": "1.3.132.0.33",
+    "secp256r1": "1.2.840.10045.3.1.7",
+    "secp384r1": "1.3.132.0.34",
+    "secp521r1": "1.3.132.0.35",
+    "secp256k1": "1.3.132.0.10",
+    "brainpoolP256r1": "1.3.36.3.3.2.8.1.1.7",
+    "brainpoolP384r1": "1.3.36.3.3.2.8.1.1.11",
+    "brainpoolP512r1": "1.3.36.3.3.2.8.1.1.13",
+}
+
+
+def ec_originator_public_key(curve: ec.EllipticCurve, point: bytes, parameters: Optional[bytes] = None
+                             ) -> ec.EllipticCurvePublicKey:
+    """The originator's public key of a KeyAgreeRecipientInfo (OriginatorPublicKey: id-ecPublicKey and the
+    point as BIT STRING contents), on the recipient's ``curve``.
+
+    ``parameters`` is the raw DER of the AlgorithmIdentifier parameters, if any: absent, NULL (RFC 5753 §7.1.1
+    allows both) or a namedCurve OID that must name ``curve``. Explicit curve parameters are refused
+    (:class:`UnsupportedAlgorithmError`); a point that is not on the curve raises :class:`DecryptionError`.
+    """
+    if parameters is not None and parameters != b"\x05\x00":
+        parameters = _as_bytes(parameters, "parameters")
+        oid = EC_CURVE_OIDS.get(curve.name)
+        if parameters[:1] != b"\x06":
+            raise UnsupportedAlgorithmError("explicit EC parameters")
+        if oid is None or parameters != _der_oid(oid):
+            raise DecryptionError()
+    return _peer_key(curve, point)
+
+
+def ecdh_derive_kek(scheme_oid: str, private_key: ec.EllipticCurvePrivateKey,
+                    peer_public: Union[ec.EllipticCurvePublicKey, bytes], key_info: bytes,
+                    ukm: Optional[bytes], kek_size: int) -> bytes:
+    """The KEK of an RFC 5753 single-pass ECDH scheme: X9.63 KDF over the shared secret and the
+    ECC-CMS-SharedInfo built from ``key_info`` (the key-wrap AlgorithmIdentifier DER), ``ukm`` and
+    ``kek_size`` bytes. Both sides use it: the originator with its ephemeral private key and the recipient's
+    public key, the recipient with its private key and the originator's public key."""
+    scheme = ecdh_scheme(scheme_oid)
+    if not isinstance(private_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"an EC private key is needed, not {type(private_key).__name__}")
+    if scheme.cofactor and private_key.curve.name not in _COFACTOR_ONE_CURVES:
+        raise UnsupportedAlgorithmError(f"{scheme.oid} on curve {private_key.curve.name}")
+    z = ecdh_shared_secret(private_key, peer_public)
+    shared_info = ecc_cms_shared_info(key_info, ukm, kek_size * 8)
+    return x963_kdf(scheme.hash_oid, z, kek_size, shared_info)
+
+
+def ecdh_generate_ephemeral(curve_or_key: Union[ec.EllipticCurve, ec.EllipticCurvePublicKey]
+                            ) -> ec.EllipticCurvePrivateKey:
+    """A fresh ephemeral key on the given curve (or on the curve of the given recipient key)."""
+    curve = curve_or_key.curve if isinstance(curve_or_key, ec.EllipticCurvePublicKey) else curve_or_key
+    return ec.generate_private_key(curve)
+
+
+def ecdh_wrap_key(scheme_oid: str, ephemeral_key: ec.EllipticCurvePrivateKey,
+                  recipient_public_key: ec.EllipticCurvePublicKey, wrap_oid: str, cek: bytes, *,
+                  key_info: Optional[bytes] = None, ukm: Optional[bytes] = None) -> bytes:
+    """Originator side of ephemeral-static ECDH: derive the KEK for one recipient and wrap ``cek`` with it.
+    ``key_info`` is the key-wrap AlgorithmIdentifier DER exactly as it will be written into the message
+    (default: :func:`key_wrap_algorithm_identifier`). The ephemeral public key goes into the message as the
+    originator key."""
+    wrap = key_wrap_algorithm(wrap_oid)
+    if key_info is None:
+        key_info = key_wrap_algorithm_identifier(wrap_oid)
+    if not isinstance(recipient_public_key, ec.EllipticCurvePublicKey):
+        raise TypeError(f"an EC public key is needed, not {type(recipient_public_key).__name__}")
+    if recipient_public_key.curve.name != ephemeral_key.curve.name:
+        raise ValueError("the ephemeral key must be on the recipient's curve")
+    kek = ecdh_derive_kek(scheme_oid, ephemeral_key, recipient_public_key, key_info, ukm, wrap.kek_size)
+    return key_wrap(wrap_oid, kek, cek)
+
+
+def ecdh_unwrap_key(scheme_oid: str, private_key: ec.EllipticCurvePrivateKey,
+                    originator_public: Union[ec.EllipticCurvePublicKey, bytes], wrap_oid: str,
+                    key_info: bytes, ukm: Optional[bytes], encrypted_key: bytes) -> bytes:
+    """Recipient side of ephemeral-static ECDH: derive the KEK from the originator's public key (object or
+    encoded point) and unwrap the content key. Any failure raises :class:`DecryptionError`."""
+    wrap = key_wrap_algorithm(wrap_oid)
+    kek = ecdh_derive_kek(scheme_oid, private_key, originator_public, key_info, ukm, wrap.kek_size)
+    return key_unwrap(wrap_oid, kek, encrypted_key)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Key wrap
+
+
+def aes_wrap(kek: bytes, cek: bytes) -> bytes:
+    """AES key wrap (RFC 3394) with the default IV; the KEK's size picks AES-128/192/256."""
+    kek = _as_bytes(kek, "kek")
+    cek = _as_bytes(cek, "cek")
+    if len(kek) not in (16, 24, 32):
+        raise ValueError("an AES KEK is 16, 24 or 32 bytes")
+    if len(cek) < 16 or len(cek) % 8:
+        raise ValueError("AES key wrap needs a key of at least 16 bytes, a multiple of 8")
+    return keywrap.aes_key_wrap(kek, cek)
+
+
+def aes_unwrap(kek: bytes, wrapped: bytes) -> bytes:
+    """AES key unwrap (RFC 3394); a failed integrity check or a malformed input raises :class:`DecryptionError`."""
+    kek = _as_bytes(kek, "kek")
+    wrapped = _as_bytes(wrapped, "wrapped")
+    if len(kek) not in (16, 24, 32) or len(wrapped) < 24 or len(wrapped) % 8:
+        raise DecryptionError()
+    try:
+        return keywrap.aes_key_unwrap(kek, wrapped)
+    except (keywrap.InvalidUnwrap, ValueError):
+        raise DecryptionError() from None
+
+
+_CMS3DES_IV = bytes.fromhex("4adda22c79e82105")
+
+
+def _tdes_cbc(key: bytes, iv: bytes, data: bytes, encrypt: bool) -> bytes:
+    c = Cipher(_TripleDES(key), modes.CBC(iv))
+    ctx = c.encryptor() if encrypt else c.decryptor()
+    return ctx.update(data) + ctx.finalize()
+
+
+def _cms_key_checksum(cek: bytes) -> bytes:
+    h = hashes.Hash(hashes.SHA1())
+    h.update(cek)
+    return h.finalize()[:8]
+
+
+def cms3des_wrap(kek: bytes, cek: bytes, *, iv: Optional[bytes] = None) -> bytes:
+    """Triple-DES key wrap (RFC 3217 §3.1): wrap a 24-byte Triple-DES key under a 24-byte Triple-DES KEK.
+
+    The CEK gets odd parity, an 8-byte SHA-1 checksum, one CBC pass under a random IV, the IV is prefixed, the
+    octets are reversed and a second CBC pass under the fixed IV 4adda22c79e82105 gives the 40-byte result.
+    """
+    kek = _as_bytes(kek, "kek")
+    cek = _as_bytes(cek, "cek")
+    if len(kek) != 24:
+        raise ValueError("a Triple-DES KEK is 24 bytes")
+    if len(cek) != 24:
+        raise ValueError("CMS3DESwrap wraps a 24-byte Triple-DES key")
+    if iv is None:
+        iv = os.urandom(8)
+    elif len(iv) != 8:
+        raise ValueError("the CMS3DESwrap IV is 8 bytes")
+    cek = set_des_odd_parity(cek)
+    temp1 = _tdes_cbc(kek, iv, cek + _cms_key_checksum(cek), True)
+    temp3 = (iv + temp1)[::-1]
+    return _tdes_cbc(kek, _CMS3DES_IV, temp3, True)
+
+
+def cms3des_unwrap(kek: bytes, wrapped: bytes) -> bytes:
+    """Triple-DES key unwrap (RFC 3217 §3.2); a checksum mismatch or malformed input raises
+    :class:`DecryptionError`."""
+    kek = _as_bytes(kek, "kek")
+    wrapped = _as_bytes(wrapped, "wrapped")
+    if len(kek) != 24 or len(wrapped) != 40:
+        raise DecryptionError()
+    temp2 = _tdes_cbc(kek, _CMS3DES_IV, wrapped, False)[::-1]
+    cekicv = _tdes_cbc(kek, temp2[:8], temp2[8:], False)
+    cek, icv = cekicv[:24], cekicv[24:]
+    if not hmac.compare_digest(_cms_key_checksum(cek), icv):
+        raise DecryptionError()
+    return cek
+
+
+def key_wrap(wrap_oid: str, kek: bytes, cek: bytes) -> bytes:
+    """Wrap ``cek`` under ``kek`` with the key-wrap algorithm ``wrap_oid`` (AES wraps or CMS3DESwrap); the
+    KEK must have the algorithm's size."""
+    wrap = key_wrap_algorithm(wrap_oid)
+    if len(kek) != wrap.kek_size:
+        raise ValueError(f"{wrap.name} needs a {wrap.kek_size}-byte KEK, got {len(kek)} bytes")
+    if wrap.oid == OID_CMS3DES_WRAP:
+        return cms3des_wrap(kek, cek)
+    return aes_wrap(kek, cek)
+
+
+def key_unwrap(wrap_oid: str, kek: bytes, wrapped: bytes) -> bytes:
+    """Unwrap with the key-wrap algorithm ``wrap_oid``. A KEK of another size than the algorithm's is a wrong
+    key: :class:`DecryptionError`, as is a failed integrity check."""
+    wrap = key_wrap_algorithm(wrap_oid)
+    if len(kek) != wrap.kek_size:
+        raise DecryptionError()
+    if wrap.oid == OID_CMS3DES_WRAP:
+        return cms3des_unwrap(kek, wrapped)
+    return aes_unwrap(kek, wrapped)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Password recipients (RFC 3211)
+
+#: PBKDF2 iteration counts above this are refused on decryption (a hostile message could ask for 2**31).
+DEFAULT_MAX_PBKDF2_ITERATIONS = 10_000_000
+
+
+def pbkdf2(password: Union[str, bytes], salt: bytes, iterations: int, length: int, *,
+           prf_oid: str = OID_HMAC_SHA1, max_iterations: Optional[int] = DEFAULT_MAX_PBKDF2_ITERATIONS) -> bytes:
+    """PBKDF2 (RFC 8018 §5.2) with an HMAC PRF given by OID (hmacWithSHA1 is PBKDF2-params' default).
+    A ``str`` password is UTF-8 encoded. An iteration count below 1 or above ``max_iterations`` raises
+    :class:`DecryptionError` (the count comes from the message)."""
+    prf = hmac_prf(prf_oid)
+    if isinstance(password, str):
+        password = password.encode("utf-8")
+    password = _as_bytes(password, "password")
+    if iterations < 1 or (max_iterations is not None and iterations > max_iterations) or length < 1:
+        raise DecryptionError()
+    return PBKDF2HMAC(algorithm=prf, length=length, salt=_as_bytes(salt, "salt"),
+                      iterations=iterations).derive(password)
+
+
+def _pwri_cipher(inner_oid: str, kek: bytes, iv: bytes) -> Tuple[ContentCipher, bytes, bytes]:
+    cipher = content_cipher(inner_oid)
+    return cipher, _as_bytes(kek, "kek"), _as_bytes(iv, "iv")
+
+
+def _cbc(cipher: ContentCipher, key: bytes, iv: bytes, data: bytes, encrypt: bool) -> bytes:
+    c = Cipher(cipher.algorithm(key), modes.CBC(iv))
+    ctx = c.encryptor() if encrypt else c.decryptor()
+    return ctx.update(data) + ctx.finalize()
+
+
+def pwri_kek_wrap(inner_oid: str, kek: bytes, iv: bytes, cek: bytes, *, pad: Optional[bytes] = None) -> bytes:
+    """The PWRI-KEK key wrap of RFC 3211 §2.3.1 with the CBC cipher ``inner_oid`` (AES-CBC or 3DES-CBC).
+
+    The block ``LEN || check(3) || CEK || random pad`` (at least two cipher blocks) is CBC-encrypted twice under
+    ``kek``: first with ``iv``, then continuing from the last ciphertext block. ``pad`` fixes the padding bytes
+    (for tests); by default they are random.
+    """
+    cipher, kek, iv = _pwri_cipher(inner_oid, kek, iv)
+    cek = _as_bytes(cek, "cek")
+    bs = cipher.block_size
+    if len(kek) != cipher.key_size or len(iv) != bs:
+        raise ValueError(f"{cipher.name} needs a {cipher.key_size}-byte KEK and a {bs}-byte IV")
+    if not 3 <= len(cek) <= 255:
+        raise ValueError("PWRI-KEK wraps keys of 3 to 255 bytes")
+    block = bytes((len(cek),)) + bytes(b ^ 0xFF for b in cek[:3]) + cek
+    total = max(2 * bs, -(-len(block) // bs) * bs)
+    pad_len = total - len(block)
+    if pad is None:
+        pad = os.urandom(pad_len)
+    elif len(pad) != pad_len:
+        raise ValueError(f"pad must be {pad_len} bytes")
+    block += pad
+    first = _cbc(cipher, kek, iv, block, True)
+    return _cbc(cipher, kek, first[-bs:], first, True)
+
+
+def pwri_kek_unwrap(inner_oid: str, kek: bytes, iv: bytes, wrapped: bytes) -> bytes:
+    """Undo :func:`pwri_kek_wrap` (RFC 3211 §2.3.2) and check the length byte and the three check bytes.
+    Any failure (wrong password, tampering, bad size) raises :class:`DecryptionError`."""
+    cipher, kek, iv = _pwri_cipher(inner_oid, kek, iv)
+    wrapped = _as_bytes(wrapped, "wrapped")
+    bs = cipher.block_size
+    n = len(wrapped)
+    if len(kek) != cipher.key_size or len(iv) != bs or n < 2 * bs or n % bs:
+        raise DecryptionError()
+    # Outer layer: decrypting the last block with the one before it as IV gives the last block of the inner
+    # ciphertext, which was the IV of the outer pass; with it the whole outer layer decrypts.
+    outer_iv = _cbc(cipher, kek, wrapped[n - 2 * bs:n - bs], wrapped[n - bs:], False)
+    inner_ct = _cbc(cipher, kek, outer_iv, wrapped, False)
+    plain = _cbc(cipher, kek, iv, inner_ct, False)
+    length = plain[0]
+    check = bytes(a ^ b for a, b in zip(plain[1:4], plain[4:7]))
+    if not (hmac.compare_digest(check, b"\xff\xff\xff") and 3 <= length <= n - 4):
+        raise DecryptionError()
+    return plain[4:4 + length]
