@@ -1,0 +1,53 @@
+"""``python -m estcodec SUBCOMMAND ...``: command-line tools of the codec.
+
+Subcommands are registered in ``SUBCOMMANDS`` below: each entry names a function that adds the subcommand's
+arguments to its argparse parser and a ``run(args) -> int`` function (imported lazily, so one tool's imports
+do not slow down another). To add a subcommand (``show`` is planned), write ``_add_NAME(parser)`` and a
+``run`` in its own module, and add one line to ``SUBCOMMANDS``.
+
+Exit status: 0 on success, 1 when the input is bad (one line on stderr), 2 on a usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+
+def _add_dump(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="DER, BER, PEM or base64 file ('-' for stdin)")
+    p.add_argument("--ber", action="store_true", help="parse as BER directly (default: DER, BER as fallback)")
+    p.add_argument("--no-expand", action="store_true",
+                   help="do not expand DER encapsulated in OCTET STRINGs and BIT STRINGs")
+
+
+# name -> (help, add_arguments, "module:function" run with the parsed args, returning the exit status)
+SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] = {
+    "dump": ("print the element tree of a DER/BER/PEM/base64 file", _add_dump, "estcodec.dump:run"),
+    # "show": ("...", _add_show, "estcodec.show:run"),   # <- dispatch point for `show`
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m estcodec", description="estcodec command-line tools")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (help_text, add_arguments, _target) in SUBCOMMANDS.items():
+        add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module_name, func_name = SUBCOMMANDS[args.command][2].split(":")
+    run = getattr(importlib.import_module(module_name), func_name)
+    try:
+        return int(run(args))
+    except BrokenPipeError:  # `... | head`
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
