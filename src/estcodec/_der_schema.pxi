@@ -37,6 +37,7 @@ cdef class Spec:
     cdef public Py_ssize_t max_size  # -1: unbounded
     cdef public bint transparent    # CHOICE decoded to the bare value (Time, DirectoryString)
     cdef public str type_name
+    cdef public Py_ssize_t nslots   # SEQUENCE: length of the value tuple (fields, then contained values)
 
     def __init__(self, int kind, int tcls=-1, Py_ssize_t tnum=0, *, Spec inner=None, model=None, tuple fields=(),
                  tuple bit_names=(), Py_ssize_t min_size=0, Py_ssize_t max_size=-1, bint transparent=False,
@@ -52,6 +53,7 @@ cdef class Spec:
         self.max_size = max_size
         self.transparent = transparent
         self.type_name = type_name
+        self.nslots = len(fields)
 
     def copy(self):
         cdef Spec s = Spec.__new__(Spec)
@@ -66,6 +68,7 @@ cdef class Spec:
         s.max_size = self.max_size
         s.transparent = self.transparent
         s.type_name = self.type_name
+        s.nslots = self.nslots
         return s
 
     def __repr__(self):
@@ -82,9 +85,11 @@ cdef class FieldSpec:
     cdef public object default
     cdef public Py_ssize_t defined_by   # index of the OID field an ANY DEFINED BY depends on, else -1
     cdef public dict registry           # OID -> Spec (or a type with ``_asn1_spec``)
+    cdef public bint contained          # OCTET STRING CONTAINING the registry's type (decoded into ``slot``)
+    cdef public Py_ssize_t slot         # where a contained value goes in the value tuple
 
     def __init__(self, str name, Spec spec, *, bint optional=False, bint has_default=False, default=None,
-                 Py_ssize_t defined_by=-1, dict registry=None):
+                 Py_ssize_t defined_by=-1, dict registry=None, bint contained=False, Py_ssize_t slot=-1):
         self.name = name
         self.seg = "." + name
         self.spec = spec
@@ -93,6 +98,8 @@ cdef class FieldSpec:
         self.default = default
         self.defined_by = defined_by
         self.registry = registry
+        self.contained = contained
+        self.slot = slot
 
     def __repr__(self):
         return f"<FieldSpec {self.name}: {self.spec!r}>"
@@ -128,6 +135,8 @@ cdef class Model:
             values.append(v)
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unknown fields: {', '.join(sorted(kwargs))}")
+        while len(values) < spec.nslots:
+            values.append(None)
         self._v = tuple(values)
         self._src = None
 
@@ -308,7 +317,8 @@ cdef Py_ssize_t _choice_index(Spec s, Header* h):
 cdef bint _matches(Spec s, Header* h):
     cdef int kind = s.kind
     if kind == K_ANY or kind == K_ANYVAL:
-        return True
+        # An ANY with a tag of its own (an IMPLICIT-tagged type kept raw) matches only that tag.
+        return s.tcls < 0 or (h.cls == s.tcls and h.tag == s.tnum)
     if s.tcls < 0:
         if kind == K_CHOICE:
             return _choice_index(s, h) >= 0
@@ -394,7 +404,7 @@ cdef object _decode(_Ctx ctx, Spec s, Header* h, int depth):
 cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
     cdef tuple fields = s.fields
     cdef Py_ssize_t n = PyTuple_GET_SIZE(fields)
-    cdef tuple values = PyTuple_New(n)
+    cdef tuple values = PyTuple_New(s.nslots)
     cdef Py_ssize_t i
     cdef Py_ssize_t p = h.cstart
     cdef Py_ssize_t end = h.cend
@@ -414,7 +424,7 @@ cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
             read_header(ctx.buf, p, end, &ch, False)
             have = True
         if have:
-            if f.defined_by >= 0:
+            if f.defined_by >= 0 and not f.contained:
                 t = <object>PyTuple_GET_ITEM(values, f.defined_by)
                 t = f.registry.get(t) if t is not None else None
                 if t is not None:
@@ -430,6 +440,8 @@ cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
                     v = _decode(ctx, fs, &ch, depth + 1)
                     if f.has_default and not ctx.ber and v == f.default:
                         _fail(f"{f.name} is encoded although it equals its DEFAULT", ch.start, "default-encoded")
+                    if f.contained:
+                        _decode_contained(ctx, f, values, &ch, depth)
                 except DecodeError as e:
                     e._push(f.seg)
                     raise
@@ -454,6 +466,10 @@ cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
         PyTuple_SET_ITEM(values, i, v)
     if have or p < end:
         _fail(f"{_expected_name(s)} has an unexpected element after its last field", p, "unexpected-tag")
+    for i in range(n, s.nslots):
+        if PyTuple_GET_ITEM(values, i) == NULL:
+            Py_INCREF(None)
+            PyTuple_SET_ITEM(values, i, None)
     m = Model.__new__(s.model)
     m._v = values
     m._src = ctx.src
@@ -461,6 +477,28 @@ cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
     m._cstart = h.cstart
     m._end = h.cend
     return m
+
+
+cdef int _decode_contained(_Ctx ctx, FieldSpec f, tuple values, Header* h, int depth) except -1:
+    # OCTET STRING CONTAINING: decode the content in place (offsets stay those of the whole input).
+    cdef Header ih
+    cdef object t = <object>PyTuple_GET_ITEM(values, f.defined_by)
+    cdef Spec cs
+    t = f.registry.get(t) if t is not None else None
+    if t is None:
+        Py_INCREF(None)
+        PyTuple_SET_ITEM(values, f.slot, None)
+        return 0
+    cs = _as_spec(t)
+    read_header(ctx.buf, h.cstart, h.cend, &ih, False)
+    if not _matches(cs, &ih):
+        _unexpected(cs, &ih)
+    v = _decode(ctx, cs, &ih, depth + 1)
+    if ih.cend != h.cend:
+        _fail("contained value is followed by more data", ih.cend, "trailing-data")
+    Py_INCREF(v)
+    PyTuple_SET_ITEM(values, f.slot, v)
+    return 0
 
 
 cdef object _decode_seqof(_Ctx ctx, Spec s, Header* h, int depth):
@@ -617,7 +655,7 @@ cdef int _encode(Writer w, Spec s, object v, int depth) except -1:
                 if f.has_default and type(fv) is type(f.default) and fv == f.default:
                     continue
                 try:
-                    if f.defined_by >= 0:
+                    if f.defined_by >= 0 and not f.contained:
                         t = <object>PyTuple_GET_ITEM(m._v, f.defined_by)
                         t = f.registry.get(t) if t is not None else None
                         if t is None or isinstance(fv, (bytes, bytearray, memoryview)):

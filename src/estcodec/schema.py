@@ -150,23 +150,26 @@ def NamedBitString(*names: str) -> _TypeExpr:  # noqa: N802 - reads like a type
 # --- fields ------------------------------------------------------------------------------------------------
 
 class _FieldInfo:
-    __slots__ = ("explicit", "implicit", "optional", "default", "defined_by", "registry", "tag_class")
+    __slots__ = ("explicit", "implicit", "optional", "default", "defined_by", "registry", "tag_class", "contains")
 
     def __init__(self, explicit: int | None, implicit: int | None, optional: bool, default: object,
-                 defined_by: str | None, registry: dict | None, tag_class: str) -> None:
+                 defined_by: str | None, registry: dict | None, tag_class: str, contains: bool = False) -> None:
         self.explicit, self.implicit, self.optional, self.default = explicit, implicit, optional, default
         self.defined_by, self.registry, self.tag_class = defined_by, registry, tag_class
+        self.contains = contains
 
 
 def field(*, explicit: int | None = None, implicit: int | None = None, optional: bool = False,
           default: object = _NOTHING, defined_by: str | None = None, registry: dict | None = None,
-          tag_class: str = "context") -> _TypingAny:
+          tag_class: str = "context", contains: bool = False) -> _TypingAny:
     """Describe how a component is tagged and whether it may be absent.
 
     ``explicit=n`` / ``implicit=n``: ``[n] EXPLICIT`` / ``[n] IMPLICIT`` (context class unless ``tag_class``);
     ``optional``; ``default`` (a DEFAULT value, omitted when encoding, refused when encoded in DER input);
     ``defined_by`` + ``registry``: ANY DEFINED BY the named earlier OID field, resolved through ``registry``
-    (OID -> type); OIDs not in the registry keep the raw TLV bytes.
+    (OID -> type); OIDs not in the registry keep the raw TLV bytes. With ``contains=True`` the field itself keeps
+    its declared type (an OCTET STRING) and the registry's type is decoded from its content while decoding
+    ("OCTET STRING CONTAINING", as extnValue): the result is read with ``Model._contained(name)``.
     """
     if explicit is not None and implicit is not None:
         raise TypeError("a field is tagged EXPLICIT or IMPLICIT, not both")
@@ -174,7 +177,9 @@ def field(*, explicit: int | None = None, implicit: int | None = None, optional:
         raise TypeError(f"bad tag_class {tag_class!r}")
     if (defined_by is None) != (registry is None):
         raise TypeError("defined_by and registry go together")
-    return _FieldInfo(explicit, implicit, optional, default, defined_by, registry, tag_class)
+    if contains and defined_by is None:
+        raise TypeError("contains needs defined_by and registry")
+    return _FieldInfo(explicit, implicit, optional, default, defined_by, registry, tag_class, contains)
 
 
 def _tagged(base: Spec, info: _FieldInfo | None, owner: str, name: str) -> Spec:
@@ -182,8 +187,10 @@ def _tagged(base: Spec, info: _FieldInfo | None, owner: str, name: str) -> Spec:
         return base
     cls = _CLASSES[info.tag_class]
     if info.implicit is not None:
-        if base.kind in (_der.KIND_ANY, _der.KIND_ANYVAL) or (base.kind == _der.KIND_CHOICE and base.tcls < 0):
-            raise TypeError(f"{owner}.{name}: an untagged CHOICE or ANY cannot be tagged IMPLICIT")
+        if base.kind == _der.KIND_ANYVAL or (base.kind == _der.KIND_CHOICE and base.tcls < 0):
+            raise TypeError(f"{owner}.{name}: an untagged CHOICE or open type cannot be tagged IMPLICIT")
+        # ``Any`` tagged IMPLICIT keeps the raw TLV of a type not modelled further (e.g. ORAddress); it matches
+        # only its tag and its value is the raw bytes, tag included.
         s = base.copy()
         s.tcls, s.tnum = cls, info.implicit
         s.type_name = f"[{info.implicit}] IMPLICIT {base.type_name}"
@@ -225,8 +232,14 @@ def _compile_fields(cls: type, kind: str) -> tuple:
             registry = info.registry
         fields.append(FieldSpec(name, spec, optional=optional, has_default=has_default,
                                 default=info.default if has_default else None,
-                                defined_by=defined_by, registry=registry))
+                                defined_by=defined_by, registry=registry, contained=bool(info and info.contains)))
         names.append(name)
+    nfields = len(fields)
+    extra = 0
+    for f in fields:
+        if f.contained:
+            f.slot = nfields + extra
+            extra += 1
     return tuple(fields)
 
 
@@ -243,9 +256,12 @@ class Sequence(Model):
             # A subclass that adds only behaviour keeps its parent's fields.
             fields = base._asn1_spec.fields
         spec = Spec(_der.KIND_SEQ, 0, 16, model=cls, fields=fields, type_name=f"SEQUENCE ({cls.__name__})")
+        spec.nslots = len(fields) + sum(1 for f in fields if f.contained)
         cls._asn1_spec = spec
         for i, f in enumerate(fields):
             setattr(cls, f.name, FieldGetter(i, f.name))
+            if f.contained:
+                setattr(cls, f"_{f.name}_contained", FieldGetter(f.slot, f.name))
         cls._field_names = tuple(f.name for f in fields)
 
 

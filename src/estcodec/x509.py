@@ -1,0 +1,549 @@
+"""X.509 certificates (RFC 5280) and the pieces other PKI structures share with them.
+
+Field names are the snake_case of RFC 5280's ASN.1 identifiers. ``Certificate.from_der`` validates the whole
+structure, including the values of the extensions that EST users meet (a malformed subjectAltName fails there,
+not later). Certificates keep their exact bytes: ``tbs_der`` is what the issuer signed.
+"""
+import datetime as _dt
+import hashlib
+import ipaddress
+
+from . import pem as _pem
+from .errors import DecodeError, EncodeError
+from .schema import (
+    Any, AnyValue, BitString, Boolean, Choice, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
+    OctetString, Sequence, SequenceOf, SetOf, UTCTime, decode, encode, field,
+)
+
+__all__ = [
+    "AlgorithmIdentifier", "AttributeTypeAndValue", "Name", "Time", "Validity", "SubjectPublicKeyInfo", "Extension",
+    "Extensions", "Attribute", "TBSCertificate", "Certificate", "GeneralName", "GeneralNames", "AnotherName",
+    "BasicConstraints", "KEY_USAGE_BITS", "KeyUsage", "ExtendedKeyUsage", "AuthorityKeyIdentifier",
+    "DistributionPoint", "DistributionPointName", "CRLDistributionPoints", "AccessDescription",
+    "AuthorityInfoAccess", "PolicyInformation", "PolicyQualifierInfo", "CertificatePolicies", "EXTENSION_TYPES",
+    "OID_NAMES", "oid",
+]
+
+
+class oid:  # noqa: N801 - a namespace of constants
+    """OIDs of RFC 5280 that models and callers refer to."""
+
+    COMMON_NAME = "2.5.4.3"
+    SURNAME = "2.5.4.4"
+    SERIAL_NUMBER = "2.5.4.5"
+    COUNTRY = "2.5.4.6"
+    LOCALITY = "2.5.4.7"
+    STATE = "2.5.4.8"
+    STREET = "2.5.4.9"
+    ORGANIZATION = "2.5.4.10"
+    ORGANIZATIONAL_UNIT = "2.5.4.11"
+    TITLE = "2.5.4.12"
+    GIVEN_NAME = "2.5.4.42"
+    DN_QUALIFIER = "2.5.4.46"
+    PSEUDONYM = "2.5.4.65"
+    DOMAIN_COMPONENT = "0.9.2342.19200300.100.1.25"
+    USER_ID = "0.9.2342.19200300.100.1.1"
+    EMAIL_ADDRESS = "1.2.840.113549.1.9.1"
+
+    SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
+    KEY_USAGE = "2.5.29.15"
+    SUBJECT_ALT_NAME = "2.5.29.17"
+    ISSUER_ALT_NAME = "2.5.29.18"
+    BASIC_CONSTRAINTS = "2.5.29.19"
+    CRL_DISTRIBUTION_POINTS = "2.5.29.31"
+    CERTIFICATE_POLICIES = "2.5.29.32"
+    AUTHORITY_KEY_IDENTIFIER = "2.5.29.35"
+    EXTENDED_KEY_USAGE = "2.5.29.37"
+    AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1"
+
+    KP_SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
+    KP_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
+    KP_CMC_RA = "1.3.6.1.5.5.7.3.28"
+
+    RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
+    EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+    ED25519 = "1.3.101.112"
+    ED448 = "1.3.101.113"
+
+
+# Short names used by RFC 4514 (and, beyond it, the ones OpenSSL and cryptography print).
+OID_NAMES = {
+    oid.COMMON_NAME: "CN", oid.LOCALITY: "L", oid.STATE: "ST", oid.ORGANIZATION: "O",
+    oid.ORGANIZATIONAL_UNIT: "OU", oid.COUNTRY: "C", oid.STREET: "STREET", oid.DOMAIN_COMPONENT: "DC",
+    oid.USER_ID: "UID",
+}
+_EXTRA_NAMES = {
+    oid.SERIAL_NUMBER: "serialNumber", oid.SURNAME: "SN", oid.GIVEN_NAME: "GN", oid.TITLE: "title",
+    oid.EMAIL_ADDRESS: "emailAddress", oid.DN_QUALIFIER: "dnQualifier", oid.PSEUDONYM: "pseudonym",
+}
+_NAME_BY_KEYWORD = {v.upper(): k for k, v in {**OID_NAMES, **_EXTRA_NAMES}.items()}
+# Attributes whose values X.520 / RFC 5280 require as PrintableString.
+_PRINTABLE_ATTRS = {oid.COUNTRY, oid.SERIAL_NUMBER, oid.DN_QUALIFIER}
+_IA5_ATTRS = {oid.EMAIL_ADDRESS, oid.DOMAIN_COMPONENT}
+
+
+class AlgorithmIdentifier(Sequence):
+    algorithm: ObjectIdentifier
+    parameters: Any = field(optional=True)
+
+
+class AttributeTypeAndValue(Sequence):
+    type: ObjectIdentifier
+    value: AnyValue
+
+
+RelativeDistinguishedName = SetOf(AttributeTypeAndValue, min_size=1)
+RDNSequence = SequenceOf[RelativeDistinguishedName]
+
+
+def _escape_rfc4514(value: str) -> str:
+    out = []
+    for i, ch in enumerate(value):
+        if ch in ',+"\\<>;' or (ch == "#" and i == 0) or (ch == " " and (i == 0 or i == len(value) - 1)):
+            out.append("\\" + ch)
+        elif ch == "\x00":
+            out.append("\\00")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    from ._der import encode_header
+
+    return encode_header(0, False, tag, len(content)) + content
+
+
+def _encode_attr_value(attr_oid: str, value: object) -> bytes:
+    """DER of one attribute value for a new name: the string type RFC 5280 asks for that attribute."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)  # already a DER TLV
+    if not isinstance(value, str):
+        raise EncodeError(f"name attribute {attr_oid} needs a str value")
+    if attr_oid in _PRINTABLE_ATTRS:
+        return encode(_PrintableString, value)
+    if attr_oid in _IA5_ATTRS:
+        return _tlv(22, value.encode("ascii"))
+    return _tlv(12, value.encode("utf-8"))
+
+
+class Name(Choice):
+    """A distinguished name: RDNs in order (``rdns``), each a list of attribute type/value pairs."""
+
+    rdn_sequence: RDNSequence
+
+    @classmethod
+    def build(cls, attributes: "list") -> "Name":
+        """A Name from ``[(oid, value), ...]`` (one attribute per RDN, in order) or ``[[(oid, value), ...], ...]``
+        (multi-valued RDNs). Values are str (encoded as UTF8String, or PrintableString/IA5String where RFC 5280
+        asks) or DER bytes of the value."""
+        rdns = []
+        for item in attributes:
+            group = [item] if isinstance(item, tuple) else list(item)
+            rdns.append([AttributeTypeAndValue(type=t, value=_encode_attr_value(t, v)) for t, v in group])
+        return cls.from_der(encode(cls, cls("rdn_sequence", rdns)))
+
+    @classmethod
+    def from_rfc4514(cls, text: str) -> "Name":
+        """Parse a simple RFC 4514 string (``CN=x,O=y``; escapes with backslash; no multi-valued RDNs)."""
+        parts, cur, esc = [], [], False
+        for ch in text:
+            if esc:
+                cur.append(ch)
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == ",":
+                parts.append("".join(cur))
+                cur = []
+            else:
+                cur.append(ch)
+        if cur or parts:
+            parts.append("".join(cur))
+        attrs = []
+        for part in reversed(parts):
+            key, sep, val = part.partition("=")
+            if not sep:
+                raise EncodeError(f"not an RFC 4514 attribute: {part!r}")
+            key = key.strip()
+            attr_oid = _NAME_BY_KEYWORD.get(key.upper(), key)
+            attrs.append((attr_oid, val))
+        return cls.build(attrs)
+
+    @property
+    def rdns(self) -> list:
+        return self.value
+
+    @property
+    def attributes(self) -> "list[tuple[str, object]]":
+        """Every (OID, value) pair in order; values are str for string types, else the DER bytes."""
+        return [(a.type, a.value) for rdn in self.value for a in rdn]
+
+    def get(self, attr_oid: str) -> "list[object]":
+        return [a.value for rdn in self.value for a in rdn if a.type == attr_oid]
+
+    @property
+    def common_name(self) -> "str | None":
+        vals = self.get(oid.COMMON_NAME)
+        return vals[0] if vals else None
+
+    def rfc4514_string(self) -> str:
+        out = []
+        for rdn in reversed(self.value):
+            parts = []
+            for a in rdn:
+                key = OID_NAMES.get(a.type, a.type)
+                v = a.value
+                if isinstance(v, str):
+                    parts.append(f"{key}={_escape_rfc4514(v)}")
+                else:
+                    parts.append(f"{key}=#{bytes(v).hex()}")
+            out.append("+".join(parts))
+        return ",".join(out)
+
+    def __str__(self) -> str:
+        return self.rfc4514_string()
+
+    def __repr__(self) -> str:
+        return f"<Name {self.rfc4514_string()!r}>"
+
+
+class _PrintableString:  # a private alias so Name.build can encode PrintableString values
+    from .schema import PrintableString as _P
+
+    _asn1_spec = _P._asn1_spec
+
+
+class Time(Choice, transparent=True):
+    utc_time: UTCTime
+    general_time: GeneralizedTime
+
+    @classmethod
+    def _select(cls, value: _dt.datetime) -> int:
+        # RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
+        return 0 if 1950 <= value.astimezone(_dt.timezone.utc).year < 2050 else 1
+
+
+class Validity(Sequence):
+    not_before: Time
+    not_after: Time
+
+
+class SubjectPublicKeyInfo(Sequence):
+    algorithm: AlgorithmIdentifier
+    subject_public_key: BitString
+
+    @property
+    def algorithm_oid(self) -> str:
+        return self.algorithm.algorithm
+
+    def to_cryptography(self):
+        from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+        return load_der_public_key(self.to_der())
+
+    @classmethod
+    def from_cryptography(cls, public_key) -> "SubjectPublicKeyInfo":
+        from cryptography.hazmat.primitives import serialization
+
+        return cls.from_der(public_key.public_bytes(serialization.Encoding.DER,
+                                                    serialization.PublicFormat.SubjectPublicKeyInfo))
+
+    def key_identifier(self) -> bytes:
+        """RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits."""
+        return hashlib.sha1(self.subject_public_key.data).digest()
+
+
+# --- extension values ----------------------------------------------------------------------------------------
+
+class AnotherName(Sequence):
+    type_id: ObjectIdentifier
+    value: Any = field(explicit=0)
+
+
+class GeneralName(Choice):
+    other_name: AnotherName = field(implicit=0)
+    rfc822_name: IA5String = field(implicit=1)
+    dns_name: IA5String = field(implicit=2)
+    x400_address: Any = field(implicit=3)
+    directory_name: Name = field(explicit=4)
+    edi_party_name: Any = field(implicit=5)
+    uniform_resource_identifier: IA5String = field(implicit=6)
+    ip_address: OctetString = field(implicit=7)
+    registered_id: ObjectIdentifier = field(implicit=8)
+
+    def python_value(self):
+        """The value as a Python object (an ``ipaddress`` object for iPAddress)."""
+        if self.name == "ip_address" and len(self.value) in (4, 16):
+            return ipaddress.ip_address(self.value)
+        return self.value
+
+
+GeneralNames = SequenceOf(GeneralName, min_size=1)
+
+
+class BasicConstraints(Sequence):
+    ca: Boolean = field(default=False)
+    path_len_constraint: Integer = field(optional=True)
+
+
+KEY_USAGE_BITS = (
+    "digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
+    "key_cert_sign", "crl_sign", "encipher_only", "decipher_only",
+)
+KeyUsage = NamedBitString(*KEY_USAGE_BITS)
+ExtendedKeyUsage = SequenceOf(ObjectIdentifier, min_size=1)
+
+
+class AuthorityKeyIdentifier(Sequence):
+    key_identifier: OctetString = field(implicit=0, optional=True)
+    authority_cert_issuer: GeneralNames = field(implicit=1, optional=True)
+    authority_cert_serial_number: Integer = field(implicit=2, optional=True)
+
+
+class DistributionPointName(Choice):
+    full_name: GeneralNames = field(implicit=0)
+    name_relative_to_crl_issuer: RelativeDistinguishedName = field(implicit=1)
+
+
+REASON_FLAGS = ("unused", "key_compromise", "ca_compromise", "affiliation_changed", "superseded",
+                "cessation_of_operation", "certificate_hold", "privilege_withdrawn", "aa_compromise")
+
+
+class DistributionPoint(Sequence):
+    distribution_point: DistributionPointName = field(explicit=0, optional=True)
+    reasons: NamedBitString(*REASON_FLAGS) = field(implicit=1, optional=True)
+    crl_issuer: GeneralNames = field(implicit=2, optional=True)
+
+
+CRLDistributionPoints = SequenceOf(DistributionPoint, min_size=1)
+
+
+class AccessDescription(Sequence):
+    access_method: ObjectIdentifier
+    access_location: GeneralName
+
+
+AuthorityInfoAccess = SequenceOf(AccessDescription, min_size=1)
+
+
+class PolicyQualifierInfo(Sequence):
+    policy_qualifier_id: ObjectIdentifier
+    qualifier: Any
+
+
+class PolicyInformation(Sequence):
+    policy_identifier: ObjectIdentifier
+    policy_qualifiers: SequenceOf(PolicyQualifierInfo, min_size=1) = field(optional=True)
+
+
+CertificatePolicies = SequenceOf(PolicyInformation, min_size=1)
+
+# extnID -> type of the value inside extnValue. Register more with EXTENSION_TYPES[oid] = type.
+EXTENSION_TYPES: dict = {
+    oid.SUBJECT_KEY_IDENTIFIER: OctetString,
+    oid.KEY_USAGE: KeyUsage,
+    oid.SUBJECT_ALT_NAME: GeneralNames,
+    oid.ISSUER_ALT_NAME: GeneralNames,
+    oid.BASIC_CONSTRAINTS: BasicConstraints,
+    oid.CRL_DISTRIBUTION_POINTS: CRLDistributionPoints,
+    oid.CERTIFICATE_POLICIES: CertificatePolicies,
+    oid.AUTHORITY_KEY_IDENTIFIER: AuthorityKeyIdentifier,
+    oid.EXTENDED_KEY_USAGE: ExtendedKeyUsage,
+    oid.AUTHORITY_INFO_ACCESS: AuthorityInfoAccess,
+}
+_NO_VALUE = object()
+
+
+class Extension(Sequence):
+    extn_id: ObjectIdentifier
+    critical: Boolean = field(default=False)
+    extn_value: OctetString = field(defined_by="extn_id", registry=EXTENSION_TYPES, contains=True)
+
+    @property
+    def oid(self) -> str:
+        return self.extn_id
+
+    @property
+    def value(self) -> bytes:
+        """The contents of extnValue (the DER of the extension's own value)."""
+        return self.extn_value
+
+    @property
+    def parsed(self):
+        """The typed value for the extensions in ``EXTENSION_TYPES``; the raw bytes for others."""
+        v = self._extn_value_contained  # decoded with the certificate when the type is registered
+        if v is not None:
+            return v
+        t = EXTENSION_TYPES.get(self.extn_id)
+        return self.extn_value if t is None else decode(t, self.extn_value)
+
+    @classmethod
+    def build(cls, extn_id: str, value, critical: bool = False) -> "Extension":
+        """An Extension whose value is encoded with its registered type (or given as DER bytes)."""
+        if isinstance(value, (bytes, bytearray)) and EXTENSION_TYPES.get(extn_id) is not OctetString:
+            der = bytes(value)
+        else:
+            t = EXTENSION_TYPES.get(extn_id)
+            if t is None:
+                raise EncodeError(f"no registered type for extension {extn_id}; pass DER bytes")
+            der = encode(t, value)
+        return cls(extn_id=extn_id, critical=critical, extn_value=der)
+
+
+Extensions = SequenceOf(Extension, min_size=1)
+
+
+class Attribute(Sequence):
+    """An attribute (RFC 5280 / PKCS#10 / CMS): a type and a SET OF values kept as raw DER."""
+
+    attr_type: ObjectIdentifier
+    attr_values: SetOf(Any)
+
+    @property
+    def oid(self) -> str:
+        return self.attr_type
+
+    @property
+    def values(self) -> "list[bytes]":
+        return self.attr_values
+
+
+class TBSCertificate(Sequence):
+    version: Integer = field(explicit=0, default=0)
+    serial_number: Integer
+    signature: AlgorithmIdentifier
+    issuer: Name
+    validity: Validity
+    subject: Name
+    subject_public_key_info: SubjectPublicKeyInfo
+    issuer_unique_id: BitString = field(implicit=1, optional=True)
+    subject_unique_id: BitString = field(implicit=2, optional=True)
+    extensions: Extensions = field(explicit=3, optional=True)
+
+
+class Certificate(Sequence):
+    tbs_certificate: TBSCertificate
+    signature_algorithm: AlgorithmIdentifier
+    signature_value: BitString
+
+    @classmethod
+    def from_pem(cls, text) -> "Certificate":
+        for label, der in _pem.decode(text):
+            if label in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"):
+                return cls.from_der(der)
+        raise DecodeError("no CERTIFICATE block in the PEM input", 0, "invalid-pem")
+
+    def to_pem(self) -> str:
+        return _pem.encode("CERTIFICATE", self.to_der())
+
+    # -- the fields users read --
+    @property
+    def version(self) -> int:
+        return self.tbs_certificate.version
+
+    @property
+    def serial_number(self) -> int:
+        return self.tbs_certificate.serial_number
+
+    @property
+    def subject(self) -> Name:
+        return self.tbs_certificate.subject
+
+    @property
+    def issuer(self) -> Name:
+        return self.tbs_certificate.issuer
+
+    @property
+    def not_before(self) -> _dt.datetime:
+        return self.tbs_certificate.validity.not_before
+
+    @property
+    def not_after(self) -> _dt.datetime:
+        return self.tbs_certificate.validity.not_after
+
+    @property
+    def public_key_info(self) -> SubjectPublicKeyInfo:
+        return self.tbs_certificate.subject_public_key_info
+
+    @property
+    def extensions(self) -> "list[Extension]":
+        return self.tbs_certificate.extensions or []
+
+    @property
+    def signature_algorithm_oid(self) -> str:
+        return self.signature_algorithm.algorithm
+
+    @property
+    def signature(self) -> bytes:
+        return self.signature_value.data
+
+    @property
+    def tbs_der(self) -> bytes:
+        return self.tbs_certificate.to_der()
+
+    def extension(self, extn_id: str) -> "Extension | None":
+        for ext in self.extensions:
+            if ext.extn_id == extn_id:
+                return ext
+        return None
+
+    def _ext_value(self, extn_id: str, default=None):
+        ext = self.extension(extn_id)
+        return default if ext is None else ext.parsed
+
+    @property
+    def subject_key_identifier(self) -> "bytes | None":
+        return self._ext_value(oid.SUBJECT_KEY_IDENTIFIER)
+
+    @property
+    def authority_key_identifier(self) -> "bytes | None":
+        aki = self._ext_value(oid.AUTHORITY_KEY_IDENTIFIER)
+        return None if aki is None else aki.key_identifier
+
+    @property
+    def basic_constraints(self) -> "BasicConstraints | None":
+        return self._ext_value(oid.BASIC_CONSTRAINTS)
+
+    @property
+    def is_ca(self) -> bool:
+        bc = self.basic_constraints
+        return bool(bc and bc.ca)
+
+    @property
+    def key_usage(self) -> "frozenset[str] | None":
+        return self._ext_value(oid.KEY_USAGE)
+
+    @property
+    def extended_key_usage(self) -> "list[str]":
+        return self._ext_value(oid.EXTENDED_KEY_USAGE, [])
+
+    @property
+    def subject_alt_names(self) -> "list[GeneralName]":
+        return self._ext_value(oid.SUBJECT_ALT_NAME, [])
+
+    @property
+    def is_self_issued(self) -> bool:
+        return self.subject.to_der() == self.issuer.to_der()
+
+    def fingerprint(self, algorithm: str = "sha256") -> bytes:
+        return hashlib.new(algorithm, self.to_der()).digest()
+
+    def is_valid_at(self, when: "_dt.datetime | None" = None) -> bool:
+        when = when or _dt.datetime.now(_dt.timezone.utc)
+        return self.not_before <= when <= self.not_after
+
+    # -- interop --
+    def to_cryptography(self):
+        from cryptography import x509 as _x509
+
+        return _x509.load_der_x509_certificate(self.to_der())
+
+    @classmethod
+    def from_cryptography(cls, cert) -> "Certificate":
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return cls.from_der(cert.public_bytes(Encoding.DER))
+
+    def __repr__(self) -> str:
+        return f"<Certificate subject={self.subject.rfc4514_string()!r} serial={self.serial_number}>"
