@@ -98,7 +98,8 @@ OID_NAMES: dict[str, str] = {
     "1.2.840.113549.1.7.1": "data", "1.2.840.113549.1.7.2": "signedData", "1.2.840.113549.1.7.3": "envelopedData",
     "1.2.840.113549.1.7.5": "digestedData", "1.2.840.113549.1.7.6": "encryptedData",
     "1.2.840.113549.1.9.16.1.2": "id-ct-authData", "1.2.840.113549.1.9.16.1.9": "id-ct-compressedData",
-    "1.2.840.113549.1.9.16.1.23": "id-ct-authEnvelopedData", "1.2.840.113549.1.9.16.3.9": "id-alg-PWRI-KEK",
+    "1.2.840.113549.1.9.16.1.23": "id-ct-authEnvelopedData", "1.2.840.113549.1.9.16.3.8": "id-alg-zlibCompress",
+    "1.2.840.113549.1.9.16.3.9": "id-alg-PWRI-KEK",
     "2.16.840.1.101.2.1.2.78.5": "id-ct-KP-aKeyPackage",
     # PKCS #9 attributes, and the ones RFC 7030 (EST) uses
     "1.2.840.113549.1.9.1": "emailAddress", "1.2.840.113549.1.9.3": "contentType",
