@@ -141,15 +141,19 @@ class TestCa:
         lifetime: float,
         extended_key_usage: list[x509.ObjectIdentifier] | None = None,
     ) -> x509.Certificate:
-        """Issue an end-entity certificate; SAN, keyUsage and EKU are copied from ``requested``."""
+        """Issue an end-entity certificate; SAN, keyUsage and EKU are copied from ``requested``.
+
+        A negative ``lifetime`` gives a certificate that expired that many seconds ago (for tests).
+        """
         now = _now()
+        start = now if lifetime > 0 else now + _dt.timedelta(seconds=lifetime) - _dt.timedelta(hours=1)
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.certificate.subject)
             .public_key(public_key)  # type: ignore[arg-type]
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now)
+            .not_valid_before(start)
             .not_valid_after(now + _dt.timedelta(seconds=lifetime))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
