@@ -30,6 +30,8 @@ def _stamp(src: Path) -> str:
     import Cython
 
     h = hashlib.sha256(src.read_bytes())
+    for inc in sorted(SOURCES.glob("*.pxi")):  # included parts
+        h.update(inc.read_bytes())
     h.update(f"{Cython.__version__}|{sys.version}|{platform.machine()}".encode())
     return h.hexdigest()
 
