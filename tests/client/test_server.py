@@ -28,24 +28,6 @@ EST = "/.well-known/est"
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def client_context(
-    srv: EstTestServer,
-    identity: tuple[bytes, bytes] | None = None,
-    tmp_path: Path | None = None,
-    max_version: ssl.TLSVersion | None = None,
-) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cadata=srv.trust_anchor_pem.decode())
-    if max_version is not None:
-        ctx.maximum_version = max_version
-    if identity is not None:
-        assert tmp_path is not None
-        cert_path, key_path = tmp_path / "client.pem", tmp_path / "client.key"
-        cert_path.write_bytes(identity[0])
-        key_path.write_bytes(identity[1])
-        ctx.load_cert_chain(cert_path, key_path)
-    return ctx
-
-
 def make_csr(
     key: object | None = None,
     cn: str = "device-1",
@@ -99,7 +81,7 @@ def srv():
 
 
 def test_cacerts_is_certs_only_with_the_ca(srv: EstTestServer) -> None:
-    with httpx.Client(verify=client_context(srv)) as c:
+    with httpx.Client(verify=srv.client_ssl_context()) as c:
         r = c.get(srv.url + EST + "/cacerts")
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/pkcs7-mime"
@@ -114,7 +96,7 @@ def test_cacerts_is_certs_only_with_the_ca(srv: EstTestServer) -> None:
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 def test_tls_certificate_verifies_for_loopback_names(srv: EstTestServer, host: str) -> None:
-    ctx = client_context(srv)
+    ctx = srv.client_ssl_context()
     with httpx.Client(verify=ctx) as c:
         r = c.get(f"https://{host}:{srv.port}{EST}/cacerts")
     assert r.status_code == 200
@@ -130,7 +112,7 @@ def test_untrusted_client_refuses_server(srv: EstTestServer) -> None:
 def test_extra_ca_certificates_are_served() -> None:
     other = EstTestServer()
     with EstTestServer(extra_ca_certificates=[other.ca_certificate]) as srv:
-        with httpx.Client(verify=client_context(srv)) as c:
+        with httpx.Client(verify=srv.client_ssl_context()) as c:
             certs = certs_of(c.get(srv.url + EST + "/cacerts"))
     assert sorted(c.serial_number for c in certs) == sorted([srv.ca_certificate.serial_number, other.ca_certificate.serial_number])
 
@@ -143,7 +125,7 @@ def _csrattrs_oids(body: bytes) -> list[str]:
 
 
 def test_csrattrs_default(srv: EstTestServer) -> None:
-    with httpx.Client(verify=client_context(srv)) as c:
+    with httpx.Client(verify=srv.client_ssl_context()) as c:
         r = c.get(srv.url + EST + "/csrattrs")
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/csrattrs"
@@ -151,7 +133,7 @@ def test_csrattrs_default(srv: EstTestServer) -> None:
 
 
 def test_csrattrs_lists_challenge_password_when_binding_required() -> None:
-    with EstTestServer(require_channel_binding=True) as srv, httpx.Client(verify=client_context(srv)) as c:
+    with EstTestServer(require_channel_binding=True) as srv, httpx.Client(verify=srv.client_ssl_context()) as c:
         oids = _csrattrs_oids(c.get(srv.url + EST + "/csrattrs").content)
     assert oids[0] == "1.2.840.113549.1.9.7"
 
@@ -160,16 +142,16 @@ def test_csrattrs_configured_values() -> None:
     rfc_example = (Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors" / "rfc7030"
                    / "A.2_csrattrs_response.der")
     der = rfc_example.read_bytes() if rfc_example.exists() else A.seq(A.oid("1.2.840.113549.1.9.1"))
-    with EstTestServer(csr_attrs=der) as srv, httpx.Client(verify=client_context(srv)) as c:
+    with EstTestServer(csr_attrs=der) as srv, httpx.Client(verify=srv.client_ssl_context()) as c:
         r = c.get(srv.url + EST + "/csrattrs")
         assert base64.b64decode(r.content) == der
     with EstTestServer(csr_attrs=["1.3.132.0.34", "1.2.840.113549.1.9.1"]) as srv, \
-            httpx.Client(verify=client_context(srv)) as c:
+            httpx.Client(verify=srv.client_ssl_context()) as c:
         assert _csrattrs_oids(c.get(srv.url + EST + "/csrattrs").content) == ["1.3.132.0.34", "1.2.840.113549.1.9.1"]
-    with EstTestServer(csr_attrs=b"") as srv, httpx.Client(verify=client_context(srv)) as c:
+    with EstTestServer(csr_attrs=b"") as srv, httpx.Client(verify=srv.client_ssl_context()) as c:
         r = c.get(srv.url + EST + "/csrattrs")
         assert r.status_code == 204 and r.content == b""
-    with EstTestServer(csr_attrs=False) as srv, httpx.Client(verify=client_context(srv)) as c:
+    with EstTestServer(csr_attrs=False) as srv, httpx.Client(verify=srv.client_ssl_context()) as c:
         assert c.get(srv.url + EST + "/csrattrs").status_code == 404
 
 
@@ -187,7 +169,7 @@ def test_csrattrs_configured_values() -> None:
 )
 def test_simpleenroll_issues_a_real_certificate(srv: EstTestServer, key) -> None:  # type: ignore[no-untyped-def]
     csr, k = make_csr(key(), "device-42", san_dns=("device-42.example",))
-    with httpx.Client(verify=client_context(srv), auth=(srv.username, srv.password)) as c:
+    with httpx.Client(verify=srv.client_ssl_context(), auth=(srv.username, srv.password)) as c:
         r = post_csr(c, srv.url + EST + "/simpleenroll", csr)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/pkcs7-mime; smime-type=certs-only"
@@ -204,13 +186,13 @@ def test_simpleenroll_issues_a_real_certificate(srv: EstTestServer, key) -> None
 
 def test_raw_der_body_is_tolerated(srv: EstTestServer) -> None:
     csr, _ = make_csr()
-    with httpx.Client(verify=client_context(srv), auth=(srv.username, srv.password)) as c:
+    with httpx.Client(verify=srv.client_ssl_context(), auth=(srv.username, srv.password)) as c:
         r = c.post(srv.url + EST + "/simpleenroll", content=csr, headers={"Content-Type": "application/pkcs10"})
     assert r.status_code == 200
 
 
 def test_cert_lifetime_option() -> None:
-    with EstTestServer(cert_lifetime=30, auth=None) as srv, httpx.Client(verify=client_context(srv)) as c:
+    with EstTestServer(cert_lifetime=30, auth=None) as srv, httpx.Client(verify=srv.client_ssl_context()) as c:
         [cert] = certs_of(post_csr(c, srv.url + EST + "/simpleenroll", make_csr()[0]))
     assert (cert.not_valid_after_utc - cert.not_valid_before_utc).total_seconds() == 30
 
@@ -226,7 +208,7 @@ def test_cert_lifetime_option() -> None:
 )
 def test_simpleenroll_rejects_bad_csrs(srv: EstTestServer, mutate, status: int) -> None:  # type: ignore[no-untyped-def]
     csr, _ = make_csr(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    with httpx.Client(verify=client_context(srv), auth=(srv.username, srv.password)) as c:
+    with httpx.Client(verify=srv.client_ssl_context(), auth=(srv.username, srv.password)) as c:
         r = post_csr(c, srv.url + EST + "/simpleenroll", mutate(csr))
     assert r.status_code == status
     assert r.headers["content-type"].startswith("text/plain")
@@ -236,7 +218,7 @@ def test_simpleenroll_rejects_bad_csrs(srv: EstTestServer, mutate, status: int) 
 
 def test_http_errors(srv: EstTestServer) -> None:
     csr, _ = make_csr()
-    with httpx.Client(verify=client_context(srv), auth=(srv.username, srv.password)) as c:
+    with httpx.Client(verify=srv.client_ssl_context(), auth=(srv.username, srv.password)) as c:
         bad_type = c.post(srv.url + EST + "/simpleenroll", content=base64.encodebytes(csr),
                           headers={"Content-Type": "text/plain"})
         assert bad_type.status_code == 415
@@ -252,7 +234,7 @@ def test_http_errors(srv: EstTestServer) -> None:
 
 def test_basic_auth_challenge_and_wrong_password(srv: EstTestServer) -> None:
     csr, _ = make_csr()
-    with httpx.Client(verify=client_context(srv)) as c:
+    with httpx.Client(verify=srv.client_ssl_context()) as c:
         r = post_csr(c, srv.url + EST + "/simpleenroll", csr)
         assert r.status_code == 401
         assert r.headers["www-authenticate"] == 'Basic realm="estrealm"'
@@ -267,20 +249,20 @@ def test_basic_auth_challenge_and_wrong_password(srv: EstTestServer) -> None:
     assert [rec.status for rec in srv.requests] == [401, 401, 401, 200]
     assert len({rec.connection_id for rec in srv.requests}) == 4
     # /cacerts and /csrattrs never ask for credentials
-    with httpx.Client(verify=client_context(srv)) as c:
+    with httpx.Client(verify=srv.client_ssl_context()) as c:
         assert c.get(srv.url + EST + "/cacerts").status_code == 200
         assert c.get(srv.url + EST + "/csrattrs").status_code == 200
 
 
 def test_keep_alive_without_errors(srv: EstTestServer) -> None:
-    with httpx.Client(verify=client_context(srv), auth=(srv.username, srv.password)) as c:
+    with httpx.Client(verify=srv.client_ssl_context(), auth=(srv.username, srv.password)) as c:
         for _ in range(3):
             assert post_csr(c, srv.url + EST + "/simpleenroll", make_csr()[0]).status_code == 200
     assert len({rec.connection_id for rec in srv.requests}) == 1
 
 
 def test_close_after_error_can_be_turned_off() -> None:
-    with EstTestServer(close_after_error=False) as srv, httpx.Client(verify=client_context(srv)) as c:
+    with EstTestServer(close_after_error=False) as srv, httpx.Client(verify=srv.client_ssl_context()) as c:
         r = post_csr(c, srv.url + EST + "/simpleenroll", make_csr()[0])
         assert r.status_code == 401 and "connection" not in r.headers
         r = post_csr(c, srv.url + EST + "/simpleenroll", make_csr()[0], auth=(srv.username, srv.password))
@@ -292,7 +274,7 @@ def test_close_after_error_can_be_turned_off() -> None:
 def test_digest_auth(algorithm: str) -> None:
     with EstTestServer(auth="digest", digest_algorithm=algorithm) as srv:
         csr, _ = make_csr()
-        with httpx.Client(verify=client_context(srv)) as c:
+        with httpx.Client(verify=srv.client_ssl_context()) as c:
             r = post_csr(c, srv.url + EST + "/simpleenroll", csr)
             assert r.status_code == 401
             challenge = r.headers["www-authenticate"]
@@ -302,7 +284,7 @@ def test_digest_auth(algorithm: str) -> None:
             assert post_csr(c, srv.url + EST + "/simpleenroll", csr, auth=(srv.username, srv.password)).status_code == 401
             wrong = post_csr(c, srv.url + EST + "/simpleenroll", csr, auth=httpx.DigestAuth(srv.username, "nope"))
             assert wrong.status_code == 401
-        with httpx.Client(verify=client_context(srv), auth=httpx.DigestAuth(srv.username, srv.password)) as c:
+        with httpx.Client(verify=srv.client_ssl_context(), auth=httpx.DigestAuth(srv.username, srv.password)) as c:
             r = post_csr(c, srv.url + EST + "/simpleenroll", csr)
             assert r.status_code == 200, r.text
             # httpx re-uses the nonce with a higher nc: accepted
@@ -310,37 +292,37 @@ def test_digest_auth(algorithm: str) -> None:
         assert srv.requests[-1].authenticated_by == "digest"
 
 
-def test_cert_auth(tmp_path: Path) -> None:
+def test_cert_auth() -> None:
     with EstTestServer(auth="cert") as srv:
         csr, _ = make_csr()
-        with httpx.Client(verify=client_context(srv), auth=(srv.username, srv.password)) as c:
+        with httpx.Client(verify=srv.client_ssl_context(), auth=(srv.username, srv.password)) as c:
             r = post_csr(c, srv.url + EST + "/simpleenroll", csr)
             assert r.status_code == 401
             assert "www-authenticate" not in r.headers  # libest: no challenge when a certificate is required
         identity = srv.issue_client_identity("bootstrap-device")
-        with httpx.Client(verify=client_context(srv, identity, tmp_path)) as c:
+        with httpx.Client(verify=srv.client_ssl_context(identity)) as c:
             r = post_csr(c, srv.url + EST + "/simpleenroll", csr)
             assert r.status_code == 200
         assert srv.requests[-1].authenticated_by == "certificate"
         assert srv.requests[-1].client_certificate_subject == "CN=bootstrap-device"
 
 
-def test_client_certificate_from_an_unknown_ca_fails_the_handshake(tmp_path: Path) -> None:
+def test_client_certificate_from_an_unknown_ca_fails_the_handshake() -> None:
     other = EstTestServer()
     identity = other.issue_client_identity("stranger")
     with EstTestServer(auth="cert") as srv:
-        with httpx.Client(verify=client_context(srv, identity, tmp_path)) as c:
+        with httpx.Client(verify=srv.client_ssl_context(identity)) as c:
             with pytest.raises(httpx.TransportError):
                 post_csr(c, srv.url + EST + "/simpleenroll", make_csr()[0])
         assert srv.tls_failures >= 1
         assert not srv.issued_certificates
 
 
-def test_third_party_client_certificate_with_client_trust(tmp_path: Path) -> None:
+def test_third_party_client_certificate_with_client_trust() -> None:
     other = EstTestServer()
     identity = other.issue_client_identity("manufacturer-idevid")
     with EstTestServer(auth="cert", client_trust_pem=other.trust_anchor_pem) as srv:
-        with httpx.Client(verify=client_context(srv, identity, tmp_path)) as c:
+        with httpx.Client(verify=srv.client_ssl_context(identity)) as c:
             assert post_csr(c, srv.url + EST + "/simpleenroll", make_csr()[0]).status_code == 200
             # but re-enrollment needs a certificate this CA issued
             csr, _ = make_csr(cn="manufacturer-idevid")
@@ -348,13 +330,13 @@ def test_third_party_client_certificate_with_client_trust(tmp_path: Path) -> Non
 
 
 def test_no_auth() -> None:
-    with EstTestServer(auth=None) as srv, httpx.Client(verify=client_context(srv)) as c:
+    with EstTestServer(auth=None) as srv, httpx.Client(verify=srv.client_ssl_context()) as c:
         assert post_csr(c, srv.url + EST + "/simpleenroll", make_csr()[0]).status_code == 200
         assert srv.requests[-1].authenticated_by == "none"
 
 
 def test_auth_csrattrs_option() -> None:
-    with EstTestServer(auth_csrattrs=True) as srv, httpx.Client(verify=client_context(srv)) as c:
+    with EstTestServer(auth_csrattrs=True) as srv, httpx.Client(verify=srv.client_ssl_context()) as c:
         assert c.get(srv.url + EST + "/csrattrs").status_code == 401
         assert c.get(srv.url + EST + "/csrattrs", auth=(srv.username, srv.password)).status_code == 200
         assert c.get(srv.url + EST + "/cacerts").status_code == 200
@@ -380,7 +362,7 @@ def test_bad_options() -> None:
 
 def test_ca_label_paths() -> None:
     with EstTestServer(ca_label="arbitraryLabel1") as srv:
-        with httpx.Client(verify=client_context(srv), auth=(srv.username, srv.password)) as c:
+        with httpx.Client(verify=srv.client_ssl_context(), auth=(srv.username, srv.password)) as c:
             assert c.get(srv.url + EST + "/arbitraryLabel1/cacerts").status_code == 200
             assert c.get(srv.url + EST + "/cacerts").status_code == 200  # RFC 7030 §3.2.2: also unlabelled
             assert c.get(srv.url + EST + "/otherLabel/cacerts").status_code == 404
@@ -393,7 +375,7 @@ def test_ca_label_paths() -> None:
 
 def test_label_required_and_several_labels() -> None:
     with EstTestServer(ca_label=["one", "two"], serve_unlabelled=False) as srv:
-        with httpx.Client(verify=client_context(srv)) as c:
+        with httpx.Client(verify=srv.client_ssl_context()) as c:
             assert c.get(srv.url + EST + "/cacerts").status_code == 404
             assert c.get(srv.url + EST + "/one/cacerts").status_code == 200
             assert c.get(srv.url + EST + "/two/csrattrs").status_code == 200
@@ -405,7 +387,7 @@ def test_label_required_and_several_labels() -> None:
 def test_pending_then_issued() -> None:
     with EstTestServer(pending_retry_after=0) as srv:
         csr, key = make_csr()
-        with httpx.Client(verify=client_context(srv), auth=(srv.username, srv.password)) as c:
+        with httpx.Client(verify=srv.client_ssl_context(), auth=(srv.username, srv.password)) as c:
             r = post_csr(c, srv.url + EST + "/simpleenroll", csr)
             assert r.status_code == 202
             assert r.headers["retry-after"] == "0"
@@ -425,54 +407,54 @@ def test_pending_repeats_and_http_date() -> None:
     date = "Fri, 27 Nov 2026 16:00:00 GMT"
     with EstTestServer(pending_retry_after=date, pending_repeats=2) as srv:
         csr, _ = make_csr()
-        with httpx.Client(verify=client_context(srv), auth=(srv.username, srv.password)) as c:
+        with httpx.Client(verify=srv.client_ssl_context(), auth=(srv.username, srv.password)) as c:
             statuses = [post_csr(c, srv.url + EST + "/simpleenroll", csr) for _ in range(3)]
         assert [r.status_code for r in statuses] == [202, 202, 200]
         assert statuses[0].headers["retry-after"] == date
 
 
 def test_pending_comes_after_authentication() -> None:
-    with EstTestServer(pending_retry_after=5) as srv, httpx.Client(verify=client_context(srv)) as c:
+    with EstTestServer(pending_retry_after=5) as srv, httpx.Client(verify=srv.client_ssl_context()) as c:
         assert post_csr(c, srv.url + EST + "/simpleenroll", make_csr()[0]).status_code == 401
 
 
 # ------------------------------------------------------------------------------------------ re-enrollment
 
 
-def _reenroll(srv: EstTestServer, identity: tuple[bytes, bytes] | None, csr: bytes, tmp_path: Path) -> httpx.Response:
-    with httpx.Client(verify=client_context(srv, identity, tmp_path)) as c:
+def _reenroll(srv: EstTestServer, identity: tuple[bytes, bytes] | None, csr: bytes) -> httpx.Response:
+    with httpx.Client(verify=srv.client_ssl_context(identity)) as c:
         return post_csr(c, srv.url + EST + "/simplereenroll", csr)
 
 
-def test_simplereenroll_renew_and_rekey(srv: EstTestServer, tmp_path: Path) -> None:
+def test_simplereenroll_renew_and_rekey(srv: EstTestServer) -> None:
     identity = srv.issue_client_identity("device-7", san_dns=("device-7.example",))
     old = x509.load_pem_x509_certificate(identity[0])
     old_key = serialization.load_pem_private_key(identity[1], None)
     # renew: same key
     csr, _ = make_csr(old_key, "device-7", san_dns=("device-7.example",))
-    r = _reenroll(srv, identity, csr, tmp_path)
+    r = _reenroll(srv, identity, csr)
     assert r.status_code == 200, r.text
     [new] = certs_of(r)
     assert new.subject == old.subject and cert_spki(new) == cert_spki(old) and new.serial_number != old.serial_number
     # rekey: new key
     csr, key = make_csr(None, "device-7", san_dns=("device-7.example",))
-    r = _reenroll(srv, identity, csr, tmp_path)
+    r = _reenroll(srv, identity, csr)
     assert r.status_code == 200
     assert cert_spki(certs_of(r)[0]) == spki(key)
 
 
-def test_simplereenroll_rules(srv: EstTestServer, tmp_path: Path) -> None:
+def test_simplereenroll_rules(srv: EstTestServer) -> None:
     identity = srv.issue_client_identity("device-8", san_dns=("device-8.example",))
     good, _ = make_csr(None, "device-8", san_dns=("device-8.example",))
     # no client certificate, even with a password: 401
-    with httpx.Client(verify=client_context(srv), auth=(srv.username, srv.password)) as c:
+    with httpx.Client(verify=srv.client_ssl_context(), auth=(srv.username, srv.password)) as c:
         assert post_csr(c, srv.url + EST + "/simplereenroll", good).status_code == 401
     # subject differs
-    assert _reenroll(srv, identity, make_csr(None, "device-9", san_dns=("device-8.example",))[0], tmp_path).status_code == 400
+    assert _reenroll(srv, identity, make_csr(None, "device-9", san_dns=("device-8.example",))[0]).status_code == 400
     # SAN differs / missing
-    assert _reenroll(srv, identity, make_csr(None, "device-8", san_dns=("other.example",))[0], tmp_path).status_code == 400
-    assert _reenroll(srv, identity, make_csr(None, "device-8")[0], tmp_path).status_code == 400
-    assert _reenroll(srv, identity, good, tmp_path).status_code == 200
+    assert _reenroll(srv, identity, make_csr(None, "device-8", san_dns=("other.example",))[0]).status_code == 400
+    assert _reenroll(srv, identity, make_csr(None, "device-8")[0]).status_code == 400
+    assert _reenroll(srv, identity, good).status_code == 200
 
 
 def _csr_with_change_subject_name(key: ec.EllipticCurvePrivateKey, new_cn: str, old_name: x509.Name) -> bytes:
@@ -484,20 +466,20 @@ def _csr_with_change_subject_name(key: ec.EllipticCurvePrivateKey, new_cn: str, 
     return A.seq(info, A.seq(A.oid("1.2.840.10045.4.3.2")), A.bit_string(sig))
 
 
-def test_simplereenroll_change_subject_name(srv: EstTestServer, tmp_path: Path) -> None:
+def test_simplereenroll_change_subject_name(srv: EstTestServer) -> None:
     identity = srv.issue_client_identity("old-name")
     old = x509.load_pem_x509_certificate(identity[0])
     key = ec.generate_private_key(ec.SECP256R1())
-    r = _reenroll(srv, identity, _csr_with_change_subject_name(key, "new-name", old.subject), tmp_path)
+    r = _reenroll(srv, identity, _csr_with_change_subject_name(key, "new-name", old.subject))
     assert r.status_code == 200, r.text
     assert certs_of(r)[0].subject.rfc4514_string() == "CN=new-name"
 
 
-def test_reenroll_with_an_expired_lifetime_identity_is_refused_by_tls(tmp_path: Path) -> None:
+def test_reenroll_with_an_expired_lifetime_identity_is_refused_by_tls() -> None:
     with EstTestServer() as srv:
         identity = srv.issue_client_identity("short", lifetime=-60)
         with pytest.raises(httpx.TransportError):
-            _reenroll(srv, identity, make_csr(None, "short")[0], tmp_path)
+            _reenroll(srv, identity, make_csr(None, "short")[0])
 
 
 # ------------------------------------------------------------------------------------------ channel binding
@@ -505,7 +487,7 @@ def test_reenroll_with_an_expired_lifetime_identity_is_refused_by_tls(tmp_path: 
 
 def _tls_unique_and_post(srv: EstTestServer, make, *, tls_max: ssl.TLSVersion | None = None):  # type: ignore[no-untyped-def]
     """Open one connection, read its tls-unique, POST the CSR ``make(tls_unique)`` on it."""
-    with httpx.Client(verify=client_context(srv, max_version=tls_max), auth=(srv.username, srv.password)) as c:
+    with httpx.Client(verify=srv.client_ssl_context(max_version=tls_max), auth=(srv.username, srv.password)) as c:
         first = c.get(srv.url + EST + "/csrattrs")
         ssl_object = first.extensions["network_stream"].get_extra_info("ssl_object")
         version = ssl_object.version()
@@ -555,16 +537,16 @@ def test_challenge_password_over_tls13_is_refused() -> None:
 
 def test_tls13_only_server() -> None:
     with EstTestServer(tls_min_version="1.3") as srv:
-        with httpx.Client(verify=client_context(srv, max_version=ssl.TLSVersion.TLSv1_2)) as c:
+        with httpx.Client(verify=srv.client_ssl_context(max_version="1.2")) as c:
             with pytest.raises(httpx.ConnectError):
                 c.get(srv.url + EST + "/cacerts")
-        with httpx.Client(verify=client_context(srv)) as c:
+        with httpx.Client(verify=srv.client_ssl_context()) as c:
             r = c.get(srv.url + EST + "/cacerts")
             assert r.extensions["network_stream"].get_extra_info("ssl_object").version() == "TLSv1.3"
 
 
 def test_server_without_loopback_names_fails_hostname_check() -> None:
-    with EstTestServer(tls_hostname_in_cert=False) as srv, httpx.Client(verify=client_context(srv)) as c:
+    with EstTestServer(tls_hostname_in_cert=False) as srv, httpx.Client(verify=srv.client_ssl_context()) as c:
         with pytest.raises(httpx.ConnectError):
             c.get(srv.url + EST + "/cacerts")
 
@@ -577,7 +559,7 @@ def test_cmc_ra_eku_option() -> None:
 
 def test_stop_closes_idle_connections() -> None:
     srv = EstTestServer().start()
-    client = httpx.Client(verify=client_context(srv))
+    client = httpx.Client(verify=srv.client_ssl_context())
     try:
         assert client.get(srv.url + EST + "/cacerts").status_code == 200
         port = srv.port

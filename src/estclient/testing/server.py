@@ -857,6 +857,33 @@ class EstTestServer:
         )
         return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
+    def client_ssl_context(
+        self,
+        identity: tuple[bytes, bytes] | None = None,
+        *,
+        max_version: str | ssl.TLSVersion | None = None,
+    ) -> ssl.SSLContext:
+        """An ``ssl.SSLContext`` for a plain HTTP client (httpx, urllib) that trusts this server.
+
+        ``identity`` is a (cert_pem, key_pem) pair such as :meth:`issue_client_identity` returns,
+        presented as the TLS client certificate; ``max_version`` caps the client's TLS version.
+        """
+        ctx = ssl.create_default_context(cadata=self.trust_anchor_pem.decode("ascii"))
+        cap = _tls_version(max_version)
+        if cap is not None:
+            ctx.maximum_version = cap
+        if identity is not None:
+            with tempfile.TemporaryDirectory(prefix="est-test-client-") as tmp:
+                cert_path = os.path.join(tmp, "client.pem")
+                key_path = os.path.join(tmp, "client.key")
+                with open(cert_path, "wb") as fh:
+                    fh.write(identity[0])
+                fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(identity[1])
+                ctx.load_cert_chain(cert_path, key_path)
+        return ctx
+
     def reset_pending(self) -> None:
         """Forget which requests were already answered 202."""
         with self._lock:
