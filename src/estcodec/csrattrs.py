@@ -1,0 +1,609 @@
+"""CSR Attributes (the EST ``/csrattrs`` response): RFC 7030 §4.5.2 as corrected by RFC 8951 and RFC 9908.
+
+::
+
+    CsrAttrs ::= SEQUENCE SIZE (0..MAX) OF AttrOrOID
+    AttrOrOID ::= CHOICE { oid OBJECT IDENTIFIER, attribute Attribute }
+    Attribute ::= SEQUENCE { type OBJECT IDENTIFIER, values SET OF ANY }
+
+What a server can say, and where to read it:
+
+* bare OIDs (``.oids``): "include this attribute / use this algorithm";
+* attributes with values (``.attributes``, values kept as the raw DER of each value);
+* the one ``extensionRequest`` attribute holding one ``Extensions`` (``.extension_request``);
+* key-type attributes (``.key_types``): the type is a public-key algorithm OID; no value means any parameters,
+  otherwise a curve OID (EC) or a key size INTEGER (RSA) (RFC 9908 §3.3);
+* challengePassword and RFC 7894's otpChallenge, revocationChallenge and estIdentityLinking
+  (``.requires(oid.OTP_CHALLENGE)``, ``CsrAttribute.typed_values``);
+* the RFC 9908 ``CertificationRequestInfoTemplate`` (``.template``): a subject whose RDNs may lack values, an
+  optional key algorithm, and ``[1]`` attributes that may carry extension templates (``extnValue`` optional).
+
+Tolerance (documented, on purpose): a value that does not match its attribute's expected type (RFC 7030's own
+§4.5.2 example puts the macAddress OID inside an extensionRequest, which RFC 9908 calls not correct) is kept raw
+and never rejected; the typed views then simply do not show it. Elements of the outer SEQUENCE that are neither
+an OID nor an Attribute (libest's test blobs contain a BOOLEAN there) are kept raw in ``.unrecognized`` and
+re-encoded in place. The outer framing must still be valid DER: truncated or trailing data raises
+``DecodeError``.
+
+The template OIDs are those IANA assigned in the published RFC 9908 (id-aa 61 and 62), not the TBD
+placeholders of the drafts.
+"""
+from dataclasses import dataclass, field as _dc_field
+
+from .errors import DecodeError, EncodeError
+from .schema import (
+    Any, AnyValue, BitString, Boolean, Choice, Integer, ObjectIdentifier, OctetString, Sequence, SequenceOf,
+    SetOf, decode, encode, field,
+)
+
+__all__ = [
+    "CsrAttrs", "CsrAttribute", "CsrAttrsBuilder", "KeyTypeRequirement", "Unrecognized", "oid",
+    "AttrOrOID", "Attribute", "AlgorithmIdentifier", "Extension", "Extensions",
+    "SingleAttributeTemplate", "RelativeDistinguishedNameTemplate", "SubjectPublicKeyInfoTemplate",
+    "ExtensionTemplate", "ExtensionTemplates", "CertificationRequestInfoTemplate",
+    "KEY_ALGORITHMS",
+]
+
+
+class oid:  # noqa: N801 - a namespace of constants
+    """OIDs that CSR attributes use."""
+
+    EXTENSION_REQUEST = "1.2.840.113549.1.9.14"          # PKCS#9 id-ExtensionReq
+    CHALLENGE_PASSWORD = "1.2.840.113549.1.9.7"          # PKCS#9
+    OTP_CHALLENGE = "1.2.840.113549.1.9.16.2.56"         # RFC 7894 id-aa-otpChallenge
+    REVOCATION_CHALLENGE = "1.2.840.113549.1.9.16.2.57"  # RFC 7894 id-aa-revocationChallenge
+    EST_IDENTITY_LINKING = "1.2.840.113549.1.9.16.2.58"  # RFC 7894 id-aa-estIdentityLinking
+    # RFC 9908 (IANA "SMI Security for S/MIME Attributes"): the published values, not the drafts' TBD2/TBD3
+    CERTIFICATION_REQUEST_INFO_TEMPLATE = "1.2.840.113549.1.9.16.2.61"
+    EXTENSION_REQ_TEMPLATE = "1.2.840.113549.1.9.16.2.62"
+
+    RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
+    RSASSA_PSS = "1.2.840.113549.1.1.10"
+    EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+    EC_DH = "1.3.132.1.12"
+    EC_MQV = "1.3.132.1.13"
+    DSA = "1.2.840.10040.4.1"
+    X25519 = "1.3.101.110"
+    X448 = "1.3.101.111"
+    ED25519 = "1.3.101.112"
+    ED448 = "1.3.101.113"
+    ML_DSA_44 = "2.16.840.1.101.3.4.3.17"
+    ML_DSA_65 = "2.16.840.1.101.3.4.3.18"
+    ML_DSA_87 = "2.16.840.1.101.3.4.3.19"
+    ML_KEM_512 = "2.16.840.1.101.3.4.4.1"
+    ML_KEM_768 = "2.16.840.1.101.3.4.4.2"
+    ML_KEM_1024 = "2.16.840.1.101.3.4.4.3"
+
+    SECP256R1 = "1.2.840.10045.3.1.7"
+    SECP384R1 = "1.3.132.0.34"
+    SECP521R1 = "1.3.132.0.35"
+
+
+# Public-key algorithms a key-type attribute may name (RFC 9908 §3.3: "the OID specifying the type of the key").
+KEY_ALGORITHMS = frozenset({
+    oid.RSA_ENCRYPTION, oid.RSASSA_PSS, oid.EC_PUBLIC_KEY, oid.EC_DH, oid.EC_MQV, oid.DSA, oid.X25519, oid.X448,
+    oid.ED25519, oid.ED448, oid.ML_DSA_44, oid.ML_DSA_65, oid.ML_DSA_87, oid.ML_KEM_512, oid.ML_KEM_768,
+    oid.ML_KEM_1024,
+})
+_EC_PUBLIC_KEY = oid.EC_PUBLIC_KEY
+_EC_ALGORITHMS = frozenset({oid.EC_PUBLIC_KEY, oid.EC_DH, oid.EC_MQV})
+_RSA_ALGORITHMS = frozenset({oid.RSA_ENCRYPTION, oid.RSASSA_PSS})
+_STRING_ATTRIBUTES = frozenset({
+    oid.CHALLENGE_PASSWORD, oid.OTP_CHALLENGE, oid.REVOCATION_CHALLENGE, oid.EST_IDENTITY_LINKING,
+})
+
+
+# --- wire models -------------------------------------------------------------------------------------------
+
+class AlgorithmIdentifier(Sequence):
+    algorithm: ObjectIdentifier
+    parameters: Any = field(optional=True)
+
+
+class Extension(Sequence):
+    extn_id: ObjectIdentifier
+    critical: Boolean = field(default=False)
+    extn_value: OctetString
+
+    @property
+    def oid(self) -> str:
+        return self.extn_id
+
+    @property
+    def value(self) -> bytes:
+        return self.extn_value
+
+
+Extensions = SequenceOf(Extension, min_size=1)
+
+
+class Attribute(Sequence):
+    """``Attribute ::= SEQUENCE { type, values SET OF ANY }``; the values stay raw DER. RFC 9908 allows an empty
+    SET for key-type attributes, so no minimum size is enforced."""
+
+    attr_type: ObjectIdentifier
+    attr_values: SetOf(Any)
+
+    @property
+    def oid(self) -> str:
+        return self.attr_type
+
+    @property
+    def values(self) -> "list[bytes]":
+        return self.attr_values
+
+
+class AttrOrOID(Choice):
+    oid: ObjectIdentifier
+    attribute: Attribute
+    unrecognized: Any  # leniency: anything else found in the outer SEQUENCE is kept raw, in place
+
+
+_CSR_ATTRS = SequenceOf(AttrOrOID)
+_ELEMENTS = SequenceOf(Any)
+
+
+# RFC 9908 Appendix A (module CRITemplateModule, IMPLICIT TAGS)
+
+class SingleAttributeTemplate(Sequence):
+    """Like AttributeTypeAndValue, but the value may be absent: the client fills it in."""
+
+    type: ObjectIdentifier
+    value: Any = field(optional=True)
+
+
+RelativeDistinguishedNameTemplate = SetOf(SingleAttributeTemplate, min_size=1)
+RDNSequenceTemplate = SequenceOf(RelativeDistinguishedNameTemplate)
+
+
+class SubjectPublicKeyInfoTemplate(Sequence):
+    algorithm: AlgorithmIdentifier
+    subject_public_key: BitString = field(optional=True)
+
+
+class ExtensionTemplate(Sequence):
+    """Like Extension, but ``extn_value`` may be absent (the client supplies it)."""
+
+    extn_id: ObjectIdentifier
+    critical: Boolean = field(default=False)
+    extn_value: OctetString = field(optional=True)
+
+    @property
+    def oid(self) -> str:
+        return self.extn_id
+
+    @property
+    def value(self) -> "bytes | None":
+        return self.extn_value
+
+
+ExtensionTemplates = SequenceOf(ExtensionTemplate, min_size=1)
+
+
+class _RSAPublicKey(Sequence):
+    modulus: Integer
+    public_exponent: Integer
+
+
+class CertificationRequestInfoTemplate(Sequence):
+    """RFC 9908 §4 ``CertificationRequestInfoTemplate``: a partly filled-in CertificationRequestInfo.
+
+    ``subject`` is the RDNSequence of the NameTemplate CHOICE (its only alternative, so the encoding is the same);
+    ``subject_pk_info`` is ``[0] IMPLICIT``; ``attributes`` is ``[1] IMPLICIT SET OF Attribute``.
+    """
+
+    version: Integer
+    subject: RDNSequenceTemplate = field(optional=True)
+    subject_pk_info: SubjectPublicKeyInfoTemplate = field(implicit=0, optional=True)
+    attributes: SetOf(Attribute) = field(implicit=1)
+
+    # -- views ------------------------------------------------------------------------------------------------
+
+    @property
+    def subject_template(self) -> "list[list[tuple[str, bytes | None]]] | None":
+        """The subject as RDNs of ``(type OID, raw value DER or None when the client must fill it in)``."""
+        if self.subject is None:
+            return None
+        return [[(atv.type, atv.value) for atv in rdn] for rdn in self.subject]
+
+    @property
+    def key_algorithm_oid(self) -> "str | None":
+        return None if self.subject_pk_info is None else self.subject_pk_info.algorithm.algorithm
+
+    @property
+    def key_parameters(self) -> "bytes | None":
+        """The raw DER of the key algorithm's parameters, if any."""
+        return None if self.subject_pk_info is None else self.subject_pk_info.algorithm.parameters
+
+    @property
+    def curve(self) -> "str | None":
+        """The named curve OID when the template asks for an EC key with named-curve parameters."""
+        if self.key_algorithm_oid not in _EC_ALGORITHMS or self.key_parameters is None:
+            return None
+        return _try_decode(ObjectIdentifier, self.key_parameters)
+
+    @property
+    def rsa_key_size(self) -> "int | None":
+        """The modulus length in bits of the placeholder RSA public key, RFC 9908's way of asking for a size."""
+        spki = self.subject_pk_info
+        if spki is None or spki.algorithm.algorithm not in _RSA_ALGORITHMS or spki.subject_public_key is None:
+            return None
+        key = _try_decode(_RSAPublicKey, spki.subject_public_key.data)
+        return None if key is None else key.modulus.bit_length()
+
+    def attribute(self, attr_oid: str) -> "CsrAttribute | None":
+        for a in self.attributes:
+            if a.attr_type == attr_oid:
+                return CsrAttribute(a.attr_type, list(a.attr_values))
+        return None
+
+    @property
+    def extension_templates(self) -> "list[ExtensionTemplate] | None":
+        """The extensions asked for, from the ``id-aa-extensionReqTemplate`` attribute or, failing that, an
+        ``extensionRequest`` attribute (an Extension is also a valid ExtensionTemplate). None if there is none or
+        its value does not have the expected type."""
+        for attr_oid in (oid.EXTENSION_REQ_TEMPLATE, oid.EXTENSION_REQUEST):
+            a = self.attribute(attr_oid)
+            if a is not None:
+                if len(a.values) != 1:
+                    return None
+                return _try_decode(ExtensionTemplates, a.values[0])
+        return None
+
+
+# Expected type of each attribute's values, for the typed views. Values that do not match stay raw.
+_VALUE_TYPES = {
+    oid.EXTENSION_REQUEST: Extensions,
+    oid.EXTENSION_REQ_TEMPLATE: ExtensionTemplates,
+    oid.CERTIFICATION_REQUEST_INFO_TEMPLATE: CertificationRequestInfoTemplate,
+}
+
+
+def _try_decode(t: object, data: bytes):
+    try:
+        return decode(t, data)
+    except DecodeError:
+        return None
+
+
+def _typed_value(attr_oid: str, value: bytes) -> object:
+    """The decoded value of one attribute value, or the raw bytes when it does not have the expected type."""
+    if attr_oid in _STRING_ATTRIBUTES:
+        v = _try_decode(AnyValue, value)
+        return v if isinstance(v, str) else value
+    if attr_oid in _EC_ALGORITHMS:
+        v = _try_decode(ObjectIdentifier, value)
+        return value if v is None else v
+    if attr_oid in _RSA_ALGORITHMS:
+        v = _try_decode(Integer, value)
+        return value if v is None else v
+    t = _VALUE_TYPES.get(attr_oid)
+    if t is None:
+        return value
+    v = _try_decode(t, value)
+    return value if v is None else v
+
+
+# --- the user-facing API -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CsrAttribute:
+    """One attribute of a CsrAttrs: its type OID and the raw DER of each of its values, in order."""
+
+    oid: str
+    values: "list[bytes]" = _dc_field(default_factory=list)
+
+    @property
+    def typed_values(self) -> list:
+        """Each value decoded with the attribute's expected type (a list of Extension for extensionRequest, str
+        for the challenge attributes, a curve OID or key size for key types, a CertificationRequestInfoTemplate
+        for the template); values of other attributes, and values that do not match, stay raw bytes."""
+        return [_typed_value(self.oid, v) for v in self.values]
+
+    @classmethod
+    def of(cls, attr_oid: str, *values: "bytes") -> "CsrAttribute":
+        return cls(attr_oid, [bytes(v) for v in values])
+
+
+@dataclass(frozen=True)
+class KeyTypeRequirement:
+    """What a server asks for the key (RFC 9908 §3.3). ``any_parameters``: the attribute has no values (or the
+    algorithm came as a bare OID). ``curve``/``rsa_key_size`` are set when the value has that form; ``parameters``
+    keeps every value raw."""
+
+    algorithm: str
+    curve: "str | None" = None
+    rsa_key_size: "int | None" = None
+    parameters: "list[bytes]" = _dc_field(default_factory=list)
+
+    @property
+    def any_parameters(self) -> bool:
+        return not self.parameters
+
+
+class CsrAttrs:
+    """A decoded (or built) CSR Attributes response. Immutable; ``to_der()`` of a decoded instance gives back
+    exactly the input bytes."""
+
+    __slots__ = ("_items", "_raw")
+
+    def __init__(self, items=()) -> None:
+        """Build from items in order: ``str`` (a bare OID), ``CsrAttribute``, an ``Attribute`` model, or
+        ``Unrecognized`` (raw DER kept as found)."""
+        out: list = []
+        for it in items:
+            if isinstance(it, str):
+                out.append(it)
+            elif isinstance(it, CsrAttribute):
+                out.append(CsrAttribute(it.oid, [bytes(v) for v in it.values]))
+            elif isinstance(it, Unrecognized):
+                _check_tlv(it.der)
+                out.append(Unrecognized(bytes(it.der)))
+            elif isinstance(it, Attribute):
+                out.append(CsrAttribute(it.attr_type, list(it.attr_values)))
+            else:
+                raise TypeError(f"a CsrAttrs item is an OID string or a CsrAttribute, not {type(it).__name__}")
+        self._items = tuple(out)
+        self._raw = None
+
+    # -- decoding / encoding ----------------------------------------------------------------------------------
+
+    @classmethod
+    def from_der(cls, data) -> "CsrAttrs":
+        """Decode a CsrAttrs. Raises ``DecodeError`` when the outer SEQUENCE is not valid DER."""
+        data = bytes(data)
+        try:
+            elements = decode(_CSR_ATTRS, data)
+            items = [_item_of_choice(e) for e in elements]
+        except DecodeError as strict_error:
+            items = _decode_leniently(data, strict_error)
+        self = cls.__new__(cls)
+        self._items = tuple(items)
+        self._raw = data
+        return self
+
+    def to_der(self) -> bytes:
+        if self._raw is not None:
+            return self._raw
+        return encode(_CSR_ATTRS, [_choice_of_item(it) for it in self._items])
+
+    # -- generic views ----------------------------------------------------------------------------------------
+
+    @property
+    def items(self) -> "list[str | CsrAttribute | Unrecognized]":
+        """Every element in order: bare OIDs as ``str``, attributes as ``CsrAttribute``, others as
+        ``Unrecognized``."""
+        return list(self._items)
+
+    @property
+    def attributes(self) -> "list[CsrAttribute]":
+        return [it for it in self._items if isinstance(it, CsrAttribute)]
+
+    @property
+    def oids(self) -> "list[str]":
+        """The bare OIDs, in order."""
+        return [it for it in self._items if isinstance(it, str)]
+
+    @property
+    def unrecognized(self) -> "list[bytes]":
+        """Raw DER of elements that are neither an OID nor an Attribute (kept, not rejected)."""
+        return [it.der for it in self._items if isinstance(it, Unrecognized)]
+
+    def attribute(self, attr_oid: str) -> "CsrAttribute | None":
+        """The first attribute of that type, or None."""
+        for it in self._items:
+            if isinstance(it, CsrAttribute) and it.oid == attr_oid:
+                return it
+        return None
+
+    def contains_oid(self, attr_oid: str) -> bool:
+        """Whether the OID appears as a bare OID or as an attribute's type."""
+        for it in self._items:
+            if it == attr_oid or (isinstance(it, CsrAttribute) and it.oid == attr_oid):
+                return True
+        return False
+
+    requires = contains_oid
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def is_empty(self) -> bool:
+        return not self._items
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CsrAttrs):
+            return NotImplemented
+        return self.to_der() == other.to_der()
+
+    def __hash__(self) -> int:
+        return hash(self.to_der())
+
+    def __repr__(self) -> str:
+        parts = []
+        for it in self._items:
+            if isinstance(it, str):
+                parts.append(it)
+            elif isinstance(it, CsrAttribute):
+                parts.append(f"{it.oid}[{len(it.values)}]")
+            else:
+                parts.append("?")
+        return f"CsrAttrs({', '.join(parts)})"
+
+    def __reduce__(self):
+        return (CsrAttrs.from_der, (self.to_der(),))
+
+    # -- typed views ------------------------------------------------------------------------------------------
+
+    @property
+    def extension_request(self) -> "list[Extension] | None":
+        """The Extensions of the (one) extensionRequest attribute, or None when there is none or its value is
+        not an Extensions (RFC 7030's macAddress example; the attribute then stays raw in ``.attributes``)."""
+        a = self.attribute(oid.EXTENSION_REQUEST)
+        if a is None or len(a.values) != 1:
+            return None
+        return _try_decode(Extensions, a.values[0])
+
+    @property
+    def extension_request_oids(self) -> "list[str]":
+        """OIDs placed as values of an extensionRequest attribute, the RFC 7030 §4.5.2 original (incorrect per
+        RFC 9908) way of asking for an extension or attribute without a value."""
+        out = []
+        for a in self.attributes:
+            if a.oid == oid.EXTENSION_REQUEST:
+                for v in a.values:
+                    o = _try_decode(ObjectIdentifier, v)
+                    if o is not None:
+                        out.append(o)
+        return out
+
+    @property
+    def key_types(self) -> "list[KeyTypeRequirement]":
+        """Key requirements: attributes whose type is a public-key algorithm (values: none = any parameters, a
+        curve OID, or an RSA key size), then bare public-key algorithm OIDs."""
+        out = []
+        for it in self._items:
+            if isinstance(it, CsrAttribute) and it.oid in KEY_ALGORITHMS:
+                curve = size = None
+                for v in it.values:
+                    if it.oid in _EC_ALGORITHMS and curve is None:
+                        curve = _try_decode(ObjectIdentifier, v)
+                    elif it.oid in _RSA_ALGORITHMS and size is None:
+                        size = _try_decode(Integer, v)
+                out.append(KeyTypeRequirement(it.oid, curve, size, list(it.values)))
+        for o in self.oids:
+            if o in KEY_ALGORITHMS:
+                out.append(KeyTypeRequirement(o))
+        return out
+
+    @property
+    def template(self) -> "CertificationRequestInfoTemplate | None":
+        """The RFC 9908 CertificationRequestInfoTemplate, or None (also when its value does not decode)."""
+        a = self.attribute(oid.CERTIFICATION_REQUEST_INFO_TEMPLATE)
+        if a is None or len(a.values) != 1:
+            return None
+        return _try_decode(CertificationRequestInfoTemplate, a.values[0])
+
+    @property
+    def challenge_password_requested(self) -> bool:
+        return self.contains_oid(oid.CHALLENGE_PASSWORD)
+
+
+@dataclass(frozen=True)
+class Unrecognized:
+    """An element of the outer SEQUENCE that is neither an OID nor an Attribute, kept as raw DER."""
+
+    der: bytes
+
+
+
+def _item_of_choice(e: AttrOrOID):
+    if e.name == "oid":
+        return e.value
+    if e.name == "attribute":
+        a = e.value
+        return CsrAttribute(a.attr_type, list(a.attr_values))
+    return Unrecognized(e.value)
+
+
+def _choice_of_item(it) -> AttrOrOID:
+    if isinstance(it, str):
+        return AttrOrOID(oid=it)
+    if isinstance(it, CsrAttribute):
+        return AttrOrOID(attribute=Attribute(attr_type=it.oid, attr_values=list(it.values)))
+    return AttrOrOID(unrecognized=it.der)
+
+
+def _decode_leniently(data: bytes, strict_error: DecodeError) -> list:
+    """Element by element: a SEQUENCE that is not an Attribute is kept raw rather than failing the whole."""
+    try:
+        elements = decode(_ELEMENTS, data)
+    except DecodeError:
+        raise strict_error from None
+    items: list = []
+    for der in elements:
+        if der[0] == 0x06:
+            items.append(decode(ObjectIdentifier, der))  # a malformed OID is malformed DER: no leniency
+        elif der[0] == 0x30:
+            a = _try_decode(Attribute, der)
+            items.append(Unrecognized(der) if a is None else CsrAttribute(a.attr_type, list(a.attr_values)))
+        else:
+            items.append(Unrecognized(der))
+    return items
+
+
+# --- building (servers) ------------------------------------------------------------------------------------
+
+class CsrAttrsBuilder:
+    """Fluent builder of a CsrAttrs for servers; elements come out in the order they were added.
+
+    ``CsrAttrsBuilder().oid(oid.CHALLENGE_PASSWORD).ec_key(oid.SECP384R1).oid("1.2.840.10045.4.3.3").build()``
+    """
+
+    def __init__(self) -> None:
+        self._items: list = []
+
+    def oid(self, attr_oid: str) -> "CsrAttrsBuilder":
+        """A bare OID."""
+        _check_oid(attr_oid)
+        self._items.append(attr_oid)
+        return self
+
+    def attribute(self, attr_oid: str, *values: bytes) -> "CsrAttrsBuilder":
+        """An attribute with values given as DER (each one whole TLV)."""
+        _check_oid(attr_oid)
+        for v in values:
+            _check_tlv(v)
+        self._items.append(CsrAttribute(attr_oid, [bytes(v) for v in values]))
+        return self
+
+    def extension_request(self, extensions) -> "CsrAttrsBuilder":
+        """The extensionRequest attribute with one Extensions value (Extension models, or DER of Extensions)."""
+        if any(isinstance(it, CsrAttribute) and it.oid == oid.EXTENSION_REQUEST for it in self._items):
+            raise EncodeError("there must be only one extensionRequest attribute (RFC 9908 §3.2)")
+        if isinstance(extensions, (bytes, bytearray)):
+            der = bytes(extensions)
+            decode(Extensions, der)
+        else:
+            exts = [e if isinstance(e, Extension) else Extension.from_der(e.to_der()) for e in extensions]
+            ids = [e.extn_id for e in exts]
+            if len(set(ids)) != len(ids):
+                raise EncodeError("an Extensions value must not repeat an extnID (RFC 9908 §3.2)")
+            der = encode(Extensions, exts)
+        return self.attribute(oid.EXTENSION_REQUEST, der)
+
+    def key_type(self, algorithm: str, *values: bytes) -> "CsrAttrsBuilder":
+        """A key-type attribute; no values means any parameters."""
+        return self.attribute(algorithm, *values)
+
+    def ec_key(self, curve: "str | None" = None, algorithm: str = _EC_PUBLIC_KEY) -> "CsrAttrsBuilder":
+        return self.key_type(algorithm, *([] if curve is None else [encode(ObjectIdentifier, curve)]))
+
+    def rsa_key(self, bits: "int | None" = None) -> "CsrAttrsBuilder":
+        return self.key_type(oid.RSA_ENCRYPTION, *([] if bits is None else [encode(Integer, bits)]))
+
+    def template(self, template: CertificationRequestInfoTemplate) -> "CsrAttrsBuilder":
+        """The RFC 9908 CertificationRequestInfoTemplate attribute."""
+        if template.version != 0:
+            raise EncodeError("CertificationRequestInfoTemplate.version must be v1 (0)")
+        return self.attribute(oid.CERTIFICATION_REQUEST_INFO_TEMPLATE, template.to_der())
+
+    def build(self) -> CsrAttrs:
+        return CsrAttrs(self._items)
+
+
+def _check_oid(value: str) -> None:
+    try:
+        encode(ObjectIdentifier, value)
+    except (EncodeError, ValueError, TypeError) as exc:
+        raise EncodeError(f"not an OBJECT IDENTIFIER: {value!r}") from exc
+
+
+def _check_tlv(value: bytes) -> None:
+    try:
+        decode(Any, bytes(value))
+    except DecodeError as exc:
+        raise EncodeError("an attribute value must be one whole DER element") from exc

@@ -1,0 +1,374 @@
+"""Private keys: PKCS#8 PrivateKeyInfo / RFC 5958 OneAsymmetricKey and AsymmetricKeyPackage, with a lenient
+importer for the legacy forms real servers send.
+
+::
+
+    OneAsymmetricKey ::= SEQUENCE {
+        version                   Version,                  -- v1(0) (= PKCS#8 PrivateKeyInfo), v2(1)
+        privateKeyAlgorithm       PrivateKeyAlgorithmIdentifier,
+        privateKey                PrivateKey,               -- OCTET STRING
+        attributes            [0] Attributes OPTIONAL,
+        ...,
+        [[2: publicKey        [1] PublicKey OPTIONAL ]],    -- BIT STRING
+        ... }
+    AsymmetricKeyPackage ::= SEQUENCE SIZE (1..MAX) OF OneAsymmetricKey   -- content type id-ct-KP-aKeyPackage
+
+``parse_private_key(data)`` reads DER, PEM or bare base64 and accepts, besides PKCS#8, a PKCS#1
+``RSAPrivateKey`` and a SEC1 (RFC 5915) ``ECPrivateKey``, whatever the label says: libest's serverkeygen
+returns PKCS#1 under ``application/pkcs8``, and some files carry PKCS#8 under ``RSA PRIVATE KEY``. The legacy
+forms are wrapped into PKCS#8 without touching the key bytes (the PKCS#1 / SEC1 DER becomes the privateKey
+OCTET STRING unchanged). Encrypted keys (``EncryptedPrivateKeyInfo``) need ``password=`` and are decrypted by
+``cryptography``.
+
+Key material never appears in ``repr()`` or in error messages.
+"""
+from . import pem as _pem
+from .der import parse as _parse
+from .errors import DecodeError, EncodeError
+from .schema import (
+    Any, BitString, Integer, ObjectIdentifier, OctetString, Sequence, SequenceOf, SetOf, decode, encode, field,
+)
+
+__all__ = [
+    "OneAsymmetricKey", "PrivateKeyInfo", "AsymmetricKeyPackage", "AlgorithmIdentifier", "Attribute",
+    "RSAPrivateKey", "ECPrivateKey", "EncryptedPrivateKeyInfo", "parse_private_key", "parse_asymmetric_key_package",
+    "build_asymmetric_key_package", "oid", "V1", "V2",
+]
+
+V1 = 0
+V2 = 1
+
+
+class oid:  # noqa: N801 - a namespace of constants
+    RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
+    RSASSA_PSS = "1.2.840.113549.1.1.10"
+    EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+    DSA = "1.2.840.10040.4.1"
+    X25519 = "1.3.101.110"
+    X448 = "1.3.101.111"
+    ED25519 = "1.3.101.112"
+    ED448 = "1.3.101.113"
+    CT_KP_A_KEY_PACKAGE = "2.16.840.1.101.2.1.2.78.5"  # RFC 5958 id-ct-KP-aKeyPackage
+
+
+class AlgorithmIdentifier(Sequence):
+    algorithm: ObjectIdentifier
+    parameters: Any = field(optional=True)
+
+
+class Attribute(Sequence):
+    attr_type: ObjectIdentifier
+    attr_values: SetOf(Any)
+
+    @property
+    def oid(self) -> str:
+        return self.attr_type
+
+    @property
+    def values(self) -> "list[bytes]":
+        return self.attr_values
+
+
+def _redacted_repr(self, shown: "tuple[str, ...]") -> str:
+    parts = []
+    for name in shown:
+        v = getattr(self, name)
+        if v is not None:
+            parts.append(f"{name}={v!r}")
+    return f"{type(self).__name__}({', '.join(parts)}, <key material hidden>)"
+
+
+class OneAsymmetricKey(Sequence):
+    """RFC 5958 OneAsymmetricKey; with version 0 and no public key it is PKCS#8 (RFC 5208) PrivateKeyInfo."""
+
+    version: Integer
+    private_key_algorithm: AlgorithmIdentifier
+    private_key: OctetString
+    attributes: SetOf(Attribute) = field(implicit=0, optional=True)
+    public_key: BitString = field(implicit=1, optional=True)
+
+    @classmethod
+    def from_der(cls, data, *, ber: bool = False) -> "OneAsymmetricKey":
+        key = decode(cls, data, ber=ber)
+        _check_version(key)
+        return key
+
+    @classmethod
+    def from_pem(cls, text) -> "OneAsymmetricKey":
+        """Read the first ``PRIVATE KEY`` block (use ``parse_private_key`` for the legacy labels)."""
+        for label, der in _pem.decode(text):
+            if label == "PRIVATE KEY":
+                return cls.from_der(der)
+        raise DecodeError("no PRIVATE KEY block in the PEM input", 0, "invalid-pem")
+
+    def to_pem(self) -> str:
+        return _pem.encode("PRIVATE KEY", self.to_der())
+
+    @property
+    def algorithm_oid(self) -> str:
+        return self.private_key_algorithm.algorithm
+
+    @property
+    def public_key_bytes(self) -> "bytes | None":
+        """The bits of the [1] publicKey (v2 keys), or None."""
+        pk = self.public_key
+        if pk is None:
+            return None
+        return pk.data if hasattr(pk, "data") else bytes(pk)
+
+    @property
+    def algorithm_parameters(self) -> "bytes | None":
+        """The raw DER of the algorithm parameters (e.g. the named-curve OID of an EC key), or None."""
+        return self.private_key_algorithm.parameters
+
+    def to_cryptography(self):
+        """The matching ``cryptography`` private key. A v2 key (RFC 5958), which ``cryptography`` does not read,
+        is loaded from its v1 form, after checking that its publicKey, if any, belongs to the private key.
+        Raises ``DecodeError`` (reason ``"invalid-value"``) when ``cryptography`` rejects or does not support the
+        key, or the public key does not match."""
+        try:
+            return _load_der_private_key(self.to_der(), self.algorithm_oid)
+        except DecodeError:
+            if self.version == V1 and self.attributes is None:
+                raise
+        key = _load_der_private_key(self.replace(version=V1, attributes=None, public_key=None).to_der(),
+                                    self.algorithm_oid)
+        if self.public_key is not None and not _public_key_matches(key, self.public_key_bytes):
+            raise DecodeError("the publicKey of this OneAsymmetricKey does not belong to its private key", 0,
+                              "invalid-value", "$.public_key")
+        return key
+
+    @classmethod
+    def from_cryptography(cls, key) -> "OneAsymmetricKey":
+        """From a ``cryptography`` private key (serialised as unencrypted PKCS#8)."""
+        from cryptography.hazmat.primitives import serialization
+
+        try:
+            der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        except AttributeError:
+            raise TypeError(f"expected a cryptography private key, got {type(key).__name__}") from None
+        return cls.from_der(der)
+
+    def __repr__(self) -> str:
+        return _redacted_repr(self, ("version", "private_key_algorithm"))
+
+
+PrivateKeyInfo = OneAsymmetricKey
+AsymmetricKeyPackage = SequenceOf(OneAsymmetricKey, min_size=1)
+
+
+def _check_version(key: OneAsymmetricKey, base: int = 0) -> None:
+    if key.version in (V1, V2) and (key.public_key is None or key.version == V2):
+        return
+    at = base + _parse(key.to_der())[0].offset  # the version INTEGER
+    if key.version not in (V1, V2):
+        raise DecodeError(f"OneAsymmetricKey version {key.version} is neither v1 (0) nor v2 (1)", at,
+                          "invalid-value", "$.version")
+    raise DecodeError("a OneAsymmetricKey with a publicKey must be version v2 (RFC 5958 §2)", at,
+                      "invalid-value", "$.version")
+
+
+# --- legacy forms ------------------------------------------------------------------------------------------
+
+class _OtherPrimeInfo(Sequence):
+    prime: Integer
+    exponent: Integer
+    coefficient: Integer
+
+
+class RSAPrivateKey(Sequence):
+    """PKCS#1 (RFC 8017 A.1.2) RSAPrivateKey."""
+
+    version: Integer
+    modulus: Integer
+    public_exponent: Integer
+    private_exponent: Integer
+    prime1: Integer
+    prime2: Integer
+    exponent1: Integer
+    exponent2: Integer
+    coefficient: Integer
+    other_prime_infos: SequenceOf(_OtherPrimeInfo, min_size=1) = field(optional=True)
+
+    def __repr__(self) -> str:
+        return f"RSAPrivateKey({self.modulus.bit_length()} bits, <key material hidden>)"
+
+
+class ECPrivateKey(Sequence):
+    """SEC1 / RFC 5915 ECPrivateKey."""
+
+    version: Integer
+    private_key: OctetString
+    parameters: Any = field(explicit=0, optional=True)
+    public_key: BitString = field(explicit=1, optional=True)
+
+    def __repr__(self) -> str:
+        return _redacted_repr(self, ("version",))
+
+
+class EncryptedPrivateKeyInfo(Sequence):
+    """PKCS#8 / RFC 5958 EncryptedPrivateKeyInfo."""
+
+    encryption_algorithm: AlgorithmIdentifier
+    encrypted_data: OctetString
+
+    def __repr__(self) -> str:
+        return f"EncryptedPrivateKeyInfo(encryption_algorithm={self.encryption_algorithm!r}, <encrypted data>)"
+
+
+_NULL = b"\x05\x00"
+_PEM_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY")
+
+
+def parse_private_key(data, *, password: "bytes | None" = None) -> OneAsymmetricKey:
+    """Read a private key as PKCS#8 / OneAsymmetricKey, whatever form it came in.
+
+    ``data``: DER bytes, PEM (the first private-key block), or base64 text. Accepted structures, recognised by
+    their shape and not by any label: PKCS#8 / OneAsymmetricKey; PKCS#1 RSAPrivateKey (wrapped as
+    rsaEncryption with NULL parameters); SEC1 ECPrivateKey with its curve parameters (wrapped as ecPublicKey
+    with those parameters); EncryptedPrivateKeyInfo when ``password`` is given (decrypted by ``cryptography``).
+    Raises ``DecodeError``.
+    """
+    der = _der_of(data)
+    shape = _shape(der)
+    if shape == "pkcs8":
+        return OneAsymmetricKey.from_der(der)
+    if shape == "pkcs1":
+        decode(RSAPrivateKey, der)  # validate the whole structure before wrapping it
+        return OneAsymmetricKey(version=V1,
+                                private_key_algorithm=AlgorithmIdentifier(algorithm=oid.RSA_ENCRYPTION,
+                                                                          parameters=_NULL),
+                                private_key=der)
+    if shape == "sec1":
+        ec = decode(ECPrivateKey, der)
+        if ec.version != 1:
+            raise DecodeError(f"ECPrivateKey version {ec.version} is not ecPrivkeyVer1 (1)", 0, "invalid-value",
+                              "$.version")
+        if ec.parameters is None:
+            raise DecodeError("an ECPrivateKey without curve parameters cannot be converted to PKCS#8", 0,
+                              "missing-field", "$.parameters")
+        return OneAsymmetricKey(version=V1,
+                                private_key_algorithm=AlgorithmIdentifier(algorithm=oid.EC_PUBLIC_KEY,
+                                                                          parameters=ec.parameters),
+                                private_key=der)
+    if shape == "encrypted":
+        decode(EncryptedPrivateKeyInfo, der)
+        if password is None:
+            raise DecodeError("the private key is encrypted (EncryptedPrivateKeyInfo): a password is needed", 0,
+                              "encrypted-key")
+        return _decrypt(der, password)
+    if shape == "public":
+        raise DecodeError("this is a SubjectPublicKeyInfo (a public key), not a private key", 0,
+                          "unsupported-key-format")
+    raise DecodeError("not a PKCS#8, PKCS#1 RSA or SEC1 EC private key", 0, "unsupported-key-format")
+
+
+def _der_of(data) -> bytes:
+    if isinstance(data, str):
+        is_pem = "-----BEGIN" in data
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        data = bytes(data)
+        is_pem = b"-----BEGIN" in data
+    else:
+        raise TypeError(f"expected bytes or str, got {type(data).__name__}")
+    if is_pem:
+        blocks = _pem.decode(data)
+        for label, der in blocks:
+            if label in _PEM_LABELS:
+                return der
+        found = ", ".join(sorted({label for label, _ in blocks}))
+        raise DecodeError(f"no private key block in the PEM input (found: {found})", 0, "invalid-pem")
+    return _pem.load_any(data)
+
+
+def _shape(der: bytes) -> str:
+    """Tell the key structures apart by the tags of their first components."""
+    top = _parse(der)
+    if top.tag_class != "universal" or top.tag != 16 or not top.constructed or len(top) < 2:
+        return "unknown"
+    first, second = top[0], top[1]
+    if first.tag_class != "universal" or second.tag_class != "universal":
+        return "unknown"
+    if first.tag == 2 and second.tag == 16:
+        return "pkcs8"
+    if first.tag == 2 and second.tag == 2:
+        # RSAPrivateKey has nine INTEGERs (then optional otherPrimeInfos); OpenSSL's legacy DSA key has six and
+        # RSAPublicKey two: those are not accepted here
+        if len(top) >= 9 and all(top[i].tag_class == "universal" and top[i].tag == 2 for i in range(9)):
+            return "pkcs1"
+        return "unknown"
+    if first.tag == 2 and second.tag == 4:
+        return "sec1"
+    if first.tag == 16 and second.tag == 4 and len(top) == 2:
+        return "encrypted"
+    if first.tag == 16 and second.tag == 3 and len(top) == 2:
+        return "public"
+    return "unknown"
+
+
+def _load_der_private_key(der: bytes, algorithm: str):
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    try:
+        return load_der_private_key(der, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        # cryptography's messages do not carry key bytes, but keep only the exception type to be sure
+        raise DecodeError(f"cryptography cannot load this {algorithm} key ({type(exc).__name__})", 0,
+                          "invalid-value") from None
+
+
+def _public_key_matches(key, public_key: bytes) -> bool:
+    from cryptography.hazmat.primitives import serialization
+
+    spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    candidates = {decode(_SubjectPublicKeyInfo, spki).subject_public_key.data}
+    try:  # an EC public key may be given compressed
+        candidates.add(key.public_key().public_bytes(serialization.Encoding.X962,
+                                                     serialization.PublicFormat.CompressedPoint))
+    except (ValueError, TypeError, AttributeError):
+        pass
+    return public_key in candidates
+
+
+class _SubjectPublicKeyInfo(Sequence):
+    algorithm: AlgorithmIdentifier
+    subject_public_key: BitString
+
+
+def _decrypt(der: bytes, password: bytes) -> OneAsymmetricKey:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    try:
+        key = load_der_private_key(der, password=password)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise DecodeError(f"cannot decrypt the private key ({type(exc).__name__}: wrong password or unsupported "
+                          "encryption)", 0, "invalid-value") from None
+    return OneAsymmetricKey.from_cryptography(key)
+
+
+# --- AsymmetricKeyPackage ----------------------------------------------------------------------------------
+
+def parse_asymmetric_key_package(data) -> "list[OneAsymmetricKey]":
+    """Decode an AsymmetricKeyPackage (the content of id-ct-KP-aKeyPackage) into its keys, in order."""
+    data = bytes(data)
+    keys = decode(AsymmetricKeyPackage, data)
+    elements = _parse(data)
+    for i, k in enumerate(keys):
+        try:
+            _check_version(k, elements[i].offset)
+        except DecodeError as exc:
+            raise DecodeError(exc.detail, exc.offset, exc.reason, f"$[{i}].version") from None
+    return keys
+
+
+def build_asymmetric_key_package(keys) -> bytes:
+    """Encode keys (OneAsymmetricKey models or ``cryptography`` private keys) as an AsymmetricKeyPackage."""
+    items = [k if isinstance(k, OneAsymmetricKey) else OneAsymmetricKey.from_cryptography(k) for k in keys]
+    if not items:
+        raise EncodeError("an AsymmetricKeyPackage holds at least one key")
+    return encode(AsymmetricKeyPackage, items)
+
