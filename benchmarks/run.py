@@ -890,6 +890,39 @@ def format_table(machine: dict, secs: list[Section], results: list[Result], tgts
     return "\n".join(lines)
 
 
+def format_markdown(machine: dict, secs: list[Section], results: list[Result], tgts: list[dict],
+                    repeat: int) -> str:
+    """The same figures as Markdown tables (for docs/benchmarks.md)."""
+    v = machine["versions"]
+    lines = [
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['platform']}; {machine['python']}; "
+        f"run {machine['date']}, best of {repeat} round-robin repeats.",
+        "",
+        "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if val is not None) + ".",
+        "",
+    ]
+    for sec in secs:
+        rows = [r for r in results if r.section == sec.key]
+        if all(r.status == "skipped" for r in rows):
+            continue
+        lines += [f"**{sec.title}**", "", f"| case | {sec.unit} | × estcodec |", "| --- | ---: | ---: |"]
+        for r in rows:
+            if r.us_per_item is None:
+                lines.append(f"| {r.name} | {r.status} | |")
+                continue
+            ratio = f"{r.ratio:.2f}" if r.ratio is not None else "–"
+            name = f"**{r.name}**" if r.reference else r.name
+            lines.append(f"| {name} | {r.us_per_item:,.3f} | {ratio} |")
+        lines.append("")
+    lines += ["**Targets of issues 2 and 3**", "", "| target | measured | |", "| --- | ---: | --- |"]
+    for t in tgts:
+        if t["measured"] is None:
+            lines.append(f"| {t['target']} | n/a | |")
+        else:
+            lines.append(f"| {t['target']} | {t['measured']:.2f} | {'met' if t['met'] else '**not met**'} |")
+    return "\n".join(lines) + "\n"
+
+
 def plot(path: Path, results: list[Result]) -> bool:
     try:
         import matplotlib
@@ -934,6 +967,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", nargs="?", const="-", metavar="FILE",
                     help="write the results as JSON to FILE ('-' or no FILE: print JSON instead of the table)")
     ap.add_argument("--plot", metavar="FILE.png", help="bar chart of µs per certificate per library")
+    ap.add_argument("--markdown", metavar="FILE.md", help="also write the tables as Markdown")
     args = ap.parse_args(argv)
 
     scale = 0.2 if args.quick else 1.0
@@ -972,6 +1006,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(machine, secs, results, tgts))
         if problems:
             print(f"\nWARNING: {len(problems)} cross-check problem(s); see stderr")
+    if args.markdown:
+        Path(args.markdown).write_text(format_markdown(machine, secs, results, tgts, repeat))
     if args.plot:
         if plot(Path(args.plot), results):
             log(f"plot written to {args.plot}")
