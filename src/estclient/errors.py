@@ -17,6 +17,7 @@ __all__ = [
     "BootstrapVerificationError",
     "TransportError",
     "ConfigError",
+    "PendingTimeout",
 ]
 
 
@@ -90,3 +91,12 @@ class TransportError(EstError):
 
 class ConfigError(EstError, ValueError):
     """A configuration value is invalid (URL, CA label, trust anchors, client identity, credentials)."""
+
+
+class PendingTimeout(EstError, TimeoutError):
+    """``enroll_and_wait``: the server still answered 202 when waiting longer would exceed ``max_wait``.
+    ``retry_after`` is the server's last Retry-After (seconds, or None)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

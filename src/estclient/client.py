@@ -1,0 +1,409 @@
+"""EstClient and AsyncEstClient: thin drivers over httpx that run the flows of :mod:`estclient.flows`.
+
+The drivers do the I/O and the sleeping, nothing else: they send the requests a flow yields (on the shared
+connection pool, or on the flow's own pinned connection for channel binding), stream each response body
+under the size cap, read the TLS version and tls-unique of the connection a response came on, attach HTTP
+credentials only over verified TLS, and map httpx/ssl failures to :mod:`estclient.errors`.
+"""
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from . import flows as F
+from . import protocol as P
+from .config import EstClientConfig
+from .errors import EstError, ProtocolError, TlsConfigError, TransportError
+from .tls import ConnectionInfo, connection_info, create_ssl_context
+
+__all__ = ["EstClient", "AsyncEstClient"]
+
+_RETRYABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+def _map_error(exc: BaseException) -> EstError:
+    """httpx/ssl failure -> EstError (messages carry no secrets: httpx messages hold no headers)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            detail = getattr(cause, "verify_message", None) or (cause.args[0] if cause.args else "") or cause
+            return TlsConfigError(f"server certificate rejected: {detail}")
+        if isinstance(cause, ssl.SSLError):
+            reason = getattr(cause, "reason", None) or str(cause)
+            hint = ""
+            if "VERSION" in str(reason).upper() or "PROTOCOL" in str(reason).upper():
+                hint = " (no TLS version in common; channel binding needs TLS 1.2)"
+            return TlsConfigError(f"TLS handshake failed: {reason}{hint}")
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx.TimeoutException):
+        return TransportError(f"timed out: {type(exc).__name__}")
+    if isinstance(exc, httpx.TransportError):
+        return TransportError(f"{type(exc).__name__}: {exc}")
+    return TransportError(f"{type(exc).__name__}")
+
+
+class _DriverBase:
+    def __init__(self, config: EstClientConfig) -> None:
+        if not isinstance(config, EstClientConfig):
+            raise TypeError("config must be an EstClientConfig")
+        self.config = config
+        self._state = F.FlowState()
+        self._timeout = httpx.Timeout(config.timeout)
+        self._contexts: dict[tuple[bool, bool], ssl.SSLContext] = {}
+        self._digest: httpx.DigestAuth | None = None
+        if config.http_auth is not None and config.http_auth.scheme == "digest":
+            self._digest = httpx.DigestAuth(config.http_auth.username, config.http_auth.password)
+
+    # -- contexts
+    def _verified(self) -> bool:
+        assert self.config.trust is not None
+        return self.config.trust.verified or self._state.anchors_pem is not None
+
+    def _context(self, *, tls12_only: bool = False, verify: bool = True) -> ssl.SSLContext:
+        if verify and not self._verified():
+            raise TlsConfigError("no verified trust anchors yet: the bootstrap has not completed")
+        key = (tls12_only, verify)
+        ctx = self._contexts.get(key)
+        if ctx is None:
+            if key[1]:
+                ctx = create_ssl_context(
+                    self.config.trust, self.config.client_identity, max_tls12=tls12_only,
+                    anchors_pem=self._state.anchors_pem,
+                )
+            else:  # bootstrap /cacerts: unverified, and carrying nothing (no client certificate)
+                ctx = create_ssl_context(self.config.trust, None, max_tls12=tls12_only)
+            self._contexts[key] = ctx
+        return ctx
+
+    def _client_kwargs(self, ctx: ssl.SSLContext, max_connections: int) -> dict[str, Any]:
+        return dict(
+            base_url=self.config.server_url,
+            verify=ctx,
+            timeout=self._timeout,
+            follow_redirects=False,
+            trust_env=False,  # no proxies, netrc credentials or SSL_* variables from the environment
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"User-Agent": self.config.user_agent},
+        )
+
+    def _httpx_request(self, client: Any, send: F.Send) -> Any:
+        req = send.request
+        url = req.url or req.path
+        return client.build_request(req.method, url, headers=dict(req.headers), content=req.body)
+
+    def _auth_for(self, send: F.Send) -> Any:
+        cfg = self.config
+        if not send.auth or cfg.http_auth is None or not send.verify or not self._verified():
+            return None  # credentials only over verified TLS (RFC 7030 §3.2.3, §3.6)
+        if cfg.http_auth.scheme == "digest":
+            return self._digest
+        return httpx.BasicAuth(cfg.http_auth.username, cfg.http_auth.password)
+
+    def _check_length(self, response: Any) -> None:
+        cl = response.headers.get("content-length")
+        if cl is not None:
+            try:
+                n = int(cl)
+            except ValueError:
+                raise ProtocolError("invalid Content-Length") from None
+            if n > self.config.max_body_size:
+                raise ProtocolError(f"response body of {n} bytes exceeds the limit of {self.config.max_body_size}")
+
+    @staticmethod
+    def _conn_info(response: Any) -> ConnectionInfo:
+        stream = response.extensions.get("network_stream")
+        if stream is None:
+            return ConnectionInfo(None, None)
+        try:
+            return connection_info(stream.get_extra_info("ssl_object"))
+        except (ssl.SSLError, OSError, ValueError):
+            return ConnectionInfo(None, None)
+
+    @staticmethod
+    def _closed(response: Any) -> bool:
+        return "close" in response.headers.get("connection", "").lower() or response.http_version == "HTTP/1.0"
+
+    def _received(self, response: Any, info: ConnectionInfo, body: bytes) -> F.Received:
+        return F.Received(
+            P.EstResponse(response.status_code, list(response.headers.multi_items()), body),
+            info,
+            self._closed(response),
+        )
+
+
+class EstClient(_DriverBase):
+    """Synchronous EST client (RFC 7030). Use as a context manager, or call :meth:`close`.
+
+    Every operation raises :class:`estclient.errors.EstError` subclasses only.
+    """
+
+    def __init__(self, config: EstClientConfig) -> None:
+        super().__init__(config)
+        self._client: httpx.Client | None = None
+        self._lock = threading.RLock()
+
+    # -- lifecycle
+    def __enter__(self) -> "EstClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _main(self) -> httpx.Client:
+        if self._client is None:
+            ctx = self._context(tls12_only=self.config.channel_binding == "require")
+            self._client = httpx.Client(**self._client_kwargs(ctx, self.config.max_connections))
+        return self._client
+
+    # -- driver
+    def _send_on(self, client: httpx.Client, send: F.Send) -> F.Received:
+        auth = self._auth_for(send)
+        for attempt in (0, 1):
+            try:
+                request = self._httpx_request(client, send)
+                response = client.send(request, auth=auth, stream=True) if auth else client.send(request, stream=True)
+                try:
+                    info = self._conn_info(response)
+                    self._check_length(response)
+                    chunks, size = [], 0
+                    for chunk in response.iter_bytes():
+                        size += len(chunk)
+                        if size > self.config.max_body_size:
+                            raise ProtocolError(f"response body exceeds the limit of {self.config.max_body_size} bytes")
+                        chunks.append(chunk)
+                    return self._received(response, info, b"".join(chunks))
+                finally:
+                    response.close()
+            except _RETRYABLE as exc:
+                if attempt == 0:
+                    continue  # the server had closed the pooled connection: once more on a fresh one
+                raise _map_error(exc) from None
+            except httpx.HTTPError as exc:
+                raise _map_error(exc) from None
+            except ssl.SSLError as exc:
+                raise _map_error(exc) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _run(self, flow: F.Flow) -> Any:
+        pinned: dict[tuple[bool, bool], httpx.Client] = {}
+        try:
+            result: Any = None
+            command = next(flow)
+            while True:
+                if isinstance(command, F.Send):
+                    if not command.verify and self._verified():
+                        raise AssertionError("unverified send after verification")  # pragma: no cover
+                    if command.pinned or not command.verify:
+                        key = (command.tls12_only, command.verify)
+                        client = pinned.get(key)
+                        if client is None:
+                            ctx = self._context(tls12_only=command.tls12_only, verify=command.verify)
+                            client = pinned[key] = httpx.Client(**self._client_kwargs(ctx, 1))
+                    else:
+                        client = self._main()
+                    result = self._send_on(client, command)
+                elif isinstance(command, F.Sleep):
+                    time.sleep(max(0.0, command.seconds))
+                    result = None
+                elif isinstance(command, F.UseAnchors):
+                    self._contexts.clear()
+                    for c in pinned.values():
+                        c.close()
+                    pinned.clear()
+                    self.close()  # the next request opens a new, verified session
+                    result = None
+                else:  # pragma: no cover
+                    raise AssertionError(f"unknown flow command {command!r}")
+                command = flow.send(result)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            flow.close()
+            for c in pinned.values():
+                c.close()
+
+    # -- operations
+    def bootstrap(self) -> P.CaCertificates:
+        """Run the bootstrap now (it otherwise runs before the first operation). Needs TrustAnchors.bootstrap."""
+        assert self.config.trust is not None
+        if self.config.trust.kind != "bootstrap":
+            raise TlsConfigError("bootstrap needs TrustAnchors.bootstrap(...)")
+        return self._run(F.bootstrap(self.config, self._state))
+
+    def get_ca_certs(self) -> P.CaCertificates:
+        return self._run(F.get_ca_certs(self.config, self._state))
+
+    def get_csr_attributes(self) -> Any:
+        return self._run(F.get_csr_attributes(self.config, self._state))
+
+    def simple_enroll(self, csr: Any) -> P.Issued | P.Pending:
+        return self._run(F.enroll(self.config, self._state, csr))
+
+    def simple_reenroll(self, csr: Any) -> P.Issued | P.Pending:
+        return self._run(F.enroll(self.config, self._state, csr, reenroll=True))
+
+    def enroll_and_wait(self, csr: Any, *, max_wait: float, reenroll: bool = False) -> P.Issued:
+        return self._run(F.enroll_and_wait(self.config, self._state, csr, max_wait=max_wait, reenroll=reenroll))
+
+    def server_keygen(
+        self, csr: Any, *, kek: bytes | None = None, kek_id: bytes | None = None, private_key: Any = None,
+        certificate: Any = None, signer_trust: Any = None,
+    ) -> P.ServerKeygenResponse | P.Pending:
+        return self._run(F.server_keygen(
+            self.config, self._state, csr, kek=kek, kek_id=kek_id, private_key=private_key,
+            certificate=certificate, signer_trust=signer_trust,
+        ))
+
+    def full_cmc(self, request: Any, *, signer_trust: Any = None) -> P.CmcResponse | P.Pending:
+        return self._run(F.full_cmc(self.config, self._state, request, signer_trust=signer_trust))
+
+
+class AsyncEstClient(_DriverBase):
+    """Asynchronous EST client: the same operations as :class:`EstClient`, as coroutines. Safe to use from
+    many tasks at once (connections are pooled; channel-bound requests get their own connection)."""
+
+    def __init__(self, config: EstClientConfig) -> None:
+        super().__init__(config)
+        self._client: httpx.AsyncClient | None = None
+        self._anchor_lock: asyncio.Lock | None = None
+
+    async def __aenter__(self) -> "AsyncEstClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _main(self) -> httpx.AsyncClient:
+        if self._client is None:
+            ctx = self._context(tls12_only=self.config.channel_binding == "require")
+            self._client = httpx.AsyncClient(**self._client_kwargs(ctx, self.config.max_connections))
+        return self._client
+
+    async def _send_on(self, client: httpx.AsyncClient, send: F.Send) -> F.Received:
+        auth = self._auth_for(send)
+        for attempt in (0, 1):
+            try:
+                request = self._httpx_request(client, send)
+                response = await (client.send(request, auth=auth, stream=True) if auth else client.send(request, stream=True))
+                try:
+                    info = self._conn_info(response)
+                    self._check_length(response)
+                    chunks, size = [], 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > self.config.max_body_size:
+                            raise ProtocolError(f"response body exceeds the limit of {self.config.max_body_size} bytes")
+                        chunks.append(chunk)
+                    return self._received(response, info, b"".join(chunks))
+                finally:
+                    await response.aclose()
+            except _RETRYABLE as exc:
+                if attempt == 0:
+                    continue
+                raise _map_error(exc) from None
+            except httpx.HTTPError as exc:
+                raise _map_error(exc) from None
+            except ssl.SSLError as exc:
+                raise _map_error(exc) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _run(self, flow: F.Flow) -> Any:
+        pinned: dict[tuple[bool, bool], httpx.AsyncClient] = {}
+        try:
+            result: Any = None
+            command = next(flow)
+            while True:
+                if isinstance(command, F.Send):
+                    if command.pinned or not command.verify:
+                        key = (command.tls12_only, command.verify)
+                        client = pinned.get(key)
+                        if client is None:
+                            ctx = self._context(tls12_only=command.tls12_only, verify=command.verify)
+                            client = pinned[key] = httpx.AsyncClient(**self._client_kwargs(ctx, 1))
+                    else:
+                        client = self._main()
+                    result = await self._send_on(client, command)
+                elif isinstance(command, F.Sleep):
+                    await asyncio.sleep(max(0.0, command.seconds))
+                    result = None
+                elif isinstance(command, F.UseAnchors):
+                    self._contexts.clear()
+                    for c in pinned.values():
+                        await c.aclose()
+                    pinned.clear()
+                    await self.aclose()
+                    result = None
+                else:  # pragma: no cover
+                    raise AssertionError(f"unknown flow command {command!r}")
+                command = flow.send(result)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            flow.close()
+            for c in pinned.values():
+                await c.aclose()
+
+    async def _bootstrap_once(self) -> None:
+        assert self.config.trust is not None
+        if self.config.trust.kind != "bootstrap" or self._state.anchors_pem is not None:
+            return
+        if self._anchor_lock is None:
+            self._anchor_lock = asyncio.Lock()
+        async with self._anchor_lock:  # many concurrent first calls: one bootstrap
+            if self._state.anchors_pem is None:
+                await self._run(F.bootstrap(self.config, self._state))
+
+    async def bootstrap(self) -> P.CaCertificates:
+        assert self.config.trust is not None
+        if self.config.trust.kind != "bootstrap":
+            raise TlsConfigError("bootstrap needs TrustAnchors.bootstrap(...)")
+        return await self._run(F.bootstrap(self.config, self._state))
+
+    async def get_ca_certs(self) -> P.CaCertificates:
+        await self._bootstrap_once()
+        return await self._run(F.get_ca_certs(self.config, self._state))
+
+    async def get_csr_attributes(self) -> Any:
+        await self._bootstrap_once()
+        return await self._run(F.get_csr_attributes(self.config, self._state))
+
+    async def simple_enroll(self, csr: Any) -> P.Issued | P.Pending:
+        await self._bootstrap_once()
+        return await self._run(F.enroll(self.config, self._state, csr))
+
+    async def simple_reenroll(self, csr: Any) -> P.Issued | P.Pending:
+        await self._bootstrap_once()
+        return await self._run(F.enroll(self.config, self._state, csr, reenroll=True))
+
+    async def enroll_and_wait(self, csr: Any, *, max_wait: float, reenroll: bool = False) -> P.Issued:
+        await self._bootstrap_once()
+        return await self._run(F.enroll_and_wait(self.config, self._state, csr, max_wait=max_wait, reenroll=reenroll))
+
+    async def server_keygen(
+        self, csr: Any, *, kek: bytes | None = None, kek_id: bytes | None = None, private_key: Any = None,
+        certificate: Any = None, signer_trust: Any = None,
+    ) -> P.ServerKeygenResponse | P.Pending:
+        await self._bootstrap_once()
+        return await self._run(F.server_keygen(
+            self.config, self._state, csr, kek=kek, kek_id=kek_id, private_key=private_key,
+            certificate=certificate, signer_trust=signer_trust,
+        ))
+
+    async def full_cmc(self, request: Any, *, signer_trust: Any = None) -> P.CmcResponse | P.Pending:
+        await self._bootstrap_once()
+        return await self._run(F.full_cmc(self.config, self._state, request, signer_trust=signer_trust))

@@ -1,0 +1,437 @@
+"""EST operations as generator flows, driven by :mod:`estclient.client` (the pattern of httpx's auth flows).
+
+A flow yields *commands* and receives their results:
+
+- :class:`Send` -> :class:`Received`: send one request. ``pinned=True`` sends it on the flow's own connection
+  (channel binding needs the CSR to be signed for the connection it travels on); ``tls12_only`` caps that
+  connection at TLS 1.2; ``verify=False`` is used once, for the bootstrap ``/cacerts``; ``auth`` asks the
+  driver to attach the configured HTTP credentials (which it does over verified TLS only).
+- :class:`Sleep` -> ``None``: wait (202 polling).
+- :class:`UseAnchors` -> ``None``: bootstrap accepted these CA certificates; every later request runs on a new,
+  verified session anchored on them.
+
+The flow's ``return`` value is the operation's result. Flows never sleep, never touch sockets and never
+import httpx, so the sync and async clients share every rule written here: 401 handling (one retry with
+credentials, RFC 7030 §3.2.3), same-origin redirects, 202 polling bounded by ``max_wait``, channel binding
+(sign per connection, re-sign with the same key when the request had to go out on a new connection,
+RFC 7030 §3.5), and bootstrap (RFC 7030 §4.1.1).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Generator
+from urllib.parse import urljoin, urlsplit
+
+from . import protocol as P
+from .config import EstClientConfig
+from .errors import (
+    AuthenticationRequired,
+    BootstrapVerificationError,
+    EstError,
+    PendingTimeout,
+    ProtocolError,
+    TlsConfigError,
+)
+from .tls import ConnectionInfo
+
+__all__ = [
+    "Send",
+    "Received",
+    "Sleep",
+    "UseAnchors",
+    "FlowState",
+    "Flow",
+    "get_ca_certs",
+    "get_csr_attributes",
+    "enroll",
+    "server_keygen",
+    "full_cmc",
+    "enroll_and_wait",
+    "bootstrap",
+    "validate_ca_set",
+]
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+_MAX_BIND_ATTEMPTS = 4
+DEFAULT_RETRY_AFTER = 5.0
+
+
+@dataclass(frozen=True)
+class Send:
+    request: P.EstRequest
+    auth: bool = False
+    pinned: bool = False
+    tls12_only: bool = False
+    verify: bool = True
+
+
+@dataclass(frozen=True)
+class Received:
+    response: P.EstResponse
+    connection: ConnectionInfo = field(default_factory=lambda: ConnectionInfo(None, None))
+    closed: bool = False  # the server closed (or announced closing) the connection
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class UseAnchors:
+    pem: bytes
+
+
+Flow = Generator[Any, Any, Any]
+
+
+@dataclass
+class FlowState:
+    """What one client learns across operations (kept by the driver, read and updated by flows)."""
+
+    anchors_pem: bytes | None = None  # set by bootstrap
+    server_tls_version: str | None = None
+    basic_preemptive: bool = False
+
+    def observe(self, rec: Received) -> None:
+        if rec.connection.version:
+            self.server_tls_version = rec.connection.version
+
+
+def _trust_pem(cfg: EstClientConfig, state: FlowState) -> bytes | None:
+    if state.anchors_pem is not None:
+        return state.anchors_pem
+    assert cfg.trust is not None
+    return cfg.trust.pem
+
+
+# ----------------------------------------------------------------------------- single exchanges
+
+
+def _same_origin_target(cfg: EstClientConfig, current: str, location: str | None) -> str:
+    if not location:
+        raise ProtocolError("redirect without a Location header")
+    target = urljoin(current, location.strip())
+    base, t = urlsplit(cfg.server_url), urlsplit(target)
+    try:
+        same = (t.scheme.lower(), (t.hostname or "").lower(), t.port or 443) == (
+            base.scheme.lower(), (base.hostname or "").lower(), base.port or 443)
+    except ValueError:
+        same = False
+    if not same or t.username or t.password:
+        raise ProtocolError("redirect to another origin refused (RFC 7030 §3.2.1)")
+    return target
+
+
+def _exchange(cfg: EstClientConfig, state: FlowState, send: Send) -> Flow:
+    """One request, following same-origin redirects (at most ``cfg.max_redirects``)."""
+    for _ in range(cfg.max_redirects + 1):
+        rec: Received = yield send
+        state.observe(rec)
+        if rec.response.status not in _REDIRECTS:
+            return rec
+        req = send.request
+        current = req.url or (cfg.server_url + req.path)
+        target = _same_origin_target(cfg, current, rec.response.headers.get("location"))
+        if rec.response.status == 303:
+            req = replace(req, method="GET", body=None,
+                          headers=tuple(h for h in req.headers if h[0].lower() not in ("content-type", "content-transfer-encoding")))
+        send = replace(send, request=replace(req, url=target))
+    raise ProtocolError(f"more than {cfg.max_redirects} redirects")
+
+
+def _auth_from_start(cfg: EstClientConfig, state: FlowState) -> bool:
+    if cfg.http_auth is None:
+        return False
+    # Digest: httpx's DigestAuth answers the challenge itself; Basic: only after a challenge (RFC 7030 §3.2.3),
+    # then preemptively for later requests to the same server.
+    return cfg.http_auth.scheme == "digest" or state.basic_preemptive
+
+
+def _challenge_allows(cfg: EstClientConfig, challenge: str | None) -> bool:
+    if cfg.http_auth is None:
+        return False
+    if not challenge:
+        return True
+    schemes = {part.strip().split(" ", 1)[0].lower() for part in challenge.split(",") if part.strip()}
+    return cfg.http_auth.scheme in schemes or not ({"basic", "digest"} & schemes)
+
+
+def _auth_failure(resp: P.EstResponse, operation: str, tried_credentials: bool) -> AuthenticationRequired:
+    challenge = resp.headers.get("www-authenticate")
+    msg = (f"EST server refused the credentials for {operation}" if tried_credentials
+           else f"EST server requires authentication for {operation}")
+    return AuthenticationRequired(msg, challenge=challenge)
+
+
+def _simple(cfg: EstClientConfig, state: FlowState, request: P.EstRequest) -> Flow:
+    """Send ``request`` with the 401 rule; return the final :class:`Received`."""
+    auth = _auth_from_start(cfg, state)
+    retried = False
+    while True:
+        rec = yield from _exchange(cfg, state, Send(request, auth=auth))
+        if rec.response.status != 401:
+            if auth and cfg.http_auth is not None and cfg.http_auth.scheme == "basic":
+                state.basic_preemptive = True
+            return rec
+        challenge = rec.response.headers.get("www-authenticate")
+        if retried or cfg.http_auth is None or not _challenge_allows(cfg, challenge):
+            raise _auth_failure(rec.response, request.operation, auth)
+        retried, auth = True, True
+
+
+# ----------------------------------------------------------------------------- bootstrap
+
+
+def _verify_issued_by(cert: Any, issuer: Any) -> bool:
+    try:
+        cert.to_cryptography().verify_directly_issued_by(issuer.to_cryptography())
+        return True
+    except Exception:
+        return False
+
+
+def validate_ca_set(accepted: Any, others: list[Any]) -> list[Any]:
+    """Path-validate ``others`` from ``accepted`` (RFC 7030 §4.1.3): each certificate must be signed by the
+    accepted one or by one already validated (root key update: NewWithOld, then NewWithNew and OldWithNew).
+    Returns the validated set (accepted first); raises BootstrapVerificationError when one does not chain."""
+    good = [accepted]
+    pending = [c for c in others if c.to_der() != accepted.to_der()]
+    progress = True
+    while pending and progress:
+        progress = False
+        for c in list(pending):
+            if any(_verify_issued_by(c, g) for g in good):
+                good.append(c)
+                pending.remove(c)
+                progress = True
+    if pending:
+        names = ", ".join(c.subject.rfc4514_string() for c in pending)
+        raise BootstrapVerificationError(f"certificates not verifiable from the accepted CA: {names}")
+    return good
+
+
+def bootstrap(cfg: EstClientConfig, state: FlowState) -> Flow:
+    """RFC 7030 §4.1.1: unverified ``/cacerts`` (no credentials, no client certificate), accepted by
+    fingerprint or callback, the rest path-validated; then a new verified session (:class:`UseAnchors`)."""
+    trust = cfg.trust
+    assert trust is not None and trust.kind == "bootstrap"
+    rec = yield from _exchange(cfg, state, Send(P.build_cacerts_request(cfg.ca_label), auth=False, verify=False))
+    if rec.response.status == 401:
+        raise BootstrapVerificationError("the server asked for authentication on the unverified bootstrap connection")
+    try:
+        cas = P.parse_cacerts_response(rec.response)
+    except EstError as exc:
+        raise BootstrapVerificationError(f"bootstrap /cacerts failed: {exc}") from exc
+    accepted = None
+    for c in cas:
+        if trust.matches_fingerprint(c.to_der()):
+            accepted = c
+            break
+    if accepted is None and trust.confirm is not None:
+        for c in cas:
+            try:
+                ok = bool(trust.confirm(c))
+            except Exception as exc:
+                raise BootstrapVerificationError("the bootstrap confirm callback failed") from exc
+            if ok:
+                accepted = c
+                break
+    if accepted is None:
+        raise BootstrapVerificationError(
+            "no CA certificate returned by the server matches the expected SHA-256 fingerprint"
+            if trust.fingerprint_sha256 is not None else "the CA certificates were not confirmed"
+        )
+    good = validate_ca_set(accepted, list(cas))
+    pem = P.CaCertificates(good).to_pem().encode("ascii")
+    state.anchors_pem = pem
+    yield UseAnchors(pem)
+    return P.CaCertificates(good)
+
+
+def _ensure_bootstrapped(cfg: EstClientConfig, state: FlowState) -> Flow:
+    if cfg.trust is not None and cfg.trust.kind == "bootstrap" and state.anchors_pem is None:
+        yield from bootstrap(cfg, state)
+
+
+# ----------------------------------------------------------------------------- operations
+
+
+def get_ca_certs(cfg: EstClientConfig, state: FlowState) -> Flow:
+    yield from _ensure_bootstrapped(cfg, state)
+    rec = yield from _simple(cfg, state, P.build_cacerts_request(cfg.ca_label))
+    return P.parse_cacerts_response(rec.response)
+
+
+def get_csr_attributes(cfg: EstClientConfig, state: FlowState) -> Flow:
+    yield from _ensure_bootstrapped(cfg, state)
+    rec = yield from _simple(cfg, state, P.build_csrattrs_request(cfg.ca_label))
+    return P.parse_csrattrs_response(rec.response)
+
+
+_BUILDERS: dict[str, Callable[[bytes, str | None], P.EstRequest]] = {
+    "simpleenroll": P.build_simpleenroll_request,
+    "simplereenroll": P.build_simplereenroll_request,
+    "serverkeygen": P.build_serverkeygen_request,
+}
+
+
+def _is_builder(csr: Any) -> bool:
+    return hasattr(csr, "build_for_connection") and hasattr(csr, "channel_binding_required")
+
+
+def _post_csr(cfg: EstClientConfig, state: FlowState, operation: str, csr: Any) -> Flow:
+    """POST a CSR (DER bytes as given, or a CsrBuilder signed per connection). Returns the final Received."""
+    build = _BUILDERS[operation]
+    if not _is_builder(csr):
+        if not isinstance(csr, (bytes, bytearray)):
+            raise TypeError("csr must be DER bytes or a CsrBuilder")
+        rec = yield from _simple(cfg, state, build(bytes(csr), cfg.ca_label))
+        return rec
+    mode = cfg.channel_binding
+    required = mode == "require" or (mode != "off" and bool(csr.channel_binding_required))
+    wants = required or (mode == "auto" and state.server_tls_version not in ("TLSv1.3",))
+    if not wants:
+        rec = yield from _simple(cfg, state, build(csr.build_for_connection(None), cfg.ca_label))
+        return rec
+    # Channel binding (RFC 7030 §3.5): sign for the connection the CSR travels on.
+    auth = _auth_from_start(cfg, state)
+    retried_auth = False
+    info: ConnectionInfo | None = None
+    last: Received | None = None
+    for _ in range(_MAX_BIND_ATTEMPTS):
+        if info is None:
+            probe = yield from _exchange(
+                cfg, state, Send(P.build_cacerts_request(cfg.ca_label), pinned=True, tls12_only=required)
+            )
+            info = probe.connection
+        if info.tls_unique is None:
+            if required:
+                raise TlsConfigError(
+                    f"channel binding is required but the connection negotiated {info.version or 'an unknown version'}"
+                    " (tls-unique exists only up to TLS 1.2)"
+                )
+            # auto mode on TLS 1.3: no binding
+            rec = yield from _simple(cfg, state, build(csr.build_for_connection(None), cfg.ca_label))
+            return rec
+        der = csr.build_for_connection(base64.b64encode(info.tls_unique).decode("ascii"))
+        rec = yield from _exchange(
+            cfg, state, Send(build(der, cfg.ca_label), auth=auth, pinned=True, tls12_only=required)
+        )
+        last = rec
+        resp = rec.response
+        moved = rec.connection.tls_unique != info.tls_unique
+        if resp.status >= 400 and moved:
+            # it went out on another connection (the server had closed ours): re-sign with the same key
+            info = None if rec.closed or rec.connection.tls_unique is None else rec.connection
+            if resp.status == 401 and cfg.http_auth is not None:
+                auth = True
+            continue
+        if resp.status == 401:
+            challenge = resp.headers.get("www-authenticate")
+            if retried_auth or cfg.http_auth is None or not _challenge_allows(cfg, challenge):
+                raise _auth_failure(resp, operation, auth)
+            retried_auth, auth = True, True
+            info = None if rec.closed else rec.connection
+            continue
+        if auth and cfg.http_auth is not None and cfg.http_auth.scheme == "basic" and resp.status < 400:
+            state.basic_preemptive = True
+        return rec
+    assert last is not None
+    if last.response.status == 401:
+        raise _auth_failure(last.response, operation, auth)
+    return last
+
+
+def enroll(cfg: EstClientConfig, state: FlowState, csr: Any, *, reenroll: bool = False) -> Flow:
+    """simpleenroll / simplereenroll -> Issued | Pending."""
+    yield from _ensure_bootstrapped(cfg, state)
+    op = "simplereenroll" if reenroll else "simpleenroll"
+    spki = csr.public_key_spki() if _is_builder(csr) else P.spki_of(bytes(csr))
+    rec = yield from _post_csr(cfg, state, op, csr)
+    return P.parse_enroll_response(rec.response, spki, operation=op)
+
+
+def enroll_and_wait(
+    cfg: EstClientConfig, state: FlowState, csr: Any, *, max_wait: float, reenroll: bool = False
+) -> Flow:
+    """Enroll, repeating the same request after each Retry-After until issued; the waits add up to at most
+    ``max_wait`` seconds (else PendingTimeout)."""
+    waited = 0.0
+    while True:
+        result = yield from enroll(cfg, state, csr, reenroll=reenroll)
+        if isinstance(result, P.Issued):
+            return result
+        delay = result.retry_after if result.retry_after is not None else DEFAULT_RETRY_AFTER
+        if waited + delay > max_wait:
+            raise PendingTimeout(
+                f"enrollment still pending after {waited:.0f}s (next retry in {delay:.0f}s exceeds max_wait)",
+                retry_after=result.retry_after,
+            )
+        yield Sleep(delay)
+        waited += delay
+
+
+def server_keygen(
+    cfg: EstClientConfig,
+    state: FlowState,
+    csr: Any,
+    *,
+    kek: bytes | None = None,
+    kek_id: bytes | None = None,
+    private_key: Any = None,
+    certificate: Any = None,
+    signer_trust: Any = None,
+) -> Flow:
+    """serverkeygen -> ServerKeygenResponse | Pending. With a CsrBuilder and ``kek_id`` or ``certificate`` the
+    RFC 7030 §4.4.1 decryption-key attribute is added to the request."""
+    yield from _ensure_bootstrapped(cfg, state)
+    if _is_builder(csr):
+        b = csr.copy()
+        if kek_id is not None and not b.has_decrypt_key_request():
+            b.decrypt_key_identifier(kek_id)
+        elif certificate is not None and not b.has_decrypt_key_request():
+            b.asymmetric_decrypt_key_identifier(_subject_key_identifier(certificate))
+        csr = b
+    rec = yield from _post_csr(cfg, state, "serverkeygen", csr)
+    trust = signer_trust if signer_trust is not None else _trust_pem(cfg, state)
+    return P.parse_serverkeygen_response(
+        rec.response,
+        private_key=private_key,
+        certificate=certificate,
+        kek=kek,
+        kek_id=kek_id,
+        signer_trust=trust,
+    )
+
+
+def _subject_key_identifier(certificate: Any) -> bytes:
+    from cryptography import x509
+
+    if isinstance(certificate, (bytes, bytearray)):
+        certificate = x509.load_der_x509_certificate(bytes(certificate))
+    elif hasattr(certificate, "to_cryptography"):
+        certificate = certificate.to_cryptography()
+    try:
+        return certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    except x509.ExtensionNotFound:
+        return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest
+
+
+def full_cmc(cfg: EstClientConfig, state: FlowState, request: Any, *, signer_trust: Any = None) -> Flow:
+    """fullcmc -> CmcResponse | Pending; the Full PKI Response signature is checked against the EST trust
+    anchors (explicit or bootstrapped) unless ``signer_trust`` is given."""
+    yield from _ensure_bootstrapped(cfg, state)
+    der = request.to_der() if hasattr(request, "to_der") else request
+    if not isinstance(der, (bytes, bytearray)):
+        raise TypeError("request must be a CmcRequest or DER bytes")
+    rec = yield from _simple(cfg, state, P.build_fullcmc_request(bytes(der), cfg.ca_label))
+    trust = signer_trust if signer_trust is not None else _trust_pem(cfg, state)
+    return P.parse_fullcmc_response(rec.response, signer_trust=trust)
+
+
+def fingerprint(cert: Any) -> str:
+    """Hex SHA-256 fingerprint of a certificate model (what :meth:`TrustAnchors.bootstrap` compares)."""
+    return hashlib.sha256(cert.to_der()).hexdigest()
