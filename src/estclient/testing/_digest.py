@@ -17,7 +17,7 @@ __all__ = ["DigestVerifier", "parse_auth_params", "SUPPORTED_ALGORITHMS"]
 SUPPORTED_ALGORITHMS = ("MD5", "SHA-256", "MD5-sess", "SHA-256-sess")
 _HASH = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 
-_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
+_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^",\s]*)\s*(?:,|$)')
 
 
 def parse_auth_params(text: str) -> dict[str, str]:
@@ -56,17 +56,20 @@ class DigestVerifier:
 
     def challenge(self, *, stale: bool = False) -> str:
         nonce = secrets.token_hex(16)
+        self._remember(nonce)
+        header = (
+            f'Digest realm="{self.realm}", qop="auth", algorithm={self.algorithm}, '
+            f'nonce="{nonce}", opaque="{self.opaque}"'
+        )
+        return header + (", stale=true" if stale else "")
+
+    def _remember(self, nonce: str) -> None:
         with self._lock:
             now = time.monotonic()
             # forget long-expired nonces so the table stays small
             for n in [n for n, (t, _) in self._nonces.items() if now - t > 2 * self.nonce_lifetime]:
                 del self._nonces[n]
             self._nonces[nonce] = [now, 0]
-        header = (
-            f'Digest realm="{self.realm}", qop="auth", algorithm={self.algorithm}, '
-            f'nonce="{nonce}", opaque="{self.opaque}"'
-        )
-        return header + (", stale=true" if stale else "")
 
     def verify(self, authorization: str, method: str, request_target: str) -> tuple[bool, bool]:
         """Check one ``Authorization`` header value; returns (ok, stale)."""

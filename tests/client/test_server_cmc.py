@@ -1,0 +1,259 @@
+"""EstTestServer /fullcmc over real TLS.
+
+Full PKI Requests are signed with the ``openssl cms`` command line (an independent CMS
+implementation) around a PKIData that pyasn1-modules (RFC 6402 module) must read back; responses
+are checked with pyasn1-modules and ``openssl cms -verify``.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import NameOID
+from pyasn1.codec.der import decoder as der_decoder
+from pyasn1.type import char, namedtype, univ
+from pyasn1_modules import rfc5652, rfc6402
+
+from estclient.testing import EstTestServer
+from estclient.testing import _asn1 as A
+
+EST = "/.well-known/est"
+CMC_REQUEST = "application/pkcs7-mime; smime-type=CMC-request"
+OPENSSL = shutil.which("openssl")
+needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="openssl command line not available")
+
+
+def make_csr(cn: str, key: ec.EllipticCurvePrivateKey | None = None) -> tuple[bytes, ec.EllipticCurvePrivateKey]:
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .sign(key, hashes.SHA256())
+    )
+    return csr.public_bytes(serialization.Encoding.DER), key
+
+
+def pki_data(csrs: list[tuple[int, bytes]], transaction_id: int, sender_nonce: bytes) -> bytes:
+    controls = [
+        A.seq(A.integer(100), A.oid("1.3.6.1.5.5.7.7.5"), A.set_of(A.integer(transaction_id))),
+        A.seq(A.integer(101), A.oid("1.3.6.1.5.5.7.7.6"), A.set_of(A.octet_string(sender_nonce))),
+    ]
+    requests = [A.tlv(0xA0, A.integer(bpid) + der) for bpid, der in csrs]
+    der = A.seq(A.seq(*controls), A.seq(*requests), A.seq(), A.seq())
+    decoded, rest = der_decoder.decode(der, asn1Spec=rfc6402.PKIData())  # an independent reader agrees
+    assert not rest and len(decoded["reqSequence"]) == len(csrs)
+    return der
+
+
+def _openssl(*args: str, stdin: bytes | None = None) -> bytes:
+    assert OPENSSL is not None
+    proc = subprocess.run([OPENSSL, *args], input=stdin, capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return proc.stdout
+
+
+def sign_with_openssl(content: bytes, cert_pem: bytes, key_pem: bytes, tmp: Path, *, by_key_id: bool) -> bytes:
+    (tmp / "content.der").write_bytes(content)
+    (tmp / "signer.pem").write_bytes(cert_pem)
+    (tmp / "signer.key").write_bytes(key_pem)
+    args = ["cms", "-sign", "-binary", "-nodetach", "-outform", "DER", "-in", str(tmp / "content.der"),
+            "-econtent_type", "1.3.6.1.5.5.7.12.2", "-signer", str(tmp / "signer.pem"),
+            "-inkey", str(tmp / "signer.key"), "-md", "sha256"]
+    if by_key_id:
+        args += ["-keyid", "-nocerts"]
+    return _openssl(*args)
+
+
+def self_signed(key: ec.EllipticCurvePrivateKey) -> bytes:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pop-signer")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def post_cmc(srv: EstTestServer, body: bytes, *, content_type: str = CMC_REQUEST, auth: bool = True) -> httpx.Response:
+    with httpx.Client(verify=srv.client_ssl_context()) as c:
+        return c.post(srv.url + EST + "/fullcmc", content=base64.encodebytes(body),
+                      headers={"Content-Type": content_type},
+                      auth=(srv.username, srv.password) if auth else None)
+
+
+def read_response(srv: EstTestServer, response: httpx.Response, tmp: Path) -> tuple[rfc6402.PKIResponse, list]:
+    """Verify the SignedData with openssl against the CA; decode the PKIResponse with pyasn1."""
+    der = base64.b64decode(response.content)
+    ci, _ = der_decoder.decode(der, asn1Spec=rfc5652.ContentInfo())
+    sd, _ = der_decoder.decode(ci["content"], asn1Spec=rfc5652.SignedData())
+    assert sd["encapContentInfo"]["eContentType"] == rfc6402.id_cct_PKIResponse
+    (tmp / "resp.der").write_bytes(der)
+    (tmp / "ca.pem").write_bytes(srv.trust_anchor_pem)
+    content = _openssl("cms", "-verify", "-inform", "DER", "-in", str(tmp / "resp.der"),
+                       "-CAfile", str(tmp / "ca.pem"), "-purpose", "any", "-binary")
+    resp, rest = der_decoder.decode(content, asn1Spec=rfc6402.PKIResponse())
+    assert not rest
+    certs = pkcs7.load_der_pkcs7_certificates(der)
+    return resp, certs
+
+
+def controls(resp: rfc6402.PKIResponse) -> dict[str, list[bytes]]:
+    out: dict[str, list[bytes]] = {}
+    for ta in resp["controlSequence"]:
+        out.setdefault(str(ta["attrType"]), []).extend(bytes(v) for v in ta["attrValues"])
+    return out
+
+
+class StatusInfoV2WithFailInfo(univ.Sequence):
+    """CMCStatusInfoV2 with otherInfo narrowed to failInfo: pyasn1-modules' OtherStatusInfo CHOICE
+    has two untagged SEQUENCE alternatives (pendInfo, extendedFailInfo) and cannot be decoded."""
+
+
+StatusInfoV2WithFailInfo.componentType = namedtype.NamedTypes(
+    namedtype.NamedType("cMCStatus", rfc6402.CMCStatus()),
+    namedtype.NamedType("bodyList", univ.SequenceOf(componentType=rfc6402.BodyPartReference())),
+    namedtype.OptionalNamedType("statusString", char.UTF8String()),
+    namedtype.OptionalNamedType("failInfo", rfc6402.CMCFailInfo()),
+)
+
+
+def status_infos(resp: rfc6402.PKIResponse) -> list[StatusInfoV2WithFailInfo]:
+    infos = []
+    for raw in controls(resp).get(str(rfc6402.id_cmc_statusInfoV2), []):
+        info, rest = der_decoder.decode(raw, asn1Spec=StatusInfoV2WithFailInfo())
+        assert not rest
+        infos.append(info)
+    return infos
+
+
+@needs_openssl
+@pytest.mark.parametrize("signer", ["client-certificate", "key-being-certified"])
+def test_fullcmc_signed_pki_response(tmp_path: Path, signer: str) -> None:
+    with EstTestServer() as srv:
+        csr, key = make_csr("cmc-device")
+        nonce = os.urandom(16)
+        content = pki_data([(1, csr)], 4242, nonce)
+        if signer == "client-certificate":
+            identity = srv.issue_client_identity("cmc-operator")
+            request = sign_with_openssl(content, identity[0], identity[1], tmp_path, by_key_id=False)
+        else:
+            request = sign_with_openssl(content, self_signed(key), key_pem(key), tmp_path, by_key_id=True)
+        r = post_cmc(srv, request)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "application/pkcs7-mime; smime-type=CMC-response"
+        resp, certs = read_response(srv, r, tmp_path)
+        [status] = status_infos(resp)
+        assert int(status["cMCStatus"]) == 0  # success
+        assert [int(b["bodyPartID"]) for b in status["bodyList"]] == [1]
+        ctl = controls(resp)
+        assert der_decoder.decode(ctl[str(rfc6402.id_cmc_transactionId)][0])[0] == 4242
+        assert bytes(der_decoder.decode(ctl[str(rfc6402.id_cmc_recipientNonce)][0])[0]) == nonce
+        assert str(rfc6402.id_cmc_senderNonce) in ctl
+        issued = [c for c in certs if c.subject.rfc4514_string() == "CN=cmc-device"]
+        assert len(issued) == 1
+        issued[0].verify_directly_issued_by(srv.ca_certificate)
+        assert issued[0].public_key() == key.public_key()
+
+
+@needs_openssl
+def test_fullcmc_two_requests_and_certs_only(tmp_path: Path) -> None:
+    with EstTestServer(fullcmc_response="certs-only") as srv:
+        identity = srv.issue_client_identity("cmc-operator")
+        (csr1, k1), (csr2, k2) = make_csr("one"), make_csr("two")
+        request = sign_with_openssl(pki_data([(1, csr1), (2, csr2)], 1, b"n"), identity[0], identity[1],
+                                    tmp_path, by_key_id=False)
+        r = post_cmc(srv, request)
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "application/pkcs7-mime; smime-type=certs-only"
+        certs = pkcs7.load_der_pkcs7_certificates(base64.b64decode(r.content))
+        assert {c.subject.rfc4514_string() for c in certs} == {"CN=one", "CN=two"}
+
+
+@needs_openssl
+def test_fullcmc_partial_failure(tmp_path: Path) -> None:
+    with EstTestServer() as srv:
+        identity = srv.issue_client_identity("cmc-operator")
+        good, _ = make_csr("good")
+        bad, _ = make_csr("bad")
+        bad = bad[:-3] + bytes([bad[-3] ^ 1]) + bad[-2:]  # broken CSR signature
+        request = sign_with_openssl(pki_data([(1, good), (2, bad)], 7, b"n"), identity[0], identity[1],
+                                    tmp_path, by_key_id=False)
+        r = post_cmc(srv, request)
+        assert r.status_code == 200
+        resp, _ = read_response(srv, r, tmp_path)
+        by_status = {int(s["cMCStatus"]): s for s in status_infos(resp)}
+        assert [int(b["bodyPartID"]) for b in by_status[0]["bodyList"]] == [1]
+        failed = by_status[2]
+        assert [int(b["bodyPartID"]) for b in failed["bodyList"]] == [2]
+        assert int(failed["failInfo"]) == 9  # popFailed
+
+
+@needs_openssl
+def test_fullcmc_all_failed_is_400_with_cmc_body(tmp_path: Path) -> None:
+    with EstTestServer() as srv:
+        identity = srv.issue_client_identity("cmc-operator")
+        bad, _ = make_csr("bad")
+        bad = bad[:-3] + bytes([bad[-3] ^ 1]) + bad[-2:]
+        request = sign_with_openssl(pki_data([(5, bad)], 7, b"n"), identity[0], identity[1], tmp_path, by_key_id=False)
+        r = post_cmc(srv, request)
+        assert r.status_code == 400
+        assert r.headers["content-type"] == "application/pkcs7-mime; smime-type=CMC-response"
+        resp, _ = read_response(srv, r, tmp_path)
+        [status] = status_infos(resp)
+        assert int(status["cMCStatus"]) == 2
+        assert [c.subject.rfc4514_string() for c in srv.issued_certificates] == ["CN=cmc-operator"]
+
+
+@needs_openssl
+def test_fullcmc_wrong_signature_is_bad_message_check(tmp_path: Path) -> None:
+    with EstTestServer() as srv:
+        csr, _ = make_csr("x")
+        stranger = ec.generate_private_key(ec.SECP256R1())  # signs, but is neither a CSR key nor named by a cert
+        request = sign_with_openssl(pki_data([(1, csr)], 1, b"n"), self_signed(stranger), key_pem(stranger),
+                                    tmp_path, by_key_id=True)
+        r = post_cmc(srv, request)
+        assert r.status_code == 400
+        resp, _ = read_response(srv, r, tmp_path)
+        [status] = status_infos(resp)
+        assert int(status["cMCStatus"]) == 2
+        assert int(status["failInfo"]) == 1  # badMessageCheck
+        assert not srv.issued_certificates
+
+
+@needs_openssl
+@pytest.mark.parametrize("body", [b"AAAA", b"\x30\x03\x02\x01\x00", b"not base64 and not DER"])
+def test_fullcmc_garbage_gets_a_cmc_error(tmp_path: Path, body: bytes) -> None:
+    with EstTestServer() as srv:
+        with httpx.Client(verify=srv.client_ssl_context(), auth=(srv.username, srv.password)) as c:
+            r = c.post(srv.url + EST + "/fullcmc", content=body, headers={"Content-Type": CMC_REQUEST})
+        assert r.status_code == 400
+        assert r.headers["content-type"] == "application/pkcs7-mime; smime-type=CMC-response"
+        resp, _ = read_response(srv, r, tmp_path)
+        [status] = status_infos(resp)
+        assert int(status["cMCStatus"]) == 2
+        assert [int(b["bodyPartID"]) for b in status["bodyList"]] == [0]
+
+
+def test_fullcmc_http_level_checks() -> None:
+    with EstTestServer() as srv:
+        assert post_cmc(srv, b"x", auth=False).status_code == 401
+        assert post_cmc(srv, b"x", content_type="application/pkcs10").status_code == 415
+    with EstTestServer(fullcmc=False) as srv:
+        assert post_cmc(srv, b"x").status_code == 501
