@@ -136,11 +136,11 @@ class Attribute(Sequence):
 class AttrOrOID(Choice):
     oid: ObjectIdentifier
     attribute: Attribute
-    unrecognized: Any  # leniency: anything else found in the outer SEQUENCE is kept raw, in place
+    # leniency: an element with any other tag (not OID, not SEQUENCE) is kept raw, in place (libest sends one)
+    unrecognized: Any
 
 
 _CSR_ATTRS = SequenceOf(AttrOrOID)
-_ELEMENTS = SequenceOf(Any)
 
 
 # RFC 9908 Appendix A (module CRITemplateModule, IMPLICIT TAGS)
@@ -350,13 +350,9 @@ class CsrAttrs:
 
     @classmethod
     def from_der(cls, data) -> "CsrAttrs":
-        """Decode a CsrAttrs. Raises ``DecodeError`` when the outer SEQUENCE is not valid DER."""
+        """Decode a CsrAttrs (strict DER but for the documented leniencies). Raises ``DecodeError``."""
         data = bytes(data)
-        try:
-            elements = decode(_CSR_ATTRS, data)
-            items = [_item_of_choice(e) for e in elements]
-        except DecodeError as strict_error:
-            items = _decode_leniently(data, strict_error)
+        items = [_item_of_choice(e) for e in decode(_CSR_ATTRS, data)]
         self = cls.__new__(cls)
         self._items = tuple(items)
         self._raw = data
@@ -515,24 +511,6 @@ def _choice_of_item(it) -> AttrOrOID:
     if isinstance(it, CsrAttribute):
         return AttrOrOID(attribute=Attribute(attr_type=it.oid, attr_values=list(it.values)))
     return AttrOrOID(unrecognized=it.der)
-
-
-def _decode_leniently(data: bytes, strict_error: DecodeError) -> list:
-    """Element by element: a SEQUENCE that is not an Attribute is kept raw rather than failing the whole."""
-    try:
-        elements = decode(_ELEMENTS, data)
-    except DecodeError:
-        raise strict_error from None
-    items: list = []
-    for der in elements:
-        if der[0] == 0x06:
-            items.append(decode(ObjectIdentifier, der))  # a malformed OID is malformed DER: no leniency
-        elif der[0] == 0x30:
-            a = _try_decode(Attribute, der)
-            items.append(Unrecognized(der) if a is None else CsrAttribute(a.attr_type, list(a.attr_values)))
-        else:
-            items.append(Unrecognized(der))
-    return items
 
 
 # --- building (servers) ------------------------------------------------------------------------------------
