@@ -1,0 +1,372 @@
+"""PKCS#10 certification requests (RFC 2986) with the PKCS#9 attributes EST uses (RFC 2985, RFC 7030).
+
+Read::
+
+    csr = CertificationRequest.from_der(data)        # or .from_pem(text)
+    csr.subject.rfc4514_string(), csr.public_key_info, csr.extensions, csr.challenge_password
+    csr.verify()                                      # None, or raises SignatureError
+
+Build (the builder is immutable: every method returns a new builder)::
+
+    csr = (CertificationRequestBuilder()
+           .subject("CN=device 1,O=Example")
+           .add_extension(x509.oid.SUBJECT_ALT_NAME, [GeneralName(dns_name="d1.example")])
+           .challenge_password("tls-unique value")
+           .sign(private_key))                        # -> CertificationRequest (decoded from its own DER)
+
+Strictness: ``from_der`` decodes the whole structure as strict DER and refuses versions other than v1 (0).
+Attribute values are open types (SET OF ANY); the values this module gives meaning to are decoded when read:
+``extensions`` (the one extensionRequest attribute, or Microsoft's msCertExtensions, holding Extensions without
+duplicate ids, each known extension value decoded) and ``challenge_password`` (one DirectoryString, or the
+IA5String OpenSSL may write). A malformed value of those raises ``DecodeError`` on access, not in ``from_der``:
+this is a deliberate leniency matching OpenSSL and ``cryptography``, so that a CSR with an odd attribute can
+still be inspected.
+
+Field names follow RFC 2986 except ``signature_value`` (RFC 2986 calls it ``signature``), named as in
+``x509.Certificate`` so that ``.signature`` is, for both, the signature bytes.
+"""
+import string
+from typing import Iterable, List, Optional, Sequence as _Seq, Tuple, Union
+
+from . import _sigalgs
+from . import pem as _pem
+from ._sigalgs import SignatureError, UnsupportedSignatureAlgorithm
+from .errors import DecodeError, EncodeError
+from .schema import (
+    BitString, BMPString, Choice, IA5String, Integer, PrintableString, Sequence, SequenceOf, SetOf, TeletexString,
+    UniversalString, UTF8String, decode, encode, field,
+)
+from .x509 import AlgorithmIdentifier, Attribute, Extension, Name, SubjectPublicKeyInfo
+
+__all__ = [
+    "CertificationRequest", "CertificationRequestInfo", "CertificationRequestBuilder", "DirectoryString",
+    "SignatureError", "UnsupportedSignatureAlgorithm", "OID_CHALLENGE_PASSWORD", "OID_EXTENSION_REQUEST",
+    "OID_MS_EXTENSION_REQUEST", "OID_UNSTRUCTURED_NAME",
+]
+
+OID_CHALLENGE_PASSWORD = "1.2.840.113549.1.9.7"
+OID_EXTENSION_REQUEST = "1.2.840.113549.1.9.14"
+OID_MS_EXTENSION_REQUEST = "1.3.6.1.4.1.311.2.1.14"
+OID_UNSTRUCTURED_NAME = "1.2.840.113549.1.9.2"
+
+_PRINTABLE = frozenset(string.ascii_letters + string.digits + " '()+,-./:=?")
+
+
+class DirectoryString(Choice, transparent=True):
+    """X.520 DirectoryString (decoded to ``str``); also IA5String, which OpenSSL writes for PKCS#9 strings.
+    Encoding picks PrintableString when the text allows it, else UTF8String."""
+
+    teletex_string: TeletexString
+    printable_string: PrintableString
+    universal_string: UniversalString
+    utf8_string: UTF8String
+    bmp_string: BMPString
+    ia5_string: IA5String
+
+    @classmethod
+    def _select(cls, value: str) -> int:
+        return 1 if value and all(c in _PRINTABLE for c in value) else 3
+
+
+class CertificationRequestInfo(Sequence):
+    version: Integer
+    subject: Name
+    subject_pk_info: SubjectPublicKeyInfo
+    attributes: SetOf(Attribute) = field(implicit=0)
+
+
+_NOT_READ = object()
+
+
+class CertificationRequest(Sequence):
+    certification_request_info: CertificationRequestInfo
+    signature_algorithm: AlgorithmIdentifier
+    signature_value: BitString
+
+    # -- loading / saving --
+    @classmethod
+    def from_der(cls, data, *, ber: bool = False) -> "CertificationRequest":
+        """Decode (strict DER unless ``ber``); refuses versions other than v1."""
+        csr = decode(cls, data, ber=ber)
+        version = csr.certification_request_info.version
+        if version != 0:
+            raise DecodeError(f"CertificationRequest version must be 0 (v1), got {version}", _version_offset(data),
+                              "invalid-value", "$.certification_request_info.version")
+        return csr
+
+    @classmethod
+    def from_pem(cls, text) -> "CertificationRequest":
+        """The first ``CERTIFICATE REQUEST`` (or legacy ``NEW CERTIFICATE REQUEST``) block of ``text``."""
+        for label, der in _pem.decode(text):
+            if label in ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"):
+                return cls.from_der(der)
+        raise DecodeError("no CERTIFICATE REQUEST block in the PEM input", 0, "invalid-pem")
+
+    def to_pem(self) -> str:
+        return _pem.encode("CERTIFICATE REQUEST", self.to_der())
+
+    def to_cryptography(self):
+        """This request as a ``cryptography.x509.CertificateSigningRequest``."""
+        from cryptography import x509 as _x509
+
+        return _x509.load_der_x509_csr(self.to_der())
+
+    @classmethod
+    def from_cryptography(cls, csr) -> "CertificationRequest":
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return cls.from_der(csr.public_bytes(Encoding.DER))
+
+    # -- fields --
+    @property
+    def version(self) -> int:
+        return self.certification_request_info.version
+
+    @property
+    def subject(self) -> Name:
+        return self.certification_request_info.subject
+
+    @property
+    def public_key_info(self) -> SubjectPublicKeyInfo:
+        return self.certification_request_info.subject_pk_info
+
+    @property
+    def attributes(self) -> List[Attribute]:
+        """Every attribute in the order found (values as raw DER TLVs)."""
+        return self.certification_request_info.attributes
+
+    @property
+    def tbs_der(self) -> bytes:
+        """The DER of certificationRequestInfo: the bytes the signature covers."""
+        return self.certification_request_info.to_der()
+
+    @property
+    def signature_algorithm_oid(self) -> str:
+        return self.signature_algorithm.algorithm
+
+    @property
+    def signature(self) -> bytes:
+        return bytes(self.signature_value)
+
+    def attribute(self, attr_oid: str) -> Optional[Attribute]:
+        """The attribute with this type, None if absent; DecodeError if it appears more than once."""
+        found = [(i, a) for i, a in enumerate(self.attributes) if a.attr_type == attr_oid]
+        if len(found) > 1:
+            raise DecodeError(f"attribute {attr_oid} appears {len(found)} times", 0, "invalid-value",
+                              f"$.certification_request_info.attributes[{found[1][0]}]")
+        return found[0][1] if found else None
+
+    def _single_value(self, attr_oid: str) -> Tuple[Optional[bytes], str]:
+        for i, a in enumerate(self.attributes):
+            if a.attr_type == attr_oid:
+                path = f".certification_request_info.attributes[{i}].attr_values"
+                break
+        else:
+            return None, ""
+        self.attribute(attr_oid)  # refuses duplicates
+        if len(a.attr_values) != 1:
+            raise DecodeError(f"attribute {attr_oid} must have exactly one value, has {len(a.attr_values)}", 0,
+                              "invalid-value", "$" + path)
+        return a.attr_values[0], path + "[0]"
+
+    @property
+    def challenge_password(self) -> Optional[str]:
+        """The challengePassword (PKCS#9) as text, whatever DirectoryString form it came in; None if absent."""
+        cached = self.__dict__.get("_challenge", _NOT_READ)
+        if cached is _NOT_READ:
+            value, path = self._single_value(OID_CHALLENGE_PASSWORD)
+            cached = None if value is None else _decode_at(DirectoryString, value, path)
+            self.__dict__["_challenge"] = cached
+        return cached
+
+    @property
+    def extensions(self) -> List[Extension]:
+        """The extensions requested (extensionRequest, or msCertExtensions); [] if none."""
+        cached = self.__dict__.get("_extensions", _NOT_READ)
+        if cached is _NOT_READ:
+            cached = self._read_extensions()
+            self.__dict__["_extensions"] = cached
+        return list(cached)
+
+    def _read_extensions(self) -> List[Extension]:
+        value, path = self._single_value(OID_EXTENSION_REQUEST)
+        if value is None:
+            value, path = self._single_value(OID_MS_EXTENSION_REQUEST)
+        if value is None:
+            return []
+        exts = _decode_at(SequenceOf[Extension], value, path)
+        seen = set()
+        for i, ext in enumerate(exts):
+            if ext.extn_id in seen:
+                raise DecodeError(f"extension {ext.extn_id} requested twice", 0, "invalid-value", f"${path}[{i}]")
+            seen.add(ext.extn_id)
+            try:
+                ext.parsed  # decodes known extension values: a malformed one fails here
+            except DecodeError as e:
+                e._push(f"[{i}].extn_value")
+                e._push(path)
+                raise
+        return exts
+
+    def extension(self, extn_id: str) -> Optional[Extension]:
+        for ext in self.extensions:
+            if ext.extn_id == extn_id:
+                return ext
+        return None
+
+    # -- signature --
+    def verify(self) -> None:
+        """Check the self-signature with the request's own public key: returns None or raises
+        :class:`SignatureError` (:class:`UnsupportedSignatureAlgorithm` for algorithms it cannot check)."""
+        _sigalgs.verify(self.signature_algorithm, self.public_key_info, self.tbs_der, self.signature)
+
+    @property
+    def is_signature_valid(self) -> bool:
+        """:meth:`verify` as a bool (False also for algorithms that cannot be checked)."""
+        try:
+            self.verify()
+        except SignatureError:
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"<CertificationRequest subject={self.subject.rfc4514_string()!r}>"
+
+
+def _decode_at(t, value: bytes, path: str):
+    try:
+        return decode(t, value)
+    except DecodeError as e:
+        e._push(path)
+        raise
+
+
+def _version_offset(data) -> int:
+    from .der import parse
+
+    try:
+        return parse(bytes(data), ber=True)[0][0].offset
+    except Exception:  # noqa: BLE001 - only to place an error message
+        return 0
+
+
+# --- building ---------------------------------------------------------------------------------------------------
+
+NameLike = Union[Name, str, bytes, list, object]
+AttributeValue = Union[bytes, str]
+
+
+def _to_name(subject: NameLike) -> Name:
+    if isinstance(subject, Name):
+        return subject
+    if isinstance(subject, str):
+        return Name.from_rfc4514(subject) if subject else Name.build([])
+    if isinstance(subject, (bytes, bytearray)):
+        return Name.from_der(bytes(subject))
+    if isinstance(subject, list):
+        return Name.build(subject)
+    if hasattr(subject, "public_bytes") and hasattr(subject, "rfc4514_string"):  # cryptography x509.Name
+        return Name.from_der(subject.public_bytes())
+    raise TypeError(f"cannot make a Name from {type(subject).__name__}")
+
+
+def _to_extension(ext, value=None, critical: bool = False) -> Extension:
+    if isinstance(ext, Extension):
+        return ext
+    if isinstance(ext, str):
+        return Extension.build(ext, value, critical)
+    # cryptography: an ExtensionType instance (has .oid and .public_bytes()) or an x509.Extension
+    if hasattr(ext, "value") and hasattr(ext, "critical") and hasattr(ext, "oid"):
+        return Extension(extn_id=ext.oid.dotted_string, critical=bool(ext.critical), extn_value=ext.value.public_bytes())
+    if hasattr(ext, "public_bytes") and hasattr(ext, "oid"):
+        return Extension(extn_id=ext.oid.dotted_string, critical=critical, extn_value=ext.public_bytes())
+    raise TypeError(f"cannot make an Extension from {type(ext).__name__}")
+
+
+class CertificationRequestBuilder:
+    """Builds and signs a PKCS#10 request. Immutable: each method returns a new builder.
+
+    ``subject``: an ``x509.Name``, an RFC 4514 string, a list of ``(oid, value)`` pairs (see ``Name.build``),
+    Name DER bytes or a ``cryptography`` Name. Extensions go into one extensionRequest attribute; other
+    attributes are added as given (values: DER TLV bytes). ``sign`` picks the hash by key unless told
+    (SHA-256 for RSA, P-384 -> SHA-384, P-521 -> SHA-512; none for Ed25519/Ed448).
+    """
+
+    __slots__ = ("_subject", "_extensions", "_attributes", "_challenge")
+
+    def __init__(self, subject: NameLike = None, extensions: Iterable = (),
+                 attributes: Iterable[Tuple[str, _Seq[bytes]]] = (), challenge_password: Optional[str] = None):
+        self._subject = _to_name(subject) if subject is not None else Name.build([])
+        self._extensions: Tuple[Extension, ...] = tuple(_to_extension(e) for e in extensions)
+        self._attributes: Tuple[Tuple[str, Tuple[bytes, ...]], ...] = tuple(
+            (o, tuple(bytes(v) for v in vals)) for o, vals in attributes)
+        self._challenge = challenge_password
+
+    def _copy(self, **changes) -> "CertificationRequestBuilder":
+        new = object.__new__(CertificationRequestBuilder)
+        for name in self.__slots__:
+            setattr(new, name, changes.get(name, getattr(self, name)))
+        return new
+
+    def subject(self, subject: NameLike) -> "CertificationRequestBuilder":
+        return self._copy(_subject=_to_name(subject))
+
+    def add_extension(self, extension, value=None, critical: bool = False) -> "CertificationRequestBuilder":
+        """``add_extension(Extension)``, ``add_extension(oid, value, critical)`` (value: DER bytes of extnValue
+        contents or a value of the registered type, see ``Extension.build``), or a ``cryptography``
+        ExtensionType (``critical`` applies) / ``x509.Extension``."""
+        ext = _to_extension(extension, value, critical)
+        if any(e.extn_id == ext.extn_id for e in self._extensions):
+            raise EncodeError(f"extension {ext.extn_id} added twice")
+        return self._copy(_extensions=self._extensions + (ext,))
+
+    def add_attribute(self, attr_oid: str, values: Union[bytes, _Seq[bytes]]) -> "CertificationRequestBuilder":
+        """An attribute with one DER value or a list of them (the SET OF is sorted when encoded)."""
+        if attr_oid in (OID_EXTENSION_REQUEST, OID_CHALLENGE_PASSWORD):
+            raise ValueError("use add_extension / challenge_password for this attribute")
+        vals = (bytes(values),) if isinstance(values, (bytes, bytearray)) else tuple(bytes(v) for v in values)
+        return self._copy(_attributes=self._attributes + ((attr_oid, vals),))
+
+    def challenge_password(self, password: Optional[str]) -> "CertificationRequestBuilder":
+        """Set (or, with None, remove) the challengePassword: PrintableString when its characters allow,
+        else UTF8String."""
+        if password is not None and not isinstance(password, str):
+            raise TypeError("challenge_password takes a str")
+        return self._copy(_challenge=password)
+
+    def build_info(self, public_key) -> CertificationRequestInfo:
+        """The CertificationRequestInfo for ``public_key`` (decoded from its DER, ready to be signed)."""
+        from cryptography.hazmat.primitives import serialization
+
+        if hasattr(public_key, "public_key") and not hasattr(public_key, "public_bytes"):
+            public_key = public_key.public_key()
+        if isinstance(public_key, SubjectPublicKeyInfo):
+            spki = public_key
+        else:
+            spki = SubjectPublicKeyInfo.from_der(public_key.public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
+        attrs: List[Attribute] = []
+        if self._challenge is not None:
+            attrs.append(Attribute(attr_type=OID_CHALLENGE_PASSWORD,
+                                   attr_values=[encode(DirectoryString, self._challenge)]))
+        if self._extensions:
+            attrs.append(Attribute(attr_type=OID_EXTENSION_REQUEST,
+                                   attr_values=[encode(SequenceOf[Extension], list(self._extensions))]))
+        for attr_oid, vals in self._attributes:
+            attrs.append(Attribute(attr_type=attr_oid, attr_values=list(vals)))
+        info = CertificationRequestInfo(version=0, subject=self._subject, subject_pk_info=spki, attributes=attrs)
+        return CertificationRequestInfo.from_der(encode(CertificationRequestInfo, info))
+
+    def sign(self, private_key, hash_algorithm=None, *, rsa_padding: str = "pkcs1v15",
+             pss_salt_length: Optional[int] = None) -> CertificationRequest:
+        """Sign with a ``cryptography`` private key (RSA PKCS#1 v1.5 or PSS, ECDSA, Ed25519, Ed448).
+
+        ``hash_algorithm``: ``"sha384"`` or a ``cryptography`` hash (None: chosen by key); ``rsa_padding``:
+        ``"pkcs1v15"`` or ``"pss"`` (salt ``pss_salt_length``, default the hash length).
+        """
+        info = self.build_info(private_key.public_key())
+        tbs = info.to_der()
+        alg, sig = _sigalgs.sign(private_key, tbs, hash_algorithm=hash_algorithm, rsa_padding=rsa_padding,
+                                 pss_salt_length=pss_salt_length)
+        csr = CertificationRequest(certification_request_info=info, signature_algorithm=alg, signature_value=sig)
+        return CertificationRequest.from_der(encode(CertificationRequest, csr))
