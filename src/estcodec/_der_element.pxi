@@ -107,6 +107,9 @@ cdef class Element:
                 w.put_byte(0xFF if c[0] else 0x00)
             elif self._cls == CLS_UNIVERSAL and self.tag == T_BIT_STRING:
                 write_bit_string_content(w, self.value)
+            elif self._cls == CLS_UNIVERSAL and (self.tag == T_UTC_TIME or self.tag == T_GENERALIZED_TIME):
+                # BER time forms (no seconds, offsets, comma, trailing zeros) normalised to the DER form.
+                w.put_bytes(encode_time_content(<int>self.tag, self.value))
             else:
                 w.put_bytes(c)
         w.close_tlv(mark, self._cls, self.constructed, self.tag)
@@ -141,17 +144,44 @@ cdef bint _content_is_der(Py_ssize_t tag, cbuf buf, Py_ssize_t s, Py_ssize_t e):
     return True
 
 
-cdef int _collect_segments(Element el, Py_ssize_t tag, list out, Py_ssize_t off) except -1:
-    # BER constructed string: every segment must be the same universal type, primitive or constructed.
+cdef int _collect_segments(Element el, Py_ssize_t seg_tag, list out) except -1:
+    # BER constructed string (X.690 8.7.3, 8.6.3, 8.23.5): the segments of a BIT STRING are BIT STRINGs, those of
+    # an OCTET STRING and of every restricted character string (and time) type are OCTET STRINGs. Segments of the
+    # string's own type are accepted too (older encoders, and the "Layman's Guide" examples, write them).
     cdef Element ch
     for ch in el._children:
-        if ch._cls != CLS_UNIVERSAL or ch.tag != tag:
-            _fail("segment of a constructed string has a different type", ch.offset, "unexpected-tag")
+        if ch._cls != CLS_UNIVERSAL or (ch.tag != seg_tag and (ch.tag != el.tag or seg_tag == T_BIT_STRING)):
+            _fail(f"segment of a constructed string must be {tag_name(0, seg_tag, False)}", ch.offset,
+                  "unexpected-tag")
         if ch._children is not None:
-            _collect_segments(ch, tag, out, off)
+            _collect_segments(ch, seg_tag, out)
         else:
-            out.append(ch.content)
+            out.append(ch)
     return 0
+
+
+cdef bytes _join_segments(Element el, Py_ssize_t tag):
+    cdef list segs = []
+    cdef Element seg
+    cdef Py_ssize_t i, n
+    cdef bytes c
+    cdef int unused = 0
+    _collect_segments(el, T_BIT_STRING if tag == T_BIT_STRING else T_OCTET_STRING, segs)
+    if tag != T_BIT_STRING:
+        return b"".join([seg.content for seg in segs])
+    # BIT STRING: each segment carries its own unused-bits octet; only the last may have unused bits.
+    parts = []
+    n = len(segs)
+    for i in range(n):
+        seg = segs[i]
+        c = seg.content
+        if c[0] != 0 and i != n - 1:
+            _fail("only the last segment of a constructed BIT STRING may have unused bits", seg.offset,
+                  "invalid-bit-string")
+        parts.append(c[1:])
+        if i == n - 1:
+            unused = c[0]
+    return bytes([unused]) + b"".join(parts)
 
 
 cdef Element _parse_element(bytes src, cbuf buf, Py_ssize_t pos, Py_ssize_t end, bint ber, int depth,
@@ -205,9 +235,7 @@ cdef Element _parse_element(bytes src, cbuf buf, Py_ssize_t pos, Py_ssize_t end,
         el.constructed = True
         if h.cls == CLS_UNIVERSAL and _is_string_tag(h.tag):
             # BER constructed string: present it as one primitive holding the concatenated content.
-            segs = []
-            _collect_segments(el, h.tag, segs, pos)
-            joined = b"".join(segs)
+            joined = _join_segments(el, h.tag)
             check_primitive(h.tag, <cbuf>PyBytes_AS_STRING(joined), 0, len(joined), pos, True)
             el._content = joined
             el._children = None

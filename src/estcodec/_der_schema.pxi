@@ -105,6 +105,16 @@ cdef class FieldSpec:
         return f"<FieldSpec {self.name}: {self.spec!r}>"
 
 
+cdef object _MISSING = object()
+
+
+cdef bint _null_is_value(Spec s):
+    # None is a real value (not "absent") for a NULL and for an open type.
+    while s.kind == K_EXPLICIT:
+        s = s.inner
+    return s.kind == T_NULL or s.kind == K_ANYVAL
+
+
 cdef inline Spec _as_spec(object t):
     if isinstance(t, Spec):
         return <Spec>t
@@ -126,8 +136,9 @@ cdef class Model:
         cdef FieldSpec f
         cdef list values = []
         for f in spec.fields:
-            v = kwargs.pop(f.name, None)
-            if v is None:
+            v = kwargs.pop(f.name, _MISSING)
+            if v is _MISSING or (v is None and not _null_is_value(f.spec)):
+                v = None
                 if f.has_default:
                     v = f.default
                 elif not f.optional:
@@ -646,12 +657,10 @@ cdef int _encode(Writer w, Spec s, object v, int depth) except -1:
             for i in range(PyTuple_GET_SIZE(s.fields)):
                 f = <FieldSpec>PyTuple_GET_ITEM(s.fields, i)
                 fv = <object>PyTuple_GET_ITEM(m._v, i)
-                if fv is None:
-                    if f.optional:
+                if fv is None and (f.optional or f.has_default or not _null_is_value(f.spec)):
+                    if f.optional or f.has_default:
                         continue
-                    if not f.has_default:
-                        raise EncodeError(f"{s.model.__name__}.{f.name} is required")
-                    continue
+                    raise EncodeError(f"{s.model.__name__}.{f.name} is required")
                 if f.has_default and type(fv) is type(f.default) and fv == f.default:
                     continue
                 try:

@@ -136,7 +136,7 @@ cdef int write_integer_content(Writer w, object value) except -1:
         while i < 7 and ((tmp[i] == 0 and not (tmp[i + 1] & 0x80)) or (tmp[i] == 0xFF and (tmp[i + 1] & 0x80))):
             i += 1
         return w.put(tmp + i, 8 - i)
-    w.put_bytes(value.to_bytes((value.bit_length() + 8) // 8, "big", signed=True))
+    w.put_bytes(value.to_bytes(((value if value >= 0 else ~value).bit_length() + 8) // 8, "big", signed=True))
     return 0
 
 
