@@ -569,3 +569,27 @@ def test_stop_closes_idle_connections() -> None:
     finally:
         client.close()
         srv.stop()
+
+
+def test_command_line_runner(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    ca_out = tmp_path / "ca.pem"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "estclient.testing", "--label", "demo", "--auth", "none", "--ca-out", str(ca_out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("EST server   https://127.0.0.1:")
+        base = first.split()[2]
+        ctx = ssl.create_default_context(cafile=str(ca_out))
+        with httpx.Client(verify=ctx) as c:
+            assert c.get(base + "demo/cacerts").status_code == 200
+            assert post_csr(c, base + "simpleenroll", make_csr()[0]).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0

@@ -327,3 +327,18 @@ def test_decrypt_key_identifier_must_be_an_octet_string() -> None:
         ).add_attribute(x509.ObjectIdentifier(DECRYPT_KEY_ID), b"k", _tag=_ASN1Type.UTF8String)
         csr = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
         assert post_keygen(srv, csr).status_code == 400
+
+
+def test_serverkeygen_ignores_the_csr_signature() -> None:
+    """RFC 7030 §4.4.1: the server MUST ignore the public key values and signature in the CSR."""
+    csr, _ = make_csr(cn="dummy-signature")
+    broken = csr[:-3] + bytes([csr[-3] ^ 1]) + csr[-2:]
+    with EstTestServer() as srv:
+        r = post_keygen(srv, broken)
+        assert r.status_code == 200, r.text
+        with httpx.Client(verify=srv.client_ssl_context(), auth=(srv.username, srv.password)) as c:
+            enroll = c.post(srv.url + EST + "/simpleenroll", content=base64.encodebytes(broken),
+                            headers={"Content-Type": "application/pkcs10"})
+        assert enroll.status_code == 400  # ... which enrollment never does
+    with EstTestServer(verify_serverkeygen_signature=True) as srv:
+        assert post_keygen(srv, broken).status_code == 400

@@ -21,8 +21,10 @@ Behaviour, in the terms of RFC 7030 (and where it imitates Cisco libest's ``ests
 * ``/simplereenroll`` needs the TLS client certificate being renewed, issued by this CA, whose
   subject and subjectAltName equal the CSR's, unless the CSR carries changeSubjectName
   (RFC 7030 §4.2.2; then the CSR's names are used).
-* Every CSR signature is verified (400 otherwise). A challengePassword, when present (and always
-  when ``require_channel_binding``), must be base64(tls-unique) of the connection the CSR arrived
+* Every CSR signature is verified (400 otherwise), except on /serverkeygen, where RFC 7030 §4.4.1
+  says the server MUST ignore the CSR's public key and signature (``verify_serverkeygen_signature``
+  turns the check on there too). A challengePassword, when present (and always when
+  ``require_channel_binding``), must be base64(tls-unique) of the connection the CSR arrived
   on (RFC 7030 §3.5); a mismatch gets 401 "Proof of Possession Mismatch" like libest. tls-unique
   exists only up to TLS 1.2: ``require_channel_binding`` caps the server at TLS 1.2, and a
   challengePassword arriving over TLS 1.3 is refused.
@@ -333,10 +335,10 @@ class _Handler(BaseHTTPRequestHandler):
         if ctype.split(";", 1)[0].strip().lower() != expected:
             raise _HttpError(415, f"Content-Type must be {expected}")
 
-    def _read_csr(self, body: bytes) -> CsrInfo:
+    def _read_csr(self, body: bytes, *, verify: bool = True) -> CsrInfo:
         self._check_media_type("application/pkcs10")
         try:
-            return parse_csr(self._decode_b64_body(body))
+            return parse_csr(self._decode_b64_body(body), verify=verify)
         except CsrError as exc:
             raise _HttpError(400, f"bad certification request: {exc}") from None
 
@@ -371,11 +373,14 @@ class _Handler(BaseHTTPRequestHandler):
         value = retry if isinstance(retry, str) else str(int(retry))
         raise _HttpError(202, "", headers={"Retry-After": value}, body=b"")
 
-    def _issue(self, info: CsrInfo, subject: x509.Name | None = None) -> x509.Certificate:
-        return self.est.ca.issue(
-            subject if subject is not None else info.subject, info.public_key, info.extensions,
-            lifetime=self.est.cert_lifetime,
-        )
+    def _issue(self, info: CsrInfo, public_key: object = None) -> x509.Certificate:
+        try:
+            return self.est.ca.issue(
+                info.subject, public_key if public_key is not None else info.public_key, info.extensions,
+                lifetime=self.est.cert_lifetime,
+            )
+        except (ValueError, TypeError) as exc:  # e.g. a key type or extension the CA cannot certify
+            raise _HttpError(400, f"cannot issue a certificate for this request: {exc}") from None
 
     # ---------------------------------------------------------------------------------- operations
 
@@ -420,7 +425,8 @@ class _Handler(BaseHTTPRequestHandler):
         est = self.est
         if not est.server_keygen:
             raise _HttpError(501, "server-side key generation is not offered by this server")
-        info = self._read_csr(body)
+        # RFC 7030 §4.4.1: the server MUST ignore the CSR's public key and signature
+        info = self._read_csr(body, verify=est.verify_serverkeygen_signature)
         self._check_channel_binding(info)
         # find the decryption key first: an unknown one ends the request (RFC 7030 §4.4.1.1/2)
         try:
@@ -442,7 +448,7 @@ class _Handler(BaseHTTPRequestHandler):
             _check_encryption_usage(recipient_cert)
         self._check_pending("serverkeygen", info)
         key = generate_key(est.server_keygen_key_type or key_type_of(info.public_key))
-        cert = est.ca.issue(info.subject, key.public_key(), info.extensions, lifetime=est.cert_lifetime)  # type: ignore[attr-defined]
+        cert = self._issue(info, key.public_key())  # type: ignore[attr-defined]
         pkcs8 = key.private_bytes(  # type: ignore[attr-defined]
             serialization.Encoding.DER, est._key_format(key), serialization.NoEncryption()
         )
@@ -613,7 +619,9 @@ class EstTestServer:
     ``server_keygen`` / ``fullcmc`` (default True): False makes the operation answer 501.
     ``server_keygen_key_type``: force a key type (``"ec-p256"``, ``"rsa-2048"``...); default: the
     CSR key's family. ``server_keygen_key_format``: ``"pkcs8"`` (default) or ``"traditional"``
-    (PKCS#1/SEC1, as libest sends under the pkcs8 label). ``rsa_key_transport``: ``"oaep"``
+    (PKCS#1/SEC1, as libest sends under the pkcs8 label). ``verify_serverkeygen_signature``
+    (default False: RFC 7030 §4.4.1 says the server MUST ignore the CSR's key and signature).
+    ``rsa_key_transport``: ``"oaep"``
     (default, SHA-256) or ``"pkcs1v15"`` when the CSR's SMIMECapabilities do not choose.
     ``require_channel_binding``: caps TLS at 1.2 and requires base64(tls-unique) as challengePassword.
     ``tls_min_version`` / ``tls_max_version``: ``"1.2"``/``"1.3"`` or ``ssl.TLSVersion``.
@@ -645,6 +653,7 @@ class EstTestServer:
         server_keygen: bool = True,
         server_keygen_key_type: str | None = None,
         server_keygen_key_format: str = "pkcs8",
+        verify_serverkeygen_signature: bool = False,
         rsa_key_transport: str = "oaep",
         fullcmc: bool = True,
         fullcmc_response: str = "pki-response",
@@ -673,6 +682,8 @@ class EstTestServer:
             raise ValueError("fullcmc_response must be 'pki-response' or 'certs-only'")
         if server_keygen_key_format not in ("pkcs8", "traditional"):
             raise ValueError("server_keygen_key_format must be 'pkcs8' or 'traditional'")
+        if ca_key_type not in ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072"):
+            raise ValueError("ca_key_type must be 'ec-p256', 'ec-p384', 'rsa-2048' or 'rsa-3072'")
         if rsa_key_transport not in ("oaep", "pkcs1v15"):
             raise ValueError("rsa_key_transport must be 'oaep' or 'pkcs1v15'")
         keks = dict(server_keygen_keks or {})
@@ -703,6 +714,7 @@ class EstTestServer:
         self.server_keygen = server_keygen
         self.server_keygen_key_type = server_keygen_key_type
         self.server_keygen_key_format = server_keygen_key_format
+        self.verify_serverkeygen_signature = verify_serverkeygen_signature
         self.rsa_key_transport = rsa_key_transport
         self.fullcmc = fullcmc
         self.fullcmc_response = fullcmc_response
