@@ -370,6 +370,42 @@ def _p_status_v2(status: int, body_ids, *, fail=None, pend=None, ext=None, text=
     return v
 
 
+class _PStatusV2(univ.Sequence):
+    """CMCStatusInfoV2 for pyasn1 decoding: pyasn1-modules' own type cannot decode any otherInfo (its CHOICE has
+    two untagged SEQUENCE alternatives, pendInfo and extendedFailInfo, so pyasn1 reports an ambiguous tag
+    map), hence otherInfo is read as ANY here and then decoded with pyasn1-modules' CMCFailInfo/PendInfo."""
+
+
+from pyasn1.type import namedtype as _nt  # noqa: E402
+
+_PStatusV2.componentType = _nt.NamedTypes(
+    _nt.NamedType("cMCStatus", rfc6402.CMCStatus()),
+    _nt.NamedType("bodyList", univ.SequenceOf(componentType=rfc6402.BodyPartReference())),
+    _nt.OptionalNamedType("statusString", char.UTF8String()),
+    _nt.OptionalNamedType("otherInfo", univ.Any()),
+)
+
+
+def _p_read_status_v2(der_bytes: bytes) -> dict:
+    v, rest = pdec.decode(der_bytes, asn1Spec=_PStatusV2())
+    assert not rest
+    out = {"status": int(v["cMCStatus"]), "bodies": [int(b["bodyPartID"]) for b in v["bodyList"]],
+           "text": str(v["statusString"]) if v["statusString"].isValue else None}
+    if v["otherInfo"].isValue:
+        raw = bytes(v["otherInfo"])
+        if raw[0] == 0x02:
+            out["fail"] = int(pdec.decode(raw, asn1Spec=rfc6402.CMCFailInfo())[0])
+        else:
+            try:
+                p, _ = pdec.decode(raw, asn1Spec=rfc6402.PendInfo())
+                out["pend"] = (bytes(p["pendToken"]), p["pendTime"].asDateTime)
+            except Exception:  # noqa: BLE001 - then it is an extendedFailInfo
+                e = pdec.decode(raw)[0]
+                out["ext"] = (str(e[0]), int(pdec.decode(bytes(e[1]) if not isinstance(e[1], univ.Integer)
+                                                         else penc.encode(e[1]))[0]))
+    return out
+
+
 def _p_control(bpid, attr_oid, values):
     ta = rfc6402.TaggedAttribute()
     ta["bodyPartID"] = bpid
@@ -500,3 +536,236 @@ def test_wrong_content_type_is_refused():
     body = _p_response(_p_control(1, oid.STATUS_INFO_V2, [_p_status_v2(0, [1])]))
     with pytest.raises(Error):
         cmc.parse_pki_data(_p_content_info(oid.PKI_RESPONSE, body))
+
+
+# --- signed messages: sign_pki_data checked by openssl, responses signed by openssl checked by us -----------
+
+def _openssl(*args, input=None):
+    return subprocess.run([OPENSSL, *args], input=input, capture_output=True, check=False)
+
+
+def _openssl_printed_ski(text: str) -> bytes:
+    """The signer's subjectKeyIdentifier from ``openssl cms -cmsout -print`` (a hex dump under
+    ``d.subjectKeyIdentifier:``)."""
+    import re
+    lines = text.splitlines()
+    start = next(i for i, ln in enumerate(lines) if "d.subjectKeyIdentifier" in ln)
+    out = b""
+    for ln in lines[start + 1:]:
+        m = re.match(r"\s+[0-9a-f]{4} - ((?:[0-9a-f]{2}[ -]){0,15}[0-9a-f]{2})", ln)
+        if not m:
+            break
+        out += bytes.fromhex(m.group(1).replace("-", " "))
+    return out
+
+
+def _pem_cert(cert) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+@needs_openssl
+@pytest.mark.parametrize("keytype", ["ec", "rsa"])
+def test_sign_pki_data_without_certificate_openssl_verifies(tmp_path, keytype, ec_key, rsa_key):
+    key = ec_key if keytype == "ec" else rsa_key
+    csr = _csr(key, f"device {keytype}")
+    pki = cmc.PkiDataBuilder().transaction_id(42).random_sender_nonce().add_certification_request(csr).build()
+    signed = cmc.sign_pki_data(pki, key)
+    f = tmp_path / "req.der"
+    f.write_bytes(signed)
+    out = tmp_path / "content.der"
+    # -noverify skips the certificate chain; the signature is still checked, with the public key the
+    # signer's SKI names: openssl cannot find it without a certificate, so give it a throwaway certificate
+    # for the same key (same SKI by construction).
+    cert = _self_signed(key, "signer")
+    cf = tmp_path / "signer.pem"
+    cf.write_bytes(_pem_cert(cert))
+    r = _openssl("cms", "-verify", "-inform", "DER", "-in", str(f), "-noverify", "-certfile", str(cf),
+                 "-out", str(out), "-binary")
+    assert r.returncode == 0, r.stderr.decode()
+    assert b"Verification successful" in r.stderr
+    assert out.read_bytes() == pki.to_der()
+    # the SignerInfo names the signer by the SKI the CSR carries (RFC 5272 §3.2.1.3.1)
+    r = _openssl("cms", "-cmsout", "-print", "-inform", "DER", "-in", str(f))
+    assert r.returncode == 0
+    assert _openssl_printed_ski(r.stdout.decode()) == \
+        cx509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest
+    assert "1.3.6.1.5.5.7.12.2" in r.stdout.decode() or "id-cct-PKIData" in r.stdout.decode()
+    # and we read it back
+    back = cmc.parse_pki_data(signed)
+    assert back.to_der() == pki.to_der() and back.transaction_id == 42
+
+
+def test_sign_pki_data_uses_the_csr_ski_extension(ec_key):
+    # a CSR whose SKI extension is NOT method (1): the signer must be named by the CSR's value
+    custom = b"\x01\x02\x03\x04\x05\x06\x07\x08"
+    csr = (cx509.CertificateSigningRequestBuilder()
+           .subject_name(cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "custom ski")]))
+           .add_extension(cx509.SubjectKeyIdentifier(custom), critical=False)
+           .sign(ec_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    pki = cmc.PkiDataBuilder().transaction_id(1).add_certification_request(csr).build()
+    signed = cmc.sign_pki_data(pki, ec_key)
+    from estcodec import cms
+    (si,) = cms.parse_signed_data(signed).signer_infos
+    assert si.sid.name == "subject_key_identifier" and si.sid.value == custom
+    # without an SKI extension in the CSR: RFC 5280 method (1)
+    pki2 = cmc.PkiDataBuilder().add_certification_request(_csr(ec_key, "no ski", ski=False)).build()
+    (si2,) = cms.parse_signed_data(cmc.sign_pki_data(pki2, ec_key)).signer_infos
+    assert si2.sid.value == cx509.SubjectKeyIdentifier.from_public_key(ec_key.public_key()).digest
+    assert si2.sid.value == cmc.subject_key_identifier(ec_key.public_key())
+
+
+@needs_openssl
+def test_sign_pki_data_with_certificate_openssl_verifies_with_cafile(tmp_path, ec_key):
+    ca_key = ec.generate_private_key(ec.SECP384R1())
+    ca = _self_signed(ca_key, "Test RA CA")
+    ra_key = ec.generate_private_key(ec.SECP256R1())
+    ra = _self_signed(ra_key, "Test RA", ca=False, issuer_key=ca_key, issuer_cert=ca)
+    pki = (cmc.PkiDataBuilder().transaction_id(7).identification("ra-1")
+           .add_certification_request(_csr(ec_key, "a")).add_certification_request(_csr(ec_key, "b")).build())
+    signed = cmc.sign_pki_data(pki, ra_key, certificate=ra)
+    (tmp_path / "req.der").write_bytes(signed)
+    (tmp_path / "ca.pem").write_bytes(_pem_cert(ca))
+    r = _openssl("cms", "-verify", "-inform", "DER", "-in", str(tmp_path / "req.der"), "-CAfile",
+                 str(tmp_path / "ca.pem"), "-purpose", "any", "-out", str(tmp_path / "out.der"), "-binary")
+    assert r.returncode == 0, r.stderr.decode()
+    assert (tmp_path / "out.der").read_bytes() == pki.to_der()
+    back = cmc.parse_pki_data(signed)
+    assert back == pki and [c.to_der() for c in back.certificates] == [ra.public_bytes(serialization.Encoding.DER)]
+    # openssl refuses it against the wrong anchor (so the check above can fail)
+    other = _self_signed(ec.generate_private_key(ec.SECP256R1()), "Other CA")
+    (tmp_path / "other.pem").write_bytes(_pem_cert(other))
+    r = _openssl("cms", "-verify", "-inform", "DER", "-in", str(tmp_path / "req.der"), "-CAfile",
+                 str(tmp_path / "other.pem"), "-purpose", "any", "-out", str(tmp_path / "out2.der"))
+    assert r.returncode != 0
+
+
+@pytest.fixture(scope="module")
+def ca_pair():
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _self_signed(ca_key, "CMC Test CA")
+    return ca_key, ca
+
+
+@needs_openssl
+def test_openssl_signed_pyasn1_response_verified(tmp_path, ca_pair, ec_key):
+    ca_key, ca = ca_pair
+    body = _p_response(_p_control(1, oid.STATUS_INFO_V2, [_p_status_v2(0, [1])]),
+                       _p_control(2, oid.TRANSACTION_ID, [univ.Integer(5)]))
+    leaf = _self_signed(ec_key, "issued device", ca=False, issuer_key=ca_key, issuer_cert=ca)
+    (tmp_path / "body.der").write_bytes(body)
+    (tmp_path / "ca.pem").write_bytes(_pem_cert(ca))
+    (tmp_path / "ca.key").write_bytes(ca_key.private_bytes(serialization.Encoding.PEM,
+                                                            serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption()))
+    (tmp_path / "leaf.pem").write_bytes(_pem_cert(leaf))
+    r = _openssl("cms", "-sign", "-binary", "-nodetach", "-outform", "DER", "-econtent_type", oid.PKI_RESPONSE,
+                 "-in", str(tmp_path / "body.der"), "-signer", str(tmp_path / "ca.pem"), "-inkey",
+                 str(tmp_path / "ca.key"), "-certfile", str(tmp_path / "leaf.pem"), "-out", str(tmp_path / "r.der"))
+    assert r.returncode == 0, r.stderr.decode()
+    signed = (tmp_path / "r.der").read_bytes()
+    resp = cmc.parse_pki_response(signed, signer_trust=_pem_cert(ca))
+    assert resp.signature_verified and resp.is_success() and resp.transaction_id == 5
+    got = sorted(c.to_der() for c in resp.certificates)
+    assert got == sorted([ca.public_bytes(serialization.Encoding.DER), leaf.public_bytes(serialization.Encoding.DER)])
+    assert [c.to_der() for c in resp.issued_certificates()] == [leaf.public_bytes(serialization.Encoding.DER)]
+    assert [c.subject.rfc4514_string() for c in resp.chain_for(resp.issued_certificates()[0])] == \
+        ["CN=issued device", "CN=CMC Test CA"]
+    unverified = cmc.parse_pki_response(signed)
+    assert not unverified.signature_verified and unverified.to_der() == body
+    # wrong anchor: refused, not silently unverified
+    other = _self_signed(ec.generate_private_key(ec.SECP256R1()), "Other CA")
+    with pytest.raises(Error):
+        cmc.parse_pki_response(signed, signer_trust=_pem_cert(other))
+
+
+def test_response_builder_sign_and_parse(ca_pair, ec_key):
+    ca_key, ca = ca_pair
+    leaf = _self_signed(ec_key, "dev", ca=False, issuer_key=ca_key, issuer_cert=ca)
+    req = cmc.PkiDataBuilder().transaction_id(99).random_sender_nonce() \
+        .add_certification_request(_csr(ec_key, "dev")).build()
+    signed = (cmc.PkiResponseBuilder().reply_to(req).random_sender_nonce().success([2], status_string="ok")
+              .add_certificate(leaf).sign(ca_key, ca))
+    resp = cmc.parse_pki_response(signed, signer_trust=[ca])
+    assert resp.signature_verified and resp.is_success()
+    assert resp.transaction_id == 99 and resp.recipient_nonce == req.sender_nonce
+    assert resp.statuses[0].body_list == (2,) and resp.status_string() == "ok"
+    assert resp.signer_certificate.to_der() == ca.public_bytes(serialization.Encoding.DER)
+    assert {c.subject.rfc4514_string() for c in resp.certificates} == {"CN=dev", "CN=CMC Test CA"}
+    # read back by pyasn1-modules as well
+    ref, rest = pdec.decode(_econtent(signed), asn1Spec=rfc6402.PKIResponse())
+    assert not rest
+    st = [c for c in ref["controlSequence"] if str(c["attrType"]) == oid.STATUS_INFO_V2][0]["attrValues"][0]
+    assert _p_read_status_v2(bytes(st)) == {"status": 0, "bodies": [2], "text": "ok"}
+
+
+def test_response_builder_failed_pending_and_private_codes():
+    when = dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+    cases = [
+        (cmc.PkiResponseBuilder().failed(CmcFailInfo.BAD_IDENTITY, [1]), CmcStatusValue.FAILED,
+         CmcFailInfo.BAD_IDENTITY),
+        (cmc.PkiResponseBuilder().failed(1500, [1]), CmcStatusValue.FAILED, 1500),
+        (cmc.PkiResponseBuilder().failed(1501, [1], extended_oid="1.3.6.1.4.1.99999.7"), CmcStatusValue.FAILED, 1501),
+        (cmc.PkiResponseBuilder().pending(b"tok", when, [1]), CmcStatusValue.PENDING, None),
+    ]
+    for builder, status, fail in cases:
+        data = builder.build().to_der()
+        resp = cmc.parse_pki_response(data)
+        assert resp.status is status and resp.fail_info() == fail
+        if isinstance(fail, int) and fail >= 1000:
+            assert type(resp.fail_info()) is int
+        # pyasn1-modules reads the same numbers
+        ref, rest = pdec.decode(data, asn1Spec=rfc6402.PKIResponse())
+        assert not rest
+        got = _p_read_status_v2(bytes(ref["controlSequence"][0]["attrValues"][0]))
+        assert got["status"] == int(status) and got["bodies"] == [1]
+        if status is CmcStatusValue.PENDING:
+            assert resp.pending_info().pend_token == b"tok" and resp.pending_info().pend_time == when
+            assert got["pend"] == (b"tok", when)
+        elif "ext" in got:
+            assert got["ext"] == ("1.3.6.1.4.1.99999.7", fail)
+        else:
+            assert got["fail"] == fail
+
+
+def test_trust_given_for_unsigned_message_is_refused(ca_pair):
+    body = _p_response(_p_control(1, oid.STATUS_INFO_V2, [_p_status_v2(0, [1])]))
+    with pytest.raises(cmc.CmcError):
+        cmc.parse_pki_response(body, signer_trust=[ca_pair[1]])
+
+
+def test_tampered_signed_response_is_refused(ca_pair):
+    ca_key, ca = ca_pair
+    signed = bytearray(cmc.PkiResponseBuilder().transaction_id(0x5A5A5A5A).success().sign(ca_key, ca))
+    i = bytes(signed).index(bytes.fromhex("02045a5a5a5a"))  # the transactionId INTEGER
+    signed[i + 5] = 0x5B
+    with pytest.raises(Error):
+        cmc.parse_pki_response(bytes(signed), signer_trust=[ca])
+    # without trust it parses (and says it was not verified)
+    resp = cmc.parse_pki_response(bytes(signed))
+    assert resp.transaction_id == 0x5A5A5A5B and not resp.signature_verified
+
+
+def test_batch_request_round_trip(ca_pair, ec_key):
+    inner1 = cmc.sign_pki_data(cmc.PkiDataBuilder().transaction_id(1).add_certification_request(
+        _csr(ec_key, "one")).build(), ec_key)
+    inner2 = cmc.sign_pki_data(cmc.PkiDataBuilder().transaction_id(2).add_certification_request(
+        _csr(ec_key, "two")).build(), ec_key)
+    batch = cmc.BatchRequest().transaction_id(77).add(inner1).add(inner2).build()
+    ids = batch.control_value(oid.BATCH_REQUESTS)
+    assert len(ids) == 2 and ids == [c.body_part_id for c in batch.cms_sequence]
+    assert len(set(batch.body_part_ids())) == len(batch.body_part_ids())
+    assert cmc.BatchRequest.requests(cmc.PKIData.from_der(batch.to_der())) == [inner1, inner2]
+    ref, rest = pdec.decode(batch.to_der(), asn1Spec=rfc6402.PKIData(), decodeOpenTypes=True)
+    assert not rest
+    assert [int(x) for x in [c for c in ref["controlSequence"]
+                             if str(c["attrType"]) == oid.BATCH_REQUESTS][0]["attrValues"][0]] == ids
+    signed = cmc.sign_pki_data(batch, ca_pair[0], certificate=ca_pair[1])
+    assert cmc.BatchRequest.requests(cmc.parse_pki_data(signed)) == [inner1, inner2]
+
+
+@pytest.mark.parametrize("path", _signed_vectors(), ids=lambda p: p.name)
+def test_parse_pki_data_on_signed_vectors(path):
+    data = path.read_bytes()
+    pki = cmc.parse_pki_data(data)
+    assert pki.to_der() == _econtent(data)
+    assert pki.certificates  # every vector carries its signer's certificate

@@ -220,6 +220,12 @@ _SEVERITY = (CmcStatusValue.FAILED, CmcStatusValue.NO_SUPPORT, CmcStatusValue.PO
 # --- the two messages --------------------------------------------------------------------------------------
 
 class _ControlsMixin:
+    @property
+    def certificates(self) -> list:
+        """The certificates of the SignedData that carried this message (no defined order, RFC 5272 §4.2);
+        empty for a bare message."""
+        return list(self.__dict__.get("_certificates", ()))
+
     def controls(self, control_oid: Optional[str] = None) -> List[TaggedAttribute]:
         """The controls, or those of one type."""
         if control_oid is None:
@@ -310,11 +316,6 @@ class PKIResponse(_ControlsMixin, Sequence):
     cms_sequence: SequenceOf[TaggedContentInfo]
     other_msg_sequence: SequenceOf[OtherMsg]
 
-    @property
-    def certificates(self) -> list:
-        """The certificates of the SignedData that carried this response (no defined order, RFC 5272 §4.2);
-        empty for a bare PKIResponse."""
-        return list(self.__dict__.get("_certificates", ()))
 
     @property
     def signature_verified(self) -> bool:
@@ -793,22 +794,15 @@ class PkiResponseBuilder:
         from . import cms as _cms
         certs = list(self._certificates)
         signer = _as_certificate(certificate)
-        if all(c.to_der() != signer.to_der() for c in certs):
-            certs.append(signer)
+        extra = [c for c in certs if c.to_der() != signer.to_der()]
         return _cms.sign_signed_data(oid.PKI_RESPONSE, self.build().to_der(), private_key, certificate=signer,
-                                     certificates=certs, **kwargs)
+                                     extra_certs=extra, **kwargs)
 
 
 def _as_certificate(cert):
-    from .x509 import Certificate
-    if isinstance(cert, Certificate):
-        return cert
-    if isinstance(cert, (bytes, bytearray)):
-        return Certificate.from_der(bytes(cert))
-    if hasattr(cert, "public_bytes"):
-        from cryptography.hazmat.primitives import serialization
-        return Certificate.from_der(cert.public_bytes(serialization.Encoding.DER))
-    raise TypeError(f"not a certificate: {type(cert).__name__}")
+    """An ``x509.Certificate`` from one, from a ``cryptography`` certificate, or from DER/PEM bytes."""
+    from .cms import as_certificate
+    return as_certificate(cert)
 
 
 # --- signing and parsing -----------------------------------------------------------------------------------
@@ -852,11 +846,32 @@ def sign_pki_data(pki_data: PKIData, private_key, certificate=None, **kwargs) ->
     return _cms.sign_signed_data(oid.PKI_DATA, content, private_key, subject_key_identifier=ski, **kwargs)
 
 
+def _trust_list(signer_trust) -> list:
+    """Trust anchors as a list of certificates: from PEM bytes/str (every CERTIFICATE block), one certificate
+    (model, ``cryptography`` or DER), or an iterable of those."""
+    from . import pem as _pem
+    if isinstance(signer_trust, str):
+        signer_trust = signer_trust.encode("ascii", "replace")
+    if isinstance(signer_trust, (bytes, bytearray, memoryview)):
+        data = bytes(signer_trust)
+        if data.lstrip()[:11] == b"-----BEGIN ":
+            certs = [_as_certificate(der) for label, der in _pem.decode(data) if label == "CERTIFICATE"]
+            if not certs:
+                raise CmcError("signer_trust holds no CERTIFICATE block")
+            return certs
+        return [_as_certificate(data)]
+    if hasattr(signer_trust, "to_der") or hasattr(signer_trust, "public_bytes"):
+        return [_as_certificate(signer_trust)]
+    return [_as_certificate(c) for c in signer_trust]
+
+
 def _unwrap(data: bytes, expected_type: str, signer_trust) -> Tuple[bytes, list, bool, object]:
     """(content DER, certificates, verified, signer) of a SignedData/AuthenticatedData-wrapped or bare message."""
     from .der import parse
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
-    top = parse(data)
+    top = parse(data, ber=True)
     if not (top.tag_class == "universal" and top.tag == 16 and top.constructed and len(top.children) >= 1):
         raise DecodeError("expected a SEQUENCE (a ContentInfo or a bare CMC message)", 0, "unexpected-tag")
     first = top.children[0]
@@ -867,23 +882,24 @@ def _unwrap(data: bytes, expected_type: str, signer_trust) -> Tuple[bytes, list,
     from . import cms as _cms
     content_type = first.value
     if content_type == expected_type:   # a ContentInfo holding the bare message
-        ci = _cms.ContentInfo.from_der(data)
         if signer_trust is not None:
             raise CmcError("a signer trust anchor was given but the message is not signed")
-        return _content_bytes(ci.content), [], False, None
+        return _cms.parse_content_info(data).content, [], False, None
     if content_type == oid.ID_SIGNED_DATA:
-        econtent_type, econtent, signer, verified = _cms.verify_signed_data(data, signer_trust)
-        if econtent_type != expected_type:
-            raise CmcError(f"the SignedData holds {econtent_type}, not {expected_type}")
-        if signer_trust is not None and not verified:
-            raise CmcError("the signature of the SignedData did not verify against the given trust")
-        certs = _cms.SignedData.from_der(_content_bytes(_cms.ContentInfo.from_der(data).content)).certificate_list()
+        sd = _cms.parse_signed_data(data)
+        if sd.econtent_type != expected_type:
+            raise CmcError(f"the SignedData holds {sd.econtent_type}, not {expected_type}")
+        econtent = sd.econtent
         if econtent is None:
             raise DecodeError("the SignedData has no encapsulated content", 0, "missing-field")
-        return econtent, certs, bool(verified), signer
+        verified, signer = False, None
+        if signer_trust is not None:
+            # raises estcodec.pkcs10.SignatureError (an estcodec.Error) when a signature or the chain fails
+            _t, _c, signer, verified = _cms.verify_signed_data(data, _trust_list(signer_trust))
+        return econtent, sd.certificate_list, bool(verified), signer
     if content_type == oid.ID_CT_AUTH_DATA:
         if signer_trust is not None:
-            raise CmcError("AuthenticatedData is MAC-protected; its MAC is not checked here")
+            raise CmcError("AuthenticatedData is MAC-protected, not signed; its MAC is not checked here")
         econtent_type, econtent = _auth_data_content(data)
         if econtent_type != expected_type:
             raise CmcError(f"the AuthenticatedData holds {econtent_type}, not {expected_type}")
@@ -934,10 +950,12 @@ def parse_pki_response(data: bytes, *, signer_trust=None) -> PKIResponse:
     """A PKIResponse from a Full PKI Response (ContentInfo/SignedData), a ContentInfo holding a bare
     PKIResponse, or a bare PKIResponse.
 
-    With ``signer_trust`` (trust anchors as accepted by ``estcodec.cms.verify_signed_data``: PEM bytes or
-    certificates) the SignedData signature is verified and a failure raises :class:`CmcError`;
-    ``signature_verified`` says whether that happened. Without it the signature is not checked and
-    ``signature_verified`` is False.
+    With ``signer_trust`` (PEM bytes with one or more CERTIFICATE blocks, a certificate, or a list of
+    certificates) every SignerInfo is verified and its certificate must be a trust anchor or chain to one
+    through the message's certificates (``estcodec.cms.verify_signed_data``); a failure raises
+    ``estcodec.pkcs10.SignatureError`` (an ``estcodec.Error``), so ``signature_verified`` is then True.
+    Without it nothing is verified and ``signature_verified`` is False: the caller decides whether an
+    unverified response is acceptable. A trust anchor given for an unsigned message raises :class:`CmcError`.
     """
     content, certs, verified, signer = _unwrap(data, oid.PKI_RESPONSE, signer_trust)
     resp = PKIResponse.from_der(content)
