@@ -91,6 +91,7 @@ class OneAsymmetricKey(Sequence):
     def from_der(cls, data, *, ber: bool = False) -> "OneAsymmetricKey":
         key = decode(cls, data, ber=ber)
         _check_version(key)
+        _check_private_key(key)
         return key
 
     @classmethod
@@ -169,6 +170,20 @@ def _check_version(key: OneAsymmetricKey, base: int = 0) -> None:
                       "invalid-value", "$.version")
 
 
+def _check_private_key(key: OneAsymmetricKey, base: int = 0) -> None:
+    """Validate the structure inside privateKey for the algorithms we know (whole-structure validation)."""
+    t = _PRIVATE_KEY_TYPES.get(key.algorithm_oid)
+    if t is None:
+        return
+    try:
+        decode(t, key.private_key)
+    except DecodeError as exc:
+        octets = _parse(key.to_der())[2]
+        raise DecodeError(f"privateKey of a {key.algorithm_oid} key: {exc.detail}",
+                          base + octets.offset + octets.header_length + exc.offset, exc.reason,
+                          "$.private_key") from None
+
+
 # --- legacy forms ------------------------------------------------------------------------------------------
 
 class _OtherPrimeInfo(Sequence):
@@ -217,6 +232,10 @@ class EncryptedPrivateKeyInfo(Sequence):
         return f"EncryptedPrivateKeyInfo(encryption_algorithm={self.encryption_algorithm!r}, <encrypted data>)"
 
 
+_PRIVATE_KEY_TYPES = {
+    oid.RSA_ENCRYPTION: RSAPrivateKey, oid.RSASSA_PSS: RSAPrivateKey, oid.EC_PUBLIC_KEY: ECPrivateKey,
+    oid.ED25519: OctetString, oid.ED448: OctetString, oid.X25519: OctetString, oid.X448: OctetString,
+}
 _NULL = b"\x05\x00"
 _PEM_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY")
 
@@ -353,15 +372,30 @@ def _decrypt(der: bytes, password: bytes) -> OneAsymmetricKey:
 # --- AsymmetricKeyPackage ----------------------------------------------------------------------------------
 
 def parse_asymmetric_key_package(data) -> "list[OneAsymmetricKey]":
-    """Decode an AsymmetricKeyPackage (the content of id-ct-KP-aKeyPackage) into its keys, in order."""
+    """Decode an AsymmetricKeyPackage into its keys, in order. ``data`` is the package itself or a ContentInfo
+    of type id-ct-KP-aKeyPackage holding it."""
     data = bytes(data)
+    top = _parse(data)
+    if len(top) == 2 and top[0].tag_class == "universal" and top[0].tag == 6:
+        content_type = top[0].value
+        if content_type != oid.CT_KP_A_KEY_PACKAGE:
+            raise DecodeError(f"a ContentInfo of type {content_type}, not id-ct-KP-aKeyPackage", top[0].offset,
+                              "unexpected-tag", "$.content_type")
+        content = top[1]
+        if content.tag_class != "context" or content.tag != 0 or len(content) != 1:
+            raise DecodeError("ContentInfo content is not [0] EXPLICIT", content.offset, "unexpected-tag",
+                              "$.content")
+        inner = content[0]
+        keys = parse_asymmetric_key_package(data[inner.offset:inner.end])
+        return keys
     keys = decode(AsymmetricKeyPackage, data)
     elements = _parse(data)
     for i, k in enumerate(keys):
         try:
             _check_version(k, elements[i].offset)
+            _check_private_key(k, elements[i].offset)
         except DecodeError as exc:
-            raise DecodeError(exc.detail, exc.offset, exc.reason, f"$[{i}].version") from None
+            raise DecodeError(exc.detail, exc.offset, exc.reason, f"$[{i}]{exc.path[1:]}") from None
     return keys
 
 
