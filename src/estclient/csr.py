@@ -168,23 +168,31 @@ def _hash_name(h: Any) -> str:
 
 
 def _sign_request(
-    key: Any, subject: x509.Name, extensions: list[x509.Extension[Any]], attributes: list[bytes], hash_alg: Any
+    key: Any,
+    subject: x509.Name,
+    extensions: list[x509.Extension[Any]],
+    attributes: list[bytes],
+    hash_alg: Any,
+    memo: dict[bytes, bytes] | None = None,
 ) -> bytes:
     """PKCS#10 DER: subject and extensions encoded by ``cryptography``; ``attributes`` (DER Attribute TLVs) are
-    added to the CertificationRequestInfo, which is then signed with ``key``."""
+    added to the CertificationRequestInfo, which is then signed with ``key``. With ``memo``, an identical
+    CertificationRequestInfo gets the identical request back (a repeated request is byte-identical, as
+    RFC 7030 §4.2.3 wants for 202 polling, although ECDSA signatures are randomized)."""
     builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
     for ext in extensions:
         builder = builder.add_extension(ext.value, critical=ext.critical)
     is_ed = isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
     h = None if is_ed else (hash_alg() if isinstance(hash_alg, type) else hash_alg)
     base = builder.sign(key, h)
-    if not attributes:
-        return base.public_bytes(serialization.Encoding.DER)
     cri = base.tbs_certrequest_bytes
     parts = _children(_content(cri))  # version, subject, spki, [0] attributes (if any)
     existing = _children(_content(parts[3])) if len(parts) > 3 else []
     attrs = _tlv(0xA0, b"".join(sorted(existing + list(attributes))))
     new_cri = _tlv(0x30, b"".join(parts[:3]) + attrs)
+    memo_key = new_cri + (h.name.encode() if h is not None else b"")
+    if memo is not None and memo_key in memo:
+        return memo[memo_key]
     if isinstance(key, ed25519.Ed25519PrivateKey):
         sig, alg = key.sign(new_cri), _tlv(0x30, _oid(OID.ED25519))
     elif isinstance(key, ed448.Ed448PrivateKey):
@@ -196,7 +204,12 @@ def _sign_request(
         alg = _tlv(0x30, _oid(_RSA_SIG[h.name]) + b"\x05\x00")
     else:  # pragma: no cover - rejected by with_key
         raise ConfigError("unsupported key type")
-    return _tlv(0x30, new_cri + alg + _tlv(0x03, b"\x00" + sig))
+    der = _tlv(0x30, new_cri + alg + _tlv(0x03, b"\x00" + sig))
+    if memo is not None:
+        if len(memo) > 16:
+            memo.clear()
+        memo[memo_key] = der
+    return der
 
 
 # ----------------------------------------------------------------------------- builder
@@ -246,6 +259,7 @@ class CsrBuilder:
         self._extra_attributes: list[tuple[str, list[bytes]]] = []
         self._binding_required = False
         self._template_subject: list[tuple[str, str | None]] | None = None
+        self._memo: dict[bytes, bytes] = {}
 
     # -- subject
     def _rdn(self, oid: Any, value: str) -> "CsrBuilder":
@@ -625,7 +639,9 @@ class CsrBuilder:
         tls-unique value of the connection the request is posted on (RFC 7030 §3.5)."""
         key = self.private_key
         h = self._hash or _default_hash(key)
-        return _sign_request(key, self._subject_name(), self._extensions(), self._attributes(challenge_password), h)
+        return _sign_request(
+            key, self._subject_name(), self._extensions(), self._attributes(challenge_password), h, self._memo
+        )
 
     def build(self) -> tuple[bytes, Any]:
         """``(csr_der, private_key)`` — without challengePassword (use the EST client for channel binding)."""

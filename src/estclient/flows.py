@@ -302,11 +302,21 @@ def _post_csr(cfg: EstClientConfig, state: FlowState, operation: str, csr: Any) 
     info: ConnectionInfo | None = None
     last: Received | None = None
     for _ in range(_MAX_BIND_ATTEMPTS):
-        if info is None:
+        for _probe in range(3):
+            if info is not None:
+                break
+            # open the pinned connection with a harmless request (with credentials once they are known to be
+            # wanted: servers like libest close the connection after every 401)
             probe = yield from _exchange(
-                cfg, state, Send(P.build_cacerts_request(cfg.ca_label), pinned=True, tls12_only=required)
+                cfg, state,
+                Send(P.build_cacerts_request(cfg.ca_label), auth=auth, pinned=True, tls12_only=required),
             )
-            info = probe.connection
+            if probe.response.status == 401 and cfg.http_auth is not None and not auth:
+                auth = True
+                continue
+            if not probe.closed or _probe == 2:
+                info = probe.connection
+        assert info is not None
         if info.tls_unique is None:
             if required:
                 raise TlsConfigError(

@@ -431,13 +431,22 @@ def _cert_spki(cert: Any) -> bytes:
 
 
 def _is_ca(cert: Any) -> bool:
-    try:
-        crypto = cert.to_cryptography()
-        from cryptography import x509
+    """basicConstraints cA, or keyUsage keyCertSign (RFC 7030 A.1's key-update certificates have only the
+    latter)."""
+    from cryptography import x509
 
-        bc = crypto.extensions.get_extension_for_class(x509.BasicConstraints).value
-        return bool(bc.ca)
+    try:
+        exts = cert.to_cryptography().extensions
     except Exception:
+        return False
+    try:
+        if exts.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return True
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        return bool(exts.get_extension_for_class(x509.KeyUsage).value.key_cert_sign)
+    except x509.ExtensionNotFound:
         return False
 
 
@@ -459,10 +468,13 @@ def select_issued_certificate(certs: Sequence[Any], our_spki: bytes | None) -> t
         raise ProtocolError("no certificate in the response carries the requested public key")
     if len(certs) == 1:
         return certs[0], ()
-    issuers = set()
-    for c in certs:
-        issuers.add(c.issuer.to_der())
-    candidates = [i for i, c in enumerate(certs) if not _is_ca(c) and c.subject.to_der() not in issuers]
+    issuers = {c.issuer.to_der() for c in certs}
+    # a root key-update certificate (RFC 4210 style, RFC 7030 A.1) carries a CA key: not ours either
+    ca_keys = {_cert_spki(c) for c in certs if _is_ca(c)}
+    candidates = [
+        i for i, c in enumerate(certs)
+        if not _is_ca(c) and c.subject.to_der() not in issuers and _cert_spki(c) not in ca_keys
+    ]
     if not candidates:
         candidates = [i for i, c in enumerate(certs) if not _is_ca(c)]
     if not candidates:

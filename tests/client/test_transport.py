@@ -159,6 +159,8 @@ def basic_handler(user="estuser", password="estpwd", close_on_401=True):
     good = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
     def handler(req, srv):
+        if req.path.endswith("/cacerts"):  # /cacerts needs no authentication (RFC 7030 §4.1.1)
+            return 200, PKCS7, srv.cacerts_body()
         if req.headers.get("authorization") != good:
             extra = [("WWW-Authenticate", 'Basic realm="estrealm"')]
             if close_on_401:
