@@ -35,6 +35,7 @@ from .schema import (
     Any, AnyValue, BitString, Boolean, Choice, Integer, ObjectIdentifier, OctetString, Sequence, SequenceOf,
     SetOf, decode, encode, field,
 )
+from .x509 import AlgorithmIdentifier, Attribute, Extension, Extensions
 
 __all__ = [
     "CsrAttrs", "CsrAttribute", "CsrAttrsBuilder", "KeyTypeRequirement", "Unrecognized", "oid",
@@ -94,44 +95,6 @@ _STRING_ATTRIBUTES = frozenset({
 
 
 # --- wire models -------------------------------------------------------------------------------------------
-
-class AlgorithmIdentifier(Sequence):
-    algorithm: ObjectIdentifier
-    parameters: Any = field(optional=True)
-
-
-class Extension(Sequence):
-    extn_id: ObjectIdentifier
-    critical: Boolean = field(default=False)
-    extn_value: OctetString
-
-    @property
-    def oid(self) -> str:
-        return self.extn_id
-
-    @property
-    def value(self) -> bytes:
-        return self.extn_value
-
-
-Extensions = SequenceOf(Extension, min_size=1)
-
-
-class Attribute(Sequence):
-    """``Attribute ::= SEQUENCE { type, values SET OF ANY }``; the values stay raw DER. RFC 9908 allows an empty
-    SET for key-type attributes, so no minimum size is enforced."""
-
-    attr_type: ObjectIdentifier
-    attr_values: SetOf(Any)
-
-    @property
-    def oid(self) -> str:
-        return self.attr_type
-
-    @property
-    def values(self) -> "list[bytes]":
-        return self.attr_values
-
 
 class AttrOrOID(Choice):
     oid: ObjectIdentifier

@@ -25,9 +25,8 @@ Key material never appears in ``repr()`` or in error messages.
 from . import pem as _pem
 from .der import parse as _parse
 from .errors import DecodeError, EncodeError
-from .schema import (
-    Any, BitString, Integer, ObjectIdentifier, OctetString, Sequence, SequenceOf, SetOf, decode, encode, field,
-)
+from .schema import Any, BitString, Integer, OctetString, Sequence, SequenceOf, SetOf, decode, encode, field
+from .x509 import AlgorithmIdentifier, Attribute, SubjectPublicKeyInfo
 
 __all__ = [
     "OneAsymmetricKey", "PrivateKeyInfo", "AsymmetricKeyPackage", "AlgorithmIdentifier", "Attribute",
@@ -49,24 +48,6 @@ class oid:  # noqa: N801 - a namespace of constants
     ED25519 = "1.3.101.112"
     ED448 = "1.3.101.113"
     CT_KP_A_KEY_PACKAGE = "2.16.840.1.101.2.1.2.78.5"  # RFC 5958 id-ct-KP-aKeyPackage
-
-
-class AlgorithmIdentifier(Sequence):
-    algorithm: ObjectIdentifier
-    parameters: Any = field(optional=True)
-
-
-class Attribute(Sequence):
-    attr_type: ObjectIdentifier
-    attr_values: SetOf(Any)
-
-    @property
-    def oid(self) -> str:
-        return self.attr_type
-
-    @property
-    def values(self) -> "list[bytes]":
-        return self.attr_values
 
 
 def _redacted_repr(self, shown: "tuple[str, ...]") -> str:
@@ -343,18 +324,13 @@ def _public_key_matches(key, public_key: bytes) -> bool:
 
     spki = key.public_key().public_bytes(serialization.Encoding.DER,
                                          serialization.PublicFormat.SubjectPublicKeyInfo)
-    candidates = {decode(_SubjectPublicKeyInfo, spki).subject_public_key.data}
+    candidates = {decode(SubjectPublicKeyInfo, spki).subject_public_key.data}
     try:  # an EC public key may be given compressed
         candidates.add(key.public_key().public_bytes(serialization.Encoding.X962,
                                                      serialization.PublicFormat.CompressedPoint))
     except (ValueError, TypeError, AttributeError):
         pass
     return public_key in candidates
-
-
-class _SubjectPublicKeyInfo(Sequence):
-    algorithm: AlgorithmIdentifier
-    subject_public_key: BitString
 
 
 def _decrypt(der: bytes, password: bytes) -> OneAsymmetricKey:
