@@ -768,4 +768,47 @@ def test_parse_pki_data_on_signed_vectors(path):
     data = path.read_bytes()
     pki = cmc.parse_pki_data(data)
     assert pki.to_der() == _econtent(data)
-    assert pki.certificates  # every vector carries its signer's certificate
+    if path.name.startswith("rfc6402"):
+        # the Microsoft request is signed with the key being certified, named by subject key identifier,
+        # without a certificate (RFC 5272 §3.2.1.3.1)
+        from estcodec import cms
+        assert pki.certificates == []
+        assert cms.parse_signed_data(data).signer_infos[0].sid.name == "subject_key_identifier"
+    else:
+        assert pki.certificates  # the others carry their signer's certificate
+
+
+def test_self_signed_request_verification(ec_key, rsa_key):
+    pki = cmc.PkiDataBuilder().transaction_id(3).add_certification_request(_csr(ec_key, "pop")).build()
+    signed = cmc.sign_pki_data(pki, ec_key)
+    back = cmc.parse_pki_data(signed, verify_self_signed=True)
+    assert back.self_signature_verified and not back.signature_verified
+    assert not cmc.parse_pki_data(signed).self_signature_verified
+    # signed by another key under the CSR's SKI: refused
+    forged = cmc.sign_pki_data(pki, rsa_key)  # names rsa_key's SKI: no request has it
+    with pytest.raises(Error):
+        cmc.parse_pki_data(forged, verify_self_signed=True)
+    from estcodec import cms
+    forged2 = cms.sign_signed_data(oid.PKI_DATA, pki.to_der(), rsa_key,
+                                   subject_key_identifier=cmc.subject_key_identifier(ec_key.public_key()))
+    with pytest.raises(Error):
+        cmc.parse_pki_data(forged2, verify_self_signed=True)
+
+
+def test_microsoft_request_self_signature_verifies():
+    # the real Microsoft CMCReqGenerator request: signed with the key its PKCS#10 carries, named by SKI
+    data = (CMC_DIR / "pyasn1-alt-modules" / "rfc6402__BackwardCompatibilityTestCase__pem_text.der").read_bytes()
+    assert cmc.parse_pki_data(data, verify_self_signed=True).self_signature_verified
+
+
+def test_request_signed_by_ra_verified_with_trust(ca_pair, ec_key):
+    ca_key, ca = ca_pair
+    ra_key = ec.generate_private_key(ec.SECP256R1())
+    ra = _self_signed(ra_key, "RA", ca=False, issuer_key=ca_key, issuer_cert=ca)
+    pki = cmc.PkiDataBuilder().transaction_id(8).add_certification_request(_csr(ec_key, "via ra")).build()
+    signed = cmc.sign_pki_data(pki, ra_key, certificate=ra)
+    back = cmc.parse_pki_data(signed, signer_trust=_pem_cert(ca))
+    assert back.signature_verified and back == pki
+    other = _self_signed(ec.generate_private_key(ec.SECP256R1()), "Other CA")
+    with pytest.raises(Error):
+        cmc.parse_pki_data(signed, signer_trust=[other])

@@ -288,6 +288,17 @@ class PKIData(_ControlsMixin, Sequence):
         return self.control_value(oid.IDENTIFICATION)
 
     @property
+    def signature_verified(self) -> bool:
+        """True only if ``parse_pki_data`` verified the signature against the ``signer_trust`` it was given."""
+        return bool(self.__dict__.get("_verified", False))
+
+    @property
+    def self_signature_verified(self) -> bool:
+        """True only if ``parse_pki_data(verify_self_signed=True)`` checked the signature made with the key being
+        certified (proof of possession for that request)."""
+        return bool(self.__dict__.get("_self_verified", False))
+
+    @property
     def certification_requests(self) -> list:
         """The PKCS#10 requests (``tcr``) in request order."""
         return [r.value.certification_request for r in self.req_sequence if r.name == "tcr"]
@@ -865,22 +876,37 @@ def _trust_list(signer_trust) -> list:
     return [_as_certificate(c) for c in signer_trust]
 
 
+def _sniff_content_type(data: bytes) -> Optional[str]:
+    """The contentType of a ContentInfo, or None for a bare CMC message (a SEQUENCE whose first element is not
+    an OBJECT IDENTIFIER). Reads only the first two headers (the whole message is decoded afterwards, by the
+    model that the content type selects), DER or BER."""
+    n = len(data)
+    if n < 2 or data[0] != 0x30:
+        raise DecodeError("expected a SEQUENCE (a ContentInfo or a bare CMC message)", 0,
+                          "truncated" if n < 2 else "unexpected-tag")
+    first_len = data[1]
+    p = 2 if first_len <= 0x80 else 2 + (first_len & 0x7F)
+    if p + 2 > n:
+        raise DecodeError("message ends inside its first element", min(p, n), "truncated")
+    if data[p] != 0x06:
+        return None
+    end = p + 2 + data[p + 1]
+    if data[p + 1] & 0x80 or end > n:
+        raise DecodeError("malformed contentType", p, "invalid-oid")
+    return decode(_a.ObjectIdentifier, data[p:end])
+
+
 def _unwrap(data: bytes, expected_type: str, signer_trust) -> Tuple[bytes, list, bool, object]:
     """(content DER, certificates, verified, signer) of a SignedData/AuthenticatedData-wrapped or bare message."""
-    from .der import parse
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
-    top = parse(data, ber=True)
-    if not (top.tag_class == "universal" and top.tag == 16 and top.constructed and len(top.children) >= 1):
-        raise DecodeError("expected a SEQUENCE (a ContentInfo or a bare CMC message)", 0, "unexpected-tag")
-    first = top.children[0]
-    if not (first.tag_class == "universal" and first.tag == 6):
+    content_type = _sniff_content_type(data)
+    if content_type is None:
         if signer_trust is not None:
             raise CmcError("a signer trust anchor was given but the message is not signed")
         return data, [], False, None
     from . import cms as _cms
-    content_type = first.value
     if content_type == expected_type:   # a ContentInfo holding the bare message
         if signer_trust is not None:
             raise CmcError("a signer trust anchor was given but the message is not signed")
@@ -935,15 +961,68 @@ def _auth_data_content(data: bytes) -> Tuple[str, bytes]:
     raise DecodeError("AuthenticatedData without encapsulated content", ad.offset, "missing-field")
 
 
-def parse_pki_data(data: bytes) -> PKIData:
-    """A PKIData from a Full PKI Request (ContentInfo/SignedData, or AuthenticatedData), a ContentInfo holding a
-    bare PKIData, or a bare PKIData. The signature is not verified here (requests are verified by whoever
-    holds the trust: a server). Raises DecodeError/CmcError."""
-    content, certs, _verified, _signer = _unwrap(data, oid.PKI_DATA, None)
+def parse_pki_data(data: bytes, *, signer_trust=None, verify_self_signed: bool = False) -> PKIData:
+    """A PKIData from a Full PKI Request (ContentInfo/SignedData, or AuthenticatedData read without checking
+    its MAC), a ContentInfo holding a bare PKIData, or a bare PKIData. Raises DecodeError/CmcError.
+
+    ``signer_trust``: as for :func:`parse_pki_response` (the signer, e.g. an RA, must be or chain to one of
+    these; ``signature_verified`` is then True). ``verify_self_signed=True``: a request signed with the key
+    being certified (signer named by subject key identifier, RFC 5272 §3.2.1.3.1) is checked with the public
+    key of the enclosed request whose subject key identifier (its extension, else RFC 5280 method (1)) matches;
+    ``self_signature_verified`` is then True. Failures raise ``estcodec.pkcs10.SignatureError``. With neither,
+    nothing is verified.
+    """
+    content, certs, verified, signer = _unwrap(data, oid.PKI_DATA, signer_trust)
     pki = PKIData.from_der(content)
     pki.validate()
     pki.__dict__["_certificates"] = certs
+    pki.__dict__["_verified"] = verified
+    pki.__dict__["_signer"] = signer
+    if verify_self_signed:
+        _verify_self_signed(bytes(data), pki)
+        pki.__dict__["_self_verified"] = True
     return pki
+
+
+def _request_keys(pki: PKIData) -> list:
+    """(ski, SubjectPublicKeyInfo) of every request in ``pki`` (PKCS#10 and CRMF with a public key)."""
+    out = []
+    for r in pki.req_sequence:
+        spki, ski = None, None
+        if r.name == "tcr" and not isinstance(r.value.certification_request, bytes):
+            csr = r.value.certification_request
+            spki = csr.public_key_info
+            for ext in csr.extensions or ():
+                if ext.extn_id == oid.SUBJECT_KEY_IDENTIFIER:
+                    ski = decode(_a.OctetString, ext.extn_value)
+        elif r.name == "crm" and r.value.cert_req.cert_template.public_key is not None:
+            tmpl = r.value.cert_req.cert_template
+            spki = tmpl.public_key
+            for ext in tmpl.extensions or ():
+                if ext.extn_id == oid.SUBJECT_KEY_IDENTIFIER:
+                    ski = decode(_a.OctetString, ext.extn_value)
+        if spki is not None:
+            out.append((ski if ski is not None else subject_key_identifier(spki), spki))
+    return out
+
+
+def _verify_self_signed(data: bytes, pki: PKIData) -> None:
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    from . import cms as _cms
+    from ._sigalgs import SignatureError
+    if _sniff_content_type(data) != oid.ID_SIGNED_DATA:
+        raise CmcError("the request is not signed")
+    sd = _cms.parse_signed_data(data)
+    if len(sd.signer_infos) != 1:
+        raise SignatureError("a request signed with the key being certified has exactly one signer")
+    sid = sd.signer_infos[0].sid
+    if sid.name != "subject_key_identifier":
+        raise SignatureError("the signer is not named by subject key identifier")
+    keys = [spki for ski, spki in _request_keys(pki) if ski == sid.value]
+    if not keys:
+        raise SignatureError("no request in the PKIData has the signer's subject key identifier")
+    _cms.verify_signed_data(data, None, signer_public_key=load_der_public_key(keys[0].to_der()))
 
 
 def parse_pki_response(data: bytes, *, signer_trust=None) -> PKIResponse:
