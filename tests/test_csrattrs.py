@@ -262,6 +262,16 @@ def test_unrecognized_element_kept_in_place():
     assert c.to_der() == data and CsrAttrs(c.items).to_der() == data
 
 
+def test_ber_input_needs_the_switch():
+    der = (LAMPS / "harkins01.csrattr.der").read_bytes()
+    ber = b"\x30\x80" + der[2:] + b"\x00\x00"
+    with pytest.raises(DecodeError) as info:
+        CsrAttrs.from_der(ber)
+    assert info.value.reason == "indefinite-length"
+    c = CsrAttrs.from_der(ber, ber=True)
+    assert c.to_der() == der and c == CsrAttrs.from_der(der)
+
+
 def test_oid_zero_zero_is_valid():
     assert CsrAttrs.from_der(bytes.fromhex("3003060100")).oids == ["0.0"]
 
@@ -360,6 +370,12 @@ def test_builder_refuses_what_rfc9908_forbids():
         CsrAttrsBuilder().extension_request(b"\x30\x00")  # Extensions is SIZE (1..MAX)
     with pytest.raises(TypeError):
         CsrAttrs([42])
+    with pytest.raises(EncodeError):
+        CsrAttrs(["1.2.840.x"])
+    with pytest.raises(EncodeError):
+        CsrAttrs([CsrAttribute("2.999.1", [b"\x0c\x05ab"])])
+    with pytest.raises(EncodeError):
+        CsrAttrs([Unrecognized(b"\x06\x01\x2a")])
 
 
 def test_constructor_accepts_models_and_keeps_order():

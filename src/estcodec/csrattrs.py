@@ -30,6 +30,7 @@ placeholders of the drafts.
 """
 from dataclasses import dataclass, field as _dc_field
 
+from .der import normalize_ber
 from .errors import DecodeError, EncodeError
 from .schema import (
     Any, AnyValue, BitString, Boolean, Choice, Integer, ObjectIdentifier, OctetString, Sequence, SequenceOf,
@@ -284,6 +285,13 @@ class KeyTypeRequirement:
         return not self.parameters
 
 
+@dataclass(frozen=True)
+class Unrecognized:
+    """An element of the outer SEQUENCE that is neither an OID nor an Attribute, kept as raw DER."""
+
+    der: bytes
+
+
 class CsrAttrs:
     """A decoded (or built) CSR Attributes response. Immutable; ``to_der()`` of a decoded instance gives back
     exactly the input bytes."""
@@ -296,14 +304,19 @@ class CsrAttrs:
         out: list = []
         for it in items:
             if isinstance(it, str):
+                _check_oid(it)
                 out.append(it)
-            elif isinstance(it, CsrAttribute):
+            elif isinstance(it, (CsrAttribute, Attribute)):
+                _check_oid(it.oid)
+                for v in it.values:
+                    _check_tlv(v)
                 out.append(CsrAttribute(it.oid, [bytes(v) for v in it.values]))
             elif isinstance(it, Unrecognized):
                 _check_tlv(it.der)
+                if it.der[0] in (0x06, 0x30):
+                    raise EncodeError("an OID or SEQUENCE element is not Unrecognized: give it as an OID or "
+                                      "an attribute")
                 out.append(Unrecognized(bytes(it.der)))
-            elif isinstance(it, Attribute):
-                out.append(CsrAttribute(it.attr_type, list(it.attr_values)))
             else:
                 raise TypeError(f"a CsrAttrs item is an OID string or a CsrAttribute, not {type(it).__name__}")
         self._items = tuple(out)
@@ -312,9 +325,10 @@ class CsrAttrs:
     # -- decoding / encoding ----------------------------------------------------------------------------------
 
     @classmethod
-    def from_der(cls, data) -> "CsrAttrs":
-        """Decode a CsrAttrs (strict DER but for the documented leniencies). Raises ``DecodeError``."""
-        data = bytes(data)
+    def from_der(cls, data, *, ber: bool = False) -> "CsrAttrs":
+        """Decode a CsrAttrs (strict DER but for the documented leniencies; ``ber=True`` also accepts BER, which
+        is normalised to DER first, so ``to_der()`` then gives the DER form). Raises ``DecodeError``."""
+        data = normalize_ber(bytes(data)) if ber else bytes(data)
         items = [_item_of_choice(e) for e in decode(_CSR_ATTRS, data)]
         self = cls.__new__(cls)
         self._items = tuple(items)
@@ -449,13 +463,6 @@ class CsrAttrs:
     @property
     def challenge_password_requested(self) -> bool:
         return self.contains_oid(oid.CHALLENGE_PASSWORD)
-
-
-@dataclass(frozen=True)
-class Unrecognized:
-    """An element of the outer SEQUENCE that is neither an OID nor an Attribute, kept as raw DER."""
-
-    der: bytes
 
 
 
