@@ -47,7 +47,7 @@ def certs_only(certs: list[x509.Certificate]) -> bytes:
 
 # ------------------------------------------------------------------------------------- signatures
 
-_HASHES = {O.SHA1: hashes.SHA1, O.SHA256: hashes.SHA256, O.SHA384: hashes.SHA384, O.SHA512: hashes.SHA512}
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {O.SHA1: hashes.SHA1, O.SHA256: hashes.SHA256, O.SHA384: hashes.SHA384, O.SHA512: hashes.SHA512}
 _SIG_HASH = {
     O.SHA256_WITH_RSA: O.SHA256,
     O.SHA384_WITH_RSA: O.SHA384,
@@ -253,7 +253,7 @@ def _parse_signer_info(el: A.Tlv) -> SignerInfo:
         raise CmsError("bad signer identifier")
     digest_alg = A.decode_oid(f[2].children()[0])
     idx = 3
-    attrs = None
+    attrs: dict[str, list[A.Tlv]] | None = None
     attrs_der = None
     if f[idx].identifier == 0xA0:
         attrs = {}
