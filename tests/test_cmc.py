@@ -812,3 +812,36 @@ def test_request_signed_by_ra_verified_with_trust(ca_pair, ec_key):
     other = _self_signed(ec.generate_private_key(ec.SECP256R1()), "Other CA")
     with pytest.raises(Error):
         cmc.parse_pki_data(signed, signer_trust=[other])
+
+
+def test_authenticated_data_wrapped_pki_data(ec_key):
+    # an AuthenticatedData (RFC 5652 §9) written by pyasn1-modules around a PKIData: read (MAC not checked)
+    pki = cmc.PkiDataBuilder().transaction_id(11).add_certification_request(_csr(ec_key, "mac")).build()
+    ad = rfc5652.AuthenticatedData()
+    ad["version"] = 0
+    ri = rfc5652.RecipientInfo()
+    kek = ri["kekri"]
+    kek["version"] = 4
+    kek["kekid"]["keyIdentifier"] = b"kek-1"
+    kek["keyEncryptionAlgorithm"]["algorithm"] = univ.ObjectIdentifier("2.16.840.1.101.3.4.1.5")
+    kek["encryptedKey"] = b"\x00" * 40
+    ad["recipientInfos"].append(ri)
+    ad["macAlgorithm"]["algorithm"] = univ.ObjectIdentifier("1.2.840.113549.2.9")
+    ad["encapContentInfo"]["eContentType"] = univ.ObjectIdentifier(oid.PKI_DATA)
+    ad["encapContentInfo"]["eContent"] = pki.to_der()
+    ad["mac"] = b"\x11" * 32
+    data = _p_content_info(oid.ID_CT_AUTH_DATA, penc.encode(ad))
+    back = cmc.parse_pki_data(data)
+    assert back == pki and not back.signature_verified
+    with pytest.raises(cmc.CmcError):
+        cmc.parse_pki_response(data)           # holds a PKIData, not a PKIResponse
+
+
+@pytest.mark.parametrize("path", [CMC_DIR / "sunet-python_cmc" / "blob03_PKIData.der"], ids=lambda p: p.name)
+def test_truncated_signed_request_raises_package_errors_only(path):
+    data = path.read_bytes()
+    for n in range(0, len(data), 7):
+        with pytest.raises(Error):
+            cmc.parse_pki_data(data[:n])
+    with pytest.raises(Error):
+        cmc.parse_pki_data(data + b"\x00")

@@ -30,8 +30,9 @@ except ImportError:  # pragma: no cover - only while the pkcs10 module is not in
     _CertificationRequest = Any
 try:
     from .cms import ContentInfo as _ContentInfo
+    from .cms import EncapsulatedContentInfo as _EncapsulatedContentInfo
 except ImportError:  # pragma: no cover
-    _ContentInfo = Any
+    _ContentInfo = _EncapsulatedContentInfo = Any
 
 
 class oid:  # noqa: N801 - a namespace of constants
@@ -513,3 +514,20 @@ class _TaggedAttributeRaw(Sequence):
     body_part_id: Integer
     attr_type: ObjectIdentifier
     attr_values: SetOf(Any)
+
+
+# --- AuthenticatedData (RFC 5652 §9), the MAC-protected wrapper RFC 6402 §2.10 allows for PKIData ------------
+
+class AuthenticatedData(Sequence):
+    """Only what CMC needs to reach the PKIData: recipient infos, attributes and the MAC are kept raw (the MAC
+    is not checked by this package)."""
+
+    version: Integer
+    originator_info: _tagged_any(0, "OriginatorInfo") = field(optional=True)
+    recipient_infos: SetOf(Any, min_size=1)
+    mac_algorithm: AlgorithmIdentifier
+    digest_algorithm: AlgorithmIdentifier = field(implicit=1, optional=True)
+    encap_content_info: _EncapsulatedContentInfo
+    auth_attrs: _tagged_any(2, "AuthAttributes") = field(optional=True)
+    mac: OctetString
+    unauth_attrs: _tagged_any(3, "UnauthAttributes") = field(optional=True)

@@ -945,20 +945,14 @@ class _EncapsulatedContentInfo(Sequence):
 
 def _auth_data_content(data: bytes) -> Tuple[str, bytes]:
     """eContentType and eContent of an AuthenticatedData (RFC 5652 §9), read without checking its MAC."""
-    from .der import parse
-    ci = parse(data)
-    if len(ci.children) != 2 or ci.children[1].tag_class != "context" or ci.children[1].tag != 0:
-        raise DecodeError("ContentInfo content must be [0] EXPLICIT", 0, "unexpected-tag")
-    ad = ci.children[1].children[0]
-    for child in ad.children:
-        if child.tag_class == "universal" and child.tag == 16 and child.children and \
-                child.children[0].tag_class == "universal" and child.children[0].tag == 6 and \
-                len(child.children) == 2 and child.children[1].tag_class == "context":
-            eci = _EncapsulatedContentInfo.from_der(child.to_der())
-            if eci.e_content is None:
-                break
-            return eci.e_content_type, eci.e_content
-    raise DecodeError("AuthenticatedData without encapsulated content", ad.offset, "missing-field")
+    from . import cms as _cms
+    ci = _cms.parse_content_info(data)
+    ad = _a.AuthenticatedData.from_der(ci.content)
+    content = ad.encap_content_info.content
+    if content is None:
+        raise DecodeError("AuthenticatedData without encapsulated content", 0, "missing-field",
+                          "$.content.encap_content_info")
+    return ad.encap_content_info.e_content_type, content
 
 
 def parse_pki_data(data: bytes, *, signer_trust=None, verify_self_signed: bool = False) -> PKIData:
