@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from cryptography import x509 as cx509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -123,9 +124,20 @@ def test_oid_namespace():
     # every control OID pyasn1-modules knows has the same dotted value here
     for name in dir(rfc6402):
         if name.startswith("id_cmc_"):
-            ours = "".join(w.upper() if i else w.upper() for i, w in enumerate([]))  # noqa: F841
-            dotted = str(getattr(rfc6402, name))
-            assert dotted in cmc.CONTROL_TYPES or dotted in (oid.RESPONSE_BODY,), name
+            assert str(getattr(rfc6402, name)) in cmc.CONTROL_TYPES, name
+
+
+def test_public_names():
+    for name in cmc.__all__:
+        assert hasattr(cmc, name), name
+    for name in ("PKIData", "PKIResponse", "TaggedAttribute", "TaggedRequest", "BodyPartId", "BatchRequest",
+                 "CmcStatusValue", "CmcFailInfo", "CmcStatusInfo", "PendingInfo", "PkiDataBuilder",
+                 "sign_pki_data", "parse_pki_response", "parse_pki_data", "oid"):
+        assert name in cmc.__all__, name
+    for name in ("TRANSACTION_ID", "SENDER_NONCE", "RECIPIENT_NONCE", "IDENTIFICATION", "STATUS_INFO_V2",
+                 "QUERY_PENDING", "REVOKE_REQUEST", "GET_CERT", "GET_CRL", "CHANGE_SUBJECT_NAME", "TRUSTED_ANCHORS",
+                 "BATCH_REQUESTS", "BATCH_RESPONSES"):
+        assert getattr(oid, name).startswith("1.3.6.1.5.5.7.7."), name
 
 
 # --- the real vectors ----------------------------------------------------------------------------------------
@@ -845,3 +857,23 @@ def test_truncated_signed_request_raises_package_errors_only(path):
             cmc.parse_pki_data(data[:n])
     with pytest.raises(Error):
         cmc.parse_pki_data(data + b"\x00")
+
+
+@settings(max_examples=60, deadline=None)
+@given(tid=st.integers(min_value=0, max_value=2 ** 80), nonce=st.binary(min_size=0, max_size=64),
+       ident=st.text(max_size=40), rnonce=st.one_of(st.none(), st.binary(max_size=32)))
+def test_property_builder_values_read_by_pyasn1(tid, nonce, ident, rnonce):
+    b = cmc.PkiDataBuilder().transaction_id(tid).sender_nonce(nonce).identification(ident)
+    if rnonce is not None:
+        b = b.recipient_nonce(rnonce)
+    data = b.build().to_der()
+    ref, rest = pdec.decode(data, asn1Spec=rfc6402.PKIData(), decodeOpenTypes=True)
+    assert not rest and penc.encode(ref) == data
+    got = {str(c["attrType"]): c["attrValues"][0] for c in ref["controlSequence"]}
+    assert int(got[oid.TRANSACTION_ID]) == tid
+    assert bytes(got[oid.SENDER_NONCE]) == nonce
+    assert str(got[oid.IDENTIFICATION]) == ident
+    assert (bytes(got[oid.RECIPIENT_NONCE]) if oid.RECIPIENT_NONCE in got else None) == rnonce
+    back = cmc.parse_pki_data(data)
+    assert (back.transaction_id, back.sender_nonce, back.identification, back.recipient_nonce) == \
+        (tid, nonce, ident, rnonce)

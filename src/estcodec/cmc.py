@@ -30,7 +30,7 @@ from typing import Iterable, List, Optional, Tuple, Union
 
 from . import _cmc_asn1 as _a
 from ._cmc_asn1 import (
-    BODY_PART_ID_MAX, CONTROL_TYPES, AddExtensions, BodyPartList, BodyPartPath, BodyPartReference, CertReqMsg,
+    BODY_PART_ID_MAX, AuthenticatedData, CONTROL_TYPES, AddExtensions, BodyPartList, BodyPartPath, BodyPartReference, CertReqMsg,
     CertRequest, CertTemplate, ChangeSubjectName, CMCCertId, CMCPublicationInfo, CMCStatusInfo, CMCStatusInfoV2,
     ControlsProcessed, DecryptedPOP, EncryptedPOP, ExtendedFailInfo, GetCert, GetCRL, IdentifyProofV2, LraPopWitness,
     ModCertTemplate, OptionalValidity, OtherMsg, OtherReqMsg, PendInfo, PendingInfo, PopLinkWitnessV2,
@@ -50,6 +50,7 @@ __all__ = [
     "CertReqMsg", "CertRequest", "CertTemplate", "OptionalValidity", "ProofOfPossession", "POPOSigningKey",
     "SingleAttribute", "CONTROL_TYPES", "oid", "PkiDataBuilder", "PkiResponseBuilder", "sign_pki_data",
     "parse_pki_data", "parse_pki_response", "subject_key_identifier", "CmcError", "BODY_PART_ID_MAX",
+    "describe_fail_info", "AuthenticatedData",
 ]
 
 
