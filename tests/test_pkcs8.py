@@ -497,3 +497,70 @@ def test_private_key_contents_are_validated_for_known_algorithms():
     with pytest.raises(DecodeError) as info:
         OneAsymmetricKey.from_der(bad)
     assert info.value.path == "$.private_key"
+
+
+# ---------------------------------------------------------------- a real server's serverkeygen response
+
+
+def test_libest_server_serverkeygen_capture():
+    """libest 3.2's estserver labels the key part application/pkcs8 but sends PKCS#1; the key must be the one
+    certified in the certs-only part."""
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
+    raw = (VECTORS / "libest-captures" / "serverkeygen.resp.bin").read_bytes()
+    body = raw.split(b"\r\n\r\n", 1)[1]
+    parts = {}
+    for chunk in body.split(b"--est-server-boundary")[1:]:
+        if chunk.startswith(b"--"):
+            break
+        headers, content = chunk.split(b"\r\n\r\n", 1)
+        ctype = [h for h in headers.split(b"\r\n") if h.lower().startswith(b"content-type:")][0]
+        parts[ctype.split(b":", 1)[1].strip().split(b";")[0]] = content.strip()
+    key_part = parts[b"application/pkcs8"]
+    k = parse_private_key(key_part)
+    assert parse(pem.load_any(key_part))[1].tag == 2  # PKCS#1 under the PKCS#8 label
+    (cert,) = pkcs7.load_der_pkcs7_certificates(pem.load_any(parts[b"application/pkcs7-mime"]))
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    assert (k.to_cryptography().public_key().public_bytes(serialization.Encoding.DER, spki)
+            == cert.public_key().public_bytes(serialization.Encoding.DER, spki))
+
+
+# ---------------------------------------------------------------- robustness: mutated inputs
+
+
+def _mutations(data: bytes, step: int = 1):
+    for i in range(0, len(data), step):
+        for v in (0x00, 0x80, 0xFF, data[i] ^ 0x01):
+            if v != data[i]:
+                yield data[:i] + bytes([v]) + data[i + 1:]
+
+
+@pytest.mark.parametrize("der", [
+    _ed25519_key(1, True),
+    (RC_PKCS8 / "p256-priv.der").read_bytes(),
+    (ASN1CRYPTO / "test-ec-named-der.key").read_bytes(),
+    (RC_PKCS1 / "rsa2048-priv.der").read_bytes()[:400],  # a truncated one: every mutation must fail cleanly
+    (PYALT / "rfc5958__PrivateKeyOpenTypesTestCase__asymmetric_key_pkg_pem_text.der").read_bytes(),
+], ids=["ed25519-v2", "p256-pkcs8", "p256-sec1", "rsa-truncated", "key-package"])
+def test_mutated_keys_decode_or_raise_decode_error_only(der):
+    for m in _mutations(der):
+        try:
+            k = parse_private_key(m)
+        except DecodeError as exc:
+            assert exc.reason
+            continue
+        repr(k)
+        try:
+            k.to_cryptography()
+        except DecodeError:
+            pass
+    for m in _mutations(der, step=3):
+        try:
+            parse_asymmetric_key_package(m)
+        except DecodeError:
+            pass
+
+
+def test_all_names_exist():
+    import estcodec.pkcs8 as m
+    assert all(hasattr(m, n) for n in m.__all__)

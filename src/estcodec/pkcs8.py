@@ -308,12 +308,14 @@ def _shape(der: bytes) -> str:
 
 
 def _load_der_private_key(der: bytes, algorithm: str):
-    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.exceptions import InternalError, UnsupportedAlgorithm
     from cryptography.hazmat.primitives.serialization import load_der_private_key
 
     try:
         return load_der_private_key(der, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm, InternalError) as exc:
+        # InternalError: OpenSSL refuses some malformed raw keys (e.g. an Ed25519 key of the wrong length) with
+        # an unclassified error
         # cryptography's messages do not carry key bytes, but keep only the exception type to be sure
         raise DecodeError(f"cryptography cannot load this {algorithm} key ({type(exc).__name__})", 0,
                           "invalid-value") from None
@@ -334,12 +336,12 @@ def _public_key_matches(key, public_key: bytes) -> bool:
 
 
 def _decrypt(der: bytes, password: bytes) -> OneAsymmetricKey:
-    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.exceptions import InternalError, UnsupportedAlgorithm
     from cryptography.hazmat.primitives.serialization import load_der_private_key
 
     try:
         key = load_der_private_key(der, password=password)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm, InternalError) as exc:
         raise DecodeError(f"cannot decrypt the private key ({type(exc).__name__}: wrong password or unsupported "
                           "encryption)", 0, "invalid-value") from None
     return OneAsymmetricKey.from_cryptography(key)
