@@ -877,3 +877,20 @@ def test_property_builder_values_read_by_pyasn1(tid, nonce, ident, rnonce):
     back = cmc.parse_pki_data(data)
     assert (back.transaction_id, back.sender_nonce, back.identification, back.recipient_nonce) == \
         (tid, nonce, ident, rnonce)
+
+
+def test_batch_responses_round_trip(ca_pair):
+    ca_key, ca = ca_pair
+    r1 = cmc.PkiResponseBuilder().transaction_id(1).success([1]).sign(ca_key, ca)
+    r2 = cmc.PkiResponseBuilder().transaction_id(2).failed(CmcFailInfo.BAD_REQUEST, [1]).sign(ca_key, ca)
+    outer = cmc.PkiResponseBuilder().transaction_id(3).success([0]).add_batch_responses([r1, r2]).sign(ca_key, ca)
+    resp = cmc.parse_pki_response(outer, signer_trust=[ca])
+    nested = resp.batch_responses()
+    assert nested == [r1, r2]
+    assert [cmc.parse_pki_response(n, signer_trust=[ca]).status for n in nested] == \
+        [CmcStatusValue.SUCCESS, CmcStatusValue.FAILED]
+    assert len(set(resp.body_part_ids())) == len(resp.body_part_ids())
+    ref, rest = pdec.decode(_econtent(outer), asn1Spec=rfc6402.PKIResponse())
+    assert not rest and len(ref["cmsSequence"]) == 2
+    with pytest.raises(cmc.CmcError):
+        cmc.parse_pki_response(r1).batch_responses()

@@ -425,6 +425,10 @@ class PKIResponse(_ControlsMixin, Sequence):
         self._validate_controls()
         return self
 
+    def batch_responses(self) -> List[bytes]:
+        """The DER of the nested responses a batchResponses control lists (RFC 5272 §6.17), in its order."""
+        return _listed_content(self, oid.BATCH_RESPONSES, "batchResponses")
+
     def chain_for(self, certificate) -> list:
         """``certificate`` followed by its issuers found among ``certificates``, matched by issuer name and key
         identifiers rather than by position (RFC 5272 §4.2 gives the SET no order)."""
@@ -689,17 +693,21 @@ class BatchRequest:
     @staticmethod
     def requests(pki_data: PKIData) -> List[bytes]:
         """The DER of the nested requests a batchRequests control lists, in its order."""
-        listed = pki_data.control_value(oid.BATCH_REQUESTS)
-        if listed is None:
-            raise CmcError("no batchRequests control")
-        by_id = {c.body_part_id: c for c in pki_data.cms_sequence}
-        out = []
-        for i in listed:
-            if i not in by_id:
-                raise CmcError(f"batchRequests names body part {i}, which is not in cmsSequence")
-            ci = by_id[i].content_info
-            out.append(ci if isinstance(ci, bytes) else ci.to_der())
-        return out
+        return _listed_content(pki_data, oid.BATCH_REQUESTS, "batchRequests")
+
+
+def _listed_content(msg, control_oid: str, label: str) -> List[bytes]:
+    listed = msg.control_value(control_oid)
+    if listed is None:
+        raise CmcError(f"no {label} control")
+    by_id = {c.body_part_id: c for c in msg.cms_sequence}
+    out = []
+    for i in listed:
+        if i not in by_id:
+            raise CmcError(f"{label} names body part {i}, which is not in cmsSequence")
+        ci = by_id[i].content_info
+        out.append(ci if isinstance(ci, bytes) else ci.to_der())
+    return out
 
 
 class PkiResponseBuilder:
@@ -709,6 +717,7 @@ class PkiResponseBuilder:
     def __init__(self) -> None:
         self._controls: List[Tuple[str, list]] = []
         self._certificates: list = []
+        self._batch: List[bytes] = []
         self._next = 1
 
     def _bp(self) -> int:
@@ -741,7 +750,7 @@ class PkiResponseBuilder:
 
     def status(self, status: int, body_list: Iterable, *, status_string: Optional[str] = None,
                fail_info: Optional[int] = None, pend_info: Optional[PendingInfo] = None,
-               extended_fail_info: Optional[Tuple[str, bytes]] = None) -> "PkiResponseBuilder":
+               extended_fail_info: Optional[Tuple[str, Union[bytes, int]]] = None) -> "PkiResponseBuilder":
         """A statusInfoV2 control. ``body_list``: body part ids (int) or paths (sequences of ints)."""
         others = [x for x in (fail_info, pend_info, extended_fail_info) if x is not None]
         if len(others) > 1:
@@ -786,6 +795,11 @@ class PkiResponseBuilder:
         self._controls.append((control_oid, list(values)))
         return self
 
+    def add_batch_responses(self, responses: Iterable[bytes]) -> "PkiResponseBuilder":
+        """Nested Full PKI Responses (ContentInfo DER) in cmsSequence, listed by a batchResponses control."""
+        self._batch.extend(bytes(r) for r in responses)
+        return self
+
     def add_certificate(self, certificate) -> "PkiResponseBuilder":
         """A certificate for the SignedData wrapper (model, ``cryptography`` certificate or DER)."""
         self._certificates.append(_as_certificate(certificate))
@@ -798,7 +812,13 @@ class PkiResponseBuilder:
     def build(self) -> PKIResponse:
         self._next = 1
         controls = [TaggedAttribute.build(self._bp(), o, v) for o, v in self._controls]
-        return PKIResponse(control_sequence=controls, cms_sequence=[], other_msg_sequence=[])
+        cms = []
+        if self._batch:
+            ids = [self._bp() for _ in self._batch]
+            cms = [TaggedContentInfo(body_part_id=i, content_info=_as_content_info(r))
+                   for i, r in zip(ids, self._batch)]
+            controls.append(TaggedAttribute.build(self._bp(), oid.BATCH_RESPONSES, [ids]))
+        return PKIResponse(control_sequence=controls, cms_sequence=cms, other_msg_sequence=[])
 
     def sign(self, private_key, certificate, **kwargs) -> bytes:
         """The Full PKI Response: SignedData (eContentType id-cct-PKIResponse) signed by ``private_key`` as
@@ -932,16 +952,6 @@ def _unwrap(data: bytes, expected_type: str, signer_trust) -> Tuple[bytes, list,
             raise CmcError(f"the AuthenticatedData holds {econtent_type}, not {expected_type}")
         return econtent, [], False, None
     raise CmcError(f"unexpected content type {content_type}")
-
-
-def _content_bytes(content) -> bytes:
-    # ContentInfo.content is the [0] EXPLICIT value, raw TLV bytes or a model
-    return content if isinstance(content, bytes) else content.to_der()
-
-
-class _EncapsulatedContentInfo(Sequence):
-    e_content_type: _a.ObjectIdentifier
-    e_content: _a.OctetString = _a.field(explicit=0, optional=True)
 
 
 def _auth_data_content(data: bytes) -> Tuple[str, bytes]:
