@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import ssl
+import time
 from pathlib import Path
 
 import httpx
@@ -314,6 +315,9 @@ def test_client_certificate_from_an_unknown_ca_fails_the_handshake() -> None:
         with httpx.Client(verify=srv.client_ssl_context(identity)) as c:
             with pytest.raises(httpx.TransportError):
                 post_csr(c, srv.url + EST + "/simpleenroll", make_csr()[0])
+        deadline = time.monotonic() + 5  # the server counts the failure in its own thread
+        while srv.tls_failures < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert srv.tls_failures >= 1
         assert not srv.issued_certificates
 

@@ -202,7 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._auth_by: str | None = None
         op: str | None = None
         label: str | None = None
-        status = 500
+        headers: dict[str, str]
         try:
             body = self._read_body()
             op, label = self._route()
@@ -212,28 +212,29 @@ class _Handler(BaseHTTPRequestHandler):
                 self._authenticate(method)
             handler = getattr(self, "_op_" + op)
             status, headers, payload = handler(body)
-            self._send(status, headers, payload)
         except _HttpError as err:
             status = err.status
             headers = dict(err.headers)
-            payload = err.body
-            if payload is None:
+            maybe = err.body
+            if maybe is None:
                 payload = (f"Error {err.status}: {err.message}\n" if err.message else "").encode()
                 if payload:
                     headers.setdefault("Content-Type", "text/plain; charset=utf-8")
-            elif err.content_type:
-                headers["Content-Type"] = err.content_type
-            self._send(status, headers, payload)
+            else:
+                payload = maybe
+                if err.content_type:
+                    headers["Content-Type"] = err.content_type
         except Exception as exc:  # a bug in the test server must not hang the client
             status = 500
-            self._send(500, {"Content-Type": "text/plain; charset=utf-8"},
-                       f"Error 500: internal error ({exc.__class__.__name__})\n".encode())
-        finally:
-            subject = self.peer_cert.subject.rfc4514_string() if self.peer_cert is not None else None
-            self.est._record(RequestRecord(
-                self.connection_id, method, self.path, op, label, status, self.tls_version_name,
-                self._auth_by, subject,
-            ))
+            headers = {"Content-Type": "text/plain; charset=utf-8"}
+            payload = f"Error 500: internal error ({exc.__class__.__name__})\n".encode()
+        # record before answering, so that a client that has its answer also finds the record
+        subject = self.peer_cert.subject.rfc4514_string() if self.peer_cert is not None else None
+        self.est._record(RequestRecord(
+            self.connection_id, method, self.path, op, label, status, self.tls_version_name,
+            self._auth_by, subject,
+        ))
+        self._send(status, headers, payload)
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding"):
