@@ -25,6 +25,7 @@ so a wrong key is reported deterministically.
 # No ``from __future__ import annotations``: the schema models need real annotation objects.
 
 import enum
+import functools
 import hashlib
 import hmac
 import os
@@ -541,7 +542,7 @@ class _Identity:
 
     def matches_issuer_serial(self, ias: IssuerAndSerialNumber) -> bool:
         return (self.has_certificate and ias.serial_number == self.serial
-                and hmac.compare_digest(ias.issuer.to_der(), self.issuer_der))
+                and hmac.compare_digest(ias.issuer.to_der(), self.issuer_der or b""))
 
     def matches_ski(self, ski: bytes) -> bool:
         return ski in self.skis
@@ -603,10 +604,10 @@ def _content_decryptor(env, encrypted_content: Optional[bytes]) -> Tuple[int, Ca
         aad = _auth_attrs_der(env)
         key_size = _cc.AEAD_CIPHERS[alg.algorithm].key_size
 
-        def run(cek: bytes) -> bytes:
+        def run_gcm(cek: bytes) -> bytes:
             return _cc.aead_decrypt_content(alg.algorithm, cek, gcm.aes_nonce, ct, env.mac, aad=aad)
 
-        return key_size, run
+        return key_size, run_gcm
     cipher = _cc.content_cipher(alg.algorithm)
     iv = _decode_iv(alg.parameters, cipher.block_size, "$.encrypted_content_info.content_encryption_algorithm")
 
@@ -741,7 +742,7 @@ def _attempts(env, ident: Optional[_Identity], kek, kek_id, password, key_size: 
             rid = info.rid
             hit = (ident.matches_issuer_serial(rid.value) if rid.name == "issuer_and_serial_number"
                    else ident.matches_ski(rid.value))
-            attempt = (lambda info=info: _ktri_unwrap(info, ident.private_key, key_size))
+            attempt: Callable[[], bytes] = functools.partial(_ktri_unwrap, info, ident.private_key, key_size)
             if hit:
                 named.append(attempt)
             elif not ident.has_certificate:
@@ -751,16 +752,16 @@ def _attempts(env, ident: Optional[_Identity], kek, kek_id, password, key_size: 
                 rid = rek.rid
                 hit = (ident.matches_issuer_serial(rid.value) if rid.name == "issuer_and_serial_number"
                        else ident.matches_ski(rid.value.subject_key_identifier))
-                attempt = (lambda info=info, rek=rek: _kari_unwrap(info, rek, ident.private_key))
+                attempt = functools.partial(_kari_unwrap, info, rek, ident.private_key)
                 if hit:
                     named.append(attempt)
                 elif not ident.has_certificate:
                     others.append(attempt)
         elif kind == "kekri" and kek is not None:
             if kek_id is None or hmac.compare_digest(info.kekid.key_identifier, bytes(kek_id)):
-                named.append(lambda info=info: _kekri_unwrap(info, bytes(kek)))
+                named.append(functools.partial(_kekri_unwrap, info, bytes(kek)))
         elif kind == "pwri" and password is not None:
-            named.append(lambda info=info: _pwri_unwrap(info, password, max_iterations))
+            named.append(functools.partial(_pwri_unwrap, info, password, max_iterations))
     return named + others
 
 
@@ -1018,7 +1019,7 @@ def build_enveloped_data(content: bytes, recipients: Iterable[Recipient], *,
     if algorithm.is_aead:
         nonce, ct, tag = _cc.aead_encrypt_content(algorithm.value, cek, content, tag_length=16)
         params = GCMParameters(aes_nonce=nonce, aes_icvlen=16).to_der()
-        env = AuthEnvelopedData(
+        env: Union[EnvelopedData, AuthEnvelopedData] = AuthEnvelopedData(
             version=0, recipient_infos=infos,
             auth_encrypted_content_info=EncryptedContentInfo(
                 content_type=content_type,
