@@ -636,3 +636,39 @@ def test_mutated_template_views_never_raise():
 
 def test_all_names_exist():
     assert all(hasattr(ca, n) for n in ca.__all__)
+
+
+# ---------------------------------------------------------------- property: what we build, pyasn1 reads
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_oids = st.builds(
+    lambda first, second, rest: ".".join(map(str, [first, second, *rest])),
+    st.integers(0, 2), st.integers(0, 39), st.lists(st.integers(0, 2**40), max_size=6))
+_values = st.one_of(
+    st.text(max_size=20).map(lambda s: encode(UTF8String, s)),
+    st.integers(-2**70, 2**70).map(lambda n: encode(Integer, n)),
+    _oids.map(lambda o: encode(ObjectIdentifier, o)),
+    st.binary(max_size=40).map(lambda b: encode(OctetString, b)),
+    st.just(b"\x05\x00"),
+)
+_items = st.lists(st.one_of(_oids, st.builds(lambda o, vs: CsrAttribute(o, vs), _oids,
+                                             st.lists(_values, max_size=4))), max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_items)
+def test_built_csrattrs_read_back_by_pyasn1(items):
+    der = CsrAttrs(items).to_der()
+    back = CsrAttrs.from_der(der)
+    assert back.to_der() == der and len(back) == len(items)
+    ref, rest = der_decoder.decode(der, asn1Spec=rfc7030.CsrAttrs())
+    assert rest == b""
+    for ours, theirs, given_item in zip(back.items, ref, items):
+        if isinstance(given_item, str):
+            assert ours == given_item == str(theirs["oid"])
+        else:
+            a = theirs["attribute"]
+            assert ours.oid == given_item.oid == str(a["attrType"])
+            assert ours.values == [bytes(v) for v in a["attrValues"]] == sorted(given_item.values)
