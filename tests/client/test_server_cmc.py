@@ -257,3 +257,35 @@ def test_fullcmc_http_level_checks() -> None:
         assert post_cmc(srv, b"x", content_type="application/pkcs10").status_code == 415
     with EstTestServer(fullcmc=False) as srv:
         assert post_cmc(srv, b"x").status_code == 501
+
+
+@needs_openssl
+def test_mutated_requests_never_cause_a_server_error(tmp_path: Path) -> None:
+    """Flip, drop and insert bytes in a valid Full PKI Request and a valid CSR: every answer is a
+    deliberate 2xx/4xx, never a 500 (the server's own bugs surface as 500)."""
+    import random
+
+    rng = random.Random(7030)
+    with EstTestServer(auth=None) as srv:
+        csr, key = make_csr("fuzz")
+        request = sign_with_openssl(pki_data([(1, csr)], 1, b"n"), self_signed(key), key_pem(key), tmp_path,
+                                    by_key_id=True)
+        statuses = set()
+        with httpx.Client(verify=srv.client_ssl_context()) as c:
+            for i in range(300):
+                base, path, ctype = (request, "/fullcmc", CMC_REQUEST) if i % 2 else (csr, "/simpleenroll", "application/pkcs10")
+                data = bytearray(base)
+                for _ in range(rng.randint(1, 3)):
+                    pos = rng.randrange(len(data))
+                    action = rng.random()
+                    if action < 0.6:
+                        data[pos] ^= 1 << rng.randrange(8)
+                    elif action < 0.8:
+                        del data[pos]
+                    else:
+                        data.insert(pos, rng.randrange(256))
+                r = c.post(srv.url + EST + path, content=base64.encodebytes(bytes(data)),
+                           headers={"Content-Type": ctype})
+                statuses.add(r.status_code)
+                assert r.status_code < 500, (i, r.text)
+        assert 400 in statuses

@@ -175,6 +175,12 @@ class SignedContent:
 
     def verify(self, signer: SignerInfo, public_key: object) -> None:
         """Verify one signer with ``public_key`` (its attributes, digest and signature)."""
+        try:
+            self._verify(signer, public_key)
+        except A.Asn1Error as exc:
+            raise CmsError(f"malformed signed attributes: {exc}") from None
+
+    def _verify(self, signer: SignerInfo, public_key: object) -> None:
         if signer.signed_attrs is None:
             data = self.content
         else:
