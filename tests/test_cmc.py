@@ -894,3 +894,40 @@ def test_batch_responses_round_trip(ca_pair):
     assert not rest and len(ref["cmsSequence"]) == 2
     with pytest.raises(cmc.CmcError):
         cmc.parse_pki_response(r1).batch_responses()
+
+
+def test_mutated_messages_raise_package_errors_only(ca_pair, ec_key):
+    """Invariant: every input either parses or raises an estcodec.Error (never IndexError, ValueError from
+    cryptography, ...): byte flips, deletions and insertions over the vectors and over signed messages checked
+    with trust / self-signature verification."""
+    import random
+    rng = random.Random(20261127)
+    ca_key, ca = ca_pair
+    plain = [p.read_bytes() for p in _signed_vectors()]
+    plain.append(cmc.PkiResponseBuilder().pending(b"t", dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+                 .build().to_der())
+    resp = cmc.PkiResponseBuilder().transaction_id(5).success().sign(ca_key, ca)
+    req = cmc.sign_pki_data(cmc.PkiDataBuilder().add_certification_request(_csr(ec_key, "m")).build(), ec_key)
+    jobs = [(d, cmc.parse_pki_data, {}) for d in plain] + [(d, cmc.parse_pki_response, {}) for d in plain]
+    jobs += [(resp, cmc.parse_pki_response, {"signer_trust": [ca]}),
+             (req, cmc.parse_pki_data, {"verify_self_signed": True})]
+    for _ in range(1500):
+        base, fn, kw = rng.choice(jobs)
+        d = bytearray(base)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(d))
+            op = rng.random()
+            if op < 0.7:
+                d[i] = rng.randrange(256)
+            elif op < 0.85:
+                del d[i:i + rng.randint(1, 6)]
+            else:
+                d[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 3)))
+        try:
+            r = fn(bytes(d), **kw)
+        except Error:
+            continue
+        for c in r.control_sequence:
+            assert isinstance(c.values, list)
+        if isinstance(r, cmc.PKIResponse):
+            r.status, r.fail_info(), r.pending_info()  # noqa: B018

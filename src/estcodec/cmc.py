@@ -1012,8 +1012,7 @@ def _request_keys(pki: PKIData) -> list:
 
 
 def _verify_self_signed(data: bytes, pki: PKIData) -> None:
-    from cryptography.hazmat.primitives.serialization import load_der_public_key
-
+    from . import _sigalgs
     from . import cms as _cms
     from ._sigalgs import SignatureError
     if _sniff_content_type(data) != oid.ID_SIGNED_DATA:
@@ -1027,7 +1026,10 @@ def _verify_self_signed(data: bytes, pki: PKIData) -> None:
     keys = [spki for ski, spki in _request_keys(pki) if ski == sid.value]
     if not keys:
         raise SignatureError("no request in the PKIData has the signer's subject key identifier")
-    _cms.verify_signed_data(data, None, signer_public_key=load_der_public_key(keys[0].to_der()))
+    # replace(): re-encode from values, so that a key read from a CRMF template ([6] IMPLICIT) becomes a plain
+    # SubjectPublicKeyInfo again
+    public_key = _sigalgs.load_public_key(keys[0].replace().to_der())
+    _cms.verify_signed_data(data, None, signer_public_key=public_key)
 
 
 def parse_pki_response(data: bytes, *, signer_trust=None) -> PKIResponse:
