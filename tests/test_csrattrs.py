@@ -672,3 +672,31 @@ def test_built_csrattrs_read_back_by_pyasn1(items):
             a = theirs["attribute"]
             assert ours.oid == given_item.oid == str(a["attrType"])
             assert ours.values == [bytes(v) for v in a["attrValues"]] == sorted(given_item.values)
+
+
+def test_template_build_from_values_gives_the_rfc9908_example():
+    t = CertificationRequestInfoTemplate.build(
+        subject=[("2.5.4.3", None), ("2.5.4.11", "myDept"), [("2.5.4.11", "myGroup")]],
+        key_algorithm=oid.EC_PUBLIC_KEY, key_parameters=encode(ObjectIdentifier, oid.SECP256R1),
+        extensions=[("2.5.29.17", False, SAN_VALUE), ("2.5.29.15", True, KU_VALUE), ("2.5.29.37", False, None)])
+    assert t.to_der() == _rfc9908_example_template().to_der()
+
+
+def test_template_build_uses_extension_request_when_all_values_are_given():
+    bc = Extension(extn_id="2.5.29.19", critical=True, extn_value=b"\x30\x00")
+    t = CertificationRequestInfoTemplate.build(subject=[("2.5.4.6", "DE"), ("2.5.4.3", None)], extensions=[bc])
+    back = CertificationRequestInfoTemplate.from_der(t.to_der())
+    assert [a.oid for a in back.attributes] == [oid.EXTENSION_REQUEST]
+    assert back.subject_template == [[("2.5.4.6", b"\x13\x02DE")], [("2.5.4.3", None)]]
+    ref, _ = der_decoder.decode(t.to_der(), asn1Spec=_PyCRITemplate())
+    exts, _ = der_decoder.decode(bytes(ref["attributes"][0]["values"][0]), asn1Spec=rfc5280.Extensions())
+    assert [(str(e["extnID"]), bool(e["critical"])) for e in exts] == [("2.5.29.19", True)]
+    with pytest.raises(EncodeError):
+        CertificationRequestInfoTemplate.build(extensions=[bc, bc])
+    with pytest.raises(EncodeError):
+        CertificationRequestInfoTemplate.build(subject=[[]])
+    with pytest.raises(EncodeError):
+        CertificationRequestInfoTemplate.build(key_parameters=b"\x05\x00")
+    with pytest.raises(EncodeError):
+        CertificationRequestInfoTemplate.build(extensions=[bc], attributes=[
+            CsrAttribute(oid.EXTENSION_REQUEST, [encode(ca.Extensions, [bc])])])

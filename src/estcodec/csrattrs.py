@@ -33,8 +33,8 @@ from dataclasses import dataclass, field as _dc_field
 from .der import normalize_ber
 from .errors import DecodeError, EncodeError
 from .schema import (
-    Any, AnyValue, BitString, Boolean, Choice, Integer, ObjectIdentifier, OctetString, Sequence, SequenceOf,
-    SetOf, decode, encode, field,
+    Any, AnyValue, BitString, Boolean, Choice, Integer, ObjectIdentifier, OctetString, PrintableString, Sequence,
+    SequenceOf, SetOf, UTF8String, decode, encode, field,
 )
 from .x509 import AlgorithmIdentifier, Attribute, Extension, Extensions
 
@@ -161,6 +161,56 @@ class CertificationRequestInfoTemplate(Sequence):
     subject_pk_info: SubjectPublicKeyInfoTemplate = field(implicit=0, optional=True)
     attributes: SetOf(Attribute) = field(implicit=1)
 
+    @classmethod
+    def build(cls, *, subject=None, key_algorithm: "str | None" = None, key_parameters: "bytes | None" = None,
+              subject_public_key: "bytes | None" = None, extensions=None,
+              attributes=()) -> "CertificationRequestInfoTemplate":
+        """A template from plain values (for servers).
+
+        ``subject``: RDNs in order, each an ``(oid, value)`` pair or a list of pairs (multi-valued RDN); a value
+        is ``None`` (the client fills it in), ``str`` (encoded UTF8String; PrintableString for countryName and
+        serialNumber) or ``bytes`` (the DER of the value). ``key_algorithm`` / ``key_parameters`` (DER) /
+        ``subject_public_key`` (placeholder key bits, RFC 9908's way of giving an RSA size). ``extensions``:
+        ``ExtensionTemplate`` / ``Extension`` models or ``(oid, critical, value DER or None)`` tuples; they go
+        into an ``extensionRequest`` attribute when every one has a value and into ``id-aa-extensionReqTemplate``
+        otherwise, as RFC 9908 §4 requires. ``attributes``: further ``Attribute`` models or ``CsrAttribute``.
+        """
+        rdns = None
+        if subject is not None:
+            rdns = []
+            for rdn in subject:
+                pairs = [rdn] if isinstance(rdn, tuple) else list(rdn)
+                if not pairs:
+                    raise EncodeError("an RDN of the subject template needs at least one attribute")
+                rdns.append([SingleAttributeTemplate(type=o, value=_rdn_value_der(o, v)) for o, v in pairs])
+        spki = None
+        if key_algorithm is not None:
+            spki = SubjectPublicKeyInfoTemplate(
+                algorithm=AlgorithmIdentifier(algorithm=key_algorithm, parameters=key_parameters),
+                subject_public_key=subject_public_key)
+        elif key_parameters is not None or subject_public_key is not None:
+            raise EncodeError("key parameters or a placeholder key need key_algorithm")
+        attrs = []
+        if extensions:
+            exts = [_extension_template_of(e) for e in extensions]
+            ids = [e.extn_id for e in exts]
+            if len(set(ids)) != len(ids):
+                raise EncodeError("the extension templates must not repeat an extnID")
+            if all(e.extn_value is not None for e in exts):
+                value = encode(Extensions, [Extension(extn_id=e.extn_id, critical=e.critical,
+                                                      extn_value=e.extn_value) for e in exts])
+                attrs.append(Attribute(attr_type=oid.EXTENSION_REQUEST, attr_values=[value]))
+            else:
+                attrs.append(Attribute(attr_type=oid.EXTENSION_REQ_TEMPLATE,
+                                       attr_values=[encode(ExtensionTemplates, exts)]))
+        for a in attributes:
+            if isinstance(a, CsrAttribute):
+                a = Attribute(attr_type=a.oid, attr_values=list(a.values))
+            if a.attr_type in (oid.EXTENSION_REQUEST, oid.EXTENSION_REQ_TEMPLATE) and extensions:
+                raise EncodeError("extensions are given twice (RFC 9908 §4 allows one extension attribute)")
+            attrs.append(a)
+        return cls(version=0, subject=rdns, subject_pk_info=spki, attributes=attrs)
+
     # -- views ------------------------------------------------------------------------------------------------
 
     @property
@@ -213,6 +263,33 @@ class CertificationRequestInfoTemplate(Sequence):
                     return None
                 return _try_decode(ExtensionTemplates, a.values[0])
         return None
+
+
+_PRINTABLE_RDN_TYPES = frozenset({"2.5.4.6", "2.5.4.5"})  # countryName, serialNumber (X.520)
+
+
+def _rdn_value_der(attr_oid: str, value: "str | bytes | None") -> "bytes | None":
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        _check_tlv(value)
+        return bytes(value)
+    if isinstance(value, str):
+        return encode(PrintableString if attr_oid in _PRINTABLE_RDN_TYPES else UTF8String, value)
+    raise TypeError(f"an RDN value is None, str or DER bytes, not {type(value).__name__}")
+
+
+def _extension_template_of(e) -> "ExtensionTemplate":
+    if isinstance(e, ExtensionTemplate):
+        return e
+    if isinstance(e, tuple):
+        extn_id, critical, value = e
+        return ExtensionTemplate(extn_id=extn_id, critical=bool(critical),
+                                 extn_value=None if value is None else bytes(value))
+    if hasattr(e, "extn_id") and hasattr(e, "extn_value"):
+        return ExtensionTemplate(extn_id=e.extn_id, critical=e.critical, extn_value=e.extn_value)
+    raise TypeError(f"an extension template is an ExtensionTemplate, an Extension or a tuple, not "
+                    f"{type(e).__name__}")
 
 
 # Expected type of each attribute's values, for the typed views. Values that do not match stay raw.
