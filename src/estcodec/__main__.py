@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -43,10 +44,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     module_name, func_name = SUBCOMMANDS[args.command][2].split(":")
     run = getattr(importlib.import_module(module_name), func_name)
     try:
-        return int(run(args))
-    except BrokenPipeError:  # `... | head`
-        sys.stderr.close()
-        return 0
+        rc = int(run(args))
+        sys.stdout.flush()
+        return rc
+    except BrokenPipeError:
+        # the reader went away (`... | head`): stop quietly, as the Python docs recommend for SIGPIPE
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
