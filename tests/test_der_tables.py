@@ -317,6 +317,11 @@ REJECT = [
      Ok(H("04 04 01 02 03 04"), H("01 02 03 04"))),
     ("cons-octets-in-seq", H("30 06 24 04 04 02 ab cd"), 2, "constructed-primitive",
      Ok(H("30 04 04 02 ab cd"))),
+    ("cons-octets-indefinite-empty", H("24 80 00 00"), 0, "indefinite-length", Ok(H("04 00"), b"")),
+    ("cons-octets-non-minimal-segment", H("24 05 04 81 02 aa bb"), 0, "constructed-primitive",
+     Ok(H("04 02 aa bb"), H("aa bb"))),
+    ("cons-octets-segment-truncated", H("24 04 04 05 aa bb"), 0, "constructed-primitive", (2, "truncated")),
+    ("cons-octets-eoc-missing", H("24 80 04 01 aa"), 0, "indefinite-length", (0, "truncated")),
     ("cons-octets-bad-segment-type", H("24 04 03 02 00 01"), 0, "constructed-primitive", (2, "unexpected-tag")),
     ("cons-octets-context-segment", H("24 03 80 01 00"), 0, "constructed-primitive", (2, "unexpected-tag")),
     ("cons-bits", H("23 08 03 02 00 01 03 02 04 f0"), 0, "constructed-primitive",
@@ -488,6 +493,9 @@ REJECT = [
     ("ber-indefinite-inner", H("30 06 30 80 05 00 00 00"), 2, "indefinite-length", Ok(H("30 04 30 02 05 00"))),
     ("ber-indefinite-needs-long-form", H("30 80 04 81 c5") + b"\x66" * 197 + H("00 00"), 0, "indefinite-length",
      Ok(H("30 81 c8 04 81 c5") + b"\x66" * 197)),
+    ("ber-indefinite-high-tag", H("bf 81 00 80 02 01 05 00 00"), 0, "indefinite-length",
+     Ok(H("bf 81 00 03 02 01 05"))),
+    ("ber-indefinite-empty-set", H("31 80 00 00"), 0, "indefinite-length", Ok(H("31 00"))),
     ("ber-non-minimal-outer", H("30 81 03 02 01 05"), 0, "non-minimal-length", Ok(H("30 03 02 01 05"))),
     ("ber-mixed", H("30 80 24 80 04 01 aa 00 00 01 01 01 30 84 00 00 00 00 00 00"), 0, "indefinite-length",
      Ok(H("30 08 04 01 aa 01 01 ff 30 00"))),
@@ -570,6 +578,25 @@ def test_ber_element_offsets_refer_to_the_input():
     assert s.offset == 5 and not s.constructed and s.value == b"\xaa\xbb" and s.content == b"\xaa\xbb"
     assert s.end == 15
     assert el.to_der() == H("30 07 02 01 05 04 02 aa bb")
+
+
+def test_ber_subtree_to_der_is_normalised_too():
+    data = H("30 80 30 80 01 01 01 04 81 01 aa 00 00 02 01 05 00 00")
+    el = der.parse(data, ber=True)
+    inner, i = el.children
+    assert inner.offset == 2 and i.offset == 13
+    assert inner.to_der() == H("30 06 01 01 ff 04 01 aa")
+    assert inner[0].to_der() == H("01 01 ff") and inner[0].value is True
+    assert inner[1].to_der() == H("04 01 aa")
+    assert i.to_der() == H("02 01 05")
+    assert el.to_der() == H("30 0b 30 06 01 01 ff 04 01 aa 02 01 05")
+
+
+def test_der_subtree_to_der_is_the_input_slice():
+    data = H("30 0a 30 05 01 01 ff 05 00 02 01 05")
+    el = der.parse(data)
+    assert el[0].to_der() == data[2:9] and el[1].to_der() == data[9:]
+    assert el[0][1].to_der() == H("05 00")
 
 
 @pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
