@@ -782,3 +782,43 @@ def test_openssl_reads_our_server_generated_key(tmp_path: Path, parties) -> None
                       "-CAfile", p["signer"].cert_path)
     keys = pkcs8.parse_asymmetric_key_package(package)
     assert keys[0].to_cryptography().private_numbers() == generated.private_numbers()
+
+
+def test_auth_enveloped_data_authenticates_its_attributes() -> None:
+    """authAttrs are the GCM AAD, DER-encoded with the SET OF tag (RFC 5083 §2.2): built here by hand with the
+    schema encoder and pycryptodome's GCM, then decrypted by decrypt()."""
+    from Crypto.Cipher import AES as CryptoAES
+
+    from estcodec.schema import SetOf, encode
+
+    kek, cek, nonce = bytes(range(16)), os.urandom(32), os.urandom(12)
+    attrs = [E.Attribute(attr_type="1.2.840.113549.1.9.3", attr_values=[b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01"])]
+    aad = encode(SetOf(E.Attribute), attrs)
+    assert aad[:1] == b"\x31"
+    gcm = CryptoAES.new(cek, CryptoAES.MODE_GCM, nonce=nonce, mac_len=12)
+    gcm.update(aad)
+    ct, tag = gcm.encrypt_and_digest(b"authenticated content")
+
+    def message(attributes, mac):
+        env = E.AuthEnvelopedData(
+            version=0,
+            recipient_infos=[E.RecipientInfo(kekri=E.KEKRecipientInfo(
+                version=4, kekid=E.KEKIdentifier(key_identifier=b"k"),
+                key_encryption_algorithm=E.AlgorithmIdentifier(algorithm=cc.OID_AES128_WRAP),
+                encrypted_key=cc.aes_wrap(kek, cek)))],
+            auth_encrypted_content_info=E.EncryptedContentInfo(
+                content_type=E.ID_DATA,
+                content_encryption_algorithm=E.AlgorithmIdentifier(
+                    algorithm=cc.OID_AES256_GCM, parameters=E.GCMParameters(aes_nonce=nonce).to_der()),
+                encrypted_content=ct),
+            auth_attrs=attributes, mac=mac)
+        return E.ContentInfo(content_type=E.ID_AUTH_ENVELOPED_DATA, content=env.to_der()).to_der()
+
+    assert E.decrypt(message(attrs, tag), kek=kek) == b"authenticated content"
+    other = [E.Attribute(attr_type="1.2.840.113549.1.9.3", attr_values=[b"\x06\x03\x2a\x03\x04"])]
+    for attributes, mac in ((other, tag), (None, tag), (attrs, tag[:-1] + bytes([tag[-1] ^ 1]))):
+        with pytest.raises(DecryptionError) as excinfo:
+            E.decrypt(message(attributes, mac), kek=kek)
+        assert str(excinfo.value) == "decryption failed"
+    with pytest.raises(estcodec.DecodeError):  # a MAC whose length is not aes-ICVlen
+        E.decrypt(message(attrs, tag + b"\x00"), kek=kek)
