@@ -597,3 +597,64 @@ def test_command_line_runner(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+# ------------------------------------------------------------------------------------------ CA shapes
+
+
+def test_intermediate_ca() -> None:
+    with EstTestServer(ca_intermediate=True) as srv:
+        assert srv.issuer_certificate != srv.ca_certificate
+        srv.issuer_certificate.verify_directly_issued_by(srv.ca_certificate)
+        # the server sends its intermediate in the TLS handshake: the root alone is enough to trust it
+        with httpx.Client(verify=srv.client_ssl_context(), auth=(srv.username, srv.password)) as c:
+            cacerts = certs_of(c.get(srv.url + EST + "/cacerts"))
+            r = post_csr(c, srv.url + EST + "/simpleenroll", make_csr()[0])
+        assert {x.serial_number for x in cacerts} == {srv.ca_certificate.serial_number,
+                                                      srv.issuer_certificate.serial_number}
+        [cert] = certs_of(r)
+        cert.verify_directly_issued_by(srv.issuer_certificate)
+        srv.tls_certificate.verify_directly_issued_by(srv.issuer_certificate)
+
+
+def test_reenroll_with_an_identity_from_the_intermediate() -> None:
+    with EstTestServer(ca_intermediate=True, auth="cert") as srv:
+        identity = srv.issue_client_identity("sub-issued")
+        x509.load_pem_x509_certificate(identity[0]).verify_directly_issued_by(srv.issuer_certificate)
+        key = serialization.load_pem_private_key(identity[1], None)
+        r = _reenroll(srv, identity, make_csr(key, "sub-issued")[0])
+        assert r.status_code == 200, r.text
+
+
+def test_enroll_response_chain_option() -> None:
+    with EstTestServer(ca_intermediate=True, enroll_response_chain=True, auth=None) as srv:
+        csr, key = make_csr()
+        with httpx.Client(verify=srv.client_ssl_context()) as c:
+            certs = certs_of(post_csr(c, srv.url + EST + "/simpleenroll", csr))
+        assert len(certs) == 3
+        assert [x for x in certs if cert_spki(x) == spki(key)][0].issuer == srv.issuer_certificate.subject
+
+
+def test_root_key_rollover_certificates() -> None:
+    with EstTestServer(ca_rollover=True) as srv, httpx.Client(verify=srv.client_ssl_context()) as c:
+        certs = certs_of(c.get(srv.url + EST + "/cacerts"))
+    assert len(certs) == 4  # OldWithOld, NewWithNew, OldWithNew, NewWithOld (as in RFC 7030 A.1)
+    old = srv.ca_certificate
+    assert all(x.subject == old.subject for x in certs)
+    new_with_new = [x for x in certs if cert_spki(x) != cert_spki(old) and x.issuer == x.subject
+                    and _signed_by(x, x)]
+    assert len(new_with_new) == 1
+    new = new_with_new[0]
+    old_with_new = [x for x in certs if cert_spki(x) == cert_spki(old) and x != old]
+    new_with_old = [x for x in certs if cert_spki(x) == cert_spki(new) and x != new]
+    assert len(old_with_new) == 1 and _signed_by(old_with_new[0], new)
+    assert len(new_with_old) == 1 and _signed_by(new_with_old[0], old)
+    assert new.not_valid_after_utc > old.not_valid_after_utc
+
+
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+        return True
+    except Exception:
+        return False

@@ -144,9 +144,10 @@ def status_infos(resp: rfc6402.PKIResponse) -> list[StatusInfoV2WithFailInfo]:
 
 
 @needs_openssl
+@pytest.mark.parametrize("intermediate", [False, True], ids=["root-issues", "intermediate-issues"])
 @pytest.mark.parametrize("signer", ["client-certificate", "key-being-certified"])
-def test_fullcmc_signed_pki_response(tmp_path: Path, signer: str) -> None:
-    with EstTestServer() as srv:
+def test_fullcmc_signed_pki_response(tmp_path: Path, signer: str, intermediate: bool) -> None:
+    with EstTestServer(ca_intermediate=intermediate) as srv:
         csr, key = make_csr("cmc-device")
         nonce = os.urandom(16)
         content = pki_data([(1, csr)], 4242, nonce)
@@ -168,7 +169,7 @@ def test_fullcmc_signed_pki_response(tmp_path: Path, signer: str) -> None:
         assert str(rfc6402.id_cmc_senderNonce) in ctl
         issued = [c for c in certs if c.subject.rfc4514_string() == "CN=cmc-device"]
         assert len(issued) == 1
-        issued[0].verify_directly_issued_by(srv.ca_certificate)
+        issued[0].verify_directly_issued_by(srv.issuer_certificate)
         assert issued[0].public_key() == key.public_key()
 
 

@@ -193,7 +193,7 @@ def _key_from_package(package: bytes) -> object:
 
 def _check_key_matches_cert(key: object, cert_part: bytes, srv: EstTestServer) -> None:
     [cert] = pkcs7.load_der_pkcs7_certificates(cert_part)
-    cert.verify_directly_issued_by(srv.ca_certificate)
+    cert.verify_directly_issued_by(srv.issuer_certificate)
     assert cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) \
         == spki(key)
 
@@ -342,3 +342,18 @@ def test_serverkeygen_ignores_the_csr_signature() -> None:
         assert enroll.status_code == 400  # ... which enrollment never does
     with EstTestServer(verify_serverkeygen_signature=True) as srv:
         assert post_keygen(srv, broken).status_code == 400
+
+
+@needs_openssl
+def test_serverkeygen_signed_by_an_intermediate(tmp_path: Path) -> None:
+    kek_id, kek = b"k", os.urandom(16)
+    with EstTestServer(ca_intermediate=True, server_keygen_keks={kek_id: kek}) as srv:
+        r = post_keygen(srv, make_csr(octet_attributes={DECRYPT_KEY_ID: kek_id})[0])
+        assert r.status_code == 200
+        (_, _, enveloped), (_, _, cert_part) = split_multipart(r)
+        (tmp_path / "env.der").write_bytes(enveloped)
+        signed = _openssl("cms", "-decrypt", "-inform", "DER", "-in", str(tmp_path / "env.der"),
+                          "-secretkey", kek.hex(), "-secretkeyid", kek_id.hex(), "-binary")
+        # verified against the root alone: the SignedData carries the intermediate
+        key = _key_from_package(_verify_signed_key_package(signed, srv, tmp_path))
+        _check_key_matches_cert(key, cert_part, srv)

@@ -49,6 +49,35 @@ def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
 
 
+def _ca_certificate(
+    subject: x509.Name, public_key: object, issuer: x509.Name, signer: object, now: _dt.datetime,
+    *, days: int = 3650, path_length: int | None = None,
+) -> x509.Certificate:
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)  # type: ignore[arg-type]
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _dt.timedelta(minutes=5))
+        .not_valid_after(now + _dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
+    )
+    signer_pub = signer.public_key()  # type: ignore[attr-defined]
+    if signer_pub != public_key:
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_pub), critical=False)
+    return builder.sign(signer, _sign_hash(signer))  # type: ignore[arg-type]
+
+
 class TestCa:
     """Root CA, TLS server certificate for 127.0.0.1/localhost, and a register of what it issued."""
 
@@ -63,32 +92,35 @@ class TestCa:
         tls_ip_addresses: tuple[str, ...] = ("127.0.0.1", "::1"),
         tls_cmc_ra: bool = False,
         tls_include_hostname: bool = True,
+        intermediate: bool = False,
+        rollover: bool = False,
     ) -> None:
         self._lock = threading.Lock()
+        now = _now()
         self.key = generate_key(key_type)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        now = _now()
         pub = self.key.public_key()  # type: ignore[attr-defined]
-        self.certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(pub)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _dt.timedelta(minutes=5))
-            .not_valid_after(now + _dt.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                    encipher_only=False, decipher_only=False,
-                ),
-                critical=True,
+        self.certificate = _ca_certificate(name, pub, name, self.key, now)
+        # the CA that issues (the root, or an intermediate below it) and the chain a client needs
+        self.issuer_key = self.key
+        self.issuer_certificate = self.certificate
+        self.intermediates: list[x509.Certificate] = []
+        if intermediate:
+            self.issuer_key = generate_key(key_type)
+            sub = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name + " Issuing CA")])
+            self.issuer_certificate = _ca_certificate(
+                sub, self.issuer_key.public_key(), name, self.key, now, path_length=0  # type: ignore[attr-defined]
             )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
-            .sign(self.key, _sign_hash(self.key))  # type: ignore[arg-type]
-        )
+            self.intermediates = [self.issuer_certificate]
+        # RFC 4210 §4.4 root CA key update: NewWithNew, OldWithNew, NewWithOld (RFC 7030 §4.1.3)
+        self.rollover_certificates: list[x509.Certificate] = []
+        if rollover:
+            new_key = generate_key(key_type)
+            new_pub = new_key.public_key()  # type: ignore[attr-defined]
+            new_with_new = _ca_certificate(name, new_pub, name, new_key, now, days=7300)
+            old_with_new = _ca_certificate(name, pub, name, new_key, now, days=3650)
+            new_with_old = _ca_certificate(name, new_pub, name, self.key, now, days=3650)
+            self.rollover_certificates = [new_with_new, old_with_new, new_with_old]
         self.issued: dict[int, x509.Certificate] = {}
         self._by_ski: dict[bytes, x509.Certificate] = {}
         # the TLS server identity
@@ -101,7 +133,7 @@ class TestCa:
         builder = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "EstTestServer")]))
-            .issuer_name(name)
+            .issuer_name(self.issuer_certificate.subject)
             .public_key(self.tls_key.public_key())  # type: ignore[attr-defined]
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - _dt.timedelta(minutes=5))
@@ -109,12 +141,20 @@ class TestCa:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(pub), critical=False  # type: ignore[arg-type]
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    self.issuer_key.public_key()  # type: ignore[attr-defined]
+                ),
+                critical=False,
             )
         )
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        self.tls_certificate = builder.sign(self.key, _sign_hash(self.key))  # type: ignore[arg-type]
+        self.tls_certificate = builder.sign(self.issuer_key, _sign_hash(self.issuer_key))  # type: ignore[arg-type]
+
+    @property
+    def ca_certificates(self) -> list[x509.Certificate]:
+        """What /cacerts returns: the root, any intermediate, any root key-update certificates."""
+        return [self.certificate, *self.intermediates, *self.rollover_certificates]
 
     # ------------------------------------------------------------------------------------------ PEM
 
@@ -123,7 +163,7 @@ class TestCa:
         return self.certificate.public_bytes(serialization.Encoding.PEM)
 
     def tls_chain_pem(self) -> bytes:
-        return self.tls_certificate.public_bytes(serialization.Encoding.PEM)
+        return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [self.tls_certificate, *self.intermediates])
 
     def tls_key_pem(self) -> bytes:
         return self.tls_key.private_bytes(  # type: ignore[attr-defined]
@@ -150,7 +190,7 @@ class TestCa:
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(self.certificate.subject)
+            .issuer_name(self.issuer_certificate.subject)
             .public_key(public_key)  # type: ignore[arg-type]
             .serial_number(x509.random_serial_number())
             .not_valid_before(start)
@@ -158,7 +198,7 @@ class TestCa:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),  # type: ignore[attr-defined]
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.issuer_key.public_key()),  # type: ignore[attr-defined]
                 critical=False,
             )
         )
@@ -171,7 +211,7 @@ class TestCa:
                 have_eku = True
         if extended_key_usage is not None and not have_eku:
             builder = builder.add_extension(x509.ExtendedKeyUsage(extended_key_usage), critical=False)
-        cert = builder.sign(self.key, _sign_hash(self.key))  # type: ignore[arg-type]
+        cert = builder.sign(self.issuer_key, _sign_hash(self.issuer_key))  # type: ignore[arg-type]
         ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
         with self._lock:
             self.issued[cert.serial_number] = cert

@@ -388,7 +388,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _op_cacerts(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         est = self.est
-        return self._b64_response("application/pkcs7-mime", _cms.certs_only([est.ca.certificate, *est.extra_ca_certificates]))
+        return self._b64_response("application/pkcs7-mime", _cms.certs_only([*est.ca.ca_certificates, *est.extra_ca_certificates]))
 
     def _op_csrattrs(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         der = self.est.csr_attrs_der()
@@ -403,7 +403,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._check_channel_binding(info)
         self._check_pending("simpleenroll", info)
         cert = self._issue(info)
-        return self._b64_response("application/pkcs7-mime; smime-type=certs-only", _cms.certs_only([cert]))
+        return self._b64_response("application/pkcs7-mime; smime-type=certs-only", self.est._issued_certs_only(cert))
 
     def _op_simplereenroll(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         info = self._read_csr(body)
@@ -421,7 +421,7 @@ class _Handler(BaseHTTPRequestHandler):
                                       "(RFC 7030 section 4.2.2) and no changeSubjectName is present")
         self._check_pending("simplereenroll", info)
         cert = self._issue(info)
-        return self._b64_response("application/pkcs7-mime; smime-type=certs-only", _cms.certs_only([cert]))
+        return self._b64_response("application/pkcs7-mime; smime-type=certs-only", self.est._issued_certs_only(cert))
 
     def _op_serverkeygen(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         est = self.est
@@ -457,7 +457,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kek is not None or recipient_cert is not None:
             content_alg = next((c for c in caps if c in O.AES_CBC_KEY_SIZES), O.AES256_CBC)
             package = A.seq(pkcs8)  # AsymmetricKeyPackage ::= SEQUENCE SIZE (1..MAX) OF OneAsymmetricKey
-            signed = _cms.sign_content(O.ASYMMETRIC_KEY_PACKAGE, package, est.ca.key, est.ca.certificate)
+            signed = _cms.sign_content(O.ASYMMETRIC_KEY_PACKAGE, package, est.ca.issuer_key, est.ca.issuer_certificate)
             signed_data = A.parse(signed).children()[1].children()[0].encoded  # the SignedData itself
             if kek is not None:
                 assert kek_id is not None
@@ -477,7 +477,7 @@ class _Handler(BaseHTTPRequestHandler):
             key_part = ("application/pkcs8", pkcs8)
         boundary = "est-" + secrets.token_hex(12)
         nl = est.multipart_line_ending
-        parts = [key_part, ("application/pkcs7-mime; smime-type=certs-only", _cms.certs_only([cert]))]
+        parts = [key_part, ("application/pkcs7-mime; smime-type=certs-only", est._issued_certs_only(cert))]
         out = []
         for ctype, der in parts:
             b64 = base64.encodebytes(der).decode("ascii").replace("\n", nl)
@@ -525,15 +525,15 @@ class _Handler(BaseHTTPRequestHandler):
             ok_ids.append(bpid)
         statuses = ([_cmc.StatusEntry(_cmc.CmcStatus.SUCCESS, ok_ids)] if ok_ids else []) + failed
         if not issued:
-            der = _cmc.build_pki_response(statuses, certificates=[], signer_key=est.ca.key,
-                                          signer_cert=est.ca.certificate, request=req)
+            der = _cmc.build_pki_response(statuses, certificates=[], signer_key=est.ca.issuer_key,
+                                          signer_cert=est.ca.issuer_certificate, request=req)
             raise _HttpError(400, body=base64.encodebytes(der),
                              content_type="application/pkcs7-mime; smime-type=CMC-response",
                              headers={"Content-Transfer-Encoding": "base64"})
         if est.fullcmc_response == "certs-only" and not failed:
             return self._b64_response("application/pkcs7-mime; smime-type=certs-only", _cms.certs_only(issued))
-        der = _cmc.build_pki_response(statuses, certificates=issued, signer_key=est.ca.key,
-                                      signer_cert=est.ca.certificate, request=req)
+        der = _cmc.build_pki_response(statuses, certificates=issued, signer_key=est.ca.issuer_key,
+                                      signer_cert=est.ca.issuer_certificate, request=req)
         return self._b64_response("application/pkcs7-mime; smime-type=CMC-response", der)
 
     def _cmc_error(
@@ -542,7 +542,7 @@ class _Handler(BaseHTTPRequestHandler):
         est = self.est
         der = _cmc.build_pki_response(
             [_cmc.StatusEntry(_cmc.CmcStatus.FAILED, [0], message, fail)],
-            certificates=[], signer_key=est.ca.key, signer_cert=est.ca.certificate, request=req,
+            certificates=[], signer_key=est.ca.issuer_key, signer_cert=est.ca.issuer_certificate, request=req,
         )
         raise _HttpError(400, body=base64.encodebytes(der),
                          content_type="application/pkcs7-mime; smime-type=CMC-response",
@@ -633,7 +633,12 @@ class EstTestServer:
     dotted OIDs, or False (404). ``fullcmc_response``: ``"pki-response"`` (default) or ``"certs-only"``.
     ``client_trust_pem``: extra PEM trust anchors for TLS client certificates (third-party certs).
     ``extra_ca_certificates``: more certificates for /cacerts (e.g. rollover certificates).
-    ``ca_key_type``: the CA's key (default ``"ec-p256"``). ``tls_cmc_ra``: put id-kp-cmcRA into
+    ``ca_key_type``: the CA's key (default ``"ec-p256"``). ``ca_intermediate``: issue (and serve TLS)
+    from an intermediate CA below the root; /cacerts then holds both. ``ca_rollover``: add the RFC 4210
+    §4.4 root key-update certificates (NewWithNew, OldWithNew, NewWithOld) to /cacerts, as RFC 7030
+    §4.1.3 suggests. ``enroll_response_chain``: put the CA chain next to the issued certificate in
+    enrollment responses (RFC 7030 §4.2.3 says "only the certificate that was issued"; real servers
+    differ, and certificates in a certs-only response have no defined order). ``tls_cmc_ra``: put id-kp-cmcRA into
     the TLS certificate. ``tls_hostname_in_cert`` (default True): False leaves the TLS certificate
     without any SAN for 127.0.0.1/localhost (to test server-authorization failures).
     """
@@ -668,6 +673,9 @@ class EstTestServer:
         client_trust_pem: bytes | None = None,
         extra_ca_certificates: Iterable[x509.Certificate] = (),
         ca_key_type: str = "ec-p256",
+        ca_intermediate: bool = False,
+        ca_rollover: bool = False,
+        enroll_response_chain: bool = False,
         tls_cmc_ra: bool = False,
         tls_hostname_in_cert: bool = True,
         host: str = "127.0.0.1",
@@ -729,7 +737,11 @@ class EstTestServer:
         self.multipart_line_ending = "\r\n"
         self.host = host
         self.idle_timeout = idle_timeout
-        self.ca = TestCa(key_type=ca_key_type, tls_cmc_ra=tls_cmc_ra, tls_include_hostname=tls_hostname_in_cert)
+        self.enroll_response_chain = enroll_response_chain
+        self.ca = TestCa(
+            key_type=ca_key_type, tls_cmc_ra=tls_cmc_ra, tls_include_hostname=tls_hostname_in_cert,
+            intermediate=ca_intermediate, rollover=ca_rollover,
+        )
         self.requests: list[RequestRecord] = []
         self.connections_opened = 0
         self.tls_failures = 0
@@ -758,7 +770,10 @@ class EstTestServer:
                 fh.write(self.ca.tls_key_pem())
             ctx.load_cert_chain(cert_path, key_path)
         ctx.verify_mode = ssl.CERT_OPTIONAL
-        trust = self.ca.certificate_pem.decode() + (self.client_trust_pem or b"").decode()
+        # the intermediate joins the trust store so that clients presenting just their leaf verify
+        trust = "".join(
+            c.public_bytes(serialization.Encoding.PEM).decode() for c in [self.ca.certificate, *self.ca.intermediates]
+        ) + (self.client_trust_pem or b"").decode()
         ctx.load_verify_locations(cadata=trust)
         return ctx
 
@@ -825,6 +840,11 @@ class EstTestServer:
     @property
     def ca_key(self) -> object:
         return self.ca.key
+
+    @property
+    def issuer_certificate(self) -> x509.Certificate:
+        """The CA certificate that signs issued certificates (the root unless ``ca_intermediate``)."""
+        return self.ca.issuer_certificate
 
     @property
     def ca_fingerprint_sha256(self) -> bytes:
@@ -916,6 +936,10 @@ class EstTestServer:
         return A.seq(*(A.oid(o) for o in oids))
 
     # ---------------------------------------------------------------------------------- internals
+
+    def _issued_certs_only(self, cert: x509.Certificate) -> bytes:
+        chain = [*self.ca.intermediates, self.ca.certificate] if self.enroll_response_chain else []
+        return _cms.certs_only([*chain, cert])
 
     def _key_format(self, key: object) -> serialization.PrivateFormat:
         if self.server_keygen_key_format == "traditional" and isinstance(
