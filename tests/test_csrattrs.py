@@ -19,10 +19,12 @@ from pyasn1.type import char, constraint, namedtype, tag, univ
 from pyasn1_modules import rfc5280, rfc7030
 
 from estcodec import DecodeError, EncodeError
+from estcodec.der import parse
 from estcodec import csrattrs as ca
 from estcodec.csrattrs import (
     AlgorithmIdentifier, Attribute, CertificationRequestInfoTemplate, CsrAttribute, CsrAttrs, CsrAttrsBuilder,
-    Extension, ExtensionTemplate, KeyTypeRequirement, SingleAttributeTemplate, SubjectPublicKeyInfoTemplate,
+    Extension, ExtensionTemplate, KeyTypeRequirement, NameTemplate, SingleAttributeTemplate,
+    SubjectPublicKeyInfoTemplate,
     Unrecognized, oid,
 )
 from estcodec.schema import Any, Integer, ObjectIdentifier, OctetString, SequenceOf, UTF8String, encode
@@ -444,9 +446,10 @@ def _rfc9908_example_template() -> CertificationRequestInfoTemplate:
     ])
     return CertificationRequestInfoTemplate(
         version=0,
-        subject=[[SingleAttributeTemplate(type="2.5.4.3")],
-                 [SingleAttributeTemplate(type="2.5.4.11", value=encode(UTF8String, "myDept"))],
-                 [SingleAttributeTemplate(type="2.5.4.11", value=encode(UTF8String, "myGroup"))]],
+        subject=NameTemplate(rdn_sequence=[
+            [SingleAttributeTemplate(type="2.5.4.3")],
+            [SingleAttributeTemplate(type="2.5.4.11", value=encode(UTF8String, "myDept"))],
+            [SingleAttributeTemplate(type="2.5.4.11", value=encode(UTF8String, "myGroup"))]]),
         subject_pk_info=SubjectPublicKeyInfoTemplate(
             algorithm=AlgorithmIdentifier(algorithm=oid.EC_PUBLIC_KEY,
                                           parameters=encode(ObjectIdentifier, oid.SECP256R1))),
@@ -492,6 +495,8 @@ def test_template_in_csrattrs_views():
     got = c.template
     assert isinstance(got, CertificationRequestInfoTemplate)
     assert got.to_der() == t.to_der() and got.raw == t.to_der()
+    assert got.subject.name == "rdn_sequence" and len(got.subject.rdns) == 3
+    assert got.subject.to_der() == parse(t.to_der())[1].to_der()  # the NameTemplate's own bytes
     assert got.subject_template == [[("2.5.4.3", None)], [("2.5.4.11", b"\x0c\x06myDept")],
                                     [("2.5.4.11", b"\x0c\x07myGroup")]]
     assert got.key_algorithm_oid == oid.EC_PUBLIC_KEY and got.curve == oid.SECP256R1

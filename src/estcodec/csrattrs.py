@@ -41,7 +41,7 @@ from .x509 import AlgorithmIdentifier, Attribute, Extension, Extensions
 __all__ = [
     "CsrAttrs", "CsrAttribute", "CsrAttrsBuilder", "KeyTypeRequirement", "Unrecognized", "oid",
     "AttrOrOID", "Attribute", "AlgorithmIdentifier", "Extension", "Extensions",
-    "SingleAttributeTemplate", "RelativeDistinguishedNameTemplate", "SubjectPublicKeyInfoTemplate",
+    "SingleAttributeTemplate", "RelativeDistinguishedNameTemplate", "NameTemplate", "SubjectPublicKeyInfoTemplate",
     "ExtensionTemplate", "ExtensionTemplates", "CertificationRequestInfoTemplate",
     "KEY_ALGORITHMS",
 ]
@@ -120,6 +120,16 @@ RelativeDistinguishedNameTemplate = SetOf(SingleAttributeTemplate, min_size=1)
 RDNSequenceTemplate = SequenceOf(RelativeDistinguishedNameTemplate)
 
 
+class NameTemplate(Choice):
+    """``NameTemplate ::= CHOICE { rdnSequence RDNSequenceTemplate }`` (its only alternative, for now)."""
+
+    rdn_sequence: RDNSequenceTemplate
+
+    @property
+    def rdns(self) -> "list[list[SingleAttributeTemplate]]":
+        return self.value
+
+
 class SubjectPublicKeyInfoTemplate(Sequence):
     algorithm: AlgorithmIdentifier
     subject_public_key: BitString = field(optional=True)
@@ -152,12 +162,12 @@ class _RSAPublicKey(Sequence):
 class CertificationRequestInfoTemplate(Sequence):
     """RFC 9908 §4 ``CertificationRequestInfoTemplate``: a partly filled-in CertificationRequestInfo.
 
-    ``subject`` is the RDNSequence of the NameTemplate CHOICE (its only alternative, so the encoding is the same);
+    ``subject`` is a ``NameTemplate`` (its RDNs: ``subject.rdns``; plain values: ``subject_template``);
     ``subject_pk_info`` is ``[0] IMPLICIT``; ``attributes`` is ``[1] IMPLICIT SET OF Attribute``.
     """
 
     version: Integer
-    subject: RDNSequenceTemplate = field(optional=True)
+    subject: NameTemplate = field(optional=True)
     subject_pk_info: SubjectPublicKeyInfoTemplate = field(implicit=0, optional=True)
     attributes: SetOf(Attribute) = field(implicit=1)
 
@@ -209,7 +219,8 @@ class CertificationRequestInfoTemplate(Sequence):
             if a.attr_type in (oid.EXTENSION_REQUEST, oid.EXTENSION_REQ_TEMPLATE) and extensions:
                 raise EncodeError("extensions are given twice (RFC 9908 §4 allows one extension attribute)")
             attrs.append(a)
-        return cls(version=0, subject=rdns, subject_pk_info=spki, attributes=attrs)
+        return cls(version=0, subject=None if rdns is None else NameTemplate(rdn_sequence=rdns),
+                   subject_pk_info=spki, attributes=attrs)
 
     # -- views ------------------------------------------------------------------------------------------------
 
@@ -218,7 +229,7 @@ class CertificationRequestInfoTemplate(Sequence):
         """The subject as RDNs of ``(type OID, raw value DER or None when the client must fill it in)``."""
         if self.subject is None:
             return None
-        return [[(atv.type, atv.value) for atv in rdn] for rdn in self.subject]
+        return [[(atv.type, atv.value) for atv in rdn] for rdn in self.subject.rdns]
 
     @property
     def key_algorithm_oid(self) -> "str | None":
