@@ -457,6 +457,9 @@ def test_no_key_bytes_in_reprs_or_errors():
     secret = k.private_key
     rsa_key = RSAPrivateKey.from_der(secret)
     texts = [repr(k), str(k), repr(rsa_key), repr(OneAsymmetricKey.from_der(_ed25519_key(0, False)))]
+    three_prime = RSAPrivateKey.from_der((RC_PKCS1 / "rsa2048-priv-3prime.der").read_bytes())
+    texts.append(repr(three_prime.other_prime_infos))
+    assert str(three_prime.other_prime_infos[0].prime) not in texts[-1]
     sec1 = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
     texts.append(repr(ECPrivateKey.from_der(sec1)))

@@ -172,6 +172,9 @@ class _OtherPrimeInfo(Sequence):
     exponent: Integer
     coefficient: Integer
 
+    def __repr__(self) -> str:
+        return "OtherPrimeInfo(<key material hidden>)"
+
 
 class RSAPrivateKey(Sequence):
     """PKCS#1 (RFC 8017 A.1.2) RSAPrivateKey."""
