@@ -230,8 +230,11 @@ def test_cryptography_vectors_detached_and_foreign() -> None:
         E.decrypt(detached, private_key=key)
     lamps = E.parse_enveloped_data(_cv_pem("enveloped.pem"))
     assert [r.name for r in lamps.recipient_infos] == ["ktri", "ktri"]
-    with pytest.raises(DecryptionError):
-        E.decrypt(_cv_pem("enveloped.pem"), private_key=key)
+    # Not for this key: with its certificate, no recipient matches (deterministic; without the certificate
+    # the PKCS#1 v1.5 countermeasure could, with probability ~1/256, yield garbage instead of an error)
+    cert = (CV / "x509" / "custom" / "ca" / "rsa_ca.pem").read_bytes()
+    with pytest.raises(DecryptionError, match="no recipient"):
+        E.decrypt(_cv_pem("enveloped.pem"), private_key=key, certificate=cert)
 
 
 def test_asn1crypto_sample() -> None:
@@ -756,15 +759,18 @@ def test_server_generated_key_made_by_openssl(tmp_path: Path, parties) -> None:
     generated = ec.generate_private_key(ec.SECP256R1())
     package = pkcs8.build_asymmetric_key_package([generated])
     (tmp_path / "package.der").write_bytes(package)
-    signed = openssl("cms", "-sign", "-binary", "-nodetach", "-in", tmp_path / "package.der", "-outform", "DER",
-                     "-econtent_type", E.ID_CT_KP_A_KEY_PACKAGE, "-signer", p["signer"].cert_path,
-                     "-inkey", p["signer"].key_path)
-    for args, keys in (
-        (["-secretkey", bytes(range(32)).hex(), "-secretkeyid", b"kid".hex()], dict(kek=bytes(range(32)))),
-        (["-recip", p["rsa"].cert_path], dict(private_key=p["rsa"].key, certificate=p["rsa"].cert)),
-        (["-recip", p["p384"].cert_path], dict(private_key=p["p384"].key, certificate=p["p384"].cert)),
+    sign = ["cms", "-sign", "-binary", "-nodetach", "-in", tmp_path / "package.der", "-outform", "DER",
+            "-econtent_type", E.ID_CT_KP_A_KEY_PACKAGE, "-signer", p["signer"].cert_path, "-inkey", p["signer"].key_path]
+    signed = openssl(*sign)
+    signed_ber = openssl(*sign, "-stream")  # indefinite lengths, eContent in chunks
+    assert signed_ber[1] == 0x80
+    for content, args, keys in (
+        (signed, ["-secretkey", bytes(range(32)).hex(), "-secretkeyid", b"kid".hex()], dict(kek=bytes(range(32)))),
+        (signed, ["-recip", p["rsa"].cert_path], dict(private_key=p["rsa"].key, certificate=p["rsa"].cert)),
+        (signed, ["-recip", p["p384"].cert_path], dict(private_key=p["p384"].key, certificate=p["p384"].cert)),
+        (signed_ber, ["-stream", "-recip", p["p384"].cert_path], dict(private_key=p["p384"].key)),
     ):
-        message = openssl_encrypt(tmp_path, signed, "-aes256", *args)
+        message = openssl_encrypt(tmp_path, content, "-aes256", *args)
         key = E.unwrap_server_generated_key(message, signer_trust=p["signer"].cert_pem, **keys)
         assert key.to_cryptography().private_numbers() == generated.private_numbers()
 

@@ -1106,7 +1106,7 @@ def _key_from_signed_data(plaintext: bytes, signer_trust, verify_signer: bool):
     from . import cms as _cms
     from . import pkcs8 as _pkcs8
 
-    top = _der.parse(plaintext)
+    top = _der.parse(plaintext, ber=True)
     if top.constructed and len(top) >= 1 and _is_universal(top[0], 6):
         content_info = plaintext  # OpenSSL style: a whole ContentInfo under id-data
     else:
