@@ -566,3 +566,9 @@ def test_order_chain_prefers_key_identifiers(pki):
     got = cms.order_chain([i1, root, leaf, i2])
     assert [c.to_der() for c in got[:3]] == [_der(leaf), _der(i2), _der(root)]
     assert got[3].to_der() == _der(i1)
+
+
+def test_public_names():
+    for name in cms.__all__:
+        assert hasattr(cms, name), name
+    assert issubclass(cms.SignatureError, estcodec.Error)

@@ -378,3 +378,37 @@ def test_extension_value_checked_on_read():
     with pytest.raises(estcodec.DecodeError) as ei:
         csr.extensions
     assert ei.value.path.startswith("$.certification_request_info.attributes[0].attr_values[0][0].extn_value")
+
+
+# --- properties ---------------------------------------------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_PROPERTY_KEY = ec.generate_private_key(ec.SECP256R1())
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cn=_text, org=st.one_of(st.none(), _text), password=st.one_of(st.none(), _text))
+def test_property_built_csr_reads_back_in_cryptography(cn, org, password):
+    attrs = [(oid.COMMON_NAME, cn)] + ([(oid.ORGANIZATION, org)] if org is not None else [])
+    csr = CertificationRequestBuilder(subject=attrs, challenge_password=password).sign(_PROPERTY_KEY)
+    ref = cx509.load_der_x509_csr(csr.to_der())
+    assert ref.is_signature_valid
+    assert ref.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == cn
+    if org is not None:
+        assert ref.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == org
+    if password is None:
+        assert csr.challenge_password is None
+    else:
+        cp = ref.attributes.get_attribute_for_oid(AttributeOID.CHALLENGE_PASSWORD)
+        assert cp.value.decode("utf-8") == password == csr.challenge_password
+    assert CertificationRequest.from_der(csr.to_der()).to_der() == csr.to_der()
+
+
+def test_public_names():
+    for module in (pkcs10, _sigalgs):
+        for name in module.__all__:
+            assert hasattr(module, name), name
+    assert issubclass(pkcs10.SignatureError, estcodec.Error)
+    assert issubclass(pkcs10.UnsupportedSignatureAlgorithm, pkcs10.SignatureError)
