@@ -72,14 +72,17 @@ def rsa_key():
 
 
 def _csr(key, cn: str, *, ski: bool = True) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
     b = cx509.CertificateSigningRequestBuilder().subject_name(
         cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, cn)]))
     if ski:
         b = b.add_extension(cx509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    h = None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    return b.sign(key, h).public_bytes(serialization.Encoding.DER)
 
 
 def _self_signed(key, cn: str, *, ca: bool = True, issuer_key=None, issuer_cert=None):
+    from cryptography.hazmat.primitives.asymmetric import ed25519
     name = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, cn)])
     now = dt.datetime.now(dt.timezone.utc)
     b = (cx509.CertificateBuilder().subject_name(name)
@@ -91,7 +94,8 @@ def _self_signed(key, cn: str, *, ca: bool = True, issuer_key=None, issuer_cert=
     if issuer_cert is not None:
         b = b.add_extension(cx509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
                             critical=False)
-    return b.sign(issuer_key or key, hashes.SHA256())
+    signer = issuer_key or key
+    return b.sign(signer, None if isinstance(signer, ed25519.Ed25519PrivateKey) else hashes.SHA256())
 
 
 # --- enums -------------------------------------------------------------------------------------------------
@@ -576,9 +580,10 @@ def _pem_cert(cert) -> bytes:
 
 
 @needs_openssl
-@pytest.mark.parametrize("keytype", ["ec", "rsa"])
+@pytest.mark.parametrize("keytype", ["ec", "rsa"])  # (OpenSSL 3.0's cms cannot verify Ed25519 with signed attrs)
 def test_sign_pki_data_without_certificate_openssl_verifies(tmp_path, keytype, ec_key, rsa_key):
-    key = ec_key if keytype == "ec" else rsa_key
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    key = {"ec": ec_key, "rsa": rsa_key, "ed25519": ed25519.Ed25519PrivateKey.generate()}[keytype]
     csr = _csr(key, f"device {keytype}")
     pki = cmc.PkiDataBuilder().transaction_id(42).random_sender_nonce().add_certification_request(csr).build()
     signed = cmc.sign_pki_data(pki, key)
@@ -588,7 +593,7 @@ def test_sign_pki_data_without_certificate_openssl_verifies(tmp_path, keytype, e
     # -noverify skips the certificate chain; the signature is still checked, with the public key the
     # signer's SKI names: openssl cannot find it without a certificate, so give it a throwaway certificate
     # for the same key (same SKI by construction).
-    cert = _self_signed(key, "signer")
+    cert = _self_signed(key, "signer")  # (for Ed25519 too: cryptography signs it with the key's own algorithm)
     cf = tmp_path / "signer.pem"
     cf.write_bytes(_pem_cert(cert))
     r = _openssl("cms", "-verify", "-inform", "DER", "-in", str(f), "-noverify", "-certfile", str(cf),
@@ -790,9 +795,12 @@ def test_parse_pki_data_on_signed_vectors(path):
         assert pki.certificates  # the others carry their signer's certificate
 
 
-def test_self_signed_request_verification(ec_key, rsa_key):
-    pki = cmc.PkiDataBuilder().transaction_id(3).add_certification_request(_csr(ec_key, "pop")).build()
-    signed = cmc.sign_pki_data(pki, ec_key)
+@pytest.mark.parametrize("keytype", ["ec", "ed25519"])
+def test_self_signed_request_verification(keytype, ec_key, rsa_key):
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    key = ec_key if keytype == "ec" else ed25519.Ed25519PrivateKey.generate()
+    pki = cmc.PkiDataBuilder().transaction_id(3).add_certification_request(_csr(key, "pop")).build()
+    signed = cmc.sign_pki_data(pki, key)
     back = cmc.parse_pki_data(signed, verify_self_signed=True)
     assert back.self_signature_verified and not back.signature_verified
     assert not cmc.parse_pki_data(signed).self_signature_verified
@@ -802,7 +810,7 @@ def test_self_signed_request_verification(ec_key, rsa_key):
         cmc.parse_pki_data(forged, verify_self_signed=True)
     from estcodec import cms
     forged2 = cms.sign_signed_data(oid.PKI_DATA, pki.to_der(), rsa_key,
-                                   subject_key_identifier=cmc.subject_key_identifier(ec_key.public_key()))
+                                   subject_key_identifier=cmc.subject_key_identifier(key.public_key()))
     with pytest.raises(Error):
         cmc.parse_pki_data(forged2, verify_self_signed=True)
 
@@ -931,3 +939,44 @@ def test_mutated_messages_raise_package_errors_only(ca_pair, ec_key):
             assert isinstance(c.values, list)
         if isinstance(r, cmc.PKIResponse):
             r.status, r.fail_info(), r.pending_info()  # noqa: B018
+
+
+def test_builder_accepts_models_and_cryptography_csrs(ec_key):
+    from estcodec.pkcs10 import CertificationRequest
+    der_csr = _csr(ec_key, "forms")
+    crypto_csr = cx509.load_der_x509_csr(der_csr)
+    model = CertificationRequest.from_der(der_csr)
+    pki = (cmc.PkiDataBuilder().add_certification_request(der_csr).add_certification_request(crypto_csr)
+           .add_certification_request(model).build())
+    assert [c.to_der() for c in cmc.PKIData.from_der(pki.to_der()).certification_requests] == [der_csr] * 3
+    with pytest.raises(Error):
+        cmc.PkiDataBuilder().add_certification_request(der_csr[:-3])
+    with pytest.raises(TypeError):
+        cmc.PkiDataBuilder().add_certification_request(12345)
+
+
+def test_revoke_get_cert_get_crl_controls_read_by_pyasn1():
+    from estcodec.x509 import GeneralName, Name
+    issuer = Name.build([("2.5.4.3", "Issuing CA")])
+    when = dt.datetime(2030, 2, 3, 4, 5, 6, tzinfo=dt.timezone.utc)
+    pki = (cmc.PkiDataBuilder()
+           .add_control(oid.REVOKE_REQUEST, [cmc.RevokeRequest(issuer_name=issuer, serial_number=0x1234, reason=1,
+                                                               invalidity_date=when, comment="key lost")])
+           .add_control(oid.GET_CERT, [cmc.GetCert(issuer_name=GeneralName(directory_name=issuer),
+                                                   serial_number=77)])
+           .add_control(oid.GET_CRL, [cmc.GetCRL(issuer_name=issuer, time=when)])
+           .build())
+    ref, rest = pdec.decode(pki.to_der(), asn1Spec=rfc6402.PKIData(), decodeOpenTypes=True)
+    assert not rest and penc.encode(ref) == pki.to_der()
+    got = {str(c["attrType"]): c["attrValues"][0] for c in ref["controlSequence"]}
+    rr = got[oid.REVOKE_REQUEST]
+    assert int(rr["serialNumber"]) == 0x1234 and int(rr["reason"]) == 1 and str(rr["comment"]) == "key lost"
+    assert rr["invalidityDate"].asDateTime == when
+    assert penc.encode(rr["issuerName"]) == issuer.to_der()
+    gc = got[oid.GET_CERT]
+    assert int(gc["serialNumber"]) == 77
+    assert penc.encode(gc["issuerName"]["directoryName"]).endswith(issuer.to_der())  # inside its [4] tag
+    assert got[oid.GET_CRL]["time"].asDateTime == when
+    back = cmc.parse_pki_data(pki.to_der())
+    assert back.control_value(oid.REVOKE_REQUEST).comment == "key lost"
+    assert back.control_value(oid.GET_CERT).issuer_name.value.to_der() == issuer.to_der()
