@@ -1,8 +1,11 @@
 """``EstTestServer``: a real HTTPS EST (RFC 7030) server on loopback, for tests and demos.
 
-It is a reference peer, not a mock: a throwaway CA made with ``cryptography`` verifies every CSR
-signature and issues real certificates, TLS is real (stdlib ``ssl``), HTTP is real
-(``http.server.ThreadingHTTPServer`` in a background thread).
+It is a reference peer, not a mock: a throwaway CA made with ``cryptography`` verifies CSR
+signatures and issues real certificates, TLS is real (stdlib ``ssl``), HTTP is real
+(``http.server.ThreadingHTTPServer`` in a background thread). The CMS and CMC structures it sends
+and reads are written with a small DER helper of its own around ``cryptography``'s primitives,
+deliberately not with ``estcodec``: a codec bug then cannot hide by sitting on both ends of a
+client test. Its own tests check those structures with ``openssl cms`` and pyasn1-modules.
 
 Behaviour, in the terms of RFC 7030 (and where it imitates Cisco libest's ``estserver``):
 
@@ -38,7 +41,10 @@ Behaviour, in the terms of RFC 7030 (and where it imitates Cisco libest's ``ests
   the CA (RFC 7030 §4.4.2). An unknown key identifier gets 400.
 * ``/fullcmc`` reads a Full PKI Request (SignedData(PKIData), signature checked, each PKCS#10
   verified) and answers a CA-signed PKIResponse with statusInfoV2 (or certs-only with
-  ``fullcmc_response="certs-only"``); failures are 400 with a CMC error response body.
+  ``fullcmc_response="certs-only"``); failures are 400 with a CMC error response body. Only
+  PKCS#10 requests (tcr) are served (a CRMF request fails with badRequest); ``pending_retry_after``
+  and ``require_channel_binding`` do not apply to /fullcmc (CMC has its own pending status and
+  identity/POP linking).
 * ``close_after_error`` (default on, like libest): after any 202, 4xx or 5xx the server sends
   ``Connection: close`` and closes the connection.
 """
