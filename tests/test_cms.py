@@ -572,3 +572,22 @@ def test_public_names():
     for name in cms.__all__:
         assert hasattr(cms, name), name
     assert issubclass(cms.SignatureError, estcodec.Error)
+
+
+def test_mutations_raise_only_package_errors(pki):
+    # Invariant: a mutated message either verifies (a change outside what is signed and checked) or raises an
+    # estcodec.Error (DecodeError or SignatureError), never anything else.
+    key, cert = pki["signers"]["p256"]
+    data = cms.sign_signed_data(ID_CCT_PKI_DATA, b"\x30\x03\x02\x01\x05", key, cert, extra_certs=[pki["inter"]])
+    rng = random.Random(1234)
+    outcomes = {"ok": 0, "error": 0}
+    for _ in range(300):
+        buf = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            buf[rng.randrange(len(buf))] = rng.randrange(256)
+        try:
+            cms.verify_signed_data(bytes(buf), [pki["root"]])
+            outcomes["ok"] += 1
+        except estcodec.Error:
+            outcomes["error"] += 1
+    assert outcomes["error"] > 250

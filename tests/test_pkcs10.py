@@ -412,3 +412,22 @@ def test_public_names():
             assert hasattr(module, name), name
     assert issubclass(pkcs10.SignatureError, estcodec.Error)
     assert issubclass(pkcs10.UnsupportedSignatureAlgorithm, pkcs10.SignatureError)
+
+
+def test_mutations_raise_only_package_errors():
+    import random
+
+    der = CertificationRequestBuilder().subject("CN=mutate").challenge_password("pw").add_extension(
+        oid.BASIC_CONSTRAINTS, b"\x30\x00").sign(_PROPERTY_KEY).to_der()
+    rng = random.Random(99)
+    errors = 0
+    for _ in range(300):
+        buf = bytearray(der)
+        buf[rng.randrange(len(buf))] ^= rng.randrange(1, 256)
+        try:
+            csr = CertificationRequest.from_der(bytes(buf))
+            csr.extensions, csr.challenge_password, csr.subject.rfc4514_string()
+            csr.verify()
+        except estcodec.Error:
+            errors += 1
+    assert errors == 300  # every byte of a CSR is signed, or is the signature or its algorithm
