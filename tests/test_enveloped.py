@@ -828,3 +828,31 @@ def test_auth_enveloped_data_authenticates_its_attributes() -> None:
         assert str(excinfo.value) == "decryption failed"
     with pytest.raises(estcodec.DecodeError):  # a MAC whose length is not aes-ICVlen
         E.decrypt(message(attrs, tag + b"\x00"), kek=kek)
+
+
+@pytest.mark.parametrize("cipher", [EA.AES128_CBC, EA.DES_EDE3_CBC, EA.AES256_GCM], ids=lambda c: c.name)
+def test_what_we_build_is_der_that_pyasn1_reads_back(parties, cipher: EncryptionAlgorithm) -> None:
+    """An independent decoder (pyasn1-modules' RFC 5652 / RFC 5083 modules) reads what we build, finds the same
+    values, and its DER encoder gives back the same bytes (so the SET OF order and every length are DER)."""
+    from pyasn1.codec.der import decoder as der_decoder, encoder as der_encoder
+    from pyasn1_modules import rfc5083, rfc5652
+
+    p = parties
+    message = E.build_enveloped_data(PLAINTEXT, [
+        E.PasswordRecipient("pw", iterations=10), E.KEKRecipient(bytes(16), b"k"),
+        E.KeyAgreeRecipient(p["p384"].cert, ukm=b"ukm"), E.KeyTransRecipient(p["rsa"].cert, oaep=True),
+        E.KeyTransRecipient(p["rsa2"].cert, identify_by_ski=True)], algorithm=cipher)
+    ci, rest = der_decoder.decode(message, asn1Spec=rfc5652.ContentInfo())
+    assert not rest and der_encoder.encode(ci) == message
+    spec = rfc5083.AuthEnvelopedData() if cipher.is_aead else rfc5652.EnvelopedData()
+    theirs, rest = der_decoder.decode(bytes(ci["content"]), asn1Spec=spec)
+    assert not rest and der_encoder.encode(theirs) == bytes(ci["content"])
+    ours = E.parse_enveloped_data(message, ber=False)
+    assert int(theirs["version"]) == ours.version
+    assert [ri.getName() for ri in theirs["recipientInfos"]] == [ri.name for ri in ours.recipient_infos]
+    eci = theirs["authEncryptedContentInfo" if cipher.is_aead else "encryptedContentInfo"]
+    assert str(eci["contentEncryptionAlgorithm"]["algorithm"]) == cipher.value
+    assert bytes(eci["encryptedContent"]) == ours.encrypted_content
+    (kari,) = [ri["kari"] for ri in theirs["recipientInfos"] if ri.getName() == "kari"]
+    assert bytes(kari["ukm"]) == b"ukm"
+    assert E.decrypt(message, password="pw") == PLAINTEXT
