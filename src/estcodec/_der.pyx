@@ -12,6 +12,7 @@ The module is split into parts that are textually included:
 * ``_der_write.pxi``   -- the encoder
 * ``_der_schema.pxi``  -- the schema engine (specs, decode, encode)
 """
+cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_DecodeLatin1, PyUnicode_DecodeASCII
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free

@@ -11,6 +11,7 @@ cdef bytes as_bytes(object data):
     raise TypeError(f"expected bytes-like input, got {type(data).__name__}")
 
 
+@cython.no_gc
 cdef class Element:
     """One TLV of a parsed input. Obtained from ``estcodec.der.parse``; not constructed directly."""
     cdef bytes _src
@@ -232,6 +233,8 @@ cdef Element _parse_element(bytes src, cbuf buf, Py_ssize_t pos, Py_ssize_t end,
             el._cend = h.cend
             el._end = h.cend
         el._children = children
+        # The list is private (``children`` hands out copies) and holds only Elements: keep it out of the GC.
+        PyObject_GC_UnTrack(<void*>children)
         el.constructed = True
         if h.cls == CLS_UNIVERSAL and _is_string_tag(h.tag):
             # BER constructed string: present it as one primitive holding the concatenated content.

@@ -2,6 +2,10 @@
 # to encode instances back. Decoded instances keep the exact bytes they came from, so they re-encode
 # byte-identically (also where a SET OF arrived unsorted); instances built from values are encoded canonically.
 
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(void* op)
+
+
 cdef enum:
     K_ANY = 200         # raw TLV bytes of whatever is there
     K_ANYVAL = 201      # decoded universal primitive value, else raw TLV bytes
@@ -38,6 +42,7 @@ cdef class Spec:
     cdef public bint transparent    # CHOICE decoded to the bare value (Time, DirectoryString)
     cdef public str type_name
     cdef public Py_ssize_t nslots   # SEQUENCE: length of the value tuple (fields, then contained values)
+    cdef public bint untrack        # decoded instances (and their value tuples) are untracked by the cyclic GC
 
     def __init__(self, int kind, int tcls=-1, Py_ssize_t tnum=0, *, Spec inner=None, model=None, tuple fields=(),
                  tuple bit_names=(), Py_ssize_t min_size=0, Py_ssize_t max_size=-1, bint transparent=False,
@@ -69,6 +74,7 @@ cdef class Spec:
         s.transparent = self.transparent
         s.type_name = self.type_name
         s.nslots = self.nslots
+        s.untrack = self.untrack
         return s
 
     def __repr__(self):
@@ -123,6 +129,7 @@ cdef inline Spec _as_spec(object t):
 
 # --- model base classes -----------------------------------------------------------------------------------
 
+@cython.no_gc
 cdef class Model:
     """Base of SEQUENCE models. Instances are immutable; decoded ones keep their source bytes."""
     cdef tuple _v
@@ -209,6 +216,7 @@ cdef class Model:
         return (_from_der_for_pickle, (type(self), self.to_der()))
 
 
+@cython.no_gc
 cdef class ChoiceModel:
     """Base of CHOICE models: ``.name`` says which alternative, ``.value`` holds it."""
     cdef Py_ssize_t _index
@@ -398,6 +406,8 @@ cdef object _decode(_Ctx ctx, Spec s, Header* h, int depth):
         cm._src = ctx.src
         cm._start = h.start
         cm._end = h.cend
+        if s.untrack:
+            PyObject_GC_UnTrack(<void*>cm)
         return cm
     if kind == K_ANY:
         return _raw_tlv(ctx, h)
@@ -487,6 +497,11 @@ cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
     m._start = h.start
     m._cstart = h.cstart
     m._end = h.cend
+    if s.untrack:
+        # gc=False models hold immutable decoded values that cannot form cycles: keep them (and their value
+        # tuple) out of the collector's generations, which otherwise dominate decoding of large inputs.
+        PyObject_GC_UnTrack(<void*>m)
+        PyObject_GC_UnTrack(<void*>values)
     return m
 
 

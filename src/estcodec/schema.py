@@ -243,9 +243,28 @@ def _compile_fields(cls: type, kind: str) -> tuple:
     return tuple(fields)
 
 
-class Sequence(Model):
-    """Base class of SEQUENCE models (subclass it and annotate the components in order)."""
+class _ModelMeta(type):
+    """Gives ``gc=False`` model classes empty ``__slots__`` (no instance dict) and has the decoder untrack their
+    instances from the cyclic garbage collector (decoded values cannot form cycles; as msgspec's ``gc=False``
+    structs). Decoding large inputs into many tracked objects otherwise spends a large share of its time in
+    collections. Do not build reference cycles through the lists inside such instances."""
 
+    def __new__(mcls, name, bases, ns, gc: bool = True, **kw):  # noqa: N804
+        if not gc:
+            ns.setdefault("__slots__", ())
+        cls = super().__new__(mcls, name, bases, ns, **kw)
+        spec = cls.__dict__.get("_asn1_spec")
+        if spec is not None:
+            spec.untrack = not gc
+        return cls
+
+
+class Sequence(Model, metaclass=_ModelMeta):
+    """Base class of SEQUENCE models (subclass it and annotate the components in order).
+
+    ``class M(Sequence, gc=False)`` makes instances without a ``__dict__`` that the cyclic GC does not track."""
+
+    __slots__ = ()
     _asn1_spec: Spec
 
     def __init_subclass__(cls, **kw: _TypingAny) -> None:
@@ -265,10 +284,11 @@ class Sequence(Model):
         cls._field_names = tuple(f.name for f in fields)
 
 
-class Choice(ChoiceModel):
+class Choice(ChoiceModel, metaclass=_ModelMeta):
     """Base class of CHOICE models. ``transparent=True`` decodes to the bare value; such a class must define
-    ``_select(value) -> index of the alternative`` for encoding."""
+    ``_select(value) -> index of the alternative`` for encoding. ``gc=False`` as for Sequence."""
 
+    __slots__ = ()
     _asn1_spec: Spec
 
     def __init_subclass__(cls, transparent: bool = False, **kw: _TypingAny) -> None:

@@ -82,12 +82,12 @@ _PRINTABLE_ATTRS = {oid.COUNTRY, oid.SERIAL_NUMBER, oid.DN_QUALIFIER}
 _IA5_ATTRS = {oid.EMAIL_ADDRESS, oid.DOMAIN_COMPONENT}
 
 
-class AlgorithmIdentifier(Sequence):
+class AlgorithmIdentifier(Sequence, gc=False):
     algorithm: ObjectIdentifier
     parameters: Any = field(optional=True)
 
 
-class AttributeTypeAndValue(Sequence):
+class AttributeTypeAndValue(Sequence, gc=False):
     type: ObjectIdentifier
     value: AnyValue
 
@@ -127,7 +127,7 @@ def _encode_attr_value(attr_oid: str, value: object) -> bytes:
     return _tlv(12, value.encode("utf-8"))
 
 
-class Name(Choice):
+class Name(Choice, gc=False):
     """A distinguished name: RDNs in order (``rdns``), each a list of attribute type/value pairs."""
 
     rdn_sequence: RDNSequence
@@ -214,7 +214,7 @@ class _PrintableString:  # a private alias so Name.build can encode PrintableStr
     _asn1_spec = _P._asn1_spec
 
 
-class Time(Choice, transparent=True):
+class Time(Choice, transparent=True, gc=False):
     utc_time: UTCTime
     general_time: GeneralizedTime
 
@@ -224,12 +224,12 @@ class Time(Choice, transparent=True):
         return 0 if 1950 <= value.astimezone(_dt.timezone.utc).year < 2050 else 1
 
 
-class Validity(Sequence):
+class Validity(Sequence, gc=False):
     not_before: Time
     not_after: Time
 
 
-class SubjectPublicKeyInfo(Sequence):
+class SubjectPublicKeyInfo(Sequence, gc=False):
     algorithm: AlgorithmIdentifier
     subject_public_key: BitString
 
@@ -256,12 +256,12 @@ class SubjectPublicKeyInfo(Sequence):
 
 # --- extension values ----------------------------------------------------------------------------------------
 
-class AnotherName(Sequence):
+class AnotherName(Sequence, gc=False):
     type_id: ObjectIdentifier
     value: Any = field(explicit=0)
 
 
-class GeneralName(Choice):
+class GeneralName(Choice, gc=False):
     other_name: AnotherName = field(implicit=0)
     rfc822_name: IA5String = field(implicit=1)
     dns_name: IA5String = field(implicit=2)
@@ -282,7 +282,7 @@ class GeneralName(Choice):
 GeneralNames = SequenceOf(GeneralName, min_size=1)
 
 
-class BasicConstraints(Sequence):
+class BasicConstraints(Sequence, gc=False):
     ca: Boolean = field(default=False)
     path_len_constraint: Integer = field(optional=True)
 
@@ -295,13 +295,13 @@ KeyUsage = NamedBitString(*KEY_USAGE_BITS)
 ExtendedKeyUsage = SequenceOf(ObjectIdentifier, min_size=1)
 
 
-class AuthorityKeyIdentifier(Sequence):
+class AuthorityKeyIdentifier(Sequence, gc=False):
     key_identifier: OctetString = field(implicit=0, optional=True)
     authority_cert_issuer: GeneralNames = field(implicit=1, optional=True)
     authority_cert_serial_number: Integer = field(implicit=2, optional=True)
 
 
-class DistributionPointName(Choice):
+class DistributionPointName(Choice, gc=False):
     full_name: GeneralNames = field(implicit=0)
     name_relative_to_crl_issuer: RelativeDistinguishedName = field(implicit=1)
 
@@ -310,7 +310,7 @@ REASON_FLAGS = ("unused", "key_compromise", "ca_compromise", "affiliation_change
                 "cessation_of_operation", "certificate_hold", "privilege_withdrawn", "aa_compromise")
 
 
-class DistributionPoint(Sequence):
+class DistributionPoint(Sequence, gc=False):
     distribution_point: DistributionPointName = field(explicit=0, optional=True)
     reasons: NamedBitString(*REASON_FLAGS) = field(implicit=1, optional=True)
     crl_issuer: GeneralNames = field(implicit=2, optional=True)
@@ -319,7 +319,7 @@ class DistributionPoint(Sequence):
 CRLDistributionPoints = SequenceOf(DistributionPoint, min_size=1)
 
 
-class AccessDescription(Sequence):
+class AccessDescription(Sequence, gc=False):
     access_method: ObjectIdentifier
     access_location: GeneralName
 
@@ -327,12 +327,12 @@ class AccessDescription(Sequence):
 AuthorityInfoAccess = SequenceOf(AccessDescription, min_size=1)
 
 
-class PolicyQualifierInfo(Sequence):
+class PolicyQualifierInfo(Sequence, gc=False):
     policy_qualifier_id: ObjectIdentifier
     qualifier: Any
 
 
-class PolicyInformation(Sequence):
+class PolicyInformation(Sequence, gc=False):
     policy_identifier: ObjectIdentifier
     policy_qualifiers: SequenceOf(PolicyQualifierInfo, min_size=1) = field(optional=True)
 
@@ -355,7 +355,7 @@ EXTENSION_TYPES: dict = {
 _NO_VALUE = object()
 
 
-class Extension(Sequence):
+class Extension(Sequence, gc=False):
     extn_id: ObjectIdentifier
     critical: Boolean = field(default=False)
     extn_value: OctetString = field(defined_by="extn_id", registry=EXTENSION_TYPES, contains=True)
@@ -394,7 +394,7 @@ class Extension(Sequence):
 Extensions = SequenceOf(Extension, min_size=1)
 
 
-class Attribute(Sequence):
+class Attribute(Sequence, gc=False):
     """An attribute (RFC 5280 / PKCS#10 / CMS): a type and a SET OF values kept as raw DER."""
 
     attr_type: ObjectIdentifier
@@ -409,7 +409,7 @@ class Attribute(Sequence):
         return self.attr_values
 
 
-class TBSCertificate(Sequence):
+class TBSCertificate(Sequence, gc=False):
     version: Integer = field(explicit=0, default=0)
     serial_number: Integer
     signature: AlgorithmIdentifier
@@ -422,7 +422,7 @@ class TBSCertificate(Sequence):
     extensions: Extensions = field(explicit=3, optional=True)
 
 
-class Certificate(Sequence):
+class Certificate(Sequence, gc=False):
     tbs_certificate: TBSCertificate
     signature_algorithm: AlgorithmIdentifier
     signature_value: BitString
