@@ -980,3 +980,24 @@ def test_revoke_get_cert_get_crl_controls_read_by_pyasn1():
     back = cmc.parse_pki_data(pki.to_der())
     assert back.control_value(oid.REVOKE_REQUEST).comment == "key lost"
     assert back.control_value(oid.GET_CERT).issuer_name.value.to_der() == issuer.to_der()
+
+
+def test_publish_trust_anchors_round_trip(ca_pair, ec_key):
+    """RFC 7030 §4.1.1 /fullcmc bootstrap: the response names new anchors by hash (checked with hashlib and by
+    pyasn1-modules' PublishTrustAnchors)."""
+    import hashlib
+    ca_key, ca = ca_pair
+    new_root = _self_signed(ec.generate_private_key(ec.SECP384R1()), "New Root")
+    leaf = _self_signed(ec_key, "leaf", ca=False, issuer_key=ca_key, issuer_cert=ca)
+    signed = (cmc.PkiResponseBuilder().success().add_certificate(leaf)
+              .publish_trust_anchors([new_root, ca], seq_number=4).sign(ca_key, ca))
+    resp = cmc.parse_pki_response(signed, signer_trust=[ca])
+    der = lambda c: c.public_bytes(serialization.Encoding.DER)  # noqa: E731
+    assert [c.to_der() for c in resp.published_trust_anchors()] == [der(new_root), der(ca)]
+    pta = resp.control_value(oid.TRUSTED_ANCHORS)
+    assert pta.anchor_hashes == [hashlib.sha256(der(new_root)).digest(), hashlib.sha256(der(ca)).digest()]
+    assert pta.hash_algorithm.algorithm == "2.16.840.1.101.3.4.2.1" and pta.seq_number == 4
+    ref, rest = pdec.decode(pta.to_der(), asn1Spec=rfc6402.PublishTrustAnchors())
+    assert not rest and int(ref["seqNumber"]) == 4 and bytes(ref["anchorHashes"][0]) == pta.anchor_hashes[0]
+    # a response without the control publishes nothing
+    assert cmc.parse_pki_response(cmc.PkiResponseBuilder().success().sign(ca_key, ca)).published_trust_anchors() == []

@@ -343,9 +343,34 @@ class CMCCertId(Sequence):
 
 
 class PublishTrustAnchors(Sequence):
+    """trustedAnchors (RFC 5272 §6.15; the /fullcmc bootstrap of RFC 7030 §4.1.1): hashes of the certificates
+    (their whole DER) that become the new trust anchors; the certificates travel in the SignedData."""
+
     seq_number: Integer
     hash_algorithm: AlgorithmIdentifier
     anchor_hashes: SequenceOf[OctetString]
+
+    def select(self, certificates) -> list:
+        """The certificates (estcodec or ``cryptography`` ones, or DER) whose hash is listed, in the order of
+        ``anchor_hashes``. Raises ``UnsupportedSignatureAlgorithm`` for an unknown hash algorithm."""
+        from . import _sigalgs
+        from .cms import as_certificate
+        h = _sigalgs.hash_from_oid(self.hash_algorithm.algorithm, self.hash_algorithm.parameters)
+        by_hash = {}
+        for c in certificates:
+            cert = as_certificate(c)
+            by_hash.setdefault(_sigalgs.compute_digest(h, cert.to_der()), cert)
+        return [by_hash[x] for x in self.anchor_hashes if x in by_hash]
+
+    @classmethod
+    def build(cls, certificates, seq_number: int = 1, hash_algorithm="sha256") -> "PublishTrustAnchors":
+        """From the anchor certificates, hashing each one's DER with ``hash_algorithm`` (a name or a
+        ``cryptography`` hash)."""
+        from . import _sigalgs
+        from .cms import as_certificate
+        h = _sigalgs.hash_from_name(hash_algorithm) if isinstance(hash_algorithm, str) else hash_algorithm
+        hashes_ = [_sigalgs.compute_digest(h, as_certificate(c).to_der()) for c in certificates]
+        return cls(seq_number=seq_number, hash_algorithm=_sigalgs.digest_algorithm(h), anchor_hashes=hashes_)
 
 
 class CMCPublicationInfo(Sequence):

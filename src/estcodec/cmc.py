@@ -425,6 +425,13 @@ class PKIResponse(_ControlsMixin, Sequence):
         self._validate_controls()
         return self
 
+    def published_trust_anchors(self) -> list:
+        """The certificates a trustedAnchors control (Publish Trust Anchors, RFC 5272 §6.15) names, taken from
+        ``certificates`` by hash; empty without that control. Use them only once the response itself was
+        verified (``signature_verified``) or its signer otherwise accepted (RFC 7030 §4.1.1)."""
+        pta = self.control_value(oid.TRUSTED_ANCHORS)
+        return [] if pta is None else pta.select(self.certificates)
+
     def batch_responses(self) -> List[bytes]:
         """The DER of the nested responses a batchResponses control lists (RFC 5272 §6.17), in its order."""
         return _listed_content(self, oid.BATCH_RESPONSES, "batchResponses")
@@ -793,6 +800,16 @@ class PkiResponseBuilder:
 
     def add_control(self, control_oid: str, values: list) -> "PkiResponseBuilder":
         self._controls.append((control_oid, list(values)))
+        return self
+
+    def publish_trust_anchors(self, certificates, *, seq_number: int = 1, hash_algorithm="sha256"
+                              ) -> "PkiResponseBuilder":
+        """A trustedAnchors control naming ``certificates`` by hash; the certificates are added too."""
+        certs = [_as_certificate(c) for c in certificates]
+        self._controls.append((oid.TRUSTED_ANCHORS, [PublishTrustAnchors.build(certs, seq_number, hash_algorithm)]))
+        for c in certs:
+            if all(c.to_der() != o.to_der() for o in self._certificates):
+                self._certificates.append(c)
         return self
 
     def add_batch_responses(self, responses: Iterable[bytes]) -> "PkiResponseBuilder":
