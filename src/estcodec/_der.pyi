@@ -78,6 +78,7 @@ class Spec:
     transparent: bool
     type_name: str
     nslots: int
+    untrack: bool
     def __init__(
         self,
         kind: int,
