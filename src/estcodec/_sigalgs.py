@@ -298,15 +298,16 @@ def sign(private_key, data: bytes, *, hash_algorithm: HashLike = None, rsa_paddi
             return AlgorithmIdentifier(algorithm=OID_RSASSA_PSS, parameters=_pss_params(h, salt)), sig
         if rsa_padding != "pkcs1v15":
             raise ValueError(f"rsa_padding is 'pkcs1v15' or 'pss', not {rsa_padding!r}")
-        oid = _SIGN_OIDS.get(("rsa", name))
-        if oid is None:
+        rsa_oid = _SIGN_OIDS.get(("rsa", name))
+        if rsa_oid is None:
             raise ValueError(f"no RSA signature OID for {name}")
-        return AlgorithmIdentifier(algorithm=oid, parameters=_NULL), private_key.sign(data, padding.PKCS1v15(), h)
+        return (AlgorithmIdentifier(algorithm=rsa_oid, parameters=_NULL),
+                private_key.sign(data, padding.PKCS1v15(), h))
     if isinstance(private_key, ec.EllipticCurvePrivateKey):
-        oid = _SIGN_OIDS.get(("ecdsa", name))
-        if oid is None:
+        ec_oid = _SIGN_OIDS.get(("ecdsa", name))
+        if ec_oid is None:
             raise ValueError(f"no ECDSA signature OID for {name}")
-        return AlgorithmIdentifier(algorithm=oid), private_key.sign(data, ec.ECDSA(h))
+        return AlgorithmIdentifier(algorithm=ec_oid), private_key.sign(data, ec.ECDSA(h))
     raise TypeError(f"unsupported signing key type {type(private_key).__name__}")
 
 
@@ -378,7 +379,9 @@ def verify(algorithm: AlgorithmIdentifier, public_key, data: bytes, signature: b
                 raise UnsupportedSignatureAlgorithm(f"{algorithm.algorithm} must have absent parameters")
             key.verify(signature, data)
         else:
-            h = hash_for_algorithm(algorithm, digest_algorithm)
+            h2 = hash_for_algorithm(algorithm, digest_algorithm)
+            assert h2 is not None
+            h = h2
             if family == "rsa":
                 _need(key, rsa.RSAPublicKey, algorithm)
                 key.verify(signature, data, padding.PKCS1v15(), h)

@@ -20,7 +20,8 @@ Attribute values are open types (SET OF ANY); the values this module gives meani
 duplicate ids, each known extension value decoded) and ``challenge_password`` (one DirectoryString, or the
 IA5String OpenSSL may write). A malformed value of those raises ``DecodeError`` on access, not in ``from_der``:
 this is a deliberate leniency matching OpenSSL and ``cryptography``, so that a CSR with an odd attribute can
-still be inspected.
+still be inspected. Such an error's ``path`` names the attribute value in the whole request; its ``offset`` counts
+from the start of that attribute value.
 
 Field names follow RFC 2986 except ``signature_value`` (RFC 2986 calls it ``signature``), named as in
 ``x509.Certificate`` so that ``.signature`` is, for both, the signature bytes.
