@@ -160,6 +160,29 @@ def _directory_string(text: str) -> bytes:
     return _tlv(0x13 if set(text) <= _PRINTABLE else 0x0C, raw)
 
 
+def _decode_string(value_der: bytes) -> str:
+    """A DirectoryString-like value (UTF8String, PrintableString, IA5String, BMPString, ...) as text."""
+    try:
+        tag, start, length = _header(value_der, 0)
+        body = value_der[start : start + length]
+    except ValueError:
+        raise ConfigError("unreadable subject value in the server's template") from None
+    if tag == 0x1E:
+        return body.decode("utf-16-be", "replace")
+    if tag == 0x1C:
+        return body.decode("utf-32-be", "replace")
+    return body.decode("utf-8", "replace")
+
+
+def _rsa_key_type(size: int | None, current: str) -> str:
+    if not size:
+        return current if current.startswith("rsa-") else "rsa-2048"
+    for kt in ("rsa-2048", "rsa-3072", "rsa-4096"):
+        if size <= int(kt[4:]):
+            return kt
+    return "rsa-4096"
+
+
 # ----------------------------------------------------------------------------- signing (swappable)
 
 
@@ -171,25 +194,54 @@ def _sign_request(
     key: Any,
     subject: x509.Name,
     extensions: list[x509.Extension[Any]],
-    attributes: list[bytes],
+    attributes: list[tuple[str, list[bytes]]],
+    challenge_password: str | None,
     hash_alg: Any,
     memo: dict[bytes, bytes] | None = None,
 ) -> bytes:
-    """PKCS#10 DER: subject and extensions encoded by ``cryptography``; ``attributes`` (DER Attribute TLVs) are
-    added to the CertificationRequestInfo, which is then signed with ``key``. With ``memo``, an identical
-    CertificationRequestInfo gets the identical request back (a repeated request is byte-identical, as
-    RFC 7030 §4.2.3 wants for 202 polling, although ECDSA signatures are randomized)."""
+    """The one place requests are signed: PKCS#10 DER built by :mod:`estcodec.pkcs10` (or, where that module is
+    missing, by ``cryptography`` with the attributes spliced in). With ``memo``, an identical
+    CertificationRequestInfo gets the identical request back, so a repeated request is byte-identical as
+    RFC 7030 §4.2.3 wants for 202 polling, although ECDSA signatures are randomized."""
+    is_ed = isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
+    h = None if is_ed else (hash_alg() if isinstance(hash_alg, type) else hash_alg)
+    try:
+        from estcodec.pkcs10 import CertificationRequestBuilder
+    except ImportError:  # pragma: no cover - the codec ships with this package
+        return _sign_with_cryptography(key, subject, extensions, attributes, challenge_password, h, memo)
+    builder = CertificationRequestBuilder(subject=subject.public_bytes(), extensions=extensions,
+                                          attributes=attributes, challenge_password=challenge_password)
+    memo_key = builder.build_info(key.public_key()).to_der() + (h.name.encode() if h is not None else b"")
+    if memo is not None and memo_key in memo:
+        return memo[memo_key]
+    der = builder.sign(key, h).to_der()
+    if memo is not None:
+        if len(memo) > 16:
+            memo.clear()
+        memo[memo_key] = der
+    return der
+
+
+def _sign_with_cryptography(
+    key: Any,
+    subject: x509.Name,
+    extensions: list[x509.Extension[Any]],
+    attributes: list[tuple[str, list[bytes]]],
+    challenge_password: str | None,
+    h: Any,
+    memo: dict[bytes, bytes] | None,
+) -> bytes:
     builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
     for ext in extensions:
         builder = builder.add_extension(ext.value, critical=ext.critical)
-    is_ed = isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
-    h = None if is_ed else (hash_alg() if isinstance(hash_alg, type) else hash_alg)
     base = builder.sign(key, h)
     cri = base.tbs_certrequest_bytes
     parts = _children(_content(cri))  # version, subject, spki, [0] attributes (if any)
     existing = _children(_content(parts[3])) if len(parts) > 3 else []
-    attrs = _tlv(0xA0, b"".join(sorted(existing + list(attributes))))
-    new_cri = _tlv(0x30, b"".join(parts[:3]) + attrs)
+    extra = [_attribute(o, v) for o, v in attributes]
+    if challenge_password is not None:
+        extra.append(_attribute(OID.CHALLENGE_PASSWORD, [_directory_string(challenge_password)]))
+    new_cri = _tlv(0x30, b"".join(parts[:3]) + _tlv(0xA0, b"".join(sorted(existing + extra))))
     memo_key = new_cri + (h.name.encode() if h is not None else b"")
     if memo is not None and memo_key in memo:
         return memo[memo_key]
@@ -250,13 +302,15 @@ class CsrBuilder:
         self._eku: list[str] = []
         self._key_type = "ec-p256"
         self._key: Any = None
+        self._generated = False
         self._hash: Any = None
         self._otp: str | None = None
         self._decrypt_kid: bytes | None = None
         self._asymm_kid: bytes | None = None
         self._smime_caps: list[tuple[str, bytes | None]] | None = None
         self._extra_extensions: list[x509.Extension[Any]] = []
-        self._extra_attributes: list[tuple[str, list[bytes]]] = []
+        self._critical_overrides: dict[str, bool] = {}
+        self._template_extensions: list[str] | None = None
         self._binding_required = False
         self._template_subject: list[tuple[str, str | None]] | None = None
         self._memo: dict[bytes, bytes] = {}
@@ -351,6 +405,7 @@ class CsrBuilder:
         ):
             raise ConfigError("with_key needs a cryptography EC, RSA, Ed25519 or Ed448 private key")
         self._key = private_key
+        self._generated = False
         return self
 
     def signature_hash(self, algorithm: str) -> "CsrBuilder":
@@ -362,10 +417,16 @@ class CsrBuilder:
         return self
 
     @property
+    def selected_key_type(self) -> str:
+        """The key type the builder will generate (or ``"given"`` after :meth:`with_key`)."""
+        return "given" if self._key is not None and not self._generated else self._key_type
+
+    @property
     def private_key(self) -> Any:
         """The builder's private key (generated now if needed)."""
         if self._key is None:
             self._key = _generate(self._key_type)
+            self._generated = True
         return self._key
 
     def public_key_spki(self) -> bytes:
@@ -425,25 +486,29 @@ class CsrBuilder:
         return self._binding_required
 
     def with_attributes(self, csr_attrs: Any) -> "CsrBuilder":
-        """Apply the server's ``/csrattrs`` (RFC 7030 §4.5.2 as clarified by RFC 8951 §4 and RFC 9908):
+        """Apply the server's ``/csrattrs`` (an :class:`estcodec.csrattrs.CsrAttrs`; RFC 7030 §4.5.2 as clarified
+        by RFC 8951 §4 and RFC 9908):
 
-        - challengePassword -> channel binding is required (the client adds it per connection);
-        - a key algorithm (id-ecPublicKey with a curve, rsaEncryption with a size, Ed25519/Ed448; bare or
-          with empty values: any) -> the key type; a bare curve OID (older servers) -> that curve;
+        - challengePassword -> channel binding is required (the EST client adds it for each connection);
+        - a key algorithm attribute (id-ecPublicKey with a curve OID, rsaEncryption with a size; empty values:
+          any parameters), a bare key algorithm OID, or a bare curve OID (older servers) -> the key type;
         - a signature or hash algorithm OID -> the signature hash;
-        - extensionRequest values -> extensions copied with their criticality;
-        - a template (RFC 9908) -> its subject and extensions only, value-less parts filled from this builder.
-        Other attributes with values are copied into the request; bare OIDs the client cannot fill are ignored.
+        - extensionRequest values -> those extensions, copied with their criticality;
+        - a CertificationRequestInfo template (RFC 9908) -> the template only: its subject and extensions, the
+          value-less RDNs and extensions filled from this builder's values, its key algorithm.
+        Bare OIDs the client has no value for (e.g. macAddress) are ignored. A key set with :meth:`with_key`
+        is kept.
         """
         template = getattr(csr_attrs, "template", None)
-        oids = list(getattr(csr_attrs, "oids", []) or [])
-        attributes = list(getattr(csr_attrs, "attributes", []) or [])
-        for oid in oids:
-            self._apply_oid(oid)
-        for attr in attributes:
-            self._apply_attribute(attr.oid, list(attr.values or []), from_template=template is not None)
         if template is not None:
             self._apply_template(template)
+            if csr_attrs.contains_oid(OID.CHALLENGE_PASSWORD):
+                self._binding_required = True
+            return self
+        for oid in list(getattr(csr_attrs, "oids", []) or []):
+            self._apply_oid(oid)
+        for attr in list(getattr(csr_attrs, "attributes", []) or []):
+            self._apply_attribute(attr.oid, list(attr.values or []))
         return self
 
     def _set_key_type(self, key_type: str) -> None:
@@ -468,7 +533,7 @@ class CsrBuilder:
         elif oid in _HASH_BY_OID:
             self._hash = _HASH_BY_OID[oid]
 
-    def _apply_attribute(self, oid: str, values: list[bytes], *, from_template: bool) -> None:
+    def _apply_attribute(self, oid: str, values: list[bytes]) -> None:
         if not values or oid in (OID.CHALLENGE_PASSWORD, OID.ED25519, OID.ED448) or oid in _HASH_BY_OID:
             self._apply_oid(oid)
             return
@@ -494,19 +559,14 @@ class CsrBuilder:
                     except ValueError:
                         continue
                     break
-            self._set_key_type(f"rsa-{size}" if size and f"rsa-{size}" in KEY_TYPES else "rsa-2048" if not size else
-                               ("rsa-4096" if size > 3072 else "rsa-3072" if size > 2048 else "rsa-2048"))
+            self._set_key_type(_rsa_key_type(size, self._key_type))
             return
         if oid == OID.EXTENSION_REQUEST:
-            if not from_template:
-                for v in values:
-                    self._copy_extensions(v, fill_empty=False)
-            return
-        # any other attribute with values: include it as given (RFC 9908 §3.3)
-        self._extra_attributes = [a for a in self._extra_attributes if a[0] != oid]
-        self._extra_attributes.append((oid, list(values)))
+            for v in values:
+                self._copy_extensions(v)
+        # other attributes: nothing the client can fill in on its own
 
-    def _copy_extensions(self, extensions_der: bytes, *, fill_empty: bool) -> None:
+    def _copy_extensions(self, extensions_der: bytes) -> None:
         """Copy each Extension of an Extensions SEQUENCE, criticality included. Older servers put bare OIDs in
         extensionRequest (RFC 7030's macAddress example): those cannot be filled and are skipped."""
         if extensions_der[:1] != b"\x30":
@@ -523,59 +583,48 @@ class CsrBuilder:
                 value = _content(parts[-1]) if parts[-1][:1] == b"\x04" else None
             except (ValueError, IndexError):
                 continue
-            if value is None:
-                continue
-            if not value:
-                if fill_empty:
-                    self._mark_critical(oid, critical)
-                continue  # value-less: filled from the builder's own values
-            self._extra_extensions = [e for e in self._extra_extensions if e.oid.dotted_string != oid]
-            o = x509.ObjectIdentifier(oid)
-            self._extra_extensions.append(x509.Extension(o, critical, x509.UnrecognizedExtension(o, value)))
-
-    def _mark_critical(self, oid: str, critical: bool) -> None:
-        self._critical_overrides = getattr(self, "_critical_overrides", {})
-        self._critical_overrides[oid] = critical
+            if value:
+                self.add_extension(oid, value, critical=critical)
 
     def _apply_template(self, template: Any) -> None:
-        """RFC 9908 template: the server's CertificationRequestInfo shape. Subject RDNs with values are used
-        as given, value-less ones are filled from this builder; extensions likewise."""
-        subject = getattr(template, "subject", None)
-        names: list[tuple[str, str | None]] = []
+        """RFC 9908 §4: the server's CertificationRequestInfo shape, used alone."""
+        alg = getattr(template, "key_algorithm_oid", None)
+        if alg == OID.EC_PUBLIC_KEY:
+            curve = getattr(template, "curve", None)
+            self._set_key_type(_CURVE_KEY_TYPE.get(curve or "", "ec-p256") if curve else
+                               (self._key_type if self._key_type.startswith("ec-") else "ec-p256"))
+        elif alg == OID.RSA_ENCRYPTION:
+            size = getattr(template, "rsa_key_size", None)
+            self._set_key_type(_rsa_key_type(size, self._key_type))
+        elif alg in (OID.ED25519, OID.ED448):
+            self._apply_oid(alg)
+        subject = getattr(template, "subject_template", None)
         if subject is not None:
-            try:
-                for rdn in _children(_content(subject.to_der())):
-                    for atv in _children(_content(rdn)):
-                        parts = _children(_content(atv))
-                        oid = _decode_oid(parts[0])
-                        value = None
-                        if len(parts) > 1 and _content(parts[1]):
-                            value = _content(parts[1]).decode("utf-8", "replace")
-                        names.append((oid, value))
-            except (ValueError, IndexError, AttributeError):
-                names = []
-        self._template_subject = names or None
-        for attr in getattr(template, "attributes", None) or []:
-            oid = getattr(attr, "oid", None) or getattr(attr, "type", None)
-            values = getattr(attr, "values", None) or []
-            if oid == OID.EXTENSION_REQUEST:
-                for v in values:
-                    raw = v if isinstance(v, (bytes, bytearray)) else getattr(v, "to_der", lambda: b"")()
-                    self._copy_extensions(bytes(raw), fill_empty=True)
-        exts = getattr(template, "extensions", None)
-        if exts:
-            for e in exts:
-                oid, critical, value = e.oid, bool(getattr(e, "critical", False)), getattr(e, "value", b"") or b""
-                if value:
-                    self.add_extension(oid, value, critical=critical)
-                else:
-                    self._mark_critical(oid, critical)
+            names: list[tuple[str, str | None]] = []
+            for rdn in subject:
+                for oid, value in rdn:
+                    names.append((oid, None if value is None else _decode_string(value)))
+            self._template_subject = names
+        wanted: list[str] = []
+        overrides: dict[str, bool] = {}
+        for ext in getattr(template, "extension_templates", None) or []:
+            oid, critical, value = ext.oid, bool(ext.critical), ext.value
+            wanted.append(oid)
+            if value:
+                self.add_extension(oid, value, critical=critical)
+            else:
+                overrides[oid] = critical
+        self._critical_overrides = overrides
+        self._template_extensions = wanted
+        if template.attribute(OID.CHALLENGE_PASSWORD) is not None:
+            self._binding_required = True
 
     # -- building
     def copy(self) -> "CsrBuilder":
         """A copy sharing the same key."""
         other = copy.copy(self)
-        for name in ("_subject", "_sans", "_eku", "_extra_extensions", "_extra_attributes"):
+        other._critical_overrides = dict(self._critical_overrides)
+        for name in ("_subject", "_sans", "_eku", "_extra_extensions"):
             setattr(other, name, list(getattr(self, name)))
         if self._key_usage is not None:
             other._key_usage = set(self._key_usage)
@@ -598,7 +647,7 @@ class CsrBuilder:
         return x509.Name(out)
 
     def _extensions(self) -> list[x509.Extension[Any]]:
-        crit = getattr(self, "_critical_overrides", {})
+        crit = self._critical_overrides
         exts: list[x509.Extension[Any]] = []
 
         def add(value: Any, default_critical: bool) -> None:
@@ -614,24 +663,21 @@ class CsrBuilder:
         if self._eku and "2.5.29.37" not in copied:
             add(x509.ExtendedKeyUsage([x509.ObjectIdentifier(o) for o in self._eku]), False)
         exts.extend(self._extra_extensions)
+        if self._template_extensions is not None:  # the template decides which extensions appear
+            exts = [e for e in exts if e.oid.dotted_string in self._template_extensions]
         return exts
 
-    def _attributes(self, challenge_password: str | None) -> list[bytes]:
-        attrs = []
-        if challenge_password is not None:
-            attrs.append(_attribute(OID.CHALLENGE_PASSWORD, [_directory_string(challenge_password)]))
+    def _attributes(self) -> list[tuple[str, list[bytes]]]:
+        attrs: list[tuple[str, list[bytes]]] = []
         if self._otp is not None:
-            attrs.append(_attribute(OID.OTP_CHALLENGE, [_tlv(0x0C, self._otp.encode("utf-8"))]))
+            attrs.append((OID.OTP_CHALLENGE, [_tlv(0x0C, self._otp.encode("utf-8"))]))
         if self._decrypt_kid is not None:
-            attrs.append(_attribute(OID.DECRYPT_KEY_ID, [_tlv(0x04, self._decrypt_kid)]))
+            attrs.append((OID.DECRYPT_KEY_ID, [_tlv(0x04, self._decrypt_kid)]))
         if self._asymm_kid is not None:
-            attrs.append(_attribute(OID.ASYMM_DECRYPT_KEY_ID, [_tlv(0x04, self._asymm_kid)]))
+            attrs.append((OID.ASYMM_DECRYPT_KEY_ID, [_tlv(0x04, self._asymm_kid)]))
         if self._smime_caps is not None:
             caps = b"".join(_tlv(0x30, _oid(o) + (p or b"")) for o, p in self._smime_caps)
-            attrs.append(_attribute(OID.SMIME_CAPABILITIES, [_tlv(0x30, caps)]))
-        for oid, values in self._extra_attributes:
-            if oid not in (OID.CHALLENGE_PASSWORD, OID.EXTENSION_REQUEST):
-                attrs.append(_attribute(oid, values))
+            attrs.append((OID.SMIME_CAPABILITIES, [_tlv(0x30, caps)]))
         return attrs
 
     def build_for_connection(self, challenge_password: str | None) -> bytes:
@@ -640,7 +686,7 @@ class CsrBuilder:
         key = self.private_key
         h = self._hash or _default_hash(key)
         return _sign_request(
-            key, self._subject_name(), self._extensions(), self._attributes(challenge_password), h, self._memo
+            key, self._subject_name(), self._extensions(), self._attributes(), challenge_password, h, self._memo
         )
 
     def build(self) -> tuple[bytes, Any]:
