@@ -186,10 +186,30 @@ def _simple(cfg: EstClientConfig, state: FlowState, request: P.EstRequest) -> Fl
 
 
 def _verify_issued_by(cert: Any, issuer: Any) -> bool:
+    """``cert``'s signature verifies with ``issuer``'s public key. Names are not compared: root key-update
+    certificates (RFC 4210 §4.4, RFC 7030 §4.1.3 and A.1) link keys, and a certificate signed by an accepted
+    key is authentic whatever the names say."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+
     try:
-        cert.to_cryptography().verify_directly_issued_by(issuer.to_cryptography())
+        c = cert.to_cryptography()
+        key = issuer.to_cryptography().public_key()
+        sig, tbs, h = c.signature, c.tbs_certificate_bytes, c.signature_hash_algorithm
+        if isinstance(key, rsa.RSAPublicKey):
+            pss = c.signature_algorithm_oid.dotted_string == "1.2.840.113549.1.1.10"
+            pad = padding.PSS(padding.MGF1(h), padding.PSS.AUTO) if pss else padding.PKCS1v15()
+            key.verify(sig, tbs, pad, h)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(sig, tbs, ec.ECDSA(h))
+        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+            key.verify(sig, tbs)
+        else:
+            return False
         return True
-    except Exception:
+    except (InvalidSignature, ValueError, TypeError, AttributeError):
+        return False
+    except Exception:  # unsupported algorithm and the like: not verified
         return False
 
 
