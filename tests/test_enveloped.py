@@ -856,3 +856,184 @@ def test_what_we_build_is_der_that_pyasn1_reads_back(parties, cipher: Encryption
     (kari,) = [ri["kari"] for ri in theirs["recipientInfos"] if ri.getName() == "kari"]
     assert bytes(kari["ukm"]) == b"ukm"
     assert E.decrypt(message, password="pw") == PLAINTEXT
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Wycheproof vectors through the message-level code paths (the primitive-level tests are in test_cms_crypto.py)
+
+import json  # noqa: E402
+
+WYCHEPROOF = VECTORS / "wycheproof"
+
+
+def _wycheproof(name: str) -> list[tuple[dict, dict]]:
+    data = json.loads((WYCHEPROOF / name).read_text())
+    return [(g, t) for g in data["testGroups"] for t in g["tests"]]
+
+
+def _envelope(recipient_info: E.RecipientInfo, cipher_oid: str, iv: bytes, ciphertext: bytes) -> bytes:
+    env = E.EnvelopedData(
+        version=2, recipient_infos=[recipient_info],
+        encrypted_content_info=E.EncryptedContentInfo(
+            content_type=E.ID_DATA,
+            content_encryption_algorithm=E.AlgorithmIdentifier(algorithm=cipher_oid,
+                                                               parameters=b"\x04" + bytes([len(iv)]) + iv),
+            encrypted_content=ciphertext))
+    return E.ContentInfo(content_type=E.ID_ENVELOPED_DATA, content=env.to_der()).to_der()
+
+
+def _kek_info(kek: bytes, wrapped: bytes, wrap_oid: str) -> E.RecipientInfo:
+    return E.RecipientInfo(kekri=E.KEKRecipientInfo(
+        version=4, kekid=E.KEKIdentifier(key_identifier=b"w"),
+        key_encryption_algorithm=E.AlgorithmIdentifier(algorithm=wrap_oid), encrypted_key=wrapped))
+
+
+def test_wycheproof_aes_cbc_through_decrypt_enveloped_data() -> None:
+    counts = {"valid": 0, "invalid": 0}
+    for _, t in _wycheproof("aes_cbc_pkcs5_test.json"):
+        key, iv, ct, msg = (bytes.fromhex(t[k]) for k in ("key", "iv", "ct", "msg"))
+        cipher = {16: EA.AES128_CBC, 24: EA.AES192_CBC, 32: EA.AES256_CBC}[len(key)]
+        message = _envelope(_kek_info(bytes(16), bytes(24), cc.OID_AES128_WRAP), cipher.value, iv, ct)
+        if t["result"] == "valid":
+            assert E.decrypt_enveloped_data(message, DecryptionKey(key, cipher)) == msg
+        else:
+            with pytest.raises(DecryptionError) as excinfo:
+                E.decrypt_enveloped_data(message, DecryptionKey(key, cipher))
+            assert str(excinfo.value) == "decryption failed"
+        counts[t["result"]] += 1
+    assert counts == {"valid": 72, "invalid": 144}
+
+
+def test_wycheproof_aes_wrap_through_kek_recipients() -> None:
+    tried = 0
+    for _, t in _wycheproof("aes_wrap_test.json"):
+        kek, msg, ct = (bytes.fromhex(t[k]) for k in ("key", "msg", "ct"))
+        wrap_oid = {16: cc.OID_AES128_WRAP, 24: cc.OID_AES192_WRAP, 32: cc.OID_AES256_WRAP}[len(kek)]
+        if t["result"] == "valid" and len(msg) not in (16, 24, 32):
+            continue  # not the size of a content key
+        # content encrypted under the vector's key (valid) or under an unrelated key (invalid/acceptable)
+        content_key = msg if len(msg) in (16, 24, 32) else os.urandom(16)
+        cipher = {16: cc.OID_AES128_CBC, 24: cc.OID_AES192_CBC, 32: cc.OID_AES256_CBC}[len(content_key)]
+        iv, ct_content = cc.encrypt_content(cipher, content_key, b"wrapped by wycheproof")
+        message = _envelope(_kek_info(kek, ct, wrap_oid), cipher, iv, ct_content)
+        if t["result"] == "valid":
+            assert E.decrypt(message, kek=kek) == b"wrapped by wycheproof"
+        else:
+            with pytest.raises(DecryptionError):
+                E.decrypt(message, kek=kek)
+        tried += 1
+    assert tried > 100
+
+
+@pytest.mark.parametrize("name", ["rsa_oaep_2048_sha1_mgf1sha1_test.json", "rsa_oaep_2048_sha256_mgf1sha256_test.json",
+                                  "rsa_oaep_2048_sha256_mgf1sha1_test.json", "rsa_pkcs1_2048_test.json"])
+def test_wycheproof_rsa_through_key_transport(name: str) -> None:
+    """Each vector's ciphertext as the encryptedKey of a KeyTransRecipientInfo. Valid vectors whose message has a
+    content-key size decrypt the content; invalid ones never give the content back."""
+    keys: dict = {}
+    valid = invalid = 0
+    for g, t in _wycheproof(name):
+        if g["privateKeyPkcs8"] not in keys:
+            keys[g["privateKeyPkcs8"]] = serialization.load_der_private_key(
+                bytes.fromhex(g["privateKeyPkcs8"]), None, unsafe_skip_rsa_key_validation=True)
+        key = keys[g["privateKeyPkcs8"]]
+        msg, ct = bytes.fromhex(t["msg"]), bytes.fromhex(t["ct"])
+        if "oaep" in name:
+            if bytes.fromhex(t["label"]):
+                continue  # CMS never uses an OAEP label here (pSourceAlgorithm stays pSpecifiedEmpty)
+            hash_oid = {"SHA-1": cc.OID_SHA1, "SHA-256": cc.OID_SHA256}[g["sha"]]
+            mgf_oid = {"SHA-1": cc.OID_SHA1, "SHA-256": cc.OID_SHA256}[g["mgfSha"]]
+            params = E.RSAESOAEPParams(
+                hash_algorithm=None if hash_oid == cc.OID_SHA1 else E.AlgorithmIdentifier(algorithm=hash_oid),
+                mask_gen_algorithm=None if mgf_oid == cc.OID_SHA1 else E.AlgorithmIdentifier(
+                    algorithm=cc.OID_MGF1, parameters=E.AlgorithmIdentifier(algorithm=mgf_oid).to_der()))
+            kea = E.AlgorithmIdentifier(algorithm=cc.OID_RSAES_OAEP, parameters=params.to_der())
+        else:
+            kea = E.AlgorithmIdentifier(algorithm=cc.OID_RSA_ENCRYPTION, parameters=b"\x05\x00")
+        content_key = msg if len(msg) in (16, 24, 32) else os.urandom(16)
+        if t["result"] == "valid" and len(msg) not in (16, 24, 32):
+            continue
+        cipher = {16: cc.OID_AES128_CBC, 24: cc.OID_AES192_CBC, 32: cc.OID_AES256_CBC}[len(content_key)]
+        iv, content = cc.encrypt_content(cipher, content_key, b"x" * 40)
+        ri = E.RecipientInfo(ktri=E.KeyTransRecipientInfo(
+            version=2, rid=E.RecipientIdentifier(subject_key_identifier=b"id"), key_encryption_algorithm=kea,
+            encrypted_key=ct))
+        message = _envelope(ri, cipher, iv, content)
+        if t["result"] == "valid":
+            assert E.decrypt(message, private_key=key) == b"x" * 40
+            valid += 1
+        elif t["result"] == "invalid":
+            try:
+                out = E.decrypt(message, private_key=key)
+            except DecryptionError as exc:
+                assert str(exc) == "decryption failed"
+            else:
+                assert out != b"x" * 40  # PKCS#1 v1.5: the countermeasure's random key, ~1/256 past the padding
+            invalid += 1
+    assert valid >= 1 and invalid >= 10
+
+
+def _x963(hash_name: str, z: bytes, length: int, info: bytes) -> bytes:
+    import hashlib
+
+    out, counter = b"", 1
+    while len(out) < length:
+        out += hashlib.new(hash_name, z + counter.to_bytes(4, "big") + info).digest()
+        counter += 1
+    return out[:length]
+
+
+@pytest.mark.parametrize("name, curve", [("ecdh_secp256r1_test.json", ec.SECP256R1()),
+                                         ("ecdh_secp384r1_test.json", ec.SECP384R1())])
+def test_wycheproof_ecdh_through_key_agreement(name: str, curve) -> None:
+    """Each vector's public key as the originator key of a KeyAgreeRecipientInfo and its private key as the
+    recipient's. The CEK is wrapped (by the test, with hashlib's X9.63 KDF) under the KEK that the vector's
+    expected shared secret gives: valid vectors decrypt; invalid public keys are refused."""
+    from pyasn1.codec.der import decoder as der_decoder
+    from pyasn1_modules import rfc5280
+
+    key_info = cc.key_wrap_algorithm_identifier(cc.OID_AES128_WRAP)
+    shared_info = cc.ecc_cms_shared_info(key_info, None, 128)
+    outcomes = {"valid": 0, "invalid": 0, "acceptable": 0}
+    for _, t in _wycheproof(name):
+        try:
+            spki, rest = der_decoder.decode(bytes.fromhex(t["public"]), asn1Spec=rfc5280.SubjectPublicKeyInfo())
+            assert not rest
+            point = spki["subjectPublicKey"].asOctets()
+        except Exception:  # malformed for pyasn1 (only invalid or acceptable vectors)
+            assert t["result"] != "valid"
+            continue
+        params = spki["algorithm"]["parameters"]
+        alg = E.AlgorithmIdentifier(algorithm=str(spki["algorithm"]["algorithm"]),
+                                    parameters=bytes(params) if params.isValue else None)
+        private = ec.derive_private_key(int(t["private"], 16), curve)
+        kek = _x963("sha1", bytes.fromhex(t["shared"]), 16, shared_info)
+        cek = bytes(range(16))
+        iv, content = cc.encrypt_content(cc.OID_AES128_CBC, cek, b"agreed")
+        ri = E.RecipientInfo(kari=E.KeyAgreeRecipientInfo(
+            version=3,
+            originator=E.OriginatorIdentifierOrKey(originator_key=E.OriginatorPublicKey(algorithm=alg,
+                                                                                        public_key=point)),
+            key_encryption_algorithm=E.AlgorithmIdentifier(algorithm=cc.OID_DH_SINGLE_PASS_STDDH_SHA1KDF,
+                                                           parameters=key_info),
+            recipient_encrypted_keys=[E.RecipientEncryptedKey(
+                rid=E.KeyAgreeRecipientIdentifier(r_key_id=E.RecipientKeyIdentifier(subject_key_identifier=b"r")),
+                encrypted_key=cc.aes_wrap(kek, cek))]))
+        try:
+            message = _envelope(ri, cc.OID_AES128_CBC, iv, content)
+        except estcodec.EncodeError:  # parameters that are not even one DER element cannot go into a message
+            assert t["result"] != "valid"
+            continue
+        if t["result"] == "valid":
+            assert E.decrypt(message, private_key=private) == b"agreed"
+        elif t["result"] == "invalid":
+            # refused: a point off the curve or on another one (DecryptionError), malformed parameters (DecodeError)
+            with pytest.raises(ALLOWED_FAILURES):
+                E.decrypt(message, private_key=private)
+        else:
+            try:
+                assert E.decrypt(message, private_key=private) == b"agreed"
+            except ALLOWED_FAILURES:
+                pass
+        outcomes[t["result"]] += 1
+    assert outcomes["valid"] > 300 and outcomes["invalid"] > 40
