@@ -589,7 +589,8 @@ def _raise_for_status(resp: EstResponse, operation: str) -> None:
             desc = fail_info.description() if hasattr(fail_info, "description") else None
         except Exception:
             desc = None
-        message = f"CMC failure {fail_info!s}" + (f" ({desc})" if desc else "") if fail_info is not None else "CMC failure"
+        name = getattr(fail_info, "name", None) or str(fail_info)
+        message = f"CMC failure {name}" + (f" ({desc})" if desc else "") if fail_info is not None else "CMC failure"
     raise ServerError(status, message, pki_response=pki_response, fail_info=fail_info)
 
 

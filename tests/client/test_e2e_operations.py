@@ -362,3 +362,22 @@ async def test_auto_binding_on_tls12_server(mode):
             b = CsrBuilder().common_name("auto12")
             res = await call(c.simple_enroll(b))  # the server checks any challengePassword it gets
             assert isinstance(res, Issued)
+
+
+async def test_fullcmc_error_bodies_carry_fail_info(mode):
+    from estcodec.cmc import CmcFailInfo, PkiDataBuilder
+
+    with EstTestServer(auth="basic") as srv:
+        async with est(mode, conf(srv, http_auth=basic(srv))) as c:
+            with pytest.raises(ServerError) as ei:
+                await call(c.full_cmc(b"\x30\x03\x02\x01\x00"))  # not a Full PKI Request
+            assert ei.value.status == 400 and ei.value.pki_response is not None
+            assert isinstance(ei.value.fail_info, CmcFailInfo)  # which one is the server's choice
+            # signed with a key that is neither the requested one nor certified: badMessageCheck
+            der, _key = CsrBuilder().common_name("cmc").build()
+            other = ec.generate_private_key(ec.SECP256R1())
+            pki = PkiDataBuilder().random_sender_nonce().add_certification_request(der).build()
+            with pytest.raises(ServerError) as ei:
+                await call(c.full_cmc(CmcRequest(pki, other)))
+            assert ei.value.fail_info == CmcFailInfo.BAD_MESSAGE_CHECK
+            assert "badMessageCheck" in str(ei.value) or "BAD_MESSAGE_CHECK" in str(ei.value)
