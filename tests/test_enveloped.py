@@ -1037,3 +1037,16 @@ def test_wycheproof_ecdh_through_key_agreement(name: str, curve) -> None:
                 pass
         outcomes[t["result"]] += 1
     assert outcomes["valid"] > 300 and outcomes["invalid"] > 40
+
+
+def test_bare_envelopes_are_told_apart() -> None:
+    cbc = E.build_enveloped_data(b"x", [E.KEKRecipient(bytes(16), b"k")], content_info=False)
+    gcm = E.build_enveloped_data(b"x", [E.KEKRecipient(bytes(16), b"k")], algorithm=EA.AES128_GCM,
+                                 content_info=False)
+    assert isinstance(E.parse_enveloped_data(cbc), E.EnvelopedData)
+    assert isinstance(E.parse_enveloped_data(gcm), E.AuthEnvelopedData)
+    assert E.decrypt(cbc, kek=bytes(16)) == E.decrypt(gcm, kek=bytes(16)) == b"x"
+    signed_like = E.ContentInfo(content_type=E.ID_SIGNED_DATA, content=b"\x30\x00").to_der()
+    with pytest.raises(estcodec.DecodeError):
+        E.parse_enveloped_data(signed_like)
+    assert not E.is_encrypted_key(signed_like)

@@ -428,11 +428,11 @@ def _parse_any(data, ber: bool) -> Union[EnvelopedData, AuthEnvelopedData]:
         data = _ber_to_der(data)
     top = ContentInfo.from_der(data) if _looks_like_content_info(data) else None
     if top is None:
-        # a bare EnvelopedData (version INTEGER first) or AuthEnvelopedData: try EnvelopedData first
-        try:
-            return EnvelopedData.from_der(data)
-        except DecodeError:
+        # a bare EnvelopedData or AuthEnvelopedData: only the latter has an OCTET STRING (its mac) at the top
+        el = _der.parse(data)
+        if el.constructed and any(_is_universal(c, 4) for c in el.children):
             return AuthEnvelopedData.from_der(data)
+        return EnvelopedData.from_der(data)
     if top.content_type == ID_ENVELOPED_DATA:
         return EnvelopedData.from_der(top.content)
     if top.content_type == ID_AUTH_ENVELOPED_DATA:
