@@ -392,7 +392,8 @@ class ControlsProcessed(Sequence):
 
 class ChangeSubjectName(Sequence):
     """changeSubjectName (RFC 6402 §2.2, RFC 7030 §4.2.2). Both components are untagged SEQUENCEs, so they are
-    kept raw here and told apart by content: use ``subject`` / ``subject_alt``; build with ``ChangeSubjectName.build``."""
+    kept raw here and told apart by content: use ``subject`` / ``subject_alt``; build with
+    ``ChangeSubjectName.build``."""
 
     first: Any = field(optional=True)
     second: Any = field(optional=True)

@@ -30,9 +30,9 @@ from typing import Iterable, List, Optional, Tuple, Union
 
 from . import _cmc_asn1 as _a
 from ._cmc_asn1 import (
-    BODY_PART_ID_MAX, AuthenticatedData, CONTROL_TYPES, AddExtensions, BodyPartList, BodyPartPath, BodyPartReference, CertReqMsg,
-    CertRequest, CertTemplate, ChangeSubjectName, CMCCertId, CMCPublicationInfo, CMCStatusInfo, CMCStatusInfoV2,
-    ControlsProcessed, DecryptedPOP, EncryptedPOP, ExtendedFailInfo, GetCert, GetCRL, IdentifyProofV2, LraPopWitness,
+    BODY_PART_ID_MAX, CONTROL_TYPES, AddExtensions, AuthenticatedData, BodyPartList, BodyPartPath, BodyPartReference,
+    CertReqMsg, CertRequest, CertTemplate, ChangeSubjectName, CMCCertId, CMCPublicationInfo, CMCStatusInfo,
+    CMCStatusInfoV2, ControlsProcessed, DecryptedPOP, EncryptedPOP, ExtendedFailInfo, GetCert, GetCRL, IdentifyProofV2, LraPopWitness,
     ModCertTemplate, OptionalValidity, OtherMsg, OtherReqMsg, PendInfo, PendingInfo, PopLinkWitnessV2,
     POPOSigningKey, ProofOfPossession, PublishTrustAnchors, RevokeRequest, SingleAttribute, TaggedAttribute,
     TaggedCertificationRequest, TaggedContentInfo, TaggedRequest, decode_other_status_info, oid,
@@ -55,8 +55,9 @@ __all__ = [
 
 
 class CmcError(Error):
-    """A CMC message that is well-formed DER but not what was asked for (wrong content type, signature that
-    does not verify against the given trust)."""
+    """A CMC message that is well-formed DER but not what was asked for (wrong content type, a trust anchor given
+    for an unsigned message, a batch control naming a missing body part). A signature that does not verify
+    raises ``estcodec.pkcs10.SignatureError`` (also an ``estcodec.Error``)."""
 
 
 # --- status and failure codes ------------------------------------------------------------------------------
