@@ -32,10 +32,10 @@ from . import _cmc_asn1 as _a
 from ._cmc_asn1 import (
     BODY_PART_ID_MAX, CONTROL_TYPES, AddExtensions, AuthenticatedData, BodyPartList, BodyPartPath, BodyPartReference,
     CertReqMsg, CertRequest, CertTemplate, ChangeSubjectName, CMCCertId, CMCPublicationInfo, CMCStatusInfo,
-    CMCStatusInfoV2, ControlsProcessed, DecryptedPOP, EncryptedPOP, ExtendedFailInfo, GetCert, GetCRL, IdentifyProofV2, LraPopWitness,
-    ModCertTemplate, OptionalValidity, OtherMsg, OtherReqMsg, PendInfo, PendingInfo, PopLinkWitnessV2,
-    POPOSigningKey, ProofOfPossession, PublishTrustAnchors, RevokeRequest, SingleAttribute, TaggedAttribute,
-    TaggedCertificationRequest, TaggedContentInfo, TaggedRequest, decode_other_status_info, oid,
+    CMCStatusInfoV2, ControlsProcessed, DecryptedPOP, EncryptedPOP, ExtendedFailInfo, GetCert, GetCRL,
+    IdentifyProofV2, LraPopWitness, ModCertTemplate, OptionalValidity, OtherMsg, OtherReqMsg, PendInfo, PendingInfo,
+    PopLinkWitnessV2, POPOSigningKey, ProofOfPossession, PublishTrustAnchors, RevokeRequest, SingleAttribute,
+    TaggedAttribute, TaggedCertificationRequest, TaggedContentInfo, TaggedRequest, decode_other_status_info, oid,
 )
 from .errors import DecodeError, EncodeError, Error
 from .schema import Sequence, SequenceOf, decode, encode
