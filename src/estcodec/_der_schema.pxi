@@ -93,6 +93,7 @@ cdef class FieldSpec:
     cdef public dict registry           # OID -> Spec (or a type with ``_asn1_spec``)
     cdef public bint contained          # OCTET STRING CONTAINING the registry's type (decoded into ``slot``)
     cdef public Py_ssize_t slot         # where a contained value goes in the value tuple
+    cdef dict _resolved                 # registry type -> effective Spec (with this field's own tagging)
 
     def __init__(self, str name, Spec spec, *, bint optional=False, bint has_default=False, default=None,
                  Py_ssize_t defined_by=-1, dict registry=None, bint contained=False, Py_ssize_t slot=-1):
@@ -125,6 +126,29 @@ cdef inline Spec _as_spec(object t):
     if isinstance(t, Spec):
         return <Spec>t
     return <Spec>t._asn1_spec
+
+
+cdef Spec _resolve_defined(FieldSpec f, object t):
+    """The spec for an ANY DEFINED BY field whose OID maps to type ``t``: ``t`` under the field's own EXPLICIT
+    tags (an ANY cannot be tagged IMPLICIT)."""
+    cdef Spec r
+    cdef Spec outer
+    if f._resolved is None:
+        f._resolved = {}
+    r = f._resolved.get(t)
+    if r is not None:
+        return r
+    r = _as_spec(t)
+    outer = f.spec
+    if outer.kind == K_EXPLICIT:
+        wrappers = []
+        while outer.kind == K_EXPLICIT:
+            wrappers.append(outer)
+            outer = outer.inner
+        for wr in reversed(wrappers):
+            r = Spec(K_EXPLICIT, wr.tcls, wr.tnum, inner=r, type_name=wr.type_name)
+    f._resolved[t] = r
+    return r
 
 
 # --- model base classes -----------------------------------------------------------------------------------
@@ -449,7 +473,7 @@ cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
                 t = <object>PyTuple_GET_ITEM(values, f.defined_by)
                 t = f.registry.get(t) if t is not None else None
                 if t is not None:
-                    fs = _as_spec(t)
+                    fs = _resolve_defined(f, t)
                     if not _matches(fs, &ch):
                         try:
                             _unexpected(fs, &ch)
@@ -683,9 +707,9 @@ cdef int _encode(Writer w, Spec s, object v, int depth) except -1:
                         t = <object>PyTuple_GET_ITEM(m._v, f.defined_by)
                         t = f.registry.get(t) if t is not None else None
                         if t is None or isinstance(fv, (bytes, bytearray, memoryview)):
-                            _write_any(w, fv)
+                            _encode(w, f.spec, fv, depth + 1)   # the raw value under the field's own tags
                         else:
-                            _encode(w, _as_spec(t), fv, depth + 1)
+                            _encode(w, _resolve_defined(f, t), fv, depth + 1)
                     else:
                         _encode(w, f.spec, fv, depth + 1)
                 except EncodeError as e:
