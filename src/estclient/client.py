@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import threading
 import time
 from typing import Any
 
@@ -145,7 +144,6 @@ class EstClient(_DriverBase):
     def __init__(self, config: EstClientConfig) -> None:
         super().__init__(config)
         self._client: httpx.Client | None = None
-        self._lock = threading.RLock()
 
     # -- lifecycle
     def __enter__(self) -> "EstClient":

@@ -354,7 +354,9 @@ def parse_media_type(value: str | None) -> tuple[str, dict[str, str]]:
 
 
 def _split_params(value: str) -> list[str]:
-    out, cur, quoted = [], [], False
+    out: list[str] = []
+    cur: list[str] = []
+    quoted = False
     for ch in value:
         if ch == '"':
             quoted = not quoted
@@ -395,6 +397,7 @@ def spki_of(key_or_csr: Any) -> bytes | None:
 
     if key_or_csr is None:
         return None
+    pub: Any
     if isinstance(key_or_csr, (bytes, bytearray)):
         try:
             csr = x509.load_der_x509_csr(bytes(key_or_csr))
@@ -685,11 +688,19 @@ def _multipart_parts(resp: EstResponse) -> list[tuple[str, dict[str, str], bytes
         raise ProtocolError("serverkeygen: multipart body has no parts")
     parts = []
     for part in msg.get_payload():
+        if isinstance(part, str):  # pragma: no cover - is_multipart() guarantees Message parts
+            raise ProtocolError("serverkeygen: unreadable multipart body")
         ptype, pparams = parse_media_type(part.get("Content-Type"))
-        payload = part.get_payload(decode=False)
+        # Message.get_payload() would replace non-ASCII bytes (decode=False) or apply the
+        # Content-Transfer-Encoding (decode=True), which RFC 8951 says to ignore: read the stored payload
+        payload = getattr(part, "_payload", None)
+        if payload is None:  # pragma: no cover - other email implementations
+            payload = part.get_payload(decode=False)
         if isinstance(payload, list):
             raise ProtocolError("serverkeygen: nested multipart is not expected")
-        raw = payload.encode("latin-1", "replace") if isinstance(payload, str) else bytes(payload or b"")
+        # the email package reads bytes as ASCII with surrogateescape: undo it to get the exact bytes back
+        # (a part may be raw DER, RFC 8951 §3.2); Content-Transfer-Encoding is ignored (RFC 8951)
+        raw = payload.encode("ascii", "surrogateescape") if isinstance(payload, str) else bytes(payload or b"")
         parts.append((ptype, pparams, raw))
     return parts
 
@@ -830,7 +841,7 @@ def parse_fullcmc_response(
     if not pr.is_success() and not pr.is_pending():
         fi = pr.fail_info()
         try:
-            desc = fi.description() if hasattr(fi, "description") else str(fi)
+            desc = fi.description() if fi is not None and hasattr(fi, "description") else str(fi)
         except Exception:
             desc = str(fi)
         raise ServerError(200, f"CMC failure: {desc}", pki_response=pr, fail_info=fi)

@@ -430,3 +430,20 @@ def test_fullcmc_certs_only_success():
     body = (RFC7030 / "A.3_simpleenroll_response_certs-only.b64").read_bytes()
     res = p.parse_fullcmc_response(p.EstResponse(200, {"Content-Type": "application/pkcs7-mime; smime-type=certs-only"}, body))
     assert res.pki_response is None and len(res.certificates) == 1
+
+
+def test_multipart_parts_keep_raw_der_bytes_exactly():
+    """A part may carry raw DER (RFC 8951 §3.2): bytes above 0x7f survive the email parser untouched."""
+    key = (RFC7030 / "A.4_serverkeygen_response_part1_pkcs8.der").read_bytes()
+    certs = (RFC7030 / "A.4_serverkeygen_response_part2_certs-only.der").read_bytes()
+    assert any(b > 0x7F for b in key)
+    body = (
+        b"--xyz\r\nContent-Type: application/pkcs8\r\nContent-Transfer-Encoding: binary\r\n\r\n" + key
+        + b"\r\n--xyz\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n\r\n" + certs
+        + b"\r\n--xyz--\r\n"
+    )
+    resp = p.EstResponse(200, {"Content-Type": 'multipart/mixed; boundary="xyz"'}, body)
+    parts = p._multipart_parts(resp)
+    assert p.decode_body(parts[0][2]) == key and p.decode_body(parts[1][2]) == certs
+    res = p.parse_serverkeygen_response(resp)
+    assert res.private_key == key
