@@ -185,13 +185,15 @@ class LoopbackServer:
                 self.send_response(status)
                 names = {k.lower() for k, _ in headers}
                 for k, v in headers:
-                    self.send_header(k, v)
+                    if k.lower() != "x-close-silently":
+                        self.send_header(k, v)
                 if "content-length" not in names and "x-no-length" not in names:
                     self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 if payload and self.command != "HEAD":
                     self.wfile.write(payload)
-                if any(k.lower() == "connection" and v.lower() == "close" for k, v in headers):
+                if any(k.lower() == "connection" and v.lower() == "close" or k.lower() == "x-close-silently"
+                       for k, v in headers):
                     self.close_connection = True
 
             do_GET = do_POST = _serve

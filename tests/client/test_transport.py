@@ -376,3 +376,42 @@ def test_async_tls13_only_binding_required():
                     await c.simple_enroll(CsrBuilder().common_name("x"))
 
     asyncio.run(go())
+
+
+def test_server_closing_kept_alive_connection_silently():
+    """The server drops the connection after each answer without saying so: the next request goes out on a fresh
+    connection (at most one retry when the stale one fails)."""
+    def handler(req, srv):
+        return 500, TEXT + [("X-Close-Silently", "1")], b"answer"
+
+    with LoopbackServer(handler) as srv, EstClient(cfg(srv)) as c:
+        for _ in range(4):
+            with pytest.raises(ServerError, match="answer"):
+                c.get_ca_certs()
+        assert len(srv.requests) == 4 and len({r.connection_id for r in srv.requests}) >= 2
+
+
+def test_read_timeout_is_transport_error():
+    import time
+
+    def handler(req, srv):
+        time.sleep(2.5)
+        return text(500, "late")
+
+    with LoopbackServer(handler) as srv, EstClient(cfg(srv, timeout=0.5)) as c:
+        with pytest.raises(TransportError, match="timed out"):
+            c.get_ca_certs()
+
+
+async def test_async_body_cap_and_redirect_refusal():
+    def handler(req, srv):
+        if req.path.endswith("/cacerts"):
+            return 200, PKCS7, b"A" * 200_000
+        return 302, [("Location", "https://127.0.0.2/")], b""
+
+    with LoopbackServer(handler) as srv:
+        async with AsyncEstClient(cfg(srv, max_body_size=50_000)) as c:
+            with pytest.raises(ProtocolError, match="exceeds"):
+                await c.get_ca_certs()
+            with pytest.raises(ProtocolError, match="another origin"):
+                await c.get_csr_attributes()
