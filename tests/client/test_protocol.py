@@ -447,3 +447,20 @@ def test_multipart_parts_keep_raw_der_bytes_exactly():
     assert p.decode_body(parts[0][2]) == key and p.decode_body(parts[1][2]) == certs
     res = p.parse_serverkeygen_response(resp)
     assert res.private_key == key
+
+
+def test_libest_unit_test_serverkeygen_parts_with_lf():
+    """libest's own serverkeygen output (test/UT): PKCS#1 RSA key labelled application/pkcs8, LF line ends."""
+    from conftest import VECTORS
+
+    d = VECTORS / "libest" / "serverkeygen"
+    key_b64, cert_b64 = (d / "tc2-new-key.keyb64").read_bytes(), (d / "tc2-new-cert.pkcs7b64").read_bytes()
+    body = (
+        b"--est-server-boundary\nContent-Type: application/pkcs8\nContent-Transfer-Encoding: base64\n\n" + key_b64
+        + b"\n--est-server-boundary\nContent-Type: application/pkcs7-mime; smime-type=certs-only\n"
+        b"Content-Transfer-Encoding: base64\n\n" + cert_b64 + b"\n--est-server-boundary--\n"
+    )
+    res = p.parse_serverkeygen_response(p.EstResponse(200, [("Content-Type", "multipart/mixed; boundary=est-server-boundary")], body))
+    assert res.certificate.subject.rfc4514_string() == "CN=US4752-TC5"
+    assert p.spki_of(res.private_key_object()) == _spki(res.certificate)
+    assert res.private_key[:1] == b"\x30" and res.private_key != base64.b64decode(key_b64)  # PKCS#1 -> PKCS#8
