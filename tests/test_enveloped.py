@@ -1050,3 +1050,45 @@ def test_bare_envelopes_are_told_apart() -> None:
     with pytest.raises(estcodec.DecodeError):
         E.parse_enveloped_data(signed_like)
     assert not E.is_encrypted_key(signed_like)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Properties
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_ROUND_TRIP_KEK = bytes(range(32))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.binary(max_size=300), cipher=st.sampled_from(list(EA)),
+       kinds=st.lists(st.sampled_from(["kek16", "kek32", "password"]), min_size=1, max_size=3),
+       ber=st.booleans())
+def test_property_round_trip(content: bytes, cipher: EncryptionAlgorithm, kinds: list, ber: bool) -> None:
+    recipients = {"kek16": E.KEKRecipient(_ROUND_TRIP_KEK[:16], b"16"),
+                  "kek32": E.KEKRecipient(_ROUND_TRIP_KEK, b"32"),
+                  "password": E.PasswordRecipient("pw", iterations=1)}
+    message = E.build_enveloped_data(content, [recipients[k] for k in kinds], algorithm=cipher)
+    env = E.parse_enveloped_data(message, ber=ber)
+    assert env.to_der() == E.ContentInfo.from_der(message).content
+    if "kek16" in kinds:
+        assert E.decrypt(message, kek=_ROUND_TRIP_KEK[:16], kek_id=b"16", ber=ber) == content
+    if "kek32" in kinds:
+        assert E.decrypt(message, kek=_ROUND_TRIP_KEK) == content
+    if "password" in kinds:
+        assert E.decrypt(message, password=b"pw") == content
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=200))
+def test_property_arbitrary_bytes_fail_cleanly(data: bytes) -> None:
+    assert E.is_encrypted_key(data) in (True, False)
+    for ber in (False, True):
+        try:
+            E.parse_enveloped_data(data, ber=ber)
+        except estcodec.DecodeError:
+            pass
+        try:
+            E.decrypt(data, kek=bytes(16), password="pw", ber=ber)
+        except ALLOWED_FAILURES:
+            pass
