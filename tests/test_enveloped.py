@@ -1092,3 +1092,15 @@ def test_property_arbitrary_bytes_fail_cleanly(data: bytes) -> None:
             E.decrypt(data, kek=bytes(16), password="pw", ber=ber)
         except ALLOWED_FAILURES:
             pass
+
+
+def test_trial_decryption_is_bounded(parties) -> None:
+    """Without a certificate, recipients the key does not name are tried, but only the first 64."""
+    p = parties
+    others = [E.KeyTransRecipient(public_key=p["rsa2"].key.public_key(), subject_key_identifier=bytes([i]) * 20,
+                                  oaep=True) for i in range(70)]
+    mine = E.KeyTransRecipient(public_key=p["rsa"].key.public_key(), subject_key_identifier=b"\xee" * 20, oaep=True)
+    assert E.decrypt(E.build_enveloped_data(b"m", others[:10] + [mine]), private_key=p["rsa"].key) == b"m"
+    # the key's recipient is the 71st after DER sorting puts it last (0xee...): beyond the bound
+    with pytest.raises(DecryptionError):
+        E.decrypt(E.build_enveloped_data(b"m", others + [mine]), private_key=p["rsa"].key)

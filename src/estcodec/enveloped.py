@@ -762,7 +762,12 @@ def _attempts(env, ident: Optional[_Identity], kek, kek_id, password, key_size: 
                 named.append(functools.partial(_kekri_unwrap, info, bytes(kek)))
         elif kind == "pwri" and password is not None:
             named.append(functools.partial(_pwri_unwrap, info, password, max_iterations))
-    return named + others
+    return named + others[:_MAX_TRIAL_ATTEMPTS]
+
+
+# Recipients not named by the keys given are tried (without a certificate) up to this many: a message with
+# thousands of recipients must not turn into thousands of RSA decryptions.
+_MAX_TRIAL_ATTEMPTS = 64
 
 
 def decrypt(data, *, private_key=None, certificate=None, kek: Optional[bytes] = None,
@@ -775,10 +780,11 @@ def decrypt(data, *, private_key=None, certificate=None, kek: Optional[bytes] = 
       its ``certificate`` if there is one (``cryptography``/estcodec certificate, PEM or DER): key transport
       (RSA PKCS#1 v1.5, RSAES-OAEP) and key agreement (ECDH). Recipients named by the certificate's issuer and
       serial number or by its (or the key's) subject key identifier are tried; without a certificate, the other
-      recipients of that kind are tried after them.
+      recipients of that kind are tried after them (at most 64 of them).
     - ``kek`` and optionally ``kek_id``: KEK recipients (AES key wrap); without ``kek_id`` every KEK recipient
       is tried.
-    - ``password`` (str is UTF-8 encoded): password recipients (PBKDF2 and PWRI-KEK).
+    - ``password`` (str is UTF-8 encoded): password recipients (PBKDF2 and PWRI-KEK). A PBKDF2 iteration
+      count above ``max_pbkdf2_iterations`` (it comes from the message) is refused as a failure to decrypt.
 
     Returns the plaintext of the encrypted content (for content type id-data, the data itself; for other
     types, the DER of that content). ``encrypted_content`` supplies a detached ciphertext.
