@@ -302,13 +302,28 @@ def _is_builder(csr: Any) -> bool:
     return hasattr(csr, "build_for_connection") and hasattr(csr, "channel_binding_required")
 
 
+def _normalize_csr(csr: Any) -> Any:
+    """A CsrBuilder as is; DER bytes, an ``estcodec.pkcs10.CertificationRequest`` or a ``cryptography``
+    CertificateSigningRequest as DER bytes (sent as given)."""
+    if _is_builder(csr):
+        return csr
+    if isinstance(csr, (bytes, bytearray, memoryview)):
+        return bytes(csr)
+    if hasattr(csr, "to_der"):
+        return bytes(csr.to_der())
+    if hasattr(csr, "public_bytes") and hasattr(csr, "is_signature_valid"):
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return csr.public_bytes(Encoding.DER)
+    raise TypeError("csr must be DER bytes, a CertificationRequest or a CsrBuilder")
+
+
 def _post_csr(cfg: EstClientConfig, state: FlowState, operation: str, csr: Any) -> Flow:
     """POST a CSR (DER bytes as given, or a CsrBuilder signed per connection). Returns the final Received."""
     build = _BUILDERS[operation]
+    csr = _normalize_csr(csr)
     if not _is_builder(csr):
-        if not isinstance(csr, (bytes, bytearray)):
-            raise TypeError("csr must be DER bytes or a CsrBuilder")
-        rec = yield from _simple(cfg, state, build(bytes(csr), cfg.ca_label))
+        rec = yield from _simple(cfg, state, build(csr, cfg.ca_label))
         return rec
     mode = cfg.channel_binding
     required = mode == "require" or (mode != "off" and bool(csr.channel_binding_required))
@@ -377,9 +392,10 @@ def _post_csr(cfg: EstClientConfig, state: FlowState, operation: str, csr: Any) 
 
 def enroll(cfg: EstClientConfig, state: FlowState, csr: Any, *, reenroll: bool = False) -> Flow:
     """simpleenroll / simplereenroll -> Issued | Pending."""
+    csr = _normalize_csr(csr)
     yield from _ensure_bootstrapped(cfg, state)
     op = "simplereenroll" if reenroll else "simpleenroll"
-    spki = csr.public_key_spki() if _is_builder(csr) else P.spki_of(bytes(csr))
+    spki = csr.public_key_spki() if _is_builder(csr) else P.spki_of(csr)
     rec = yield from _post_csr(cfg, state, op, csr)
     return P.parse_enroll_response(rec.response, spki, operation=op)
 
@@ -417,6 +433,7 @@ def server_keygen(
 ) -> Flow:
     """serverkeygen -> ServerKeygenResponse | Pending. With a CsrBuilder and ``kek_id`` or ``certificate`` the
     RFC 7030 §4.4.1 decryption-key attribute is added to the request."""
+    csr = _normalize_csr(csr)
     yield from _ensure_bootstrapped(cfg, state)
     if _is_builder(csr):
         b = csr.copy()

@@ -235,3 +235,16 @@ def test_bootstrap_confirm_callback_sees_certificates():
     result, _ = drive(F.bootstrap(config(trust=trust), F.FlowState()),
                       lambda c: None if isinstance(c, F.UseAnchors) else resp(200, [], base64.b64encode(A1)))
     assert seen == ["CN=estExampleCA OwO"] and len(result) == 4
+
+
+def test_csr_forms_accepted():
+    der, _ = CsrBuilder().common_name("forms").build()
+    from estcodec.pkcs10 import CertificationRequest
+
+    for form in (der, bytearray(der), CertificationRequest.from_der(der), x509.load_der_x509_csr(der)):
+        sent = []
+        with pytest.raises(ServerError):
+            drive(F.enroll(config(), F.FlowState(), form), lambda c: (sent.append(c), resp(500))[1])
+        assert base64.b64decode(sent[0].request.body) == der
+    with pytest.raises(TypeError):
+        drive(F.enroll(config(), F.FlowState(), "not a csr"), lambda c: resp(500))
