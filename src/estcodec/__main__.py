@@ -23,10 +23,17 @@ def _add_dump(p: argparse.ArgumentParser) -> None:
                    help="do not expand DER encapsulated in OCTET STRINGs and BIT STRINGs")
 
 
+def _add_show(p: argparse.ArgumentParser) -> None:
+    from .show import add_arguments
+
+    add_arguments(p)
+
+
 # name -> (help, add_arguments, "module:function" run with the parsed args, returning the exit status)
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] = {
     "dump": ("print the element tree of a DER/BER/PEM/base64 file", _add_dump, "estcodec.dump:run"),
-    # "show": ("...", _add_show, "estcodec.show:run"),   # <- dispatch point for `show`
+    "show": ("recognise a PKI structure (certificate, CSR, CMC, CMS, CSR attributes, key) and summarise it",
+             _add_show, "estcodec.show:run"),
 }
 
 

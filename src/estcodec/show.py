@@ -1,0 +1,796 @@
+"""Recognise a PKI structure and summarise it: ``est show FILE`` and ``python -m estcodec show FILE``.
+
+:func:`identify` tells which structure some DER/BER bytes hold, by shape (never by file name or PEM label):
+
+=================  ======================================================================================
+``certificate``    X.509 certificate (RFC 5280)
+``csr``            PKCS#10 certification request (RFC 2986)
+``certs-only``     CMS SignedData without content or signers, carrying certificates (RFC 7030 §4.1.3)
+``csr-attributes`` EST CSR attributes (RFC 7030 §4.5.2, RFC 9908)
+``pki-data``       CMC PKIData, signed (Full PKI Request) or bare (RFC 5272 §3.2)
+``pki-response``   CMC PKIResponse, signed (Full PKI Response) or bare (RFC 5272 §4.2)
+``enveloped-data`` CMS EnvelopedData / AuthEnvelopedData (RFC 5652 §6, RFC 5083)
+``private-key``    PKCS#8 / OneAsymmetricKey, PKCS#1 RSA, SEC1 EC, or encrypted PKCS#8 (never printed)
+``signed-data``    any other CMS SignedData
+=================  ======================================================================================
+
+:func:`summarize` turns them into a plain ``dict`` (JSON-ready: strings, numbers, booleans, lists, dicts) and
+:func:`format_text` into readable lines. Input is DER, BER, PEM (every block of a PEM file is shown) or base64.
+No private key material is ever part of a summary: a key is described by its algorithm and size only.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import sys
+from typing import Any, Callable
+
+from . import der as _der
+from . import pem as _pem
+from .errors import DecodeError, Error
+
+__all__ = ["KINDS", "identify", "summarize", "summarize_as", "summarize_certificate", "describe_public_key", "summarize_bytes", "load_blocks", "format_text", "run", "add_arguments"]
+
+KINDS = {
+    "certificate": "X.509 certificate",
+    "csr": "PKCS#10 certification request",
+    "certs-only": "CMS certs-only bundle",
+    "csr-attributes": "EST CSR attributes",
+    "pki-data": "CMC PKIData (request)",
+    "pki-response": "CMC PKIResponse",
+    "enveloped-data": "CMS EnvelopedData",
+    "private-key": "private key",
+    "signed-data": "CMS SignedData",
+    "public-key": "public key (SubjectPublicKeyInfo)",
+}
+
+_ID_DATA = "1.2.840.113549.1.7.1"
+_ID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+_ID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
+_ID_AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
+_ID_PKI_DATA = "1.3.6.1.5.5.7.12.2"
+_ID_PKI_RESPONSE = "1.3.6.1.5.5.7.12.3"
+
+_MORE_NAMES = {
+    "1.2.840.10045.2.1": "ecPublicKey", "1.2.840.10045.3.1.7": "P-256", "1.3.132.0.34": "P-384",
+    "1.3.132.0.35": "P-521", "1.3.101.110": "X25519", "1.3.101.111": "X448", "1.3.101.112": "Ed25519",
+    "1.3.101.113": "Ed448", "1.2.840.10040.4.1": "dsa",
+    "1.2.840.10045.4.3.2": "ecdsa-with-SHA256", "1.2.840.10045.4.3.3": "ecdsa-with-SHA384",
+    "1.2.840.10045.4.3.4": "ecdsa-with-SHA512", "1.2.840.10045.4.1": "ecdsa-with-SHA1",
+    "2.16.840.1.101.3.4.2.1": "sha256", "2.16.840.1.101.3.4.2.2": "sha384", "2.16.840.1.101.3.4.2.3": "sha512",
+    "1.3.14.3.2.26": "sha1",
+    "2.16.840.1.101.3.4.1.2": "aes128-CBC", "2.16.840.1.101.3.4.1.22": "aes192-CBC",
+    "2.16.840.1.101.3.4.1.42": "aes256-CBC", "2.16.840.1.101.3.4.1.6": "aes128-GCM",
+    "2.16.840.1.101.3.4.1.26": "aes192-GCM", "2.16.840.1.101.3.4.1.46": "aes256-GCM",
+    "2.16.840.1.101.3.4.1.5": "aes128-wrap", "2.16.840.1.101.3.4.1.25": "aes192-wrap",
+    "2.16.840.1.101.3.4.1.45": "aes256-wrap", "1.2.840.113549.3.7": "des-ede3-cbc",
+    "1.2.840.113549.3.2": "rc2-cbc", "1.2.840.113549.1.9.16.3.6": "id-alg-CMS3DESwrap",
+    "1.2.840.113549.1.9.16.3.9": "id-alg-PWRI-KEK", "1.2.840.113549.1.5.12": "PBKDF2",
+    "1.2.840.113549.1.5.13": "PBES2",
+    "1.3.132.1.11.1": "dhSinglePass-stdDH-sha256kdf-scheme", "1.3.132.1.11.2": "dhSinglePass-stdDH-sha384kdf-scheme",
+    "1.3.132.1.11.3": "dhSinglePass-stdDH-sha512kdf-scheme", "1.3.133.16.840.63.0.2": "dhSinglePass-stdDH-sha1kdf-scheme",
+    "1.2.840.113549.1.9.7": "challengePassword", "1.2.840.113549.1.9.14": "extensionRequest",
+    "1.2.840.113549.1.9.15": "smimeCapabilities", "1.2.840.113549.1.9.16.2.56": "otpChallenge",
+    "1.2.840.113549.1.9.16.2.37": "decryptKeyIdentifier", "1.2.840.113549.1.9.16.2.54": "asymmDecryptKeyID",
+    "1.2.840.113549.1.9.16.1.19": "id-ct-KP-aKeyPackage",
+    "1.2.840.113549.1.7.1": "id-data", "1.2.840.113549.1.7.2": "id-signedData",
+    "1.2.840.113549.1.7.3": "id-envelopedData", "1.2.840.113549.1.9.16.1.23": "id-ct-authEnvelopedData",
+    "1.2.840.113549.1.9.16.1.2": "id-ct-authData",
+    "1.3.6.1.1.1.1.22": "macAddress", "1.2.840.113549.1.9.1": "emailAddress",
+}
+
+
+def _oid_name(oid: str) -> str:
+    """A readable name for an OID: ``"aes256-CBC"``; the dotted form when unknown."""
+    from .dump import OID_NAMES
+
+    name = OID_NAMES.get(oid) or _MORE_NAMES.get(oid)
+    return name if name else oid
+
+
+def _oid_label(oid: str) -> str:
+    name = _oid_name(oid)
+    return oid if name == oid else f"{name} ({oid})"
+
+
+def _hex(data: bytes | None) -> str | None:
+    return None if data is None else bytes(data).hex()
+
+
+def _time(value: _dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.timezone.utc)
+    return value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ----------------------------------------------------------------------------------------------- keys
+
+
+def describe_public_key(spki: Any) -> str:
+    """``"EC P-256"``, ``"RSA 2048"``, ``"Ed25519"``... for a SubjectPublicKeyInfo model."""
+    try:
+        from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+
+        key = spki.to_cryptography()
+        if isinstance(key, rsa.RSAPublicKey):
+            return f"RSA {key.key_size}"
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            return "EC " + {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}.get(
+                key.curve.name, key.curve.name)
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            return "Ed25519"
+        if isinstance(key, ed448.Ed448PublicKey):
+            return "Ed448"
+        if isinstance(key, x25519.X25519PublicKey):
+            return "X25519"
+        if isinstance(key, x448.X448PublicKey):
+            return "X448"
+        if isinstance(key, dsa.DSAPublicKey):
+            return f"DSA {key.key_size}"
+    except Exception:  # an algorithm cryptography does not load: name it by OID
+        pass
+    return _oid_name(spki.algorithm_oid)
+
+
+def _describe_private_key(info: Any) -> str:
+    try:
+        from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+
+        key = info.to_cryptography()
+        if isinstance(key, rsa.RSAPrivateKey):
+            return f"RSA {key.key_size}"
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            return "EC " + {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}.get(
+                key.curve.name, key.curve.name)
+        for cls, name in ((ed25519.Ed25519PrivateKey, "Ed25519"), (ed448.Ed448PrivateKey, "Ed448"),
+                          (x25519.X25519PrivateKey, "X25519"), (x448.X448PrivateKey, "X448")):
+            if isinstance(key, cls):
+                return name
+        if isinstance(key, dsa.DSAPrivateKey):
+            return f"DSA {key.key_size}"
+    except Exception:
+        pass
+    return _oid_name(info.algorithm_oid)
+
+
+# ----------------------------------------------------------------------------------------------- summaries
+
+
+def _general_name(gn: Any) -> str:
+    kind = getattr(gn, "name", "name")
+    try:
+        value = gn.python_value()
+    except Exception:
+        value = gn.value
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).hex()
+    elif hasattr(value, "rfc4514_string"):
+        value = value.rfc4514_string()
+    return f"{kind}:{value}"
+
+
+def _extension_names(extensions: Any) -> list[str]:
+    out = []
+    for e in extensions or ():
+        out.append(_oid_name(e.oid) + (" (critical)" if e.critical else ""))
+    return out
+
+
+def summarize_certificate(cert: Any, *, now: _dt.datetime | None = None) -> dict[str, Any]:
+    """Subject, issuer, serial, validity, key type, usages and fingerprint of a certificate model."""
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    nb, na = cert.not_before, cert.not_after
+    if now < nb:
+        state = "not yet valid"
+    elif now > na:
+        state = "expired"
+    else:
+        state = f"valid ({(na - now).days} days left)"
+    out: dict[str, Any] = {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial": format(cert.serial_number, "x"),
+        "not_before": _time(nb),
+        "not_after": _time(na),
+        "validity": state,
+        "key": describe_public_key(cert.public_key_info),
+        "signature_algorithm": _oid_name(cert.signature_algorithm_oid),
+        "ca": bool(cert.is_ca),
+        "self_issued": bool(cert.is_self_issued),
+    }
+    try:
+        ku = cert.key_usage
+        if ku:
+            out["key_usage"] = sorted(ku)
+        eku = cert.extended_key_usage
+        if eku:
+            out["extended_key_usage"] = [_oid_name(o) for o in eku]
+        sans = cert.subject_alt_names
+        if sans:
+            out["subject_alt_names"] = [_general_name(g) for g in sans]
+        ski = cert.subject_key_identifier
+        if ski:
+            out["subject_key_identifier"] = _hex(ski)
+    except Error:
+        pass
+    out["extensions"] = _extension_names(cert.extensions)
+    out["sha256_fingerprint"] = hashlib.sha256(cert.to_der()).hexdigest()
+    return out
+
+
+def _short_certificate(cert: Any) -> dict[str, Any]:
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial": format(cert.serial_number, "x"),
+        "not_after": _time(cert.not_after),
+        "key": describe_public_key(cert.public_key_info),
+        "ca": bool(cert.is_ca),
+    }
+
+
+def _summarize_csr(der: bytes) -> dict[str, Any]:
+    from .pkcs10 import CertificationRequest
+
+    csr = CertificationRequest.from_der(der, ber=_is_ber(der))
+    out: dict[str, Any] = {
+        "subject": csr.subject.rfc4514_string(),
+        "key": describe_public_key(csr.public_key_info),
+        "signature_algorithm": _oid_name(csr.signature_algorithm_oid),
+        "signature_valid": bool(csr.is_signature_valid),
+        "attributes": [_oid_name(a.oid) for a in csr.attributes],
+    }
+    try:
+        out["extensions"] = _extension_names(csr.extensions)
+        for e in csr.extensions:
+            if e.oid == "2.5.29.17":
+                out["subject_alt_names"] = [_general_name(g) for g in e.parsed]
+    except Error as exc:
+        out["extensions"] = f"unreadable: {exc}"
+    try:
+        # its value may be a tls-unique binding or a secret: say whether it is there, never what it is
+        out["challenge_password"] = "present" if csr.challenge_password is not None else "absent"
+    except Error:
+        out["challenge_password"] = "malformed"
+    return out
+
+
+def _summarize_certificate_der(der: bytes) -> dict[str, Any]:
+    from .x509 import Certificate
+
+    return summarize_certificate(Certificate.from_der(_to_der(der)))
+
+
+def _csrattr_value(attr_oid: str, value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return "DER " + bytes(value).hex()
+    if isinstance(value, list):  # extensionRequest: a list of Extension
+        return "extensions " + ", ".join(_oid_name(e.oid) for e in value)
+    if isinstance(value, str):
+        return _oid_name(value) if attr_oid != "1.2.840.113549.1.9.7" else value
+    if hasattr(value, "key_algorithm_oid"):  # RFC 9908 template
+        return "CertificationRequestInfoTemplate"
+    return str(value)
+
+
+def _summarize_csrattrs(der: bytes) -> dict[str, Any]:
+    from .csrattrs import CsrAttrs, CsrAttribute, Unrecognized
+
+    attrs = CsrAttrs.from_der(der)
+    items: list[Any] = []
+    for it in attrs.items:
+        if isinstance(it, str):
+            items.append(_oid_label(it))
+        elif isinstance(it, CsrAttribute):
+            items.append({_oid_label(it.oid): [_csrattr_value(it.oid, v) for v in it.typed_values]})
+        elif isinstance(it, Unrecognized):
+            items.append("unrecognized element " + it.der[:16].hex() + ("..." if len(it.der) > 16 else ""))
+    out: dict[str, Any] = {"count": len(attrs), "items": items}
+    kt = attrs.key_types
+    if kt:
+        out["key_types"] = [
+            _oid_name(k.algorithm)
+            + (f" {_oid_name(k.curve)}" if k.curve else "")
+            + (f" {k.rsa_key_size} bits" if k.rsa_key_size else "")
+            for k in kt
+        ]
+    out["challenge_password_requested"] = bool(attrs.challenge_password_requested)
+    tpl = attrs.template
+    if tpl is not None:
+        t: dict[str, Any] = {}
+        subj = tpl.subject_template
+        if subj is not None:
+            t["subject"] = [
+                [f"{_oid_name(o)}={'<to fill>' if v is None else 'set'}" for o, v in rdn] for rdn in subj
+            ]
+        if tpl.key_algorithm_oid:
+            t["key_algorithm"] = _oid_name(tpl.key_algorithm_oid)
+            if tpl.curve:
+                t["curve"] = _oid_name(tpl.curve)
+            if tpl.rsa_key_size:
+                t["rsa_key_size"] = tpl.rsa_key_size
+        ext = tpl.extension_templates
+        if ext:
+            t["extensions"] = [_oid_name(e.oid) + ("" if e.value is not None else " (value to fill)") for e in ext]
+        out["template"] = t
+    return out
+
+
+def _status_name(value: Any) -> str:
+    name = getattr(value, "name", None)
+    return name.lower() if name else str(value)
+
+
+def _control_value(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        b = bytes(value)
+        return b.hex() if len(b) <= 64 else b[:64].hex() + f"... ({len(b)} bytes)"
+    if isinstance(value, (int, str)):
+        return value
+    return type(value).__name__
+
+
+def _controls(msg: Any) -> list[dict[str, Any]]:
+    out = []
+    for c in msg.control_sequence:
+        values = [_control_value(v) for v in c.attr_values]
+        item: dict[str, Any] = {"type": _oid_name(c.attr_type), "body_part_id": c.body_part_id}
+        if values:
+            item["value"] = values[0] if len(values) == 1 else values
+        out.append(item)
+    return out
+
+
+def _summarize_pki_response(der: bytes, trust: Any = None) -> dict[str, Any]:
+    from .cmc import parse_pki_response
+
+    signed = _content_type(der) in (_ID_SIGNED_DATA,)
+    resp = parse_pki_response(der, signer_trust=trust if signed else None)
+    statuses = []
+    for s in resp.statuses:
+        item: dict[str, Any] = {
+            "status": _status_name(s.status),
+            "body_list": [list(b) if isinstance(b, tuple) else b for b in s.body_list],
+        }
+        if s.status_string:
+            item["status_string"] = s.status_string
+        if s.fail_info is not None:
+            from .cmc import describe_fail_info
+
+            item["fail_info"] = f"{_status_name(s.fail_info)}: {describe_fail_info(int(s.fail_info))}"
+        if s.pending_info is not None:
+            item["pend_info"] = {"pend_token": _hex(s.pending_info.pend_token),
+                                 "pend_time": _time(s.pending_info.pend_time)}
+        statuses.append(item)
+    out: dict[str, Any] = {
+        "signed": signed,
+        "status": _status_name(resp.status),
+        "statuses": statuses,
+    }
+    if trust is not None:
+        out["signature_verified"] = bool(resp.signature_verified)
+    if resp.transaction_id is not None:
+        out["transaction_id"] = resp.transaction_id
+    out["controls"] = _controls(resp)
+    out["body_parts"] = resp.body_part_ids()
+    out["cms_sequence"] = len(resp.cms_sequence)
+    out["other_msg_sequence"] = len(resp.other_msg_sequence)
+    out["certificates"] = [_short_certificate(c) for c in resp.certificates]
+    return out
+
+
+def _summarize_pki_data(der: bytes, trust: Any = None) -> dict[str, Any]:
+    from .cmc import parse_pki_data
+
+    signed = _content_type(der) == _ID_SIGNED_DATA
+    pki = parse_pki_data(der, signer_trust=trust if signed else None)
+    requests = []
+    for r in pki.req_sequence:
+        item: dict[str, Any] = {"body_part_id": r.body_part_id, "kind": {"tcr": "PKCS#10", "crm": "CRMF",
+                                                                         "orm": "other"}.get(r.name, r.name)}
+        if r.name == "tcr":
+            csr = r.value.certification_request
+            if not isinstance(csr, (bytes, bytearray)):
+                item["subject"] = csr.subject.rfc4514_string()
+                item["key"] = describe_public_key(csr.public_key_info)
+        requests.append(item)
+    out: dict[str, Any] = {"signed": signed}
+    if trust is not None:
+        out["signature_verified"] = bool(pki.signature_verified)
+    if pki.transaction_id is not None:
+        out["transaction_id"] = pki.transaction_id
+    out["controls"] = _controls(pki)
+    out["requests"] = requests
+    out["body_parts"] = pki.body_part_ids()
+    out["cms_sequence"] = len(pki.cms_sequence)
+    out["other_msg_sequence"] = len(pki.other_msg_sequence)
+    out["certificates"] = [_short_certificate(c) for c in pki.certificates]
+    return out
+
+
+def _recipient(ri: Any) -> dict[str, Any]:
+    kind = type(ri).__name__
+    out: dict[str, Any]
+    if kind == "KeyTransRecipientInfo":
+        out = {"type": "key transport (ktri)", "key_encryption": _oid_name(ri.key_encryption_algorithm.algorithm)}
+        rid = ri.rid
+        if rid.name == "issuer_and_serial_number":
+            out["recipient"] = (f"issuer {rid.value.issuer.rfc4514_string()}, "
+                                f"serial {format(rid.value.serial_number, 'x')}")
+        else:
+            out["recipient"] = f"subject key identifier {_hex(rid.value)}"
+    elif kind == "KeyAgreeRecipientInfo":
+        out = {"type": "key agreement (kari)", "key_encryption": _oid_name(ri.key_encryption_algorithm.algorithm)}
+        orig = ri.originator
+        out["originator"] = {"originator_key": "ephemeral public key",
+                             "subject_key_identifier": "subject key identifier",
+                             "issuer_and_serial_number": "issuer and serial"}.get(orig.name, orig.name)
+        recips = []
+        for rek in ri.recipient_encrypted_keys:
+            if rek.rid.name == "issuer_and_serial_number":
+                recips.append(f"issuer {rek.rid.value.issuer.rfc4514_string()}, "
+                              f"serial {format(rek.rid.value.serial_number, 'x')}")
+            else:
+                recips.append(f"subject key identifier {_hex(rek.rid.value.subject_key_identifier)}")
+        out["recipients"] = recips
+    elif kind == "KEKRecipientInfo":
+        out = {"type": "key-encryption key (kekri)", "kek_id": _hex(ri.kekid.key_identifier),
+               "key_encryption": _oid_name(ri.key_encryption_algorithm.algorithm)}
+    elif kind == "PasswordRecipientInfo":
+        out = {"type": "password (pwri)", "key_encryption": _oid_name(ri.key_encryption_algorithm.algorithm)}
+        if ri.key_derivation_algorithm is not None:
+            out["key_derivation"] = _oid_name(ri.key_derivation_algorithm.algorithm)
+    else:
+        out = {"type": "other (ori)", "ori_type": _oid_name(getattr(ri, "ori_type", "?"))}
+    return out
+
+
+def _summarize_enveloped(der: bytes) -> dict[str, Any]:
+    from .enveloped import AuthEnvelopedData, parse_enveloped_data
+
+    env = parse_enveloped_data(der)
+    alg = env.content_encryption_algorithm
+    alg_oid = alg.value if hasattr(alg, "value") else str(alg)
+    content = env.encrypted_content
+    out: dict[str, Any] = {
+        "variant": "AuthEnvelopedData" if isinstance(env, AuthEnvelopedData) else "EnvelopedData",
+        "version": env.version,
+        "content_type": _oid_name(env.content_type),
+        "content_encryption": _oid_name(alg_oid),
+        "encrypted_content": "detached" if content is None else f"{len(content)} bytes",
+        "recipients": [_recipient(r) for r in env.recipients],
+    }
+    if env.content_type == _ID_SIGNED_DATA:
+        out["note"] = "encrypted SignedData: the shape of an RFC 7030 server-generated key"
+    return out
+
+
+def _summarize_private_key(der: bytes) -> dict[str, Any]:
+    from . import pkcs8
+
+    shape = pkcs8._shape(der)
+    if shape == "encrypted":
+        epki = pkcs8.EncryptedPrivateKeyInfo.from_der(der)
+        alg = epki.encryption_algorithm.algorithm
+        return {"format": "encrypted PKCS#8 (EncryptedPrivateKeyInfo)", "encryption": _oid_name(alg),
+                "encrypted_bytes": len(epki.encrypted_data)}
+    info = pkcs8.parse_private_key(der)
+    fmt = {"pkcs8": "PKCS#8" if info.version == 0 else "OneAsymmetricKey v2 (RFC 5958)",
+           "pkcs1": "PKCS#1 RSAPrivateKey", "sec1": "SEC1 ECPrivateKey"}.get(shape, shape)
+    out: dict[str, Any] = {"format": fmt, "algorithm": _oid_name(info.algorithm_oid),
+                           "key": _describe_private_key(info)}
+    if info.public_key_bytes is not None:
+        out["public_key_included"] = True
+    out["note"] = "private key material is not shown"
+    return out
+
+
+def _summarize_public_key(der: bytes) -> dict[str, Any]:
+    from .x509 import SubjectPublicKeyInfo
+
+    spki = SubjectPublicKeyInfo.from_der(der)
+    return {"algorithm": _oid_name(spki.algorithm_oid), "key": describe_public_key(spki),
+            "key_identifier": _hex(spki.key_identifier())}
+
+
+def _summarize_signed_data(der: bytes) -> dict[str, Any]:
+    from .cms import parse_signed_data
+
+    sd = parse_signed_data(der)
+    return {
+        "content_type": _oid_name(sd.econtent_type),
+        "content": "absent" if sd.econtent is None else f"{len(sd.econtent)} bytes",
+        "signers": len(sd.signer_infos),
+        "digest_algorithms": [_oid_name(a.algorithm) for a in sd.digest_algorithms],
+        "certificates": [_short_certificate(c) for c in sd.certificate_list],
+    }
+
+
+def _summarize_certs_only(der: bytes) -> dict[str, Any]:
+    from .cms import parse_certs_only
+
+    certs = parse_certs_only(der)
+    return {"count": len(certs), "certificates": [_short_certificate(c) for c in certs]}
+
+
+# ----------------------------------------------------------------------------------------------- recognition
+
+
+def _is_ber(der: bytes) -> bool:
+    try:
+        _der.parse(der)
+        return False
+    except DecodeError:
+        return True
+
+
+def _to_der(data: bytes) -> bytes:
+    """The DER form of ``data`` (BER input is normalised; models then decode strictly)."""
+    try:
+        _der.parse(data)
+        return data
+    except DecodeError:
+        return _der.parse(data, ber=True).to_der()
+
+
+def _content_type(data: bytes) -> str | None:
+    """The contentType of a ContentInfo, or None when ``data`` is not shaped like one."""
+    try:
+        top = _der.parse(data, ber=True)
+    except DecodeError:
+        return None
+    kids = top.children if top.constructed else []
+    if (top.tag_class == "universal" and top.tag == 16 and len(kids) == 2
+            and kids[0].tag_class == "universal" and kids[0].tag == 6
+            and kids[1].tag_class == "context" and kids[1].tag == 0):
+        from .schema import ObjectIdentifier, decode
+
+        return decode(ObjectIdentifier, kids[0].to_der())
+    return None
+
+
+def _signed_data_kind(data: bytes) -> str:
+    from .cms import parse_signed_data
+
+    sd = parse_signed_data(data)
+    if sd.econtent_type == _ID_PKI_DATA:
+        return "pki-data"
+    if sd.econtent_type == _ID_PKI_RESPONSE:
+        return "pki-response"
+    if sd.econtent_type == _ID_DATA and sd.econtent is None and not sd.signer_infos:
+        return "certs-only"
+    return "signed-data"
+
+
+def _try(func: Callable[[bytes], Any], der: bytes) -> bool:
+    try:
+        func(der)
+        return True
+    except (Error, ValueError):
+        return False
+
+
+def identify(data: bytes) -> str:
+    """The kind (a key of :data:`KINDS`) of the DER/BER structure in ``data``; raises DecodeError when it is
+    none of them."""
+    from . import pkcs8
+
+    top = _der.parse(data, ber=True)  # raises DecodeError for data that is not BER at all
+    ct = _content_type(data)
+    if ct == _ID_SIGNED_DATA:
+        return _signed_data_kind(data)
+    if ct in (_ID_ENVELOPED_DATA, _ID_AUTH_ENVELOPED_DATA):
+        return "enveloped-data"
+    if ct == _ID_PKI_DATA:
+        return "pki-data"
+    if ct == _ID_PKI_RESPONSE:
+        return "pki-response"
+    if ct is not None:
+        raise DecodeError(f"a CMS ContentInfo of type {_oid_label(ct)}, which this tool does not summarise", 0,
+                          "unsupported")
+    if not (top.tag_class == "universal" and top.tag == 16 and top.constructed):
+        raise DecodeError("not a PKI structure: the outer element is not a SEQUENCE", 0, "unexpected-tag")
+    from .x509 import Certificate
+
+    der = _to_der(data)
+    if _try(Certificate.from_der, der):
+        return "certificate"
+    from .pkcs10 import CertificationRequest
+
+    if _try(CertificationRequest.from_der, der):
+        return "csr"
+    try:
+        shape = pkcs8._shape(der)
+    except Error:
+        shape = "unknown"
+    if shape in ("pkcs8", "pkcs1", "sec1", "encrypted") and _try(_summarize_private_key, der):
+        return "private-key"
+    if _try(_summarize_public_key, der):
+        return "public-key"
+    from .cmc import PKIData, PKIResponse
+
+    if _try(lambda d: PKIData.from_der(d).validate(), der):
+        return "pki-data"
+    if _try(lambda d: PKIResponse.from_der(d).validate(), der):
+        return "pki-response"
+    from .enveloped import AuthEnvelopedData, EnvelopedData
+
+    if _try(EnvelopedData.from_der, der) or _try(AuthEnvelopedData.from_der, der):
+        return "enveloped-data"
+    from .csrattrs import CsrAttrs
+
+    try:
+        attrs = CsrAttrs.from_der(der)
+    except (Error, ValueError):
+        attrs = None
+    # CsrAttrs keeps unknown elements raw; a SEQUENCE of only such elements is something else
+    if attrs is not None and (len(attrs.items) == 0 or len(attrs.unrecognized) < len(attrs.items)):
+        return "csr-attributes"
+    raise DecodeError("not a structure this tool recognises (certificate, CSR, certs-only, CSR attributes, "
+                      "CMC PKIData/PKIResponse, EnvelopedData, private key)", 0, "unsupported")
+
+
+_SUMMARIZERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "certificate": lambda d, t: _summarize_certificate_der(d),
+    "csr": lambda d, t: _summarize_csr(d),
+    "certs-only": lambda d, t: _summarize_certs_only(d),
+    "csr-attributes": lambda d, t: _summarize_csrattrs(_to_der(d)),
+    "pki-data": _summarize_pki_data,
+    "pki-response": _summarize_pki_response,
+    "enveloped-data": lambda d, t: _summarize_enveloped(d),
+    "private-key": lambda d, t: _summarize_private_key(_to_der(d)),
+    "signed-data": lambda d, t: _summarize_signed_data(d),
+    "public-key": lambda d, t: _summarize_public_key(_to_der(d)),
+}
+
+
+def summarize_as(kind: str, data: bytes, *, trust: Any = None) -> dict[str, Any]:
+    """Like :func:`summarize` for data already known to be of ``kind`` (a key of :data:`KINDS`)."""
+    data = bytes(data)
+    out: dict[str, Any] = {"type": kind, "name": KINDS[kind], "encoding": "BER" if _is_ber(data) else "DER",
+                           "size": len(data)}
+    out.update(_SUMMARIZERS[kind](data, trust))
+    return out
+
+
+def summarize(data: bytes, *, trust: Any = None) -> dict[str, Any]:
+    """``{"type": kind, "name": ..., "encoding": "DER"|"BER", "size": n, ...}`` for DER/BER ``data``.
+
+    ``trust`` (PEM bytes of CA certificates) verifies the signature of a signed PKIData/PKIResponse; without it
+    nothing is verified and the summary says so. Raises :class:`estcodec.Error` subclasses.
+    """
+    data = bytes(data)
+    return summarize_as(identify(data), data, trust=trust)
+
+
+def load_blocks(data: bytes) -> list[tuple[str | None, bytes]]:
+    """``(pem_label, der)`` for every PEM block of ``data``, or ``[(None, der)]`` for DER, BER or base64."""
+    if b"-----BEGIN" in data:
+        return [(label, der) for label, der in _pem.decode(data)]
+    return [(None, _pem.load_any(data))]
+
+
+def summarize_bytes(data: bytes, *, trust: Any = None) -> list[dict[str, Any]]:
+    """One summary per structure in ``data`` (every PEM block, or the one DER/BER/base64 structure)."""
+    out = []
+    for label, der in load_blocks(data):
+        s = summarize(der, trust=trust)
+        if label is not None:
+            s["pem_label"] = label
+        out.append(s)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- text output
+
+_LABELS = {
+    "not_before": "not before", "not_after": "not after", "signature_algorithm": "signature",
+    "key_usage": "key usage", "extended_key_usage": "extended key usage", "subject_alt_names": "subject alt names",
+    "subject_key_identifier": "subject key id", "sha256_fingerprint": "SHA-256", "self_issued": "self-issued",
+    "signature_valid": "signature valid", "challenge_password": "challengePassword",
+    "challenge_password_requested": "challengePassword requested", "key_types": "key types",
+    "signature_verified": "signature verified", "transaction_id": "transaction id", "body_parts": "body part ids",
+    "cms_sequence": "cms sequence", "other_msg_sequence": "other messages", "status_string": "status string",
+    "fail_info": "failInfo", "pend_info": "pendInfo", "pend_token": "pend token", "pend_time": "pend time",
+    "body_list": "body list", "body_part_id": "body part id", "content_type": "content type",
+    "content_encryption": "content encryption", "encrypted_content": "encrypted content",
+    "key_encryption": "key encryption", "key_derivation": "key derivation", "kek_id": "KEK id",
+    "public_key_included": "public key included", "encrypted_bytes": "encrypted bytes",
+    "digest_algorithms": "digest algorithms", "pem_label": "PEM label", "rsa_key_size": "RSA key size",
+    "key_algorithm": "key algorithm", "ori_type": "ori type",
+}
+
+
+def _label(key: str) -> str:
+    return _LABELS.get(key, key.replace("_", " "))
+
+
+def _scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return str(v)
+
+
+def _lines(value: Any, indent: int) -> list[str]:
+    pad = "  " * indent
+    out: list[str] = []
+    if isinstance(value, dict):
+        width = max((len(_label(k)) for k in value), default=0)
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) and v and not all(not isinstance(x, (dict, list)) for x in
+                                                              (v.values() if isinstance(v, dict) else v)):
+                out.append(f"{pad}{_label(k)}:")
+                out.extend(_lines(v, indent + 1))
+            elif isinstance(v, list):
+                text = ", ".join(_scalar(x) for x in v) if v else "none"
+                out.append(f"{pad}{_label(k) + ':':<{width + 1}} {text}")
+            elif isinstance(v, dict):
+                out.append(f"{pad}{_label(k)}:")
+                out.extend(_lines(v, indent + 1))
+            else:
+                out.append(f"{pad}{_label(k) + ':':<{width + 1}} {_scalar(v)}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value, 1):
+            if isinstance(v, dict):
+                sub = _lines(v, 0)
+                out.append(f"{pad}- {sub[0] if sub else ''}")
+                out.extend(f"{pad}  {line}" for line in sub[1:])
+            elif isinstance(v, list):
+                out.append(f"{pad}[{i}]")
+                out.extend(_lines(v, indent + 1))
+            else:
+                out.append(f"{pad}- {_scalar(v)}")
+    else:
+        out.append(pad + _scalar(value))
+    return out
+
+
+def format_text(summary: dict[str, Any]) -> str:
+    """Readable lines for one summary, headed by the structure's name."""
+    head = f"{summary['name']} ({summary['encoding']}, {summary['size']} bytes)"
+    if summary.get("pem_label"):
+        head += f", PEM {summary['pem_label']}"
+    body = {k: v for k, v in summary.items() if k not in ("type", "name", "encoding", "size", "pem_label")}
+    return "\n".join([head] + _lines(body, 1))
+
+
+# ----------------------------------------------------------------------------------------------- command line
+
+
+def add_arguments(p: Any) -> None:
+    """The arguments of the ``show`` subcommand (shared by ``est show`` and ``python -m estcodec show``)."""
+    p.add_argument("file", metavar="FILE", help="DER, BER, PEM or base64 file ('-' for stdin)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--trust", metavar="PEM", help="CA certificates to verify signed CMC messages against")
+
+
+def run(args: Any) -> int:
+    """Entry point of ``show``: 0 on success, 1 when the input is unreadable or unrecognised (one line on
+    stderr)."""
+    try:
+        if args.file == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(args.file, "rb") as fh:
+                data = fh.read()
+        trust = None
+        if getattr(args, "trust", None):
+            with open(args.trust, "rb") as fh:
+                trust = fh.read()
+    except OSError as exc:
+        print(f"error: cannot read {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    try:
+        summaries = summarize_bytes(data, trust=trust)
+    except (Error, ValueError) as exc:
+        print(f"error: {args.file}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        doc: Any = summaries[0] if len(summaries) == 1 else summaries
+        print(json.dumps(doc, indent=2))
+    else:
+        print("\n\n".join(format_text(s) for s in summaries))
+    return 0
