@@ -232,7 +232,11 @@ class EstClientConfig:
     ``"require"`` caps connections at TLS 1.2 and always binds (TlsConfigError when the server offers only
     TLS 1.3), ``"off"`` never binds. ``max_body_size`` caps every response body (default 10 MiB);
     ``timeout`` (seconds) applies to connect, read, write and pool waits; ``max_redirects`` bounds
-    same-origin redirects (other origins are always refused).
+    same-origin redirects (other origins are always refused); ``max_connections`` sizes the connection pool
+    (more concurrent operations than connections simply queue).
+
+    Channel binding uses tls-unique (RFC 5929), the only binding RFC 7030 specifies. tls-exporter (RFC 9266) is
+    not offered: it is not specified for EST, and CPython's ``ssl`` module cannot export keying material.
     """
 
     server_url: str
@@ -244,7 +248,7 @@ class EstClientConfig:
     channel_binding: Literal["auto", "require", "off"] = "auto"
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
     max_redirects: int = 5
-    max_connections: int = 100
+    max_connections: int = 20
     user_agent: str = "estclient"
 
     def __post_init__(self) -> None:
