@@ -188,7 +188,7 @@ def summarize_certificate(cert: Any, *, now: _dt.datetime | None = None) -> dict
     elif now > na:
         state = "expired"
     else:
-        state = f"valid ({(na - now).days} days left)"
+        state = f"valid, {(na - now).days} days left"
     out: dict[str, Any] = {
         "subject": cert.subject.rfc4514_string(),
         "issuer": cert.issuer.rfc4514_string(),

@@ -1,0 +1,108 @@
+"""``est renew``: renew the TLS client identity (--cert/--key) once, or watch it (--watch), through
+:class:`estclient.renewal.RenewalScheduler`."""
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+import threading
+from typing import Any
+
+from .cli import EXIT_OK, EXIT_USAGE, CliError, Output, _cert_lines, make_config, resolve_settings
+
+__all__ = ["run_renew", "parse_duration"]
+
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str, what: str) -> float:
+    """``"90"``, ``"90s"``, ``"15m"``, ``"12h"``, ``"30d"``, ``"1w"`` -> seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", str(text).lower())
+    if not m:
+        raise CliError(EXIT_USAGE, f"{what}: not a duration (e.g. 90s, 15m, 12h, 30d): {text!r}")
+    value = float(m.group(1)) * _UNITS[m.group(2)]
+    if value <= 0:
+        raise CliError(EXIT_USAGE, f"{what} must be positive")
+    return value
+
+
+def run_renew(args: argparse.Namespace) -> int:
+    from .client import EstClient
+    from .renewal import (
+        CheckStarted,
+        RenewalConfig,
+        RenewalExhausted,
+        RenewalFailed,
+        RenewalNeeded,
+        RenewalPending,
+        RenewalScheduler,
+        RenewalStarted,
+        RenewalSucceeded,
+    )
+
+    out = Output(args)
+    settings = resolve_settings(args)
+    if not (settings.cert and settings.key):
+        raise CliError(EXIT_USAGE, "renew needs the identity to renew: --cert FILE --key FILE")
+    threshold = parse_duration(args.threshold, "--threshold")
+    interval = parse_duration(args.check_interval, "--check-interval")
+    first_delay = parse_duration(args.retry_delay, "--retry-delay")
+    if args.max_retries < 0:
+        raise CliError(EXIT_USAGE, "--max-retries must be 0 or more")
+    events: list[dict[str, Any]] = []
+
+    def on_event(ev: Any) -> None:
+        if isinstance(ev, CheckStarted):
+            text = f"checking {settings.cert}"
+        elif isinstance(ev, RenewalNeeded):
+            text = f"renewal needed: the certificate expires at {ev.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+        elif isinstance(ev, RenewalStarted):
+            text = "re-enrolling (/simplereenroll) with the current identity"
+        elif isinstance(ev, RenewalPending):
+            text = f"pending (HTTP 202): next try in {ev.retry_after:.0f}s"
+        elif isinstance(ev, RenewalFailed):
+            nxt = f"; next try in {ev.retry_in:.1f}s" if ev.retry_in is not None else "; no tries left"
+            text = f"attempt {ev.attempt} failed: {' '.join(str(ev.error).split())}{nxt}"
+        elif isinstance(ev, RenewalSucceeded):
+            text = (f"renewed: serial {format(ev.certificate.serial_number, 'x')}, valid until "
+                    f"{ev.certificate.not_after:%Y-%m-%d %H:%M:%S} UTC; written to {settings.cert} and {settings.key}")
+        elif isinstance(ev, RenewalExhausted):
+            text = "every attempt failed: keeping the current certificate and key"
+        else:
+            text = type(ev).__name__
+        events.append({"event": type(ev).__name__, "message": text})
+        out.note(f"est renew: {text}")
+
+    config = make_config(settings)
+    rconf = RenewalConfig(renewal_threshold=threshold, check_interval=interval, max_retries=args.max_retries,
+                          initial_retry_delay=first_delay, event_callback=on_event, new_key=not args.same_key)
+    with EstClient(config) as client:
+        scheduler = RenewalScheduler(client, rconf, settings.cert, settings.key)
+        if not args.watch:
+            cert = scheduler.check_now()
+            if cert is None:
+                current = config.client_identity.certificate
+                out.info(f"no renewal needed: {settings.cert} is valid until "
+                         f"{current.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC (threshold {args.threshold})")
+            else:
+                out.info("renewed:")
+                for line in _cert_lines(cert):
+                    out.info(line)
+            out.result({"operation": "renew", "renewed": cert is not None, "events": events})
+            return EXIT_OK
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        out.note(f"est renew: watching {settings.cert} every {args.check_interval} "
+                 f"(renew {args.threshold} before expiry); Ctrl-C stops")
+        scheduler.start()
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            scheduler.stop()
+            signal.signal(signal.SIGTERM, previous)
+        out.note("est renew: stopped")
+        return EXIT_OK

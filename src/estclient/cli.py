@@ -1,0 +1,1097 @@
+"""The ``est`` command: an EST (RFC 7030) client on the command line.
+
+``est SUBCOMMAND [options]``; ``est SUBCOMMAND --help`` describes each one. Settings come from flags, then
+environment variables (``EST_SERVER``, ``EST_USER``, ...), then a TOML file (``--config`` or ``EST_CONFIG``);
+flags win. Output files are written atomically, private keys with mode 0600, and nothing is overwritten
+without ``--force``. Each failure class has its own exit status (see ``est --help``).
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+from urllib.parse import urlsplit
+
+from . import errors as E
+from ._cli_files import KEY_MODE, PUBLIC_MODE, OutputExists, check_writable, write_file
+
+__all__ = ["main", "build_parser", "EXIT_CODES", "Settings", "resolve_settings"]
+
+# ----------------------------------------------------------------------------------------------- exit codes
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # anything else: unreadable input file, unexpected failure
+EXIT_USAGE = 2  # bad flags or configuration
+EXIT_AUTH = 3  # the server refused the credentials or the client certificate (401)
+EXIT_TLS = 4  # TLS: untrusted server, bad trust anchors or client identity, bootstrap fingerprint mismatch
+EXIT_SERVER = 5  # the server refused the request (4xx/5xx, CMC failure) or does not offer the operation
+EXIT_PROTOCOL = 6  # the server's answer does not follow RFC 7030
+EXIT_PENDING = 7  # still pending (202) when the wait (--max-wait) ran out
+EXIT_NETWORK = 8  # connection refused, reset, timed out
+EXIT_FILE = 9  # an output file exists (no --force) or cannot be written
+
+EXIT_CODES = {
+    "ok": EXIT_OK, "error": EXIT_ERROR, "usage": EXIT_USAGE, "auth": EXIT_AUTH, "tls": EXIT_TLS,
+    "server": EXIT_SERVER, "protocol": EXIT_PROTOCOL, "pending": EXIT_PENDING, "network": EXIT_NETWORK,
+    "file": EXIT_FILE,
+}
+
+EPILOG = """\
+exit status:
+  0  success
+  1  other error (unreadable input file, unexpected failure)
+  2  usage or configuration error
+  3  authentication refused (HTTP 401: wrong user/password or client certificate)
+  4  TLS error (server not trusted, bad trust anchors or client identity, bootstrap fingerprint mismatch)
+  5  the server refused the request (HTTP 4xx/5xx, CMC failure) or does not offer the operation
+  6  protocol error (the server's answer does not follow RFC 7030)
+  7  still pending (HTTP 202) when --max-wait ran out
+  8  network error (connection refused, reset, timed out)
+  9  output file exists (use --force) or cannot be written
+
+environment (flags win over the environment, the environment over the --config file):
+  EST_SERVER EST_LABEL EST_TRUST EST_BOOTSTRAP_FINGERPRINT EST_CERT EST_KEY EST_USER EST_PASSWORD
+  EST_PASSWORD_FILE EST_DIGEST EST_TIMEOUT EST_CONFIG
+
+config file (TOML, Python 3.11+), keys as the long flags without dashes, e.g.:
+  server = "https://est.example.com:8443"
+  label = "arbitraryLabel1"
+  trust = "ca.pem"              # relative paths are relative to the config file
+  user = "estuser"
+  password_file = "est.pass"
+"""
+
+
+class CliError(Exception):
+    """A failure with its exit status and a one-line message."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit status of a failure class."""
+    if isinstance(exc, CliError):
+        return exc.code
+    if isinstance(exc, E.AuthenticationRequired):
+        return EXIT_AUTH
+    if isinstance(exc, (E.TlsConfigError, E.BootstrapVerificationError)):
+        return EXIT_TLS
+    if isinstance(exc, (E.ServerError, E.NotSupported)):
+        return EXIT_SERVER
+    if isinstance(exc, E.ProtocolError):
+        return EXIT_PROTOCOL
+    if isinstance(exc, E.PendingTimeout):
+        return EXIT_PENDING
+    if isinstance(exc, E.TransportError):
+        return EXIT_NETWORK
+    if isinstance(exc, E.ConfigError):
+        return EXIT_USAGE
+    if isinstance(exc, (OutputExists, OSError)):
+        return EXIT_FILE
+    return EXIT_ERROR
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+# ----------------------------------------------------------------------------------------------- settings
+
+_SETTING_KEYS = ("server", "label", "trust", "bootstrap_fingerprint", "cert", "key", "user", "password",
+                 "password_file", "digest", "timeout")
+_PATH_KEYS = ("trust", "cert", "key", "password_file")
+
+
+@dataclass
+class Settings:
+    """Connection settings after merging flags, environment and config file."""
+
+    server: str | None = None
+    label: str | None = None
+    trust: str | None = None
+    bootstrap_fingerprint: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    password_file: str | None = None
+    digest: bool = False
+    timeout: float = 30.0
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _load_toml(path: str) -> dict[str, Any]:
+    if sys.version_info < (3, 11):
+        raise CliError(EXIT_USAGE, "--config needs Python 3.11 or later (tomllib); use flags or EST_* variables")
+    import tomllib
+
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise CliError(EXIT_USAGE, f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CliError(EXIT_USAGE, f"config file {path} is not valid TOML: {exc}") from None
+    if isinstance(data.get("est"), dict):  # an optional [est] table
+        data = data["est"]
+    out: dict[str, Any] = {}
+    base = Path(path).resolve().parent
+    for k, v in data.items():
+        key = k.replace("-", "_")
+        if key not in _SETTING_KEYS:
+            raise CliError(EXIT_USAGE, f"config file {path}: unknown key {k!r}")
+        if key in _PATH_KEYS and isinstance(v, str):
+            v = str(base / Path(v).expanduser())
+        out[key] = v
+    return out
+
+
+def resolve_settings(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
+    """Merge: defaults < config file < environment < flags."""
+    env = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    config_path = getattr(args, "config", None) or env.get("EST_CONFIG")
+    if config_path:
+        merged.update(_load_toml(config_path))
+    for key in _SETTING_KEYS:
+        value = env.get("EST_" + key.upper())
+        if value not in (None, ""):
+            merged[key] = value
+    for key in _SETTING_KEYS:
+        value = getattr(args, key, None)
+        if value is not None:
+            merged[key] = value
+    s = Settings()
+    for key, value in merged.items():
+        if key == "digest":
+            s.digest = _truthy(value)
+        elif key == "timeout":
+            try:
+                s.timeout = float(value)
+            except (TypeError, ValueError):
+                raise CliError(EXIT_USAGE, f"timeout must be a number of seconds, got {value!r}") from None
+        else:
+            setattr(s, key, None if value is None else str(value))
+    return s
+
+
+def _normalize_server(server: str, label: str | None) -> tuple[str, str | None]:
+    """Accept ``host[:port]``, ``https://host[:port]`` and the ``.../.well-known/est[/label]/`` form that
+    ``est testserver`` prints; return (origin, label)."""
+    text = server.strip()
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    path = parts.path.rstrip("/")
+    if path.startswith("/.well-known/est"):
+        rest = path[len("/.well-known/est"):].strip("/")
+        if rest and label is None:
+            label = rest
+        path = ""
+    if path:
+        raise CliError(EXIT_USAGE, f"--server must be https://host[:port] (got a path: {parts.path!r})")
+    return f"{parts.scheme}://{parts.netloc}", label
+
+
+def _password(s: Settings) -> str | None:
+    if s.password is not None:
+        return s.password
+    if s.password_file:
+        try:
+            return Path(s.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise CliError(EXIT_USAGE, f"cannot read password file: {exc.strerror or exc}") from None
+    if s.user and sys.stdin.isatty():
+        return getpass.getpass(f"EST password for {s.user}: ")
+    return None
+
+
+def make_config(s: Settings) -> Any:
+    """An :class:`estclient.EstClientConfig` from settings (ConfigError/CliError on bad values)."""
+    from .config import ClientIdentity, EstClientConfig, HttpAuth, TrustAnchors
+
+    if not s.server:
+        raise CliError(EXIT_USAGE, "no EST server: give --server URL (or EST_SERVER, or server in --config)")
+    origin, label = _normalize_server(s.server, s.label)
+    if s.trust and s.bootstrap_fingerprint:
+        raise CliError(EXIT_USAGE, "give --trust or --bootstrap-fingerprint, not both")
+    if s.trust:
+        trust = TrustAnchors.from_file(s.trust)
+    elif s.bootstrap_fingerprint:
+        trust = TrustAnchors.bootstrap(s.bootstrap_fingerprint)
+    else:
+        trust = TrustAnchors.system()
+    identity = None
+    if bool(s.cert) != bool(s.key):
+        raise CliError(EXIT_USAGE, "--cert and --key go together (the TLS client certificate and its key)")
+    if s.cert and s.key:
+        identity = ClientIdentity.from_files(s.cert, s.key)
+    auth = None
+    if s.user:
+        pw = _password(s)
+        if pw is None:
+            raise CliError(EXIT_USAGE, "--user needs a password: --password, --password-file or EST_PASSWORD")
+        auth = HttpAuth(s.user, pw, "digest" if s.digest else "basic")
+    return EstClientConfig(origin, ca_label=label, trust=trust, client_identity=identity, http_auth=auth,
+                           timeout=s.timeout)
+
+
+# ----------------------------------------------------------------------------------------------- output
+
+
+class Output:
+    """Where messages go: results to stdout, progress and notes to stderr; ``--json`` makes stdout one JSON
+    document and keeps human text on stderr."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.json = bool(getattr(args, "json", False))
+        self.quiet = bool(getattr(args, "quiet", False))
+
+    def info(self, text: str = "") -> None:
+        if self.quiet:
+            return
+        print(text, file=sys.stderr if self.json else sys.stdout, flush=True)
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    def result(self, doc: Any) -> None:
+        if self.json:
+            print(json.dumps(doc, indent=2, default=str), flush=True)
+
+
+def _pem_block(label: str, der: bytes) -> str:
+    from estcodec.pem import encode
+
+    return encode(label, der)
+
+
+def _cert_summary(cert: Any) -> dict[str, Any]:
+    from estcodec.show import summarize_certificate
+
+    return summarize_certificate(cert)
+
+
+def _cert_lines(cert: Any, indent: str = "  ") -> list[str]:
+    s = _cert_summary(cert)
+    lines = [
+        f"{indent}subject:  {s['subject']}",
+        f"{indent}issuer:   {s['issuer']}",
+        f"{indent}serial:   {s['serial']}",
+        f"{indent}validity: {s['not_before']} .. {s['not_after']} ({s['validity']})",
+        f"{indent}key:      {s['key']}",
+    ]
+    if s.get("subject_alt_names"):
+        lines.append(f"{indent}SAN:      {', '.join(s['subject_alt_names'])}")
+    return lines
+
+
+def _key_bytes(key: Any, fmt: str) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    enc = serialization.Encoding.PEM if fmt == "pem" else serialization.Encoding.DER
+    return key.private_bytes(enc, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def _cert_bytes(cert: Any, chain: Sequence[Any], fmt: str) -> bytes:
+    if fmt == "der":
+        return cert.to_der()
+    return "".join(_pem_block("CERTIFICATE", c.to_der()) for c in [cert, *chain]).encode("ascii")
+
+
+def _key_description(key: Any) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    from estcodec.show import describe_public_key
+    from estcodec.x509 import SubjectPublicKeyInfo
+
+    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return describe_public_key(SubjectPublicKeyInfo.from_der(spki))
+
+
+def _read_private_key(path: str) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise CliError(EXIT_USAGE, f"cannot read key {path}: {exc.strerror or exc}") from None
+    try:
+        if b"-----BEGIN" in data:
+            return serialization.load_pem_private_key(data, password=None)
+        return serialization.load_der_private_key(data, password=None)
+    except (ValueError, TypeError):
+        raise CliError(EXIT_USAGE, f"{path}: not a readable unencrypted private key") from None
+
+
+def _read_der(path: str) -> bytes:
+    from estcodec.pem import load_any
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise CliError(EXIT_USAGE, f"cannot read {path}: {exc.strerror or exc}") from None
+    return load_any(data)
+
+
+# ----------------------------------------------------------------------------------------------- waiting
+
+
+def _sleep_with_progress(out: Output, delay: float, left: float, attempt: int, interrupt: threading.Event) -> None:
+    """Wait ``delay`` seconds, showing the countdown to the next try and the time left of --max-wait."""
+    tty = sys.stderr.isatty() and not out.quiet
+    end = time.monotonic() + delay
+    out.note(f"est: pending (HTTP 202), try {attempt}: next try in {delay:.0f}s, {left:.0f}s left of --max-wait")
+    while True:
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            break
+        if tty:
+            sys.stderr.write(f"\r  waiting: next try in {remaining:4.0f}s, {left - (delay - remaining):5.0f}s left ")
+            sys.stderr.flush()
+        if interrupt.wait(min(1.0, remaining)):
+            raise KeyboardInterrupt
+    if tty:
+        sys.stderr.write("\r" + " " * 60 + "\r")
+        sys.stderr.flush()
+
+
+def wait_for_result(out: Output, attempt_once: Callable[[], Any], *, max_wait: float,
+                    is_pending: Callable[[Any], float | None]) -> Any:
+    """Call ``attempt_once`` until it returns something that is not pending; ``is_pending(result)`` gives the
+    retry delay (seconds) of a pending result or None. Raises CliError(EXIT_PENDING) when ``max_wait`` would
+    be exceeded."""
+    waited = 0.0
+    attempt = 1
+    interrupt = threading.Event()
+    while True:
+        result = attempt_once()
+        delay = is_pending(result)
+        if delay is None:
+            return result
+        if waited + delay > max_wait:
+            hint = "" if max_wait else " (give --max-wait SECONDS to wait for it)"
+            raise CliError(EXIT_PENDING, f"still pending after {waited:.0f}s: the server asks to retry in "
+                                         f"{delay:.0f}s, beyond --max-wait {max_wait:.0f}s{hint}")
+        _sleep_with_progress(out, delay, max_wait - waited, attempt, interrupt)
+        waited += delay
+        attempt += 1
+
+
+def _retry_delay(result: Any) -> float | None:
+    from .protocol import CmcResponse, Pending
+
+    if isinstance(result, Pending):
+        return result.retry_after if result.retry_after is not None else 5.0
+    if isinstance(result, CmcResponse) and result.is_pending():
+        return 5.0
+    return None
+
+
+# ----------------------------------------------------------------------------------------------- CSR flags
+
+
+def _add_subject_flags(p: argparse.ArgumentParser, *, require_subject: bool = False) -> None:
+    g = p.add_argument_group("the request (subject, names, key)")
+    g.add_argument("--cn", "--common-name", dest="cn", help="subject commonName")
+    g.add_argument("--org", help="subject organizationName")
+    g.add_argument("--ou", action="append", default=[], help="subject organizationalUnitName (repeatable)")
+    g.add_argument("--country", help="subject countryName (two letters)")
+    g.add_argument("--state", help="subject stateOrProvinceName")
+    g.add_argument("--locality", help="subject localityName")
+    g.add_argument("--serial-number", dest="subject_serial", help="subject serialNumber (e.g. a device id)")
+    g.add_argument("--san-dns", action="append", default=[], metavar="NAME", help="subjectAltName dNSName")
+    g.add_argument("--san-ip", action="append", default=[], metavar="ADDR", help="subjectAltName iPAddress")
+    g.add_argument("--san-email", action="append", default=[], metavar="ADDR", help="subjectAltName rfc822Name")
+    g.add_argument("--san-uri", action="append", default=[], metavar="URI", help="subjectAltName URI")
+    g.add_argument("--key-type", default=None,
+                   help="ec-p256 (default), ec-p384, ec-p521, rsa-2048, rsa-3072, rsa-4096, ed25519, ed448")
+    g.add_argument("--key-usage", action="append", default=[], metavar="USAGE",
+                   help="keyUsage: digital_signature, key_encipherment, key_agreement, ... (repeatable)")
+    g.add_argument("--eku", action="append", default=[], metavar="USAGE",
+                   help="extendedKeyUsage: client_auth, server_auth, ... or a dotted OID (repeatable)")
+    g.add_argument("--hash", choices=["sha256", "sha384", "sha512"], help="CSR signature hash")
+    g.add_argument("--use-key", metavar="FILE", help="an existing private key for the request (default: a new one)")
+    g.add_argument("--no-csrattrs", action="store_true",
+                   help="do not fetch and apply the server's /csrattrs (key type, extensions, template)")
+
+
+def _builder_from_flags(args: argparse.Namespace) -> Any:
+    from .csr import CsrBuilder
+
+    b = CsrBuilder()
+    if args.cn:
+        b.common_name(args.cn)
+    if args.org:
+        b.organization(args.org)
+    for ou in args.ou:
+        b.organizational_unit(ou)
+    if args.country:
+        b.country(args.country)
+    if args.state:
+        b.state(args.state)
+    if args.locality:
+        b.locality(args.locality)
+    if args.subject_serial:
+        b.serial_number(args.subject_serial)
+    if args.san_dns:
+        b.san_dns(*args.san_dns)
+    if args.san_ip:
+        b.san_ip(*args.san_ip)
+    if args.san_email:
+        b.san_email(*args.san_email)
+    if args.san_uri:
+        b.san_uri(*args.san_uri)
+    if args.key_type:
+        b.key_type(args.key_type)
+    if args.key_usage:
+        b.key_usage(*args.key_usage)
+    if args.eku:
+        b.extended_key_usage(*args.eku)
+    if args.hash:
+        b.signature_hash(args.hash)
+    if args.use_key:
+        b.with_key(_read_private_key(args.use_key))
+    return b
+
+
+def _has_subject(args: argparse.Namespace) -> bool:
+    return any([args.cn, args.org, args.ou, args.country, args.state, args.locality, args.subject_serial,
+                args.san_dns, args.san_ip, args.san_email, args.san_uri])
+
+
+def _apply_csrattrs(out: Output, client: Any, builder: Any, args: argparse.Namespace) -> Any:
+    """Fetch /csrattrs and apply it to the builder (unless --no-csrattrs); returns the CsrAttrs or None."""
+    if getattr(args, "no_csrattrs", False):
+        return None
+    try:
+        attrs = client.get_csr_attributes()
+    except E.NotSupported:
+        return None
+    if not attrs.is_empty():
+        builder.with_attributes(attrs)
+        out.note(f"est: applied the server's CSR attributes ({len(attrs)} items)")
+    return attrs
+
+
+def _selfcheck_builder(b: Any) -> None:
+    """Build once, so that a bad combination of flags fails before anything is sent."""
+    try:
+        b.build()
+    except E.EstError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise CliError(EXIT_USAGE, f"cannot build the request: {exc}") from None
+
+
+# ----------------------------------------------------------------------------------------------- commands
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from .client import EstClient
+
+    return EstClient(make_config(resolve_settings(args)))
+
+
+def _outputs_fmt(args: argparse.Namespace) -> str:
+    return getattr(args, "format", None) or "pem"
+
+
+def cmd_cacerts(args: argparse.Namespace) -> int:
+    out = Output(args)
+    fmt = _outputs_fmt(args)
+    if fmt == "der" and not (args.out or args.out_dir):
+        raise CliError(EXIT_USAGE, "--format der needs --out FILE or --out-dir DIR (DER is not printed)")
+    check_writable([args.out], force=args.force)
+    if args.out_dir and not Path(args.out_dir).is_dir():
+        raise CliError(EXIT_FILE, f"--out-dir {args.out_dir}: no such directory")
+    with _client(args) as client:
+        cas = client.get_ca_certs()
+    roles = [_ca_role(c) for c in cas]
+    chosen = [(c, r) for c, r in zip(cas, roles) if args.select == "all"
+              or (args.select == "roots" and r == "root") or (args.select == "intermediates" and r != "root")]
+    if not chosen:
+        raise CliError(EXIT_SERVER, f"the server returned no {args.select} among its {len(cas)} CA certificates")
+    files: list[str] = []
+    if args.out_dir:
+        names = []
+        for i, (c, r) in enumerate(chosen, 1):
+            cn = c.subject.common_name if hasattr(c.subject, "common_name") else None
+            slug = re.sub(r"[^A-Za-z0-9._-]+", "_", str(cn or "ca")).strip("_")[:40] or "ca"
+            names.append(str(Path(args.out_dir) / f"{i:02d}-{r}-{slug}.{'pem' if fmt == 'pem' else 'der'}"))
+        check_writable(names, force=args.force)
+        for name, (c, _r) in zip(names, chosen):
+            data = c.to_der() if fmt == "der" else _pem_block("CERTIFICATE", c.to_der()).encode("ascii")
+            write_file(name, data, mode=PUBLIC_MODE, force=args.force)
+            files.append(name)
+    if args.out:
+        if fmt == "der":
+            from estcodec.cms import build_certs_only
+
+            data = build_certs_only([c for c, _ in chosen])
+        else:
+            data = "".join(_pem_block("CERTIFICATE", c.to_der()) for c, _ in chosen).encode("ascii")
+        write_file(args.out, data, mode=PUBLIC_MODE, force=args.force)
+        files.append(args.out)
+    if out.json:
+        out.result({"operation": "cacerts", "count": len(chosen), "files": files,
+                    "certificates": [dict(_cert_summary(c), role=r) for c, r in chosen]})
+    elif not files:
+        sys.stdout.write("".join(_pem_block("CERTIFICATE", c.to_der()) for c, _ in chosen))
+        sys.stdout.flush()
+    if files or out.json:
+        out.info(f"{len(chosen)} CA certificate(s) from {len(cas)}:")
+        for c, r in chosen:
+            out.info(f"  [{r}] {c.subject.rfc4514_string()}  (SHA-256 {c.fingerprint().hex()[:16]}...)")
+        for f in files:
+            out.info(f"wrote {f}")
+    else:
+        out.note(f"est: {len(chosen)} CA certificate(s) printed ({', '.join(r for _, r in chosen)})")
+    return EXIT_OK
+
+
+def _ca_role(cert: Any) -> str:
+    """``root`` (self-signed), ``key-update`` (self-issued, signed by another key: RFC 4210 rollover
+    certificates) or ``intermediate``."""
+    from cryptography.exceptions import InvalidSignature
+
+    c = cert.to_cryptography()
+    if c.subject != c.issuer:
+        return "intermediate"
+    try:
+        c.verify_directly_issued_by(c)
+        return "root"
+    except (InvalidSignature, ValueError, TypeError):
+        return "key-update"
+
+
+def cmd_csrattrs(args: argparse.Namespace) -> int:
+    from estcodec.show import format_text, summarize_as
+
+    out = Output(args)
+    check_writable([args.out], force=args.force)
+    with _client(args) as client:
+        attrs = client.get_csr_attributes()
+    der = attrs.to_der()
+    summary = summarize_as("csr-attributes", der)
+    if args.out:
+        data = der if _outputs_fmt(args) == "der" else _pem_block("CSR ATTRIBUTES", der).encode("ascii")
+        write_file(args.out, data, mode=PUBLIC_MODE, force=args.force)
+    if out.json:
+        out.result(dict(summary, operation="csrattrs", der_base64=__import__("base64").b64encode(der).decode()))
+    else:
+        if attrs.is_empty():
+            out.info("the server asks for no particular CSR attributes")
+        else:
+            out.info(format_text(summary))
+    if args.out:
+        out.note(f"est: wrote {args.out}")
+    return EXIT_OK
+
+
+def cmd_csr(args: argparse.Namespace) -> int:
+    out = Output(args)
+    fmt = _outputs_fmt(args)
+    if not args.out:
+        raise CliError(EXIT_USAGE, "csr needs --out FILE (the request)")
+    if not args.use_key and not args.key_out:
+        raise CliError(EXIT_USAGE, "csr makes a new key: give --key-out FILE (or --use-key FILE)")
+    check_writable([args.out, args.key_out], force=args.force)
+    b = _builder_from_flags(args)
+    if args.from_server:
+        with _client(args) as client:
+            _apply_csrattrs(out, client, b, argparse.Namespace(no_csrattrs=False))
+    if not _has_subject(args) and not args.from_server:
+        raise CliError(EXIT_USAGE, "give at least --cn (or other subject / subjectAltName flags)")
+    try:
+        der, key = b.build()
+    except E.EstError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise CliError(EXIT_USAGE, f"cannot build the request: {exc}") from None
+    if args.key_out:
+        write_file(args.key_out, _key_bytes(key, fmt), mode=KEY_MODE, force=args.force)
+    write_file(args.out, der if fmt == "der" else _pem_block("CERTIFICATE REQUEST", der).encode("ascii"),
+               mode=PUBLIC_MODE, force=args.force)
+    from estcodec.show import summarize_as
+
+    s = summarize_as("csr", der)
+    if out.json:
+        out.result(dict(s, operation="csr", files={"csr": args.out, "key": args.key_out}))
+    else:
+        out.info(f"wrote request {args.out}: {s['subject'] or '(empty subject)'}, key {s['key']}")
+        if args.key_out:
+            out.info(f"wrote key {args.key_out} (mode 0600)")
+    return EXIT_OK
+
+
+def _write_issued(out: Output, args: argparse.Namespace, cert: Any, chain: Sequence[Any], key: Any,
+                  operation: str, extra: dict[str, Any] | None = None) -> None:
+    """Write the key (0600) then the certificate; print the summary."""
+    fmt = _outputs_fmt(args)
+    files = {}
+    if key is not None and args.key_out:
+        write_file(args.key_out, _key_bytes(key, fmt), mode=KEY_MODE, force=args.force)
+        files["key"] = args.key_out
+    cert_data = _cert_bytes(cert, chain, fmt)
+    if args.out:
+        write_file(args.out, cert_data, mode=PUBLIC_MODE, force=args.force)
+        files["certificate"] = args.out
+    if out.json:
+        doc = {"operation": operation, "certificate": _cert_summary(cert), "files": files}
+        if not args.out:
+            doc["certificate_pem"] = _cert_bytes(cert, chain, "pem").decode("ascii")
+        doc.update(extra or {})
+        out.result(doc)
+        return
+    if not args.out:
+        sys.stdout.write(_cert_bytes(cert, chain, "pem").decode("ascii"))
+        sys.stdout.flush()
+        target = out.note
+    else:
+        target = out.info
+    target(f"{operation}: certificate issued")
+    for line in _cert_lines(cert):
+        target(line)
+    for k, v in (extra or {}).items():
+        target(f"  {k.replace('_', ' ')}: {v}")
+    for what, path in files.items():
+        target(f"wrote {what} {path}" + (" (mode 0600)" if what == "key" else ""))
+
+
+def _enroll_common(args: argparse.Namespace, *, reenroll: bool) -> int:
+    out = Output(args)
+    operation = "reenroll" if reenroll else "enroll"
+    settings = resolve_settings(args)
+    csr_der: bytes | None = None
+    builder = None
+    if args.csr:
+        if _has_subject(args) or args.use_key:
+            raise CliError(EXIT_USAGE, "--csr sends a ready request: do not combine it with subject or key flags")
+        csr_der = _read_der(args.csr)
+    if reenroll:
+        if not (settings.cert and settings.key):
+            raise CliError(EXIT_USAGE, "reenroll needs the current identity: --cert FILE --key FILE")
+    new_key = csr_der is None and not (reenroll and args.same_key) and not args.use_key
+    if new_key and not args.key_out:
+        raise CliError(EXIT_USAGE, f"{operation} makes a new key: give --key-out FILE (or --use-key FILE)")
+    check_writable([args.out, args.key_out if new_key else None], force=args.force)
+    config = make_config(settings)
+    if csr_der is None:
+        if reenroll:
+            builder = _reenroll_builder(args, config)
+        else:
+            if not _has_subject(args) and args.no_csrattrs:
+                raise CliError(EXIT_USAGE, "give at least --cn (or other subject / subjectAltName flags)")
+            builder = _builder_from_flags(args)
+    from .client import EstClient
+    from .protocol import Issued
+
+    with EstClient(config) as client:
+        if builder is not None and not reenroll:
+            _apply_csrattrs(out, client, builder, args)
+            _selfcheck_builder(builder)
+        request: Any = builder if builder is not None else csr_der
+        call = client.simple_reenroll if reenroll else client.simple_enroll
+        result = wait_for_result(out, lambda: call(request), max_wait=args.max_wait, is_pending=_retry_delay)
+    assert isinstance(result, Issued)
+    key = builder.private_key if builder is not None and new_key else None
+    _write_issued(out, args, result.certificate, result.chain, key, operation)
+    return EXIT_OK
+
+
+def _reenroll_builder(args: argparse.Namespace, config: Any) -> Any:
+    """A request with the subject and subjectAltName of the current certificate (RFC 7030 §4.2.2)."""
+    from cryptography import x509
+
+    from .csr import CsrBuilder
+
+    cert = config.client_identity.certificate
+    b = CsrBuilder()
+    for attr in cert.subject:
+        b._rdn(attr.oid, attr.value)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        b.add_extension(san.oid.dotted_string, san.value.public_bytes(), critical=san.critical)
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        names = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+                 "key_agreement", "key_cert_sign", "crl_sign")
+        used = [n for n in names if getattr(ku, n)]
+        if used:
+            b.key_usage(*used)
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        b.extended_key_usage(*[o.dotted_string for o in eku])
+    except x509.ExtensionNotFound:
+        pass
+    if args.same_key:
+        b.with_key(config.client_identity.private_key())
+    elif args.use_key:
+        b.with_key(_read_private_key(args.use_key))
+    elif args.key_type:
+        b.key_type(args.key_type)
+    else:
+        b.key_type(_key_type_of(cert.public_key()))
+    if getattr(args, "hash", None):
+        b.signature_hash(args.hash)
+    return b
+
+
+def _key_type_of(public_key: Any) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return {2048: "rsa-2048", 3072: "rsa-3072", 4096: "rsa-4096"}.get(public_key.key_size, "rsa-2048")
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return {"secp384r1": "ec-p384", "secp521r1": "ec-p521"}.get(public_key.curve.name, "ec-p256")
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        return "ed25519"
+    if isinstance(public_key, ed448.Ed448PublicKey):
+        return "ed448"
+    return "ec-p256"
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    return _enroll_common(args, reenroll=False)
+
+
+def cmd_reenroll(args: argparse.Namespace) -> int:
+    return _enroll_common(args, reenroll=True)
+
+
+def cmd_serverkeygen(args: argparse.Namespace) -> int:
+    out = Output(args)
+    if not args.key_out:
+        raise CliError(EXIT_USAGE, "serverkeygen returns a private key: give --key-out FILE")
+    if not _has_subject(args) and args.no_csrattrs:
+        raise CliError(EXIT_USAGE, "give at least --cn (or other subject / subjectAltName flags)")
+    kek = kek_id = None
+    if args.kek_id or args.kek_file:
+        if not (args.kek_id and args.kek_file):
+            raise CliError(EXIT_USAGE, "--kek-id and --kek-file go together")
+        try:
+            kek_id = bytes.fromhex(args.kek_id)
+            raw = Path(args.kek_file).read_bytes().strip()
+            kek = bytes.fromhex(raw.decode("ascii")) if re.fullmatch(rb"[0-9A-Fa-f]+", raw) else raw
+        except (ValueError, OSError) as exc:
+            raise CliError(EXIT_USAGE, f"bad KEK: {getattr(exc, 'strerror', None) or exc}") from None
+        if len(kek) not in (16, 24, 32):
+            raise CliError(EXIT_USAGE, "the KEK must be an AES key of 16, 24 or 32 bytes (raw or hex)")
+    settings = resolve_settings(args)
+    if args.encrypt_to_cert and not (settings.cert and settings.key):
+        raise CliError(EXIT_USAGE, "--encrypt-to-cert uses the TLS client identity: give --cert and --key")
+    check_writable([args.out, args.key_out], force=args.force)
+    config = make_config(settings)
+    builder = _builder_from_flags(args)
+    from .client import EstClient
+    from .protocol import ServerKeygenResponse
+
+    kw: dict[str, Any] = {}
+    how = "unencrypted (over TLS)"
+    if kek is not None:
+        kw = {"kek": kek, "kek_id": kek_id}
+        how = f"encrypted to KEK {args.kek_id}, decrypted locally"
+    elif args.encrypt_to_cert:
+        ident = config.client_identity
+        kw = {"private_key": ident.private_key(), "certificate": ident.certificate}
+        how = "encrypted to the client certificate's key, decrypted locally"
+    with EstClient(config) as client:
+        _apply_csrattrs(out, client, builder, args)
+        _selfcheck_builder(builder)
+        result = wait_for_result(out, lambda: client.server_keygen(builder, **kw), max_wait=args.max_wait,
+                                 is_pending=_retry_delay)
+    assert isinstance(result, ServerKeygenResponse)
+    if result.private_key is None:
+        raise CliError(EXIT_PROTOCOL, "the server-generated key arrived encrypted and could not be decrypted")
+    key = result.private_key_object()
+    _write_issued(out, args, result.certificate, result.chain, key, "serverkeygen",
+                  {"private_key": f"{_key_description(key)}, {how}"})
+    return EXIT_OK
+
+
+def cmd_fullcmc(args: argparse.Namespace) -> int:
+    out = Output(args)
+    if not args.csr and not args.key_out and not args.use_key:
+        raise CliError(EXIT_USAGE, "fullcmc makes a new key: give --key-out FILE (or --use-key FILE)")
+    if not args.csr and not _has_subject(args):
+        raise CliError(EXIT_USAGE, "give at least --cn (or other subject / subjectAltName flags)")
+    check_writable([args.out, args.key_out, args.response_out], force=args.force)
+    config = make_config(resolve_settings(args))
+    from .client import EstClient
+    from .protocol import CmcRequest, CmcResponse
+
+    builder = None
+    if args.csr:
+        if not args.use_key:
+            raise CliError(EXIT_USAGE, "--csr with fullcmc needs --use-key (the request's key signs the CMC message)")
+        csr_der = _read_der(args.csr)
+        key = _read_private_key(args.use_key)
+    else:
+        builder = _builder_from_flags(args)
+    with EstClient(config) as client:
+        if builder is not None:
+            _apply_csrattrs(out, client, builder, args)
+            csr_der, key = builder.build()
+        request = CmcRequest.for_csr(csr_der, key)
+        raw: dict[str, bytes] = {}
+        result = wait_for_result(out, lambda: client.full_cmc(request), max_wait=args.max_wait,
+                                 is_pending=_retry_delay)
+    assert isinstance(result, CmcResponse)
+    from cryptography.hazmat.primitives import serialization
+
+    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    mine = [c for c in result.certificates if c.public_key_info.to_der() == spki]
+    if not mine:
+        raise CliError(EXIT_PROTOCOL, "the Full PKI Response carries no certificate for the requested key")
+    cert = mine[0]
+    others = [c for c in result.certificates if c is not cert]
+    extra: dict[str, Any] = {}
+    pr = result.pki_response
+    if pr is not None:
+        extra["cmc_status"] = getattr(pr.status, "name", str(pr.status)).lower()
+        extra["signature_verified"] = bool(pr.signature_verified)
+        if args.response_out:
+            raw["response"] = pr.to_der()
+    if args.response_out:
+        if pr is None:
+            from estcodec.cms import build_certs_only
+
+            raw["response"] = build_certs_only(list(result.certificates))
+        write_file(args.response_out, raw["response"], mode=PUBLIC_MODE, force=args.force)
+        extra["response_file"] = args.response_out
+    _write_issued(out, args, cert, others, key if builder is not None else None, "fullcmc", extra)
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from estcodec.show import run
+
+    return run(args)
+
+
+def cmd_renew(args: argparse.Namespace) -> int:
+    from ._cli_renew import run_renew
+
+    return run_renew(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ._cli_demo import run_demo
+
+    return run_demo(args)
+
+
+def cmd_testserver(args: argparse.Namespace) -> int:
+    from ._cli_demo import run_testserver
+
+    return run_testserver(args)
+
+
+# ----------------------------------------------------------------------------------------------- parser
+
+
+def _common_parent() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("server and credentials (also EST_* variables and --config)")
+    g.add_argument("--server", "-s", metavar="URL", help="EST server, https://host[:port] (EST_SERVER)")
+    g.add_argument("--label", metavar="LABEL", help="CA label (RFC 7030 §3.2.2)")
+    g.add_argument("--trust", metavar="PEM", help="trust anchors for the server (default: the system store)")
+    g.add_argument("--bootstrap-fingerprint", metavar="SHA256",
+                   help="bootstrap: accept the server's CA with this SHA-256 fingerprint (RFC 7030 §4.1.1)")
+    g.add_argument("--cert", metavar="PEM", help="TLS client certificate (the current identity)")
+    g.add_argument("--key", metavar="PEM", help="private key of --cert")
+    g.add_argument("--user", "-u", metavar="NAME", help="HTTP user name")
+    g.add_argument("--password", metavar="PW",
+                   help="HTTP password (visible to other local users: prefer --password-file or EST_PASSWORD)")
+    g.add_argument("--password-file", metavar="FILE", help="read the HTTP password from FILE")
+    g.add_argument("--digest", action="store_true", default=None, help="HTTP Digest instead of Basic")
+    g.add_argument("--timeout", type=float, metavar="SECONDS", help="network timeout (default 30)")
+    g.add_argument("--config", metavar="TOML", help="settings file (EST_CONFIG)")
+    o = p.add_argument_group("output")
+    o.add_argument("--json", action="store_true", help="print a JSON document on stdout")
+    o.add_argument("--format", choices=["pem", "der"], default=None, help="format of written files (default pem)")
+    o.add_argument("--force", action="store_true", help="replace existing output files")
+    o.add_argument("--quiet", "-q", action="store_true", help="no progress or summary text")
+    return p
+
+
+def _add_outputs(p: argparse.ArgumentParser, *, key: bool = True) -> None:
+    p.add_argument("--out", "-o", metavar="FILE", help="certificate file (default: PEM on stdout)")
+    if key:
+        p.add_argument("--key-out", metavar="FILE", help="private key file (written mode 0600)")
+
+
+def _add_wait(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-wait", type=float, default=300.0, metavar="SECONDS",
+                   help="how long to keep retrying while the server answers 202 (default 300; 0: do not wait)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_parent()
+    parser = argparse.ArgumentParser(
+        prog="est", description="EST (RFC 7030) client: enroll certificates from an EST server.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from estcodec import __version__
+
+    parser.add_argument("--version", action="version", version=f"est {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    def add(name: str, help_text: str, func: Callable[[argparse.Namespace], int], *, parents: bool = True,
+            description: str | None = None) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=description or help_text,
+                           parents=[common] if parents else [], epilog=EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("cacerts", "fetch the CA certificates (/cacerts)", cmd_cacerts,
+            description="Fetch the CA certificates (/cacerts). Without --out they are printed as PEM. "
+                        "--format der with --out writes a certs-only PKCS#7 (as the server sent); with --out-dir "
+                        "one DER certificate per file.")
+    p.add_argument("--out", "-o", metavar="FILE", help="write the selected certificates to one file")
+    p.add_argument("--out-dir", metavar="DIR", help="write one file per certificate (NN-ROLE-NAME.pem)")
+    p.add_argument("--select", choices=["all", "roots", "intermediates"], default="all",
+                   help="roots (self-signed) or intermediates (everything else, rollover certificates included)")
+
+    p = add("csrattrs", "show the CSR attributes the server wants (/csrattrs)", cmd_csrattrs)
+    p.add_argument("--out", "-o", metavar="FILE", help="also write the CsrAttrs (PEM or DER)")
+
+    p = add("csr", "make a key and a CSR (from flags and, with --from-server, the server's /csrattrs)", cmd_csr)
+    _add_subject_flags(p)
+    p.add_argument("--out", "-o", metavar="FILE", help="the certification request")
+    p.add_argument("--key-out", metavar="FILE", help="the new private key (mode 0600)")
+    p.add_argument("--from-server", action="store_true", help="apply the server's /csrattrs")
+
+    for name, func, text in (("enroll", cmd_enroll, "enroll: get a certificate for a new key (/simpleenroll)"),
+                             ("reenroll", cmd_reenroll,
+                              "renew the current certificate (--cert/--key) with a new key (/simplereenroll)")):
+        p = add(name, text, func)
+        _add_subject_flags(p)
+        _add_outputs(p)
+        _add_wait(p)
+        p.add_argument("--csr", metavar="FILE", help="send this ready-made request (PEM/DER) instead")
+        if name == "reenroll":
+            p.add_argument("--same-key", action="store_true", help="keep the current key (default: a new key)")
+        else:
+            p.set_defaults(same_key=False)
+
+    p = add("serverkeygen", "let the server generate the key (/serverkeygen)", cmd_serverkeygen)
+    _add_subject_flags(p)
+    _add_outputs(p)
+    _add_wait(p)
+    p.add_argument("--kek-id", metavar="HEX", help="ask for the key encrypted to this KEK id (RFC 7030 §4.4.1.1)")
+    p.add_argument("--kek-file", metavar="FILE", help="the KEK (AES key, raw or hex) to decrypt it locally")
+    p.add_argument("--encrypt-to-cert", action="store_true",
+                   help="ask for the key encrypted to the key of --cert (RFC 7030 §4.4.1.2), decrypted with --key")
+
+    p = add("fullcmc", "enroll with a Full PKI Request (/fullcmc)", cmd_fullcmc)
+    _add_subject_flags(p)
+    _add_outputs(p)
+    _add_wait(p)
+    p.add_argument("--csr", metavar="FILE", help="wrap this ready-made request (needs --use-key)")
+    p.add_argument("--response-out", metavar="FILE", help="also write the Full PKI Response (DER)")
+
+    p = add("renew", "renew --cert/--key when they near expiry (once, or --watch as a daemon)", cmd_renew)
+    p.add_argument("--threshold", default="30d", metavar="DURATION",
+                   help="renew when the certificate expires within this (e.g. 30d, 12h, 90s; default 30d)")
+    p.add_argument("--check-interval", default="1h", metavar="DURATION", help="with --watch: how often to check")
+    p.add_argument("--max-retries", type=int, default=3, help="attempts per renewal (default 3)")
+    p.add_argument("--retry-delay", default="5s", metavar="DURATION", help="first retry delay (doubles)")
+    p.add_argument("--watch", action="store_true", help="keep running and renew whenever needed")
+    p.add_argument("--same-key", action="store_true", help="keep the key (default: a new key each time)")
+
+    p = add("demo", "walk through every EST operation against a local test server", cmd_demo, parents=False)
+    p.add_argument("--json", action="store_true", help="print a JSON report of the steps")
+    p.add_argument("--keep", metavar="DIR", help="also write the CA, certificates and keys into DIR")
+
+    p = add("testserver", "run the reference EST test server in the foreground (Ctrl-C stops)", cmd_testserver,
+            parents=False)
+    p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free port)")
+    p.add_argument("--auth", choices=["basic", "digest", "cert", "none"], default="basic")
+    p.add_argument("--user", default="estuser")
+    p.add_argument("--password", default=None, help="default: a random one, printed at start")
+    p.add_argument("--label", action="append", default=[], help="CA label (repeatable)")
+    p.add_argument("--pending", type=float, default=None, metavar="SECONDS",
+                   help="answer the first request of each key with 202 and this Retry-After")
+    p.add_argument("--channel-binding", action="store_true", help="require tls-unique in CSRs (caps TLS at 1.2)")
+    p.add_argument("--kek", action="append", default=[], metavar="ID_HEX:KEY_HEX",
+                   help="a KEK for encrypted server-side key generation (repeatable)")
+    p.add_argument("--cert-lifetime", type=float, default=30 * 86400, metavar="SECONDS")
+    p.add_argument("--ca-out", metavar="FILE", help="write the trust anchor (CA certificate PEM) here")
+    p.add_argument("--force", action="store_true", help="replace an existing --ca-out file")
+
+    p = add("show", "recognise and summarise a PKI file (certificate, CSR, CMC, CMS, CSR attributes, key)",
+            cmd_show, parents=False)
+    from estcodec.show import add_arguments
+
+    add_arguments(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``est`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        rc = int(args.func(args))
+        sys.stdout.flush()
+        return rc
+    except KeyboardInterrupt:
+        print("est: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return EXIT_ERROR
+    except (CliError, E.EstError, OutputExists, OSError) as exc:
+        print(f"est {args.command}: error: {_one_line(_describe(exc))}", file=sys.stderr)
+        return exit_code_for(exc)
+    except Exception as exc:  # estcodec errors for unreadable input, and anything unexpected
+        from estcodec import Error as CodecError
+
+        if isinstance(exc, CodecError):
+            print(f"est {args.command}: error: {_one_line(str(exc))}", file=sys.stderr)
+            return EXIT_ERROR
+        print(f"est {args.command}: unexpected error: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and not isinstance(exc, OutputExists) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, E.AuthenticationRequired):
+        return f"{exc} (check --user/--password or the client certificate)"
+    if isinstance(exc, E.TlsConfigError):
+        return f"{exc} (check --trust / --bootstrap-fingerprint)"
+    return str(exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
