@@ -1,0 +1,902 @@
+"""Automatic certificate renewal: watch a certificate's expiry, re-enroll (RFC 7030 §4.2.2), persist atomically.
+
+:class:`RenewalScheduler` (a background thread, over :class:`~estclient.EstClient`) and
+:class:`AsyncRenewalScheduler` (an asyncio task, over :class:`~estclient.AsyncEstClient`) run the same
+renewal flow, written once as a generator that yields commands (emit an event, wait, re-enroll, do blocking
+file work, switch the client's identity) which each scheduler carries out in its own way.
+
+Every ``check_interval`` seconds the scheduler loads the certificate and key from ``cert_path`` and
+``key_path``. When the certificate expires within ``renewal_threshold`` seconds it builds a CSR with the same
+subject and subjectAltName (and keyUsage / extendedKeyUsage) and a new key (or the same key with
+``new_key=False``), posts it to ``/simplereenroll`` with the current pair as the TLS client certificate,
+retries failures with exponential backoff, writes the new pair to disk (see :func:`save_pair`) and switches the
+client's TLS identity to it. When the server cannot be reached the old pair stays in place and the next check
+tries again.
+
+Events, in order, go to ``RenewalConfig.event_callback``::
+
+    CheckStarted -> [RenewalNeeded(expires_at) -> RenewalStarted
+                     -> (RenewalPending(retry_after) | RenewalFailed(error, attempt, retry_in))*
+                     -> RenewalSucceeded(certificate) | RenewalExhausted(last_error)]
+
+On-disk scheme (one writer per pair): see :func:`save_pair` and :func:`load_identity`. A crash (even SIGKILL)
+at any moment leaves files from which :func:`load_identity` recovers either the old pair or the new one, never
+a certificate with the wrong key and never a partially written file.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as _dt
+import inspect
+import logging
+import os
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Generator, Union
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+from .config import ClientIdentity
+from .csr import KEY_TYPES, CsrBuilder
+from .errors import ConfigError, EstError, PendingTimeout, ProtocolError
+
+__all__ = [
+    "RenewalConfig",
+    "RenewalScheduler",
+    "AsyncRenewalScheduler",
+    "RenewalEvent",
+    "CheckStarted",
+    "RenewalNeeded",
+    "RenewalStarted",
+    "RenewalPending",
+    "RenewalSucceeded",
+    "RenewalFailed",
+    "RenewalExhausted",
+    "RenewalError",
+    "write_atomic",
+    "save_pair",
+    "load_identity",
+    "previous_path",
+]
+
+log = logging.getLogger("estclient.renewal")
+
+#: Seconds to wait after a 202 without a usable Retry-After.
+DEFAULT_PENDING_DELAY = 60.0
+
+_SAN, _KU, _EKU = "2.5.29.17", "2.5.29.15", "2.5.29.37"
+
+
+class RenewalError(EstError):
+    """Renewal could not proceed: no usable certificate/key pair on disk, or the new pair could not be written."""
+
+
+# ---------------------------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class RenewalEvent:
+    """Base class of every event the schedulers emit."""
+
+
+@dataclass(frozen=True)
+class CheckStarted(RenewalEvent):
+    """A check of the certificate's expiry begins."""
+
+
+@dataclass(frozen=True)
+class RenewalNeeded(RenewalEvent):
+    """The certificate expires within the threshold (``expires_at``: aware UTC datetime, its notAfter)."""
+
+    expires_at: _dt.datetime
+
+
+@dataclass(frozen=True)
+class RenewalStarted(RenewalEvent):
+    """Re-enrollment begins (emitted once per renewal, before the first attempt)."""
+
+
+@dataclass(frozen=True)
+class RenewalPending(RenewalEvent):
+    """The server answered 202; the same request is repeated after ``retry_after`` seconds."""
+
+    retry_after: float
+
+
+@dataclass(frozen=True)
+class RenewalSucceeded(RenewalEvent):
+    """The new certificate (an :class:`estcodec.x509.Certificate`) is on disk and in use."""
+
+    certificate: Any
+
+
+@dataclass(frozen=True)
+class RenewalFailed(RenewalEvent):
+    """Attempt ``attempt`` (1-based) failed with ``error`` (an EstError). ``retry_in``: seconds until the next
+    attempt, or None when this was the last one (RenewalExhausted follows)."""
+
+    error: BaseException
+    attempt: int
+    retry_in: float | None = None
+
+
+@dataclass(frozen=True)
+class RenewalExhausted(RenewalEvent):
+    """Every attempt failed; the old pair stays in place and the next check tries again."""
+
+    last_error: BaseException
+
+
+# ---------------------------------------------------------------------------------------------------- config
+
+
+def _seconds(value: Any, name: str, *, positive: bool = True) -> float:
+    if isinstance(value, _dt.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number of seconds or a timedelta")
+    value = float(value)
+    if value != value or (value <= 0 if positive else value < 0):
+        raise ConfigError(f"{name} must be {'positive' if positive else 'zero or more'}")
+    return value
+
+
+@dataclass(frozen=True)
+class RenewalConfig:
+    """When and how to renew.
+
+    ``renewal_threshold``: renew when the certificate expires within this many seconds (or a timedelta).
+    ``check_interval``: seconds between checks. ``max_retries``: retries after a failed first attempt (so at
+    most ``max_retries + 1`` attempts per renewal); the delay before retry *n* is
+    ``initial_retry_delay * retry_backoff ** (n - 1)``, capped at ``max_retry_delay``.
+    ``event_callback``: called with each :class:`RenewalEvent` (from the scheduler's thread, or, for the async
+    scheduler, in its task; a coroutine function is awaited there). Exceptions it raises are logged and ignored.
+    ``new_key``: generate a new key for each renewal (default) or keep the current one. ``key_type``: the new
+    key's type (``"ec-p256"``, ``"rsa-2048"``, ... see :data:`estclient.csr.KEY_TYPES`); None: the current
+    key's type. ``key_password``: the key files are encrypted with it (PKCS#8, best available encryption) and
+    read with it. ``max_pending_wait``: total seconds one attempt may wait out 202 answers.
+    ``copy_extensions``: also request the current certificate's keyUsage and extendedKeyUsage (its subject and
+    subjectAltName are always requested unchanged, as RFC 7030 §4.2.2 requires).
+    ``cert_mode``: file mode of the certificate file (the key file is always 0600).
+    """
+
+    renewal_threshold: float
+    check_interval: float
+    max_retries: int = 3
+    initial_retry_delay: float = 1.0
+    event_callback: Callable[[RenewalEvent], Any] | None = None
+    new_key: bool = True
+    key_type: str | None = None
+    key_password: bytes | None = dataclasses.field(default=None, repr=False)
+    retry_backoff: float = 2.0
+    max_retry_delay: float = 300.0
+    max_pending_wait: float = 600.0
+    copy_extensions: bool = True
+    cert_mode: int = 0o644
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "renewal_threshold", _seconds(self.renewal_threshold, "renewal_threshold"))
+        set_(self, "check_interval", _seconds(self.check_interval, "check_interval"))
+        set_(self, "initial_retry_delay", _seconds(self.initial_retry_delay, "initial_retry_delay", positive=False))
+        set_(self, "max_retry_delay", _seconds(self.max_retry_delay, "max_retry_delay", positive=False))
+        set_(self, "max_pending_wait", _seconds(self.max_pending_wait, "max_pending_wait", positive=False))
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise ConfigError("max_retries must be an int >= 0")
+        if isinstance(self.retry_backoff, bool) or not isinstance(self.retry_backoff, (int, float)) \
+                or not self.retry_backoff >= 1:
+            raise ConfigError("retry_backoff must be a number >= 1")
+        if self.event_callback is not None and not callable(self.event_callback):
+            raise ConfigError("event_callback must be callable")
+        if not isinstance(self.new_key, bool):
+            raise ConfigError("new_key must be True or False")
+        if self.key_type is not None and self.key_type not in KEY_TYPES:
+            raise ConfigError(f"key_type must be one of {', '.join(KEY_TYPES)}")
+        if self.key_password is not None:
+            if isinstance(self.key_password, str):
+                set_(self, "key_password", self.key_password.encode("utf-8"))
+            elif not isinstance(self.key_password, (bytes, bytearray)) or not self.key_password:
+                raise ConfigError("key_password must be non-empty bytes")
+        if not isinstance(self.cert_mode, int) or not 0 <= self.cert_mode <= 0o777:
+            raise ConfigError("cert_mode must be a file mode such as 0o644")
+
+    def retry_delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based) before the next one."""
+        return min(self.initial_retry_delay * self.retry_backoff ** (attempt - 1), self.max_retry_delay)
+
+
+# ---------------------------------------------------------------------------------------------------- files
+
+
+def _fault_point(stage: str) -> None:
+    """No-op. The crash tests replace it in a child process to SIGKILL it at a given stage of a write."""
+
+
+def _temp_path(path: str) -> str:
+    directory, name = os.path.split(os.path.abspath(path))
+    return os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+
+
+def _temp_pattern(path: str) -> re.Pattern[str]:
+    return re.compile(r"^\." + re.escape(os.path.basename(path)) + r"\.[0-9a-f]{12}\.tmp$")
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # e.g. Windows: directories cannot be opened; NTFS renames are journaled
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_temp(path: str, data: bytes, mode: int) -> str:
+    """Write ``data`` to a new temporary file beside ``path`` with ``mode`` (umask ignored), fsync it, and
+    return its name. The file is created with that mode: a key is never readable by others, not even briefly."""
+    tmp = _temp_path(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, mode)
+    try:
+        try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)
+            view = memoryview(data)
+            half = len(view) // 2
+            for chunk in (view[:half], view[half:]):
+                while chunk:
+                    n = os.write(fd, chunk)
+                    chunk = chunk[n:]
+                if half:
+                    _fault_point("temp-half-written")
+                    half = 0
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        _unlink_quiet(tmp)
+        raise
+    return tmp
+
+
+def _unlink_quiet(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600, *, overwrite: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically: a temporary file in the same directory (created with ``mode``,
+    whatever the umask), fsync, rename over ``path``, fsync of the directory. Readers see the old content or
+    the new, never a partial file. With ``overwrite=False`` an existing ``path`` is left alone and
+    :class:`FileExistsError` is raised (the final step is then a hard link, which fails if ``path`` exists).
+    Raises :class:`OSError` on I/O errors."""
+    path = os.fspath(path)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("data must be bytes")
+    tmp = _write_temp(path, bytes(data), mode)
+    try:
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links: check, then rename
+                if os.path.lexists(path):
+                    raise FileExistsError(17, "File exists", path) from None
+                os.replace(tmp, path)
+            else:
+                _unlink_quiet(tmp)
+    except BaseException:
+        _unlink_quiet(tmp)
+        raise
+    _fsync_dir(os.path.dirname(os.path.abspath(path)))
+
+
+def previous_path(path: str | os.PathLike[str]) -> str:
+    """Where :func:`save_pair` keeps the old file while it swaps in the new one: ``<path>.prev``."""
+    return os.fspath(path) + ".prev"
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def _matching_pair(cert_path: str, key_path: str, password: bytes | None) -> ClientIdentity | None:
+    cert, key = _read(cert_path), _read(key_path)
+    if cert is None or key is None:
+        return None
+    try:
+        return ClientIdentity(cert, key, password)
+    except EstError:
+        return None
+
+
+def save_pair(
+    cert_path: str | os.PathLike[str],
+    key_path: str | os.PathLike[str],
+    cert_pem: bytes,
+    key_pem: bytes,
+    *,
+    key_password: bytes | None = None,
+    cert_mode: int = 0o644,
+) -> None:
+    """Replace the certificate and key files with a new pair so that a crash at any moment leaves a pair that
+    :func:`load_identity` can load: the old one or the new one.
+
+    1. If the current files hold a matching pair, copy them to ``<cert>.prev`` and ``<key>.prev`` (each
+       written atomically; the key 0600).
+    2. Write the new certificate and key to temporary files beside their targets (key 0600) and fsync them.
+    3. Rename the key into place, then the certificate; fsync the directories.
+    4. Remove the ``.prev`` files (the old private key does not linger on disk).
+
+    Between the two renames of step 3 the key file holds the new key and the certificate file the old
+    certificate: :func:`load_identity` sees the mismatch and restores the ``.prev`` pair. Every file that
+    appears under a final name was complete and fsynced before it was renamed there. ``key_password`` is only
+    used to check that ``key_pem`` matches ``cert_pem`` (``key_pem`` is written as given).
+    """
+    cert_path, key_path = os.fspath(cert_path), os.fspath(key_path)
+    ClientIdentity(cert_pem, key_pem, key_password)  # never persist a mismatched pair
+    current = _matching_pair(cert_path, key_path, key_password)
+    if current is not None:
+        write_atomic(previous_path(key_path), current.key_pem, 0o600)
+        _fault_point("prev-key-written")
+        write_atomic(previous_path(cert_path), current.cert_pem, cert_mode)
+        _fault_point("prev-written")
+    tmp_key = _write_temp(key_path, key_pem, 0o600)
+    try:
+        tmp_cert = _write_temp(cert_path, cert_pem, cert_mode)
+    except BaseException:
+        _unlink_quiet(tmp_key)
+        raise
+    _fault_point("temps-written")
+    try:
+        os.replace(tmp_key, key_path)
+        _fault_point("key-renamed")
+        os.replace(tmp_cert, cert_path)
+    except BaseException:
+        _unlink_quiet(tmp_key)
+        _unlink_quiet(tmp_cert)
+        raise
+    for directory in {os.path.dirname(os.path.abspath(p)) for p in (key_path, cert_path)}:
+        _fsync_dir(directory)
+    _fault_point("cert-renamed")
+    if current is not None:
+        _unlink_quiet(previous_path(key_path))
+        _unlink_quiet(previous_path(cert_path))
+        _fault_point("prev-removed")
+
+
+def _remove_stale_temps(path: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    pattern = _temp_pattern(path)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if pattern.match(name):
+            _unlink_quiet(os.path.join(directory, name))
+
+
+def load_identity(
+    cert_path: str | os.PathLike[str],
+    key_path: str | os.PathLike[str],
+    *,
+    key_password: bytes | None = None,
+    cert_mode: int = 0o644,
+) -> ClientIdentity:
+    """Load the pair written by :func:`save_pair`, repairing what a crash left behind.
+
+    The files at ``cert_path``/``key_path`` are used when the key matches the certificate. Otherwise (a crash
+    between the two renames) the ``.prev`` pair is used and written back in place. Temporary files of an
+    interrupted write, and ``.prev`` files no longer needed, are removed. Raises :class:`RenewalError` when neither pair is usable.
+    """
+    cert_path, key_path = os.fspath(cert_path), os.fspath(key_path)
+    for p in {cert_path, key_path, previous_path(cert_path), previous_path(key_path)}:
+        _remove_stale_temps(p)
+    identity = _matching_pair(cert_path, key_path, key_password)
+    if identity is not None:
+        # a .prev pair left by an interrupted write is not needed any more (and holds an old private key)
+        _unlink_quiet(previous_path(key_path))
+        _unlink_quiet(previous_path(cert_path))
+        return identity
+    prev = _matching_pair(previous_path(cert_path), previous_path(key_path), key_password)
+    if prev is None:
+        if _read(cert_path) is None or _read(key_path) is None:
+            raise RenewalError(f"cannot read the certificate {cert_path!r} and key {key_path!r}")
+        raise RenewalError(f"the key {key_path!r} does not match the certificate {cert_path!r} "
+                           "(or cannot be read) and no previous pair is available")
+    log.warning("%s and %s do not match: restoring the previous pair (an interrupted renewal)", cert_path, key_path)
+    save_pair(cert_path, key_path, prev.cert_pem, prev.key_pem, key_password=key_password, cert_mode=cert_mode)
+    _unlink_quiet(previous_path(key_path))
+    _unlink_quiet(previous_path(cert_path))
+    return prev
+
+
+# ---------------------------------------------------------------------------------------------------- CSR
+
+
+class _RenewalCsr(CsrBuilder):
+    """A CsrBuilder whose subject is the certificate's Name, byte for byte (RFC 7030 §4.2.2: the Subject and
+    subjectAltName of a re-enrollment request must be identical to the certificate being renewed)."""
+
+    def __init__(self, subject: Any) -> None:
+        super().__init__()
+        self._renewal_subject = subject
+
+    def _subject_name(self) -> Any:
+        return self._renewal_subject
+
+
+def key_type_of(private_key: Any) -> str:
+    """The :data:`estclient.csr.KEY_TYPES` name of a ``cryptography`` private key."""
+    if isinstance(private_key, ec.EllipticCurvePrivateKey):
+        name = {"secp256r1": "ec-p256", "secp384r1": "ec-p384", "secp521r1": "ec-p521"}.get(private_key.curve.name)
+        if name:
+            return name
+    elif isinstance(private_key, rsa.RSAPrivateKey):
+        name = f"rsa-{private_key.key_size}"
+        return name if name in KEY_TYPES else "rsa-2048"
+    elif isinstance(private_key, ed25519.Ed25519PrivateKey):
+        return "ed25519"
+    elif isinstance(private_key, ed448.Ed448PrivateKey):
+        return "ed448"
+    raise ConfigError("the current key's type cannot be generated again; set RenewalConfig.key_type")
+
+
+def renewal_csr(identity: ClientIdentity, config: RenewalConfig) -> CsrBuilder:
+    """A CSR builder for re-enrolling ``identity``: same subject and subjectAltName (and, with
+    ``copy_extensions``, keyUsage and extendedKeyUsage), a new key of ``config.key_type`` (default: the current
+    key's type) or, with ``new_key=False``, the current key."""
+    from estcodec.x509 import Certificate
+
+    cert = identity.certificate
+    builder = _RenewalCsr(cert.subject)
+    wanted = {_SAN, _KU, _EKU} if config.copy_extensions else {_SAN}
+    for ext in Certificate.from_der(cert.public_bytes(serialization.Encoding.DER)).extensions:
+        if ext.oid in wanted:
+            builder.add_extension(ext.oid, bytes(ext.value), critical=bool(ext.critical))
+    current_key = identity.private_key()
+    if config.new_key:
+        builder.key_type(config.key_type or key_type_of(current_key))
+        builder.private_key  # generate now (in the caller's worker thread for the async scheduler)
+    else:
+        builder.with_key(current_key)
+    return builder
+
+
+def _key_pem(private_key: Any, password: bytes | None) -> bytes:
+    enc: Any = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+    return private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+
+
+def _public_der(key: Any) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+# ---------------------------------------------------------------------------------------------------- flow
+
+# Commands the renewal flow yields; each scheduler carries them out.
+
+
+@dataclass(frozen=True)
+class _Emit:
+    event: RenewalEvent
+
+
+@dataclass(frozen=True)
+class _Wait:
+    seconds: float  # result: True when the scheduler is stopping
+
+
+@dataclass(frozen=True)
+class _Blocking:
+    fn: Callable[..., Any]  # result: fn(*args); sync: called; async: run in a worker thread
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class _Reenroll:
+    csr: Any  # result: Issued | Pending, or the EstError is thrown into the flow
+
+
+@dataclass(frozen=True)
+class _UseIdentity:
+    identity: ClientIdentity
+
+
+_Command = Union[_Emit, _Wait, _Blocking, _Reenroll, _UseIdentity]
+_Flow = Generator[_Command, Any, Any]
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _issue_pair(issued: Any, builder: CsrBuilder, password: bytes | None) -> ClientIdentity:
+    cert = issued.certificate
+    key = builder.private_key
+    if cert.public_key_info.to_der() != _public_der(key.public_key()):
+        raise ProtocolError("the re-enrollment response holds no certificate for the requested key")
+    return ClientIdentity(issued.to_pem().encode("ascii"), _key_pem(key, password), password)
+
+
+class _Core:
+    """State and flow shared by both schedulers."""
+
+    def __init__(self, client: Any, config: RenewalConfig, cert_path: Any, key_path: Any) -> None:
+        if not isinstance(config, RenewalConfig):
+            raise TypeError("config must be a RenewalConfig")
+        self.client = client
+        self.config = config
+        self.cert_path = os.fspath(cert_path)
+        self.key_path = os.fspath(key_path)
+
+    def _load(self) -> ClientIdentity:
+        return load_identity(self.cert_path, self.key_path, key_password=self.config.key_password,
+                             cert_mode=self.config.cert_mode)
+
+    def _save(self, identity: ClientIdentity) -> None:
+        try:
+            save_pair(self.cert_path, self.key_path, identity.cert_pem, identity.key_pem,
+                      key_password=self.config.key_password, cert_mode=self.config.cert_mode)
+        except OSError as exc:
+            raise RenewalError(f"cannot write the renewed pair: {exc.strerror or exc}") from None
+
+    def _needs_identity(self, identity: ClientIdentity) -> bool:
+        current = self.client.config.client_identity
+        return current is None or current.cert_pem != identity.cert_pem or current.key_pem != identity.key_pem
+
+    @staticmethod
+    def _install(client: Any, identity: ClientIdentity) -> None:
+        # The client's configuration is immutable: give it a new one with the new identity, and drop the TLS
+        # contexts built for the old one. The caller then closes the pooled connections.
+        client.config = dataclasses.replace(client.config, client_identity=identity)
+        client._contexts.clear()
+
+    def flow(self, force: bool) -> _Flow:
+        cfg = self.config
+        yield _Emit(CheckStarted())
+        identity: ClientIdentity = yield _Blocking(self._load, ())
+        if self._needs_identity(identity):
+            yield _UseIdentity(identity)
+        expires_at = identity.certificate.not_valid_after_utc
+        remaining = (expires_at - _dt.datetime.now(_dt.timezone.utc)).total_seconds()
+        if remaining > cfg.renewal_threshold and not force:
+            log.debug("certificate %s valid for %.0f s more: no renewal", self.cert_path, remaining)
+            return None
+        if remaining <= 0:
+            log.warning("certificate %s expired %.0f s ago; the server may refuse to re-enroll with it",
+                        self.cert_path, -remaining)
+        log.info("certificate %s expires at %s: renewing", self.cert_path, expires_at.isoformat())
+        yield _Emit(RenewalNeeded(expires_at))
+        yield _Emit(RenewalStarted())
+        builder = yield _Blocking(renewal_csr, (identity, cfg))
+        last_error: BaseException | None = None
+        attempts = cfg.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                result = yield _Reenroll(builder)
+                waited = 0.0
+                while not hasattr(result, "certificate"):  # Pending: repeat the same request later
+                    delay = result.retry_after if result.retry_after is not None else DEFAULT_PENDING_DELAY
+                    if waited + delay > cfg.max_pending_wait:
+                        raise PendingTimeout(f"re-enrollment still pending after {waited:.0f}s",
+                                             retry_after=result.retry_after)
+                    log.info("re-enrollment pending: repeating in %.0f s", delay)
+                    yield _Emit(RenewalPending(delay))
+                    if (yield _Wait(delay)):
+                        raise _Stopped
+                    waited += delay
+                    result = yield _Reenroll(builder)
+                new_identity = _issue_pair(result, builder, cfg.key_password)
+                yield _Blocking(self._save, (new_identity,))
+                yield _UseIdentity(new_identity)
+                log.info("renewed %s: serial %x, valid until %s", self.cert_path,
+                         result.certificate.serial_number, result.certificate.not_after.isoformat())
+                yield _Emit(RenewalSucceeded(result.certificate))
+                return result.certificate
+            except EstError as exc:
+                last_error = exc
+                retry_in = cfg.retry_delay(attempt) if attempt < attempts else None
+                if retry_in is None:
+                    log.warning("renewal attempt %d/%d failed: %s", attempt, attempts, exc)
+                else:
+                    log.warning("renewal attempt %d/%d failed: %s; retrying in %.1f s", attempt, attempts, exc,
+                                retry_in)
+                yield _Emit(RenewalFailed(exc, attempt, retry_in))
+                if retry_in is not None and (yield _Wait(retry_in)):
+                    raise _Stopped from None
+        assert last_error is not None
+        log.error("renewal of %s failed after %d attempts; keeping the current pair", self.cert_path, attempts)
+        yield _Emit(RenewalExhausted(last_error))
+        raise last_error
+
+
+def _report_callback_error() -> None:
+    log.exception("renewal event callback raised; ignored")
+
+
+# ---------------------------------------------------------------------------------------------------- sync
+
+
+class RenewalScheduler:
+    """Renews the pair at ``cert_path``/``key_path`` through ``client`` (an :class:`~estclient.EstClient`) in a
+    background thread. :meth:`start` begins checking (the first check runs at once), :meth:`stop` ends it
+    promptly (waits are interrupted at once; a request in flight finishes first, bounded by the client's
+    timeout). :meth:`check_now` runs one check in the calling thread. A context manager (start/stop).
+
+    The scheduler switches ``client`` to the pair on disk (and to each renewed pair): while it runs, use the
+    client from one thread at a time.
+    """
+
+    def __init__(self, client: Any, config: RenewalConfig, cert_path: str | Path, key_path: str | Path) -> None:
+        self._core = _Core(client, config, cert_path, key_path)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    client = property(lambda self: self._core.client)
+    config = property(lambda self: self._core.config)
+    cert_path = property(lambda self: self._core.cert_path)
+    key_path = property(lambda self: self._core.key_path)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> "RenewalScheduler":
+        if self.running:
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="estclient-renewal", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop the background thread and wait for it (at most ``timeout`` seconds, if given)."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        if thread is not None and not thread.is_alive():
+            self._thread = None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until :meth:`stop` is called (e.g. from a signal handler); True if it was."""
+        return self._stop.wait(timeout)
+
+    def __enter__(self) -> "RenewalScheduler":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def check_now(self, *, force: bool = False) -> Any:
+        """Check once (renewing if needed, or always with ``force``). Returns the new certificate
+        (:class:`estcodec.x509.Certificate`), or None when no renewal was needed or the scheduler was stopped
+        meanwhile. When every attempt fails, raises the last error (after RenewalExhausted)."""
+        if not self.running:
+            self._stop.clear()  # a stopped scheduler can still be asked to check once
+        with self._lock:
+            try:
+                return self._drive(self._core.flow(force))
+            except _Stopped:
+                return None
+
+    def _loop(self) -> None:
+        log.info("renewal scheduler started for %s (every %.1f s)", self._core.cert_path, self.config.check_interval)
+        while not self._stop.is_set():
+            try:
+                self.check_now()
+            except EstError as exc:
+                log.warning("renewal check failed: %s", exc)
+            except Exception:  # a bug must not end the daemon silently
+                log.exception("renewal check crashed")
+            if self._stop.wait(self.config.check_interval):
+                break
+        log.info("renewal scheduler stopped")
+
+    def _emit(self, event: RenewalEvent) -> None:
+        cb = self.config.event_callback
+        if cb is None:
+            return
+        try:
+            result = cb(event)
+            if inspect.isawaitable(result):
+                raise TypeError("a coroutine event_callback needs AsyncRenewalScheduler")
+        except Exception:
+            _report_callback_error()
+
+    def _drive(self, flow: _Flow) -> Any:
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            while True:
+                try:
+                    cmd = flow.throw(error) if error is not None else flow.send(result)
+                except StopIteration as stop:
+                    return stop.value
+                result, error = None, None
+                if isinstance(cmd, _Emit):
+                    self._emit(cmd.event)
+                elif isinstance(cmd, _Wait):
+                    result = self._stop.wait(cmd.seconds)
+                elif isinstance(cmd, _Blocking):
+                    try:
+                        result = cmd.fn(*cmd.args)
+                    except EstError as exc:
+                        error = exc
+                elif isinstance(cmd, _Reenroll):
+                    if self._stop.is_set():
+                        raise _Stopped
+                    try:
+                        result = self._core.client.simple_reenroll(cmd.csr)
+                    except EstError as exc:
+                        error = exc
+                elif isinstance(cmd, _UseIdentity):
+                    self._core._install(self._core.client, cmd.identity)
+                    self._core.client.close()
+                else:  # pragma: no cover
+                    raise AssertionError(f"unknown renewal command {cmd!r}")
+        finally:
+            flow.close()
+
+
+# ---------------------------------------------------------------------------------------------------- async
+
+
+class AsyncRenewalScheduler:
+    """The asyncio form of :class:`RenewalScheduler`, over an :class:`~estclient.AsyncEstClient`.
+
+    ``start()`` (inside a running loop) creates the checking task; ``await stop()`` ends it; ``await run()``
+    checks until stopped, in the caller's task; ``await check_now()`` checks once. Blocking work (key
+    generation, file writes with fsync) runs in worker threads. ``async with`` starts and stops it.
+    """
+
+    def __init__(self, client: Any, config: RenewalConfig, cert_path: str | Path, key_path: str | Path) -> None:
+        self._core = _Core(client, config, cert_path, key_path)
+        self._stop: asyncio.Event | None = None
+        self._lock: asyncio.Lock | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    client = property(lambda self: self._core.client)
+    config = property(lambda self: self._core.config)
+    cert_path = property(lambda self: self._core.cert_path)
+    key_path = property(lambda self: self._core.key_path)
+
+    def _event(self) -> asyncio.Event:
+        if self._stop is None:
+            self._stop = asyncio.Event()
+        return self._stop
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> "asyncio.Task[None]":
+        """Start checking in a new task of the running loop (the first check runs at once)."""
+        if self._task is not None and not self._task.done():
+            return self._task
+        self._event().clear()
+        self._task = asyncio.get_running_loop().create_task(self.run(), name="estclient-renewal")
+        return self._task
+
+    async def stop(self, timeout: float | None = None) -> None:
+        """Stop and wait for the task; after ``timeout`` seconds (if given) it is cancelled."""
+        self._event().set()
+        task = self._task
+        if task is None or task is asyncio.current_task():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except asyncio.TimeoutError:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._task = None
+
+    async def __aenter__(self) -> "AsyncRenewalScheduler":
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.stop()
+
+    async def run(self) -> None:
+        """Check every ``check_interval`` seconds until :meth:`stop`."""
+        stop = self._event()
+        log.info("renewal scheduler started for %s (every %.1f s)", self._core.cert_path, self.config.check_interval)
+        while not stop.is_set():
+            try:
+                await self.check_now()
+            except EstError as exc:
+                log.warning("renewal check failed: %s", exc)
+            except Exception:
+                log.exception("renewal check crashed")
+            if await self._wait(self.config.check_interval):
+                break
+        log.info("renewal scheduler stopped")
+
+    async def check_now(self, *, force: bool = False) -> Any:
+        """As :meth:`RenewalScheduler.check_now`."""
+        if not self.running:
+            self._event().clear()
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            try:
+                return await self._drive(self._core.flow(force))
+            except _Stopped:
+                return None
+
+    async def _wait(self, seconds: float) -> bool:
+        stop = self._event()
+        try:
+            await asyncio.wait_for(stop.wait(), seconds)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def _emit(self, event: RenewalEvent) -> None:
+        cb = self.config.event_callback
+        if cb is None:
+            return
+        try:
+            result = cb(event)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            _report_callback_error()
+
+    async def _drive(self, flow: _Flow) -> Any:
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            while True:
+                try:
+                    cmd = flow.throw(error) if error is not None else flow.send(result)
+                except StopIteration as stop:
+                    return stop.value
+                result, error = None, None
+                if isinstance(cmd, _Emit):
+                    await self._emit(cmd.event)
+                elif isinstance(cmd, _Wait):
+                    result = await self._wait(cmd.seconds)
+                elif isinstance(cmd, _Blocking):
+                    try:
+                        result = await asyncio.to_thread(cmd.fn, *cmd.args)
+                    except EstError as exc:
+                        error = exc
+                elif isinstance(cmd, _Reenroll):
+                    if self._event().is_set():
+                        raise _Stopped
+                    try:
+                        result = await self._core.client.simple_reenroll(cmd.csr)
+                    except EstError as exc:
+                        error = exc
+                elif isinstance(cmd, _UseIdentity):
+                    self._core._install(self._core.client, cmd.identity)
+                    await self._core.client.aclose()
+                else:  # pragma: no cover
+                    raise AssertionError(f"unknown renewal command {cmd!r}")
+        finally:
+            flow.close()
