@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
 from urllib.parse import urlsplit
@@ -227,7 +227,8 @@ class TrustAnchors:
 class EstClientConfig:
     """Everything an :class:`~estclient.EstClient` needs.
 
-    ``server_url`` is ``https://host[:port]`` (EST runs over TLS only; a path, if any, must be empty).
+    ``server_url`` is ``https://host[:port]`` (EST runs over TLS only; ``/.well-known/est`` may be given and is
+    dropped, any other path is refused). Every other argument is keyword-only.
     ``channel_binding``: ``"auto"`` binds a CSR the client builds itself when the connection is TLS <= 1.2,
     ``"require"`` caps connections at TLS 1.2 and always binds (TlsConfigError when the server offers only
     TLS 1.3), ``"off"`` never binds. ``max_body_size`` caps every response body (default 10 MiB);
@@ -240,6 +241,7 @@ class EstClientConfig:
     """
 
     server_url: str
+    _: KW_ONLY
     ca_label: str | None = None
     trust: TrustAnchors | None = None
     client_identity: ClientIdentity | None = None
@@ -265,8 +267,8 @@ class EstClientConfig:
             raise ConfigError("server_url has no host")
         if parts.username or parts.password:
             raise ConfigError("put credentials in http_auth, not in server_url")
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ConfigError("server_url must be https://host[:port] without a path")
+        if parts.path.rstrip("/") not in ("", "/.well-known/est") or parts.query or parts.fragment:
+            raise ConfigError("server_url must be https://host[:port] (EST paths are added by the client)")
         host = parts.hostname
         netloc = f"[{host}]" if ":" in host else host
         if port is not None:

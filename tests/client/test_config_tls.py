@@ -27,6 +27,9 @@ def test_server_url_normalized_and_defaults():
     assert c.trust == TrustAnchors.system() and c.max_body_size == 10 * 1024 * 1024
     assert c.channel_binding == "auto" and c.timeout == 30.0
     assert EstClientConfig("https://[::1]:8443").server_url == "https://[::1]:8443"
+    assert EstClientConfig("https://est.example/.well-known/est/").server_url == "https://est.example"
+    with pytest.raises(TypeError):
+        EstClientConfig("https://est.example", "label")  # keyword-only after server_url
     assert isinstance(ConfigError("x"), (EstError, ValueError))
 
 
