@@ -18,7 +18,8 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_DecodeLatin1, PyUni
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from cpython.list cimport PyList_New, PyList_SET_ITEM, PyList_GET_SIZE, PyList_GET_ITEM
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM, PyTuple_GET_ITEM, PyTuple_GET_SIZE
-from cpython.ref cimport Py_INCREF
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.datetime cimport import_datetime, datetime_new
 from libc.string cimport memcmp, memcpy, memmove
 from libc.stdint cimport uint64_t, int64_t, uint32_t
@@ -28,6 +29,16 @@ import datetime as _dt
 from estcodec.errors import DecodeError, EncodeError
 
 import_datetime()
+
+cdef extern from "Python.h":
+    object _PyLong_FromByteArray(const unsigned char* data, size_t n, int little_endian, int is_signed)
+
+cdef tuple _EMPTY_TUPLE = ()
+
+
+cdef inline object _new_instance(type cls):
+    # Allocate through the type's tp_new directly: ``Base.__new__(cls)`` would look ``__new__`` up by name.
+    return (<PyTypeObject*>cls).tp_new(cls, <PyObject*>_EMPTY_TUPLE, NULL)
 
 cdef object _UTC = _dt.timezone.utc
 

@@ -216,7 +216,7 @@ cdef object dec_integer(cbuf buf, Py_ssize_t s, Py_ssize_t e, Py_ssize_t off):
         for i in range(s, e):
             u = (u << 8) | buf[i]
         return <int64_t>u
-    return int.from_bytes(PyBytes_FromStringAndSize(<char*>buf + s, n), "big", signed=True)
+    return _PyLong_FromByteArray(buf + s, <size_t>n, 0, 1)
 
 
 cdef int check_null(Py_ssize_t s, Py_ssize_t e, Py_ssize_t off) except -1:

@@ -153,10 +153,20 @@ cdef Spec _resolve_defined(FieldSpec f, object t):
 
 # --- model base classes -----------------------------------------------------------------------------------
 
+DEF INLINE_SLOTS = 10
+DEF MAX_SLOTS = 256
+MODEL_MAX_SLOTS = MAX_SLOTS
+
+
 @cython.no_gc
 cdef class Model:
-    """Base of SEQUENCE models. Instances are immutable; decoded ones keep their source bytes."""
-    cdef tuple _v
+    """Base of SEQUENCE models. Instances are immutable; decoded ones keep their source bytes.
+
+    Field values live in an array inside the object (no separate tuple to allocate per instance); models with
+    more than INLINE_SLOTS values get a separately allocated array."""
+    cdef PyObject* _s[INLINE_SLOTS]
+    cdef PyObject** _p
+    cdef Py_ssize_t _n
     cdef bytes _src
     cdef Py_ssize_t _start
     cdef Py_ssize_t _cstart
@@ -179,8 +189,57 @@ cdef class Model:
             raise TypeError(f"{type(self).__name__}() got unknown fields: {', '.join(sorted(kwargs))}")
         while len(values) < spec.nslots:
             values.append(None)
-        self._v = tuple(values)
+        self._fill(values)
         self._src = None
+
+    def __dealloc__(self):
+        self._clear()
+
+    cdef void _clear(self):
+        cdef Py_ssize_t i
+        if self._p != NULL:
+            for i in range(self._n):
+                Py_XDECREF(self._p[i])
+                self._p[i] = NULL
+            if self._p != &self._s[0]:
+                PyMem_Free(self._p)
+        self._p = NULL
+        self._n = 0
+
+    cdef int _alloc(self, Py_ssize_t n) except -1:
+        cdef Py_ssize_t i
+        self._clear()
+        if n > MAX_SLOTS:
+            raise TypeError(f"a model holds at most {MAX_SLOTS} values")
+        if n <= INLINE_SLOTS:
+            self._p = &self._s[0]
+        else:
+            self._p = <PyObject**>PyMem_Malloc(n * sizeof(PyObject*))
+            if self._p == NULL:
+                raise MemoryError()
+        for i in range(n):
+            self._p[i] = NULL
+        self._n = n
+        return 0
+
+    cdef int _fill(self, list values) except -1:
+        cdef Py_ssize_t i
+        self._alloc(len(values))
+        for i in range(self._n):
+            self._put(i, values[i])
+        return 0
+
+    cdef inline object _get(self, Py_ssize_t i):
+        cdef PyObject* p = self._p[i]
+        if p == NULL:
+            return None
+        return <object>p
+
+    cdef inline void _put(self, Py_ssize_t i, object v):
+        # Only on an instance being filled (by __init__ or the decoder).
+        Py_INCREF(v)
+        Py_XDECREF(self._p[i])
+        self._p[i] = <PyObject*>v
 
     @classmethod
     def from_der(cls, data, *, bint ber=False):
@@ -207,7 +266,7 @@ cdef class Model:
         cdef Py_ssize_t i
         kwargs = {}
         for i, f in enumerate(spec.fields):
-            kwargs[f.name] = self._v[i]
+            kwargs[f.name] = self._get(i)
         for k in changes:
             if k not in kwargs:
                 raise TypeError(f"{type(self).__name__} has no field {k!r}")
@@ -215,7 +274,7 @@ cdef class Model:
         return type(self)(**kwargs)
 
     def _values(self):
-        return self._v
+        return tuple([self._get(i) for i in range(self._n)])
 
     def __eq__(self, other):
         if type(other) is not type(self):
@@ -230,7 +289,7 @@ cdef class Model:
         cdef FieldSpec f
         parts = []
         for i, f in enumerate(spec.fields):
-            v = self._v[i]
+            v = self._get(i)
             if v is None and f.optional:
                 continue
             parts.append(f"{f.name}={v!r}")
@@ -321,10 +380,73 @@ cdef class FieldGetter:
     def __get__(self, obj, objtype):
         if obj is None:
             return self
-        return <object>PyTuple_GET_ITEM((<Model>obj)._v, self.index)
+        return (<Model>obj)._get(self.index)
 
     def __set__(self, obj, value):
         raise AttributeError(f"{type(obj).__name__} is immutable; use .replace({self.name}=...)")
+
+
+cdef class FieldPath:
+    """Read-only attribute that follows a path of field indexes through nested models: ``FieldPath(0, 5)`` is
+    ``obj.<field 0>.<field 5>``, in C (a Python property chain costs several times more)."""
+    cdef Py_ssize_t path[8]
+    cdef Py_ssize_t n
+
+    def __init__(self, *path):
+        cdef Py_ssize_t i
+        if not 1 <= len(path) <= 8:
+            raise ValueError("a FieldPath has 1 to 8 steps")
+        self.n = len(path)
+        for i in range(self.n):
+            self.path[i] = path[i]
+
+    def __get__(self, obj, objtype):
+        cdef Py_ssize_t i
+        cdef object cur = obj
+        if obj is None:
+            return self
+        for i in range(self.n):
+            if cur is None:
+                return None
+            if not isinstance(cur, Model):
+                raise TypeError(f"FieldPath step {i} reached a {type(cur).__name__}, not a model")
+            if self.path[i] >= (<Model>cur)._n:
+                raise IndexError("FieldPath index out of range")
+            cur = (<Model>cur)._get(self.path[i])
+        return cur
+
+    def __set__(self, obj, value):
+        raise AttributeError(f"{type(obj).__name__} is immutable")
+
+
+cdef class ContainedGetter:
+    """Reads the value decoded from an OCTET STRING CONTAINING field; for instances built from values (where the
+    slot is empty) it calls ``fallback(obj)``."""
+    cdef Py_ssize_t slot
+    cdef object fallback
+
+    def __init__(self, Py_ssize_t slot, fallback):
+        self.slot = slot
+        self.fallback = fallback
+
+    def __get__(self, obj, objtype):
+        if obj is None:
+            return self
+        v = (<Model>obj)._get(self.slot)
+        if v is None:
+            return self.fallback(obj)
+        return v
+
+
+def rdn_pairs(list rdns):
+    """``[(type, value), ...]`` of every attribute of an RDN sequence (a list of lists of two-field models)."""
+    cdef list out = []
+    cdef list rdn
+    cdef Model atv
+    for rdn in rdns:
+        for atv in rdn:
+            out.append((atv._get(0), atv._get(1)))
+    return out
 
 
 # --- decoding ---------------------------------------------------------------------------------------------
@@ -395,6 +517,8 @@ cdef object _decode(_Ctx ctx, Spec s, Header* h, int depth):
     cdef ChoiceModel cm
     if kind < 100:
         if h.cons:
+            if ctx.ber and _is_string_tag(kind):
+                return _decode_ber_segments(ctx, s, h)
             _fail(f"{_expected_name(s)} must be primitive", h.start, "constructed-primitive")
         return prim_value(kind, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
     if depth >= MAX_DEPTH:
@@ -424,7 +548,7 @@ cdef object _decode(_Ctx ctx, Spec s, Header* h, int depth):
             raise
         if s.transparent:
             return v
-        cm = ChoiceModel.__new__(s.model)
+        cm = <ChoiceModel>_new_instance(<type>s.model)
         cm._index = idx
         cm._value = v
         cm._src = ctx.src
@@ -446,10 +570,40 @@ cdef object _decode(_Ctx ctx, Spec s, Header* h, int depth):
     raise AssertionError(f"unknown spec kind {kind}")
 
 
+cdef object _decode_ber_segments(_Ctx ctx, Spec s, Header* h):
+    # BER only: a string type under an IMPLICIT tag arrived constructed (OpenSSL streams EnvelopedData's
+    # ``[0] IMPLICIT OCTET STRING`` so). The schema-less normalisation cannot know the type behind the tag; here
+    # the segments (primitive OCTET STRINGs, or BIT STRINGs for a BIT STRING) are joined.
+    cdef Header ch
+    cdef Py_ssize_t p = h.cstart
+    cdef Py_ssize_t seg_tag = T_BIT_STRING if s.kind == T_BIT_STRING else T_OCTET_STRING
+    cdef list parts = []
+    cdef bytes joined
+    cdef int unused = 0
+    while p < h.cend:
+        read_header(ctx.buf, p, h.cend, &ch, False)
+        if ch.cls != CLS_UNIVERSAL or ch.tag != seg_tag or ch.cons:
+            _fail(f"segment of a constructed string must be {tag_name(0, seg_tag, False)}", ch.start,
+                  "unexpected-tag")
+        if seg_tag == T_BIT_STRING:
+            if ch.cend == ch.cstart or (ctx.buf[ch.cstart] != 0 and ch.cend != h.cend):
+                _fail("only the last segment of a constructed BIT STRING may have unused bits", ch.start,
+                      "invalid-bit-string")
+            unused = ctx.buf[ch.cstart]
+            parts.append(PyBytes_FromStringAndSize(<char*>ctx.buf + ch.cstart + 1, ch.cend - ch.cstart - 1))
+        else:
+            parts.append(PyBytes_FromStringAndSize(<char*>ctx.buf + ch.cstart, ch.cend - ch.cstart))
+        p = ch.cend
+    joined = b"".join(parts)
+    if seg_tag == T_BIT_STRING:
+        joined = bytes([unused]) + joined
+    return prim_value(s.kind, <cbuf>PyBytes_AS_STRING(joined), 0, len(joined), h.start, True)
+
+
 cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
     cdef tuple fields = s.fields
     cdef Py_ssize_t n = PyTuple_GET_SIZE(fields)
-    cdef tuple values = PyTuple_New(s.nslots)
+    cdef Model m = None
     cdef Py_ssize_t i
     cdef Py_ssize_t p = h.cstart
     cdef Py_ssize_t end = h.cend
@@ -459,9 +613,10 @@ cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
     cdef Spec fs
     cdef object v
     cdef object t
-    cdef Model m
     if not h.cons:
         _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
+    m = <Model>_new_instance(<type>s.model)
+    m._alloc(s.nslots)
     for i in range(n):
         f = <FieldSpec>PyTuple_GET_ITEM(fields, i)
         fs = f.spec
@@ -470,7 +625,7 @@ cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
             have = True
         if have:
             if f.defined_by >= 0 and not f.contained:
-                t = <object>PyTuple_GET_ITEM(values, f.defined_by)
+                t = m._get(f.defined_by)
                 t = f.registry.get(t) if t is not None else None
                 if t is not None:
                     fs = _resolve_defined(f, t)
@@ -486,12 +641,11 @@ cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
                     if f.has_default and not ctx.ber and v == f.default:
                         _fail(f"{f.name} is encoded although it equals its DEFAULT", ch.start, "default-encoded")
                     if f.contained:
-                        _decode_contained(ctx, f, values, &ch, depth)
+                        _decode_contained(ctx, f, m, &ch, depth)
                 except DecodeError as e:
                     e._push(f.seg)
                     raise
-                Py_INCREF(v)
-                PyTuple_SET_ITEM(values, i, v)
+                m._put(i, v)
                 p = ch.cend
                 have = False
                 continue
@@ -507,16 +661,12 @@ cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
                 err = DecodeError(f"{_expected_name(s)} ends before its field {f.name}", h.start, "missing-field")
             err._push(f.seg)
             raise err
-        Py_INCREF(v)
-        PyTuple_SET_ITEM(values, i, v)
+        m._put(i, v)
     if have or p < end:
         _fail(f"{_expected_name(s)} has an unexpected element after its last field", p, "unexpected-tag")
     for i in range(n, s.nslots):
-        if PyTuple_GET_ITEM(values, i) == NULL:
-            Py_INCREF(None)
-            PyTuple_SET_ITEM(values, i, None)
-    m = Model.__new__(s.model)
-    m._v = values
+        if m._p[i] == NULL:
+            m._put(i, None)
     m._src = ctx.src
     m._start = h.start
     m._cstart = h.cstart
@@ -525,19 +675,17 @@ cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
         # gc=False models hold immutable decoded values that cannot form cycles: keep them (and their value
         # tuple) out of the collector's generations, which otherwise dominate decoding of large inputs.
         PyObject_GC_UnTrack(<void*>m)
-        PyObject_GC_UnTrack(<void*>values)
     return m
 
 
-cdef int _decode_contained(_Ctx ctx, FieldSpec f, tuple values, Header* h, int depth) except -1:
+cdef int _decode_contained(_Ctx ctx, FieldSpec f, Model m, Header* h, int depth) except -1:
     # OCTET STRING CONTAINING: decode the content in place (offsets stay those of the whole input).
     cdef Header ih
-    cdef object t = <object>PyTuple_GET_ITEM(values, f.defined_by)
+    cdef object t = m._get(f.defined_by)
     cdef Spec cs
     t = f.registry.get(t) if t is not None else None
     if t is None:
-        Py_INCREF(None)
-        PyTuple_SET_ITEM(values, f.slot, None)
+        m._put(f.slot, None)
         return 0
     cs = _as_spec(t)
     read_header(ctx.buf, h.cstart, h.cend, &ih, False)
@@ -546,8 +694,7 @@ cdef int _decode_contained(_Ctx ctx, FieldSpec f, tuple values, Header* h, int d
     v = _decode(ctx, cs, &ih, depth + 1)
     if ih.cend != h.cend:
         _fail("contained value is followed by more data", ih.cend, "trailing-data")
-    Py_INCREF(v)
-    PyTuple_SET_ITEM(values, f.slot, v)
+    m._put(f.slot, v)
     return 0
 
 
@@ -672,7 +819,7 @@ cdef int _encode(Writer w, Spec s, object v, int depth) except -1:
     cdef Py_ssize_t mark = w.length
     cdef Py_ssize_t i, n, a
     cdef FieldSpec f
-    cdef Model m
+    cdef Model m = None
     cdef ChoiceModel cm
     cdef list bounds
     if depth > MAX_ENCODE_DEPTH:
@@ -695,7 +842,7 @@ cdef int _encode(Writer w, Spec s, object v, int depth) except -1:
         else:
             for i in range(PyTuple_GET_SIZE(s.fields)):
                 f = <FieldSpec>PyTuple_GET_ITEM(s.fields, i)
-                fv = <object>PyTuple_GET_ITEM(m._v, i)
+                fv = m._get(i)
                 if fv is None and (f.optional or f.has_default or not _null_is_value(f.spec)):
                     if f.optional or f.has_default:
                         continue
@@ -704,7 +851,7 @@ cdef int _encode(Writer w, Spec s, object v, int depth) except -1:
                     continue
                 try:
                     if f.defined_by >= 0 and not f.contained:
-                        t = <object>PyTuple_GET_ITEM(m._v, f.defined_by)
+                        t = m._get(f.defined_by)
                         t = f.registry.get(t) if t is not None else None
                         if t is None or isinstance(fv, (bytes, bytearray, memoryview)):
                             _encode(w, f.spec, fv, depth + 1)   # the raw value under the field's own tags

@@ -276,6 +276,8 @@ class Sequence(Model, metaclass=_ModelMeta):
             fields = base._asn1_spec.fields
         spec = Spec(_der.KIND_SEQ, 0, 16, model=cls, fields=fields, type_name=f"SEQUENCE ({cls.__name__})")
         spec.nslots = len(fields) + sum(1 for f in fields if f.contained)
+        if spec.nslots > _der.MODEL_MAX_SLOTS:
+            raise TypeError(f"{cls.__name__}: a SEQUENCE model holds at most {_der.MODEL_MAX_SLOTS} fields")
         cls._asn1_spec = spec
         for i, f in enumerate(fields):
             setattr(cls, f.name, FieldGetter(i, f.name))

@@ -9,6 +9,7 @@ import hashlib
 import ipaddress
 
 from . import pem as _pem
+from ._der import ContainedGetter, FieldPath, rdn_pairs
 from .errors import DecodeError, EncodeError
 from .schema import (
     Any, AnyValue, BitString, Boolean, Choice, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
@@ -177,7 +178,7 @@ class Name(Choice, gc=False):
     @property
     def attributes(self) -> "list[tuple[str, object]]":
         """Every (OID, value) pair in order; values are str for string types, else the DER bytes."""
-        return [(a.type, a.value) for rdn in self.value for a in rdn]
+        return rdn_pairs(self.value)
 
     def get(self, attr_oid: str) -> "list[object]":
         return [a.value for rdn in self.value for a in rdn if a.type == attr_oid]
@@ -369,12 +370,7 @@ class Extension(Sequence, gc=False):
         """The contents of extnValue (the DER of the extension's own value)."""
         return self.extn_value
 
-    @property
-    def parsed(self):
-        """The typed value for the extensions in ``EXTENSION_TYPES``; the raw bytes for others."""
-        v = self._extn_value_contained  # decoded with the certificate when the type is registered
-        if v is not None:
-            return v
+    def _parse_value(self):
         t = EXTENSION_TYPES.get(self.extn_id)
         return self.extn_value if t is None else decode(t, self.extn_value)
 
@@ -390,6 +386,9 @@ class Extension(Sequence, gc=False):
             der = encode(t, value)
         return cls(extn_id=extn_id, critical=critical, extn_value=der)
 
+
+# The typed value for the extensions in ``EXTENSION_TYPES`` (decoded with the certificate), the raw bytes for others.
+Extension.parsed = ContainedGetter(Extension._asn1_spec.nslots - 1, Extension._parse_value)
 
 Extensions = SequenceOf(Extension, min_size=1)
 
@@ -438,41 +437,25 @@ class Certificate(Sequence, gc=False):
         return _pem.encode("CERTIFICATE", self.to_der())
 
     # -- the fields users read --
-    @property
-    def version(self) -> int:
-        return self.tbs_certificate.version
+    version = FieldPath(0, 0)
 
-    @property
-    def serial_number(self) -> int:
-        return self.tbs_certificate.serial_number
+    serial_number = FieldPath(0, 1)
 
-    @property
-    def subject(self) -> Name:
-        return self.tbs_certificate.subject
+    subject = FieldPath(0, 5)
 
-    @property
-    def issuer(self) -> Name:
-        return self.tbs_certificate.issuer
+    issuer = FieldPath(0, 3)
 
-    @property
-    def not_before(self) -> _dt.datetime:
-        return self.tbs_certificate.validity.not_before
+    not_before = FieldPath(0, 4, 0)
 
-    @property
-    def not_after(self) -> _dt.datetime:
-        return self.tbs_certificate.validity.not_after
+    not_after = FieldPath(0, 4, 1)
 
-    @property
-    def public_key_info(self) -> SubjectPublicKeyInfo:
-        return self.tbs_certificate.subject_public_key_info
+    public_key_info = FieldPath(0, 6)
 
     @property
     def extensions(self) -> "list[Extension]":
         return self.tbs_certificate.extensions or []
 
-    @property
-    def signature_algorithm_oid(self) -> str:
-        return self.signature_algorithm.algorithm
+    signature_algorithm_oid = FieldPath(1, 0)
 
     @property
     def signature(self) -> bytes:
