@@ -12,7 +12,6 @@ import getpass
 import json
 import os
 import re
-import signal
 import sys
 import threading
 import time
@@ -850,14 +849,41 @@ def cmd_fullcmc(args: argparse.Namespace) -> int:
         key = _read_private_key(args.use_key)
     else:
         builder = _builder_from_flags(args)
-    with EstClient(config) as client:
+    class _Recording(EstClient):
+        """Keeps the last /fullcmc response, so that --response-out can save the Full PKI Response as sent."""
+
+        last: Any = None
+
+        def _send_on(self, client: Any, send: Any) -> Any:
+            rec = super()._send_on(client, send)
+            if send.request.operation == "fullcmc":
+                self.last = rec.response
+            return rec
+
+    def save_response(client: _Recording) -> None:
+        if not args.response_out or client.last is None or not client.last.body:
+            return
+        try:
+            der = P.decode_body(client.last.body, "fullcmc response")
+        except E.EstError:
+            return
+        write_file(args.response_out, der, mode=PUBLIC_MODE, force=args.force)
+        out.note(f"est: wrote the Full PKI Response ({client.last.status}) to {args.response_out}")
+
+    from . import protocol as P
+
+    with _Recording(config) as client:
         if builder is not None:
             _apply_csrattrs(out, client, builder, args)
             csr_der, key = builder.build()
         request = CmcRequest.for_csr(csr_der, key)
-        raw: dict[str, bytes] = {}
-        result = wait_for_result(out, lambda: client.full_cmc(request), max_wait=args.max_wait,
-                                 is_pending=_retry_delay)
+        try:
+            result = wait_for_result(out, lambda: client.full_cmc(request), max_wait=args.max_wait,
+                                     is_pending=_retry_delay)
+        except E.ServerError:
+            save_response(client)  # a CMC failure response is worth keeping: `est show` reads it
+            raise
+        save_response(client)
     assert isinstance(result, CmcResponse)
     from cryptography.hazmat.primitives import serialization
 
@@ -871,15 +897,8 @@ def cmd_fullcmc(args: argparse.Namespace) -> int:
     pr = result.pki_response
     if pr is not None:
         extra["cmc_status"] = getattr(pr.status, "name", str(pr.status)).lower()
-        extra["signature_verified"] = bool(pr.signature_verified)
-        if args.response_out:
-            raw["response"] = pr.to_der()
+        extra["signature_verified"] = "yes" if pr.signature_verified else "no"
     if args.response_out:
-        if pr is None:
-            from estcodec.cms import build_certs_only
-
-            raw["response"] = build_certs_only(list(result.certificates))
-        write_file(args.response_out, raw["response"], mode=PUBLIC_MODE, force=args.force)
         extra["response_file"] = args.response_out
     _write_issued(out, args, cert, others, key if builder is not None else None, "fullcmc", extra)
     return EXIT_OK
@@ -1054,6 +1073,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``est`` console script; returns the exit status."""
+    if not sys.warnoptions:  # library deprecation warnings are not for the command's user
+        import warnings
+
+        warnings.simplefilter("ignore")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -519,21 +519,37 @@ def _summarize_certs_only(der: bytes) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------- recognition
 
 
-def _is_ber(der: bytes) -> bool:
+def _encoding(data: bytes) -> str:
+    """``"DER"``, ``"BER"``, or ``"lenient"`` for data whose framing decodes but whose primitive values are not
+    strictly valid (as in some of libest's CSR attribute test blobs)."""
     try:
-        _der.parse(der)
-        return False
+        _der.parse(data)
+        return "DER"
     except DecodeError:
-        return True
+        pass
+    try:
+        _der.parse(data, ber=True)
+        return "BER"
+    except DecodeError:
+        return "lenient"
+
+
+def _is_ber(data: bytes) -> bool:
+    return _encoding(data) == "BER"
 
 
 def _to_der(data: bytes) -> bytes:
-    """The DER form of ``data`` (BER input is normalised; models then decode strictly)."""
+    """The DER form of ``data`` (BER input is normalised; models then decode strictly). Data that does not
+    parse without a schema is returned as is, for the lenient models (CsrAttrs) to judge."""
     try:
         _der.parse(data)
         return data
     except DecodeError:
+        pass
+    try:
         return _der.parse(data, ber=True).to_der()
+    except DecodeError:
+        return data
 
 
 def _content_type(data: bytes) -> str | None:
@@ -573,12 +589,34 @@ def _try(func: Callable[[bytes], Any], der: bytes) -> bool:
         return False
 
 
+def _csrattrs_like(der: bytes) -> bool:
+    """CsrAttrs keeps elements that are neither an OID nor an Attribute raw (libest's test blobs hold a stray
+    BOOLEAN). Accept such strays only when they are primitive and the rest is OIDs and attributes; a SEQUENCE
+    holding constructed unknowns (an Attribute of another kind, say) is something else."""
+    from .csrattrs import CsrAttrs
+
+    try:
+        attrs = CsrAttrs.from_der(der)
+    except (Error, ValueError):
+        return False
+    strays = attrs.unrecognized
+    if not strays:
+        return True
+    return len(strays) < len(attrs.items) and all(not (d[0] & 0x20) for d in strays)
+
+
 def identify(data: bytes) -> str:
     """The kind (a key of :data:`KINDS`) of the DER/BER structure in ``data``; raises DecodeError when it is
     none of them."""
     from . import pkcs8
 
-    top = _der.parse(data, ber=True)  # raises DecodeError for data that is not BER at all
+    try:
+        top = _der.parse(data, ber=True)
+    except DecodeError as exc:
+        # Not even BER without a schema. CsrAttrs keeps odd values raw, so it may still read it.
+        if _csrattrs_like(data):
+            return "csr-attributes"
+        raise exc
     ct = _content_type(data)
     if ct == _ID_SIGNED_DATA:
         return _signed_data_kind(data)
@@ -620,14 +658,7 @@ def identify(data: bytes) -> str:
 
     if _try(EnvelopedData.from_der, der) or _try(AuthEnvelopedData.from_der, der):
         return "enveloped-data"
-    from .csrattrs import CsrAttrs
-
-    try:
-        attrs = CsrAttrs.from_der(der)
-    except (Error, ValueError):
-        attrs = None
-    # CsrAttrs keeps unknown elements raw; a SEQUENCE of only such elements is something else
-    if attrs is not None and (len(attrs.items) == 0 or len(attrs.unrecognized) < len(attrs.items)):
+    if _csrattrs_like(der):
         return "csr-attributes"
     raise DecodeError("not a structure this tool recognises (certificate, CSR, certs-only, CSR attributes, "
                       "CMC PKIData/PKIResponse, EnvelopedData, private key)", 0, "unsupported")
@@ -650,8 +681,7 @@ _SUMMARIZERS: dict[str, Callable[..., dict[str, Any]]] = {
 def summarize_as(kind: str, data: bytes, *, trust: Any = None) -> dict[str, Any]:
     """Like :func:`summarize` for data already known to be of ``kind`` (a key of :data:`KINDS`)."""
     data = bytes(data)
-    out: dict[str, Any] = {"type": kind, "name": KINDS[kind], "encoding": "BER" if _is_ber(data) else "DER",
-                           "size": len(data)}
+    out: dict[str, Any] = {"type": kind, "name": KINDS[kind], "encoding": _encoding(data), "size": len(data)}
     out.update(_SUMMARIZERS[kind](data, trust))
     return out
 
