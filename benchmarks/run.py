@@ -199,26 +199,6 @@ def crypto_read(c: Any) -> tuple:
     )
 
 
-def _name_pairs(name: Any) -> list:
-    """(OID, value) pairs of an estcodec Name, in order; adapts to the model's spelling."""
-    for attr in ("attributes", "pairs"):
-        v = getattr(name, attr, None)
-        if v is not None:
-            v = v() if callable(v) else v
-            return [(getattr(a, "oid", None) or a[0], getattr(a, "value", None) if hasattr(a, "value") else a[1])
-                    for a in v]
-    rdns = getattr(name, "rdns", None)
-    if rdns is None:
-        rdns = name
-    return [(a.oid if hasattr(a, "oid") else a.type, a.value) for rdn in rdns for a in rdn]
-
-
-def _ext_value(ext: Any) -> Any:
-    """The decoded common values of an estcodec Extension, read like crypto_ext_value reads cryptography's."""
-    v = ext.parsed if hasattr(ext, "parsed") else ext.value
-    return _est_value(v)
-
-
 def _est_value(v: Any) -> Any:
     if isinstance(v, list):
         return [_est_value(x) for x in v]
@@ -240,15 +220,16 @@ def _est_value(v: Any) -> Any:
 
 
 def estcodec_read(c: Any) -> tuple:
-    """The same fields as crypto_read, from an estcodec.x509.Certificate."""
+    """The same fields as crypto_read, from an estcodec.x509.Certificate (API.md names; Name.attributes gives
+    the (OID, value) pairs in order, Extension.parsed the typed value of the registered extensions)."""
     return (
         c.serial_number,
-        _name_pairs(c.subject),
-        _name_pairs(c.issuer),
+        c.subject.attributes,
+        c.issuer.attributes,
         c.not_before,
         c.not_after,
         c.public_key_info.algorithm_oid,
-        [(e.oid, e.critical, _ext_value(e)) for e in c.extensions],
+        [(e.oid, e.critical, _est_value(e.parsed)) for e in c.extensions],
         c.signature_algorithm_oid,
         c.signature,
         c.tbs_der,
