@@ -814,9 +814,29 @@ def run(args: Any) -> int:
         print(f"error: cannot read {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     try:
-        summaries = summarize_bytes(data, trust=trust)
+        blocks = load_blocks(data)
     except (Error, ValueError) as exc:
         print(f"error: {args.file}: {exc}", file=sys.stderr)
+        return 1
+    summaries: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for label, der in blocks:
+        try:
+            s = summarize(der, trust=trust)
+        except (Error, ValueError) as exc:
+            if len(blocks) == 1:
+                print(f"error: {args.file}: {exc}", file=sys.stderr)
+                return 1
+            # one block of several (e.g. the EC PARAMETERS before an EC PRIVATE KEY): say so, show the rest
+            failures.append(f"{label}: {exc}")
+            continue
+        if label is not None:
+            s["pem_label"] = label
+        summaries.append(s)
+    for f in failures:
+        print(f"note: {args.file}: PEM block not shown: {f}", file=sys.stderr)
+    if not summaries:
+        print(f"error: {args.file}: no PEM block holds a structure this tool recognises", file=sys.stderr)
         return 1
     if args.json:
         doc: Any = summaries[0] if len(summaries) == 1 else summaries
