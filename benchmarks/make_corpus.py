@@ -8,6 +8,8 @@ Run with ``python benchmarks/make_corpus.py`` (add ``--force`` to rebuild). It w
 * ``roots.pem``          the same as PEM (input of ``openssl crl2pkcs7``);
 * ``roots.p7b``          a PKCS#7 certs-only bundle of them made by ``openssl crl2pkcs7 -nocrl -outform DER``
                          (OpenSSL writes the certificate SET OF unsorted, as real EST servers do);
+* ``roots_sorted.p7b``   the same bundle with its SET OF in DER order (re-encoded by pyasn1), to show what the
+                         unsorted set costs a strict reader;
 * ``csrs/NNN.der``       200 PKCS#10 requests, alternating RSA-2048 (PKCS#1 v1.5, SHA-256) and EC P-256
                          (ECDSA SHA-256), each with a subject of 3-5 attributes and 1-4 SANs (DNS, e-mail, IP, URI);
 * ``pki_response.der``   a CMC Full PKI Response (RFC 5272/6402): ContentInfo / SignedData, eContentType
@@ -405,6 +407,7 @@ def build(force: bool = False) -> None:
         check=True,
     )
     p7_certs = _p7_check(CORPUS / "roots.p7b")
+    (CORPUS / "roots_sorted.p7b").write_bytes(_der_sorted(CORPUS / "roots.p7b"))
     print(f"roots: {len(roots)} certificates, PKCS#7 bundle {len(p7_certs)} certificates")
 
     rsa_keys = _rsa_keys(keys_dir)
@@ -444,6 +447,21 @@ def build(force: bool = False) -> None:
     }
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {CORPUS}")
+
+
+def _der_sorted(path: Path) -> bytes:
+    """Re-encode a PKCS#7 bundle with pyasn1, whose DER encoder sorts the SET OF certificates."""
+    from pyasn1.codec.der import decoder, encoder
+    from pyasn1_modules import rfc5652
+
+    ci, rest = decoder.decode(path.read_bytes(), asn1Spec=rfc5652.ContentInfo())
+    assert not rest
+    sd, rest = decoder.decode(ci["content"], asn1Spec=rfc5652.SignedData())
+    assert not rest
+    ci["content"] = encoder.encode(sd)
+    out = encoder.encode(ci)
+    assert len(out) == path.stat().st_size
+    return out
 
 
 def _p7_check(path: Path) -> list:

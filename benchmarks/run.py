@@ -519,10 +519,23 @@ def sections(corpus: Corpus) -> list[Section]:
         load = pkcs7.load_der_pkcs7_certificates
         return lambda: [crypto_read(c) for c in load(p7b)]
 
+    sorted_path = CORPUS / "roots_sorted.p7b"
+
+    def crypto_p7_sorted():
+        from cryptography.hazmat.primitives.serialization import pkcs7
+
+        if not sorted_path.exists():
+            raise NotBuilt("roots_sorted.p7b: rebuild the corpus with make_corpus.py --force")
+        data = sorted_path.read_bytes()
+        load = pkcs7.load_der_pkcs7_certificates
+        return lambda: [crypto_read(c) for c in load(data)]
+
     s.cases = [
         Case("estcodec.cms.parse_certs_only + fields", est_p7, 100, reference=True),
         Case("cryptography load_der_pkcs7_certificates + fields", crypto_p7, 20,
              note="OpenSSL writes the SET OF unsorted: cryptography warns and falls back to BER"),
+        Case("cryptography, same bundle with the SET OF sorted", crypto_p7_sorted, 20,
+             note="informational: what the BER fallback costs cryptography"),
     ]
     out.append(s)
 
