@@ -90,7 +90,7 @@ def test_connection_refused_is_transport_error():
             c.get_ca_certs()
 
 
-def test_tls12_minimum_and_client_certificate():
+def test_client_certificate_presented():
     client_ca = make_ca("Client CA")
     ident = issue(client_ca, "client-1")
     seen = {}
