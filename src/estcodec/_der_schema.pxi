@@ -244,7 +244,7 @@ cdef class Model:
     @classmethod
     def from_der(cls, data, *, bint ber=False):
         """Decode ``data`` (strict DER; ``ber=True`` also accepts BER, normalised to DER first)."""
-        return decode(cls._asn1_spec, data, ber)
+        return _decode_top(<Spec>cls._asn1_spec, data, ber)
 
     def to_der(self):
         """The DER encoding: the exact source bytes for a decoded instance."""
@@ -328,7 +328,7 @@ cdef class ChoiceModel:
 
     @classmethod
     def from_der(cls, data, *, bint ber=False):
-        return decode(cls._asn1_spec, data, ber)
+        return _decode_top(<Spec>cls._asn1_spec, data, ber)
 
     @property
     def name(self):
@@ -451,10 +451,10 @@ def rdn_pairs(list rdns):
 
 # --- decoding ---------------------------------------------------------------------------------------------
 
-cdef class _Ctx:
-    cdef bytes src
-    cdef cbuf buf
-    cdef bint ber
+cdef struct _Ctx:
+    PyObject* src       # borrowed: the caller of _decode_top keeps the bytes alive
+    cbuf buf
+    bint ber
 
 
 cdef str _expected_name(Spec s):
@@ -491,11 +491,11 @@ cdef bint _matches(Spec s, Header* h):
     return h.cls == s.tcls and h.tag == s.tnum
 
 
-cdef object _raw_tlv(_Ctx ctx, Header* h):
+cdef object _raw_tlv(_Ctx* ctx, Header* h):
     return PyBytes_FromStringAndSize(<char*>ctx.buf + h.start, h.cend - h.start)
 
 
-cdef object _decode_named_bits(_Ctx ctx, Spec s, Header* h):
+cdef object _decode_named_bits(_Ctx* ctx, Spec s, Header* h):
     cdef BitStringValue b = dec_bit_string(ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
     cdef Py_ssize_t nbits = len(b.data) * 8 - b.unused_bits
     cdef Py_ssize_t i
@@ -509,7 +509,7 @@ cdef object _decode_named_bits(_Ctx ctx, Spec s, Header* h):
     return frozenset(out)
 
 
-cdef object _decode(_Ctx ctx, Spec s, Header* h, int depth):
+cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
     cdef int kind = s.kind
     cdef Header ih
     cdef Py_ssize_t idx
@@ -551,7 +551,7 @@ cdef object _decode(_Ctx ctx, Spec s, Header* h, int depth):
         cm = <ChoiceModel>_new_instance(<type>s.model)
         cm._index = idx
         cm._value = v
-        cm._src = ctx.src
+        cm._src = <bytes>ctx.src
         cm._start = h.start
         cm._end = h.cend
         if s.untrack:
@@ -570,7 +570,7 @@ cdef object _decode(_Ctx ctx, Spec s, Header* h, int depth):
     raise AssertionError(f"unknown spec kind {kind}")
 
 
-cdef object _decode_ber_segments(_Ctx ctx, Spec s, Header* h):
+cdef object _decode_ber_segments(_Ctx* ctx, Spec s, Header* h):
     # BER only: a string type under an IMPLICIT tag arrived constructed (OpenSSL streams EnvelopedData's
     # ``[0] IMPLICIT OCTET STRING`` so). The schema-less normalisation cannot know the type behind the tag; here
     # the segments (primitive OCTET STRINGs, or BIT STRINGs for a BIT STRING) are joined.
@@ -600,7 +600,7 @@ cdef object _decode_ber_segments(_Ctx ctx, Spec s, Header* h):
     return prim_value(s.kind, <cbuf>PyBytes_AS_STRING(joined), 0, len(joined), h.start, True)
 
 
-cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
+cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
     cdef tuple fields = s.fields
     cdef Py_ssize_t n = PyTuple_GET_SIZE(fields)
     cdef Model m = None
@@ -667,7 +667,7 @@ cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
     for i in range(n, s.nslots):
         if m._p[i] == NULL:
             m._put(i, None)
-    m._src = ctx.src
+    m._src = <bytes>ctx.src
     m._start = h.start
     m._cstart = h.cstart
     m._end = h.cend
@@ -678,7 +678,7 @@ cdef object _decode_seq(_Ctx ctx, Spec s, Header* h, int depth):
     return m
 
 
-cdef int _decode_contained(_Ctx ctx, FieldSpec f, Model m, Header* h, int depth) except -1:
+cdef int _decode_contained(_Ctx* ctx, FieldSpec f, Model m, Header* h, int depth) except -1:
     # OCTET STRING CONTAINING: decode the content in place (offsets stay those of the whole input).
     cdef Header ih
     cdef object t = m._get(f.defined_by)
@@ -698,7 +698,7 @@ cdef int _decode_contained(_Ctx ctx, FieldSpec f, Model m, Header* h, int depth)
     return 0
 
 
-cdef object _decode_seqof(_Ctx ctx, Spec s, Header* h, int depth):
+cdef object _decode_seqof(_Ctx* ctx, Spec s, Header* h, int depth):
     cdef list out = []
     cdef Py_ssize_t p = h.cstart
     cdef Py_ssize_t end = h.cend
@@ -723,26 +723,29 @@ cdef object _decode_seqof(_Ctx ctx, Spec s, Header* h, int depth):
     return out
 
 
-def decode(spec, data, bint ber=False):
-    """Decode ``data`` as ``spec`` (a Spec or a model class). Strict DER unless ``ber``."""
-    cdef Spec s = _as_spec(spec)
+cdef object _decode_top(Spec s, object data, bint ber):
     cdef bytes src = as_bytes(data)
-    cdef _Ctx ctx = _Ctx.__new__(_Ctx)
+    cdef _Ctx ctx
     cdef Header h
     cdef Py_ssize_t n
     if ber:
         src = normalize_ber(src)
     n = PyBytes_GET_SIZE(src)
-    ctx.src = src
+    ctx.src = <PyObject*>src
     ctx.buf = <cbuf>PyBytes_AS_STRING(src)
     ctx.ber = ber
     read_header(ctx.buf, 0, n, &h, False)
     if not _matches(s, &h):
         _unexpected(s, &h)
-    v = _decode(ctx, s, &h, 0)
+    v = _decode(&ctx, s, &h, 0)
     if h.cend != n:
         _fail(f"{n - h.cend} bytes of trailing data after the value", h.cend, "trailing-data")
     return v
+
+
+def decode(spec, data, bint ber=False):
+    """Decode ``data`` as ``spec`` (a Spec or a model class). Strict DER unless ``ber``."""
+    return _decode_top(_as_spec(spec), data, ber)
 
 
 # --- encoding ---------------------------------------------------------------------------------------------
