@@ -116,17 +116,12 @@ def run_demo(args: argparse.Namespace) -> int:
             st.data["certificate"] = _cert_summary(res.certificate)
 
         def step4(st: _Step) -> None:
-            from cryptography import x509
+            from .renewal import RenewalConfig, renewal_csr
 
             old = state["device_cert"]
             ident = state["identity"]
-            cert = ident.certificate
-            b = CsrBuilder().key_type("ec-p256")
-            for attr in cert.subject:
-                b._rdn(attr.oid, attr.value)
-            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-            b.add_extension(san.oid.dotted_string, san.value.public_bytes())
-            b.key_usage("digital_signature", "key_agreement").extended_key_usage("client_auth")
+            # same subject, subjectAltName and usages as the current certificate (RFC 7030 §4.2.2), new key
+            b = renewal_csr(ident, RenewalConfig(renewal_threshold=1, check_interval=1))
             with client_for(ident) as client:
                 res = client.simple_reenroll(b)
             if not isinstance(res, Issued):

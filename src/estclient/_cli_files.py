@@ -1,15 +1,15 @@
 """Output files of the ``est`` command: atomic writes, private keys mode 0600, no overwrite without ``force``.
 
-A file is written to a temporary file in the same directory (created with its final mode, so a key is never
-readable by others, not even for a moment), flushed and fsynced, then moved into place in one step: a reader
-(or a crash) sees the old file or the new one, never a partial one. Without ``force`` the final step is a hard
-link, which fails if the name exists, so even a file created meanwhile by someone else is not replaced.
+The writing itself is :func:`estclient.renewal.write_atomic`, shared with the renewal daemon: a temporary file
+in the same directory (created with its final mode, so a key is never readable by others, not even for a
+moment), fsync, then one rename; without ``force`` the final step is a hard link, which fails if the name exists,
+so even a file created meanwhile by someone else is not replaced. This module adds the checks made before any
+network work and the ``--force`` error.
 """
 from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from pathlib import Path
 
 __all__ = ["OutputExists", "check_writable", "write_file", "KEY_MODE", "PUBLIC_MODE"]
@@ -44,51 +44,15 @@ def check_writable(paths: list[str | os.PathLike[str] | None], *, force: bool) -
             raise OSError(errno.ENOENT, "no such directory", str(parent))
 
 
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_file(path: str | os.PathLike[str], data: bytes, *, mode: int = PUBLIC_MODE, force: bool = False) -> None:
-    """Write ``data`` to ``path`` atomically with permissions ``mode`` (``KEY_MODE`` for private keys).
+    """Write ``data`` to ``path`` atomically with permissions ``mode`` (``KEY_MODE`` for private keys), through
+    :func:`estclient.renewal.write_atomic` (temporary file beside the target, fsync, rename or hard link).
 
-    Raises :class:`OutputExists` when ``path`` exists and ``force`` is false; ``OSError`` for I/O failures. The
-    temporary file is removed on any failure.
+    Raises :class:`OutputExists` when ``path`` exists and ``force`` is false; ``OSError`` for I/O failures.
     """
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory)
+    from .renewal import write_atomic
+
     try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), mode)  # mkstemp creates 0600; a public file is widened, a key stays 0600
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if force:
-            os.replace(tmp, target)
-        else:
-            try:
-                os.link(tmp, target)  # atomic, and refuses to replace a file that appeared meanwhile
-            except FileExistsError:
-                raise OutputExists(target) from None
-            except OSError:  # a file system without hard links
-                if os.path.exists(target):
-                    raise OutputExists(target) from None
-                os.replace(tmp, target)
-            else:
-                os.unlink(tmp)
-        _fsync_dir(directory)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        write_atomic(path, bytes(data), mode, overwrite=force)
+    except FileExistsError:
+        raise OutputExists(path) from None

@@ -717,59 +717,18 @@ def _enroll_common(args: argparse.Namespace, *, reenroll: bool) -> int:
 
 
 def _reenroll_builder(args: argparse.Namespace, config: Any) -> Any:
-    """A request with the subject and subjectAltName of the current certificate (RFC 7030 §4.2.2)."""
-    from cryptography import x509
+    """A request with the subject (byte for byte), subjectAltName, keyUsage and extendedKeyUsage of the current
+    certificate (RFC 7030 §4.2.2), built by :func:`estclient.renewal.renewal_csr` as the renewal daemon does."""
+    from .renewal import RenewalConfig, renewal_csr
 
-    from .csr import CsrBuilder
-
-    cert = config.client_identity.certificate
-    b = CsrBuilder()
-    for attr in cert.subject:
-        b._rdn(attr.oid, attr.value)
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-        b.add_extension(san.oid.dotted_string, san.value.public_bytes(), critical=san.critical)
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-        names = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
-                 "key_agreement", "key_cert_sign", "crl_sign")
-        used = [n for n in names if getattr(ku, n)]
-        if used:
-            b.key_usage(*used)
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        b.extended_key_usage(*[o.dotted_string for o in eku])
-    except x509.ExtensionNotFound:
-        pass
-    if args.same_key:
-        b.with_key(config.client_identity.private_key())
-    elif args.use_key:
+    keep = bool(args.same_key or args.use_key)
+    rc = RenewalConfig(renewal_threshold=1, check_interval=1, new_key=not keep, key_type=args.key_type)
+    b = renewal_csr(config.client_identity, rc)
+    if args.use_key:
         b.with_key(_read_private_key(args.use_key))
-    elif args.key_type:
-        b.key_type(args.key_type)
-    else:
-        b.key_type(_key_type_of(cert.public_key()))
     if getattr(args, "hash", None):
         b.signature_hash(args.hash)
     return b
-
-
-def _key_type_of(public_key: Any) -> str:
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-
-    if isinstance(public_key, rsa.RSAPublicKey):
-        return {2048: "rsa-2048", 3072: "rsa-3072", 4096: "rsa-4096"}.get(public_key.key_size, "rsa-2048")
-    if isinstance(public_key, ec.EllipticCurvePublicKey):
-        return {"secp384r1": "ec-p384", "secp521r1": "ec-p521"}.get(public_key.curve.name, "ec-p256")
-    if isinstance(public_key, ed25519.Ed25519PublicKey):
-        return "ed25519"
-    if isinstance(public_key, ed448.Ed448PublicKey):
-        return "ed448"
-    return "ec-p256"
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
