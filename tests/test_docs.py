@@ -5,10 +5,10 @@ a fresh temporary working directory, with ``server`` bound to a running
 ``estclient.testing.EstTestServer(auth="basic")`` (real HTTPS on loopback). Anything else a block needs, it
 makes itself.
 
-On docs/cli.md the ```console blocks run too: each ``$ `` line (``\`` continues it) is run by bash in that
-working directory, with ``est`` on the PATH and ``EST_SERVER``, ``EST_USER``, ``EST_PASSWORD`` and
-``CA_FINGERPRINT`` (hex SHA-256 of the server's CA certificate) set for that server; variables exported by one
-block stay set for the next ones. A command must exit 0, or the status named by a trailing ``# exits N``
+On docs/cli.md the ```console blocks run too: each ``$ `` line (a trailing backslash continues it) is run by
+bash in that working directory, with ``est`` on the PATH and ``EST_SERVER``, ``EST_USER``, ``EST_PASSWORD``
+and ``CA_FINGERPRINT`` (hex SHA-256 of the server's CA certificate) set for that server; variables exported by
+one block stay set for the next ones. A command must exit 0, or the status named by a trailing ``# exits N``
 comment. (Installation commands elsewhere, such as ``pip install .``, are not run.)
 """
 from __future__ import annotations
@@ -144,4 +144,7 @@ def test_examples_run(page, tmp_path, monkeypatch):
 
 def test_console_command_parsing():
     code = "$ est enroll --cn a \\\n    --out a.pem   # exits 9\nsome output\n$ est show a.pem\n"
-    assert console_commands(code, 10) == [(10, "est enroll --cn a  --out a.pem   # exits 9", 9), (13, "est show a.pem", 0)]
+    assert console_commands(code, 10) == [
+        (10, "est enroll --cn a  --out a.pem   # exits 9", 9),
+        (13, "est show a.pem", 0),
+    ]

@@ -405,7 +405,8 @@ def load_identity(
 
     The files at ``cert_path``/``key_path`` are used when the key matches the certificate. Otherwise (a crash
     between the two renames) the ``.prev`` pair is used and written back in place. Temporary files of an
-    interrupted write, and ``.prev`` files no longer needed, are removed. Raises :class:`RenewalError` when neither pair is usable.
+    interrupted write, and ``.prev`` files no longer needed, are removed. Raises :class:`RenewalError` when
+    neither pair is usable.
     """
     cert_path, key_path = os.fspath(cert_path), os.fspath(key_path)
     for p in {cert_path, key_path, previous_path(cert_path), previous_path(key_path)}:
