@@ -41,9 +41,21 @@ class OID:
     P521 = "1.3.132.0.35"
 
 
-KEY_TYPES = ("ec-p256", "ec-p384", "ec-p521", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519", "ed448")
+KEY_TYPES = (
+    "ec-p256", "ec-p384", "ec-p521", "ec-brainpoolp256r1", "ec-brainpoolp384r1", "ec-brainpoolp512r1",
+    "rsa-2048", "rsa-3072", "rsa-4096", "ed25519", "ed448",
+)
 
-_CURVE_KEY_TYPE = {OID.P256: "ec-p256", OID.P384: "ec-p384", OID.P521: "ec-p521"}
+_CURVE_KEY_TYPE = {
+    OID.P256: "ec-p256", OID.P384: "ec-p384", OID.P521: "ec-p521",
+    "1.3.36.3.3.2.8.1.1.7": "ec-brainpoolp256r1", "1.3.36.3.3.2.8.1.1.11": "ec-brainpoolp384r1",
+    "1.3.36.3.3.2.8.1.1.13": "ec-brainpoolp512r1",
+}
+_CURVES = {
+    "ec-p256": ec.SECP256R1, "ec-p384": ec.SECP384R1, "ec-p521": ec.SECP521R1,
+    "ec-brainpoolp256r1": ec.BrainpoolP256R1, "ec-brainpoolp384r1": ec.BrainpoolP384R1,
+    "ec-brainpoolp512r1": ec.BrainpoolP512R1,
+}
 _HASH_BY_OID: dict[str, Any] = {
     # hash algorithms (RFC 7030 §4.5.2 lists them bare) and signature algorithms (RFC 9908)
     "2.16.840.1.101.3.4.2.1": hashes.SHA256, "2.16.840.1.101.3.4.2.2": hashes.SHA384,
@@ -268,12 +280,8 @@ def _sign_with_cryptography(
 
 
 def _generate(key_type: str) -> Any:
-    if key_type == "ec-p256":
-        return ec.generate_private_key(ec.SECP256R1())
-    if key_type == "ec-p384":
-        return ec.generate_private_key(ec.SECP384R1())
-    if key_type == "ec-p521":
-        return ec.generate_private_key(ec.SECP521R1())
+    if key_type in _CURVES:
+        return ec.generate_private_key(_CURVES[key_type]())
     if key_type.startswith("rsa-"):
         return rsa.generate_private_key(65537, int(key_type[4:]))
     if key_type == "ed25519":
@@ -285,7 +293,7 @@ def _generate(key_type: str) -> Any:
 
 def _default_hash(key: Any) -> Any:
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return {384: hashes.SHA384, 521: hashes.SHA512}.get(key.curve.key_size, hashes.SHA256)
+        return {384: hashes.SHA384, 512: hashes.SHA512, 521: hashes.SHA512}.get(key.curve.key_size, hashes.SHA256)
     return hashes.SHA256
 
 

@@ -31,6 +31,7 @@ def load(der: bytes) -> x509.CertificationRequest:
         ("ec-p256", ec.EllipticCurvePrivateKey, "sha256"),
         ("ec-p384", ec.EllipticCurvePrivateKey, "sha384"),
         ("ec-p521", ec.EllipticCurvePrivateKey, "sha512"),
+        ("ec-brainpoolp384r1", ec.EllipticCurvePrivateKey, "sha384"),
         ("rsa-2048", rsa.RSAPrivateKey, "sha256"),
         ("ed25519", ed25519.Ed25519PrivateKey, None),
     ],
@@ -209,6 +210,13 @@ def test_with_attributes_rfc7030_and_libest():
     plain = parse_csrattrs_response(capture("csrattrs")[0])
     b = CsrBuilder().common_name("dev").with_attributes(plain)
     assert b.selected_key_type == "ec-p384" and not b.channel_binding_required
+
+
+def test_with_attributes_rfc7030_a2_brainpool():
+    b = CsrBuilder().common_name("bp").with_attributes(attrs_of((RFC7030 / "A.2_csrattrs_response.der").read_bytes()))
+    assert b.selected_key_type == "ec-brainpoolp384r1" and b.channel_binding_required
+    csr = load(b.build()[0])
+    assert csr.public_key().curve.name == "brainpoolP384r1" and csr.signature_hash_algorithm.name == "sha384"
 
 
 def test_with_attributes_keeps_given_key():
