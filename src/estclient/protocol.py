@@ -801,7 +801,10 @@ def _unwrap_key(encrypted: bytes, *, signer_trust: Any, verify_signer: bool, **k
     try:
         info = unwrap_server_generated_key(encrypted, signer_trust=signer_trust, verify_signer=verify_signer, **kw)
     except CodecError as exc:
-        raise ProtocolError(f"serverkeygen: the encrypted key could not be unwrapped: {type(exc).__name__}") from exc
+        hint = "" if signer_trust is not None else " (no signer_trust: give the EST CA certificates to verify it)"
+        raise ProtocolError(
+            f"serverkeygen: the encrypted key could not be unwrapped: {type(exc).__name__}: {str(exc)[:200]}{hint}"
+        ) from exc
     return info.to_der()
 
 
