@@ -30,7 +30,7 @@ _LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 OPERATION_PAGES = ["cacerts.md", "csrattrs.md", "simpleenroll.md", "simplereenroll.md", "serverkeygen.md",
                    "fullcmc.md"]
-REQUIRED_PAGES = ["index.md", *OPERATION_PAGES, "configuration.md", "security.md", "cli.md", "renewal.md"]
+REQUIRED_PAGES = ["index.md", *OPERATION_PAGES, "configuration.md", "security.md", "cli.md", "renewal.md", "codec.md"]
 
 
 CONSOLE_PAGES = ["cli.md"]  # pages whose ```console blocks are run
