@@ -222,10 +222,7 @@ class EnvelopedData(_EnvelopeMixin, Sequence):
     @classmethod
     def from_der(cls, data, *, ber: bool = False) -> "EnvelopedData":
         """Decode a bare EnvelopedData (strict DER; ``ber=True`` for BER, constructed ciphertext included)."""
-        data = _as_input(data)
-        if ber:
-            data = _ber_to_der(data)
-        return super().from_der(data)
+        return super().from_der(_as_input(data), ber=ber)
 
     @property
     def _eci(self) -> EncryptedContentInfo:
@@ -251,10 +248,7 @@ class AuthEnvelopedData(_EnvelopeMixin, Sequence):
 
     @classmethod
     def from_der(cls, data, *, ber: bool = False) -> "AuthEnvelopedData":
-        data = _as_input(data)
-        if ber:
-            data = _ber_to_der(data)
-        return super().from_der(data)
+        return super().from_der(_as_input(data), ber=ber)
 
     @property
     def _eci(self) -> EncryptedContentInfo:
@@ -371,72 +365,27 @@ def _as_input(data) -> bytes:
     raise TypeError(f"expected bytes, not {type(data).__name__}")
 
 
-_CLASS_NUMBERS = {"universal": 0, "application": 1, "context": 2, "private": 3}
-
-
-def _reencode(el, target_offset: int, replacement: bytes) -> bytes:
-    if el.offset == target_offset and el.constructed and el.tag_class == "context":
-        return replacement
-    if not el.constructed or not (el.offset < target_offset < el.end):
-        return el.to_der()
-    body = b"".join(_reencode(c, target_offset, replacement) for c in el.children)
-    return _der.encode_header(_CLASS_NUMBERS[el.tag_class], True, el.tag, len(body)) + body
-
-
 def _is_universal(el, tag: int) -> bool:
     return el.tag_class == "universal" and el.tag == tag
 
 
-def _ber_to_der(data: bytes) -> bytes:
-    """The DER form of a BER (Auth)EnvelopedData, bare or in a ContentInfo.
-
-    The generic BER normaliser flattens constructed universal strings; the encrypted content is ``[0] IMPLICIT
-    OCTET STRING``, which BER producers (OpenSSL's streaming output) write constructed, as a series of OCTET STRING
-    chunks: that one element is flattened here, where the schema says what it is.
-    """
-    root = _der.parse(data, ber=True)
-    env = root
-    if (root.constructed and _is_universal(root, 16) and len(root) == 2 and _is_universal(root[0], 6)
-            and root[1].constructed and root[1].tag_class == "context" and root[1].tag == 0 and len(root[1]) == 1):
-        env = root[1][0]
-    target = None
-    if env.constructed and _is_universal(env, 16):
-        seen_set = False
-        for child in env.children:
-            if _is_universal(child, 17):
-                seen_set = True
-            elif seen_set and _is_universal(child, 16):
-                if (child.constructed and len(child) >= 3 and child[2].tag_class == "context" and child[2].tag == 0
-                        and child[2].constructed):
-                    target = child[2]
-                break
-    if target is None:
-        return root.to_der()
-    chunks = []
-    for piece in target.children:
-        if not (_is_universal(piece, 4) and not piece.constructed):
-            raise DecodeError("a constructed encrypted content must consist of OCTET STRING chunks", piece.offset,
-                              "unexpected-tag", "$.encrypted_content_info.encrypted_content")
-        chunks.append(piece.content)
-    flat = b"".join(chunks)
-    return _reencode(root, target.offset, _der.encode_header(2, False, 0, len(flat)) + flat)
-
-
 def _parse_any(data, ber: bool) -> Union[EnvelopedData, AuthEnvelopedData]:
+    # BER input (OpenSSL streams the ``[0] IMPLICIT OCTET STRING`` ciphertext as constructed chunks) is handled by
+    # the schema engine itself with ``ber=True``: it knows the type behind the tag and joins the chunks.
     data = _as_input(data)
     if ber:
-        data = _ber_to_der(data)
-    top = ContentInfo.from_der(data) if _looks_like_content_info(data) else None
+        data = _der.normalize_ber(data)
+    top = ContentInfo.from_der(data, ber=ber) if _looks_like_content_info(data) else None
     if top is None:
         # a bare EnvelopedData or AuthEnvelopedData: only the latter has an OCTET STRING (its mac) at the top
         el = _der.parse(data)
         if el.constructed and any(_is_universal(c, 4) for c in el.children):
-            return AuthEnvelopedData.from_der(data)
-        return EnvelopedData.from_der(data)
+            return AuthEnvelopedData.from_der(data, ber=ber)
+        return EnvelopedData.from_der(data, ber=ber)
     if top.content_type == ID_ENVELOPED_DATA:
-        return EnvelopedData.from_der(top.content)
+        return EnvelopedData.from_der(top.content, ber=ber)
     if top.content_type == ID_AUTH_ENVELOPED_DATA:
-        return AuthEnvelopedData.from_der(top.content)
+        return AuthEnvelopedData.from_der(top.content, ber=ber)
     raise DecodeError(f"content type {top.content_type} is not envelopedData or authEnvelopedData", 0,
                       "unexpected-content-type", "$.content_type")
 
