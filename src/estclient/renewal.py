@@ -161,7 +161,8 @@ class RenewalConfig:
     key's type. ``key_password``: the key files are encrypted with it (PKCS#8, best available encryption) and
     read with it. ``max_pending_wait``: total seconds one attempt may wait out 202 answers.
     ``copy_extensions``: also request the current certificate's keyUsage and extendedKeyUsage (its subject and
-    subjectAltName are always requested unchanged, as RFC 7030 §4.2.2 requires).
+    subjectAltName are always requested unchanged, as RFC 7030 §4.2.2 requires). When the server returns the
+    new certificate without a chain, the chain that followed the old certificate in ``cert_path`` is kept.
     ``cert_mode``: file mode of the certificate file (the key file is always 0600).
     """
 
@@ -453,7 +454,8 @@ def key_type_of(private_key: Any) -> str:
             return name
     elif isinstance(private_key, rsa.RSAPrivateKey):
         name = f"rsa-{private_key.key_size}"
-        return name if name in KEY_TYPES else "rsa-2048"
+        if name in KEY_TYPES:
+            return name
     elif isinstance(private_key, ed25519.Ed25519PrivateKey):
         return "ed25519"
     elif isinstance(private_key, ed448.Ed448PrivateKey):
@@ -530,12 +532,25 @@ class _Stopped(Exception):
     pass
 
 
-def _issue_pair(issued: Any, builder: CsrBuilder, password: bytes | None) -> ClientIdentity:
+def _chain_pem(cert_pem: bytes) -> bytes:
+    """The PEM blocks after the first (the chain a certificate file carries after its leaf)."""
+    marker = b"-----BEGIN CERTIFICATE-----"
+    first = cert_pem.find(marker)
+    second = cert_pem.find(marker, first + len(marker)) if first >= 0 else -1
+    return cert_pem[second:] if second >= 0 else b""
+
+
+def _issue_pair(issued: Any, builder: CsrBuilder, old: ClientIdentity, password: bytes | None) -> ClientIdentity:
     cert = issued.certificate
     key = builder.private_key
     if cert.public_key_info.to_der() != _public_der(key.public_key()):
         raise ProtocolError("the re-enrollment response holds no certificate for the requested key")
-    return ClientIdentity(issued.to_pem().encode("ascii"), _key_pem(key, password), password)
+    cert_pem = issued.to_pem().encode("ascii")
+    if not issued.chain:  # the server sent the certificate alone: keep the chain the old file carried
+        chain = _chain_pem(old.cert_pem)
+        if chain:
+            cert_pem += chain if chain.endswith(b"\n") else chain + b"\n"
+    return ClientIdentity(cert_pem, _key_pem(key, password), password)
 
 
 class _Core:
@@ -569,7 +584,9 @@ class _Core:
         # The client's configuration is immutable: give it a new one with the new identity, and drop the TLS
         # contexts built for the old one. The caller then closes the pooled connections.
         client.config = dataclasses.replace(client.config, client_identity=identity)
-        client._contexts.clear()
+        contexts = getattr(client, "_contexts", None)
+        if contexts is not None:
+            contexts.clear()
 
     def flow(self, force: bool) -> _Flow:
         cfg = self.config
@@ -606,7 +623,7 @@ class _Core:
                         raise _Stopped
                     waited += delay
                     result = yield _Reenroll(builder)
-                new_identity = _issue_pair(result, builder, cfg.key_password)
+                new_identity = _issue_pair(result, builder, identity, cfg.key_password)
                 yield _Blocking(self._save, (new_identity,))
                 yield _UseIdentity(new_identity)
                 log.info("renewed %s: serial %x, valid until %s", self.cert_path,

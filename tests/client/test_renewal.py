@@ -672,3 +672,32 @@ def test_no_key_bytes_in_logs(tmp_path, caplog):
 
 def test_renewal_error_is_an_est_error():
     assert issubclass(RenewalError, EstError)
+
+
+def test_encrypted_key_file_and_chain_kept(tmp_path):
+    """key_password: the key files are read and written encrypted; a chain after the leaf in the certificate
+    file is kept when the server returns the new certificate alone."""
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
+
+    password = b"correct horse"
+    with EstTestServer(cert_lifetime=60, ca_intermediate=True) as srv:
+        cert_pem, key_pem = srv.issue_client_identity("chained", lifetime=20)
+        intermediate_pem = srv.issuer_certificate.public_bytes(serialization.Encoding.PEM)
+        assert srv.issuer_certificate != srv.ca_certificate
+        encrypted = serialization.load_pem_private_key(key_pem, None).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, BestAvailableEncryption(password))
+        cert_path, key_path = tmp_path / "chained.pem", tmp_path / "chained.key"
+        save_pair(cert_path, key_path, cert_pem + intermediate_pem, encrypted, key_password=password)
+        cfg = RenewalConfig(renewal_threshold=50, check_interval=30, key_password=password)
+        with EstClient(client_config(srv.url, srv)) as client:
+            new = RenewalScheduler(client, cfg, cert_path, key_path).check_now()
+        assert new is not None
+        data = key_path.read_bytes()
+        assert data.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----") and mode_of(key_path) == 0o600
+        key = serialization.load_pem_private_key(data, password)
+        chain = x509.load_pem_x509_certificates(cert_path.read_bytes())
+        assert [c.serial_number for c in chain] == [new.serial_number, srv.issuer_certificate.serial_number]
+        assert spki(chain[0]) == spki(key)
+        with pytest.raises(RenewalError):
+            load_identity(cert_path, key_path)  # without the password the pair cannot be loaded
+        assert load_identity(cert_path, key_path, key_password=password).key_pem == data
