@@ -701,3 +701,34 @@ def test_encrypted_key_file_and_chain_kept(tmp_path):
         with pytest.raises(RenewalError):
             load_identity(cert_path, key_path)  # without the password the pair cannot be loaded
         assert load_identity(cert_path, key_path, key_password=password).key_pem == data
+
+
+def test_public_names_match_the_api_contract():
+    import dataclasses
+    import inspect
+
+    import estclient.renewal as R
+
+    for name in R.__all__:
+        assert hasattr(R, name), name
+    params = list(inspect.signature(RenewalConfig).parameters.values())
+    assert [p.name for p in params[:5]] == [
+        "renewal_threshold", "check_interval", "max_retries", "initial_retry_delay", "event_callback"]
+    assert [p.default for p in params[2:5]] == [3, 1.0, None]
+    assert list(inspect.signature(RenewalScheduler).parameters) == ["client", "config", "cert_path", "key_path"]
+    assert list(inspect.signature(AsyncRenewalScheduler).parameters) == ["client", "config", "cert_path", "key_path"]
+    for cls in (RenewalScheduler, AsyncRenewalScheduler):
+        for method in ("start", "stop", "check_now"):
+            assert callable(getattr(cls, method))
+    assert inspect.iscoroutinefunction(AsyncRenewalScheduler.check_now)
+    assert inspect.iscoroutinefunction(AsyncRenewalScheduler.stop)
+    fields = {cls: [f.name for f in dataclasses.fields(cls)] for cls in (
+        CheckStarted, RenewalNeeded, RenewalStarted, RenewalSucceeded, RenewalFailed, RenewalExhausted)}
+    assert fields[CheckStarted] == [] and fields[RenewalStarted] == []
+    assert fields[RenewalNeeded] == ["expires_at"]
+    assert fields[RenewalSucceeded] == ["certificate"]
+    assert fields[RenewalFailed][:2] == ["error", "attempt"]
+    assert fields[RenewalExhausted] == ["last_error"]
+    err = TransportError("down")
+    assert RenewalFailed(err, 2) == RenewalFailed(error=err, attempt=2, retry_in=None)
+    assert inspect.signature(write_atomic).parameters["mode"].default == 0o600
