@@ -5,8 +5,12 @@ them, and random mutations, for a fixed time. Meant for CI (well under a minute)
     python fuzz/run_short.py --seconds 300 --seed 7 --harness der
 
 Harnesses are the ``fuzz/fuzz_*.py`` modules; each defines ``NAME``, ``check_one(data)`` (raises when the
-invariant is broken), ``SEED_EXTENSIONS`` and ``MAX_MUTATION_INPUT``. Seeds come from ``fuzz/corpus/NAME``
-when ``make_seeds.py`` has filled it, else straight from ../shared/vectors. Inputs that break an invariant are
+invariant is broken), ``SEED_EXTENSIONS`` and ``MAX_MUTATION_INPUT``, and may define ``GROUP`` (default
+``"core"``: der, pem; the model and protocol harnesses say ``"models"``) and ``collect_seeds()``. Seeds come
+from ``fuzz/corpus/NAME`` when ``make_seeds.py`` / ``make_model_seeds.py`` have filled it, else from the
+harness's ``collect_seeds()``, else straight from ../shared/vectors. ``run()`` and ``load_harnesses()`` take
+the core group by default (what tests/test_fuzz_short.py budgets for); ``--group all`` on the command line.
+Inputs that break an invariant are
 written to ``fuzz/crashes/`` and listed; the exit status is 1 if there was any.
 
 Prefixes: all of them for seeds up to 4 KiB, an evenly spread sample of 512 (plus the first and last 64) for
@@ -54,7 +58,12 @@ class Report:
         return not self.failures
 
 
-def load_harnesses(names: list[str] | None = None) -> list[ModuleType]:
+def harness_group(mod: ModuleType) -> str:
+    return getattr(mod, "GROUP", "core")
+
+
+def load_harnesses(names: list[str] | None = None, group: str | None = None) -> list[ModuleType]:
+    """Harness modules by name; without names, those of ``group`` (None or "all": every harness)."""
     if str(FUZZ_DIR) not in sys.path:
         sys.path.insert(0, str(FUZZ_DIR))
     mods = []
@@ -68,15 +77,19 @@ def load_harnesses(names: list[str] | None = None) -> list[ModuleType]:
             spec.loader.exec_module(mod)
         if names and mod.NAME not in names:
             continue
+        if not names and group not in (None, "all") and harness_group(mod) != group:
+            continue
         mods.append(mod)
     return mods
 
 
-def load_seeds(mod: ModuleType) -> list[bytes]:
+def load_seeds(mod: ModuleType, use_corpus: bool = True) -> list[bytes]:
     corpus = FUZZ_DIR / "corpus" / mod.NAME
     seeds: list[bytes] = []
-    if corpus.is_dir():
+    if use_corpus and corpus.is_dir():
         seeds = [p.read_bytes() for p in sorted(corpus.iterdir()) if p.is_file()]
+    if not seeds and hasattr(mod, "collect_seeds"):
+        seeds = list(mod.collect_seeds().values())
     if not seeds:
         sys.path.insert(0, str(FUZZ_DIR))
         import make_seeds
@@ -158,8 +171,11 @@ def mutate(rng: random.Random, data: bytes, pool: list[bytes]) -> bytes:
 
 
 def run(seconds: float = 30.0, seed: int = DEFAULT_SEED, harnesses: list[str] | None = None,
-        max_failures: int = 20, save: bool = True, log: Callable[[str], None] = print) -> Report:
-    mods = load_harnesses(harnesses)
+        max_failures: int = 20, save: bool = True, log: Callable[[str], None] = print,
+        group: str | None = "core", executions: int | None = None, use_corpus: bool = True) -> Report:
+    """``seconds`` is shared evenly by the harnesses; ``executions`` (optional) also stops each harness once it
+    has checked that many inputs; ``use_corpus=False`` ignores fuzz/corpus/ (which long runs grow)."""
+    mods = load_harnesses(harnesses, group)
     report = Report()
     if not mods:
         log("no harnesses found")
@@ -170,7 +186,7 @@ def run(seconds: float = 30.0, seed: int = DEFAULT_SEED, harnesses: list[str] | 
 
     for mod in mods:
         deadline = time.monotonic() + per
-        seeds = load_seeds(mod)
+        seeds = load_seeds(mod, use_corpus)
         report.seeds[mod.NAME] = len(seeds)
         count = 0
 
@@ -209,6 +225,8 @@ def run(seconds: float = 30.0, seed: int = DEFAULT_SEED, harnesses: list[str] | 
         pool = [s for s in seeds if len(s) <= mod.MAX_MUTATION_INPUT] or [b""]
         small = [s for s in pool if len(s) <= 2048] or pool
         while time.monotonic() < deadline and len(report.failures) < max_failures:
+            if executions is not None and count >= executions:
+                break
             base = rng.choice(small if rng.random() < 0.7 else pool)
             attempt(mutate(rng, base, pool))
         report.executions[mod.NAME] = count
@@ -221,11 +239,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="bounded fuzzing of the harnesses' invariants without atheris")
     p.add_argument("--seconds", type=float, default=30.0, help="total time budget (default 30)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed for the mutations")
-    p.add_argument("--harness", action="append", help="only this harness (der, pem); repeatable")
+    p.add_argument("--harness", action="append", help="only this harness (der, pem, x509, ...); repeatable")
+    p.add_argument("--group", default="all", choices=("all", "core", "models"),
+                   help="which harnesses without --harness (default: all)")
     p.add_argument("--max-failures", type=int, default=20)
+    p.add_argument("--executions", type=int, default=None, help="stop each harness after this many inputs")
     p.add_argument("--no-save", action="store_true", help="do not write failing inputs to fuzz/crashes/")
     args = p.parse_args(argv)
-    report = run(args.seconds, args.seed, args.harness, args.max_failures, save=not args.no_save)
+    report = run(args.seconds, args.seed, args.harness, args.max_failures, save=not args.no_save, group=args.group,
+                 executions=args.executions)
     return 0 if report.ok else 1
 
 

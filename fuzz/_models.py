@@ -1,0 +1,229 @@
+"""Shared pieces of the model-level fuzz harnesses (``fuzz/fuzz_<target>.py`` other than der/pem).
+
+Not a harness itself (the leading underscore keeps it out of ``run_short.py``'s ``fuzz_*.py`` glob).
+
+* :func:`own` runs a call and swallows the package's own errors only (``estcodec.Error``, or
+  ``estclient.errors.EstError`` for the protocol layer); anything else propagates and is the finding.
+* :func:`timed` wraps a ``check_one`` so that one input taking longer than ``ESTCODEC_FUZZ_SLOW_SECONDS``
+  (default 2 s) breaks the invariant ("nothing slow"); atheris' ``-timeout`` catches real hangs.
+* :func:`candidate_blobs` collects every DER/BER object of ../shared/vectors and of the installed
+  ``cryptography_vectors`` (PEM files are unwrapped); :func:`seeds_for` keeps those a decoder accepts plus
+  a few it rejects, which is the seed corpus of that harness.
+* :func:`fixed_keys` holds the fixed decryption keys (RFC 4134 Bob's RSA key, the RustCrypto KEK sample's
+  AES key, the password ``password``) the EnvelopedData harness decrypts with.
+* :func:`atheris_main` is the common ``__main__`` of every harness.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+FUZZ_DIR = Path(__file__).resolve().parent
+REPO = FUZZ_DIR.parent
+VECTORS = REPO / ".." / "shared" / "vectors"
+SLOW_SECONDS = float(os.environ.get("ESTCODEC_FUZZ_SLOW_SECONDS", "2"))
+MAX_SEED_SIZE = 1 << 17
+# seeds kept per harness (the short runner checks every seed whole, and every prefix of the small ones)
+MAX_SEEDS = 400
+MAX_REJECTED_SEEDS = 24
+
+_DER_SUFFIXES = {".der", ".ber", ".p7b", ".p7c", ".p7m", ".p7s", ".crl", ".cer", ".p10", ".csr", ".bin", ".pri",
+                 ".key", ".crt", ".cms", ".pfx", ".sd", ".stl", ".ta"}
+_TEXT_SUFFIXES = {".pem", ".crt", ".csr", ".key", ".b64", ".cer", ".txt", ".eml", ".pri"}
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----(.*?)-----END \1-----", re.S)
+
+
+def own(fn: Callable, *args, **kwargs):
+    """``fn(*args, **kwargs)``, or None if it raised an ``estcodec.Error``. Anything else propagates."""
+    from estcodec import DecodeError, Error
+
+    try:
+        return fn(*args, **kwargs)
+    except DecodeError as err:
+        assert isinstance(err.offset, int) and err.offset >= 0, f"bad DecodeError offset {err.offset!r}"
+        assert isinstance(err.path, str) and err.path.startswith("$"), f"bad DecodeError path {err.path!r}"
+        str(err)
+        return None
+    except Error as err:
+        str(err)
+        return None
+
+
+# Known findings the harnesses tolerate (counted, not raised) until the lead fixes them, so that long runs keep
+# looking for new ones. Each has a reproducer in fuzz/findings/ and an xfail(strict=True) regression test in
+# tests/test_fuzz_models_short.py, which flips when the fix lands.
+KNOWN_FINDINGS = {
+    "F1-any-unchecked": "strict decoding takes a constructed ANY value (e.g. an X.501 AttributeValue or a PKCS#10 "
+                        "attribute value) without parsing its contents: schema-less DER refuses the same input, "
+                        "ber=True refuses it or re-encodes it differently (fuzz/findings/F1-*.bin)",
+}
+known_hits: dict[str, int] = {k: 0 for k in KNOWN_FINDINGS}
+
+
+def known(name: str) -> None:
+    known_hits[name] += 1
+
+
+def schema_less(data: bytes, *, ber: bool = False):
+    """``der.parse(data, ber=ber)`` or None (schema-less validity, the gate for finding F1)."""
+    from estcodec import der
+
+    return own(der.parse, data, ber=ber)
+
+
+def own_est(fn: Callable, *args, **kwargs):
+    """Like :func:`own` for the client layer: ``estclient.errors.EstError`` only."""
+    from estclient.errors import EstError
+
+    try:
+        return fn(*args, **kwargs)
+    except EstError as err:
+        str(err)
+        return None
+
+
+def timed(check: Callable[[bytes], None]) -> Callable[[bytes], None]:
+    @functools.wraps(check)
+    def run(data: bytes) -> None:
+        t0 = time.perf_counter()
+        check(data)
+        took = time.perf_counter() - t0
+        assert took < SLOW_SECONDS, f"slow input: {took:.2f} s for {len(data)} bytes"
+
+    return run
+
+
+def _crypto_vectors_dir() -> Path | None:
+    try:
+        import cryptography_vectors
+    except ImportError:
+        return None
+    return Path(cryptography_vectors.__file__).resolve().parent
+
+
+def _blobs_of(path: Path) -> Iterable[bytes]:
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return
+    if len(raw) > 4 * MAX_SEED_SIZE:
+        return
+    if raw[:1] in (b"\x30", b"\xa0", b"\x31") and path.suffix.lower() in _DER_SUFFIXES:
+        yield raw
+        return
+    if path.suffix.lower() not in _TEXT_SUFFIXES:
+        return
+    found = False
+    for m in _PEM_BLOCK.finditer(raw):
+        body = b"".join(ln for ln in m.group(2).splitlines() if b":" not in ln)
+        try:
+            yield base64.b64decode(body, validate=False)
+            found = True
+        except ValueError:
+            continue
+    if not found and path.suffix.lower() == ".b64":
+        try:
+            yield base64.b64decode(b"".join(raw.split()), validate=False)
+        except ValueError:
+            pass
+
+
+@functools.lru_cache(maxsize=1)
+def candidate_blobs() -> dict[str, bytes]:
+    """source name -> DER/BER bytes, from the shared vectors and cryptography_vectors (distinct, <= 128 KiB)."""
+    roots: list[tuple[str, Path]] = []
+    if VECTORS.is_dir():
+        roots.append(("vectors", VECTORS.resolve()))
+    cv = _crypto_vectors_dir()
+    if cv is not None:
+        for sub in ("x509", "pkcs7", "asymmetric/PKCS8", "asymmetric/DER_Serialization", "asymmetric/PEM_Serialization",
+                    "asymmetric/Traditional_OpenSSL_Serialization", "asymmetric/EC"):
+            if (cv / sub).is_dir():
+                roots.append(("cryptography_vectors/" + sub, cv / sub))
+    out: dict[str, bytes] = {}
+    seen: set[bytes] = set()
+    for label, root in roots:
+        for path in sorted(root.rglob("*")):
+            if not path.is_file():
+                continue
+            for i, blob in enumerate(_blobs_of(path)):
+                if not blob or len(blob) > MAX_SEED_SIZE:
+                    continue
+                digest = hashlib.sha1(blob).digest()
+                if digest in seen:
+                    continue
+                seen.add(digest)
+                name = f"{label}/{path.relative_to(root).as_posix()}" + (f"#{i}" if i else "")
+                out[name.replace("/", "__")] = blob
+    return out
+
+
+def committed_seeds(name: str) -> dict[str, bytes]:
+    """The hand-built seeds of harness ``name`` committed in fuzz/seeds/NAME (see make_model_seeds.py)."""
+    folder = FUZZ_DIR / "seeds" / name
+    if not folder.is_dir():
+        return {}
+    return {f"generated__{p.name}": p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def seeds_for(accepts: Callable[[bytes], bool], extra: dict[str, bytes] | None = None,
+              name: str | None = None) -> dict[str, bytes]:
+    """Seeds of one harness: the candidate blobs ``accepts`` takes (at most MAX_SEEDS, spread over sizes),
+    a few it refuses (for the error paths), ``extra`` (hand-made inputs) and the committed seeds of ``name``."""
+    accepted: list[tuple[str, bytes]] = []
+    rejected: list[tuple[str, bytes]] = []
+    for name, blob in candidate_blobs().items():
+        try:
+            ok = accepts(blob)
+        except Exception:  # noqa: BLE001 - seed selection only; the harness itself reports foreign errors
+            ok = False
+        (accepted if ok else rejected).append((name, blob))
+    accepted.sort(key=lambda kv: (len(kv[1]), kv[0]))
+    if len(accepted) > MAX_SEEDS:
+        step = len(accepted) / MAX_SEEDS
+        accepted = [accepted[int(i * step)] for i in range(MAX_SEEDS)]
+    rejected.sort(key=lambda kv: hashlib.sha1(kv[1]).digest())
+    out = dict(accepted)
+    out.update(rejected[:MAX_REJECTED_SEEDS])
+    out.update({f"handmade__{k}": v for k, v in (extra or {}).items()})
+    if name:
+        out.update(committed_seeds(name))
+    return out
+
+
+def signer_certificate_pem() -> bytes | None:
+    """The certificate that signed the committed CMC seeds (fuzz/seeds/signer-cert.pem)."""
+    path = FUZZ_DIR / "seeds" / "signer-cert.pem"
+    return path.read_bytes() if path.is_file() else None
+
+
+@functools.lru_cache(maxsize=1)
+def fixed_keys() -> dict:
+    """The fixed keys the EnvelopedData harness decrypts with (all from public vectors, see README there)."""
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    keys: dict = {"kek": bytes.fromhex("0102030405060708090A0B0C0D0E0F00"), "kek_id": bytes.fromhex("DEADBEEF"),
+                  "password": b"password", "private_key": None}
+    bob = VECTORS / "rfc4134" / "BobPrivRSAEncrypt.pri"
+    if bob.is_file():
+        keys["private_key"] = load_der_private_key(bob.read_bytes(), password=None)
+    return keys
+
+
+def atheris_main(test_one_input: Callable[[bytes], None]) -> None:
+    """Run a harness under atheris (``python fuzz/fuzz_X.py CORPUS_DIR -atheris_runs=...`` etc.)."""
+    import atheris
+
+    # the harness modules imported the codec already: instrument what is loaded (Python coverage only; the
+    # compiled core is checked by AddressSanitizer, see fuzz/README.md)
+    if os.environ.get("ESTCODEC_FUZZ_NO_INSTRUMENT", "") != "1":
+        atheris.instrument_all()
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()

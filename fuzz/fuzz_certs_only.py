@@ -1,0 +1,66 @@
+"""Fuzz harness for ``estcodec.cms.parse_certs_only`` (DER or BER PKCS#7/CMS certs-only).
+
+INVARIANT: every input either gives a list of ``Certificate`` or raises an ``estcodec.Error``; nothing else,
+nothing slow. In addition: every certificate returned re-decodes strictly from its own ``to_der()`` to the
+same bytes (known finding F1, fuzz/_models.py, counted instead); ``build_certs_only`` of the list gives a message that
+``parse_certs_only`` reads back to the same certificates in the same order.
+
+Run: ``python fuzz/fuzz_certs_only.py fuzz/corpus/certs_only -max_len=65536`` (see fuzz/README.md).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _models import atheris_main, known, own, schema_less, seeds_for, timed  # noqa: E402
+
+from estcodec.cms import build_certs_only, parse_certs_only  # noqa: E402
+from estcodec.x509 import Certificate  # noqa: E402
+
+NAME = "certs_only"
+GROUP = "models"
+SEED_EXTENSIONS = (".der", ".p7b", ".p7c", ".ber", ".pem")
+MAX_MUTATION_INPUT = 1 << 15
+
+
+@timed
+def check_one(data: bytes) -> None:
+    certs = own(parse_certs_only, data)
+    if certs is None:
+        return
+    assert isinstance(certs, list)
+    ders = []
+    for c in certs:
+        assert isinstance(c, Certificate)
+        b = c.to_der()
+        again = own(Certificate.from_der, b)
+        if again is None and schema_less(b) is None and schema_less(data, ber=True) is None:
+            known("F1-any-unchecked")  # the certificate holds an unchecked constructed ANY
+            continue
+        assert again is not None and again.to_der() == b, "a returned certificate does not re-decode"
+        ders.append(b)
+    if not certs:
+        return
+    rebuilt = own(build_certs_only, certs)
+    if rebuilt is None:  # e.g. BER certificates that cannot go into a DER SET OF: an own error is fine
+        return
+    back = parse_certs_only(rebuilt)
+    assert [c.to_der() for c in back] == ders, "build_certs_only/parse_certs_only changed the certificates"
+
+
+def _accepts(blob: bytes) -> bool:
+    return bool(parse_certs_only(blob))
+
+
+def collect_seeds() -> dict[str, bytes]:
+    return seeds_for(_accepts)
+
+
+def TestOneInput(data: bytes) -> None:  # noqa: N802
+    check_one(data)
+
+
+if __name__ == "__main__":
+    atheris_main(TestOneInput)

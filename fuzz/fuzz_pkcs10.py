@@ -1,0 +1,82 @@
+"""Fuzz harness for ``estcodec.pkcs10.CertificationRequest.from_der`` (strict DER and ``ber=True``).
+
+INVARIANT: every input either decodes or raises an ``estcodec.Error``; nothing else, nothing slow. In addition:
+a request accepted strictly gives back exactly its input bytes, is valid schema-less DER and is accepted with
+``ber=True``; one accepted with ``ber=True`` re-encodes to the DER form of its input (``der.parse(data,
+ber=True).to_der()``); known finding F1 (fuzz/_models.py) is counted, not raised; every accessor (subject, key info, attributes, extensions, challengePassword,
+tbs_der) and ``verify()`` returns or raises an ``estcodec.Error`` (``SignatureError`` for a bad or
+unsupported signature), nothing else.
+
+Run: ``python fuzz/fuzz_pkcs10.py fuzz/corpus/pkcs10 -max_len=16384`` (see fuzz/README.md).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _models import atheris_main, known, own, schema_less, seeds_for, timed  # noqa: E402
+
+from estcodec.pkcs10 import CertificationRequest  # noqa: E402
+
+NAME = "pkcs10"
+GROUP = "models"
+SEED_EXTENSIONS = (".der", ".csr", ".p10", ".pem")
+MAX_MUTATION_INPUT = 1 << 14
+
+
+def read_all(csr: CertificationRequest) -> None:
+    own(csr.subject.rfc4514_string)
+    own(lambda: csr.public_key_info.algorithm_oid)
+    attrs = own(lambda: csr.attributes) or []
+    assert isinstance(attrs, list)
+    exts = own(lambda: csr.extensions) or []
+    for ext in exts:
+        assert isinstance(ext.oid, str) and isinstance(ext.critical, bool) and isinstance(ext.value, bytes)
+    pw = own(lambda: csr.challenge_password)
+    assert pw is None or isinstance(pw, str)
+    assert isinstance(csr.tbs_der, bytes) and isinstance(csr.signature, bytes)
+    own(csr.verify)
+    assert isinstance(csr.is_signature_valid, bool)
+    repr(csr)
+
+
+@timed
+def check_one(data: bytes) -> None:
+    strict = own(CertificationRequest.from_der, data)
+    tree = schema_less(data)
+    if strict is not None:
+        assert strict.to_der() == data, "strict decode does not re-encode identically"
+        read_all(strict)
+        if tree is None:  # the model accepted it, schema-less strict DER did not
+            known("F1-any-unchecked")
+            return
+    lenient = own(CertificationRequest.from_der, data, ber=True)
+    ber_tree = schema_less(data, ber=True)
+    if lenient is None:
+        if strict is not None:
+            assert ber_tree is None, "accepted as DER but refused with ber=True"
+            known("F1-any-unchecked")
+        return
+    assert ber_tree is not None, "ber=True model decode of input that schema-less BER refuses"
+    assert lenient.to_der() == ber_tree.to_der(), "ber=True decode does not give the DER form of its input"
+    if strict is None:
+        read_all(lenient)
+
+
+def _accepts(blob: bytes) -> bool:
+    CertificationRequest.from_der(blob, ber=True)
+    return True
+
+
+def collect_seeds() -> dict[str, bytes]:
+    return seeds_for(_accepts)
+
+
+def TestOneInput(data: bytes) -> None:  # noqa: N802
+    check_one(data)
+
+
+if __name__ == "__main__":
+    atheris_main(TestOneInput)

@@ -1,0 +1,100 @@
+"""Fuzz harness for ``estcodec.x509.Certificate.from_der`` (strict DER and ``ber=True``).
+
+INVARIANT: every input either decodes or raises an ``estcodec.Error`` (a ``DecodeError`` with an int offset and
+a ``$``-path); nothing else, nothing slow (ESTCODEC_FUZZ_SLOW_SECONDS, default 2 s). In addition:
+
+* a certificate accepted in strict mode re-encodes byte-identically and is valid schema-less DER
+  (``der.parse`` accepts it); ``ber=True`` accepts it too;
+* a certificate accepted with ``ber=True`` is valid schema-less BER and re-encodes to the same bytes as
+  ``der.parse(data, ber=True).to_der()`` (the DER form);
+* known finding F1 (see fuzz/_models.py) is counted, not raised;
+* every documented accessor (names, validity, key info, extensions and their decoded values, key
+  identifiers, SANs, fingerprint, validity check) returns or raises an ``estcodec.Error``, nothing else.
+
+``check_one(data)`` is the invariant in code (no atheris needed: ``fuzz/run_short.py`` and
+``tests/test_fuzz_models_short.py`` use it). Under atheris (see fuzz/README.md for the ASan build)::
+
+    python fuzz/make_model_seeds.py
+    python fuzz/fuzz_x509.py fuzz/corpus/x509 -max_len=65536
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _models import atheris_main, known, own, schema_less, seeds_for, timed  # noqa: E402
+
+from estcodec.x509 import Certificate  # noqa: E402
+
+NAME = "x509"
+GROUP = "models"
+SEED_EXTENSIONS = (".der", ".crt", ".cer", ".pem")
+MAX_MUTATION_INPUT = 1 << 14
+_WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def read_all(cert: Certificate) -> None:
+    """Every accessor a user reads; each may raise only estcodec.Error."""
+    assert isinstance(cert.serial_number, int)
+    for name in (cert.subject, cert.issuer):
+        own(name.rfc4514_string)
+        own(lambda n=name: n.to_der())
+    assert cert.not_before.tzinfo is not None and cert.not_after.tzinfo is not None
+    own(lambda: cert.public_key_info.algorithm_oid)
+    own(lambda: cert.public_key_info.to_der())
+    exts = own(lambda: cert.extensions) or []
+    for ext in exts:
+        assert isinstance(ext.oid, str) and isinstance(ext.critical, bool) and isinstance(ext.value, bytes)
+    assert isinstance(cert.signature_algorithm_oid, str)
+    assert isinstance(cert.signature, bytes) and isinstance(cert.tbs_der, bytes)
+    for attr in ("subject_key_identifier", "authority_key_identifier", "basic_constraints", "is_ca", "key_usage",
+                 "extended_key_usage", "subject_alt_names", "is_self_issued"):
+        value = own(getattr, cert, attr)
+        if callable(value):
+            own(value)
+    own(cert.fingerprint)
+    own(cert.is_valid_at, _WHEN)
+    repr(cert)
+
+
+@timed
+def check_one(data: bytes) -> None:
+    strict = own(Certificate.from_der, data)
+    tree = schema_less(data)
+    if strict is not None:
+        assert strict.to_der() == data, "strict decode does not re-encode identically"
+        read_all(strict)
+        if tree is None:  # the model accepted it, schema-less strict DER did not
+            known("F1-any-unchecked")
+            return
+    lenient = own(Certificate.from_der, data, ber=True)
+    ber_tree = schema_less(data, ber=True)
+    if lenient is None:
+        if strict is not None:
+            assert ber_tree is None, "accepted as DER but refused with ber=True"
+            known("F1-any-unchecked")
+        return
+    assert ber_tree is not None, "ber=True model decode of input that schema-less BER refuses"
+    assert lenient.to_der() == ber_tree.to_der(), "ber=True decode does not give the DER form of its input"
+    if strict is None:
+        read_all(lenient)
+
+
+def _accepts(blob: bytes) -> bool:
+    Certificate.from_der(blob, ber=True)
+    return True
+
+
+def collect_seeds() -> dict[str, bytes]:
+    return seeds_for(_accepts)
+
+
+def TestOneInput(data: bytes) -> None:  # noqa: N802 - atheris' name
+    check_one(data)
+
+
+if __name__ == "__main__":
+    atheris_main(TestOneInput)

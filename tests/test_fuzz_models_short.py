@@ -1,0 +1,205 @@
+"""A short run of every model and protocol fuzz harness's invariant without atheris (fuzz/fuzz_<target>.py,
+group "models" of fuzz/run_short.py): seeds from ../shared/vectors, cryptography_vectors and fuzz/seeds/,
+every truncated prefix, seeded random mutations, about 2 s per harness. ESTCODEC_FUZZ_MODELS_SECONDS and
+ESTCODEC_FUZZ_SEED change the budget and the mutation seed.
+
+Also here: the regression tests of the fuzzing findings (fuzz/findings/), marked xfail(strict=True) while
+open so that the fix flips them, and checks that each harness really reports what it must.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+FUZZ = Path(__file__).resolve().parents[1] / "fuzz"
+FINDINGS = FUZZ / "findings"
+sys.path.insert(0, str(FUZZ))
+
+import _models  # noqa: E402
+import run_short  # noqa: E402
+
+from estcodec import DecodeError, der  # noqa: E402
+
+MODEL_HARNESSES = {"x509", "pkcs10", "certs_only", "csrattrs", "pki_data", "pki_response", "enveloped", "pkcs8",
+                   "protocol"}
+SECONDS = float(os.environ.get("ESTCODEC_FUZZ_MODELS_SECONDS", "18"))
+SEED = int(os.environ.get("ESTCODEC_FUZZ_SEED", str(run_short.DEFAULT_SEED)))
+VECTORS_PRESENT = _models.VECTORS.is_dir()
+
+
+def harness(name: str):
+    (mod,) = run_short.load_harnesses([name])
+    return mod
+
+
+def test_every_public_decoder_has_a_harness_with_a_stated_invariant():
+    mods = run_short.load_harnesses(group="models")
+    assert {m.NAME for m in mods} == MODEL_HARNESSES
+    for m in mods:
+        assert "INVARIANT" in (m.__doc__ or ""), m.NAME
+        assert callable(m.check_one) and callable(m.TestOneInput) and callable(m.collect_seeds)
+    # the core group stays what tests/test_fuzz_short.py budgets for
+    assert {m.NAME for m in run_short.load_harnesses(group="core")} == {"der", "pem"}
+
+
+@pytest.mark.skipif(not VECTORS_PRESENT, reason="../shared/vectors not present")
+def test_short_models_run_keeps_every_invariant():
+    lines: list[str] = []
+    report = run_short.run(seconds=SECONDS, seed=SEED, save=False, log=lines.append, group="models",
+                           use_corpus=False)
+    print("\n".join(lines))
+    print("known findings tolerated:", {k: v for k, v in _models.known_hits.items() if v})
+    assert set(report.executions) == MODEL_HARNESSES
+    for name, n in report.executions.items():
+        assert n > 1_000, f"{name}: only {n} inputs"
+        assert report.seeds[name] >= 10, f"{name}: only {report.seeds[name]} seeds"
+    assert report.ok, "\n".join(f"{f.harness}: {f.signature}\n  input: {f.data[:200].hex()}" for f in report.failures)
+
+
+@pytest.mark.skipif(not VECTORS_PRESENT, reason="../shared/vectors not present")
+@pytest.mark.parametrize("name", sorted(MODEL_HARNESSES))
+def test_seeds_include_inputs_the_target_accepts(name):
+    # a corpus of rejects would only exercise the error paths
+    mod = harness(name)
+    seeds = mod.collect_seeds()
+    accepted = 0
+    for data in seeds.values():
+        mod.check_one(data)
+        accepted += 1
+    assert accepted >= 10
+
+
+@pytest.mark.skipif(not VECTORS_PRESENT, reason="../shared/vectors not present")
+def test_enveloped_fixed_keys_open_the_generated_seeds():
+    # the decrypt half of the EnvelopedData harness reaches the ciphers only if its keys open the seeds
+    from estcodec import enveloped as env
+
+    keys = _models.fixed_keys()
+    opened = 0
+    for name, data in _models.committed_seeds("enveloped").items():
+        plain = env.decrypt(data, private_key=keys["private_key"], kek=keys["kek"], kek_id=keys["kek_id"],
+                            password=keys["password"])
+        assert plain, name
+        opened += 1
+    assert opened >= 10
+
+
+@pytest.mark.skipif(not VECTORS_PRESENT, reason="../shared/vectors not present")
+def test_pki_response_seeds_verify_against_the_committed_signer():
+    from estcodec.cmc import parse_pki_response
+
+    signed = [d for n, d in _models.committed_seeds("pki_response").items() if "signed" in n]
+    assert signed
+    for data in signed:
+        assert parse_pki_response(data, signer_trust=_models.signer_certificate_pem()).signature_verified
+
+
+# ------------------------------------------------------------------ the harnesses report what they must
+
+
+@pytest.mark.parametrize("name, target, attr", [
+    ("x509", "Certificate", "from_der"),
+    ("pkcs10", "CertificationRequest", "from_der"),
+    ("csrattrs", "CsrAttrs", "from_der"),
+    ("certs_only", None, "parse_certs_only"),
+    ("pki_data", None, "parse_pki_data"),
+    ("pki_response", None, "parse_pki_response"),
+    ("pkcs8", None, "parse_private_key"),
+    ("enveloped", "env", "parse_enveloped_data"),
+])
+def test_harness_lets_foreign_exceptions_through(monkeypatch, name, target, attr):
+    mod = harness(name)
+
+    def boom(*args, **kwargs):
+        raise IndexError("boom")
+
+    owner = getattr(mod, target) if target else mod
+    if isinstance(owner, type):
+        monkeypatch.setattr(owner, attr, classmethod(lambda cls, *a, **k: boom()))
+    else:
+        monkeypatch.setattr(owner, attr, boom)
+    with pytest.raises(IndexError):
+        mod.check_one(b"\x30\x03\x02\x01\x05")
+
+
+def test_protocol_harness_lets_foreign_exceptions_through(monkeypatch):
+    mod = harness("protocol")
+    monkeypatch.setattr(mod.P, "parse_cacerts_response", lambda resp: [][1])
+    data = mod.join("cacerts", 200, [("Content-Type", "application/pkcs7-mime")], b"MAA=")
+    with pytest.raises(IndexError):
+        mod.check_one(data)
+
+
+def test_harness_reports_slow_inputs(monkeypatch):
+    # "nothing slow": the time limit is read at call time, so a zero limit turns every input into a finding
+    mod = harness("x509")
+    monkeypatch.setattr(_models, "SLOW_SECONDS", 0.0)
+    with pytest.raises(AssertionError, match="slow input"):
+        mod.check_one(b"\x30\x00")
+
+
+def test_protocol_input_layout_round_trips():
+    mod = harness("protocol")
+    data = mod.join("serverkeygen", 202, [("Retry-After", "5"), ("Content-Type", "text/plain")], b"body\r\n\r\nx")
+    assert mod.split(data) == ("serverkeygen", 202, [("Retry-After", "5"), ("Content-Type", "text/plain")],
+                               b"body\r\n\r\nx")
+    assert mod.split(b"") == ("cacerts", 200, [], b"")
+
+
+# ------------------------------------------------------------------ findings (fuzz/findings/), open until fixed
+
+F1_REASON = ("F1 (open, core/schema engine): strict decoding takes a constructed ANY value without parsing its "
+             "contents; schema-less DER refuses the same bytes and ber=True refuses or rewrites them")
+
+
+@pytest.mark.xfail(strict=True, reason=F1_REASON)
+@pytest.mark.parametrize("finding", ["F1-any-constructed-name.bin", "F1-any-sequence-null-name.bin"])
+def test_f1_strict_name_refuses_malformed_constructed_attribute_value(finding):
+    from estcodec.x509 import Name
+
+    data = (FINDINGS / finding).read_bytes()
+    with pytest.raises(DecodeError):
+        der.parse(data)  # schema-less strict DER refuses it (this part holds today)
+    with pytest.raises(DecodeError):
+        Name.from_der(data)  # ...and so must the model
+
+
+@pytest.mark.xfail(strict=True, reason=F1_REASON)
+def test_f1_certs_only_certificates_re_decode():
+    from estcodec.cms import parse_certs_only
+    from estcodec.x509 import Certificate
+
+    data = (FINDINGS / "F1-certs-only-message.bin").read_bytes()
+    try:
+        certs = parse_certs_only(data)
+    except DecodeError:
+        return  # refusing the message is the fix
+    for c in certs:  # or every certificate it gives back decodes again, in both modes
+        Certificate.from_der(c.to_der(), ber=True)
+
+
+@pytest.mark.xfail(strict=True, reason=F1_REASON)
+def test_f1_strict_acceptance_implies_ber_acceptance():
+    from estcodec.x509 import Name
+
+    data = (FINDINGS / "F1-any-constructed-name.bin").read_bytes()
+    strict_ok = True
+    try:
+        Name.from_der(data)
+    except DecodeError:
+        strict_ok = False
+    if strict_ok:
+        Name.from_der(data, ber=True)
+
+
+F2_REASON = ("F2 (open, estclient.protocol.parse_retry_after): str.isdigit() is True for '²' and other "
+             "non-ASCII digits, and int() refuses more than 4300 digits: ValueError escapes the parsers")
+
+
+@pytest.mark.xfail(strict=True, reason=F2_REASON)
+@pytest.mark.parametrize("finding", ["F2-retry-after-superscript.bin", "F2-retry-after-5000-digits.bin"])
+def test_f2_retry_after_never_raises_foreign_errors(finding):
+    harness("protocol").check_one((FINDINGS / finding).read_bytes())
