@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["OutputExists", "check_writable", "write_file", "KEY_MODE", "PUBLIC_MODE"]
@@ -26,7 +27,7 @@ class OutputExists(Exception):
         self.path = os.fspath(path)
 
 
-def check_writable(paths: list[str | os.PathLike[str] | None], *, force: bool) -> None:
+def check_writable(paths: Sequence[str | os.PathLike[str] | None], *, force: bool) -> None:
     """Fail before any network work if an output exists (without ``force``) or its directory is missing."""
     seen: set[str] = set()
     for p in paths:

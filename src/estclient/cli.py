@@ -59,7 +59,7 @@ exit status:
 
 environment (flags win over the environment, the environment over the --config file):
   EST_SERVER EST_LABEL EST_TRUST EST_BOOTSTRAP_FINGERPRINT EST_CERT EST_KEY EST_USER EST_PASSWORD
-  EST_PASSWORD_FILE EST_DIGEST EST_TIMEOUT EST_CONFIG
+  EST_PASSWORD_FILE EST_DIGEST EST_TIMEOUT EST_CHANNEL_BINDING EST_CONFIG
 
 config file (TOML, Python 3.11+), keys as the long flags without dashes, e.g.:
   server = "https://est.example.com:8443"
@@ -108,7 +108,7 @@ def _one_line(text: str) -> str:
 # ----------------------------------------------------------------------------------------------- settings
 
 _SETTING_KEYS = ("server", "label", "trust", "bootstrap_fingerprint", "cert", "key", "user", "password",
-                 "password_file", "digest", "timeout")
+                 "password_file", "digest", "timeout", "channel_binding")
 _PATH_KEYS = ("trust", "cert", "key", "password_file")
 
 
@@ -127,6 +127,7 @@ class Settings:
     password_file: str | None = None
     digest: bool = False
     timeout: float = 30.0
+    channel_binding: str = "auto"
 
 
 def _truthy(value: Any) -> bool:
@@ -247,8 +248,10 @@ def make_config(s: Settings) -> Any:
         if pw is None:
             raise CliError(EXIT_USAGE, "--user needs a password: --password, --password-file or EST_PASSWORD")
         auth = HttpAuth(s.user, pw, "digest" if s.digest else "basic")
+    if s.channel_binding not in ("auto", "require", "off"):
+        raise CliError(EXIT_USAGE, f"channel binding must be auto, require or off, got {s.channel_binding!r}")
     return EstClientConfig(origin, ca_label=label, trust=trust, client_identity=identity, http_auth=auth,
-                           timeout=s.timeout)
+                           timeout=s.timeout, channel_binding=s.channel_binding)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------------------------- output
@@ -819,7 +822,7 @@ def cmd_fullcmc(args: argparse.Namespace) -> int:
                 self.last = rec.response
             return rec
 
-    def save_response(client: _Recording) -> None:
+    def save_response(client: Any) -> None:
         if not args.response_out or client.last is None or not client.last.body:
             return
         try:
@@ -906,6 +909,8 @@ def _common_parent() -> argparse.ArgumentParser:
     g.add_argument("--password-file", metavar="FILE", help="read the HTTP password from FILE")
     g.add_argument("--digest", action="store_true", default=None, help="HTTP Digest instead of Basic")
     g.add_argument("--timeout", type=float, metavar="SECONDS", help="network timeout (default 30)")
+    g.add_argument("--channel-binding", choices=["auto", "require", "off"], default=None,
+                   help="bind CSRs to the TLS session (RFC 7030 §3.5): auto (default: on TLS 1.2), require, off")
     g.add_argument("--config", metavar="TOML", help="settings file (EST_CONFIG)")
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print a JSON document on stdout")

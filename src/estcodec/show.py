@@ -247,7 +247,7 @@ def _summarize_csr(der: bytes) -> dict[str, Any]:
         out["extensions"] = _extension_names(csr.extensions)
         for e in csr.extensions:
             if e.oid == "2.5.29.17":
-                out["subject_alt_names"] = [_general_name(g) for g in e.parsed]
+                out["subject_alt_names"] = [_general_name(g) for g in getattr(e, "parsed")]
     except Error as exc:
         out["extensions"] = f"unreadable: {exc}"
     try:
@@ -388,7 +388,8 @@ def _summarize_pki_data(der: bytes, trust: Any = None) -> dict[str, Any]:
     signed = _content_type(der) == _ID_SIGNED_DATA
     pki = parse_pki_data(der, signer_trust=trust if signed else None)
     requests = []
-    for r in pki.req_sequence:
+    req_sequence: Any = pki.req_sequence
+    for r in req_sequence:
         item: dict[str, Any] = {"body_part_id": r.body_part_id, "kind": {"tcr": "PKCS#10", "crm": "CRMF",
                                                                          "orm": "other"}.get(r.name, r.name)}
         if r.name == "tcr":
