@@ -63,8 +63,25 @@ KNOWN_FINDINGS = {
     "F1-any-unchecked": "strict decoding takes a constructed ANY value (e.g. an X.501 AttributeValue or a PKCS#10 "
                         "attribute value) without parsing its contents: schema-less DER refuses the same input, "
                         "ber=True refuses it or re-encodes it differently (fuzz/findings/F1-*.bin)",
+    "F4-rfc4514-non-string": "x509.Name.rfc4514_string turns a non-string attribute value (INTEGER, BOOLEAN, NULL) "
+                             "into bytes(value): INTEGER 5 gives '#0000000000', INTEGER 2**31-1 allocates 2 GiB, "
+                             "larger ones raise OverflowError, NULL raises TypeError (fuzz/findings/F4-*.bin)",
 }
 known_hits: dict[str, int] = {k: 0 for k in KNOWN_FINDINGS}
+
+
+def name_hits_f4(name) -> bool:
+    """True (and counted) when ``name`` holds an attribute value that finding F4 mishandles: then the harness
+    does not call ``rfc4514_string`` (or a repr built on it), which could allocate gigabytes."""
+    try:
+        rdns = name.value
+        values = [a.value for rdn in rdns for a in rdn]
+    except Exception:  # noqa: BLE001 - not a Name of RDNs: nothing to guard
+        return False
+    if any(not isinstance(v, (str, bytes, bytearray, memoryview)) for v in values):
+        known("F4-rfc4514-non-string")
+        return True
+    return False
 
 
 def known(name: str) -> None:

@@ -203,3 +203,50 @@ F2_REASON = ("F2 (open, estclient.protocol.parse_retry_after): str.isdigit() is 
 @pytest.mark.parametrize("finding", ["F2-retry-after-superscript.bin", "F2-retry-after-5000-digits.bin"])
 def test_f2_retry_after_never_raises_foreign_errors(finding):
     harness("protocol").check_one((FINDINGS / finding).read_bytes())
+
+
+F4_REASON = ("F4 (open, estcodec.x509.Name.rfc4514_string): a non-string attribute value goes through "
+             "bytes(value): INTEGER 5 prints as '#0000000000', INTEGER 2**31-1 allocates 2 GiB, a larger one "
+             "raises OverflowError, NULL raises TypeError")
+
+
+@pytest.mark.xfail(strict=True, reason=F4_REASON)
+def test_f4_rfc4514_of_an_integer_value_is_its_der_in_hex():
+    from estcodec.x509 import Name
+
+    # RFC 4514 §2.4: a value that is not a string is '#' followed by the hex of its BER (here DER) encoding
+    assert Name.from_der((FINDINGS / "F4-name-integer-value.bin").read_bytes()).rfc4514_string() == "CN=#020105"
+
+
+@pytest.mark.xfail(strict=True, reason=F4_REASON)
+def test_f4_rfc4514_of_a_null_value():
+    from estcodec.x509 import Name
+
+    assert Name.from_der((FINDINGS / "F4-name-null-value.bin").read_bytes()).rfc4514_string() == "CN=#0500"
+
+
+@pytest.mark.xfail(strict=True, reason=F4_REASON)
+def test_f4_rfc4514_of_the_atheris_certificate():
+    from estcodec.x509 import Certificate
+
+    cert = Certificate.from_der((FINDINGS / "F4-certificate-from-atheris.bin").read_bytes())
+    assert isinstance(cert.subject.rfc4514_string(), str) and isinstance(cert.issuer.rfc4514_string(), str)
+
+
+@pytest.mark.xfail(strict=True, reason=F4_REASON)
+def test_f4_rfc4514_does_not_allocate_by_the_value():
+    import tracemalloc
+
+    from estcodec.x509 import Name
+
+    # INTEGER 0x00ffffff in a 14-byte Name: today bytes(16777215) allocates 16 MiB (2**31-1 would take 2 GiB,
+    # fuzz/findings/F4-name-integer-2gib.bin; not run here)
+    data = bytes.fromhex("300f310d300b0603550403020400ffffff")
+    name = Name.from_der(data)
+    tracemalloc.start()
+    try:
+        name.rfc4514_string()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, f"{peak} bytes for a 17-byte input"
