@@ -63,6 +63,9 @@ KNOWN_FINDINGS = {
     "F1-any-unchecked": "strict decoding takes a constructed ANY value (e.g. an X.501 AttributeValue or a PKCS#10 "
                         "attribute value) without parsing its contents: schema-less DER refuses the same input, "
                         "ber=True refuses it or re-encodes it differently (fuzz/findings/F1-*.bin)",
+    "F2-retry-after-digits": "estclient.protocol.parse_retry_after: str.isdigit() holds for '²' and other non-ASCII "
+                             "digits and int() refuses more than 4300 digits: ValueError escapes "
+                             "(fuzz/findings/F2-*.bin)",
     "F4-rfc4514-non-string": "x509.Name.rfc4514_string turns a non-string attribute value (INTEGER, BOOLEAN, NULL) "
                              "into bytes(value): INTEGER 5 gives '#0000000000', INTEGER 2**31-1 allocates 2 GiB, "
                              "larger ones raise OverflowError, NULL raises TypeError (fuzz/findings/F4-*.bin)",

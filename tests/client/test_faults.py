@@ -117,7 +117,7 @@ def test_stalling_server_times_out(server):
     assert took < 6, f"gave up only after {took:.1f} s with a 1 s timeout"
 
 
-@pytest.mark.xfail(strict=True, reason="F3 (open, estclient.client._map_error): the async read timeout's "
+@pytest.mark.xfail(strict=True, raises=TlsConfigError, reason="F3 (open, estclient.client._map_error): the async read timeout's "
                                        "context chain holds ssl.SSLWantReadError, an SSLError, so a server that "
                                        "stalls after the request is reported as TlsConfigError('TLS handshake "
                                        "failed: The operation did not complete (read)')")
@@ -154,7 +154,7 @@ def test_202_with_retry_after_is_pending(server):
     assert isinstance(result, Pending) and result.retry_after == 7.0
 
 
-@pytest.mark.xfail(strict=True, reason="F2 (open): parse_retry_after lets int()'s ValueError out for a "
+@pytest.mark.xfail(strict=True, raises=ValueError, reason="F2 (open): parse_retry_after lets int()'s ValueError out for a "
                                        "non-ASCII digit or more than 4300 digits (see fuzz/findings/F2-*)")
 @pytest.mark.parametrize("value", ["\u00b2", "9" * 5000], ids=["superscript-two", "5000-digits"])
 def test_202_with_unreadable_retry_after(server, value):
