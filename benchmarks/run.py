@@ -10,8 +10,10 @@ Usage::
 
 Method: every case is a function that processes its whole item list once (for example all 117 certifi roots).
 It is run once untimed (warm-up and a check that it works), then timed with ``timeit`` (garbage collector off
-during timing, as timeit does) for a fixed number of passes per repeat; the best repeat is reported, divided
-by passes and items. Fixed pass counts per case, not auto-ranging, so two runs do the same work.
+during timing, as timeit does) for a fixed number of passes per repeat; repeats go round-robin over the cases
+of a section and the best repeat is reported, divided by passes and items. Fixed pass counts per case, not
+auto-ranging, so two runs do the same work. The clock is process CPU time by default (``--timer wall`` for
+perf_counter): steadier when other jobs share the machine.
 
 Each section names its reference row; the ratio column is (time of the row) / (time of the reference), so a
 competitor showing 57.0 is 57 times slower than estcodec. Sections that need an estcodec part that is not built
@@ -28,6 +30,7 @@ import json
 import os
 import platform
 import sys
+import time
 import timeit
 import warnings
 from dataclasses import dataclass, field
@@ -108,6 +111,13 @@ def _extension_ders(cert: bytes) -> list[bytes]:
 # machine and versions
 
 
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def machine_info() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -148,6 +158,7 @@ def machine_info() -> dict[str, Any]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "platform": platform.platform(),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_average_at_start": _loadavg(),
         "versions": versions,
     }
 
@@ -780,8 +791,11 @@ def _check(section: str, name: str, value: Any, corpus: Corpus) -> None:
         assert len(pd["controlSequence"]) == 3, f"{name}: {len(pd['controlSequence'])} controls"
 
 
+TIMERS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
 def run_section(sec: Section, corpus: Corpus, repeat: int, scale: float, only: set[str] | None,
-                log: Callable[[str], None]) -> list[Result]:
+                log: Callable[[str], None], clock: Callable[[], float] = time.process_time) -> list[Result]:
     """Time every case of a section. Repeats go round-robin over the cases (case 1, case 2, ..., case 1, ...)
     so that a noisy moment on the machine does not fall on one case only; the best repeat of each is kept."""
     results: list[Result] = []
@@ -811,7 +825,7 @@ def run_section(sec: Section, corpus: Corpus, repeat: int, scale: float, only: s
         except Exception as exc:  # report, keep going with the other cases
             res.status = f"error: {type(exc).__name__}: {exc}"[:200]
             continue
-        timers.append((res, timeit.Timer(fn)))
+        timers.append((res, timeit.Timer(fn, timer=clock)))
     best: dict[int, float] = {}
     for _ in range(repeat):
         for res, timer in timers:
@@ -870,6 +884,9 @@ def format_table(machine: dict, secs: list[Section], results: list[Result], tgts
     lines.append("estcodec benchmarks")
     lines.append(f"  machine : {machine['cpu']}, {machine['cores']} cores, {machine['platform']}")
     lines.append(f"  python  : {machine['python']}   run {machine['date']}")
+    lines.append(f"  load    : {machine.get('load_average_at_start')} at start, "
+                 f"{machine.get('load_average_at_end')} at end (1/5/15-minute averages; other work on the "
+                 "machine makes every figure noisier)")
     vers = ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v is not None)
     lines.append(f"  versions: {vers}")
     missing = [k for k, v in machine["versions"].items() if v is None]
@@ -907,7 +924,8 @@ def format_markdown(machine: dict, secs: list[Section], results: list[Result], t
     v = machine["versions"]
     lines = [
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['platform']}; {machine['python']}; "
-        f"run {machine['date']}, best of {repeat} round-robin repeats.",
+        f"run {machine['date']}, best of {repeat} round-robin repeats; load average "
+        f"{machine.get('load_average_at_start')} at start, {machine.get('load_average_at_end')} at end.",
         "",
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if val is not None) + ".",
         "",
@@ -972,6 +990,8 @@ def plot(path: Path, results: list[Result]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="estcodec benchmarks (see the module docstring)")
     ap.add_argument("--repeat", type=int, default=5, help="timeit repeats; the best is kept (default 5)")
+    ap.add_argument("--timer", choices=sorted(TIMERS), default="cpu",
+                    help="cpu: process CPU time (default; steady on a shared, busy machine), wall: perf_counter")
     ap.add_argument("--quick", action="store_true", help="one fifth of the passes and 3 repeats")
     ap.add_argument("--only", action="append", metavar="SECTION",
                     help="run only these sections: tree, extension, cert, pkcs7, pkiresponse, pkidata")
@@ -997,12 +1017,14 @@ def main(argv: list[str] | None = None) -> int:
     only = set(args.only) if args.only else None
     results: list[Result] = []
     for sec in secs:
-        results += run_section(sec, corpus, repeat, scale, only, log)
+        results += run_section(sec, corpus, repeat, scale, only, log, TIMERS[args.timer])
     tgts = targets(results)
+    machine["load_average_at_end"] = _loadavg()
 
     payload = {
         "machine": machine,
-        "method": {"repeat": repeat, "scale": scale, "timer": "timeit, best of round-robin repeats, gc off while timing"},
+        "method": {"repeat": repeat, "scale": scale, "clock": args.timer,
+                   "timer": "timeit, best of round-robin repeats, gc off while timing"},
         "corpus": json.loads((CORPUS / "MANIFEST.json").read_text()),
         "sections": [{"key": s.key, "title": s.title, "unit": s.unit, "items": s.items} for s in secs],
         "results": [r.__dict__ for r in results],
