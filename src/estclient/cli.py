@@ -398,12 +398,11 @@ def wait_for_result(out: Output, attempt_once: Callable[[], Any], *, max_wait: f
 
 
 def _retry_delay(result: Any) -> float | None:
-    from .protocol import CmcResponse, Pending
+    """Retry delay of an HTTP 202 answer (the same request is repeated, RFC 7030 §4.2.3), else None."""
+    from .protocol import Pending
 
     if isinstance(result, Pending):
         return result.retry_after if result.retry_after is not None else 5.0
-    if isinstance(result, CmcResponse) and result.is_pending():
-        return 5.0
     return None
 
 
@@ -847,6 +846,14 @@ def cmd_fullcmc(args: argparse.Namespace) -> int:
             raise
         save_response(client)
     assert isinstance(result, CmcResponse)
+    if result.is_pending():
+        # CMC pending (RFC 5272 §6.1.1): the CA holds the request; it is asked again with queryPending and the
+        # pendToken, not by repeating it
+        info = result.pki_response.pending_info()
+        detail = ""
+        if info is not None:
+            detail = f"; pendToken {bytes(info.pend_token).hex()}, ask again after {info.pend_time:%Y-%m-%d %H:%M:%S} UTC"
+        raise CliError(EXIT_PENDING, "the CA holds the Full PKI Request (CMC status pending)" + detail)
     from cryptography.hazmat.primitives import serialization
 
     spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

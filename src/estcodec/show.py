@@ -793,32 +793,28 @@ def format_text(summary: dict[str, Any]) -> str:
 
 def add_arguments(p: Any) -> None:
     """The arguments of the ``show`` subcommand (shared by ``est show`` and ``python -m estcodec show``)."""
-    p.add_argument("file", metavar="FILE", help="DER, BER, PEM or base64 file ('-' for stdin)")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("files", nargs="+", metavar="FILE", help="DER, BER, PEM or base64 file ('-' for stdin)")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary as JSON (several files: an object keyed by file name)")
     p.add_argument("--trust", metavar="PEM", help="CA certificates to verify signed CMC messages against")
 
 
-def run(args: Any) -> int:
-    """Entry point of ``show``: 0 on success, 1 when the input is unreadable or unrecognised (one line on
-    stderr)."""
+def _show_one(name: str, trust: Any) -> list[dict[str, Any]] | None:
+    """The summaries of one file, or None after printing one error line."""
     try:
-        if args.file == "-":
+        if name == "-":
             data = sys.stdin.buffer.read()
         else:
-            with open(args.file, "rb") as fh:
+            with open(name, "rb") as fh:
                 data = fh.read()
-        trust = None
-        if getattr(args, "trust", None):
-            with open(args.trust, "rb") as fh:
-                trust = fh.read()
     except OSError as exc:
-        print(f"error: cannot read {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        print(f"error: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
+        return None
     try:
         blocks = load_blocks(data)
     except (Error, ValueError) as exc:
-        print(f"error: {args.file}: {exc}", file=sys.stderr)
-        return 1
+        print(f"error: {name}: {exc}", file=sys.stderr)
+        return None
     summaries: list[dict[str, Any]] = []
     failures: list[str] = []
     for label, der in blocks:
@@ -826,8 +822,8 @@ def run(args: Any) -> int:
             s = summarize(der, trust=trust)
         except (Error, ValueError) as exc:
             if len(blocks) == 1:
-                print(f"error: {args.file}: {exc}", file=sys.stderr)
-                return 1
+                print(f"error: {name}: {exc}", file=sys.stderr)
+                return None
             # one block of several (e.g. the EC PARAMETERS before an EC PRIVATE KEY): say so, show the rest
             failures.append(f"{label}: {exc}")
             continue
@@ -835,13 +831,39 @@ def run(args: Any) -> int:
             s["pem_label"] = label
         summaries.append(s)
     for f in failures:
-        print(f"note: {args.file}: PEM block not shown: {f}", file=sys.stderr)
+        print(f"note: {name}: PEM block not shown: {f}", file=sys.stderr)
     if not summaries:
-        print(f"error: {args.file}: no PEM block holds a structure this tool recognises", file=sys.stderr)
-        return 1
+        print(f"error: {name}: no PEM block holds a structure this tool recognises", file=sys.stderr)
+        return None
+    return summaries
+
+
+def run(args: Any) -> int:
+    """Entry point of ``show``: 0 when every file was summarised, 1 when one was unreadable or unrecognised
+    (one line on stderr for each such file)."""
+    files = list(getattr(args, "files", None) or [args.file])
+    trust = None
+    if getattr(args, "trust", None):
+        try:
+            with open(args.trust, "rb") as fh:
+                trust = fh.read()
+        except OSError as exc:
+            print(f"error: cannot read {args.trust}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    rc = 0
+    docs: dict[str, Any] = {}
+    texts: list[str] = []
+    for name in files:
+        summaries = _show_one(name, trust)
+        if summaries is None:
+            rc = 1
+            continue
+        docs[name] = summaries[0] if len(summaries) == 1 else summaries
+        text = "\n\n".join(format_text(s) for s in summaries)
+        texts.append(f"==> {name} <==\n{text}" if len(files) > 1 else text)
     if args.json:
-        doc: Any = summaries[0] if len(summaries) == 1 else summaries
-        print(json.dumps(doc, indent=2))
-    else:
-        print("\n\n".join(format_text(s) for s in summaries))
-    return 0
+        if docs:
+            print(json.dumps(docs if len(files) > 1 else docs[files[0]], indent=2))
+    elif texts:
+        print("\n\n".join(texts))
+    return rc

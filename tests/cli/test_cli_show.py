@@ -53,20 +53,38 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("rel, kind, texts", CASES, ids=[c[0].rsplit("/", 1)[-1] for c in CASES])
-def test_show_vectors(vectors, rel, kind, texts):
-    path = vectors / rel
-    r = run_est("show", str(path))
+@pytest.fixture(scope="module")
+def shown() -> dict[str, str]:
+    """``est show`` of every vector of CASES, in one run (several files: one section per file)."""
+    from est_cli_helpers import VECTORS
+
+    if not VECTORS.is_dir():
+        pytest.skip("../shared/vectors is not beside the repository")
+    names = [str(VECTORS / rel) for rel, _, _ in CASES]
+    r = run_est("show", *names)
     assert r.returncode == 0, r.stderr
+    sections = re.split(r"^==> (.+) <==\n", r.stdout, flags=re.M)[1:]
+    out = dict(zip(sections[0::2], sections[1::2]))
+    assert list(out) == names
+    return {rel: out[name] for (rel, _, _), name in zip(CASES, names)}
+
+
+@pytest.mark.parametrize("rel, kind, texts", CASES, ids=[c[0].rsplit("/", 1)[-1] for c in CASES])
+def test_show_vectors(vectors, shown, rel, kind, texts):
+    path = vectors / rel
+    text = shown[rel]
     from estcodec.show import KINDS
 
-    assert r.stdout.startswith(KINDS[kind])
+    assert text.startswith(KINDS[kind])
     for t in texts:
-        assert t in r.stdout, (t, r.stdout)
-    r = run_est("show", "--json", str(path))
-    assert r.returncode == 0, r.stderr
-    doc = json.loads(r.stdout)
+        assert t in text, (t, text)
+    # the JSON form (checked in-process, to keep the suite quick: it is the same summarizer, and --json itself
+    # runs as a subprocess in the other tests)
+    from estcodec.show import load_blocks, summarize
+
+    doc = summarize(load_blocks(path.read_bytes())[-1][1])
     assert doc["type"] == kind and doc["name"] == KINDS[kind]
+    json.dumps(doc)  # JSON-ready
 
 
 def test_show_never_prints_key_material(vectors):
@@ -140,6 +158,17 @@ def test_show_pki_responses_failed_and_pending(tmp_path):
     doc = json.loads(run_est("show", "--json", str(p)).stdout)
     assert doc["type"] == "pki-response" and doc["signed"] is False and doc["status"] == "pending"
     assert doc["statuses"][0]["pend_info"] == {"pend_token": "0102746f6b656e", "pend_time": "2030-01-02T03:04:05Z"}
+
+
+def test_show_several_files_json_and_partial_failure(vectors, tmp_path):
+    cert, csr = vectors / "asn1crypto/keys/test-der.crt", vectors / "rfc7030/A.3_simpleenroll_request_pkcs10.der"
+    r = run_est("show", "--json", str(cert), str(csr))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert [doc[str(cert)]["type"], doc[str(csr)]["type"]] == ["certificate", "csr"]
+    r = run_est("show", str(cert), str(tmp_path / "missing.der"))
+    assert r.returncode == 1 and r.stdout.startswith(f"==> {cert} <==")
+    assert len(r.stderr.strip().splitlines()) == 1
 
 
 def test_show_unrecognised_input_fails_with_one_line(tmp_path):
