@@ -44,6 +44,20 @@ EXIT_CODES = {
     "file": EXIT_FILE,
 }
 
+EXAMPLES = """\
+examples:
+  est demo                                    # every operation against a throwaway local CA
+  est testserver --ca-out ca.pem              # a test EST server for other clients (Ctrl-C stops)
+  est cacerts -s https://est.example:8443 --bootstrap-fingerprint SHA256HEX --out ca.pem
+  est enroll -s https://est.example:8443 --trust ca.pem -u dev1 --password-file pw \\
+      --cn dev1 --san-dns dev1.example --out dev1.pem --key-out dev1.key
+  est reenroll -s https://est.example:8443 --trust ca.pem --cert dev1.pem --key dev1.key \\
+      --out dev1.pem --key-out dev1.key --force
+  est renew --watch -s https://est.example:8443 --trust ca.pem --cert dev1.pem --key dev1.key --threshold 7d
+  est show response.der                       # what is in this file? (certificate, CSR, CMC, CMS, key...)
+
+"""
+
 EPILOG = """\
 exit status:
   0  success
@@ -53,7 +67,7 @@ exit status:
   4  TLS error (server not trusted, bad trust anchors or client identity, bootstrap fingerprint mismatch)
   5  the server refused the request (HTTP 4xx/5xx, CMC failure) or does not offer the operation
   6  protocol error (the server's answer does not follow RFC 7030)
-  7  still pending (HTTP 202) when --max-wait ran out
+  7  still pending: HTTP 202 beyond --max-wait, or a CMC pending status
   8  network error (connection refused, reset, timed out)
   9  output file exists (use --force) or cannot be written
 
@@ -417,7 +431,7 @@ def _add_subject_flags(p: argparse.ArgumentParser, *, require_subject: bool = Fa
     g.add_argument("--country", help="subject countryName (two letters)")
     g.add_argument("--state", help="subject stateOrProvinceName")
     g.add_argument("--locality", help="subject localityName")
-    g.add_argument("--serial-number", dest="subject_serial", help="subject serialNumber (e.g. a device id)")
+    g.add_argument("--serial-number", dest="subject_serial", metavar="SERIAL", help="subject serialNumber (e.g. a device id)")
     g.add_argument("--san-dns", action="append", default=[], metavar="NAME", help="subjectAltName dNSName")
     g.add_argument("--san-ip", action="append", default=[], metavar="ADDR", help="subjectAltName iPAddress")
     g.add_argument("--san-email", action="append", default=[], metavar="ADDR", help="subjectAltName rfc822Name")
@@ -942,7 +956,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common_parent()
     parser = argparse.ArgumentParser(
         prog="est", description="EST (RFC 7030) client: enroll certificates from an EST server.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES + EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from estcodec import __version__
 
