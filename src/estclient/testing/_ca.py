@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 import ipaddress
 import threading
+from typing import Iterable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -14,6 +15,20 @@ __all__ = ["TestCa", "generate_key", "KEY_TYPES"]
 
 KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519")
 CMC_RA_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.28")  # id-kp-cmcRA (RFC 6402)
+
+
+_SAN = "2.5.29.17"
+_KEY_USAGE = "2.5.29.15"
+_EKU = "2.5.29.37"
+
+
+def _requested_extension(ext: object) -> tuple[str, bool, x509.ExtensionType]:
+    """(dotted OID, critical, value for CertificateBuilder) of an estcodec or cryptography extension."""
+    if isinstance(ext, x509.Extension):
+        return ext.oid.dotted_string, ext.critical, ext.value
+    dotted = ext.extn_id  # type: ignore[attr-defined]  # estcodec.x509.Extension
+    raw = x509.UnrecognizedExtension(x509.ObjectIdentifier(dotted), bytes(ext.extn_value))  # type: ignore[attr-defined]
+    return dotted, bool(ext.critical), raw  # type: ignore[attr-defined]
 
 
 def generate_key(key_type: str) -> object:
@@ -176,13 +191,15 @@ class TestCa:
         self,
         subject: x509.Name,
         public_key: object,
-        requested: list[x509.Extension[x509.ExtensionType]] | tuple[()] = (),
+        requested: Iterable[object] = (),
         *,
         lifetime: float,
         extended_key_usage: list[x509.ObjectIdentifier] | None = None,
     ) -> x509.Certificate:
         """Issue an end-entity certificate; SAN, keyUsage and EKU are copied from ``requested``.
 
+        ``requested``: the extensions a request asked for, as ``estcodec.x509.Extension`` (copied with
+        their exact value bytes) or ``cryptography`` ``x509.Extension`` objects.
         A negative ``lifetime`` gives a certificate that expired that many seconds ago (for tests).
         """
         now = _now()
@@ -204,10 +221,11 @@ class TestCa:
         )
         have_eku = False
         for ext in requested:
-            if isinstance(ext.value, (x509.SubjectAlternativeName, x509.KeyUsage)):
-                builder = builder.add_extension(ext.value, critical=ext.critical)
-            elif isinstance(ext.value, x509.ExtendedKeyUsage) and extended_key_usage is None:
-                builder = builder.add_extension(ext.value, critical=ext.critical)
+            dotted, critical, value = _requested_extension(ext)
+            if dotted in (_SAN, _KEY_USAGE):
+                builder = builder.add_extension(value, critical=critical)
+            elif dotted == _EKU and extended_key_usage is None:
+                builder = builder.add_extension(value, critical=critical)
                 have_eku = True
         if extended_key_usage is not None and not have_eku:
             builder = builder.add_extension(x509.ExtendedKeyUsage(extended_key_usage), critical=False)

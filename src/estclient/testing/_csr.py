@@ -1,114 +1,140 @@
-"""PKCS#10 parsing and checking for the reference EST server.
+"""PKCS#10 for the reference EST server, read and verified with :mod:`estcodec.pkcs10`.
 
-``cryptography`` parses the request and checks its signature; the attributes EST cares about
-(challengePassword, the RFC 7030 §4.4.1 decryption-key identifiers, SMIMECapabilities, CMC
-changeSubjectName) are read from the signed CertificationRequestInfo with :mod:`._asn1`.
+``estcodec`` decodes the request (strict DER), checks its self-signature and reads the attributes EST
+cares about: challengePassword, the RFC 7030 §4.4.1 decryption-key identifiers, SMIMECapabilities and
+CMC changeSubjectName. The throwaway CA issues with ``cryptography``'s ``CertificateBuilder``, so the
+subject and public key are also handed over in ``cryptography``'s types.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import UnsupportedAlgorithm
 
-from . import _asn1 as A
-from . import _oids as O
+from estcodec import Error as CodecError
+from estcodec.cmc import oid as cmc_oid
+from estcodec.pkcs10 import CertificationRequest
+from estcodec.schema import OctetString, SequenceOf, decode
+from estcodec.x509 import AlgorithmIdentifier, Extension
+from estcodec.x509 import oid as x509_oid
 
-__all__ = ["CsrError", "CsrInfo", "parse_csr"]
+__all__ = ["CsrError", "CsrInfo", "parse_csr", "from_request"]
 
-_STRING_TAGS = {0x0C, 0x13, 0x16, 0x14, 0x1E, 0x1C}  # UTF8, Printable, IA5, Teletex, BMP, Universal
+OID_SMIME_CAPABILITIES = "1.2.840.113549.1.9.15"  # RFC 8551 §2.5.2
+OID_DECRYPT_KEY_IDENTIFIER = "1.2.840.113549.1.9.16.2.37"  # RFC 7030 §4.4.1.1
+OID_ASYMMETRIC_DECRYPT_KEY_IDENTIFIER = "1.2.840.113549.1.9.16.2.54"  # RFC 7030 §4.4.1.2
+
+# SMIMECapabilities ::= SEQUENCE OF SMIMECapability; SMIMECapability has AlgorithmIdentifier's shape
+# (capabilityID OBJECT IDENTIFIER, parameters ANY OPTIONAL).
+_SmimeCapabilities = SequenceOf[AlgorithmIdentifier]
 
 
 class CsrError(ValueError):
     """A certification request the server refuses (malformed, or its signature does not verify)."""
 
 
-@dataclass
 class CsrInfo:
-    der: bytes
-    csr: x509.CertificateSigningRequest
-    subject: x509.Name
-    public_key: object
-    spki_der: bytes
-    extensions: list[x509.Extension[x509.ExtensionType]]
-    attributes: dict[str, list[A.Tlv]] = field(default_factory=dict)
+    """A decoded (and, unless told otherwise, verified) request and what the server reads from it."""
 
-    @property
-    def subject_alt_name(self) -> x509.SubjectAlternativeName | None:
+    def __init__(self, request: CertificationRequest) -> None:
+        self.request = request
+        self.der = request.to_der()
+        self.spki_der = request.public_key_info.to_der()
+        try:
+            self.extensions: list[Extension] = request.extensions
+            self.public_key: Any = request.public_key_info.to_cryptography()
+            # the CA's CertificateBuilder takes a cryptography Name
+            self.subject: x509.Name = request.to_cryptography().subject
+        except (CodecError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise CsrError(f"malformed CSR content: {exc}") from None
+
+    def extension(self, extn_id: str) -> Extension | None:
         for ext in self.extensions:
-            if isinstance(ext.value, x509.SubjectAlternativeName):
-                return ext.value
+            if ext.extn_id == extn_id:
+                return ext
         return None
 
     @property
-    def challenge_password(self) -> str | None:
-        values = self.attributes.get(O.CHALLENGE_PASSWORD)
-        if not values:
-            return None
-        el = values[0]
-        if el.identifier not in _STRING_TAGS:
-            raise CsrError("challengePassword is not a directory string")
-        if el.identifier == 0x1E:
-            return el.content.decode("utf-16-be", "replace")
-        return el.content.decode("utf-8", "replace")
+    def subject_alt_name_der(self) -> set[bytes]:
+        """The DER of each GeneralName the request's subjectAltName holds (empty without one)."""
+        return _general_names(self.extension(x509_oid.SUBJECT_ALT_NAME))
 
-    def _octets(self, oid: str) -> bytes | None:
-        values = self.attributes.get(oid)
-        if not values:
-            return None
-        if values[0].identifier != 0x04:
-            raise CsrError(f"attribute {oid} is not an OCTET STRING")
-        return values[0].content
+    @property
+    def challenge_password(self) -> str | None:
+        try:
+            return self.request.challenge_password
+        except CodecError:
+            raise CsrError("challengePassword is not a directory string") from None
+
+    def _octets(self, attr_oid: str) -> bytes | None:
+        try:
+            attr = self.request.attribute(attr_oid)
+            if attr is None or not attr.attr_values:
+                return None
+            return bytes(decode(OctetString, attr.attr_values[0]))
+        except CodecError:
+            raise CsrError(f"attribute {attr_oid} is not an OCTET STRING") from None
 
     @property
     def decrypt_key_identifier(self) -> bytes | None:
-        return self._octets(O.DECRYPT_KEY_IDENTIFIER)
+        return self._octets(OID_DECRYPT_KEY_IDENTIFIER)
 
     @property
     def asymmetric_decrypt_key_identifier(self) -> bytes | None:
-        return self._octets(O.ASYMMETRIC_DECRYPT_KEY_IDENTIFIER)
+        return self._octets(OID_ASYMMETRIC_DECRYPT_KEY_IDENTIFIER)
 
     @property
     def has_change_subject_name(self) -> bool:
-        return bool(self.attributes.get(O.CMC_CHANGE_SUBJECT_NAME))
+        return any(a.attr_type == cmc_oid.CHANGE_SUBJECT_NAME and a.attr_values for a in self.request.attributes)
 
     @property
     def smime_capabilities(self) -> list[str]:
         """Capability OIDs in the client's order of preference."""
         out: list[str] = []
-        for value in self.attributes.get(O.SMIME_CAPABILITIES, []):
-            try:
-                for cap in value.children():
-                    out.append(A.decode_oid(cap.children()[0]))
-            except (A.Asn1Error, IndexError):
-                raise CsrError("malformed SMIMECapabilities") from None
+        for attr in self.request.attributes:
+            if attr.attr_type != OID_SMIME_CAPABILITIES:
+                continue
+            for value in attr.attr_values:
+                try:
+                    out.extend(cap.algorithm for cap in decode(_SmimeCapabilities, value))
+                except CodecError:
+                    raise CsrError("malformed SMIMECapabilities") from None
         return out
+
+
+def _general_names(ext: Extension | None) -> set[bytes]:
+    if ext is None:
+        return set()
+    from estcodec.der import parse
+
+    try:
+        return {el.to_der() for el in parse(ext.extn_value).children}
+    except CodecError:
+        raise CsrError("malformed subjectAltName") from None
+
+
+def certificate_san_der(cert: x509.Certificate) -> set[bytes]:
+    """The DER of each GeneralName in a certificate's subjectAltName (empty without one)."""
+    from estcodec.x509 import Certificate
+
+    return _general_names(Certificate.from_cryptography(cert).extension(x509_oid.SUBJECT_ALT_NAME))
+
+
+def from_request(request: CertificationRequest, *, verify: bool = True) -> CsrInfo:
+    """A decoded request (e.g. from a CMC PKIData); with ``verify`` its self-signature must check out."""
+    if verify:
+        try:
+            request.verify()
+        except CodecError:  # SignatureError, UnsupportedSignatureAlgorithm, or a key that cannot be loaded
+            raise CsrError("the CSR signature does not verify") from None
+    return CsrInfo(request)
 
 
 def parse_csr(der: bytes, *, verify: bool = True) -> CsrInfo:
     """Parse a DER PKCS#10 request; with ``verify`` its self-signature must check out."""
     try:
-        A.parse(der)  # exactly one element, no trailing bytes
-        csr = x509.load_der_x509_csr(der)
-    except (A.Asn1Error, ValueError) as exc:
+        request = CertificationRequest.from_der(der)
+    except CodecError as exc:
         raise CsrError(f"not a DER PKCS#10 request: {exc}") from None
-    if verify:
-        try:
-            ok = csr.is_signature_valid
-        except Exception:  # unsupported algorithms surface as various errors from the backend
-            ok = False
-        if not ok:
-            raise CsrError("the CSR signature does not verify")
-    try:
-        public_key = csr.public_key()
-        extensions = list(csr.extensions)
-        info = A.parse(csr.tbs_certrequest_bytes).children()
-        attributes: dict[str, list[A.Tlv]] = {}
-        if len(info) >= 4 and info[3].is_context(0):
-            for attr in info[3].children():
-                parts = attr.children()
-                attributes.setdefault(A.decode_oid(parts[0]), []).extend(parts[1].children())
-    except (A.Asn1Error, ValueError, IndexError) as exc:
-        raise CsrError(f"malformed CSR content: {exc}") from None
-    spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return CsrInfo(der, csr, csr.subject, public_key, spki, extensions, attributes)
+    return from_request(request, verify=verify)

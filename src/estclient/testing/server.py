@@ -73,7 +73,7 @@ from . import _asn1 as A
 from . import _cmc, _cms
 from . import _oids as O
 from ._ca import TestCa, generate_key, key_type_of
-from ._csr import CsrError, CsrInfo, parse_csr
+from ._csr import CsrError, CsrInfo, certificate_san_der, parse_csr
 from ._digest import DigestVerifier
 
 __all__ = ["EstTestServer", "RequestRecord", "OPERATIONS"]
@@ -422,7 +422,11 @@ class _Handler(BaseHTTPRequestHandler):
             if info.subject != current.subject:
                 raise _HttpError(400, "the CSR subject differs from the certificate being renewed "
                                       "(RFC 7030 section 4.2.2) and no changeSubjectName is present")
-            if _san_set(info.subject_alt_name) != _san_set(_cert_san(current)):
+            try:
+                same_san = info.subject_alt_name_der == certificate_san_der(current)
+            except CsrError as exc:
+                raise _HttpError(400, str(exc)) from None
+            if not same_san:
                 raise _HttpError(400, "the CSR subjectAltName differs from the certificate being renewed "
                                       "(RFC 7030 section 4.2.2) and no changeSubjectName is present")
         self._check_pending("simplereenroll", info)
@@ -553,17 +557,6 @@ class _Handler(BaseHTTPRequestHandler):
         raise _HttpError(400, body=base64.encodebytes(der),
                          content_type="application/pkcs7-mime; smime-type=CMC-response",
                          headers={"Content-Transfer-Encoding": "base64"})
-
-
-def _cert_san(cert: x509.Certificate) -> x509.SubjectAlternativeName | None:
-    try:
-        return cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return None
-
-
-def _san_set(san: x509.SubjectAlternativeName | None) -> set[x509.GeneralName]:
-    return set(san) if san is not None else set()
 
 
 def _check_encryption_usage(cert: x509.Certificate) -> None:
