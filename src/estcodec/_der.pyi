@@ -80,6 +80,7 @@ class Spec:
     type_name: str
     nslots: int
     untrack: bool
+    lazy: bool
     def __init__(
         self,
         kind: int,
@@ -174,3 +175,4 @@ class ContainedGetter:
     def __get__(self, obj: Any, objtype: Any = ..., /) -> Any: ...
 
 def rdn_pairs(rdns: list[Any]) -> list[tuple[str, Any]]: ...
+def rdn_pairs_of(name: ChoiceModel) -> list[tuple[str, Any]]: ...

@@ -43,6 +43,7 @@ cdef class Spec:
     cdef public str type_name
     cdef public Py_ssize_t nslots   # SEQUENCE: length of the value tuple (fields, then contained values)
     cdef public bint untrack        # decoded instances (and their value tuples) are untracked by the cyclic GC
+    cdef public bint lazy           # CHOICE: validated while decoding, its value built on first access
 
     def __init__(self, int kind, int tcls=-1, Py_ssize_t tnum=0, *, Spec inner=None, model=None, tuple fields=(),
                  tuple bit_names=(), Py_ssize_t min_size=0, Py_ssize_t max_size=-1, bint transparent=False,
@@ -75,6 +76,7 @@ cdef class Spec:
         s.type_name = self.type_name
         s.nslots = self.nslots
         s.untrack = self.untrack
+        s.lazy = self.lazy
         return s
 
     def __repr__(self):
@@ -307,6 +309,20 @@ cdef class ChoiceModel:
     cdef bytes _src
     cdef Py_ssize_t _start
     cdef Py_ssize_t _end
+    cdef bint _lazy      # validated, value not built yet (``lazy`` CHOICE types)
+    cdef bint _ber       # decoded with BER leniencies (needed to build the value later)
+
+    cdef object _materialize(self):
+        cdef _Ctx ctx
+        cdef Header h
+        cdef FieldSpec alt = <FieldSpec>(<Spec>type(self)._asn1_spec).fields[self._index]
+        ctx.src = <PyObject*>self._src
+        ctx.buf = <cbuf>PyBytes_AS_STRING(self._src)
+        ctx.ber = self._ber
+        read_header(ctx.buf, self._start, self._end, &h, False)
+        self._value = _decode(&ctx, alt.spec, &h, 1)
+        self._lazy = False
+        return self._value
 
     def __init__(self, name=None, value=None, **kwargs):
         cdef Spec spec = type(self)._asn1_spec
@@ -336,6 +352,8 @@ cdef class ChoiceModel:
 
     @property
     def value(self):
+        if self._lazy:
+            return self._materialize()
         return self._value
 
     @property
@@ -358,7 +376,7 @@ cdef class ChoiceModel:
         return hash(self.to_der())
 
     def __repr__(self):
-        return f"{type(self).__name__}({self.name}={self._value!r})"
+        return f"{type(self).__name__}({self.name}={self.value!r})"
 
     def __reduce__(self):
         return (_from_der_for_pickle, (type(self), self.to_der()))
@@ -541,8 +559,13 @@ cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
         if idx < 0:
             _unexpected(s, h)
         alt = <FieldSpec>PyTuple_GET_ITEM(s.fields, idx)
+        lazy = s.lazy and not s.transparent
         try:
-            v = _decode(ctx, alt.spec, h, depth + 1)
+            if lazy:
+                _validate(ctx, alt.spec, h, depth + 1)
+                v = None
+            else:
+                v = _decode(ctx, alt.spec, h, depth + 1)
         except DecodeError as e:
             e._push(alt.seg)
             raise
@@ -551,6 +574,8 @@ cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
         cm = <ChoiceModel>_new_instance(<type>s.model)
         cm._index = idx
         cm._value = v
+        cm._lazy = lazy
+        cm._ber = ctx.ber
         cm._src = <bytes>ctx.src
         cm._start = h.start
         cm._end = h.cend
@@ -568,6 +593,148 @@ cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
             _fail("BIT STRING must be primitive", h.start, "constructed-primitive")
         return _decode_named_bits(ctx, s, h)
     raise AssertionError(f"unknown spec kind {kind}")
+
+
+cdef bint _needs_values(Spec s):
+    # A SEQUENCE whose checks need decoded values (ANY DEFINED BY, DEFAULT, contained values) is validated by
+    # decoding it.
+    cdef FieldSpec f
+    for f in s.fields:
+        if f.defined_by >= 0 or f.has_default or f.contained:
+            return True
+    return False
+
+
+cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
+    """Every check ``_decode`` makes, without building values where that can be avoided."""
+    cdef int kind = s.kind
+    cdef Header ih
+    cdef Header ch
+    cdef Py_ssize_t idx, i, n, p, end
+    cdef FieldSpec f
+    cdef FieldSpec alt
+    cdef bint have
+    if kind < 100:
+        if h.cons:
+            if ctx.ber and _is_string_tag(kind):
+                _decode_ber_segments(ctx, s, h)
+                return 0
+            _fail(f"{_expected_name(s)} must be primitive", h.start, "constructed-primitive")
+        return check_primitive(kind, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
+    if depth >= MAX_DEPTH:
+        _fail(f"nesting deeper than {MAX_DEPTH} levels", h.start, "too-deep")
+    if kind == K_SEQ and not _needs_values(s):
+        if not h.cons:
+            _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
+        n = PyTuple_GET_SIZE(s.fields)
+        p = h.cstart
+        end = h.cend
+        have = False
+        for i in range(n):
+            f = <FieldSpec>PyTuple_GET_ITEM(s.fields, i)
+            if not have and p < end:
+                read_header(ctx.buf, p, end, &ch, False)
+                have = True
+            if have and _matches(f.spec, &ch):
+                try:
+                    _validate(ctx, f.spec, &ch, depth + 1)
+                except DecodeError as e:
+                    e._push(f.seg)
+                    raise
+                p = ch.cend
+                have = False
+                continue
+            if not f.optional:
+                if have:
+                    err = DecodeError(f"expected {_expected_name(f.spec)}, got {tag_name(ch.cls, ch.tag, ch.cons)}",
+                                      ch.start, "unexpected-tag")
+                else:
+                    err = DecodeError(f"{_expected_name(s)} ends before its field {f.name}", h.start,
+                                      "missing-field")
+                err._push(f.seg)
+                raise err
+        if have or p < end:
+            _fail(f"{_expected_name(s)} has an unexpected element after its last field", p, "unexpected-tag")
+        return 0
+    if kind == K_SEQOF or kind == K_SETOF:
+        if not h.cons:
+            _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
+        p = h.cstart
+        i = 0
+        while p < h.cend:
+            try:
+                read_header(ctx.buf, p, h.cend, &ch, False)
+                if not _matches(s.inner, &ch):
+                    _unexpected(s.inner, &ch)
+                _validate(ctx, s.inner, &ch, depth + 1)
+            except DecodeError as e:
+                e._push(f"[{i}]")
+                raise
+            p = ch.cend
+            i += 1
+        if i < s.min_size or (s.max_size >= 0 and i > s.max_size):
+            _fail(f"{_expected_name(s)} has {i} elements, outside its size constraint", h.start, "invalid-value")
+        return 0
+    if kind == K_EXPLICIT:
+        if not h.cons:
+            _fail(f"explicit tag {_expected_name(s)} must be constructed", h.start, "primitive-constructed")
+        read_header(ctx.buf, h.cstart, h.cend, &ih, False)
+        if ih.cend != h.cend:
+            _fail("explicitly tagged value is followed by more data", ih.cend, "trailing-data")
+        if not _matches(s.inner, &ih):
+            _unexpected(s.inner, &ih)
+        return _validate(ctx, s.inner, &ih, depth + 1)
+    if kind == K_CHOICE:
+        idx = _choice_index(s, h)
+        if idx < 0:
+            _unexpected(s, h)
+        alt = <FieldSpec>PyTuple_GET_ITEM(s.fields, idx)
+        try:
+            _validate(ctx, alt.spec, h, depth + 1)
+        except DecodeError as e:
+            e._push(alt.seg)
+            raise
+        return 0
+    if kind == K_ANY:
+        return 0
+    if kind == K_ANYVAL:
+        if h.cls == CLS_UNIVERSAL and not h.cons:
+            return check_primitive(h.tag, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
+        return 0
+    _decode(ctx, s, h, depth)
+    return 0
+
+
+def rdn_pairs_of(ChoiceModel name):
+    """``[(type, value), ...]`` of every attribute of a decoded Name (CHOICE of an RDN sequence), read straight from
+    its bytes when it has them (no intermediate objects); values as ``AnyValue`` decodes them."""
+    cdef Header h, rh, ah, th, vh
+    cdef cbuf buf
+    cdef Py_ssize_t p, q
+    cdef list out
+    cdef bint ber
+    if name._src is None or not name._lazy:
+        return rdn_pairs(name.value)
+    buf = <cbuf>PyBytes_AS_STRING(name._src)
+    ber = name._ber
+    out = []
+    read_header(buf, name._start, name._end, &h, False)
+    p = h.cstart
+    while p < h.cend:
+        read_header(buf, p, h.cend, &rh, False)
+        q = rh.cstart
+        while q < rh.cend:
+            read_header(buf, q, rh.cend, &ah, False)
+            read_header(buf, ah.cstart, ah.cend, &th, False)
+            read_header(buf, th.cend, ah.cend, &vh, False)
+            if vh.cls == CLS_UNIVERSAL and not vh.cons:
+                v = prim_value(vh.tag, buf, vh.cstart, vh.cend, vh.start, ber)
+            else:
+                v = PyBytes_FromStringAndSize(<char*>buf + vh.start, vh.cend - vh.start)
+            out.append((dec_oid(buf, th.cstart, th.cend, th.start), v))
+            q = ah.cend
+        p = rh.cend
+    return out
 
 
 cdef object _decode_ber_segments(_Ctx* ctx, Spec s, Header* h):

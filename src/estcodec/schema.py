@@ -249,13 +249,17 @@ class _ModelMeta(type):
     structs). Decoding large inputs into many tracked objects otherwise spends a large share of its time in
     collections. Do not build reference cycles through the lists inside such instances."""
 
-    def __new__(mcls, name, bases, ns, gc: bool = True, **kw):  # noqa: N804
+    def __new__(mcls, name, bases, ns, gc: bool = True, lazy: bool = False, **kw):  # noqa: N804
         if not gc:
             ns.setdefault("__slots__", ())
         cls = super().__new__(mcls, name, bases, ns, **kw)
         spec = cls.__dict__.get("_asn1_spec")
         if spec is not None:
             spec.untrack = not gc
+            if lazy:
+                if spec.kind != _der.KIND_CHOICE or spec.transparent:
+                    raise TypeError(f"{name}: lazy=True is for (non-transparent) CHOICE models")
+                spec.lazy = True
         return cls
 
 
@@ -288,7 +292,9 @@ class Sequence(Model, metaclass=_ModelMeta):
 
 class Choice(ChoiceModel, metaclass=_ModelMeta):
     """Base class of CHOICE models. ``transparent=True`` decodes to the bare value; such a class must define
-    ``_select(value) -> index of the alternative`` for encoding. ``gc=False`` as for Sequence."""
+    ``_select(value) -> index of the alternative`` for encoding. ``gc=False`` as for Sequence. ``lazy=True``: the
+    value is fully validated while decoding but built only when ``.value`` is first read (for large values that are
+    often not read, or read through a faster path such as ``x509.Name.attributes``)."""
 
     __slots__ = ()
     _asn1_spec: Spec

@@ -9,7 +9,7 @@ import hashlib
 import ipaddress
 
 from . import pem as _pem
-from ._der import ContainedGetter, FieldPath, rdn_pairs
+from ._der import ContainedGetter, FieldPath, rdn_pairs_of
 from .errors import DecodeError, EncodeError
 from .schema import (
     Any, AnyValue, BitString, Boolean, Choice, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
@@ -128,7 +128,7 @@ def _encode_attr_value(attr_oid: str, value: object) -> bytes:
     return _tlv(12, value.encode("utf-8"))
 
 
-class Name(Choice, gc=False):
+class Name(Choice, gc=False, lazy=True):
     """A distinguished name: RDNs in order (``rdns``), each a list of attribute type/value pairs."""
 
     rdn_sequence: RDNSequence
@@ -178,10 +178,10 @@ class Name(Choice, gc=False):
     @property
     def attributes(self) -> "list[tuple[str, object]]":
         """Every (OID, value) pair in order; values are str for string types, else the DER bytes."""
-        return rdn_pairs(self.value)
+        return rdn_pairs_of(self)
 
     def get(self, attr_oid: str) -> "list[object]":
-        return [a.value for rdn in self.value for a in rdn if a.type == attr_oid]
+        return [v for t, v in rdn_pairs_of(self) if t == attr_oid]
 
     @property
     def common_name(self) -> "str | None":
@@ -234,9 +234,7 @@ class SubjectPublicKeyInfo(Sequence, gc=False):
     algorithm: AlgorithmIdentifier
     subject_public_key: BitString
 
-    @property
-    def algorithm_oid(self) -> str:
-        return self.algorithm.algorithm
+    algorithm_oid = FieldPath(0, 0)
 
     def to_cryptography(self):
         from cryptography.hazmat.primitives.serialization import load_der_public_key
