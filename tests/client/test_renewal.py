@@ -732,3 +732,51 @@ def test_public_names_match_the_api_contract():
     err = TransportError("down")
     assert RenewalFailed(err, 2) == RenewalFailed(error=err, attempt=2, retry_in=None)
     assert inspect.signature(write_atomic).parameters["mode"].default == 0o600
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_client_presents_the_renewed_certificate(tmp_path, mode):
+    """After renewing a certificate that then expires, the same client keeps working: the TLS handshake (which
+    refuses an expired client certificate) and /simplereenroll (which wants the certificate being renewed) see
+    the new certificate. A client still holding the old pair is refused."""
+    from estclient import ClientIdentity
+    from estclient.csr import CsrBuilder
+
+    # idle_timeout: the server closes kept-alive connections, so later requests need a new TLS handshake
+    with EstTestServer(cert_lifetime=3600, idle_timeout=1.0) as srv:
+        cert_path, key_path = setup_pair(tmp_path, srv, lifetime=3)
+        old_cert, _ = disk_pair(cert_path, key_path)
+        old_identity = ClientIdentity(cert_path.read_bytes(), key_path.read_bytes())
+        cfg = RenewalConfig(renewal_threshold=60, check_interval=30)
+
+        def request():
+            return CsrBuilder().common_name("device-1").san_dns("device-1.example")
+
+        def wait_for_expiry():
+            left = (old_cert.not_valid_after_utc - dt.datetime.now(dt.timezone.utc)).total_seconds()
+            time.sleep(max(0.0, left) + 1.5)
+
+        if mode == "sync":
+            with EstClient(client_config(srv.url, srv)) as client:
+                sched = RenewalScheduler(client, cfg, cert_path, key_path)
+                first = sched.check_now()
+                wait_for_expiry()
+                second = client.simple_reenroll(request()).certificate  # the client itself, not the scheduler
+        else:
+            async def run():
+                async with AsyncEstClient(client_config(srv.url, srv)) as client:
+                    sched = AsyncRenewalScheduler(client, cfg, cert_path, key_path)
+                    first = await sched.check_now()
+                    await asyncio.to_thread(wait_for_expiry)
+                    return first, (await client.simple_reenroll(request())).certificate
+
+            first, second = asyncio.run(run())
+        assert first is not None and second is not None and first.serial_number != second.serial_number
+        ok = [r for r in srv.requests if r.operation == "simplereenroll" and r.status == 200]
+        assert len(ok) == 2 and all(r.authenticated_by == "certificate" for r in ok)
+        # control: the expired old pair no longer gets through
+        stale_config = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.trust_anchor_pem),
+                                       client_identity=old_identity, timeout=10.0)
+        with EstClient(stale_config) as stale:
+            with pytest.raises(EstError):
+                stale.simple_reenroll(request())
