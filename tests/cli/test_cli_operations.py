@@ -412,3 +412,56 @@ def test_environment_and_config_file(testserver, tmp_path):
     (conf_dir / "bad.toml").write_text('servr = "x"\n')
     r = run_est("cacerts", "--config", str(conf_dir / "bad.toml"))
     assert r.returncode == 2 and "servr" in one_line_error(r.stderr)
+
+
+def test_malformed_answer_is_protocol_class(tmp_path):
+    """A server that answers /cacerts with 200 and a body that is no PKCS#7: protocol class (6)."""
+    import datetime
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address(
+                "127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "srv.pem", tmp_path / "srv.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+
+    class Garbage(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = b"this is not base64 of a PKCS#7 message"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/pkcs7-mime")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Garbage)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert_file, key_file)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        r = run_est("cacerts", "--server", f"https://127.0.0.1:{httpd.server_address[1]}", "--trust",
+                    str(cert_file))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert r.returncode == 6, r.stderr
+    assert "cacerts response" in one_line_error(r.stderr)
