@@ -344,6 +344,17 @@ def _controls(msg: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _nested_body_parts(msg: Any) -> dict[str, Any]:
+    """The cmsSequence (nested CMS content) and otherMsgSequence body parts, by id and type."""
+    cms: list[str] = []
+    for t in msg.cms_sequence:
+        raw = t.content_info
+        ct = _content_type(raw.to_der() if hasattr(raw, "to_der") else bytes(raw)) if raw is not None else None
+        cms.append(f"{t.body_part_id}: {_oid_name(ct) if ct else 'content'}")
+    other = [f"{m.body_part_id}: {_oid_name(m.other_msg_type)}" for m in msg.other_msg_sequence]
+    return {"cms_sequence": cms, "other_msg_sequence": other}
+
+
 def _summarize_pki_response(der: bytes, trust: Any = None) -> dict[str, Any]:
     from .cmc import parse_pki_response
 
@@ -376,8 +387,7 @@ def _summarize_pki_response(der: bytes, trust: Any = None) -> dict[str, Any]:
         out["transaction_id"] = resp.transaction_id
     out["controls"] = _controls(resp)
     out["body_parts"] = resp.body_part_ids()
-    out["cms_sequence"] = len(resp.cms_sequence)
-    out["other_msg_sequence"] = len(resp.other_msg_sequence)
+    out.update(_nested_body_parts(resp))
     out["certificates"] = [_short_certificate(c) for c in resp.certificates]
     return out
 
@@ -406,8 +416,7 @@ def _summarize_pki_data(der: bytes, trust: Any = None) -> dict[str, Any]:
     out["controls"] = _controls(pki)
     out["requests"] = requests
     out["body_parts"] = pki.body_part_ids()
-    out["cms_sequence"] = len(pki.cms_sequence)
-    out["other_msg_sequence"] = len(pki.other_msg_sequence)
+    out.update(_nested_body_parts(pki))
     out["certificates"] = [_short_certificate(c) for c in pki.certificates]
     return out
 

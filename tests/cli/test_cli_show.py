@@ -187,3 +187,21 @@ def test_python_m_estcodec_show_matches_est_show(vectors):
                        timeout=60)
     assert a.returncode == 0, a.stderr
     assert a.stdout == run_est("show", path).stdout
+
+
+def test_show_pki_data_nested_body_parts(vectors, tmp_path):
+    from estcodec.cmc import PkiDataBuilder
+    from estcodec.cms import build_certs_only
+    from estcodec.x509 import Certificate
+
+    c = Certificate.from_der((vectors / "asn1crypto/keys/test-der.crt").read_bytes())
+    pki = (PkiDataBuilder().transaction_id(5).add_content_info(build_certs_only([c]))
+           .add_other_msg("1.2.3.4", b"\x05\x00").build())
+    f = tmp_path / "pkidata.pem"
+    f.write_text(pki.to_pem() if hasattr(pki, "to_pem") else
+                 "-----BEGIN CMC REQUEST-----\n" + base64.encodebytes(pki.to_der()).decode() +
+                 "-----END CMC REQUEST-----\n")
+    doc = json.loads(run_est("show", "--json", str(f)).stdout)
+    assert doc["type"] == "pki-data" and doc["signed"] is False and doc["transaction_id"] == 5
+    assert doc["cms_sequence"] == ["2: signedData"] and doc["other_msg_sequence"] == ["3: 1.2.3.4"]
+    assert doc["body_parts"] == [1, 2, 3]
