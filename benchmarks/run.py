@@ -167,31 +167,35 @@ def machine_info() -> dict[str, Any]:
 # field access: the same fields read from every library's result
 
 
+_CRYPTO_READERS: dict = {}
+
+
+def _crypto_readers() -> dict:
+    """type -> reader of the common values, for cryptography's extension value classes (built once)."""
+    if not _CRYPTO_READERS:
+        from cryptography import x509
+
+        _CRYPTO_READERS.update({
+            x509.BasicConstraints: lambda v: (v.ca, v.path_length),
+            x509.KeyUsage: lambda v: (v.digital_signature, v.key_cert_sign, v.crl_sign, v.key_encipherment),
+            x509.SubjectKeyIdentifier: lambda v: v.digest,
+            x509.AuthorityKeyIdentifier: lambda v: (v.key_identifier, v.authority_cert_serial_number),
+            x509.ExtendedKeyUsage: lambda v: [o.dotted_string for o in v],
+            x509.SubjectAlternativeName: lambda v: [g.value for g in v],
+            x509.IssuerAlternativeName: lambda v: [g.value for g in v],
+            x509.CRLDistributionPoints: lambda v: [[g.value for g in (dp.full_name or ())] for dp in v],
+            x509.AuthorityInformationAccess:
+                lambda v: [(d.access_method.dotted_string, d.access_location.value) for d in v],
+            x509.CertificatePolicies: lambda v: [p.policy_identifier.dotted_string for p in v],
+            x509.UnrecognizedExtension: lambda v: v.value,
+        })
+    return _CRYPTO_READERS
+
+
 def crypto_ext_value(v: Any) -> Any:
     """Read the common values of a cryptography extension object (it parses them when .extensions is read)."""
-    from cryptography import x509
-
-    if isinstance(v, x509.BasicConstraints):
-        return (v.ca, v.path_length)
-    if isinstance(v, x509.KeyUsage):
-        return (v.digital_signature, v.key_cert_sign, v.crl_sign, v.key_encipherment)
-    if isinstance(v, x509.SubjectKeyIdentifier):
-        return v.digest
-    if isinstance(v, x509.AuthorityKeyIdentifier):
-        return (v.key_identifier, v.authority_cert_serial_number)
-    if isinstance(v, x509.ExtendedKeyUsage):
-        return [o.dotted_string for o in v]
-    if isinstance(v, (x509.SubjectAlternativeName, x509.IssuerAlternativeName)):
-        return [g.value for g in v]
-    if isinstance(v, x509.CRLDistributionPoints):
-        return [[g.value for g in (dp.full_name or ())] for dp in v]
-    if isinstance(v, x509.AuthorityInformationAccess):
-        return [(d.access_method.dotted_string, d.access_location.value) for d in v]
-    if isinstance(v, x509.CertificatePolicies):
-        return [p.policy_identifier.dotted_string for p in v]
-    if isinstance(v, x509.UnrecognizedExtension):
-        return v.value
-    return v
+    f = (_CRYPTO_READERS or _crypto_readers()).get(type(v))
+    return f(v) if f is not None else v
 
 
 def crypto_read(c: Any) -> tuple:
@@ -210,24 +214,39 @@ def crypto_read(c: Any) -> tuple:
     )
 
 
+_EST_READERS: dict = {}
+
+
+def _est_readers() -> dict:
+    """type -> reader of the common values, for estcodec.x509's extension value models (built once)."""
+    if not _EST_READERS:
+        from estcodec import x509
+
+        def dist_point(v):
+            dp = v.distribution_point
+            return [g.value for g in dp.value] if dp is not None and dp.name == "full_name" else None
+
+        _EST_READERS.update({
+            x509.BasicConstraints: lambda v: (v.ca, v.path_len_constraint),
+            x509.AuthorityKeyIdentifier: lambda v: (v.key_identifier, v.authority_cert_serial_number),
+            x509.GeneralName: lambda v: v.value,
+            x509.DistributionPoint: dist_point,
+            x509.AccessDescription: lambda v: (v.access_method, v.access_location.value),
+            x509.PolicyInformation: lambda v: v.policy_identifier,
+        })
+    return _EST_READERS
+
+
 def _est_value(v: Any) -> Any:
-    if isinstance(v, list):
-        return [_est_value(x) for x in v]
-    kind = type(v).__name__
-    if kind == "BasicConstraints":
-        return (v.ca, v.path_len_constraint)
-    if kind == "AuthorityKeyIdentifier":
-        return (v.key_identifier, v.authority_cert_serial_number)
-    if kind == "GeneralName":
-        return v.value
-    if kind == "DistributionPoint":
-        dp = v.distribution_point
-        return [g.value for g in dp.value] if dp is not None and dp.name == "full_name" else None
-    if kind == "AccessDescription":
-        return (v.access_method, v.access_location.value)
-    if kind == "PolicyInformation":
-        return v.policy_identifier
-    return v  # bytes (key identifiers, unknown extensions), key usage bits, EKU OIDs
+    """Read the common values of an estcodec extension value like crypto_ext_value reads cryptography's:
+    models field by field, lists item by item; bytes (key identifiers, unknown extensions), key usage bits and
+    EKU OIDs are values already."""
+    readers = _EST_READERS or _est_readers()
+    if type(v) is list:
+        f = readers.get(type(v[0])) if v else None
+        return [f(x) for x in v] if f is not None else v
+    f = readers.get(type(v))
+    return f(v) if f is not None else v
 
 
 def estcodec_read(c: Any) -> tuple:
@@ -468,11 +487,26 @@ def sections(corpus: Corpus) -> list[Section]:
         from_der = cert_cls.from_der
         return lambda: [estcodec_read(from_der(r)) for r in roots]
 
+    def est_x509_decode_only():
+        from_der = _import_estcodec("estcodec.x509", "Certificate").from_der
+        return lambda: [from_der(r) for r in roots]
+
+    def est_x509_read_only():
+        from_der = _import_estcodec("estcodec.x509", "Certificate").from_der
+        certs = [from_der(r) for r in roots]
+        return lambda: [estcodec_read(c) for c in certs]
+
     def crypto_x509():
         from cryptography import x509
 
         load = x509.load_der_x509_certificate
         return lambda: [crypto_read(load(r)) for r in roots]
+
+    def crypto_x509_load_only():
+        from cryptography import x509
+
+        load = x509.load_der_x509_certificate
+        return lambda: [load(r) for r in roots]
 
     def asn1crypto_x509():
         from asn1crypto import x509 as ax509
@@ -502,6 +536,12 @@ def sections(corpus: Corpus) -> list[Section]:
         Case("estcodec.x509.Certificate + fields", est_x509, 100, reference=True),
         Case("cryptography load + fields", crypto_x509, 30),
         Case("asn1crypto load + fields", asn1crypto_x509, 3),
+        Case("  split: estcodec.x509 from_der only", est_x509_decode_only, 100,
+             note="informational: the decode part of the first row"),
+        Case("  split: estcodec.x509 field reads only (decoded before)", est_x509_read_only, 100,
+             note="informational: the reading part of the first row"),
+        Case("  split: cryptography load only (it parses lazily)", crypto_x509_load_only, 100,
+             note="informational"),
     ]
     if (HERE / "anchors" / "anchor_cert.pyx").exists():
 
@@ -511,7 +551,14 @@ def sections(corpus: Corpus) -> list[Section]:
             dec = _anchors.load("anchor_cert").decode_certificate
             return lambda: [anchor_read(dec(r)) for r in roots]
 
+        def anchor_c_decode_only():
+            import _anchors
+
+            dec = _anchors.load("anchor_cert").decode_certificate
+            return lambda: [dec(r) for r in roots]
+
         cert_cases.insert(1, Case("anchor (c): hand-written Cython + fields", anchor_c, 100))
+        cert_cases.append(Case("  split: anchor (c) decode only", anchor_c_decode_only, 100, note="informational"))
     s.cases = cert_cases
     out.append(s)
 
@@ -683,6 +730,13 @@ def _schema_extension_model():
 # cross-checks: the fast paths must compute the same thing as the references, or their times mean nothing
 
 
+# extensions whose common values both readers give in the same shape (compared value for value)
+_SAME_SHAPE_EXTENSIONS = {
+    "2.5.29.14", "2.5.29.17", "2.5.29.19", "2.5.29.31", "2.5.29.32", "2.5.29.35", "2.5.29.37",
+    "1.3.6.1.5.5.7.1.1",
+}
+
+
 def cross_check(corpus: Corpus, log: Callable[[str], None]) -> list[str]:
     """Compare anchors with estcodec and cryptography on the whole corpus; return the problems found."""
     import _anchors
@@ -743,6 +797,9 @@ def cross_check(corpus: Corpus, log: Callable[[str], None]) -> list[str]:
                 problems.append(f"root {i}: estcodec.x509 failed: {type(exc).__name__}: {exc}")
                 continue
             problems += _compare_with_cryptography(f"root {i} estcodec.x509", ours, theirs)
+            for (o, _, v1), (_, _, v2) in zip(ours[6], theirs[6]):
+                if o in _SAME_SHAPE_EXTENSIONS and v1 != v2:
+                    problems.append(f"root {i}: extension {o} value differs from cryptography: {v1!r} != {v2!r}")
     log(f"cross-checks: {'ok' if not problems else f'{len(problems)} problem(s)'}")
     for p in problems[:20]:
         log(f"  ! {p}")
