@@ -367,6 +367,21 @@ def sections(corpus: Corpus) -> list[Section]:
         parse = _anchors.load("anchor_tree").parse
         return lambda: [parse(r) for r in roots]
 
+    def anchor_a_walk():
+        import _anchors
+
+        parse = _anchors.load("anchor_tree").parse
+
+        def walk(t):
+            c = t[2]
+            if type(c) is tuple:
+                for ch in c:
+                    walk(ch)
+            else:
+                c  # noqa: B018 - the same per-element work as the der.parse walk
+
+        return lambda: [walk(parse(r)) for r in roots]
+
     def asn1crypto_native():
         from asn1crypto import x509 as ax509
 
@@ -395,7 +410,9 @@ def sections(corpus: Corpus) -> list[Section]:
         Case("anchor (a): Cython tuple tree", anchor_a, 300,
              note="minimal Cython tree builder, one tuple per element"),
         Case("estcodec.der.parse + .content of every primitive", est_parse_content, 100,
-             note="der.parse slices content lazily; this reads it all"),
+             note="der.parse slices content lazily; this reads it all, walking the tree in Python"),
+        Case("anchor (a) + the same Python walk", anchor_a_walk, 100,
+             note="the walk's own cost, for the row above"),
         Case("cryptography load + field access", crypto_fields, 30),
         Case("asn1tools decode (rfc5280 subset)", asn1tools_decode, 5),
         Case("asn1crypto .native", asn1crypto_native, 3),
