@@ -62,6 +62,8 @@ __all__ = [
     "save_pair",
     "load_identity",
     "previous_path",
+    "renewal_csr",
+    "key_type_of",
 ]
 
 log = logging.getLogger("estclient.renewal")
