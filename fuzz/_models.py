@@ -199,12 +199,12 @@ def seeds_for(accepts: Callable[[bytes], bool], extra: dict[str, bytes] | None =
     a few it refuses (for the error paths), ``extra`` (hand-made inputs) and the committed seeds of ``name``."""
     accepted: list[tuple[str, bytes]] = []
     rejected: list[tuple[str, bytes]] = []
-    for name, blob in candidate_blobs().items():
+    for source, blob in candidate_blobs().items():
         try:
             ok = accepts(blob)
         except Exception:  # noqa: BLE001 - seed selection only; the harness itself reports foreign errors
             ok = False
-        (accepted if ok else rejected).append((name, blob))
+        (accepted if ok else rejected).append((source, blob))
     accepted.sort(key=lambda kv: (len(kv[1]), kv[0]))
     if len(accepted) > MAX_SEEDS:
         step = len(accepted) / MAX_SEEDS

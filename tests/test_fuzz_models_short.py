@@ -65,11 +65,19 @@ def test_seeds_include_inputs_the_target_accepts(name):
     # a corpus of rejects would only exercise the error paths
     mod = harness(name)
     seeds = mod.collect_seeds()
-    accepted = 0
     for data in seeds.values():
         mod.check_one(data)
-        accepted += 1
-    assert accepted >= 10
+    accepts = getattr(mod, "_accepts", None)
+    if accepts is None:  # the protocol harness: every seed is a recorded or built response
+        assert len(seeds) >= 20
+        return
+    accepted = 0
+    for data in seeds.values():
+        try:
+            accepted += bool(accepts(data))
+        except Exception:  # noqa: BLE001 - the rejected seeds are there on purpose
+            pass
+    assert accepted >= 5, f"{name}: {accepted} of {len(seeds)} seeds accepted"
 
 
 @pytest.mark.skipif(not VECTORS_PRESENT, reason="../shared/vectors not present")
