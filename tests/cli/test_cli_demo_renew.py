@@ -55,15 +55,20 @@ def test_demo_json_and_keep(tmp_path):
 
 def test_testserver_stops_on_ctrl_c(tmp_path):
     srv = start_testserver(tmp_path, "--auth", "digest", "--label", "arbitraryLabel1")
-    assert "(digest)" in srv.banner and "/arbitraryLabel1/" in srv.banner
-    # a digest-protected enrollment through the labelled path the banner shows
-    r = run_est("enroll", "--server", srv.est_url + "arbitraryLabel1/", "--trust", str(srv.ca_file), "--user",
-                srv.user, "--password", srv.password, "--digest", "--cn", "digest-dev", "--key-out",
-                str(tmp_path / "d.key"))
-    assert r.returncode == 0, r.stderr
-    srv.proc.send_signal(signal.SIGINT)
-    out, _ = srv.proc.communicate(timeout=10)
-    assert srv.proc.returncode == 0 and "stopped." in out
+    try:
+        assert "(digest)" in srv.banner and "/arbitraryLabel1/" in srv.banner
+        # a digest-protected enrollment through the labelled path the banner shows
+        r = run_est("enroll", "--server", srv.est_url + "arbitraryLabel1/", "--trust", str(srv.ca_file), "--user",
+                    srv.user, "--password", srv.password, "--digest", "--cn", "digest-dev", "--key-out",
+                    str(tmp_path / "d.key"))
+        assert r.returncode == 0, r.stderr
+        srv.proc.send_signal(signal.SIGINT)
+        out, _ = srv.proc.communicate(timeout=10)
+        assert srv.proc.returncode == 0 and "stopped." in out
+    finally:
+        if srv.proc.poll() is None:
+            srv.proc.kill()
+            srv.proc.wait()
 
 
 # ----------------------------------------------------------------------------------------------- renew
@@ -132,7 +137,12 @@ def test_renew_watch_renews_and_stops_on_sigterm(testserver, tmp_path):
         assert cert_path.read_bytes() != old
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=15)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
     assert proc.returncode == 0, err
     assert "renewed: serial" in err and "stopped" in err
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
