@@ -2,7 +2,7 @@
 
 Subcommands are registered in ``SUBCOMMANDS`` below: each entry names a function that adds the subcommand's
 arguments to its argparse parser and a ``run(args) -> int`` function (imported lazily, so one tool's imports
-do not slow down another). To add a subcommand (``show`` is planned), write ``_add_NAME(parser)`` and a
+do not slow down another). To add a subcommand, write ``_add_NAME(parser)`` and a
 ``run`` in its own module, and add one line to ``SUBCOMMANDS``.
 
 Exit status: 0 on success, 1 when the input is bad (one line on stderr), 2 on a usage error.
