@@ -56,7 +56,8 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 class TcpProxy:
     """A loopback TCP proxy on a fixed port that can be stopped (connections refused, open ones cut) and
-    started again, so that "the server is down" is real for the client while the server keeps its CA."""
+    started again. EstTestServer restarts on a new port (with the same CA); the proxy gives the client one
+    stable address in front of it."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream = ("127.0.0.1", upstream_port)
@@ -410,12 +411,15 @@ def test_server_down_failures_with_growing_delays_then_success(tmp_path):
             with EstClient(client_config(proxy.url, srv)) as client:
                 client.get_ca_certs()  # a pooled connection exists when the server goes away
                 proxy.stop()
+                srv.stop()  # the server itself is down too (same CA when it comes back)
                 sched = RenewalScheduler(client, cfg, cert_path, key_path).start()
                 try:
                     assert rec.wait_for(RenewalExhausted, timeout=30)
                     # the old pair stays in place while the server is down
                     assert (cert_path.read_bytes(), key_path.read_bytes()) == before
                     assert rec.wait_for(RenewalFailed, count=6, timeout=30)  # the next check tries again
+                    srv.start()  # back, on a new port behind the same proxy address
+                    proxy.upstream = ("127.0.0.1", srv.port)
                     proxy.start()
                     assert rec.wait_for(RenewalSucceeded, timeout=30)
                 finally:
