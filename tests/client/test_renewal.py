@@ -1,8 +1,9 @@
 """estclient.renewal: real EstTestServer, real TLS on loopback, real files, real SIGKILLs.
 
 - short-lived certificates (60 s) are renewed before they expire, with the events in order (sync and async);
-- with the server unreachable (a loopback TCP proxy in front of it is stopped) the scheduler reports
-  RenewalFailed with growing delays, keeps the old pair, and succeeds once the proxy is back;
+- with the server stopped (and the loopback TCP proxy that gives it a stable address) the scheduler reports
+  RenewalFailed with growing delays, keeps the old pair, and succeeds once the server is back;
+- after a renewal the client presents the new certificate (fresh handshakes, old certificate expired);
 - a process killed (SIGKILL) at every step of writing a renewed pair, and at random moments of a write loop,
   leaves files from which load_identity recovers the old or the new pair, never a mix or a partial file;
 - key files are 0600 whatever the umask.
