@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _models import (VECTORS, atheris_main, committed_seeds, fixed_keys, known, own_est,  # noqa: E402
+from _models import (VECTORS, atheris_main, committed_seeds, fixed_keys, is_open, known, own_est,  # noqa: E402
                      signer_certificate_pem, timed)
 
 from estclient import protocol as P  # noqa: E402
@@ -79,7 +79,8 @@ def check_one(data: bytes) -> None:
     resp = P.EstResponse(status, headers, body)
     for name, value in headers:
         text = value.strip()
-        if name.strip().lower() == "retry-after" and text.isdigit() and (not text.isascii() or len(text) > 4000):
+        if (name.strip().lower() == "retry-after" and text.isdigit() and (not text.isascii() or len(text) > 4000)
+                and is_open("F2-retry-after-digits")):
             known("F2-retry-after-digits")
             return
     for _, value in headers:
