@@ -69,6 +69,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from estcodec.cms import build_certs_only
+from estcodec.csrattrs import CsrAttrsBuilder
+from estcodec.csrattrs import oid as csrattrs_oid
+
 from . import _asn1 as A
 from . import _cmc, _cms
 from . import _oids as O
@@ -82,6 +86,7 @@ OPERATIONS = ("cacerts", "csrattrs", "simpleenroll", "simplereenroll", "serverke
 _GET_OPS = ("cacerts", "csrattrs")
 _PREFIX = "/.well-known/est/"
 _MAX_BODY = 1 << 20
+_OID_SHA256 = "2.16.840.1.101.3.4.2.1"  # what /csrattrs lists by default (RFC 7030 A.2 style)
 
 _TLS_VERSIONS = {
     "1.2": ssl.TLSVersion.TLSv1_2,
@@ -394,7 +399,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _op_cacerts(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         est = self.est
-        return self._b64_response("application/pkcs7-mime", _cms.certs_only([*est.ca.ca_certificates, *est.extra_ca_certificates]))
+        return self._b64_response("application/pkcs7-mime", _certs_only([*est.ca.ca_certificates, *est.extra_ca_certificates]))
 
     def _op_csrattrs(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         der = self.est.csr_attrs_der()
@@ -541,7 +546,7 @@ class _Handler(BaseHTTPRequestHandler):
                              content_type="application/pkcs7-mime; smime-type=CMC-response",
                              headers={"Content-Transfer-Encoding": "base64"})
         if est.fullcmc_response == "certs-only" and not failed:
-            return self._b64_response("application/pkcs7-mime; smime-type=certs-only", _cms.certs_only(issued))
+            return self._b64_response("application/pkcs7-mime; smime-type=certs-only", _certs_only(issued))
         der = _cmc.build_pki_response(statuses, certificates=issued, signer_key=est.ca.issuer_key,
                                       signer_cert=est.ca.issuer_certificate, request=req)
         return self._b64_response("application/pkcs7-mime; smime-type=CMC-response", der)
@@ -557,6 +562,11 @@ class _Handler(BaseHTTPRequestHandler):
         raise _HttpError(400, body=base64.encodebytes(der),
                          content_type="application/pkcs7-mime; smime-type=CMC-response",
                          headers={"Content-Transfer-Encoding": "base64"})
+
+
+def _certs_only(certs: list[x509.Certificate]) -> bytes:
+    """A certs-only Simple PKI Response (RFC 5272 §4.1), certificates in DER SET OF order."""
+    return build_certs_only(certs, canonical=True)
 
 
 def _check_encryption_usage(cert: x509.Certificate) -> None:
@@ -929,16 +939,19 @@ class EstTestServer:
             return None
         if isinstance(value, (bytes, bytearray)):
             return bytes(value)
-        oids = list(value) if isinstance(value, list) else [O.SHA256]
-        if self.require_channel_binding and O.CHALLENGE_PASSWORD not in oids:
-            oids.insert(0, O.CHALLENGE_PASSWORD)
-        return A.seq(*(A.oid(o) for o in oids))
+        oids = list(value) if isinstance(value, list) else [_OID_SHA256]
+        if self.require_channel_binding and csrattrs_oid.CHALLENGE_PASSWORD not in oids:
+            oids.insert(0, csrattrs_oid.CHALLENGE_PASSWORD)
+        builder = CsrAttrsBuilder()
+        for attr_oid in oids:
+            builder = builder.oid(attr_oid)
+        return builder.build().to_der()
 
     # ---------------------------------------------------------------------------------- internals
 
     def _issued_certs_only(self, cert: x509.Certificate) -> bytes:
         chain = [*self.ca.intermediates, self.ca.certificate] if self.enroll_response_chain else []
-        return _cms.certs_only([*chain, cert])
+        return _certs_only([*chain, cert])
 
     def _key_format(self, key: object) -> serialization.PrivateFormat:
         if self.server_keygen_key_format == "traditional" and isinstance(
