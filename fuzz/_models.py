@@ -71,6 +71,9 @@ KNOWN_FINDINGS = {
     "F6-multipart-header-object": "estclient.protocol._multipart_parts: a part header with a non-ASCII byte comes "
                                   "back from the email package as an email.header.Header, and parse_media_type "
                                   "raises TypeError on it (fuzz/findings/F6-*.bin)",
+    "F7-multipart-boundary-latin1": "estclient.protocol._multipart_parts encodes the boundary as latin-1: a "
+                                    "boundary outside latin-1 (httpx decodes UTF-8 header bytes) raises "
+                                    "UnicodeEncodeError (fuzz/findings/F7-*.bin)",
     "F4-rfc4514-non-string": "x509.Name.rfc4514_string turns a non-string attribute value (INTEGER, BOOLEAN, NULL) "
                              "into bytes(value): INTEGER 5 gives '#0000000000', INTEGER 2**31-1 allocates 2 GiB, "
                              "larger ones raise OverflowError, NULL raises TypeError (fuzz/findings/F4-*.bin)",
@@ -105,6 +108,17 @@ def _probe(finding: str) -> bool:
             try:
                 parse_serverkeygen_response(EstResponse(200, [("Content-Type", "multipart/mixed; boundary=b")], body))
             except TypeError:
+                return True
+            except Exception:  # noqa: BLE001 - an EstError: fixed
+                return False
+            return False
+        if finding.startswith("F7"):
+            from estclient.protocol import EstResponse, parse_serverkeygen_response
+
+            try:
+                parse_serverkeygen_response(EstResponse(200, [("Content-Type", "multipart/mixed; boundary=\u04d2")],
+                                                        b"--\xd3\x92\r\n\r\n"))
+            except UnicodeError:
                 return True
             except Exception:  # noqa: BLE001 - an EstError: fixed
                 return False
