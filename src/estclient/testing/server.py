@@ -69,15 +69,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from estcodec.cms import build_certs_only
+from estcodec import Error as CodecError
+from estcodec.cmc import CmcFailInfo, PKIData, PkiResponseBuilder, parse_pki_data
+from estcodec.cmc import oid as cmc_oid
+from estcodec.cms import ContentInfo, SignedData, build_certs_only, verify_signer_info
 from estcodec.csrattrs import CsrAttrsBuilder
 from estcodec.csrattrs import oid as csrattrs_oid
+from estcodec.x509 import Certificate
 
 from . import _asn1 as A
-from . import _cmc, _cms
+from . import _cms
 from . import _oids as O
 from ._ca import TestCa, generate_key, key_type_of
-from ._csr import CsrError, CsrInfo, certificate_san_der, parse_csr
+from ._csr import CsrError, CsrInfo, certificate_san_der, from_request, parse_csr
 from ._digest import DigestVerifier
 
 __all__ = ["EstTestServer", "RequestRecord", "OPERATIONS"]
@@ -508,61 +512,56 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             raw = self._decode_b64_body(body)
         except _HttpError:
-            return self._cmc_error(None, "the body is neither base64 nor DER", _cmc.CmcFailInfo.BAD_REQUEST)
+            return self._cmc_error(None, "the body is neither base64 nor DER", CmcFailInfo.BAD_REQUEST)
         try:
-            req = _cmc.parse_full_pki_request(raw)
-        except _cmc.CmcError as exc:
+            req, signed = _parse_full_pki_request(raw)
+        except _CmcRequestError as exc:
             return self._cmc_error(None, str(exc), exc.fail_info)
-        # parse and verify every PKCS#10 before looking at the outer signature, whose key may be one of them
-        results: list[tuple[int, CsrInfo | None, str]] = []
-        for tr in req.requests:
-            if tr.kind != "tcr":
-                results.append((tr.body_part_id, None, "only PKCS#10 requests (tcr) are supported"))
+        # verify every PKCS#10 before looking at the outer signature, whose key may be one of them
+        results: list[tuple[int, CsrInfo | None, str, CmcFailInfo]] = []
+        for tr in req.req_sequence:
+            if tr.name != "tcr":
+                results.append((tr.body_part_id, None, "only PKCS#10 requests (tcr) are supported",
+                                CmcFailInfo.BAD_REQUEST))
                 continue
             try:
-                results.append((tr.body_part_id, parse_csr(tr.der), ""))
+                results.append((tr.body_part_id, from_request(tr.value.certification_request), "",
+                                CmcFailInfo.BAD_REQUEST))
             except CsrError as exc:
-                results.append((tr.body_part_id, None, str(exc)))
-        if not req.requests:
-            return self._cmc_error(req, "the PKIData holds no certification request", _cmc.CmcFailInfo.BAD_REQUEST)
-        if not _verify_full_pki_signature(req, [i for _, i, _ in results if i is not None]):
+                results.append((tr.body_part_id, None, str(exc), CmcFailInfo.POP_FAILED))
+        if not req.req_sequence:
+            return self._cmc_error(req, "the PKIData holds no certification request", CmcFailInfo.BAD_REQUEST)
+        if not _verify_full_pki_signature(signed, [i for _, i, _, _ in results if i is not None]):
             return self._cmc_error(req, "the Full PKI Request signature does not verify",
-                                   _cmc.CmcFailInfo.BAD_MESSAGE_CHECK)
+                                   CmcFailInfo.BAD_MESSAGE_CHECK)
         issued: list[x509.Certificate] = []
         ok_ids: list[int] = []
-        failed: list[_cmc.StatusEntry] = []
-        for bpid, info, problem in results:
+        failed: list[tuple[int, str, CmcFailInfo]] = []
+        for bpid, info, problem, fail in results:
             if info is None:
-                fail = _cmc.CmcFailInfo.BAD_REQUEST if "PKCS#10" in problem else _cmc.CmcFailInfo.POP_FAILED
-                failed.append(_cmc.StatusEntry(_cmc.CmcStatus.FAILED, [bpid], problem, fail))
+                failed.append((bpid, problem, fail))
                 continue
             issued.append(self._issue(info))
             ok_ids.append(bpid)
-        statuses = ([_cmc.StatusEntry(_cmc.CmcStatus.SUCCESS, ok_ids)] if ok_ids else []) + failed
+        if issued and est.fullcmc_response == "certs-only" and not failed:
+            return self._b64_response("application/pkcs7-mime; smime-type=certs-only", _certs_only(issued))
+        response = PkiResponseBuilder()
+        if ok_ids:
+            response.success(ok_ids)
+        for bpid, problem, fail in failed:
+            response.failed(fail, [bpid], status_string=problem)
+        der = est._sign_pki_response(response, req, issued)
         if not issued:
-            der = _cmc.build_pki_response(statuses, certificates=[], signer_key=est.ca.issuer_key,
-                                          signer_cert=est.ca.issuer_certificate, request=req)
             raise _HttpError(400, body=base64.encodebytes(der),
                              content_type="application/pkcs7-mime; smime-type=CMC-response",
                              headers={"Content-Transfer-Encoding": "base64"})
-        if est.fullcmc_response == "certs-only" and not failed:
-            return self._b64_response("application/pkcs7-mime; smime-type=certs-only", _certs_only(issued))
-        der = _cmc.build_pki_response(statuses, certificates=issued, signer_key=est.ca.issuer_key,
-                                      signer_cert=est.ca.issuer_certificate, request=req)
         return self._b64_response("application/pkcs7-mime; smime-type=CMC-response", der)
 
-    def _cmc_error(
-        self, req: _cmc.FullPkiRequest | None, message: str, fail: _cmc.CmcFailInfo
-    ) -> tuple[int, dict[str, str], bytes]:
-        est = self.est
-        der = _cmc.build_pki_response(
-            [_cmc.StatusEntry(_cmc.CmcStatus.FAILED, [0], message, fail)],
-            certificates=[], signer_key=est.ca.issuer_key, signer_cert=est.ca.issuer_certificate, request=req,
-        )
+    def _cmc_error(self, req: PKIData | None, message: str, fail: CmcFailInfo) -> tuple[int, dict[str, str], bytes]:
+        der = self.est._sign_pki_response(PkiResponseBuilder().failed(fail, [0], status_string=message), req, [])
         raise _HttpError(400, body=base64.encodebytes(der),
                          content_type="application/pkcs7-mime; smime-type=CMC-response",
                          headers={"Content-Transfer-Encoding": "base64"})
-
 
 def _certs_only(certs: list[x509.Certificate]) -> bytes:
     """A certs-only Simple PKI Response (RFC 5272 §4.1), certificates in DER SET OF order."""
@@ -584,30 +583,63 @@ def _check_encryption_usage(cert: x509.Certificate) -> None:
                           "key transport or key agreement")
 
 
-def _verify_full_pki_signature(req: _cmc.FullPkiRequest, csrs: list[CsrInfo]) -> bool:
-    """Every signer must verify, with a certificate it names or, by SKI, with a requested key."""
-    signed = req.signed
-    if signed is None or not signed.signers:
+class _CmcRequestError(Exception):
+    """A body that cannot be read as a Full PKI Request, with the failInfo to answer with."""
+
+    def __init__(self, message: str, fail_info: CmcFailInfo) -> None:
+        super().__init__(message)
+        self.fail_info = fail_info
+
+
+def _parse_full_pki_request(raw: bytes) -> tuple[PKIData, SignedData]:
+    """ContentInfo(SignedData(PKIData)), strict DER; the signature is checked by the caller."""
+    try:
+        signed = ContentInfo.from_der(raw).signed_data()
+    except CodecError as exc:
+        raise _CmcRequestError(f"not a Full PKI Request: {exc}", CmcFailInfo.BAD_MESSAGE_CHECK) from None
+    if signed.econtent_type != cmc_oid.PKI_DATA:
+        raise _CmcRequestError("the SignedData does not carry id-cct-PKIData", CmcFailInfo.BAD_REQUEST)
+    try:
+        return parse_pki_data(raw), signed
+    except CodecError as exc:
+        raise _CmcRequestError(f"malformed PKIData: {exc}", CmcFailInfo.BAD_REQUEST) from None
+
+
+def _names_signer(cert: Certificate, sid: Any) -> bool:
+    if sid.name == "issuer_and_serial_number":
+        ias = sid.value
+        return cert.serial_number == ias.serial_number and cert.issuer.to_der() == ias.issuer.to_der()
+    return cert.subject_key_identifier == sid.value
+
+
+def _signer_verifies(signed: SignedData, signer: Any, key: Any) -> bool:
+    try:
+        verify_signer_info(signed, signer, key)
+    except CodecError:
         return False
-    for signer in signed.signers:
-        candidates: list[object] = []
-        cert = signed.signer_certificate(signer)
-        if cert is not None:
-            candidates.append(cert.public_key())
-        elif signer.sid_ski is not None:
-            candidates.extend(i.public_key for i in csrs)
-        ok = False
-        for key in candidates:
-            try:
-                signed.verify(signer, key)
-                ok = True
-                break
-            except _cms.CmsError:
-                continue
-        if not ok:
-            return False
     return True
 
+
+def _verify_full_pki_signature(signed: SignedData, csrs: list[CsrInfo]) -> bool:
+    """Every signer must verify, with a certificate it names or, by SKI, with a requested key.
+
+    The certificate need not chain to anything: a Full PKI Request signed with an existing
+    certificate (RFC 5272 §3.2.1.3.1) only proves possession here; who may enroll is HTTP/TLS auth.
+    """
+    if not signed.signer_infos:
+        return False
+    certs = signed.certificate_list
+    for signer in signed.signer_infos:
+        cert = next((c for c in certs if _names_signer(c, signer.sid)), None)
+        if cert is not None:
+            keys = [cert.public_key_info]
+        elif signer.sid.name == "subject_key_identifier":
+            keys = [i.request.public_key_info for i in csrs]
+        else:
+            keys = []
+        if not any(_signer_verifies(signed, signer, key) for key in keys):
+            return False
+    return True
 
 class EstTestServer:
     """A real HTTPS EST server on 127.0.0.1 with a throwaway CA. Use it as a context manager::
@@ -948,6 +980,19 @@ class EstTestServer:
         return builder.build().to_der()
 
     # ---------------------------------------------------------------------------------- internals
+
+    def _sign_pki_response(
+        self, response: PkiResponseBuilder, request: PKIData | None, certificates: list[x509.Certificate]
+    ) -> bytes:
+        """ContentInfo(SignedData(PKIResponse)) signed by the issuing CA: after the statuses, the
+        transactionId echoed and the client's senderNonce returned as recipientNonce (RFC 5272 §6.6), then a
+        fresh senderNonce; the issued certificates ride in the SignedData certificates field."""
+        if request is not None:
+            response.reply_to(request)
+        response.random_sender_nonce()
+        for cert in certificates:
+            response.add_certificate(cert)
+        return response.sign(self.ca.issuer_key, self.ca.issuer_certificate, canonical=True)  # DER SET OF order
 
     def _issued_certs_only(self, cert: x509.Certificate) -> bytes:
         chain = [*self.ca.intermediates, self.ca.certificate] if self.enroll_response_chain else []
