@@ -27,8 +27,14 @@ _RETRYABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 def _map_error(exc: BaseException) -> EstError:
     """httpx/ssl failure -> EstError (messages carry no secrets: httpx messages hold no headers)."""
+    if isinstance(exc, httpx.TimeoutException):
+        # A read timeout can carry ssl.SSLWantReadError in its context chain: it is still a timeout, not TLS.
+        return TransportError(f"timed out: {type(exc).__name__}")
     cause: BaseException | None = exc
     while cause is not None:
+        if isinstance(cause, (ssl.SSLWantReadError, ssl.SSLWantWriteError)):
+            cause = cause.__cause__ or cause.__context__
+            continue
         if isinstance(cause, ssl.SSLCertVerificationError):
             detail = getattr(cause, "verify_message", None) or (cause.args[0] if cause.args else "") or cause
             return TlsConfigError(f"server certificate rejected: {detail}")

@@ -376,8 +376,9 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     text = value.strip()
     if not text:
         return None
-    if text.isdigit():
-        return float(int(text))
+    if text.isascii() and text.isdigit():
+        # delay-seconds; an absurdly long number is as unreadable as garbage (int() refuses > 4300 digits)
+        return float(int(text)) if len(text) <= 12 else None
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -232,8 +232,14 @@ cdef list _oid_cache_keys = [None] * OID_CACHE_SIZE
 cdef list _oid_cache_vals = [None] * OID_CACHE_SIZE
 
 
+# Longest subidentifier accepted, in octets: 2.25 UUID arcs (128 bits) take 19; anything far longer is an attack
+# on the int-to-decimal conversion (quadratic, and refused by CPython past 4300 digits).
+DEF MAX_ARC_OCTETS = 32
+
+
 cdef int check_oid(cbuf buf, Py_ssize_t s, Py_ssize_t e, Py_ssize_t off, bint relative) except -1:
     cdef Py_ssize_t i
+    cdef Py_ssize_t run = 0
     if e == s:
         _fail("OBJECT IDENTIFIER has no content octets", off, "invalid-oid")
     if buf[e - 1] & 0x80:
@@ -241,9 +247,15 @@ cdef int check_oid(cbuf buf, Py_ssize_t s, Py_ssize_t e, Py_ssize_t off, bint re
     # A subidentifier must not start with 0x80 (a leading zero group).
     if buf[s] == 0x80:
         _fail("OBJECT IDENTIFIER subidentifier has a leading zero group", off, "invalid-oid")
-    for i in range(s + 1, e):
-        if buf[i] == 0x80 and not (buf[i - 1] & 0x80):
+    for i in range(s, e):
+        if i > s and buf[i] == 0x80 and not (buf[i - 1] & 0x80):
             _fail("OBJECT IDENTIFIER subidentifier has a leading zero group", off, "invalid-oid")
+        if buf[i] & 0x80:
+            run += 1
+            if run >= MAX_ARC_OCTETS:
+                _fail(f"OBJECT IDENTIFIER subidentifier longer than {MAX_ARC_OCTETS} octets", off, "invalid-oid")
+        else:
+            run = 0
     return 0
 
 

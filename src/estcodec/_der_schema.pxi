@@ -583,16 +583,44 @@ cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
             PyObject_GC_UnTrack(<void*>cm)
         return cm
     if kind == K_ANY:
+        _check_tree(ctx, h, depth)
         return _raw_tlv(ctx, h)
     if kind == K_ANYVAL:
-        if h.cls == CLS_UNIVERSAL and not h.cons:
+        if h.cls == CLS_UNIVERSAL and not h.cons and not _must_be_constructed(h.tag) and h.tag != T_EOC:
             return prim_value(h.tag, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
+        _check_tree(ctx, h, depth)
         return _raw_tlv(ctx, h)
     if kind == K_NAMEDBITS:
         if h.cons:
             _fail("BIT STRING must be primitive", h.start, "constructed-primitive")
         return _decode_named_bits(ctx, s, h)
     raise AssertionError(f"unknown spec kind {kind}")
+
+
+cdef int _check_tree(_Ctx* ctx, Header* h, int depth) except -1:
+    """Schema-less validation of an open-type value kept raw: TLV framing, DER lengths and tags, primitive and
+    constructed forms, and the contents of BOOLEAN, INTEGER, ENUMERATED, NULL, OBJECT IDENTIFIER and BIT STRING (the
+    input here is DER, or BER already normalised). Documented leniency: the character sets of string types and the
+    forms of times inside a raw value are not checked here (real peers, libest among them, put letters in a
+    NumericString); they are checked when the value is decoded with its type."""
+    cdef Header ch
+    cdef Py_ssize_t p
+    if depth >= MAX_DEPTH:
+        _fail(f"nesting deeper than {MAX_DEPTH} levels", h.start, "too-deep")
+    if h.cls == CLS_UNIVERSAL:
+        if h.tag == T_EOC:
+            _fail("end-of-contents outside an indefinite-length element", h.start, "unexpected-eoc")
+        check_universal_form(h.tag, h.cons, h.start, False)
+    if h.cons:
+        p = h.cstart
+        while p < h.cend:
+            read_header(ctx.buf, p, h.cend, &ch, False)
+            _check_tree(ctx, &ch, depth + 1)
+            p = ch.cend
+    elif h.cls == CLS_UNIVERSAL and not _is_text_tag(h.tag) and h.tag != T_UTC_TIME \
+            and h.tag != T_GENERALIZED_TIME:
+        check_primitive(h.tag, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
+    return 0
 
 
 cdef bint _needs_values(Spec s):
@@ -696,11 +724,11 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
             raise
         return 0
     if kind == K_ANY:
-        return 0
+        return _check_tree(ctx, h, depth)
     if kind == K_ANYVAL:
-        if h.cls == CLS_UNIVERSAL and not h.cons:
+        if h.cls == CLS_UNIVERSAL and not h.cons and not _must_be_constructed(h.tag) and h.tag != T_EOC:
             return check_primitive(h.tag, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
-        return 0
+        return _check_tree(ctx, h, depth)
     _decode(ctx, s, h, depth)
     return 0
 
@@ -727,7 +755,7 @@ def rdn_pairs_of(ChoiceModel name):
             read_header(buf, q, rh.cend, &ah, False)
             read_header(buf, ah.cstart, ah.cend, &th, False)
             read_header(buf, th.cend, ah.cend, &vh, False)
-            if vh.cls == CLS_UNIVERSAL and not vh.cons:
+            if vh.cls == CLS_UNIVERSAL and not vh.cons and not _must_be_constructed(vh.tag) and vh.tag != T_EOC:
                 v = prim_value(vh.tag, buf, vh.cstart, vh.cend, vh.start, ber)
             else:
                 v = PyBytes_FromStringAndSize(<char*>buf + vh.start, vh.cend - vh.start)

@@ -198,7 +198,9 @@ class Name(Choice, gc=False, lazy=True):
                 if isinstance(v, str):
                     parts.append(f"{key}={_escape_rfc4514(v)}")
                 else:
-                    parts.append(f"{key}=#{bytes(v).hex()}")
+                    # RFC 4514 §2.4: '#' and the hex of the value's DER (raw TLV bytes, or a decoded primitive)
+                    der = v if isinstance(v, bytes) else encode(AnyValue, v)
+                    parts.append(f"{key}=#{der.hex()}")
             out.append("+".join(parts))
         return ",".join(out)
 
