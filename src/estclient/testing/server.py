@@ -75,11 +75,11 @@ from estcodec.cmc import oid as cmc_oid
 from estcodec.cms import ContentInfo, SignedData, build_certs_only, verify_signer_info
 from estcodec.csrattrs import CsrAttrsBuilder
 from estcodec.csrattrs import oid as csrattrs_oid
+from estcodec.enveloped import (
+    EncryptionAlgorithm, KEKRecipient, KeyAgreeRecipient, KeyTransRecipient, Recipient, wrap_server_generated_key,
+)
 from estcodec.x509 import Certificate
 
-from . import _asn1 as A
-from . import _cms
-from . import _oids as O
 from ._ca import TestCa, generate_key, key_type_of
 from ._csr import CsrError, CsrInfo, certificate_san_der, from_request, parse_csr
 from ._digest import DigestVerifier
@@ -91,6 +91,15 @@ _GET_OPS = ("cacerts", "csrattrs")
 _PREFIX = "/.well-known/est/"
 _MAX_BODY = 1 << 20
 _OID_SHA256 = "2.16.840.1.101.3.4.2.1"  # what /csrattrs lists by default (RFC 7030 A.2 style)
+# SMIMECapabilities the server acts on (RFC 8551 §2.5.2), and the key-agreement algorithms it uses
+_AES_CBC = {a.value for a in (EncryptionAlgorithm.AES128_CBC, EncryptionAlgorithm.AES192_CBC,
+                              EncryptionAlgorithm.AES256_CBC)}
+_OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"  # PKCS#1 v1.5 key transport
+_OID_RSAES_OAEP = "1.2.840.113549.1.1.7"
+_OID_ECDH_STD_SHA256_KDF = "1.3.132.1.11.1"  # dhSinglePass-stdDH-sha256kdf-scheme (RFC 5753)
+_OID_ECDH_STD_SHA384_KDF = "1.3.132.1.11.2"
+_OID_AES128_WRAP = "2.16.840.1.101.3.4.1.5"
+_OID_AES256_WRAP = "2.16.840.1.101.3.4.1.45"
 
 _TLS_VERSIONS = {
     "1.2": ssl.TLSVersion.TLSv1_2,
@@ -456,43 +465,41 @@ class _Handler(BaseHTTPRequestHandler):
             caps = info.smime_capabilities
         except CsrError as exc:
             raise _HttpError(400, str(exc)) from None
-        recipient_cert: x509.Certificate | None = None
-        kek: bytes | None = None
+        recipient: Recipient | None = None
+        content_alg = EncryptionAlgorithm.AES256_CBC
         if kek_id is not None:
             kek = est.server_keygen_keks.get(kek_id)
             if kek is None:
                 raise _HttpError(400, "DecryptKeyIdentifier names a key this server does not hold")
+            recipient = KEKRecipient(kek=kek, kek_id=kek_id)
         elif ski is not None:
             recipient_cert = est.ca.find_by_ski(ski)
             if recipient_cert is None:
                 raise _HttpError(400, "AsymmetricDecryptKeyIdentifier names no certificate this CA issued")
             _check_encryption_usage(recipient_cert)
+            padding = est.rsa_key_transport
+            if _OID_RSAES_OAEP in caps:
+                padding = "oaep"
+            elif _OID_RSA_ENCRYPTION in caps:
+                padding = "pkcs1v15"
+            recipient = _certificate_recipient(recipient_cert, padding)
+        if recipient is not None:
+            # the client's first AES-CBC capability (RFC 8551 §2.5.2: in order of preference)
+            content_alg = next((EncryptionAlgorithm(c) for c in caps if c in _AES_CBC), content_alg)
         self._check_pending("serverkeygen", info)
         key = generate_key(est.server_keygen_key_type or key_type_of(info.public_key))
         cert = self._issue(info, key.public_key())  # type: ignore[attr-defined]
-        pkcs8 = key.private_bytes(  # type: ignore[attr-defined]
-            serialization.Encoding.DER, est._key_format(key), serialization.NoEncryption()
-        )
-        if kek is not None or recipient_cert is not None:
-            content_alg = next((c for c in caps if c in O.AES_CBC_KEY_SIZES), O.AES256_CBC)
-            package = A.seq(pkcs8)  # AsymmetricKeyPackage ::= SEQUENCE SIZE (1..MAX) OF OneAsymmetricKey
-            signed = _cms.sign_content(O.ASYMMETRIC_KEY_PACKAGE, package, est.ca.issuer_key, est.ca.issuer_certificate)
-            signed_data = A.parse(signed).children()[1].children()[0].encoded  # the SignedData itself
-            if kek is not None:
-                assert kek_id is not None
-                enveloped = _cms.envelope_for_kek(O.SIGNED_DATA, signed_data, kek_id, kek, content_alg)
-            else:
-                assert recipient_cert is not None
-                padding = est.rsa_key_transport
-                if O.RSAES_OAEP in caps:
-                    padding = "oaep"
-                elif O.RSA_ENCRYPTION in caps:
-                    padding = "pkcs1v15"
-                enveloped = _cms.envelope_for_certificate(
-                    O.SIGNED_DATA, signed_data, recipient_cert, content_alg=content_alg, rsa_padding=padding
-                )
+        if recipient is not None:
+            # RFC 7030 §4.4.2: EnvelopedData(SignedData(AsymmetricKeyPackage)), signed by the issuing CA
+            enveloped = wrap_server_generated_key(
+                key, [recipient], signer_key=est.ca.issuer_key, signer_certificate=est.ca.issuer_certificate,
+                algorithm=content_alg,
+            )
             key_part = ("application/pkcs7-mime; smime-type=server-generated-key", enveloped)
         else:
+            pkcs8 = key.private_bytes(  # type: ignore[attr-defined]
+                serialization.Encoding.DER, est._key_format(key), serialization.NoEncryption()
+            )
             key_part = ("application/pkcs8", pkcs8)
         boundary = "est-" + secrets.token_hex(12)
         nl = est.multipart_line_ending
@@ -566,6 +573,24 @@ class _Handler(BaseHTTPRequestHandler):
 def _certs_only(certs: list[x509.Certificate]) -> bytes:
     """A certs-only Simple PKI Response (RFC 5272 §4.1), certificates in DER SET OF order."""
     return build_certs_only(certs, canonical=True)
+
+
+def _certificate_recipient(cert: x509.Certificate, rsa_padding: str) -> Recipient:
+    """The recipient for a certificate this CA issued, named by subject key identifier: RSA key transport
+    (RSAES-OAEP with SHA-256, or PKCS#1 v1.5), or EC key agreement (ephemeral-static ECDH, RFC 5753: X9.63
+    KDF with SHA-256 and AES-128 key wrap up to 256-bit curves, SHA-384 and AES-256 wrap above)."""
+    public_key = cert.public_key()
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return KeyTransRecipient(certificate=cert, oaep=rsa_padding == "oaep", identify_by_ski=True)
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        big = public_key.curve.key_size > 256
+        return KeyAgreeRecipient(
+            certificate=cert, identify_by_ski=True,
+            scheme=_OID_ECDH_STD_SHA384_KDF if big else _OID_ECDH_STD_SHA256_KDF,
+            wrap=_OID_AES256_WRAP if big else _OID_AES128_WRAP,
+        )
+    raise _HttpError(400, "the certificate named by AsymmetricDecryptKeyIdentifier has a key that can neither "
+                          "transport nor agree keys")
 
 
 def _check_encryption_usage(cert: x509.Certificate) -> None:
