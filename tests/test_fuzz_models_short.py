@@ -157,10 +157,10 @@ def test_protocol_input_layout_round_trips():
     assert mod.split(b"") == ("cacerts", 200, [], b"")
 
 
-# ------------------------------------------------------------------ findings (fuzz/findings/), open until fixed
+# ------------------------------------------------------------------ findings (fuzz/findings/README.md): regressions
 
-F1_REASON = ("F1 (open, core/schema engine): strict decoding takes a constructed ANY value without parsing its "
-             "contents; schema-less DER refuses the same bytes and ber=True refuses or rewrites them")
+# F1 (fixed in b79170a): strict decoding took a constructed ANY value without parsing its contents; schema-less DER
+# refused the same bytes and ber=True refused or rewrote them
 
 
 def _refused(fn, *args, **kwargs) -> bool:
@@ -171,7 +171,6 @@ def _refused(fn, *args, **kwargs) -> bool:
     return False
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=F1_REASON)
 @pytest.mark.parametrize("finding", ["F1-any-constructed-name.bin", "F1-any-sequence-null-name.bin"])
 def test_f1_strict_name_refuses_malformed_constructed_attribute_value(finding):
     from estcodec.x509 import Name
@@ -181,7 +180,6 @@ def test_f1_strict_name_refuses_malformed_constructed_attribute_value(finding):
     assert _refused(Name.from_der, data), "the model accepts what schema-less DER refuses"
 
 
-@pytest.mark.xfail(strict=True, raises=DecodeError, reason=F1_REASON)
 def test_f1_certs_only_certificates_re_decode():
     from estcodec.cms import parse_certs_only
     from estcodec.x509 import Certificate
@@ -193,7 +191,6 @@ def test_f1_certs_only_certificates_re_decode():
         Certificate.from_der(c.to_der(), ber=True)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=F1_REASON)
 def test_f1_strict_acceptance_implies_ber_acceptance():
     from estcodec.x509 import Name
 
@@ -201,11 +198,10 @@ def test_f1_strict_acceptance_implies_ber_acceptance():
     assert _refused(Name.from_der, data) or not _refused(Name.from_der, data, ber=True)
 
 
-F2_REASON = ("F2 (open, estclient.protocol.parse_retry_after): str.isdigit() is True for '²' and other "
-             "non-ASCII digits, and int() refuses more than 4300 digits: ValueError escapes the parsers")
+# F2 (fixed in b79170a): str.isdigit() is True for '²' and other non-ASCII digits, and int() refuses more than 4300
+# digits: ValueError escaped the response parsers
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=F2_REASON)
 @pytest.mark.parametrize("finding", ["F2-retry-after-superscript.bin", "F2-retry-after-5000-digits.bin"])
 def test_f2_retry_after_never_raises_foreign_errors(finding):
     # (the protocol harness counts F2 instead of raising it; the parser is called directly here)
@@ -221,12 +217,10 @@ def test_f2_retry_after_never_raises_foreign_errors(finding):
     assert result.retry_after is None
 
 
-F4_REASON = ("F4 (open, estcodec.x509.Name.rfc4514_string): a non-string attribute value goes through "
-             "bytes(value): INTEGER 5 prints as '#0000000000', INTEGER 2**31-1 allocates 2 GiB, a larger one "
-             "raises OverflowError, NULL raises TypeError")
+# F4 (fixed in b79170a): Name.rfc4514_string put a non-string attribute value through bytes(value): INTEGER 5
+# printed as '#0000000000', INTEGER 2**31-1 allocated 2 GiB, a larger one raised OverflowError, NULL TypeError
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=F4_REASON)
 def test_f4_rfc4514_of_an_integer_value_is_its_der_in_hex():
     from estcodec.x509 import Name
 
@@ -234,22 +228,22 @@ def test_f4_rfc4514_of_an_integer_value_is_its_der_in_hex():
     assert Name.from_der((FINDINGS / "F4-name-integer-value.bin").read_bytes()).rfc4514_string() == "CN=#020105"
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=F4_REASON)
 def test_f4_rfc4514_of_a_null_value():
     from estcodec.x509 import Name
 
     assert Name.from_der((FINDINGS / "F4-name-null-value.bin").read_bytes()).rfc4514_string() == "CN=#0500"
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError, reason=F4_REASON)
 def test_f4_rfc4514_of_the_atheris_certificate():
     from estcodec.x509 import Certificate
 
-    cert = Certificate.from_der((FINDINGS / "F4-certificate-from-atheris.bin").read_bytes())
+    try:  # (it also holds a tag-0 value: since the F1b fix it is refused, which is fine too)
+        cert = Certificate.from_der((FINDINGS / "F4-certificate-from-atheris.bin").read_bytes())
+    except DecodeError:
+        return
     assert isinstance(cert.subject.rfc4514_string(), str) and isinstance(cert.issuer.rfc4514_string(), str)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=F4_REASON)
 def test_f4_rfc4514_does_not_allocate_by_the_value():
     import tracemalloc
 
@@ -266,3 +260,28 @@ def test_f4_rfc4514_does_not_allocate_by_the_value():
     finally:
         tracemalloc.stop()
     assert peak < 1 << 20, f"{peak} bytes for a 17-byte input"
+
+
+# F1b (fixed in b79170a): a primitive SEQUENCE/SET (tag 0x10/0x11) or a universal tag 0 (end-of-contents) element
+# as an ANY value
+
+@pytest.mark.parametrize("finding, model", [
+    ("F1b-primitive-set-name.bin", "Name"), ("F1b-eoc-tag-name.bin", "Name"),
+    ("F1b-certificate-eoc-tag.bin", "Certificate"), ("F1b-csr-primitive-set.bin", "CertificationRequest"),
+])
+def test_f1b_strict_any_refuses_what_schema_less_der_refuses(finding, model):
+    from estcodec.pkcs10 import CertificationRequest
+    from estcodec.x509 import Certificate, Name
+
+    cls = {"Name": Name, "Certificate": Certificate, "CertificationRequest": CertificationRequest}[model]
+    data = (FINDINGS / finding).read_bytes()
+    assert _refused(der.parse, data)
+    assert _refused(cls.from_der, data), f"{model} accepts what schema-less DER refuses"
+
+
+def test_f4_repr_of_an_enveloped_data_whose_recipient_name_holds_an_integer():
+    # F4 also broke repr() of any model holding such a Name (here a KeyTransRecipientInfo's issuer); from atheris
+    from estcodec.enveloped import parse_enveloped_data
+
+    env = parse_enveloped_data((FINDINGS / "F4-enveloped-repr-from-atheris.bin").read_bytes())
+    assert isinstance(repr(env), str)

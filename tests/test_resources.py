@@ -85,7 +85,7 @@ MAY_DECODE = {("set-of-100k-empty", "der.parse"), ("set-of-100k-empty", "der.par
 # inputs whose elements are real (not claimed): the BER path builds one Element per element before the schema
 # decode (about 176 bytes each, 88 times this input); budgeted per input byte, see test_ber_tree_amplification
 REAL_ELEMENTS = {"set-of-100k-empty"}
-F1_ACCEPTS = {("length-2**62-in-set", "CsrAttrs")}
+
 
 
 def measure(fn: Callable[[], object]) -> tuple[int, float, BaseException | None]:
@@ -103,15 +103,12 @@ def measure(fn: Callable[[], object]) -> tuple[int, float, BaseException | None]
     return peak, took, err
 
 
-F1_REASON = ("F1 (open): a constructed value kept raw (here an item CsrAttrs does not recognise) is not parsed, "
-             "so an inner length claiming 2**62 bytes is accepted (see tests/test_fuzz_models_short.py)")
+# (F1, fixed in b79170a: CsrAttrs accepted "length-2**62-in-set", a constructed item it keeps raw, unparsed)
 
 
 @pytest.mark.parametrize("decoder", sorted(DECODERS))
 @pytest.mark.parametrize("bomb", sorted(BOMBS))
-def test_bombs_refused_without_large_allocation(request, bomb, decoder):
-    if (bomb, decoder) in F1_ACCEPTS:
-        request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=F1_REASON))
+def test_bombs_refused_without_large_allocation(bomb, decoder):
     data = BOMBS[bomb]
     peak, took, err = measure(lambda: DECODERS[decoder](data))
     if err is None:
@@ -154,12 +151,11 @@ def test_length_bomb_error_names_the_offset():
 
 # ------------------------------------------------------------------ F5: a huge OBJECT IDENTIFIER arc
 
-F5_REASON = ("F5 (open, core OID decoding): one sub-identifier of many bytes is built into a Python int and "
-             "formatted: past 4300 digits int->str raises ValueError (foreign), and the work is quadratic "
-             "(a 200 KB arc takes ~14 s before failing)")
+# F5 (fixed in b79170a, sub-identifiers capped at 32 octets): one sub-identifier of many bytes was built into a
+# Python int and formatted: past 4300 digits int->str raised ValueError, and the work was quadratic (a 200 KB arc
+# took ~14 s before failing)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=F5_REASON)
 @pytest.mark.parametrize("decoder", ["der.parse", "Name"])
 def test_f5_huge_oid_arc_is_a_decode_error(decoder):
     # refusing the OID (DecodeError) or reading it are both fine; int->str's ValueError is not
@@ -173,7 +169,6 @@ def test_f5_huge_oid_arc_is_a_decode_error(decoder):
         pass
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=F5_REASON)
 def test_f5_huge_oid_arc_is_refused_quickly():
     data = tlv(6, b"\x2a" + b"\xff" * 60_000 + b"\x7f")  # 60 KB: about 1.3 s today, quadratic
     peak, took, err = measure(lambda: der.parse(data).value)
