@@ -680,7 +680,10 @@ def _multipart_parts(resp: EstResponse) -> list[tuple[str, dict[str, str], bytes
     boundary = params.get("boundary")
     if mtype != CT_MULTIPART or not boundary:
         raise ProtocolError(f"serverkeygen: expected multipart/mixed with a boundary, got {mtype or 'no type'}")
-    head = f'Content-Type: multipart/mixed; boundary="{boundary}"\r\nMIME-Version: 1.0\r\n\r\n'.encode("latin-1")
+    if not boundary.isascii() or any(ch in boundary for ch in '"\r\n\\') or len(boundary) > 70:
+        # RFC 2046 §5.1.1: 1-70 characters from a small ASCII set
+        raise ProtocolError("serverkeygen: the multipart boundary is not a valid RFC 2046 boundary")
+    head = f'Content-Type: multipart/mixed; boundary="{boundary}"\r\nMIME-Version: 1.0\r\n\r\n'.encode("ascii")
     try:
         msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(head + resp.body)
     except Exception as exc:  # the email package should not raise, but never let it leak
@@ -691,7 +694,11 @@ def _multipart_parts(resp: EstResponse) -> list[tuple[str, dict[str, str], bytes
     for part in msg.get_payload():
         if isinstance(part, str):  # pragma: no cover - is_multipart() guarantees Message parts
             raise ProtocolError("serverkeygen: unreadable multipart body")
-        ptype, pparams = parse_media_type(part.get("Content-Type"))
+        part_ct = part.get("Content-Type")
+        if part_ct is not None and not isinstance(part_ct, str):
+            # the email package hands back an email.header.Header for a header with non-ASCII bytes
+            raise ProtocolError("serverkeygen: a multipart part has an unreadable Content-Type")
+        ptype, pparams = parse_media_type(part_ct)
         # Message.get_payload() would replace non-ASCII bytes (decode=False) or apply the
         # Content-Transfer-Encoding (decode=True), which RFC 8951 says to ignore: read the stored payload
         payload = getattr(part, "_payload", None)

@@ -257,9 +257,6 @@ def test_channel_binding_required_passes_on_tls12_control():
 # ------------------------------------------------------------------ a malformed multipart serverkeygen body
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="F6 (open, estclient.protocol._multipart_parts): a part "
-                   "header with a non-ASCII byte comes back from the email package as an email.header.Header and "
-                   "parse_media_type raises TypeError on it (fuzz/findings/F6-*)")
 def test_multipart_part_header_with_a_non_ascii_byte(server):
     body = b"--b\r\nContent-Type: application/pkcs8\x82\r\n\r\nMAA=\r\n--b--\r\n"
     fault = Fault("replace", status=200, body=body, paths=("/.well-known/est/serverkeygen",),
@@ -269,9 +266,6 @@ def test_multipart_part_header_with_a_non_ascii_byte(server):
             c.server_keygen(csr())
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError, reason="F7 (open, estclient.protocol._multipart_parts): "
-                   "the boundary is re-encoded as latin-1; httpx decodes UTF-8 header bytes, so a boundary such as "
-                   "'\u04d2' raises UnicodeEncodeError (fuzz/findings/F7-*)")
 def test_multipart_boundary_outside_latin1(server):
     boundary = "\u04d2".encode("utf-8")
     body = b"--" + boundary + b"\r\nContent-Type: application/pkcs8\r\n\r\nMAA=\r\n--" + boundary + b"--\r\n"
