@@ -20,8 +20,12 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import AttributeOID, NameOID
 
+from pyasn1.codec.der import decoder as der_decoder
+from pyasn1.codec.der import encoder as der_encoder
+from pyasn1.type import univ
+from pyasn1_modules import rfc2986
+
 from estclient.testing import EstTestServer
-from estclient.testing import _asn1 as A
 
 EST = "/.well-known/est"
 
@@ -122,7 +126,19 @@ def test_extra_ca_certificates_are_served() -> None:
 
 
 def _csrattrs_oids(body: bytes) -> list[str]:
-    return [A.decode_oid(el) for el in A.parse(base64.b64decode(body)).children()]
+    """The bare OIDs of a CsrAttrs body, read by pyasn1 (an independent decoder)."""
+    decoded, rest = der_decoder.decode(base64.b64decode(body))
+    assert not rest
+    return [str(el) for el in decoded]
+
+
+def _seq(*ders: bytes) -> bytes:
+    """SEQUENCE of already-encoded elements (pyasn1's DER encoder)."""
+    seq = univ.SequenceOf(componentType=univ.Any())
+    seq.clear()
+    for der in ders:
+        seq.append(univ.Any(der))
+    return der_encoder.encode(seq)
 
 
 def test_csrattrs_default(srv: EstTestServer) -> None:
@@ -142,7 +158,7 @@ def test_csrattrs_lists_challenge_password_when_binding_required() -> None:
 def test_csrattrs_configured_values() -> None:
     rfc_example = (Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors" / "rfc7030"
                    / "A.2_csrattrs_response.der")
-    der = rfc_example.read_bytes() if rfc_example.exists() else A.seq(A.oid("1.2.840.113549.1.9.1"))
+    der = rfc_example.read_bytes() if rfc_example.exists() else _seq(der_encoder.encode(univ.ObjectIdentifier("1.2.840.113549.1.9.1")))
     with EstTestServer(csr_attrs=der) as srv, httpx.Client(verify=srv.client_ssl_context()) as c:
         r = c.get(srv.url + EST + "/csrattrs")
         assert base64.b64decode(r.content) == der
@@ -462,12 +478,22 @@ def test_simplereenroll_rules(srv: EstTestServer) -> None:
 
 
 def _csr_with_change_subject_name(key: ec.EllipticCurvePrivateKey, new_cn: str, old_name: x509.Name) -> bytes:
-    """A CSR for a new name carrying the RFC 6402 changeSubjectName attribute (built by hand)."""
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, new_cn)]).public_bytes()
-    attr = A.seq(A.oid("1.3.6.1.5.5.7.7.36"), A.set_of(A.seq(old_name.public_bytes())))
-    info = A.seq(A.integer(0), name, spki(key), A.tlv(0xA0, attr))
-    sig = key.sign(info, ec.ECDSA(hashes.SHA256()))
-    return A.seq(info, A.seq(A.oid("1.2.840.10045.4.3.2")), A.bit_string(sig))
+    """A CSR for a new name carrying the RFC 6402 changeSubjectName attribute (built with pyasn1-modules)."""
+    info = rfc2986.CertificationRequestInfo()
+    info["version"] = 0
+    info["subject"] = der_decoder.decode(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, new_cn)]).public_bytes(), asn1Spec=rfc2986.Name()
+    )[0]
+    info["subjectPKInfo"] = der_decoder.decode(spki(key), asn1Spec=rfc2986.SubjectPublicKeyInfo())[0]
+    attr = rfc2986.Attribute()
+    attr["type"] = univ.ObjectIdentifier("1.3.6.1.5.5.7.7.36")  # id-cmc-changeSubjectName
+    attr["values"].append(univ.Any(_seq(old_name.public_bytes())))  # ChangeSubjectName { subject }
+    info["attributes"].append(attr)
+    req = rfc2986.CertificationRequest()
+    req["certificationRequestInfo"] = info
+    req["signatureAlgorithm"]["algorithm"] = univ.ObjectIdentifier("1.2.840.10045.4.3.2")  # ecdsa-with-SHA256
+    req["signature"] = univ.BitString.fromOctetString(key.sign(der_encoder.encode(info), ec.ECDSA(hashes.SHA256())))
+    return der_encoder.encode(req)
 
 
 def test_simplereenroll_change_subject_name(srv: EstTestServer) -> None:

@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 from pyasn1.codec.der import decoder as der_decoder
-from pyasn1.type import char, namedtype, univ
+from pyasn1.codec.der import encoder as der_encoder
+from pyasn1.type import char, namedtype, tag, univ
 from pyasn1_modules import rfc5652, rfc6402
 
 from estclient.testing import EstTestServer
-from estclient.testing import _asn1 as A
 
 EST = "/.well-known/est"
 CMC_REQUEST = "application/pkcs7-mime; smime-type=CMC-request"
@@ -43,13 +43,41 @@ def make_csr(cn: str, key: ec.EllipticCurvePrivateKey | None = None) -> tuple[by
     return csr.public_bytes(serialization.Encoding.DER), key
 
 
+def _elements(kind: type, ders: tuple[bytes, ...], implicit: int | None = None) -> bytes:
+    """SEQUENCE OF / SET OF already-encoded elements, by pyasn1's DER encoder (which sorts a SET OF);
+    ``implicit``: a constructed [n] IMPLICIT tag instead of the universal one."""
+    value = kind(componentType=univ.Any())
+    if implicit is not None:
+        value = value.subtype(implicitTag=tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, implicit))
+    value.clear()
+    for der in ders:
+        value.append(univ.Any(der))
+    return der_encoder.encode(value)
+
+
+def _seq(*ders: bytes) -> bytes:
+    return _elements(univ.SequenceOf, ders)
+
+
+def _set(*ders: bytes) -> bytes:
+    return _elements(univ.SetOf, ders)
+
+
+def _enc(value: object) -> bytes:
+    return der_encoder.encode(value)
+
+
 def pki_data(csrs: list[tuple[int, bytes]], transaction_id: int, sender_nonce: bytes) -> bytes:
+    """PKIData with transactionId, senderNonce and PKCS#10 requests, built with pyasn1."""
     controls = [
-        A.seq(A.integer(100), A.oid("1.3.6.1.5.5.7.7.5"), A.set_of(A.integer(transaction_id))),
-        A.seq(A.integer(101), A.oid("1.3.6.1.5.5.7.7.6"), A.set_of(A.octet_string(sender_nonce))),
+        _seq(_enc(univ.Integer(100)), _enc(univ.ObjectIdentifier("1.3.6.1.5.5.7.7.5")),
+             _set(_enc(univ.Integer(transaction_id)))),
+        _seq(_enc(univ.Integer(101)), _enc(univ.ObjectIdentifier("1.3.6.1.5.5.7.7.6")),
+             _set(_enc(univ.OctetString(sender_nonce)))),
     ]
-    requests = [A.tlv(0xA0, A.integer(bpid) + der) for bpid, der in csrs]
-    der = A.seq(A.seq(*controls), A.seq(*requests), A.seq(), A.seq())
+    # tcr [0] IMPLICIT TaggedCertificationRequest { bodyPartID, certificationRequest }
+    requests = [_elements(univ.SequenceOf, (_enc(univ.Integer(bpid)), der), implicit=0) for bpid, der in csrs]
+    der = _seq(_seq(*controls), _seq(*requests), _seq(), _seq())
     decoded, rest = der_decoder.decode(der, asn1Spec=rfc6402.PKIData())  # an independent reader agrees
     assert not rest and len(decoded["reqSequence"]) == len(csrs)
     return der

@@ -1,8 +1,9 @@
 """EstTestServer against the project's own codec (estcodec) and CSR builder, over real TLS.
 
-The server builds its CMS/CMC with its own small DER writer and ``cryptography`` (checked against
-openssl in test_server_keygen.py / test_server_cmc.py); here estcodec reads what it sends and it
-reads what estcodec writes, so a mismatch between the two shows up before any client test runs.
+The server builds its CMS/CMC with estcodec itself (what it sends is checked against openssl and
+pyasn1-modules in test_server_keygen.py / test_server_cmc.py); here estcodec's client-side readers
+read what it sends and it reads what estcodec's builders write, so a mismatch between the two shows
+up before any client test runs.
 """
 from __future__ import annotations
 

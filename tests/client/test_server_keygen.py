@@ -23,10 +23,11 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 from pyasn1.codec.der import decoder as der_decoder
-from pyasn1_modules import rfc5652
+from pyasn1.codec.der import encoder as der_encoder
+from pyasn1.type import univ
+from pyasn1_modules import rfc2986, rfc5652, rfc5958
 
 from estclient.testing import EstTestServer
-from estclient.testing import _asn1 as A
 
 
 EST = "/.well-known/est"
@@ -73,6 +74,19 @@ def split_multipart(response: httpx.Response) -> list[tuple[str, str, bytes]]:
         full = f"{ctype}; smime-type={smime}" if smime else ctype
         out.append((full, part["Content-Transfer-Encoding"], part.get_payload(decode=True)))
     return out
+
+
+def _enc(value: object) -> bytes:
+    return der_encoder.encode(value)
+
+
+def _seq(*ders: bytes) -> bytes:
+    """SEQUENCE of already-encoded elements (pyasn1's DER encoder)."""
+    seq = univ.SequenceOf(componentType=univ.Any())
+    seq.clear()
+    for der in ders:
+        seq.append(univ.Any(der))
+    return der_encoder.encode(seq)
 
 
 def ski_of(cert: x509.Certificate) -> bytes:
@@ -125,7 +139,8 @@ def test_serverkeygen_traditional_key_format_like_libest() -> None:
         part = split_multipart(post_keygen(srv, make_csr()[0]))[0]
     assert part[0] == "application/pkcs8"  # labelled PKCS#8 ...
     der = part[2]
-    assert A.parse(der).children()[1].identifier == 0x02  # ... but PKCS#1 RSAPrivateKey (modulus INTEGER second)
+    decoded, _ = der_decoder.decode(der)  # pyasn1, no schema
+    assert isinstance(decoded[1], univ.Integer)  # ... but PKCS#1 RSAPrivateKey (modulus INTEGER second)
     assert isinstance(serialization.load_der_private_key(der, None), rsa.RSAPrivateKey)
 
 
@@ -175,8 +190,10 @@ def _openssl(*args: str) -> bytes:
 
 def _verify_signed_key_package(signed_data: bytes, srv: EstTestServer, tmp_path: Path) -> bytes:
     """openssl cms -verify the decrypted SignedData against the CA; return the AsymmetricKeyPackage."""
-    ci = A.seq(A.oid("1.2.840.113549.1.7.2"), A.explicit(0, signed_data))
-    (tmp_path / "signed.der").write_bytes(ci)
+    ci = rfc5652.ContentInfo()
+    ci["contentType"] = rfc5652.id_signedData
+    ci["content"] = univ.Any(signed_data)
+    (tmp_path / "signed.der").write_bytes(der_encoder.encode(ci))
     (tmp_path / "ca.pem").write_bytes(srv.trust_anchor_pem)
     package = _openssl("cms", "-verify", "-inform", "DER", "-in", str(tmp_path / "signed.der"),
                        "-CAfile", str(tmp_path / "ca.pem"), "-purpose", "any", "-binary")
@@ -186,9 +203,9 @@ def _verify_signed_key_package(signed_data: bytes, srv: EstTestServer, tmp_path:
 
 
 def _key_from_package(package: bytes) -> object:
-    keys = A.parse(package).children()  # AsymmetricKeyPackage ::= SEQUENCE SIZE (1..MAX) OF OneAsymmetricKey
-    assert len(keys) == 1
-    return serialization.load_der_private_key(keys[0].encoded, None)
+    keys, rest = der_decoder.decode(package, asn1Spec=rfc5958.AsymmetricKeyPackage())
+    assert not rest and len(keys) == 1  # SEQUENCE SIZE (1..MAX) OF OneAsymmetricKey
+    return serialization.load_der_private_key(der_encoder.encode(keys[0]), None)
 
 
 def _check_key_matches_cert(key: object, cert_part: bytes, srv: EstTestServer) -> None:
@@ -277,18 +294,32 @@ def test_serverkeygen_rsa_pkcs1v15_when_capabilities_ask(tmp_path: Path) -> None
         identity = srv.issue_client_identity("legacy-device", key_type="rsa-2048")
         cert = x509.load_pem_x509_certificate(identity[0])
         key = serialization.load_pem_private_key(identity[1], None)
-        # SMIMECapabilities listing rsaEncryption and AES-128-CBC, built by hand
-        caps = A.seq(A.seq(A.oid("1.2.840.113549.1.1.1")), A.seq(A.oid("2.16.840.1.101.3.4.1.2")))
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "legacy-device")]).public_bytes()
-        attrs = [
-            A.seq(A.oid(ASYM_DECRYPT_KEY_ID), A.set_of(A.octet_string(ski_of(cert)))),
-            A.seq(A.oid("1.2.840.113549.1.9.15"), A.set_of(caps)),
-        ]
-        info = A.seq(A.integer(0), name, spki(key), A.tlv(0xA0, b"".join(sorted(attrs))))
+        # SMIMECapabilities listing rsaEncryption and AES-128-CBC, built with pyasn1-modules
+        caps = _seq(_seq(_enc(univ.ObjectIdentifier("1.2.840.113549.1.1.1"))),
+                    _seq(_enc(univ.ObjectIdentifier("2.16.840.1.101.3.4.1.2"))))
+        info = rfc2986.CertificationRequestInfo()
+        info["version"] = 0
+        info["subject"] = der_decoder.decode(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "legacy-device")]).public_bytes(),
+            asn1Spec=rfc2986.Name(),
+        )[0]
+        info["subjectPKInfo"] = der_decoder.decode(spki(key), asn1Spec=rfc2986.SubjectPublicKeyInfo())[0]
+        for attr_oid, value in [(ASYM_DECRYPT_KEY_ID, _enc(univ.OctetString(ski_of(cert)))),
+                                ("1.2.840.113549.1.9.15", caps)]:
+            attr = rfc2986.Attribute()
+            attr["type"] = univ.ObjectIdentifier(attr_oid)
+            attr["values"].append(univ.Any(value))
+            info["attributes"].append(attr)
         from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 
-        sig = key.sign(info, asym_padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
-        csr = A.seq(info, A.seq(A.oid("1.2.840.113549.1.1.11"), A.null()), A.bit_string(sig))
+        sig = key.sign(der_encoder.encode(info), asym_padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
+        req = rfc2986.CertificationRequest()
+        req["certificationRequestInfo"] = info
+        req["signatureAlgorithm"]["algorithm"] = univ.ObjectIdentifier("1.2.840.113549.1.1.11")  # sha256WithRSA
+        req["signatureAlgorithm"]["parameters"] = univ.Any(_enc(univ.Null("")))
+        req["signature"] = univ.BitString.fromOctetString(sig)
+        csr = der_encoder.encode(req)
+        assert x509.load_der_x509_csr(csr).is_signature_valid
         r = post_keygen(srv, csr)
         assert r.status_code == 200, r.text
         enveloped = split_multipart(r)[0][2]

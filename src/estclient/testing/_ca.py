@@ -181,7 +181,7 @@ class TestCa:
         return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [self.tls_certificate, *self.intermediates])
 
     def tls_key_pem(self) -> bytes:
-        return self.tls_key.private_bytes(  # type: ignore[attr-defined]
+        return self.tls_key.private_bytes(  # type: ignore[attr-defined,no-any-return]
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
 

@@ -1,11 +1,13 @@
 """``EstTestServer``: a real HTTPS EST (RFC 7030) server on loopback, for tests and demos.
 
-It is a reference peer, not a mock: a throwaway CA made with ``cryptography`` verifies CSR
-signatures and issues real certificates, TLS is real (stdlib ``ssl``), HTTP is real
-(``http.server.ThreadingHTTPServer`` in a background thread). The CMS and CMC structures it sends
-and reads are written with a small DER helper of its own around ``cryptography``'s primitives,
-deliberately not with ``estcodec``: a codec bug then cannot hide by sitting on both ends of a
-client test. Its own tests check those structures with ``openssl cms`` and pyasn1-modules.
+It is a reference peer, not a mock, built on ``estcodec``: it reads and verifies PKCS#10 requests
+(``estcodec.pkcs10``) and Full PKI Requests (``estcodec.cmc``), and writes certs-only responses
+(``estcodec.cms``), CSR attributes (``estcodec.csrattrs``), CA-signed PKIResponses
+(``estcodec.cmc.PkiResponseBuilder``) and encrypted server-generated keys
+(``estcodec.enveloped.wrap_server_generated_key``). A throwaway CA made with ``cryptography`` issues
+real certificates, TLS is real (stdlib ``ssl``), HTTP is real (``http.server.ThreadingHTTPServer`` in
+a background thread). Because client and server then share the codec, the server's own tests check
+what it sends and reads with independent tools: ``openssl cms``, pyasn1-modules and ``cryptography``.
 
 Behaviour, in the terms of RFC 7030 (and where it imitates Cisco libest's ``estserver``):
 
@@ -526,7 +528,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._cmc_error(None, str(exc), exc.fail_info)
         # verify every PKCS#10 before looking at the outer signature, whose key may be one of them
         results: list[tuple[int, CsrInfo | None, str, CmcFailInfo]] = []
-        for tr in req.req_sequence:
+        requests: list[Any] = list(req.req_sequence)
+        for tr in requests:
             if tr.name != "tcr":
                 results.append((tr.body_part_id, None, "only PKCS#10 requests (tcr) are supported",
                                 CmcFailInfo.BAD_REQUEST))
@@ -536,7 +539,7 @@ class _Handler(BaseHTTPRequestHandler):
                                 CmcFailInfo.BAD_REQUEST))
             except CsrError as exc:
                 results.append((tr.body_part_id, None, str(exc), CmcFailInfo.POP_FAILED))
-        if not req.req_sequence:
+        if not requests:
             return self._cmc_error(req, "the PKIData holds no certification request", CmcFailInfo.BAD_REQUEST)
         if not _verify_full_pki_signature(signed, [i for _, i, _, _ in results if i is not None]):
             return self._cmc_error(req, "the Full PKI Request signature does not verify",
@@ -633,8 +636,8 @@ def _parse_full_pki_request(raw: bytes) -> tuple[PKIData, SignedData]:
 def _names_signer(cert: Certificate, sid: Any) -> bool:
     if sid.name == "issuer_and_serial_number":
         ias = sid.value
-        return cert.serial_number == ias.serial_number and cert.issuer.to_der() == ias.issuer.to_der()
-    return cert.subject_key_identifier == sid.value
+        return bool(cert.serial_number == ias.serial_number and cert.issuer.to_der() == ias.issuer.to_der())
+    return bool(cert.subject_key_identifier == sid.value)
 
 
 def _signer_verifies(signed: SignedData, signer: Any, key: Any) -> bool:
@@ -687,8 +690,9 @@ class EstTestServer:
     ``server_keygen`` / ``fullcmc`` (default True): False makes the operation answer 501.
     ``server_keygen_key_type``: force a key type (``"ec-p256"``, ``"rsa-2048"``...); default: the
     CSR key's family. ``server_keygen_key_format``: ``"pkcs8"`` (default) or ``"traditional"``
-    (PKCS#1/SEC1, as libest sends under the pkcs8 label). ``verify_serverkeygen_signature``
-    (default False: RFC 7030 §4.4.1 says the server MUST ignore the CSR's key and signature).
+    (PKCS#1/SEC1, as libest sends under the pkcs8 label) for the unencrypted key part; an encrypted
+    key is always a OneAsymmetricKey in an AsymmetricKeyPackage (RFC 7030 §4.4.2, RFC 5958).
+    ``verify_serverkeygen_signature`` (default False: RFC 7030 §4.4.1 says the server MUST ignore the CSR's key and signature).
     ``rsa_key_transport``: ``"oaep"``
     (default, SHA-256) or ``"pkcs1v15"`` when the CSR's SMIMECapabilities do not choose.
     ``require_channel_binding``: caps TLS at 1.2 and requires base64(tls-unique) as challengePassword.
