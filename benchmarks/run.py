@@ -97,6 +97,22 @@ def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, in
     return out
 
 
+def _per_cert(groups: list[list[bytes]]) -> list[list[bytes]]:
+    return [g for g in groups if g]
+
+
+def _sequence_of(items: list[bytes]) -> bytes:
+    """DER of SEQUENCE { items } (items already DER)."""
+    body = b"".join(items)
+    n = len(body)
+    if n < 0x80:
+        head = bytes([0x30, n])
+    else:
+        ln = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        head = bytes([0x30, 0x80 | len(ln)]) + ln
+    return head + body
+
+
 def _extension_ders(cert: bytes) -> list[bytes]:
     _, cs, e = _tlv(cert, 0)
     _, tcs, te = _tlv(cert, cs)  # tbsCertificate
@@ -340,6 +356,7 @@ def _asn1tools_spec():
 def sections(corpus: Corpus) -> list[Section]:
     roots = corpus.roots
     exts = corpus.extensions
+    exts_by_cert = [_extension_ders(r) for r in roots]
     out: list[Section] = []
 
     # ---- 1. schema-less tree vs competitors' full decodes (issue 2)
@@ -437,6 +454,17 @@ def sections(corpus: Corpus) -> list[Section]:
 
         return lambda: [one(e) for e in exts]
 
+    def schema_ext_seqof():
+        model = _schema_extension_model()
+        try:
+            from estcodec.schema import SequenceOf
+            from estcodec._der import decode
+        except ImportError as exc:
+            raise NotBuilt(str(exc)) from None
+        spec = SequenceOf[model]
+        lists = [_sequence_of(run_ders) for run_ders in _per_cert(exts_by_cert)]
+        return lambda: [decode(spec, d) for d in lists]
+
     def anchor_b():
         import _anchors
 
@@ -487,6 +515,8 @@ def sections(corpus: Corpus) -> list[Section]:
         Case("anchor (b): hand-written Cython", anchor_b, 300, note="same checks, cdef class via T.__new__(T)"),
         Case("anchor (b), whole list in one C loop", anchor_b_loop, 300,
              note="no Python call per item: the floor"),
+        Case("estcodec.schema, SEQUENCE OF Extension per certificate", schema_ext_seqof, 300,
+             note="one decode call per certificate's extensions: the per-instance cost without the entry"),
         Case("estcodec.schema Extension.from_der + 3 fields", schema_ext_fields, 200),
         Case("anchor (b) + 3 fields", anchor_b_fields, 200),
         Case("asn1tools decode", asn1tools_ext, 30),
@@ -731,6 +761,38 @@ def sections(corpus: Corpus) -> list[Section]:
              note="each CSR decoded from DER into rfc6402.CertificationRequest, then encoded"),
     ]
     out.append(s)
+    # ---- 7. what one object costs (informational probe for the schema engine's per-instance cost)
+    n_obj = 10_000
+    s = Section("alloc", f"Create and free one object from C ({n_obj} per pass), per object", "µs/object", n_obj)
+
+    def alloc(kind):
+        def make():
+            import _anchors
+
+            mod = _anchors.load("anchor_alloc")
+            if kind == "tuple":
+                return lambda: mod.make_tuples(n_obj)
+            if kind == "static":
+                return lambda: mod.make_static(n_obj)
+            if kind == "cdef":
+                cls = mod.Base
+            else:
+
+                class Sub(mod.Base):  # what a schema model class is: a Python subclass of a cdef base
+                    pass
+
+                cls = Sub
+            return lambda: mod.make(cls, n_obj)
+
+        return make
+
+    s.cases = [
+        Case("cdef class, type known at compile time (the anchors)", alloc("static"), 300, reference=True),
+        Case("cdef class, type given at run time", alloc("cdef"), 300),
+        Case("Python subclass of a cdef class, given at run time (models)", alloc("sub"), 300),
+        Case("3-tuple (anchor (a))", alloc("tuple"), 300),
+    ]
+    out.append(s)
     return out
 
 
@@ -857,6 +919,8 @@ def _check(section: str, name: str, value: Any, corpus: Corpus) -> None:
     if section in ("tree", "cert") and isinstance(value, list):
         assert len(value) == len(corpus.roots), f"{name}: {len(value)} results"
     if section == "extension" and isinstance(value, list):
+        if value and isinstance(value[0], list):  # SEQUENCE OF per certificate
+            value = [x for group in value for x in group]
         assert len(value) == len(corpus.extensions), f"{name}: {len(value)} results"
         first = value[0]
         if hasattr(first, "extn_id"):
@@ -1079,7 +1143,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="cpu: process CPU time (default; steady on a shared, busy machine), wall: perf_counter")
     ap.add_argument("--quick", action="store_true", help="one fifth of the passes and 3 repeats")
     ap.add_argument("--only", action="append", metavar="SECTION",
-                    help="run only these sections: tree, extension, cert, pkcs7, pkiresponse, pkidata")
+                    help="run only these sections: tree, extension, cert, pkcs7, pkiresponse, pkidata, alloc")
     ap.add_argument("--json", nargs="?", const="-", metavar="FILE",
                     help="write the results as JSON to FILE ('-' or no FILE: print JSON instead of the table)")
     ap.add_argument("--plot", metavar="FILE.png", help="bar chart of µs per certificate per library")
