@@ -524,7 +524,7 @@ async def test_async_stop_is_prompt(tmp_path):
 
 _CHILD_RENEW = textwrap.dedent("""
     import os, signal, sys
-    sys.path.insert(0, sys.argv[1])
+    _unused_src = sys.argv[1]  # the package under test is the one installed for this interpreter
     from estclient import EstClient, EstClientConfig, TrustAnchors
     from estclient import renewal
     url, trust_path, cert_path, key_path, kill_at = sys.argv[2:7]
@@ -548,7 +548,7 @@ _CHILD_RENEW = textwrap.dedent("""
 
 _CHILD_LOOP = textwrap.dedent("""
     import sys
-    sys.path.insert(0, sys.argv[1])
+    _unused_src = sys.argv[1]  # the package under test is the one installed for this interpreter
     from estclient.renewal import save_pair
     cert_path, key_path = sys.argv[2:4]
     pairs = [(open(sys.argv[i], "rb").read(), open(sys.argv[i + 1], "rb").read()) for i in (4, 6)]
