@@ -273,9 +273,23 @@ def parse_content_info(data) -> ContentInfo:
     return _decode_ber(data)
 
 
+class _SignedContentInfo(Sequence, gc=False):
+    """ContentInfo whose content is decoded as SignedData in the same pass (the common case, read in one walk
+    instead of validating the content as an open type and decoding it again)."""
+
+    content_type: ObjectIdentifier
+    content: SignedData = field(explicit=0)
+
+
 def parse_signed_data(data) -> SignedData:
     """The SignedData of a ContentInfo (DER, else BER)."""
     data = _bytes_of(data)
+    try:
+        ci = _SignedContentInfo.from_der(data)
+        if ci.content_type == OID_SIGNED_DATA:
+            return ci.content
+    except DecodeError:
+        pass
     try:
         return ContentInfo.from_der(data).signed_data()
     except DecodeError:
