@@ -1,6 +1,6 @@
 """Benchmark (not a test): enrollments per second against estclient.testing.EstTestServer on loopback.
 
-    PYTHONPATH=src python tests/client/bench_enroll.py [--n 300] [--concurrency 100] [--in-process]
+    python benchmarks/bench_enroll.py [--n 300] [--concurrency 100] [--in-process]
 
 Measures (1) one sync EstClient enrolling sequentially and (2) one AsyncEstClient with ``--concurrency``
 enrollments in flight (asyncio.gather bounded by a semaphore) over a pool of ``--max-connections``. Each enrollment
