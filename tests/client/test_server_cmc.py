@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import httpx
@@ -138,7 +139,9 @@ def read_response(srv: EstTestServer, response: httpx.Response, tmp: Path) -> tu
                        "-CAfile", str(tmp / "ca.pem"), "-purpose", "any", "-binary")
     resp, rest = der_decoder.decode(content, asn1Spec=rfc6402.PKIResponse())
     assert not rest
-    certs = pkcs7.load_der_pkcs7_certificates(der)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # cryptography warns when the certificates SET is not in DER order
+        certs = pkcs7.load_der_pkcs7_certificates(der)
     return resp, certs
 
 
@@ -278,6 +281,42 @@ def test_fullcmc_garbage_gets_a_cmc_error(tmp_path: Path, body: bytes) -> None:
         [status] = status_infos(resp)
         assert int(status["cMCStatus"]) == 2
         assert [int(b["bodyPartID"]) for b in status["bodyList"]] == [0]
+
+
+@needs_openssl
+def test_fullcmc_requests_that_are_not_signed_pki_data(tmp_path: Path) -> None:
+    with EstTestServer() as srv:
+        identity = srv.issue_client_identity("cmc-operator")
+        csr, _ = make_csr("not-issued")
+        content = pki_data([(1, csr)], 31, b"n")
+        # a PKIData in a ContentInfo, unsigned: not a Full PKI Request at all
+        ci = rfc5652.ContentInfo()
+        ci["contentType"] = rfc6402.id_cct_PKIData
+        ci["content"] = univ.Any(content)
+        r = post_cmc(srv, der_encoder.encode(ci))
+        assert r.status_code == 400
+        [status] = status_infos(read_response(srv, r, tmp_path)[0])
+        assert (int(status["cMCStatus"]), int(status["failInfo"])) == (2, 1)  # failed, badMessageCheck
+        # signed, but the content type is id-data
+        (tmp_path / "content.der").write_bytes(content)
+        (tmp_path / "signer.pem").write_bytes(identity[0])
+        (tmp_path / "signer.key").write_bytes(identity[1])
+        as_data = _openssl("cms", "-sign", "-binary", "-nodetach", "-outform", "DER", "-in", str(tmp_path / "content.der"),
+                           "-signer", str(tmp_path / "signer.pem"), "-inkey", str(tmp_path / "signer.key"))
+        r = post_cmc(srv, as_data)
+        assert r.status_code == 400
+        [status] = status_infos(read_response(srv, r, tmp_path)[0])
+        assert (int(status["cMCStatus"]), int(status["failInfo"])) == (2, 2)  # failed, badRequest
+        # a signed PKIData without any request: badRequest, and the transactionId is still echoed
+        tid = _seq(_enc(univ.Integer(1)), _enc(univ.ObjectIdentifier("1.3.6.1.5.5.7.7.5")), _set(_enc(univ.Integer(99))))
+        empty = _seq(_seq(tid), _seq(), _seq(), _seq())
+        r = post_cmc(srv, sign_with_openssl(empty, identity[0], identity[1], tmp_path, by_key_id=False))
+        assert r.status_code == 400
+        resp, _ = read_response(srv, r, tmp_path)
+        [status] = status_infos(resp)
+        assert (int(status["cMCStatus"]), int(status["failInfo"])) == (2, 2)
+        assert der_decoder.decode(controls(resp)[str(rfc6402.id_cmc_transactionId)][0])[0] == 99
+        assert [c.subject.rfc4514_string() for c in srv.issued_certificates] == ["CN=cmc-operator"]
 
 
 def test_fullcmc_http_level_checks() -> None:

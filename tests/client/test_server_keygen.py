@@ -350,6 +350,34 @@ def test_serverkeygen_unknown_or_unsuitable_certificate_is_refused() -> None:
         assert "key agreement" in r.text
 
 
+def test_serverkeygen_refuses_a_recipient_key_that_cannot_encrypt() -> None:
+    with EstTestServer() as srv:
+        identity = srv.issue_client_identity("ed-device", key_type="ed25519")  # no keyUsage: unrestricted
+        cert = x509.load_pem_x509_certificate(identity[0])
+        r = post_keygen(srv, make_csr(octet_attributes={ASYM_DECRYPT_KEY_ID: ski_of(cert)})[0])
+        assert r.status_code == 400
+        assert "neither transport nor agree keys" in r.text
+        assert [c.subject.rfc4514_string() for c in srv.issued_certificates] == ["CN=ed-device"]  # nothing issued
+
+
+@needs_openssl
+def test_serverkeygen_encrypted_key_is_pkcs8_whatever_the_plain_format(tmp_path: Path) -> None:
+    """``server_keygen_key_format="traditional"`` shapes the plain key part only: an encrypted key is a
+    OneAsymmetricKey inside the AsymmetricKeyPackage (RFC 7030 §4.4.2, RFC 5958)."""
+    kek_id, kek = b"k", os.urandom(16)
+    with EstTestServer(server_keygen_keks={kek_id: kek}, server_keygen_key_format="traditional",
+                       server_keygen_key_type="rsa-2048") as srv:
+        r = post_keygen(srv, make_csr(octet_attributes={DECRYPT_KEY_ID: kek_id})[0])
+        assert r.status_code == 200, r.text
+        (_, _, enveloped), (_, _, cert_part) = split_multipart(r)
+        (tmp_path / "env.der").write_bytes(enveloped)
+        signed = _openssl("cms", "-decrypt", "-inform", "DER", "-in", str(tmp_path / "env.der"),
+                          "-secretkey", kek.hex(), "-secretkeyid", kek_id.hex(), "-binary")
+        key = _key_from_package(_verify_signed_key_package(signed, srv, tmp_path))
+        assert isinstance(key, rsa.RSAPrivateKey)
+        _check_key_matches_cert(key, cert_part, srv)
+
+
 def test_decrypt_key_identifier_must_be_an_octet_string() -> None:
     with EstTestServer(server_keygen_keks={b"k": os.urandom(16)}) as srv:
         key = ec.generate_private_key(ec.SECP256R1())
