@@ -41,7 +41,7 @@ __all__ = [
     "IssuerAndSerialNumber", "CertificateChoices", "OtherCertificateFormat", "RevocationInfoChoice",
     "OtherRevocationInfoFormat", "CertificateList",
     "parse_content_info", "parse_signed_data", "parse_certs_only", "build_certs_only", "sign_signed_data",
-    "verify_signed_data", "order_chain", "as_certificate", "SignatureError", "UnsupportedSignatureAlgorithm",
+    "verify_signed_data", "verify_signer_info", "order_chain", "as_certificate", "SignatureError", "UnsupportedSignatureAlgorithm",
     "OID_DATA", "OID_SIGNED_DATA", "OID_ENVELOPED_DATA", "OID_DIGESTED_DATA", "OID_ENCRYPTED_DATA",
     "OID_AUTHENTICATED_DATA", "OID_CONTENT_TYPE", "OID_MESSAGE_DIGEST", "OID_SIGNING_TIME",
 ]

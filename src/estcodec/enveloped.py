@@ -51,7 +51,7 @@ __all__ = [
     "ID_DATA", "ID_SIGNED_DATA", "ID_ENVELOPED_DATA", "ID_AUTH_ENVELOPED_DATA", "ID_CT_KP_A_KEY_PACKAGE",
     # models
     "ContentInfo", "EnvelopedData", "AuthEnvelopedData", "EncryptedContentInfo", "OriginatorInfo",
-    "RecipientInfo", "KeyTransRecipientInfo", "KeyAgreeRecipientInfo", "KEKRecipientInfo",
+    "RecipientInfo", "Recipient", "KeyTransRecipientInfo", "KeyAgreeRecipientInfo", "KEKRecipientInfo",
     "PasswordRecipientInfo", "OtherRecipientInfo", "RecipientIdentifier", "IssuerAndSerialNumber",
     "OriginatorIdentifierOrKey", "OriginatorPublicKey", "RecipientEncryptedKey", "KeyAgreeRecipientIdentifier",
     "RecipientKeyIdentifier", "KEKIdentifier", "OtherKeyAttribute", "Attribute", "RSAESOAEPParams",
