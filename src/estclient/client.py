@@ -16,7 +16,7 @@ import httpx
 
 from . import flows as F
 from . import protocol as P
-from .config import EstClientConfig
+from .config import ClientIdentity, EstClientConfig
 from .errors import EstError, ProtocolError, TlsConfigError, TransportError
 from .tls import ConnectionInfo, connection_info, create_ssl_context
 
@@ -63,6 +63,15 @@ class _DriverBase:
         self._digest: httpx.DigestAuth | None = None
         if config.http_auth is not None and config.http_auth.scheme == "digest":
             self._digest = httpx.DigestAuth(config.http_auth.username, config.http_auth.password)
+
+    def set_client_identity(self, identity: "ClientIdentity | None") -> None:
+        """Use another TLS client identity from the next connection on (automatic renewal does this after a
+        re-enrollment). Connections already pooled keep the old one until the client is closed: call ``close()``
+        (``aclose()``) to switch at once."""
+        import dataclasses
+
+        self.config = dataclasses.replace(self.config, client_identity=identity)
+        self._contexts.clear()
 
     # -- contexts
     def _verified(self) -> bool:

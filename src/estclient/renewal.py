@@ -585,6 +585,10 @@ class _Core:
     def _install(client: Any, identity: ClientIdentity) -> None:
         # The client's configuration is immutable: give it a new one with the new identity, and drop the TLS
         # contexts built for the old one. The caller then closes the pooled connections.
+        setter = getattr(client, "set_client_identity", None)
+        if setter is not None:
+            setter(identity)
+            return
         client.config = dataclasses.replace(client.config, client_identity=identity)
         contexts = getattr(client, "_contexts", None)
         if contexts is not None:

@@ -97,3 +97,24 @@ async def test_rollover_certificates_and_bootstrap_validation(mode):
         async with est(mode, EstClientConfig(srv.url, trust=TrustAnchors.bootstrap(srv.ca_fingerprint_sha256))) as c:
             with pytest.raises(BootstrapVerificationError, match="Unrelated"):
                 await call(c.get_ca_certs())
+
+
+def test_set_client_identity_switches_the_tls_identity():
+    """A client given a new identity presents it on its next connection (what renewal relies on)."""
+    from estclient import ClientIdentity, EstClient, EstClientConfig, TrustAnchors
+    from estclient.testing import EstTestServer
+
+    with EstTestServer(auth="cert") as srv:
+        cert_pem, key_pem = srv.issue_client_identity("first-device")
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.trust_anchor_pem))
+        from estclient.csr import CsrBuilder
+        from estclient.errors import AuthenticationRequired
+
+        with EstClient(cfg) as client:
+            assert client.config.client_identity is None
+            with pytest.raises(AuthenticationRequired):
+                client.simple_enroll(CsrBuilder().common_name("second-device").key_type("ec-p256"))
+            client.set_client_identity(ClientIdentity(cert_pem, key_pem))
+            client.close()
+            issued = client.simple_enroll(CsrBuilder().common_name("second-device").key_type("ec-p256"))
+            assert issued.certificate.subject.common_name == "second-device"
