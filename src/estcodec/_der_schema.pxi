@@ -409,28 +409,46 @@ cdef class FieldPath:
     ``obj.<field 0>.<field 5>``, in C (a Python property chain costs several times more)."""
     cdef Py_ssize_t path[8]
     cdef Py_ssize_t n
+    cdef object attr
+    cdef bint none_as_list
+    cdef bint raw
 
-    def __init__(self, *path):
+    def __init__(self, *path, attr=None, bint none_as_list=False, bint raw=False):
+        """``attr``: read that attribute of the value reached; ``none_as_list``: an absent value reads as a new
+        empty list; ``raw``: the DER of the model reached (``to_der()``)."""
         cdef Py_ssize_t i
-        if not 1 <= len(path) <= 8:
-            raise ValueError("a FieldPath has 1 to 8 steps")
+        if not 0 <= len(path) <= 8:
+            raise ValueError("a FieldPath has up to 8 steps")
         self.n = len(path)
         for i in range(self.n):
             self.path[i] = path[i]
+        self.attr = attr
+        self.none_as_list = none_as_list
+        self.raw = raw
 
     def __get__(self, obj, objtype):
         cdef Py_ssize_t i
         cdef object cur = obj
+        cdef Model m
         if obj is None:
             return self
         for i in range(self.n):
             if cur is None:
-                return None
+                break
             if not isinstance(cur, Model):
                 raise TypeError(f"FieldPath step {i} reached a {type(cur).__name__}, not a model")
             if self.path[i] >= (<Model>cur)._n:
                 raise IndexError("FieldPath index out of range")
             cur = (<Model>cur)._get(self.path[i])
+        if cur is None:
+            return [] if self.none_as_list else None
+        if self.raw:
+            m = <Model>cur
+            if m._src is not None:
+                return PyBytes_FromStringAndSize(PyBytes_AS_STRING(m._src) + m._start, m._end - m._start)
+            return m.to_der()
+        if self.attr is not None:
+            return getattr(cur, self.attr)
         return cur
 
     def __set__(self, obj, value):
@@ -509,7 +527,13 @@ cdef bint _matches(Spec s, Header* h):
     return h.cls == s.tcls and h.tag == s.tnum
 
 
+cdef bytes _NULL_TLV = b"\x05\x00"
+
+
 cdef object _raw_tlv(_Ctx* ctx, Header* h):
+    # The NULL of AlgorithmIdentifier parameters is the most common raw value: share one bytes object for it.
+    if h.cend - h.start == 2 and ctx.buf[h.start] == 0x05 and ctx.buf[h.start + 1] == 0:
+        return _NULL_TLV
     return PyBytes_FromStringAndSize(<char*>ctx.buf + h.start, h.cend - h.start)
 
 
@@ -731,6 +755,15 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
         return _check_tree(ctx, h, depth)
     _decode(ctx, s, h, depth)
     return 0
+
+
+cdef class RdnPairs:
+    """Attribute descriptor: ``rdn_pairs_of(obj)`` (``x509.Name.attributes``) without a Python-level call."""
+
+    def __get__(self, obj, objtype):
+        if obj is None:
+            return self
+        return rdn_pairs_of(obj)
 
 
 def rdn_pairs_of(ChoiceModel name):

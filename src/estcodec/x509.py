@@ -9,7 +9,7 @@ import hashlib
 import ipaddress
 
 from . import pem as _pem
-from ._der import ContainedGetter, FieldPath, rdn_pairs_of
+from ._der import ContainedGetter, FieldPath, RdnPairs, rdn_pairs_of
 from .errors import DecodeError, EncodeError
 from .schema import (
     Any, AnyValue, BitString, Boolean, Choice, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
@@ -175,10 +175,8 @@ class Name(Choice, gc=False, lazy=True):
     def rdns(self) -> list:
         return self.value
 
-    @property
-    def attributes(self) -> "list[tuple[str, object]]":
-        """Every (OID, value) pair in order; values are str for string types, else the DER bytes."""
-        return rdn_pairs_of(self)
+    # Every (OID, value) pair in order; values are str for string types, else the DER bytes.
+    attributes = RdnPairs()
 
     def get(self, attr_oid: str) -> "list[object]":
         return [v for t, v in rdn_pairs_of(self) if t == attr_oid]
@@ -361,14 +359,8 @@ class Extension(Sequence, gc=False):
     critical: Boolean = field(default=False)
     extn_value: OctetString = field(defined_by="extn_id", registry=EXTENSION_TYPES, contains=True)
 
-    @property
-    def oid(self) -> str:
-        return self.extn_id
-
-    @property
-    def value(self) -> bytes:
-        """The contents of extnValue (the DER of the extension's own value)."""
-        return self.extn_value
+    oid = FieldPath(0)  # extn_id
+    value = FieldPath(2)  # the contents of extnValue (the DER of the extension's own value)
 
     def _parse_value(self):
         t = EXTENSION_TYPES.get(self.extn_id)
@@ -451,19 +443,12 @@ class Certificate(Sequence, gc=False):
 
     public_key_info = FieldPath(0, 6)
 
-    @property
-    def extensions(self) -> "list[Extension]":
-        return self.tbs_certificate.extensions or []
+    extensions = FieldPath(0, 9, none_as_list=True)
 
     signature_algorithm_oid = FieldPath(1, 0)
 
-    @property
-    def signature(self) -> bytes:
-        return self.signature_value.data
-
-    @property
-    def tbs_der(self) -> bytes:
-        return self.tbs_certificate.to_der()
+    signature = FieldPath(2, attr="data")  # the signature bits as bytes
+    tbs_der = FieldPath(0, raw=True)  # the exact bytes the issuer signed
 
     def extension(self, extn_id: str) -> "Extension | None":
         for ext in self.extensions:
