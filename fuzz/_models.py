@@ -57,7 +57,7 @@ def own(fn: Callable, *args, **kwargs):
 
 
 # Known findings the harnesses tolerate (counted, not raised) while they are open in the build under test, so
-# that long runs keep looking for new ones. Each has reproducers in fuzz/findings/ and regression tests. Whether a
+# that long runs keep looking for new ones (all fixed by 5151fe9; kept so that older builds can still be fuzzed). Each has reproducers in fuzz/findings/ and regression tests. Whether a
 # finding is open is probed once per process with its reproducer (is_open): in a build with the fix, the
 # symptom is an invariant failure again.
 KNOWN_FINDINGS = {
