@@ -134,6 +134,20 @@ def _loadavg() -> list[float] | None:
         return None
 
 
+def _git_head() -> str | None:
+    """The commit of the work tree the benchmark ran from (with '+dirty' when src/ has local changes)."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=HERE.parent,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
 def machine_info() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -144,7 +158,7 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
     versions: dict[str, str | None] = {}
-    for name in ("estclient", "Cython", "asn1crypto", "pyasn1", "pyasn1-modules", "asn1tools", "cryptography",
+    for name in ("Cython", "asn1crypto", "pyasn1", "pyasn1-modules", "asn1tools", "cryptography",
                  "certifi", "matplotlib"):
         try:
             versions[name] = md.version(name)
@@ -169,6 +183,7 @@ def machine_info() -> dict[str, Any]:
     except ImportError:
         versions["estcodec._der"] = None
     return {
+        "source": _git_head(),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
@@ -1032,7 +1047,7 @@ def format_table(machine: dict, secs: list[Section], results: list[Result], tgts
     lines = []
     lines.append("estcodec benchmarks")
     lines.append(f"  machine : {machine['cpu']}, {machine['cores']} cores, {machine['platform']}")
-    lines.append(f"  python  : {machine['python']}   run {machine['date']}")
+    lines.append(f"  python  : {machine['python']}   run {machine['date']}   source: {machine.get('source')}")
     lines.append(f"  load    : {machine.get('load_average_at_start')} at start, "
                  f"{machine.get('load_average_at_end')} at end (1/5/15-minute averages; other work on the "
                  "machine makes every figure noisier)")
@@ -1073,10 +1088,10 @@ def format_markdown(machine: dict, secs: list[Section], results: list[Result], t
     v = machine["versions"]
     lines = [
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['platform']}; {machine['python']}; "
-        f"run {machine['date']}, best of {repeat} round-robin repeats; load average "
+        f"run {machine['date']}, best of {repeat} round-robin repeats of process CPU time; load average "
         f"{machine.get('load_average_at_start')} at start, {machine.get('load_average_at_end')} at end.",
         "",
-        "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if val is not None) + ".",
+        f"Source: commit {machine.get('source')}. Versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if val is not None) + ".",
         "",
     ]
     for sec in secs:
