@@ -179,7 +179,12 @@ def machine_info() -> dict[str, Any]:
     try:
         import estcodec._der as core
 
-        versions["estcodec._der"] = "compiled" if core.__file__.endswith((".so", ".pyd")) else core.__file__
+        so = Path(core.__file__)
+        if so.suffix in (".so", ".pyd"):
+            newer = [p.name for p in so.parent.glob("_der*.p*") if p.stat().st_mtime > so.stat().st_mtime]
+            versions["estcodec._der"] = "compiled" + (f" (older than {', '.join(sorted(newer))})" if newer else "")
+        else:
+            versions["estcodec._der"] = str(so)
     except ImportError:
         versions["estcodec._der"] = None
     return {
