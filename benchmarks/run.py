@@ -181,7 +181,8 @@ def machine_info() -> dict[str, Any]:
 
         so = Path(core.__file__)
         if so.suffix in (".so", ".pyd"):
-            newer = [p.name for p in so.parent.glob("_der*.p[yx][xi]") if p.stat().st_mtime > so.stat().st_mtime]
+            sources = [*so.parent.glob("_der*.pyx"), *so.parent.glob("_der*.pxi")]
+            newer = [p.name for p in sources if p.stat().st_mtime > so.stat().st_mtime]
             versions["estcodec._der"] = "compiled" + (f" (older than {', '.join(sorted(newer))})" if newer else "")
         else:
             versions["estcodec._der"] = str(so)
