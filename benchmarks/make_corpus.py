@@ -40,6 +40,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
@@ -121,12 +122,12 @@ _UNITS = ["Engineering", "Operations", "IoT Fleet", "PKI", "Manufacturing"]
 _COUNTRIES = ["US", "DE", "FR", "JP", "BR", "SE", "CA"]
 
 
-def make_csrs(rsa_keys: list) -> list[tuple[bytes, object]]:
+def make_csrs(rsa_keys: list) -> list[tuple[bytes, Any]]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import NameOID
 
-    out = []
+    out: list[tuple[bytes, Any]] = []
     for i in range(N_CSRS):
         key = rsa_keys[(i // 2) % len(rsa_keys)] if i % 2 == 0 else _ec_key(f"csr-{i}")
         host = f"device-{i:04d}.{_ORGS[i % len(_ORGS)].split()[0].lower()}.example"
@@ -368,7 +369,7 @@ def check_pki_response(data: bytes, ca_cert, n_certs: int) -> None:
 def _versions() -> dict:
     import importlib.metadata as md
 
-    out = {"python": platform.python_version()}
+    out: dict[str, str | None] = {"python": platform.python_version()}
     for name in ("cryptography", "certifi", "pyasn1", "pyasn1-modules"):
         try:
             out[name] = md.version(name)

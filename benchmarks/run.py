@@ -855,6 +855,7 @@ def cross_check(corpus: Corpus, log: Callable[[str], None]) -> list[str]:
     problems: list[str] = []
     tree = _anchors.load("anchor_tree")
     ext = _anchors.load("anchor_ext")
+    parse: Callable[..., Any] | None
     try:
         from estcodec.der import parse
     except ImportError:
@@ -890,20 +891,20 @@ def cross_check(corpus: Corpus, log: Callable[[str], None]) -> list[str]:
     from cryptography import x509
 
     cert_anchor = _anchors.load("anchor_cert")
+    certificate_cls: Any = None
     try:
-        from estcodec.x509 import Certificate
+        from estcodec.x509 import Certificate as certificate_cls
     except ImportError:
-        Certificate = None
+        pass
     except Exception as exc:
         problems.append(f"estcodec.x509: {type(exc).__name__}: {exc}")
-        Certificate = None
     for i, r in enumerate(corpus.roots):
         theirs = crypto_read(x509.load_der_x509_certificate(r))
         problems += _compare_with_cryptography(f"root {i} anchor (c)",
                                                anchor_read(cert_anchor.decode_certificate(r)), theirs)
-        if Certificate is not None:
+        if certificate_cls is not None:
             try:
-                ours = estcodec_read(Certificate.from_der(r))
+                ours = estcodec_read(certificate_cls.from_der(r))
             except Exception as exc:  # reported, not fatal: the timing case will show the error too
                 problems.append(f"root {i}: estcodec.x509 failed: {type(exc).__name__}: {exc}")
                 continue
@@ -1007,7 +1008,7 @@ def run_section(sec: Section, corpus: Corpus, repeat: int, scale: float, only: s
         log(f"  {sec.key:<12} {res.name:<58} {res.us_per_item:12.3f} {sec.unit}")
     ref = next((r for r in results if r.reference and r.us_per_item), None)
     for r in results:
-        if ref and r.us_per_item:
+        if ref is not None and ref.us_per_item and r.us_per_item:
             r.ratio = r.us_per_item / ref.us_per_item
     return results
 
@@ -1139,7 +1140,7 @@ def plot(path: Path, results: list[Result]) -> bool:
         print("--plot: nothing measured per certificate", file=sys.stderr)
         return False
     labels = [f"{r.name}" for r in rows]
-    values = [r.us_per_item for r in rows]
+    values = [float(r.us_per_item or 0.0) for r in rows]
     colors = ["tab:blue" if r.section == "tree" else "tab:orange" for r in rows]
     fig, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.5))
     y = range(len(rows))
