@@ -685,6 +685,12 @@ def _attempts(env, ident: Optional[_Identity], kek, kek_id, password, key_size: 
     certificate, the others of the right kind after them (OpenSSL does the same)."""
     named: List[Callable[[], bytes]] = []
     others: List[Callable[[], bytes]] = []
+    # Unnamed PKCS#1 v1.5 recipients go last: with the RFC 3218 countermeasure a wrong key cannot be told apart
+    # from the right one until the content's padding is checked (which a random key passes about once in 256),
+    # whereas an OAEP or key-agreement attempt with the wrong key fails outright.
+    others_v15: List[Callable[[], bytes]] = []
+    modulus_octets = ((ident.private_key.key_size + 7) // 8
+                      if ident is not None and isinstance(ident.private_key, rsa.RSAPrivateKey) else 0)
     for ri in env.recipient_infos:
         kind, info = ri.name, ri.value
         if kind == "ktri" and ident is not None and isinstance(ident.private_key, rsa.RSAPrivateKey):
@@ -695,7 +701,15 @@ def _attempts(env, ident: Optional[_Identity], kek, kek_id, password, key_size: 
             if hit:
                 named.append(attempt)
             elif not ident.has_certificate:
-                others.append(attempt)
+                if len(info.encrypted_key) != modulus_octets:
+                    # encrypted to a key of another size, or malformed: not ours (public information only);
+                    # refused like any other failure, with the same message
+                    others_v15.append(functools.partial(_refuse_unwrap))
+                    continue
+                if info.key_encryption_algorithm.algorithm == _cc.OID_RSAES_OAEP:
+                    others.append(attempt)
+                else:
+                    others_v15.append(attempt)
         elif kind == "kari" and ident is not None and isinstance(ident.private_key, ec.EllipticCurvePrivateKey):
             for rek in info.recipient_encrypted_keys:
                 rid = rek.rid
@@ -711,7 +725,11 @@ def _attempts(env, ident: Optional[_Identity], kek, kek_id, password, key_size: 
                 named.append(functools.partial(_kekri_unwrap, info, bytes(kek)))
         elif kind == "pwri" and password is not None:
             named.append(functools.partial(_pwri_unwrap, info, password, max_iterations))
-    return named + others[:_MAX_TRIAL_ATTEMPTS]
+    return named + (others + others_v15)[:_MAX_TRIAL_ATTEMPTS]
+
+
+def _refuse_unwrap() -> bytes:
+    raise DecryptionError("decryption failed")
 
 
 # Recipients not named by the keys given are tried (without a certificate) up to this many: a message with
