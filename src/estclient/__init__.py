@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from estcodec import __version__
 
-from .client import AsyncEstClient, EstClient
 from .config import ClientIdentity, EstClientConfig, HttpAuth, TrustAnchors
 from .csr import CsrBuilder
 from .errors import (
@@ -46,3 +45,13 @@ __all__ = [
     "ConfigError",
     "PendingTimeout",
 ]
+
+
+def __getattr__(name: str):
+    # The drivers import httpx and asyncio (about a quarter of a second): load them on first use, so that
+    # `est show`, the codec-only paths and `import estclient` stay quick.
+    if name in ("EstClient", "AsyncEstClient"):
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'estclient' has no attribute {name!r}")
