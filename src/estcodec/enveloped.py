@@ -219,11 +219,6 @@ class EnvelopedData(_EnvelopeMixin, Sequence):
     encrypted_content_info: EncryptedContentInfo
     unprotected_attrs: SetOf(Attribute, min_size=1) = field(implicit=1, optional=True)
 
-    @classmethod
-    def from_der(cls, data, *, ber: bool = False) -> "EnvelopedData":
-        """Decode a bare EnvelopedData (strict DER; ``ber=True`` for BER, constructed ciphertext included)."""
-        return super().from_der(_as_input(data), ber=ber)
-
     @property
     def _eci(self) -> EncryptedContentInfo:
         return self.encrypted_content_info
@@ -245,10 +240,6 @@ class AuthEnvelopedData(_EnvelopeMixin, Sequence):
     auth_attrs: SetOf(Attribute, min_size=1) = field(implicit=1, optional=True)
     mac: OctetString
     unauth_attrs: SetOf(Attribute, min_size=1) = field(implicit=2, optional=True)
-
-    @classmethod
-    def from_der(cls, data, *, ber: bool = False) -> "AuthEnvelopedData":
-        return super().from_der(_as_input(data), ber=ber)
 
     @property
     def _eci(self) -> EncryptedContentInfo:
