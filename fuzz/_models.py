@@ -187,6 +187,31 @@ def schema_less(data: bytes, *, ber: bool = False):
     return own(der.parse, data, ber=ber)
 
 
+def check_strict_and_ber(decode: Callable, read_all: Callable, data: bytes) -> None:
+    """The invariant of a model whose ``from_der(data, ber=...)`` keeps its bytes: a strict decode re-encodes to
+    the input and agrees with schema-less DER; a ``ber=True`` decode gives the DER form of what schema-less BER
+    accepts, and nothing schema-less BER refuses."""
+    strict = own(decode, data)
+    tree = schema_less(data)
+    if strict is not None:
+        assert strict.to_der() == data, "strict decode does not re-encode identically"
+        read_all(strict)
+        if tree is None:  # the model accepted it, schema-less strict DER did not
+            schema_less_gap(data)
+            return
+    lenient = own(decode, data, ber=True)
+    ber_tree = schema_less(data, ber=True)
+    if lenient is None:
+        if strict is not None:
+            assert ber_tree is None, "accepted as DER but refused with ber=True"
+            schema_less_gap(data)
+        return
+    assert ber_tree is not None, "ber=True model decode of input that schema-less BER refuses"
+    assert lenient.to_der() == ber_tree.to_der(), "ber=True decode does not give the DER form of its input"
+    if strict is None:
+        read_all(lenient)
+
+
 def own_est(fn: Callable, *args, **kwargs):
     """Like :func:`own` for the client layer: ``estclient.errors.EstError`` only."""
     from estclient.errors import EstError

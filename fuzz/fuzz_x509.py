@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _models import atheris_main, schema_less_gap, name_hits_f4, own, schema_less, seeds_for, timed  # noqa: E402
+from _models import atheris_main, check_strict_and_ber, name_hits_f4, own, seeds_for, timed  # noqa: E402
 
 from estcodec.x509 import Certificate  # noqa: E402
 
@@ -67,25 +67,7 @@ def read_all(cert: Certificate) -> None:
 
 @timed
 def check_one(data: bytes) -> None:
-    strict = own(Certificate.from_der, data)
-    tree = schema_less(data)
-    if strict is not None:
-        assert strict.to_der() == data, "strict decode does not re-encode identically"
-        read_all(strict)
-        if tree is None:  # the model accepted it, schema-less strict DER did not
-            schema_less_gap(data)
-            return
-    lenient = own(Certificate.from_der, data, ber=True)
-    ber_tree = schema_less(data, ber=True)
-    if lenient is None:
-        if strict is not None:
-            assert ber_tree is None, "accepted as DER but refused with ber=True"
-            schema_less_gap(data)
-        return
-    assert ber_tree is not None, "ber=True model decode of input that schema-less BER refuses"
-    assert lenient.to_der() == ber_tree.to_der(), "ber=True decode does not give the DER form of its input"
-    if strict is None:
-        read_all(lenient)
+    check_strict_and_ber(Certificate.from_der, read_all, data)
 
 
 def _accepts(blob: bytes) -> bool:
