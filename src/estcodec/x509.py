@@ -13,7 +13,7 @@ from ._der import ContainedGetter, FieldPath, RdnPairs, rdn_pairs_of
 from .errors import DecodeError, EncodeError
 from .schema import (
     Any, AnyValue, BitString, Boolean, Choice, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
-    OctetString, Sequence, SequenceOf, SetOf, UTCTime, decode, encode, field,
+    OctetString, PrintableString, Sequence, SequenceOf, SetOf, UTCTime, UTF8String, decode, encode, field,
 )
 
 __all__ = [
@@ -109,12 +109,6 @@ def _escape_rfc4514(value: str) -> str:
     return "".join(out)
 
 
-def _tlv(tag: int, content: bytes) -> bytes:
-    from ._der import encode_header
-
-    return encode_header(0, False, tag, len(content)) + content
-
-
 def _encode_attr_value(attr_oid: str, value: object) -> bytes:
     """DER of one attribute value for a new name: the string type RFC 5280 asks for that attribute."""
     if isinstance(value, (bytes, bytearray)):
@@ -122,10 +116,10 @@ def _encode_attr_value(attr_oid: str, value: object) -> bytes:
     if not isinstance(value, str):
         raise EncodeError(f"name attribute {attr_oid} needs a str value")
     if attr_oid in _PRINTABLE_ATTRS:
-        return encode(_PrintableString, value)
+        return encode(PrintableString, value)
     if attr_oid in _IA5_ATTRS:
-        return _tlv(22, value.encode("ascii"))
-    return _tlv(12, value.encode("utf-8"))
+        return encode(IA5String, value)
+    return encode(UTF8String, value)
 
 
 class Name(Choice, gc=False, lazy=True):
@@ -207,12 +201,6 @@ class Name(Choice, gc=False, lazy=True):
 
     def __repr__(self) -> str:
         return f"<Name {self.rfc4514_string()!r}>"
-
-
-class _PrintableString:  # a private alias so Name.build can encode PrintableString values
-    from .schema import PrintableString as _P
-
-    _asn1_spec = _P._asn1_spec
 
 
 class Time(Choice, transparent=True, gc=False):
@@ -351,7 +339,6 @@ EXTENSION_TYPES: dict = {
     oid.EXTENDED_KEY_USAGE: ExtendedKeyUsage,
     oid.AUTHORITY_INFO_ACCESS: AuthorityInfoAccess,
 }
-_NO_VALUE = object()
 
 
 class Extension(Sequence, gc=False):
