@@ -621,6 +621,17 @@ cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
     raise AssertionError(f"unknown spec kind {kind}")
 
 
+cdef int _missing_field(Spec s, FieldSpec f, Spec fs, Header* h, Header* ch, bint have) except -1:
+    # A required component is absent: the next element has another tag, or the SEQUENCE ended.
+    if have:
+        err = DecodeError(f"expected {_expected_name(fs)}, got {tag_name(ch.cls, ch.tag, ch.cons)}",
+                          ch.start, "unexpected-tag")
+    else:
+        err = DecodeError(f"{_expected_name(s)} ends before its field {f.name}", h.start, "missing-field")
+    err._push(f.seg)
+    raise err
+
+
 cdef int _check_tree(_Ctx* ctx, Header* h, int depth) except -1:
     """Schema-less validation of an open-type value kept raw: TLV framing, DER lengths and tags, primitive and
     constructed forms, and the contents of BOOLEAN, INTEGER, ENUMERATED, NULL, OBJECT IDENTIFIER and BIT STRING (the
@@ -697,14 +708,7 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
                 have = False
                 continue
             if not f.optional:
-                if have:
-                    err = DecodeError(f"expected {_expected_name(f.spec)}, got {tag_name(ch.cls, ch.tag, ch.cons)}",
-                                      ch.start, "unexpected-tag")
-                else:
-                    err = DecodeError(f"{_expected_name(s)} ends before its field {f.name}", h.start,
-                                      "missing-field")
-                err._push(f.seg)
-                raise err
+                _missing_field(s, f, f.spec, h, &ch, have)
         if have or p < end:
             _fail(f"{_expected_name(s)} has an unexpected element after its last field", p, "unexpected-tag")
         return 0
@@ -882,13 +886,7 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
         elif f.has_default:
             v = f.default
         else:
-            if have:
-                err = DecodeError(f"expected {_expected_name(fs)}, got {tag_name(ch.cls, ch.tag, ch.cons)}",
-                                  ch.start, "unexpected-tag")
-            else:
-                err = DecodeError(f"{_expected_name(s)} ends before its field {f.name}", h.start, "missing-field")
-            err._push(f.seg)
-            raise err
+            _missing_field(s, f, fs, h, &ch, have)
         m._put(i, v)
     if have or p < end:
         _fail(f"{_expected_name(s)} has an unexpected element after its last field", p, "unexpected-tag")
