@@ -4,6 +4,41 @@
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(void* op)
+    void PyObject_Free(void* p)
+    unsigned long Py_TPFLAGS_HAVE_GC
+    unsigned long Py_TPFLAGS_HEAPTYPE
+    ctypedef void (*_freefunc)(void*)
+    ctypedef PyObject* (*_allocfunc)(PyTypeObject*, Py_ssize_t)
+    PyObject* PyType_GenericAlloc(PyTypeObject* t, Py_ssize_t n)
+    ctypedef struct _TypeSlots "PyTypeObject":
+        unsigned long tp_flags
+        Py_ssize_t tp_dictoffset
+        Py_ssize_t tp_weaklistoffset
+        _allocfunc tp_alloc
+        _freefunc tp_free
+
+
+def _untracked_instances(cls):
+    """Make instances of the model class ``cls`` plain (non-GC) objects: no GC header, never tracked.
+
+    Every class statement makes a GC type, because a heap type's instances could in general be part of a
+    cycle. A ``gc=False`` model has no ``__dict__`` or ``__weakref__`` and holds decoded values that cannot
+    form cycles, so the flag is cleared before any instance exists; CPython's subtype_dealloc has a path for
+    heap types without GC. This saves the GC link, the track/untrack pair and the GC part of deallocation for
+    each of the many small instances a decode makes."""
+    cdef _TypeSlots* t
+    if not isinstance(cls, type) or not issubclass(cls, (Model, ChoiceModel)):
+        raise TypeError(f"{cls!r} is not a model class")
+    t = <_TypeSlots*><PyObject*>cls
+    if not (t.tp_flags & Py_TPFLAGS_HEAPTYPE) or t.tp_dictoffset != 0 or t.tp_weaklistoffset != 0:
+        raise TypeError(f"{cls.__name__}: instances have a __dict__ or __weakref__; give it __slots__ = ()")
+    # Python 3.11+ flags for a dict/weakref kept before the object header: a model with __slots__ = () has none.
+    if t.tp_flags & ((1 << 3) | (1 << 4)):
+        raise TypeError(f"{cls.__name__}: instances carry a managed __dict__ or __weakref__")
+    if t.tp_alloc != PyType_GenericAlloc:
+        raise TypeError(f"{cls.__name__}: unexpected allocator")
+    t.tp_flags &= ~Py_TPFLAGS_HAVE_GC
+    t.tp_free = PyObject_Free
 
 
 cdef enum:
@@ -603,8 +638,6 @@ cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
         cm._src = <bytes>ctx.src
         cm._start = h.start
         cm._end = h.cend
-        if s.untrack:
-            PyObject_GC_UnTrack(<void*>cm)
         return cm
     if kind == K_ANY:
         _check_tree(ctx, h, depth)
@@ -897,10 +930,6 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
     m._start = h.start
     m._cstart = h.cstart
     m._end = h.cend
-    if s.untrack:
-        # gc=False models hold immutable decoded values that cannot form cycles: keep them (and their value
-        # tuple) out of the collector's generations, which otherwise dominate decoding of large inputs.
-        PyObject_GC_UnTrack(<void*>m)
     return m
 
 

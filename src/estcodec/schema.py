@@ -244,8 +244,8 @@ def _compile_fields(cls: type, kind: str) -> tuple:
 
 
 class _ModelMeta(type):
-    """Gives ``gc=False`` model classes empty ``__slots__`` (no instance dict) and has the decoder untrack their
-    instances from the cyclic garbage collector (decoded values cannot form cycles; as msgspec's ``gc=False``
+    """Gives ``gc=False`` model classes empty ``__slots__`` (no instance dict) and makes their instances plain
+    objects the cyclic garbage collector never tracks (decoded values cannot form cycles; as msgspec's ``gc=False``
     structs). Decoding large inputs into many tracked objects otherwise spends a large share of its time in
     collections. Do not build reference cycles through the lists inside such instances."""
 
@@ -254,6 +254,8 @@ class _ModelMeta(type):
             ns.setdefault("__slots__", ())
         cls = super().__new__(mcls, name, bases, ns, **kw)
         spec = cls.__dict__.get("_asn1_spec")
+        if not gc:
+            _der._untracked_instances(cls)
         if spec is not None:
             spec.untrack = not gc
             if lazy:
