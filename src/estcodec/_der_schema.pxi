@@ -272,7 +272,7 @@ cdef class Model:
             return None
         return <object>p
 
-    cdef inline void _put(self, Py_ssize_t i, object v):
+    cdef inline void _put(self, Py_ssize_t i, object v) noexcept:
         # Only on an instance being filled (by __init__ or the decoder).
         Py_INCREF(v)
         Py_XDECREF(self._p[i])
@@ -540,7 +540,7 @@ cdef int _unexpected(Spec s, Header* h) except -1:
     _fail(f"expected {_expected_name(s)}, got {tag_name(h.cls, h.tag, h.cons)}", h.start, "unexpected-tag")
 
 
-cdef Py_ssize_t _choice_index(Spec s, Header* h):
+cdef Py_ssize_t _choice_index(Spec s, Header* h) noexcept:
     cdef Py_ssize_t i
     cdef FieldSpec f
     for i in range(PyTuple_GET_SIZE(s.fields)):
@@ -550,7 +550,7 @@ cdef Py_ssize_t _choice_index(Spec s, Header* h):
     return -1
 
 
-cdef bint _matches(Spec s, Header* h):
+cdef bint _matches(Spec s, Header* h) noexcept:
     cdef int kind = s.kind
     if kind == K_ANY or kind == K_ANYVAL:
         # An ANY with a tag of its own (an IMPLICIT-tagged type kept raw) matches only that tag.
@@ -865,67 +865,89 @@ cdef object _decode_ber_segments(_Ctx* ctx, Spec s, Header* h):
     return prim_value(s.kind, <cbuf>PyBytes_AS_STRING(joined), 0, len(joined), h.start, True)
 
 
+cdef inline bint _is_default(object v, object d):
+    # BOOLEAN defaults (the common case) compare by identity; anything else by value.
+    if type(v) is bool:
+        return v is d
+    return v == d
+
+
 cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
     cdef tuple fields = s.fields
     cdef Py_ssize_t n = PyTuple_GET_SIZE(fields)
-    cdef Model m = None
-    cdef Py_ssize_t i
+    cdef Model m
+    cdef Py_ssize_t i = 0
+    cdef Py_ssize_t cur = -1        # the field being decoded: its name goes on the path of an error
     cdef Py_ssize_t p = h.cstart
     cdef Py_ssize_t end = h.cend
     cdef bint have = False
+    cdef bint hit
     cdef Header ch
     cdef FieldSpec f
     cdef Spec fs
     cdef object v
     cdef object t
+    cdef int kind
     if not h.cons:
         _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
     m = <Model>_new_instance(<type>s.model)
     m._alloc(s.nslots)
-    for i in range(n):
-        f = <FieldSpec>PyTuple_GET_ITEM(fields, i)
-        fs = f.spec
-        if not have and p < end:
-            read_header(ctx.buf, p, end, &ch, False)
-            have = True
-        if have:
-            if f.defined_by >= 0 and not f.contained:
-                t = m._get(f.defined_by)
-                t = f.registry.get(t) if t is not None else None
-                if t is not None:
-                    fs = _resolve_defined(f, t)
-                    if not _matches(fs, &ch):
-                        try:
+    try:
+        while i < n:
+            f = <FieldSpec>PyTuple_GET_ITEM(fields, i)
+            fs = f.spec
+            if not have and p < end:
+                read_header(ctx.buf, p, end, &ch, False)
+                have = True
+            if have:
+                if f.defined_by >= 0 and not f.contained:
+                    t = m._get(f.defined_by)
+                    t = f.registry.get(t) if t is not None else None
+                    if t is not None:
+                        fs = _resolve_defined(f, t)
+                        if not _matches(fs, &ch):
+                            cur = i
                             _unexpected(fs, &ch)
-                        except DecodeError as e:
-                            e._push(f.seg)
-                            raise
-            if _matches(fs, &ch):
-                try:
+                kind = fs.kind
+                if kind < 100:
+                    # A universal primitive (possibly IMPLICIT-tagged): its tag is fixed, decode it in place.
+                    if ch.cls == fs.tcls and ch.tag == fs.tnum:
+                        cur = i
+                        if ch.cons:
+                            v = _decode(ctx, fs, &ch, depth + 1)
+                        else:
+                            v = prim_value(kind, ctx.buf, ch.cstart, ch.cend, ch.start, ctx.ber)
+                        hit = True
+                    else:
+                        hit = False
+                elif _matches(fs, &ch):
+                    cur = i
                     v = _decode(ctx, fs, &ch, depth + 1)
-                    if f.has_default and not ctx.ber and v == f.default:
+                    hit = True
+                else:
+                    hit = False
+                if hit:
+                    if f.has_default and not ctx.ber and _is_default(v, f.default):
                         _fail(f"{f.name} is encoded although it equals its DEFAULT", ch.start, "default-encoded")
                     if f.contained:
                         _decode_contained(ctx, f, m, &ch, depth)
-                except DecodeError as e:
-                    e._push(f.seg)
-                    raise
-                m._put(i, v)
-                p = ch.cend
-                have = False
-                continue
-        if f.optional:
-            v = None
-        elif f.has_default:
-            v = f.default
-        else:
-            _missing_field(s, f, fs, h, &ch, have)
-        m._put(i, v)
-    if have or p < end:
-        _fail(f"{_expected_name(s)} has an unexpected element after its last field", p, "unexpected-tag")
-    for i in range(n, s.nslots):
-        if m._p[i] == NULL:
-            m._put(i, None)
+                    cur = -1
+                    m._put(i, v)
+                    p = ch.cend
+                    have = False
+                    i += 1
+                    continue
+            if f.has_default:
+                m._put(i, f.default)
+            elif not f.optional:
+                _missing_field(s, f, fs, h, &ch, have)
+            i += 1
+        if have or p < end:
+            _fail(f"{_expected_name(s)} has an unexpected element after its last field", p, "unexpected-tag")
+    except DecodeError as e:
+        if cur >= 0:
+            e._push((<FieldSpec>PyTuple_GET_ITEM(fields, cur)).seg)
+        raise
     m._src = <bytes>ctx.src
     m._start = h.start
     m._cstart = h.cstart
