@@ -81,6 +81,7 @@ class Spec:
     nslots: int
     untrack: bool
     lazy: bool
+    rdn_pairs: bool
     def __init__(
         self,
         kind: int,

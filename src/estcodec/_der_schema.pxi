@@ -79,6 +79,8 @@ cdef class Spec:
     cdef public Py_ssize_t nslots   # SEQUENCE: length of the value tuple (fields, then contained values)
     cdef public bint untrack        # decoded instances (and their value tuples) are untracked by the cyclic GC
     cdef public bint lazy           # CHOICE: validated while decoding, its value built on first access
+    cdef public bint rdn_pairs      # lazy CHOICE of an RDNSequence: the (type, value) pairs are collected while
+                                    # validating, so reading them costs no second walk (x509.Name)
 
     def __init__(self, int kind, int tcls=-1, Py_ssize_t tnum=0, *, Spec inner=None, model=None, tuple fields=(),
                  tuple bit_names=(), Py_ssize_t min_size=0, Py_ssize_t max_size=-1, bint transparent=False,
@@ -112,6 +114,7 @@ cdef class Spec:
         s.nslots = self.nslots
         s.untrack = self.untrack
         s.lazy = self.lazy
+        s.rdn_pairs = self.rdn_pairs
         return s
 
     def __repr__(self):
@@ -346,6 +349,7 @@ cdef class ChoiceModel:
     cdef Py_ssize_t _end
     cdef bint _lazy      # validated, value not built yet (``lazy`` CHOICE types)
     cdef bint _ber       # decoded with BER leniencies (needed to build the value later)
+    cdef list _pairs     # rdn_pairs CHOICE types: the attribute pairs, collected while decoding
 
     cdef object _materialize(self):
         cdef _Ctx ctx
@@ -592,6 +596,7 @@ cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
     cdef Py_ssize_t idx
     cdef FieldSpec alt
     cdef ChoiceModel cm
+    cdef list pairs = None
     if kind < 100:
         if h.cons:
             if ctx.ber and _is_string_tag(kind):
@@ -621,7 +626,9 @@ cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
         lazy = s.lazy and not s.transparent
         try:
             if lazy:
-                _validate(ctx, alt.spec, h, depth + 1)
+                pairs = _rdn_pairs_checked(ctx, h, depth + 1) if s.rdn_pairs and not ctx.ber else None
+                if pairs is None:
+                    _validate(ctx, alt.spec, h, depth + 1)
                 v = None
             else:
                 v = _decode(ctx, alt.spec, h, depth + 1)
@@ -634,6 +641,7 @@ cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
         cm._index = idx
         cm._value = v
         cm._lazy = lazy
+        cm._pairs = pairs
         cm._ber = ctx.ber
         cm._src = <bytes>ctx.src
         cm._start = h.start
@@ -794,6 +802,47 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
     return 0
 
 
+cdef list _rdn_pairs_checked(_Ctx* ctx, Header* h, int depth):
+    """One walk over a DER RDNSequence (``SEQUENCE OF SET SIZE (1..MAX) OF SEQUENCE { type OBJECT IDENTIFIER,
+    value ANY }``) that makes the checks ``_validate`` makes for it and collects the (type, value) pairs, values as
+    ``AnyValue`` decodes them. Returns None on anything irregular; the caller then runs the generic validation,
+    which raises the exact error (offset and path) or accepts, and the pairs are built later from the bytes."""
+    cdef Header sh, ah, th, vh
+    cdef cbuf buf = ctx.buf
+    cdef Py_ssize_t p, q
+    cdef list out = []
+    if depth + 3 >= MAX_DEPTH or not h.cons or h.cls != CLS_UNIVERSAL or h.tag != T_SEQUENCE:
+        return None
+    try:
+        p = h.cstart
+        while p < h.cend:
+            read_header(buf, p, h.cend, &sh, False)
+            if sh.cls != CLS_UNIVERSAL or sh.tag != T_SET or not sh.cons or sh.cstart == sh.cend:
+                return None
+            q = sh.cstart
+            while q < sh.cend:
+                read_header(buf, q, sh.cend, &ah, False)
+                if ah.cls != CLS_UNIVERSAL or ah.tag != T_SEQUENCE or not ah.cons or ah.cstart == ah.cend:
+                    return None
+                read_header(buf, ah.cstart, ah.cend, &th, False)
+                if th.cls != CLS_UNIVERSAL or th.tag != T_OID or th.cons or th.cend == ah.cend:
+                    return None
+                read_header(buf, th.cend, ah.cend, &vh, False)
+                if vh.cend != ah.cend:
+                    return None
+                if vh.cls == CLS_UNIVERSAL and not vh.cons and not _must_be_constructed(vh.tag) and vh.tag != T_EOC:
+                    v = prim_value(vh.tag, buf, vh.cstart, vh.cend, vh.start, False)
+                else:
+                    _check_tree(ctx, &vh, depth + 3)
+                    v = PyBytes_FromStringAndSize(<char*>buf + vh.start, vh.cend - vh.start)
+                out.append((dec_oid(buf, th.cstart, th.cend, th.start), v))
+                q = ah.cend
+            p = sh.cend
+    except DecodeError:
+        return None
+    return out
+
+
 cdef class RdnPairs:
     """Attribute descriptor: ``rdn_pairs_of(obj)`` (``x509.Name.attributes``) without a Python-level call."""
 
@@ -811,6 +860,8 @@ def rdn_pairs_of(ChoiceModel name):
     cdef Py_ssize_t p, q
     cdef list out
     cdef bint ber
+    if name._pairs is not None:
+        return name._pairs[:]
     if name._src is None or not name._lazy:
         return rdn_pairs(name.value)
     buf = <cbuf>PyBytes_AS_STRING(name._src)

@@ -203,6 +203,10 @@ class Name(Choice, gc=False, lazy=True):
         return f"<Name {self.rfc4514_string()!r}>"
 
 
+# Decoding a Name validates its RDNs and collects the (type, value) pairs in the same walk.
+Name._asn1_spec.rdn_pairs = True
+
+
 class Time(Choice, transparent=True, gc=False):
     utc_time: UTCTime
     general_time: GeneralizedTime
