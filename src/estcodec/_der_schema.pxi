@@ -63,8 +63,23 @@ KIND_NAMEDBITS = K_NAMEDBITS
 DEF MAX_ENCODE_DEPTH = 100
 
 
+cdef struct _FPlan:
+    # One SEQUENCE component, flattened for the decoding loop: one contiguous array per SEQUENCE instead of a walk
+    # over FieldSpec/Spec objects (whose reference counts would be written for every field of every instance).
+    PyObject* field         # the FieldSpec (borrowed: the Spec's fields tuple keeps it)
+    PyObject* spec          # its Spec (borrowed)
+    int kind
+    int tcls                # tag class to match; -1: ask _matches (untagged CHOICE, ANY)
+    Py_ssize_t tnum
+    Py_ssize_t defined_by   # ANY DEFINED BY (not contained): index of the OID field, else -1
+    bint optional
+    bint has_default
+    bint contained
+
+
 cdef class Spec:
-    """How one ASN.1 type is tagged and what it holds (built by ``estcodec.schema``)."""
+    """How one ASN.1 type is tagged and what it holds (built by ``estcodec.schema``). Treat a Spec as frozen once
+    it has decoded something: the decoder keeps a flattened copy of a SEQUENCE's fields."""
     cdef public int kind
     cdef public int tcls            # expected tag class; -1 for untagged CHOICE / ANY
     cdef public Py_ssize_t tnum     # expected tag number
@@ -81,6 +96,11 @@ cdef class Spec:
     cdef public bint lazy           # CHOICE: validated while decoding, its value built on first access
     cdef public bint rdn_pairs      # lazy CHOICE of an RDNSequence: the (type, value) pairs are collected while
                                     # validating, so reading them costs no second walk (x509.Name)
+    cdef _FPlan* _plan              # SEQUENCE: the fields flattened (built on first decode)
+    cdef PyObject* _plan_of         # the fields tuple the plan was built from
+
+    def __dealloc__(self):
+        PyMem_Free(self._plan)
 
     def __init__(self, int kind, int tcls=-1, Py_ssize_t tnum=0, *, Spec inner=None, model=None, tuple fields=(),
                  tuple bit_names=(), Py_ssize_t min_size=0, Py_ssize_t max_size=-1, bint transparent=False,
@@ -923,9 +943,38 @@ cdef inline bint _is_default(object v, object d):
     return v == d
 
 
+cdef _FPlan* _build_plan(Spec s) except NULL:
+    cdef tuple fields = s.fields
+    cdef Py_ssize_t n = PyTuple_GET_SIZE(fields)
+    cdef Py_ssize_t i
+    cdef FieldSpec f
+    cdef Spec fs
+    cdef _FPlan* plan = <_FPlan*>PyMem_Malloc((n if n > 0 else 1) * sizeof(_FPlan))
+    if plan == NULL:
+        raise MemoryError()
+    for i in range(n):
+        f = <FieldSpec>PyTuple_GET_ITEM(fields, i)
+        fs = f.spec
+        plan[i].field = <PyObject*>f
+        plan[i].spec = <PyObject*>fs
+        plan[i].kind = fs.kind
+        plan[i].tcls = fs.tcls if fs.tcls >= 0 and fs.kind != K_CHOICE else -1
+        plan[i].tnum = fs.tnum
+        plan[i].defined_by = f.defined_by if not f.contained else -1
+        plan[i].optional = f.optional
+        plan[i].has_default = f.has_default
+        plan[i].contained = f.contained
+    PyMem_Free(s._plan)
+    s._plan = plan
+    s._plan_of = <PyObject*>fields
+    return plan
+
+
 cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
     cdef tuple fields = s.fields
     cdef Py_ssize_t n = PyTuple_GET_SIZE(fields)
+    cdef _FPlan* plan = s._plan
+    cdef _FPlan* fp
     cdef Model m
     cdef Py_ssize_t i = 0
     cdef Py_ssize_t cur = -1        # the field being decoded: its name goes on the path of an error
@@ -934,64 +983,61 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
     cdef bint have = False
     cdef bint hit
     cdef Header ch
-    cdef FieldSpec f
-    cdef Spec fs
+    cdef Spec rs                    # ANY DEFINED BY: the type the OID selects
     cdef object v
     cdef object t
-    cdef int kind
     if not h.cons:
         _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
+    if plan == NULL or s._plan_of != <PyObject*>fields:
+        plan = _build_plan(s)
     m = <Model>_new_instance(<type>s.model)
     m._alloc(s.nslots)
     try:
         while i < n:
-            f = <FieldSpec>PyTuple_GET_ITEM(fields, i)
-            fs = f.spec
+            fp = &plan[i]
             if not have and p < end:
                 read_header(ctx.buf, p, end, &ch, False)
                 have = True
             if have:
-                if f.defined_by >= 0 and not f.contained:
-                    t = m._get(f.defined_by)
-                    t = f.registry.get(t) if t is not None else None
+                rs = None
+                if fp.defined_by >= 0:
+                    t = m._get(fp.defined_by)
+                    t = (<FieldSpec>fp.field).registry.get(t) if t is not None else None
                     if t is not None:
-                        fs = _resolve_defined(f, t)
-                        if not _matches(fs, &ch):
+                        rs = _resolve_defined(<FieldSpec>fp.field, t)
+                        if not _matches(rs, &ch):
                             cur = i
-                            _unexpected(fs, &ch)
-                kind = fs.kind
-                if kind < 100:
-                    # A universal primitive (possibly IMPLICIT-tagged): its tag is fixed, decode it in place.
-                    if ch.cls == fs.tcls and ch.tag == fs.tnum:
-                        cur = i
-                        if ch.cons:
-                            v = _decode(ctx, fs, &ch, depth + 1)
-                        else:
-                            v = prim_value(kind, ctx.buf, ch.cstart, ch.cend, ch.start, ctx.ber)
-                        hit = True
-                    else:
-                        hit = False
-                elif _matches(fs, &ch):
-                    cur = i
-                    v = _decode(ctx, fs, &ch, depth + 1)
+                            _unexpected(rs, &ch)
+                if rs is not None:
                     hit = True
+                elif fp.tcls >= 0:
+                    hit = ch.cls == fp.tcls and ch.tag == fp.tnum
                 else:
-                    hit = False
+                    hit = _matches(<Spec>fp.spec, &ch)
                 if hit:
-                    if f.has_default and not ctx.ber and _is_default(v, f.default):
-                        _fail(f"{f.name} is encoded although it equals its DEFAULT", ch.start, "default-encoded")
-                    if f.contained:
-                        _decode_contained(ctx, f, m, &ch, depth)
+                    cur = i
+                    if rs is not None:
+                        v = _decode(ctx, rs, &ch, depth + 1)
+                    elif fp.kind < 100 and not ch.cons:
+                        # A universal primitive (possibly IMPLICIT-tagged): decode it in place.
+                        v = prim_value(fp.kind, ctx.buf, ch.cstart, ch.cend, ch.start, ctx.ber)
+                    else:
+                        v = _decode(ctx, <Spec>fp.spec, &ch, depth + 1)
+                    if fp.has_default and not ctx.ber and _is_default(v, (<FieldSpec>fp.field).default):
+                        _fail(f"{(<FieldSpec>fp.field).name} is encoded although it equals its DEFAULT", ch.start,
+                              "default-encoded")
+                    if fp.contained:
+                        _decode_contained(ctx, <FieldSpec>fp.field, m, &ch, depth)
                     cur = -1
                     m._put(i, v)
                     p = ch.cend
                     have = False
                     i += 1
                     continue
-            if f.has_default:
-                m._put(i, f.default)
-            elif not f.optional:
-                _missing_field(s, f, fs, h, &ch, have)
+            if fp.has_default:
+                m._put(i, (<FieldSpec>fp.field).default)
+            elif not fp.optional:
+                _missing_field(s, <FieldSpec>fp.field, <Spec>fp.spec, h, &ch, have)
             i += 1
         if have or p < end:
             _fail(f"{_expected_name(s)} has an unexpected element after its last field", p, "unexpected-tag")
