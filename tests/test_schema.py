@@ -566,6 +566,13 @@ def test_tags_optional_order_matters():
     check_error(Tagged, H("301a a003020101 810102 6203020103 c30104 a503020100 a403020105"), 23, "$", "unexpected-tag")
 
 
+@pytest.mark.xfail(strict=True, reason="the expected side of the message omits the tag class of an APPLICATION / "
+                                       "PRIVATE tagged field (schema._tagged builds type_name as '[n] ...')")
+def test_tag_class_named_in_unexpected_tag_message():
+    e = check_error(Tagged, H("3010 a003020101 810102 a203020103 c30104"), 10, "$.c", "unexpected-tag")
+    assert e.detail == "expected [APPLICATION 2] EXPLICIT INTEGER, got [2]"
+
+
 def test_nested_explicit():
     data = H("3009 a007 3005 a103 020109")
     o = OuterExplicit.from_der(data)
@@ -1268,6 +1275,39 @@ def test_pickle_round_trip(value):
         assert back == value and back.to_der() == value.to_der()
         assert values_of(back) == values_of(value)
         assert back.raw == value.to_der()  # unpickled instances are decoded ones
+
+
+@pytest.mark.xfail(strict=True, reason="an instance decoded with ber=True that relied on a schema-level BER leniency "
+                                       "(DEFAULT value encoded, named BIT STRING trailing zeros) pickles as its "
+                                       "normalised bytes, which strict DER then refuses on unpickling")
+@pytest.mark.parametrize("model, ber_input", [
+    (Rec, "300b 020105 010100 3003020107"),
+    (Flags, "3007 020101 81020680"),
+], ids=["default-encoded", "named-bits-trailing-zero"])
+def test_pickle_of_instance_decoded_with_ber(model, ber_input):
+    m = model.from_der(H(ber_input), ber=True)
+    back = pickle.loads(pickle.dumps(m))
+    assert values_of(back) == values_of(m)
+
+
+@pytest.mark.xfail(strict=True, reason="to_der() of an instance decoded with ber=True keeps encodings that only the "
+                                       "schema knows are not DER (a DEFAULT value, trailing zero bits): the schema-less "
+                                       "BER normalisation cannot remove them")
+@pytest.mark.parametrize("model, ber_input, der", [
+    (Rec, "300b 020105 010100 3003020107", "3008 020105 3003020107"),
+    (Flags, "3007 020101 81020680", "3007 020101 81020780"),
+], ids=["default-encoded", "named-bits-trailing-zero"])
+def test_to_der_of_instance_decoded_with_ber_is_der(model, ber_input, der):
+    assert model.from_der(H(ber_input), ber=True).to_der() == H(der)
+
+
+def test_ber_decoded_instances_round_trip_where_normalisation_suffices():
+    # Indefinite and non-minimal lengths are all the schema-less normalisation has to fix: these pickle fine.
+    lazy = LazyAlt.from_der(H("3080 3003020101 0000"), ber=True)
+    assert lazy.value == [Inner(x=1)] and lazy.to_der() == H("3005 3003020101")
+    r = Rec.from_der(H("3080 020105 3081 03 020107 0000"), ber=True)
+    assert r.to_der() == H("3008 020105 3003020107")
+    assert pickle.loads(pickle.dumps(r)) == r and pickle.loads(pickle.dumps(lazy)) == lazy
 
 
 def test_construction_errors():
