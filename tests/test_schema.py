@@ -802,6 +802,41 @@ def test_lazy_choice_validates_eagerly(hexdata, offset, path, reason):
     assert (e3.offset, e3.path, e3.reason) == (offset + shift, "$.lc" + path[1:], reason)
 
 
+class LazyExts(Choice, lazy=True):
+    exts: SequenceOf(Ext, min_size=1)
+    flags: Flags = field(implicit=0)
+
+
+class EagerExts(Choice):
+    exts: SequenceOf(Ext, min_size=1)
+    flags: Flags = field(implicit=0)
+
+
+LAZY_VALUES_INVALID = [
+    # elements whose checks need values (DEFAULT, contained values): validated by decoding them
+    ("300e 300c 06022a04 010100 0403020105", 8, "$.exts[0].crit", "default-encoded"),
+    ("300d 300b 06022a03 0405 3003040105", 12, "$.exts[0].val.x", "unexpected-tag"),
+    ("3017 3009 06022a04 0403 020105 300a 06022a04 0404 02020005", 21, "$.exts[1].val", "non-minimal-integer"),
+    ("3000", 0, "$.exts", "invalid-value"),
+    ("a007 020101 81020680", 5, "$.flags.bits", "invalid-bit-string"),
+    ("a003 0101ff", 2, "$.flags.n", "unexpected-tag"),
+]
+
+
+@pytest.mark.parametrize("hexdata, offset, path, reason", LAZY_VALUES_INVALID)
+def test_lazy_choice_validates_values_that_need_decoding(hexdata, offset, path, reason):
+    e1 = check_error(LazyExts, H(hexdata), offset, path, reason)
+    e2 = check_error(EagerExts, H(hexdata), offset, path, reason)
+    assert e1.detail == e2.detail.replace("EagerExts", "LazyExts")
+
+
+def test_lazy_choice_with_contained_values():
+    data = H("3018 3009 06022a04 0403 020105 300b 06022a03 0405 3003020107")
+    lazy, eager = LazyExts.from_der(data), EagerExts.from_der(data)
+    assert [e.parsed for e in lazy.value] == [e.parsed for e in eager.value] == [5, Inner(x=7)]
+    assert lazy.to_der() == eager.to_der() == data
+
+
 def test_lazy_choice_inside_sequence_round_trip_and_pickle():
     data = H("300c a007 3005 3003020101 020101")
     h = HoldsLazy.from_der(data)
