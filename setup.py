@@ -33,6 +33,7 @@ directives = {
 }
 if asan:
     compile_args += ["-fsanitize=address", "-fno-omit-frame-pointer"]
+    macros.append(("ESTCODEC_NO_FREELIST", "1"))
     link_args += ["-fsanitize=address"]
 if debug:
     compile_args.append("-UNDEBUG")

@@ -10,12 +10,28 @@ cdef extern from "Python.h":
     ctypedef void (*_freefunc)(void*)
     ctypedef PyObject* (*_allocfunc)(PyTypeObject*, Py_ssize_t)
     PyObject* PyType_GenericAlloc(PyTypeObject* t, Py_ssize_t n)
+    void* PyObject_Malloc(size_t n)
+    PyObject* PyObject_Init(PyObject* op, PyTypeObject* t)
+    PyObject* PyErr_NoMemory()
+
     ctypedef struct _TypeSlots "PyTypeObject":
+        Py_ssize_t tp_basicsize
         unsigned long tp_flags
         Py_ssize_t tp_dictoffset
         Py_ssize_t tp_weaklistoffset
         _allocfunc tp_alloc
         _freefunc tp_free
+
+cdef extern from *:
+    """
+    /* The AddressSanitizer build keeps no freed blocks, so that a use after free is seen. */
+    #ifdef ESTCODEC_NO_FREELIST
+    #define ESTCODEC_FREELIST_MAX 0
+    #else
+    #define ESTCODEC_FREELIST_MAX 2048
+    #endif
+    """
+    const Py_ssize_t FREELIST_MAX "ESTCODEC_FREELIST_MAX"
 
 
 def _untracked_instances(cls):
@@ -39,6 +55,39 @@ def _untracked_instances(cls):
         raise TypeError(f"{cls.__name__}: unexpected allocator")
     t.tp_flags &= ~Py_TPFLAGS_HAVE_GC
     t.tp_free = PyObject_Free
+    if issubclass(cls, Model) and t.tp_basicsize == (<_TypeSlots*><PyObject*>Model).tp_basicsize:
+        t.tp_alloc = _model_alloc
+        t.tp_free = _model_free
+
+
+# Freed SEQUENCE instances of gc=False models are kept for reuse: a decode makes many of them and drops them
+# together, and every such class has Model's size (``__slots__ = ()``), so one list of blocks serves them all.
+cdef void* _free_blocks[2048]
+cdef Py_ssize_t _n_free_blocks = 0
+
+
+cdef PyObject* _model_alloc(PyTypeObject* t, Py_ssize_t nitems) noexcept:
+    global _n_free_blocks
+    cdef Py_ssize_t size = (<_TypeSlots*>t).tp_basicsize
+    cdef void* mem
+    if _n_free_blocks > 0:
+        _n_free_blocks -= 1
+        mem = _free_blocks[_n_free_blocks]
+    else:
+        mem = PyObject_Malloc(size)
+        if mem == NULL:
+            return PyErr_NoMemory()
+    memset(mem, 0, size)
+    return PyObject_Init(<PyObject*>mem, t)
+
+
+cdef void _model_free(void* mem) noexcept:
+    global _n_free_blocks
+    if _n_free_blocks < FREELIST_MAX:
+        _free_blocks[_n_free_blocks] = mem
+        _n_free_blocks += 1
+    else:
+        PyObject_Free(mem)
 
 
 cdef enum:
@@ -154,6 +203,7 @@ cdef class FieldSpec:
     cdef public bint contained          # OCTET STRING CONTAINING the registry's type (decoded into ``slot``)
     cdef public Py_ssize_t slot         # where a contained value goes in the value tuple
     cdef dict _resolved                 # registry type -> effective Spec (with this field's own tagging)
+    cdef dict _specs                    # registry type -> its Spec (contained values)
 
     def __init__(self, str name, Spec spec, *, bint optional=False, bint has_default=False, default=None,
                  Py_ssize_t defined_by=-1, dict registry=None, bint contained=False, Py_ssize_t slot=-1):
@@ -1052,6 +1102,20 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
     return m
 
 
+cdef inline Spec _registered_spec(FieldSpec f, object t):
+    # The spec of a registry type, cached per field by the type object (``t._asn1_spec`` is an attribute lookup).
+    cdef Spec r
+    cdef PyObject* hit
+    if f._specs is None:
+        f._specs = {}
+    hit = PyDict_GetItem(f._specs, t)
+    if hit != NULL:
+        return <Spec>hit
+    r = _as_spec(t)
+    f._specs[t] = r
+    return r
+
+
 cdef int _decode_contained(_Ctx* ctx, FieldSpec f, Model m, Header* h, int depth) except -1:
     # OCTET STRING CONTAINING: decode the content in place (offsets stay those of the whole input).
     cdef Header ih
@@ -1059,9 +1123,8 @@ cdef int _decode_contained(_Ctx* ctx, FieldSpec f, Model m, Header* h, int depth
     cdef Spec cs
     t = f.registry.get(t) if t is not None else None
     if t is None:
-        m._put(f.slot, None)
         return 0
-    cs = _as_spec(t)
+    cs = _registered_spec(f, t)
     read_header(ctx.buf, h.cstart, h.cend, &ih, False)
     if not _matches(cs, &ih):
         _unexpected(cs, &ih)
@@ -1081,17 +1144,17 @@ cdef object _decode_seqof(_Ctx* ctx, Spec s, Header* h, int depth):
     cdef Py_ssize_t i = 0
     if not h.cons:
         _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
-    while p < end:
-        try:
+    try:
+        while p < end:
             read_header(ctx.buf, p, end, &ch, False)
             if not _matches(es, &ch):
                 _unexpected(es, &ch)
             out.append(_decode(ctx, es, &ch, depth + 1))
-        except DecodeError as e:
-            e._push(f"[{i}]")
-            raise
-        p = ch.cend
-        i += 1
+            p = ch.cend
+            i += 1
+    except DecodeError as e:
+        e._push(f"[{i}]")
+        raise
     if i < s.min_size or (s.max_size >= 0 and i > s.max_size):
         _fail(f"{_expected_name(s)} has {i} elements, outside its size constraint", h.start, "invalid-value")
     return out
@@ -1287,3 +1350,4 @@ def encode(spec, value):
     cdef Writer w = Writer()
     _encode(w, _as_spec(spec), value, 0)
     return w.getvalue()
+
