@@ -117,6 +117,7 @@ cdef struct _FPlan:
     # over FieldSpec/Spec objects (whose reference counts would be written for every field of every instance).
     PyObject* field         # the FieldSpec (borrowed: the Spec's fields tuple keeps it)
     PyObject* spec          # its Spec (borrowed)
+    PyObject* seg           # its path segment (borrowed)
     int kind
     int tcls                # tag class to match; -1: ask _matches (untagged CHOICE, ANY)
     Py_ssize_t tnum
@@ -428,8 +429,13 @@ cdef class ChoiceModel:
         ctx.src = <PyObject*>self._src
         ctx.buf = <cbuf>PyBytes_AS_STRING(self._src)
         ctx.ber = self._ber
+        ctx.top = 0
         read_header(ctx.buf, self._start, self._end, &h, False)
-        self._value = _decode(&ctx, alt.spec, &h, 1)
+        try:
+            self._value = _decode(&ctx, alt.spec, &h, 1)
+        except DecodeError as e:
+            _add_path(&ctx, e)
+            raise
         self._lazy = False
         return self._value
 
@@ -596,10 +602,43 @@ def rdn_pairs(list rdns):
 
 # --- decoding ---------------------------------------------------------------------------------------------
 
+DEF MAX_PATH = 128
+
+
 cdef struct _Ctx:
     PyObject* src       # borrowed: the caller of _decode_top keeps the bytes alive
     cbuf buf
     bint ber
+    # The model path of what is being decoded, one entry per level entered: a field's segment (``.name``, borrowed
+    # from its FieldSpec) or, where seg is NULL, an index into a SEQUENCE OF. Entries are dropped when a level
+    # finishes; an error leaves them in place, and the top-level handler turns them into the error's path (no
+    # try/except per level).
+    int top
+    PyObject* seg[MAX_PATH]
+    Py_ssize_t idx[MAX_PATH]
+
+
+cdef inline void _enter(_Ctx* ctx, PyObject* seg, Py_ssize_t idx) noexcept:
+    if ctx.top < MAX_PATH:
+        ctx.seg[ctx.top] = seg
+        ctx.idx[ctx.top] = idx
+    ctx.top += 1
+
+
+cdef inline void _leave(_Ctx* ctx) noexcept:
+    ctx.top -= 1
+
+
+cdef void _add_path(_Ctx* ctx, object err):
+    # Innermost first, as DecodeError._push expects while an error unwinds.
+    cdef int k = ctx.top if ctx.top < MAX_PATH else MAX_PATH
+    while k > 0:
+        k -= 1
+        if ctx.seg[k] != NULL:
+            err._push(<object>ctx.seg[k])
+        else:
+            err._push(f"[{ctx.idx[k]}]")
+    ctx.top = 0
 
 
 cdef str _expected_name(Spec s):
@@ -694,17 +733,15 @@ cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
             _unexpected(s, h)
         alt = <FieldSpec>PyTuple_GET_ITEM(s.fields, idx)
         lazy = s.lazy and not s.transparent
-        try:
-            if lazy:
-                pairs = _rdn_pairs_checked(ctx, h, depth + 1) if s.rdn_pairs and not ctx.ber else None
-                if pairs is None:
-                    _validate(ctx, alt.spec, h, depth + 1)
-                v = None
-            else:
-                v = _decode(ctx, alt.spec, h, depth + 1)
-        except DecodeError as e:
-            e._push(alt.seg)
-            raise
+        _enter(ctx, <PyObject*>alt.seg, 0)
+        if lazy:
+            pairs = _rdn_pairs_checked(ctx, h, depth + 1) if s.rdn_pairs and not ctx.ber else None
+            if pairs is None:
+                _validate(ctx, alt.spec, h, depth + 1)
+            v = None
+        else:
+            v = _decode(ctx, alt.spec, h, depth + 1)
+        _leave(ctx)
         if s.transparent:
             return v
         cm = <ChoiceModel>_new_instance(<type>s.model)
@@ -810,11 +847,9 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
                 read_header(ctx.buf, p, end, &ch, False)
                 have = True
             if have and _matches(f.spec, &ch):
-                try:
-                    _validate(ctx, f.spec, &ch, depth + 1)
-                except DecodeError as e:
-                    e._push(f.seg)
-                    raise
+                _enter(ctx, <PyObject*>f.seg, 0)
+                _validate(ctx, f.spec, &ch, depth + 1)
+                _leave(ctx)
                 p = ch.cend
                 have = False
                 continue
@@ -828,17 +863,17 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
             _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
         p = h.cstart
         i = 0
+        _enter(ctx, NULL, 0)
         while p < h.cend:
-            try:
-                read_header(ctx.buf, p, h.cend, &ch, False)
-                if not _matches(s.inner, &ch):
-                    _unexpected(s.inner, &ch)
-                _validate(ctx, s.inner, &ch, depth + 1)
-            except DecodeError as e:
-                e._push(f"[{i}]")
-                raise
+            if ctx.top <= MAX_PATH:
+                ctx.idx[ctx.top - 1] = i
+            read_header(ctx.buf, p, h.cend, &ch, False)
+            if not _matches(s.inner, &ch):
+                _unexpected(s.inner, &ch)
+            _validate(ctx, s.inner, &ch, depth + 1)
             p = ch.cend
             i += 1
+        _leave(ctx)
         if i < s.min_size or (s.max_size >= 0 and i > s.max_size):
             _fail(f"{_expected_name(s)} has {i} elements, outside its size constraint", h.start, "invalid-value")
         return 0
@@ -856,11 +891,9 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
         if idx < 0:
             _unexpected(s, h)
         alt = <FieldSpec>PyTuple_GET_ITEM(s.fields, idx)
-        try:
-            _validate(ctx, alt.spec, h, depth + 1)
-        except DecodeError as e:
-            e._push(alt.seg)
-            raise
+        _enter(ctx, <PyObject*>alt.seg, 0)
+        _validate(ctx, alt.spec, h, depth + 1)
+        _leave(ctx)
         return 0
     if kind == K_ANY:
         return _check_tree(ctx, h, depth)
@@ -1007,6 +1040,7 @@ cdef _FPlan* _build_plan(Spec s) except NULL:
         fs = f.spec
         plan[i].field = <PyObject*>f
         plan[i].spec = <PyObject*>fs
+        plan[i].seg = <PyObject*>f.seg
         plan[i].kind = fs.kind
         plan[i].tcls = fs.tcls if fs.tcls >= 0 and fs.kind != K_CHOICE else -1
         plan[i].tnum = fs.tnum
@@ -1027,7 +1061,6 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
     cdef _FPlan* fp
     cdef Model m
     cdef Py_ssize_t i = 0
-    cdef Py_ssize_t cur = -1        # the field being decoded: its name goes on the path of an error
     cdef Py_ssize_t p = h.cstart
     cdef Py_ssize_t end = h.cend
     cdef bint have = False
@@ -1042,59 +1075,54 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
         plan = _build_plan(s)
     m = <Model>_new_instance(<type>s.model)
     m._alloc(s.nslots)
-    try:
-        while i < n:
-            fp = &plan[i]
-            if not have and p < end:
-                read_header(ctx.buf, p, end, &ch, False)
-                have = True
-            if have:
-                rs = None
-                if fp.defined_by >= 0:
-                    t = m._get(fp.defined_by)
-                    t = (<FieldSpec>fp.field).registry.get(t) if t is not None else None
-                    if t is not None:
-                        rs = _resolve_defined(<FieldSpec>fp.field, t)
-                        if not _matches(rs, &ch):
-                            cur = i
-                            _unexpected(rs, &ch)
+    while i < n:
+        fp = &plan[i]
+        if not have and p < end:
+            read_header(ctx.buf, p, end, &ch, False)
+            have = True
+        if have:
+            rs = None
+            if fp.defined_by >= 0:
+                t = m._get(fp.defined_by)
+                t = (<FieldSpec>fp.field).registry.get(t) if t is not None else None
+                if t is not None:
+                    rs = _resolve_defined(<FieldSpec>fp.field, t)
+                    if not _matches(rs, &ch):
+                        _enter(ctx, fp.seg, 0)
+                        _unexpected(rs, &ch)
+            if rs is not None:
+                hit = True
+            elif fp.tcls >= 0:
+                hit = ch.cls == fp.tcls and ch.tag == fp.tnum
+            else:
+                hit = _matches(<Spec>fp.spec, &ch)
+            if hit:
+                _enter(ctx, fp.seg, 0)
                 if rs is not None:
-                    hit = True
-                elif fp.tcls >= 0:
-                    hit = ch.cls == fp.tcls and ch.tag == fp.tnum
+                    v = _decode(ctx, rs, &ch, depth + 1)
+                elif fp.kind < 100 and not ch.cons:
+                    # A universal primitive (possibly IMPLICIT-tagged): decode it in place.
+                    v = prim_value(fp.kind, ctx.buf, ch.cstart, ch.cend, ch.start, ctx.ber)
                 else:
-                    hit = _matches(<Spec>fp.spec, &ch)
-                if hit:
-                    cur = i
-                    if rs is not None:
-                        v = _decode(ctx, rs, &ch, depth + 1)
-                    elif fp.kind < 100 and not ch.cons:
-                        # A universal primitive (possibly IMPLICIT-tagged): decode it in place.
-                        v = prim_value(fp.kind, ctx.buf, ch.cstart, ch.cend, ch.start, ctx.ber)
-                    else:
-                        v = _decode(ctx, <Spec>fp.spec, &ch, depth + 1)
-                    if fp.has_default and not ctx.ber and _is_default(v, (<FieldSpec>fp.field).default):
-                        _fail(f"{(<FieldSpec>fp.field).name} is encoded although it equals its DEFAULT", ch.start,
-                              "default-encoded")
-                    if fp.contained:
-                        _decode_contained(ctx, <FieldSpec>fp.field, m, &ch, depth)
-                    cur = -1
-                    m._put(i, v)
-                    p = ch.cend
-                    have = False
-                    i += 1
-                    continue
-            if fp.has_default:
-                m._put(i, (<FieldSpec>fp.field).default)
-            elif not fp.optional:
-                _missing_field(s, <FieldSpec>fp.field, <Spec>fp.spec, h, &ch, have)
-            i += 1
-        if have or p < end:
-            _fail(f"{_expected_name(s)} has an unexpected element after its last field", p, "unexpected-tag")
-    except DecodeError as e:
-        if cur >= 0:
-            e._push((<FieldSpec>PyTuple_GET_ITEM(fields, cur)).seg)
-        raise
+                    v = _decode(ctx, <Spec>fp.spec, &ch, depth + 1)
+                if fp.has_default and not ctx.ber and _is_default(v, (<FieldSpec>fp.field).default):
+                    _fail(f"{(<FieldSpec>fp.field).name} is encoded although it equals its DEFAULT", ch.start,
+                          "default-encoded")
+                if fp.contained:
+                    _decode_contained(ctx, <FieldSpec>fp.field, m, &ch, depth)
+                _leave(ctx)
+                m._put(i, v)
+                p = ch.cend
+                have = False
+                i += 1
+                continue
+        if fp.has_default:
+            m._put(i, (<FieldSpec>fp.field).default)
+        elif not fp.optional:
+            _missing_field(s, <FieldSpec>fp.field, <Spec>fp.spec, h, &ch, have)
+        i += 1
+    if have or p < end:
+        _fail(f"{_expected_name(s)} has an unexpected element after its last field", p, "unexpected-tag")
     m._src = <bytes>ctx.src
     m._start = h.start
     m._cstart = h.cstart
@@ -1144,17 +1172,17 @@ cdef object _decode_seqof(_Ctx* ctx, Spec s, Header* h, int depth):
     cdef Py_ssize_t i = 0
     if not h.cons:
         _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
-    try:
-        while p < end:
-            read_header(ctx.buf, p, end, &ch, False)
-            if not _matches(es, &ch):
-                _unexpected(es, &ch)
-            out.append(_decode(ctx, es, &ch, depth + 1))
-            p = ch.cend
-            i += 1
-    except DecodeError as e:
-        e._push(f"[{i}]")
-        raise
+    _enter(ctx, NULL, 0)
+    while p < end:
+        if ctx.top <= MAX_PATH:
+            ctx.idx[ctx.top - 1] = i
+        read_header(ctx.buf, p, end, &ch, False)
+        if not _matches(es, &ch):
+            _unexpected(es, &ch)
+        out.append(_decode(ctx, es, &ch, depth + 1))
+        p = ch.cend
+        i += 1
+    _leave(ctx)
     if i < s.min_size or (s.max_size >= 0 and i > s.max_size):
         _fail(f"{_expected_name(s)} has {i} elements, outside its size constraint", h.start, "invalid-value")
     return out
@@ -1171,10 +1199,15 @@ cdef object _decode_top(Spec s, object data, bint ber):
     ctx.src = <PyObject*>src
     ctx.buf = <cbuf>PyBytes_AS_STRING(src)
     ctx.ber = ber
+    ctx.top = 0
     read_header(ctx.buf, 0, n, &h, False)
     if not _matches(s, &h):
         _unexpected(s, &h)
-    v = _decode(&ctx, s, &h, 0)
+    try:
+        v = _decode(&ctx, s, &h, 0)
+    except DecodeError as e:
+        _add_path(&ctx, e)
+        raise
     if h.cend != n:
         _fail(f"{n - h.cend} bytes of trailing data after the value", h.cend, "trailing-data")
     return v
