@@ -1543,6 +1543,57 @@ def test_no_leaked_references_on_errors_deep_in_a_model():
     assert (e.offset, e.path, e.reason) == (10, "$.b[1]", "unexpected-tag")
 
 
+class GcOffWide(Sequence, gc=False):
+    """Twelve fields (values stored outside the inline array), most of them OPTIONAL."""
+
+    n: Integer
+    o1: OctetString = field(implicit=1, optional=True)
+    o2: OctetString = field(implicit=2, optional=True)
+    o3: OctetString = field(implicit=3, optional=True)
+    o4: OctetString = field(implicit=4, optional=True)
+    o5: OctetString = field(implicit=5, optional=True)
+    o6: OctetString = field(implicit=6, optional=True)
+    o7: OctetString = field(implicit=7, optional=True)
+    o8: OctetString = field(implicit=8, optional=True)
+    o9: OctetString = field(implicit=9, optional=True)
+    o10: OctetString = field(implicit=10, optional=True)
+    o11: OctetString = field(implicit=11, optional=True)
+
+
+class GcOffNarrow(Sequence, gc=False):
+    n: Integer
+    o1: OctetString = field(implicit=1, optional=True)
+    o2: Inner = field(implicit=2, optional=True)
+
+
+WIDE_FULL = H("3024 020101 810161 820162 830163 840164 850165 860166 870167 880168 890169 8a016a 8b016b")
+
+
+def test_reused_instances_hold_no_stale_values():
+    # Freed instances may be recycled by the engine: absent OPTIONAL fields must read None afterwards, whatever
+    # the instances decoded (or built, or abandoned half-filled by an error) before held.
+    assert [getattr(GcOffWide.from_der(WIDE_FULL), f"o{i}") for i in range(1, 12)] == [bytes([0x60 + i])
+                                                                                       for i in range(1, 12)]
+    for _ in range(3):
+        full = [GcOffWide.from_der(WIDE_FULL) for _ in range(200)]
+        narrow = [GcOffNarrow.from_der(H("3012 020101 810178 a20a 020102 0405 6869206869")) for _ in range(200)]
+        built = [GcOffWide(n=i, o11=b"z") for i in range(200)]
+        del full, narrow, built
+        for _ in range(200):  # half-filled instances thrown away by errors
+            with pytest.raises(DecodeError):
+                GcOffWide.from_der(H("3009 020101 810161 8c0100"))
+            with pytest.raises(DecodeError):
+                GcOffNarrow.from_der(H("300c 020101 810178 a204 020102 00"))
+        for _ in range(200):
+            w = GcOffWide.from_der(H("3003 020107"))
+            assert w.n == 7 and all(getattr(w, f"o{i}") is None for i in range(1, 12))
+            assert w.to_der() == H("3003 020107") and repr(w) == "GcOffWide(n=7)"
+            m = GcOffNarrow.from_der(H("3003 020108"))
+            assert (m.n, m.o1, m.o2) == (8, None, None)
+            w2 = GcOffWide.from_der(H("3006 020107 8b0100"))
+            assert w2.o11 == b"\x00" and w2.o10 is None and w2.o1 is None
+
+
 # =================================================================================================== 11. Hypothesis
 
 
