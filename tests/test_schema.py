@@ -633,6 +633,13 @@ def test_collection_error_path_index():
     # The third element is bad: the path names it as [2], the offset is its first byte.
     check_error(Lists, H("300d 3009 020101 020102 010100 3100"), 10, "$.items[2]", "unexpected-tag")
     check_error(SequenceOf(Inner), H("300f 3003020101 3003020102 3003040103"), 14, "$[2].x", "unexpected-tag")
+    # Large indexes: element 12 of 13, element 300 of 301 (the 3-byte INTEGERs are 0201xx; the bad one 0101ff).
+    data = tlv(0x30, H("020105") * 12 + H("0101ff"))
+    check_error(SequenceOf(Integer), data, 2 + 36, "$[12]", "unexpected-tag")
+    data = tlv(0x30, H("020105") * 300 + H("02020005"))
+    check_error(SequenceOf(Integer), data, 4 + 900, "$[300]", "non-minimal-integer")
+    check_error(SequenceOf(SequenceOf(Integer)), tlv(0x30, H("3000") * 11 + H("3003 0101ff")), 2 + 22 + 2,
+                "$[11][0]", "unexpected-tag")
 
 
 def test_set_of_unsorted_is_accepted_and_kept_byte_identical():
