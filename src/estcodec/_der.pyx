@@ -20,7 +20,7 @@ from cpython.list cimport PyList_New, PyList_SET_ITEM, PyList_GET_SIZE, PyList_G
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM, PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.dict cimport PyDict_GetItem
-from cpython.object cimport PyObject, PyTypeObject
+from cpython.object cimport PyObject, PyTypeObject, Py_TYPE
 from cpython.datetime cimport import_datetime, datetime_new
 from libc.string cimport memcmp, memcpy, memmove, memset
 from libc.stdint cimport uint64_t, int64_t, uint32_t

@@ -518,15 +518,21 @@ cdef class FieldGetter:
     def __set__(self, obj, value):
         raise AttributeError(f"{type(obj).__name__} is immutable; use .replace({self.name}=...)")
 
+    def __delete__(self, obj):
+        raise AttributeError(f"{type(obj).__name__} is immutable; fields cannot be deleted")
+
 
 cdef class FieldPath:
     """Read-only attribute that follows a path of field indexes through nested models: ``FieldPath(0, 5)`` is
     ``obj.<field 0>.<field 5>``, in C (a Python property chain costs several times more)."""
     cdef Py_ssize_t path[8]
+    cdef PyObject* seen[8]      # per step, the last model type found there (a strong reference; skips the
+                                # isinstance check next time)
     cdef Py_ssize_t n
     cdef object attr
     cdef bint none_as_list
     cdef bint raw
+    cdef bint bits_data         # attr == "data" on a BitStringValue: read the field directly
 
     def __init__(self, *path, attr=None, bint none_as_list=False, bint raw=False):
         """``attr``: read that attribute of the value reached; ``none_as_list``: an absent value reads as a new
@@ -538,6 +544,7 @@ cdef class FieldPath:
         for i in range(self.n):
             self.path[i] = path[i]
         self.attr = attr
+        self.bits_data = attr == "data"
         self.none_as_list = none_as_list
         self.raw = raw
 
@@ -545,13 +552,19 @@ cdef class FieldPath:
         cdef Py_ssize_t i
         cdef object cur = obj
         cdef Model m
+        cdef PyObject* t
         if obj is None:
             return self
         for i in range(self.n):
             if cur is None:
                 break
-            if not isinstance(cur, Model):
-                raise TypeError(f"FieldPath step {i} reached a {type(cur).__name__}, not a model")
+            t = <PyObject*>Py_TYPE(cur)
+            if t != self.seen[i]:
+                if not isinstance(cur, Model):
+                    raise TypeError(f"FieldPath step {i} reached a {type(cur).__name__}, not a model")
+                Py_INCREF(<object>t)
+                Py_XDECREF(self.seen[i])
+                self.seen[i] = t
             if self.path[i] >= (<Model>cur)._n:
                 raise IndexError("FieldPath index out of range")
             cur = (<Model>cur)._get(self.path[i])
@@ -563,11 +576,22 @@ cdef class FieldPath:
                 return PyBytes_FromStringAndSize(PyBytes_AS_STRING(m._src) + m._start, m._end - m._start)
             return m.to_der()
         if self.attr is not None:
+            if self.bits_data and type(cur) is BitStringValue:
+                return (<BitStringValue>cur).data
             return getattr(cur, self.attr)
         return cur
 
     def __set__(self, obj, value):
         raise AttributeError(f"{type(obj).__name__} is immutable")
+
+    def __delete__(self, obj):
+        raise AttributeError(f"{type(obj).__name__} is immutable")
+
+    def __dealloc__(self):
+        cdef Py_ssize_t i
+        for i in range(8):
+            Py_XDECREF(self.seen[i])
+            self.seen[i] = NULL
 
 
 cdef class ContainedGetter:
@@ -587,6 +611,12 @@ cdef class ContainedGetter:
         if v is None:
             return self.fallback(obj)
         return v
+
+    def __set__(self, obj, value):
+        raise AttributeError(f"{type(obj).__name__} is immutable")
+
+    def __delete__(self, obj):
+        raise AttributeError(f"{type(obj).__name__} is immutable")
 
 
 def rdn_pairs(list rdns):
