@@ -262,6 +262,29 @@ cdef Spec _resolve_defined(FieldSpec f, object t):
     return r
 
 
+# A model class's spec, found without an attribute lookup on the class (``from_der`` is the entry point of most
+# decodes). Entries hold strong references, so a cached class cannot be freed and its address reused; a model
+# class's ``_asn1_spec`` is fixed once the class is made (estcodec.schema refuses to rebind it).
+DEF SPEC_CACHE = 64
+cdef PyObject* _spec_cache_cls[SPEC_CACHE]
+cdef PyObject* _spec_cache_spec[SPEC_CACHE]
+
+
+cdef Spec _spec_of_class(object cls):
+    cdef size_t k = (<size_t><PyObject*>cls >> 5) % SPEC_CACHE
+    cdef Spec spec
+    if _spec_cache_cls[k] == <PyObject*>cls:
+        return <Spec>_spec_cache_spec[k]
+    spec = _as_spec(cls)
+    Py_INCREF(cls)
+    Py_INCREF(spec)
+    Py_XDECREF(_spec_cache_cls[k])
+    Py_XDECREF(_spec_cache_spec[k])
+    _spec_cache_cls[k] = <PyObject*>cls
+    _spec_cache_spec[k] = <PyObject*>spec
+    return spec
+
+
 # --- model base classes -----------------------------------------------------------------------------------
 
 DEF INLINE_SLOTS = 10
@@ -306,7 +329,8 @@ cdef class Model:
     def __dealloc__(self):
         self._clear()
 
-    cdef void _clear(self):
+    @cython.final
+    cdef void _clear(self) noexcept:
         cdef Py_ssize_t i
         if self._p != NULL:
             for i in range(self._n):
@@ -317,8 +341,14 @@ cdef class Model:
         self._p = NULL
         self._n = 0
 
+    @cython.final
     cdef int _alloc(self, Py_ssize_t n) except -1:
         cdef Py_ssize_t i
+        if self._p == NULL and n <= INLINE_SLOTS:
+            # A new instance: its memory was zeroed when allocated, so the inline slots are empty already.
+            self._p = &self._s[0]
+            self._n = n
+            return 0
         self._clear()
         if n > MAX_SLOTS:
             raise TypeError(f"a model holds at most {MAX_SLOTS} values")
@@ -333,6 +363,7 @@ cdef class Model:
         self._n = n
         return 0
 
+    @cython.final
     cdef int _fill(self, list values) except -1:
         cdef Py_ssize_t i
         self._alloc(len(values))
@@ -340,12 +371,14 @@ cdef class Model:
             self._put(i, values[i])
         return 0
 
+    @cython.final
     cdef inline object _get(self, Py_ssize_t i):
         cdef PyObject* p = self._p[i]
         if p == NULL:
             return None
         return <object>p
 
+    @cython.final
     cdef inline void _put(self, Py_ssize_t i, object v) noexcept:
         # Only on an instance being filled (by __init__ or the decoder).
         Py_INCREF(v)
@@ -355,7 +388,7 @@ cdef class Model:
     @classmethod
     def from_der(cls, data, *, bint ber=False):
         """Decode ``data`` (strict DER; ``ber=True`` also accepts BER, normalised to DER first)."""
-        return _decode_top(<Spec>cls._asn1_spec, data, ber)
+        return _decode_top(_spec_of_class(cls), data, ber)
 
     def to_der(self):
         """The DER encoding: the exact source bytes for a decoded instance."""
@@ -459,7 +492,7 @@ cdef class ChoiceModel:
 
     @classmethod
     def from_der(cls, data, *, bint ber=False):
-        return _decode_top(<Spec>cls._asn1_spec, data, ber)
+        return _decode_top(_spec_of_class(cls), data, ber)
 
     @property
     def name(self):
@@ -1413,4 +1446,5 @@ def encode(spec, value):
     cdef Writer w = Writer()
     _encode(w, _as_spec(spec), value, 0)
     return w.getvalue()
+
 

@@ -249,6 +249,12 @@ class _ModelMeta(type):
     structs). Decoding large inputs into many tracked objects otherwise spends a large share of its time in
     collections. Do not build reference cycles through the lists inside such instances."""
 
+    def __setattr__(cls, name: str, value: object) -> None:
+        # The core caches each class's spec by class: a spec, once made, stays.
+        if name == "_asn1_spec" and "_asn1_spec" in cls.__dict__:
+            raise AttributeError(f"{cls.__name__}._asn1_spec is fixed once the class is made")
+        super().__setattr__(name, value)
+
     def __new__(mcls, name, bases, ns, gc: bool = True, lazy: bool = False, **kw):  # noqa: N804
         if not gc:
             ns.setdefault("__slots__", ())
