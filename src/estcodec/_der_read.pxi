@@ -332,6 +332,15 @@ cdef str oid_to_str(cbuf buf, Py_ssize_t s, Py_ssize_t e, bint relative):
     return PyUnicode_DecodeASCII(out, pos, NULL)
 
 
+cdef inline bint _same_bytes(cbuf a, cbuf b, Py_ssize_t n) noexcept:
+    # OIDs are short: a loop beats a call to memcmp.
+    cdef Py_ssize_t i
+    for i in range(n):
+        if a[i] != b[i]:
+            return False
+    return True
+
+
 cdef object dec_oid(cbuf buf, Py_ssize_t s, Py_ssize_t e, Py_ssize_t off):
     cdef Py_ssize_t n = e - s
     cdef uint32_t h = 2166136261
@@ -343,7 +352,7 @@ cdef object dec_oid(cbuf buf, Py_ssize_t s, Py_ssize_t e, Py_ssize_t off):
             h = (h ^ buf[i]) * 16777619
         h &= OID_CACHE_SIZE - 1
         key = <object>PyList_GET_ITEM(_oid_cache_keys, h)
-        if key is not None and PyBytes_GET_SIZE(key) == n and memcmp(PyBytes_AS_STRING(key), buf + s, n) == 0:
+        if key is not None and PyBytes_GET_SIZE(key) == n and _same_bytes(<cbuf>PyBytes_AS_STRING(key), buf + s, n):
             return <object>PyList_GET_ITEM(_oid_cache_vals, h)
         check_oid(buf, s, e, off, False)
         val = oid_to_str(buf, s, e, False)

@@ -146,6 +146,8 @@ cdef class Spec:
     cdef public bint lazy           # CHOICE: validated while decoding, its value built on first access
     cdef public bint rdn_pairs      # lazy CHOICE of an RDNSequence: the (type, value) pairs are collected while
                                     # validating, so reading them costs no second walk (x509.Name)
+    cdef signed char _ctab[128]     # CHOICE: alternative selected by each one-byte identifier (-1: none)
+    cdef bint _ctab_ready
     cdef _FPlan* _plan              # SEQUENCE: the fields flattened (built on first decode)
     cdef PyObject* _plan_of         # the fields tuple the plan was built from
 
@@ -716,7 +718,7 @@ cdef int _unexpected(Spec s, Header* h) except -1:
     _fail(f"expected {_expected_name(s)}, got {tag_name(h.cls, h.tag, h.cons)}", h.start, "unexpected-tag")
 
 
-cdef Py_ssize_t _choice_index(Spec s, Header* h) noexcept:
+cdef Py_ssize_t _choice_scan(Spec s, Header* h) noexcept:
     cdef Py_ssize_t i
     cdef FieldSpec f
     for i in range(PyTuple_GET_SIZE(s.fields)):
@@ -724,6 +726,27 @@ cdef Py_ssize_t _choice_index(Spec s, Header* h) noexcept:
         if _matches(f.spec, h):
             return i
     return -1
+
+
+cdef Py_ssize_t _choice_index(Spec s, Header* h) noexcept:
+    # Which alternative a tag selects: a table over the 128 one-byte identifiers (class and tag number below 31),
+    # filled on first use by asking the scan for each; high tag numbers take the scan.
+    cdef Header probe
+    cdef int k
+    cdef Py_ssize_t i
+    if h.tag >= 31:
+        return _choice_scan(s, h)
+    if not s._ctab_ready:
+        if PyTuple_GET_SIZE(s.fields) > 127:
+            return _choice_scan(s, h)
+        for k in range(128):
+            probe.cls = k >> 5
+            probe.tag = k & 31
+            probe.cons = False
+            i = _choice_scan(s, &probe) if (k & 31) != 31 else -1
+            s._ctab[k] = <signed char>i
+        s._ctab_ready = True
+    return s._ctab[(h.cls << 5) | h.tag]
 
 
 cdef bint _matches(Spec s, Header* h) noexcept:
