@@ -41,6 +41,17 @@ cdef inline object _new_instance(type cls):
     # Allocate through the type's tp_new directly: ``Base.__new__(cls)`` would look ``__new__`` up by name.
     return (<PyTypeObject*>cls).tp_new(cls, <PyObject*>_EMPTY_TUPLE, NULL)
 
+
+cdef extern from "Python.h":
+    ctypedef object (*_newfunc)(PyTypeObject*, PyObject*, PyObject*)
+    ctypedef struct _TypeNew "PyTypeObject":
+        _newfunc tp_new
+
+
+cdef inline object _new_model(PyObject* cls):
+    # The same for a class held as a borrowed pointer (no reference count traffic on the class).
+    return (<_TypeNew*>cls).tp_new(<PyTypeObject*>cls, <PyObject*>_EMPTY_TUPLE, NULL)
+
 cdef object _UTC = _dt.timezone.utc
 
 # Tag classes, as the two high bits of the identifier octet.

@@ -79,8 +79,28 @@ cdef int _fail(str detail, Py_ssize_t offset, str reason) except -1:
     raise DecodeError(detail, offset, reason)
 
 
-cdef int read_header(cbuf buf, Py_ssize_t pos, Py_ssize_t end, Header* h, bint ber) except -1:
-    """Read one identifier and length at ``pos``; never reads at or past ``end``."""
+cdef inline int read_header(cbuf buf, Py_ssize_t pos, Py_ssize_t end, Header* h, bint ber) except -1:
+    """Read one identifier and length at ``pos``; never reads at or past ``end``.
+
+    The common case (tag number below 31, length below 128) is read inline; the rest by ``_read_header_full``."""
+    cdef unsigned int b
+    cdef unsigned int ln
+    if end - pos >= 2:
+        b = buf[pos]
+        ln = buf[pos + 1]
+        if (b & 0x1F) != 0x1F and ln < 0x80 and <Py_ssize_t>ln <= end - pos - 2:
+            h.start = pos
+            h.cls = b >> 6
+            h.cons = (b & 0x20) != 0
+            h.tag = b & 0x1F
+            h.indef = False
+            h.cstart = pos + 2
+            h.cend = pos + 2 + ln
+            return 0
+    return _read_header_full(buf, pos, end, h, ber)
+
+
+cdef int _read_header_full(cbuf buf, Py_ssize_t pos, Py_ssize_t end, Header* h, bint ber) except -1:
     cdef Py_ssize_t p = pos
     cdef unsigned int b
     cdef Py_ssize_t tag
@@ -225,11 +245,19 @@ cdef int check_null(Py_ssize_t s, Py_ssize_t e, Py_ssize_t off) except -1:
     return 0
 
 
-# OID cache: direct-mapped, keyed by the raw content octets, compared with memcmp (a dict keyed by new bytes
-# objects costs more than it saves).
+# OID cache: direct-mapped, keyed by the raw content octets (a dict keyed by new bytes objects costs more than it
+# saves). Entries own a copy of the key octets and a reference to the dotted string.
 DEF OID_CACHE_SIZE = 4096
-cdef list _oid_cache_keys = [None] * OID_CACHE_SIZE
-cdef list _oid_cache_vals = [None] * OID_CACHE_SIZE
+DEF OID_KEY_MAX = 30
+
+
+cdef struct _OidEntry:
+    unsigned char key[OID_KEY_MAX]
+    unsigned short n
+    PyObject* val
+
+
+cdef _OidEntry _oid_cache[OID_CACHE_SIZE]
 
 
 # Longest subidentifier accepted, in octets: 2.25 UUID arcs (128 bits) take 19; anything far longer is an attack
@@ -345,19 +373,21 @@ cdef object dec_oid(cbuf buf, Py_ssize_t s, Py_ssize_t e, Py_ssize_t off):
     cdef Py_ssize_t n = e - s
     cdef uint32_t h = 2166136261
     cdef Py_ssize_t i
-    cdef object key
+    cdef _OidEntry* ent
     cdef str val
-    if n > 0 and n <= 64:
+    if n > 0 and n <= OID_KEY_MAX:
         for i in range(s, e):
             h = (h ^ buf[i]) * 16777619
-        h &= OID_CACHE_SIZE - 1
-        key = <object>PyList_GET_ITEM(_oid_cache_keys, h)
-        if key is not None and PyBytes_GET_SIZE(key) == n and _same_bytes(<cbuf>PyBytes_AS_STRING(key), buf + s, n):
-            return <object>PyList_GET_ITEM(_oid_cache_vals, h)
+        ent = &_oid_cache[h & (OID_CACHE_SIZE - 1)]
+        if ent.n == n and _same_bytes(ent.key, buf + s, n):
+            return <object>ent.val
         check_oid(buf, s, e, off, False)
         val = oid_to_str(buf, s, e, False)
-        _oid_cache_keys[h] = PyBytes_FromStringAndSize(<char*>buf + s, n)
-        _oid_cache_vals[h] = val
+        Py_INCREF(val)
+        Py_XDECREF(ent.val)
+        ent.val = <PyObject*>val
+        memcpy(ent.key, buf + s, n)
+        ent.n = <unsigned short>n
         return val
     check_oid(buf, s, e, off, False)
     return oid_to_str(buf, s, e, False)

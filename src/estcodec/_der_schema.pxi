@@ -785,13 +785,42 @@ cdef object _decode_named_bits(_Ctx* ctx, Spec s, Header* h):
     return frozenset(out)
 
 
-cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
-    cdef int kind = s.kind
-    cdef Header ih
-    cdef Py_ssize_t idx
+cdef object _decode_choice(_Ctx* ctx, Spec s, Header* h, int depth):
+    cdef Py_ssize_t idx = _choice_index(s, h)
     cdef FieldSpec alt
     cdef ChoiceModel cm
     cdef list pairs = None
+    cdef bint lazy
+    if idx < 0:
+        _unexpected(s, h)
+    alt = <FieldSpec>PyTuple_GET_ITEM(s.fields, idx)
+    lazy = s.lazy and not s.transparent
+    _enter(ctx, <PyObject*>alt.seg, 0)
+    if lazy:
+        pairs = _rdn_pairs_checked(ctx, h, depth + 1) if s.rdn_pairs and not ctx.ber else None
+        if pairs is None:
+            _validate(ctx, alt.spec, h, depth + 1)
+        v = None
+    else:
+        v = _decode(ctx, alt.spec, h, depth + 1)
+    _leave(ctx)
+    if s.transparent:
+        return v
+    cm = <ChoiceModel>_new_instance(<type>s.model)
+    cm._index = idx
+    cm._value = v
+    cm._lazy = lazy
+    cm._pairs = pairs
+    cm._ber = ctx.ber
+    cm._src = <bytes>ctx.src
+    cm._start = h.start
+    cm._end = h.cend
+    return cm
+
+
+cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
+    cdef int kind = s.kind
+    cdef Header ih
     if kind < 100:
         if h.cons:
             if ctx.ber and _is_string_tag(kind):
@@ -814,32 +843,7 @@ cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
             _unexpected(s.inner, &ih)
         return _decode(ctx, s.inner, &ih, depth + 1)
     if kind == K_CHOICE:
-        idx = _choice_index(s, h)
-        if idx < 0:
-            _unexpected(s, h)
-        alt = <FieldSpec>PyTuple_GET_ITEM(s.fields, idx)
-        lazy = s.lazy and not s.transparent
-        _enter(ctx, <PyObject*>alt.seg, 0)
-        if lazy:
-            pairs = _rdn_pairs_checked(ctx, h, depth + 1) if s.rdn_pairs and not ctx.ber else None
-            if pairs is None:
-                _validate(ctx, alt.spec, h, depth + 1)
-            v = None
-        else:
-            v = _decode(ctx, alt.spec, h, depth + 1)
-        _leave(ctx)
-        if s.transparent:
-            return v
-        cm = <ChoiceModel>_new_instance(<type>s.model)
-        cm._index = idx
-        cm._value = v
-        cm._lazy = lazy
-        cm._pairs = pairs
-        cm._ber = ctx.ber
-        cm._src = <bytes>ctx.src
-        cm._start = h.start
-        cm._end = h.cend
-        return cm
+        return _decode_choice(ctx, s, h, depth)
     if kind == K_ANY:
         _check_tree(ctx, h, depth)
         return _raw_tlv(ctx, h)
@@ -1141,8 +1145,7 @@ cdef _FPlan* _build_plan(Spec s) except NULL:
 
 
 cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
-    cdef tuple fields = s.fields
-    cdef Py_ssize_t n = PyTuple_GET_SIZE(fields)
+    cdef Py_ssize_t n = PyTuple_GET_SIZE(s.fields)
     cdef _FPlan* plan = s._plan
     cdef _FPlan* fp
     cdef Model m
@@ -1152,14 +1155,14 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
     cdef bint have = False
     cdef bint hit
     cdef Header ch
-    cdef Spec rs                    # ANY DEFINED BY: the type the OID selects
+    cdef Spec rs = None             # ANY DEFINED BY: the type the OID selects
     cdef object v
     cdef object t
     if not h.cons:
         _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
-    if plan == NULL or s._plan_of != <PyObject*>fields:
+    if plan == NULL or s._plan_of != <PyObject*>s.fields:
         plan = _build_plan(s)
-    m = <Model>_new_instance(<type>s.model)
+    m = <Model>_new_model(<PyObject*>s.model)
     m._alloc(s.nslots)
     while i < n:
         fp = &plan[i]
@@ -1167,8 +1170,8 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
             read_header(ctx.buf, p, end, &ch, False)
             have = True
         if have:
-            rs = None
             if fp.defined_by >= 0:
+                rs = None
                 t = m._get(fp.defined_by)
                 t = (<FieldSpec>fp.field).registry.get(t) if t is not None else None
                 if t is not None:
@@ -1176,7 +1179,7 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
                     if not _matches(rs, &ch):
                         _enter(ctx, fp.seg, 0)
                         _unexpected(rs, &ch)
-            if rs is not None:
+            if fp.defined_by >= 0 and rs is not None:
                 hit = True
             elif fp.tcls >= 0:
                 hit = ch.cls == fp.tcls and ch.tag == fp.tnum
@@ -1184,7 +1187,7 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
                 hit = _matches(<Spec>fp.spec, &ch)
             if hit:
                 _enter(ctx, fp.seg, 0)
-                if rs is not None:
+                if fp.defined_by >= 0 and rs is not None:
                     v = _decode(ctx, rs, &ch, depth + 1)
                 elif fp.kind < 100 and not ch.cons:
                     # A universal primitive (possibly IMPLICIT-tagged): decode it in place.
