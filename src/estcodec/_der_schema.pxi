@@ -307,6 +307,7 @@ cdef class Model:
     cdef Py_ssize_t _start
     cdef Py_ssize_t _cstart
     cdef Py_ssize_t _end
+    cdef bint _ber       # decoded with ber=True (its bytes are read back the same way when unpickled)
 
     def __init__(self, **kwargs):
         cdef Spec spec = type(self)._asn1_spec
@@ -442,7 +443,7 @@ cdef class Model:
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def __reduce__(self):
-        return (_from_der_for_pickle, (type(self), self.to_der()))
+        return (_from_der_for_pickle, (type(self), self.to_der(), self._src is not None and self._ber))
 
 
 @cython.no_gc
@@ -529,11 +530,13 @@ cdef class ChoiceModel:
         return f"{type(self).__name__}({self.name}={self.value!r})"
 
     def __reduce__(self):
-        return (_from_der_for_pickle, (type(self), self.to_der()))
+        return (_from_der_for_pickle, (type(self), self.to_der(), self._src is not None and self._ber))
 
 
-def _from_der_for_pickle(cls, data):
-    return cls.from_der(data)
+def _from_der_for_pickle(cls, data, ber=False):
+    # Instances decoded with ber=True may hold encodings only the schema knows are not DER (a DEFAULT value
+    # present, trailing zero bits of a named bit list): they are read back as they were read first.
+    return cls.from_der(data, ber=ber)
 
 
 cdef class FieldGetter:
@@ -1216,6 +1219,7 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
     m._start = h.start
     m._cstart = h.cstart
     m._end = h.cend
+    m._ber = ctx.ber
     return m
 
 

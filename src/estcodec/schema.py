@@ -169,7 +169,8 @@ def field(*, explicit: int | None = None, implicit: int | None = None, optional:
     ``defined_by`` + ``registry``: ANY DEFINED BY the named earlier OID field, resolved through ``registry``
     (OID -> type); OIDs not in the registry keep the raw TLV bytes. With ``contains=True`` the field itself keeps
     its declared type (an OCTET STRING) and the registry's type is decoded from its content while decoding
-    ("OCTET STRING CONTAINING", as extnValue): the result is read with ``Model._contained(name)``.
+    ("OCTET STRING CONTAINING", as extnValue): the result is read through the class attribute
+    ``_<name>_contained`` (or a ``ContainedGetter`` on that slot, as ``x509.Extension.parsed``).
     """
     if explicit is not None and implicit is not None:
         raise TypeError("a field is tagged EXPLICIT or IMPLICIT, not both")
@@ -186,6 +187,7 @@ def _tagged(base: Spec, info: _FieldInfo | None, owner: str, name: str) -> Spec:
     if info is None:
         return base
     cls = _CLASSES[info.tag_class]
+    label = "" if info.tag_class == "context" else info.tag_class.upper() + " "
     if info.implicit is not None:
         if base.kind == _der.KIND_ANYVAL or (base.kind == _der.KIND_CHOICE and base.tcls < 0):
             raise TypeError(f"{owner}.{name}: an untagged CHOICE or open type cannot be tagged IMPLICIT")
@@ -193,11 +195,11 @@ def _tagged(base: Spec, info: _FieldInfo | None, owner: str, name: str) -> Spec:
         # only its tag and its value is the raw bytes, tag included.
         s = base.copy()
         s.tcls, s.tnum = cls, info.implicit
-        s.type_name = f"[{info.implicit}] IMPLICIT {base.type_name}"
+        s.type_name = f"[{label}{info.implicit}] IMPLICIT {base.type_name}"
         return s
     if info.explicit is not None:
         return Spec(_der.KIND_EXPLICIT, cls, info.explicit, inner=base,
-                    type_name=f"[{info.explicit}] EXPLICIT {base.type_name}")
+                    type_name=f"[{label}{info.explicit}] EXPLICIT {base.type_name}")
     return base
 
 
