@@ -148,3 +148,51 @@ def test_gc_false_models_are_untracked_and_free_their_type_references():
         assert c.subject.attributes
         del c
     assert (sys.getrefcount(x509.Extension), sys.getrefcount(x509.Name)) == before
+
+
+def _leaves(c):
+    tbs = c.tbs_certificate
+    return ([(e.extn_id, e.critical, e.extn_value) for e in c.extensions],
+            tbs.subject_public_key_info.subject_public_key, c.signature_value, c.signature)
+
+
+def test_deferred_octet_and_bit_strings_read_like_eagerly_built_ones():
+    # ber=True builds every value while decoding; strict DER defers OCTET STRING and BIT STRING fields.
+    checked = 0
+    for _, d in CERTS:
+        try:
+            lazy = x509.Certificate.from_der(d)
+        except DecodeError:
+            continue
+        eager = x509.Certificate.from_der(d, ber=True)
+        assert _leaves(lazy) == _leaves(eager)
+        # read twice: the second read returns the object built by the first
+        assert lazy.signature_value is lazy.signature_value
+        assert repr(lazy.tbs_certificate.subject_public_key_info) == repr(eager.tbs_certificate.subject_public_key_info)
+        checked += 1
+    assert checked > 600
+
+
+def test_deferred_leaves_survive_copies_and_pickling():
+    import pickle
+
+    c = x509.Certificate.from_der(CERTS[-1][1])
+    spki = c.tbs_certificate.subject_public_key_info
+    back = pickle.loads(pickle.dumps(spki))
+    assert back.subject_public_key == spki.subject_public_key
+    changed = spki.replace(algorithm=spki.algorithm)
+    assert changed.to_der() == spki.to_der() and changed.subject_public_key == spki.subject_public_key
+    ext = c.extensions[0]
+    assert ext.replace(critical=ext.critical).to_der() == ext.to_der()
+
+
+def test_bad_bit_string_in_a_deferred_field_is_refused_while_decoding():
+    c = x509.Certificate.from_der(CERTS[-1][1])
+    der_spki = bytearray(c.tbs_certificate.subject_public_key_info.to_der())
+    # the BIT STRING is the last element: its first content octet is the unused-bits count
+    h = der.parse(bytes(der_spki))
+    bits = h.children[1]
+    der_spki[bits.offset + bits.header_length] = 8   # more than 7 unused bits
+    with pytest.raises(DecodeError) as info:
+        x509.SubjectPublicKeyInfo.from_der(bytes(der_spki))
+    assert info.value.path == "$.subject_public_key"

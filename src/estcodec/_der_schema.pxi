@@ -125,6 +125,7 @@ cdef struct _FPlan:
     bint optional
     bint has_default
     bint contained
+    bint leaf               # OCTET STRING / BIT STRING without DEFAULT: may be deferred
 
 
 cdef class Spec:
@@ -264,6 +265,22 @@ cdef Spec _resolve_defined(FieldSpec f, object t):
     return r
 
 
+# Deferred leaves. A decoded OCTET STRING or BIT STRING field is often never read (extnValue once its contents
+# are decoded, a public key's bits): its slot then holds a mark instead of an object, an odd value no object
+# pointer can have: bit 0 set, bit 1 set for a BIT STRING, bits 2-31 the content length, bits 32-63 the content
+# offset in the source bytes. The value is validated while decoding and built on first read.
+cdef inline bint _is_leaf(PyObject* p) noexcept:
+    return (<size_t>p) & 1
+
+
+cdef inline bint _leaf_fits(Py_ssize_t start, Py_ssize_t n) noexcept:
+    return sizeof(size_t) >= 8 and start < 0xFFFFFFFF and n < 0x3FFFFFFF
+
+
+cdef inline PyObject* _leaf_mark(Py_ssize_t start, Py_ssize_t n, bint bits) noexcept:
+    return <PyObject*>((<size_t>start << 32) | (<size_t>n << 2) | (2 if bits else 0) | 1)
+
+
 # A model class's spec, found without an attribute lookup on the class (``from_der`` is the entry point of most
 # decodes). Entries hold strong references, so a cached class cannot be freed and its address reused; a model
 # class's ``_asn1_spec`` is fixed once the class is made (estcodec.schema refuses to rebind it).
@@ -337,7 +354,8 @@ cdef class Model:
         cdef Py_ssize_t i
         if self._p != NULL:
             for i in range(self._n):
-                Py_XDECREF(self._p[i])
+                if not _is_leaf(self._p[i]):
+                    Py_XDECREF(self._p[i])
                 self._p[i] = NULL
             if self._p != &self._s[0]:
                 PyMem_Free(self._p)
@@ -379,13 +397,34 @@ cdef class Model:
         cdef PyObject* p = self._p[i]
         if p == NULL:
             return None
+        if _is_leaf(p):
+            return self._make_leaf(i)
         return <object>p
+
+    @cython.final
+    cdef object _make_leaf(self, Py_ssize_t i):
+        # Build a deferred OCTET STRING / BIT STRING value from the source bytes, and keep it.
+        cdef size_t mark = <size_t>self._p[i]
+        cdef Py_ssize_t start = <Py_ssize_t>(mark >> 32)
+        cdef Py_ssize_t n = <Py_ssize_t>((mark >> 2) & 0x3FFFFFFF)
+        cdef cbuf buf = <cbuf>PyBytes_AS_STRING(self._src)
+        if mark & 2:
+            v = dec_bit_string(buf, start, start + n, start, False)
+        else:
+            v = PyBytes_FromStringAndSize(<char*>buf + start, n)
+        if not _is_leaf(self._p[i]):
+            # built meanwhile by another thread (object creation can run a collection, and so other code)
+            return <object>self._p[i]
+        Py_INCREF(v)
+        self._p[i] = <PyObject*>v
+        return v
 
     @cython.final
     cdef inline void _put(self, Py_ssize_t i, object v) noexcept:
         # Only on an instance being filled (by __init__ or the decoder).
         Py_INCREF(v)
-        Py_XDECREF(self._p[i])
+        if not _is_leaf(self._p[i]):
+            Py_XDECREF(self._p[i])
         self._p[i] = <PyObject*>v
 
     @classmethod
@@ -1141,6 +1180,8 @@ cdef _FPlan* _build_plan(Spec s) except NULL:
         plan[i].optional = f.optional
         plan[i].has_default = f.has_default
         plan[i].contained = f.contained
+        plan[i].leaf = (fs.kind == T_OCTET_STRING or fs.kind == T_BIT_STRING) and not f.has_default \
+            and plan[i].defined_by < 0
     PyMem_Free(s._plan)
     s._plan = plan
     s._plan_of = <PyObject*>fields
@@ -1167,6 +1208,7 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
         plan = _build_plan(s)
     m = <Model>_new_model(<PyObject*>s.model)
     m._alloc(s.nslots)
+    m._src = <bytes>ctx.src     # set first: deferred leaves refer to it
     while i < n:
         fp = &plan[i]
         if not have and p < end:
@@ -1192,6 +1234,18 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
                 _enter(ctx, fp.seg, 0)
                 if fp.defined_by >= 0 and rs is not None:
                     v = _decode(ctx, rs, &ch, depth + 1)
+                elif fp.leaf and not ch.cons and not ctx.ber and _leaf_fits(ch.cstart, ch.cend - ch.cstart):
+                    # OCTET STRING / BIT STRING: checked now, built when first read.
+                    if fp.kind == T_BIT_STRING:
+                        check_bit_string(ctx.buf, ch.cstart, ch.cend, ch.start, False)
+                    if fp.contained:
+                        _decode_contained(ctx, <FieldSpec>fp.field, m, &ch, depth)
+                    _leave(ctx)
+                    m._p[i] = _leaf_mark(ch.cstart, ch.cend - ch.cstart, fp.kind == T_BIT_STRING)
+                    p = ch.cend
+                    have = False
+                    i += 1
+                    continue
                 elif fp.kind < 100 and not ch.cons:
                     # A universal primitive (possibly IMPLICIT-tagged): decode it in place.
                     v = prim_value(fp.kind, ctx.buf, ch.cstart, ch.cend, ch.start, ctx.ber)
@@ -1215,7 +1269,6 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
         i += 1
     if have or p < end:
         _fail(f"{_expected_name(s)} has an unexpected element after its last field", p, "unexpected-tag")
-    m._src = <bytes>ctx.src
     m._start = h.start
     m._cstart = h.cstart
     m._end = h.cend
@@ -1476,5 +1529,6 @@ def encode(spec, value):
     cdef Writer w = Writer()
     _encode(w, _as_spec(spec), value, 0)
     return w.getvalue()
+
 
 
