@@ -16,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "anchors"
 BUILD = HERE / "_build"
+CORE = HERE.parent / "src" / "estcodec"
 
 DIRECTIVES = {
     "language_level": 3,
@@ -31,6 +32,8 @@ def _stamp(src: Path) -> str:
 
     h = hashlib.sha256(src.read_bytes())
     for inc in sorted(SOURCES.glob("*.pxi")):  # included parts
+        h.update(inc.read_bytes())
+    for inc in sorted(CORE.glob("_der*.p*")):  # anchor (b2) compiles a copy of the core
         h.update(inc.read_bytes())
     h.update(f"{Cython.__version__}|{sys.version}|{platform.machine()}".encode())
     return h.hexdigest()

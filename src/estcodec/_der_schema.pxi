@@ -630,6 +630,7 @@ cdef class FieldPath:
         cdef object cur = obj
         cdef Model m
         cdef PyObject* t
+        cdef size_t mark
         if obj is None:
             return self
         for i in range(self.n):
@@ -644,7 +645,13 @@ cdef class FieldPath:
                 self.seen[i] = t
             if self.path[i] >= (<Model>cur)._n:
                 raise IndexError("FieldPath index out of range")
-            cur = (<Model>cur)._get(self.path[i])
+            m = <Model>cur
+            mark = <size_t>m._p[self.path[i]]
+            if self.bits_data and i == self.n - 1 and (mark & 3) == 3:
+                # The octets of a deferred BIT STRING, without building its BitStringValue.
+                return PyBytes_FromStringAndSize(PyBytes_AS_STRING(m._src) + (mark >> 32) + 1,
+                                                 <Py_ssize_t>((mark >> 2) & 0x3FFFFFFF) - 1)
+            cur = m._get(self.path[i])
         if cur is None:
             return [] if self.none_as_list else None
         if self.raw:
@@ -1084,6 +1091,8 @@ cdef class RdnPairs:
     def __get__(self, obj, objtype):
         if obj is None:
             return self
+        if isinstance(obj, ChoiceModel) and (<ChoiceModel>obj)._pairs is not None:
+            return (<ChoiceModel>obj)._pairs[:]
         return rdn_pairs_of(obj)
 
 
