@@ -821,16 +821,22 @@ cdef object _raw_tlv(_Ctx* ctx, Header* h):
 
 
 cdef object _decode_named_bits(_Ctx* ctx, Spec s, Header* h):
-    cdef BitStringValue b = dec_bit_string(ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
-    cdef Py_ssize_t nbits = len(b.data) * 8 - b.unused_bits
-    cdef Py_ssize_t i
+    # Read the bits straight from the input (no intermediate BitStringValue).
+    cdef cbuf buf = ctx.buf
+    cdef Py_ssize_t cs = h.cstart
+    cdef Py_ssize_t nbits, i, last
     cdef tuple names = s.bit_names
-    if nbits and not ctx.ber and not b.bit(nbits - 1):
-        _fail("named BIT STRING has trailing zero bits", h.start, "invalid-bit-string")
-    out = []
+    cdef Py_ssize_t nnames = PyTuple_GET_SIZE(names)
+    cdef list out = []
+    check_bit_string(buf, cs, h.cend, h.start, ctx.ber)
+    nbits = (h.cend - cs - 1) * 8 - buf[cs]
+    if nbits and not ctx.ber:
+        last = nbits - 1
+        if not (buf[cs + 1 + (last >> 3)] & (0x80 >> (last & 7))):
+            _fail("named BIT STRING has trailing zero bits", h.start, "invalid-bit-string")
     for i in range(nbits):
-        if b.data[i >> 3] & (0x80 >> (i & 7)):
-            out.append(names[i] if i < len(names) else f"bit{i}")
+        if buf[cs + 1 + (i >> 3)] & (0x80 >> (i & 7)):
+            out.append(<object>PyTuple_GET_ITEM(names, i) if i < nnames else f"bit{i}")
     return frozenset(out)
 
 
