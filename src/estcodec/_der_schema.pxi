@@ -58,21 +58,29 @@ def _untracked_instances(cls):
     if issubclass(cls, Model) and t.tp_basicsize == (<_TypeSlots*><PyObject*>Model).tp_basicsize:
         t.tp_alloc = _model_alloc
         t.tp_free = _model_free
+    elif issubclass(cls, ChoiceModel) and t.tp_basicsize == (<_TypeSlots*><PyObject*>ChoiceModel).tp_basicsize:
+        t.tp_alloc = _choice_alloc
+        t.tp_free = _choice_free
 
 
-# Freed SEQUENCE instances of gc=False models are kept for reuse: a decode makes many of them and drops them
-# together, and every such class has Model's size (``__slots__ = ()``), so one list of blocks serves them all.
-cdef void* _free_blocks[2048]
-cdef Py_ssize_t _n_free_blocks = 0
+# Freed instances of gc=False models are kept for reuse: a decode makes many of them and drops them together.
+# Every such class has its base's size (``__slots__ = ()``), so one list of blocks serves all SEQUENCE models and
+# one all CHOICE models.
+cdef struct _FreeList:
+    void* blocks[2048]
+    Py_ssize_t n
 
 
-cdef PyObject* _model_alloc(PyTypeObject* t, Py_ssize_t nitems) noexcept:
-    global _n_free_blocks
+cdef _FreeList _free_models
+cdef _FreeList _free_choices
+
+
+cdef inline PyObject* _fl_alloc(_FreeList* fl, PyTypeObject* t) noexcept:
     cdef Py_ssize_t size = (<_TypeSlots*>t).tp_basicsize
     cdef void* mem
-    if _n_free_blocks > 0:
-        _n_free_blocks -= 1
-        mem = _free_blocks[_n_free_blocks]
+    if fl.n > 0:
+        fl.n -= 1
+        mem = fl.blocks[fl.n]
     else:
         mem = PyObject_Malloc(size)
         if mem == NULL:
@@ -81,13 +89,28 @@ cdef PyObject* _model_alloc(PyTypeObject* t, Py_ssize_t nitems) noexcept:
     return PyObject_Init(<PyObject*>mem, t)
 
 
-cdef void _model_free(void* mem) noexcept:
-    global _n_free_blocks
-    if _n_free_blocks < FREELIST_MAX:
-        _free_blocks[_n_free_blocks] = mem
-        _n_free_blocks += 1
+cdef inline void _fl_free(_FreeList* fl, void* mem) noexcept:
+    if fl.n < FREELIST_MAX:
+        fl.blocks[fl.n] = mem
+        fl.n += 1
     else:
         PyObject_Free(mem)
+
+
+cdef PyObject* _model_alloc(PyTypeObject* t, Py_ssize_t nitems) noexcept:
+    return _fl_alloc(&_free_models, t)
+
+
+cdef void _model_free(void* mem) noexcept:
+    _fl_free(&_free_models, mem)
+
+
+cdef PyObject* _choice_alloc(PyTypeObject* t, Py_ssize_t nitems) noexcept:
+    return _fl_alloc(&_free_choices, t)
+
+
+cdef void _choice_free(void* mem) noexcept:
+    _fl_free(&_free_choices, mem)
 
 
 cdef enum:
@@ -861,7 +884,7 @@ cdef object _decode_choice(_Ctx* ctx, Spec s, Header* h, int depth):
     _leave(ctx)
     if s.transparent:
         return v
-    cm = <ChoiceModel>_new_instance(<type>s.model)
+    cm = <ChoiceModel>_new_model(<PyObject*>s.model)
     cm._index = idx
     cm._value = v
     cm._lazy = lazy
