@@ -247,7 +247,8 @@ cdef int check_null(Py_ssize_t s, Py_ssize_t e, Py_ssize_t off) except -1:
 
 # OID cache: direct-mapped, keyed by the raw content octets (a dict keyed by new bytes objects costs more than it
 # saves). Entries own a copy of the key octets and a reference to the dotted string.
-DEF OID_CACHE_SIZE = 4096
+DEF OID_CACHE_BITS = 12
+DEF OID_CACHE_SIZE = 1 << OID_CACHE_BITS
 DEF OID_KEY_MAX = 30
 
 
@@ -360,9 +361,30 @@ cdef str oid_to_str(cbuf buf, Py_ssize_t s, Py_ssize_t e, bint relative):
     return PyUnicode_DecodeASCII(out, pos, NULL)
 
 
-cdef inline bint _same_bytes(cbuf a, cbuf b, Py_ssize_t n) noexcept:
-    # OIDs are short: a loop beats a call to memcmp.
+cdef inline uint64_t _load8(cbuf p) noexcept:
+    # An unaligned 8-octet load (the compiler turns the fixed-size copy into one instruction).
+    cdef uint64_t v
+    memcpy(&v, p, 8)
+    return v
+
+
+cdef inline uint64_t _oid_mix(cbuf p, Py_ssize_t n) noexcept:
+    # A few octets stand for the whole OID: the first and last eight (all of it up to 16 octets), and the length.
+    cdef uint64_t v = 0
     cdef Py_ssize_t i
+    if n >= 8:
+        v = _load8(p) ^ (_load8(p + n - 8) * 0x9E3779B97F4A7C15ULL)
+    else:
+        for i in range(n):
+            v = (v << 8) | p[i]
+    return (v ^ <uint64_t>n) * 0xD6E8FEB86659FD93ULL
+
+
+cdef inline bint _same_bytes(cbuf a, cbuf b, Py_ssize_t n) noexcept:
+    # OIDs are short: two 8-octet compares or a small loop beat a call to memcmp.
+    cdef Py_ssize_t i
+    if 8 <= n <= 16:
+        return _load8(a) == _load8(b) and _load8(a + n - 8) == _load8(b + n - 8)
     for i in range(n):
         if a[i] != b[i]:
             return False
@@ -371,14 +393,10 @@ cdef inline bint _same_bytes(cbuf a, cbuf b, Py_ssize_t n) noexcept:
 
 cdef object dec_oid(cbuf buf, Py_ssize_t s, Py_ssize_t e, Py_ssize_t off):
     cdef Py_ssize_t n = e - s
-    cdef uint32_t h = 2166136261
-    cdef Py_ssize_t i
     cdef _OidEntry* ent
     cdef str val
     if n > 0 and n <= OID_KEY_MAX:
-        for i in range(s, e):
-            h = (h ^ buf[i]) * 16777619
-        ent = &_oid_cache[h & (OID_CACHE_SIZE - 1)]
+        ent = &_oid_cache[_oid_mix(buf + s, n) >> (64 - OID_CACHE_BITS)]
         if ent.n == n and _same_bytes(ent.key, buf + s, n):
             return <object>ent.val
         check_oid(buf, s, e, off, False)
