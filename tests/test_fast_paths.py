@@ -196,3 +196,34 @@ def test_bad_bit_string_in_a_deferred_field_is_refused_while_decoding():
     with pytest.raises(DecodeError) as info:
         x509.SubjectPublicKeyInfo.from_der(bytes(der_spki))
     assert info.value.path == "$.subject_public_key"
+
+
+def test_from_der_is_bound_to_each_class_unless_a_class_defines_its_own():
+    from estcodec import pkcs10
+    from estcodec.schema import Integer, Sequence
+
+    class Base(Sequence, gc=False):
+        a: Integer
+
+    class Sub(Base, gc=False):
+        """adds behaviour only"""
+
+    class Custom(Sequence):
+        a: Integer
+
+        @classmethod
+        def from_der(cls, data, *, ber=False):
+            return ("custom", cls)
+
+    class CustomSub(Custom):
+        pass
+
+    data = bytes.fromhex("3003020107")
+    assert type(Base.from_der(data)) is Base and type(Sub.from_der(data)) is Sub
+    assert Sub.from_der(data).a == 7 and Base.from_der(data, ber=True).a == 7
+    assert Custom.from_der(data) == ("custom", Custom)
+    assert CustomSub.from_der(data) == ("custom", CustomSub)
+    # the package's own overrides (version checks) stay in place
+    assert pkcs10.CertificationRequest.from_der.__func__ is pkcs10.CertificationRequest.__dict__["from_der"].__func__
+    # an instance reaches the same callable
+    assert Base.from_der(data).from_der(data).a == 7

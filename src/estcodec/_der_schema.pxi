@@ -595,6 +595,30 @@ cdef class ChoiceModel:
         return (_from_der_for_pickle, (type(self), self.to_der(), self._src is not None and self._ber))
 
 
+@cython.final
+cdef class _Decoder:
+    """Holds one model class's spec; its bound ``from_der`` is set on the class as ``from_der`` (a plain call,
+    without the classmethod binding and the spec lookup of ``Model.from_der``)."""
+    cdef Spec spec
+
+    @cython.binding(False)
+    def from_der(self, data, *, bint ber=False):
+        """Decode ``data`` (strict DER; ``ber=True`` also accepts BER, normalised to DER first)."""
+        return _decode_top(self.spec, data, ber)
+
+
+def bound_decoder(Spec spec):
+    """A ``from_der(data, *, ber=False)`` callable that decodes ``spec`` (estcodec.schema puts one on each model
+    class that does not define its own)."""
+    cdef _Decoder d = _Decoder.__new__(_Decoder)
+    d.spec = spec
+    return d.from_der
+
+
+def is_bound_decoder(obj):
+    return getattr(obj, "__self__", None).__class__ is _Decoder
+
+
 def _from_der_for_pickle(cls, data, ber=False):
     # Instances decoded with ber=True may hold encodings only the schema knows are not DER (a DEFAULT value
     # present, trailing zero bits of a named bit list): they are read back as they were read first.

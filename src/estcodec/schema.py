@@ -245,6 +245,15 @@ def _compile_fields(cls: type, kind: str) -> tuple:
     return tuple(fields)
 
 
+def _inherits_plain_from_der(cls: type) -> bool:
+    # True unless a class on the way up defines a from_der of its own (that one is kept).
+    for klass in cls.__mro__:
+        if "from_der" in klass.__dict__:
+            v = klass.__dict__["from_der"]
+            return klass in (Model, ChoiceModel) or _der.is_bound_decoder(v)
+    return False
+
+
 class _ModelMeta(type):
     """Gives ``gc=False`` model classes empty ``__slots__`` (no instance dict) and makes their instances plain
     objects the cyclic garbage collector never tracks (decoded values cannot form cycles; as msgspec's ``gc=False``
@@ -264,6 +273,8 @@ class _ModelMeta(type):
         spec = cls.__dict__.get("_asn1_spec")
         if not gc:
             _der._untracked_instances(cls)
+        if spec is not None and _inherits_plain_from_der(cls):
+            type.__setattr__(cls, "from_der", _der.bound_decoder(spec))
         if spec is not None:
             spec.untrack = not gc
             if lazy:
