@@ -171,9 +171,9 @@ cdef class Spec:
     cdef public bint rdn_pairs      # lazy CHOICE of an RDNSequence: the (type, value) pairs are collected while
                                     # validating, so reading them costs no second walk (x509.Name)
     cdef signed char _ctab[128]     # CHOICE: alternative selected by each one-byte identifier (-1: none)
-    cdef bint _ctab_ready
+    cdef tuple _ctab_of             # the fields tuple the table was built from (kept alive: compared by identity)
     cdef _FPlan* _plan              # SEQUENCE: the fields flattened (built on first decode)
-    cdef PyObject* _plan_of         # the fields tuple the plan was built from
+    cdef tuple _plan_of             # the fields tuple the plan was built from (kept alive: compared by identity)
 
     def __dealloc__(self):
         PyMem_Free(self._plan)
@@ -832,7 +832,7 @@ cdef Py_ssize_t _choice_index(Spec s, Header* h) noexcept:
     cdef Py_ssize_t i
     if h.tag >= 31:
         return _choice_scan(s, h)
-    if not s._ctab_ready:
+    if s._ctab_of is not s.fields:
         if PyTuple_GET_SIZE(s.fields) > 127:
             return _choice_scan(s, h)
         for k in range(128):
@@ -841,7 +841,7 @@ cdef Py_ssize_t _choice_index(Spec s, Header* h) noexcept:
             probe.cons = False
             i = _choice_scan(s, &probe) if (k & 31) != 31 else -1
             s._ctab[k] = <signed char>i
-        s._ctab_ready = True
+        s._ctab_of = s.fields
     return s._ctab[(h.cls << 5) | h.tag]
 
 
@@ -1246,7 +1246,7 @@ cdef _FPlan* _build_plan(Spec s) except NULL:
             and plan[i].defined_by < 0
     PyMem_Free(s._plan)
     s._plan = plan
-    s._plan_of = <PyObject*>fields
+    s._plan_of = fields
     return plan
 
 
@@ -1266,7 +1266,7 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
     cdef object t
     if not h.cons:
         _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
-    if plan == NULL or s._plan_of != <PyObject*>s.fields:
+    if plan == NULL or s._plan_of is not s.fields:
         plan = _build_plan(s)
     m = <Model>_new_model(<PyObject*>s.model)
     m._alloc(s.nslots)
