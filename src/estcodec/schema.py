@@ -26,6 +26,13 @@ decoded value of a universal primitive (else raw TLV bytes).
 Field names double as error-path segments (``$.tbs_certificate.validity.not_after``). Annotations must be real
 objects (do not use ``from __future__ import annotations`` in model modules); strings are evaluated in the
 module's namespace at class creation. Recursive types are not supported.
+
+Speed notes. Each class is compiled once; its spec is fixed from then on (``_asn1_spec`` cannot be rebound).
+``class M(Sequence, gc=False)`` (as every model of ``estcodec.x509`` is declared) makes instances without a
+``__dict__`` that the cyclic GC never tracks, allocated from a list of reused blocks: the cheapest objects the
+engine can make. Decoding checks everything eagerly, but builds the value of an OCTET STRING or BIT STRING field
+only when it is first read (until then the instance keeps where it lies in the source bytes), and a ``lazy=True``
+CHOICE builds its value on first access.
 """
 from __future__ import annotations
 
