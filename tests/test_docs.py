@@ -137,7 +137,7 @@ def test_examples_run(page, tmp_path, monkeypatch):
             if kind == "python":
                 # pad so that tracebacks point at the Markdown line
                 source = "\n" * (first_line - 1) + code
-                exec(compile(source, str(page), "exec"), namespace)
+                exec(compile(source, str(page), "exec", dont_inherit=True), namespace)
             else:
                 run_console_block(page, first_line, code, work, env, tmp_path / "shell-env.sh")
 

@@ -212,8 +212,11 @@ def _tagged(base: Spec, info: _FieldInfo | None, owner: str, name: str) -> Spec:
 
 def _resolve(ann: object, module: str) -> object:
     if isinstance(ann, str):
-        ns = vars(sys.modules[module])
-        return eval(ann, dict(ns), {})  # noqa: S307 - annotations of our own model modules
+        mod = sys.modules.get(module)
+        if mod is None:
+            raise TypeError(f"annotation {ann!r} is a string and its module {module!r} cannot be found to evaluate "
+                            "it: declare models without 'from __future__ import annotations'")
+        return eval(ann, dict(vars(mod)), {})  # noqa: S307 - annotations of model modules
     return ann
 
 
