@@ -3,7 +3,8 @@
 INVARIANT: every input either decodes or raises an ``estcodec.Error``; nothing else, nothing slow. In addition:
 a request accepted strictly gives back exactly its input bytes, is valid schema-less DER and is accepted with
 ``ber=True``; one accepted with ``ber=True`` re-encodes to the DER form of its input (``der.parse(data,
-ber=True).to_der()``); known findings F1 and F4 (fuzz/_models.py) are counted, not raised; every accessor (subject, key info, attributes, extensions, challengePassword,
+ber=True).to_der()``, or, where the schema's own DER rules change it further, strict DER that decodes to
+itself); known findings F1 and F4 (fuzz/_models.py) are counted, not raised; every accessor (subject, key info, attributes, extensions, challengePassword,
 tbs_der) and ``verify()`` returns or raises an ``estcodec.Error`` (``SignatureError`` for a bad or
 unsupported signature), nothing else.
 

@@ -6,7 +6,8 @@ a ``$``-path); nothing else, nothing slow (ESTCODEC_FUZZ_SLOW_SECONDS, default 2
 * a certificate accepted in strict mode re-encodes byte-identically and is valid schema-less DER
   (``der.parse`` accepts it); ``ber=True`` accepts it too;
 * a certificate accepted with ``ber=True`` is valid schema-less BER and re-encodes to the same bytes as
-  ``der.parse(data, ber=True).to_der()`` (the DER form);
+  ``der.parse(data, ber=True).to_der()`` (the DER form), or, where the schema's own DER rules (a DEFAULT value
+  present, trailing zero bits of a named bit list) change it further, to strict DER that decodes to itself;
 * known findings F1 and F4 (see fuzz/_models.py) are counted, not raised;
 * every documented accessor (names, validity, key info, extensions and their decoded values, key
   identifiers, SANs, fingerprint, validity check) returns or raises an ``estcodec.Error``, nothing else.

@@ -452,7 +452,9 @@ cdef class Model:
 
     @classmethod
     def from_der(cls, data, *, bint ber=False):
-        """Decode ``data`` (strict DER; ``ber=True`` also accepts BER, normalised to DER first)."""
+        """Decode ``data`` (strict DER; ``ber=True`` also accepts BER: the instance then re-encodes as DER, with the
+        rules only the schema knows applied too: DEFAULT values left out, named bit lists without trailing zero bits,
+        IMPLICIT-tagged strings primitive)."""
         return _decode_top(_spec_of_class(cls), data, ber)
 
     def to_der(self):
@@ -528,6 +530,7 @@ cdef class ChoiceModel:
         ctx.buf = <cbuf>PyBytes_AS_STRING(self._src)
         ctx.ber = self._ber
         ctx.top = 0
+        ctx.fixes = 0
         read_header(ctx.buf, self._start, self._end, &h, False)
         try:
             self._value = _decode(&ctx, alt.spec, &h, 1)
@@ -603,7 +606,9 @@ cdef class _Decoder:
 
     @cython.binding(False)
     def from_der(self, data, *, bint ber=False):
-        """Decode ``data`` (strict DER; ``ber=True`` also accepts BER, normalised to DER first)."""
+        """Decode ``data`` (strict DER; ``ber=True`` also accepts BER: the instance then re-encodes as DER, with the
+        rules only the schema knows applied too: DEFAULT values left out, named bit lists without trailing zero bits,
+        IMPLICIT-tagged strings primitive)."""
         return _decode_top(self.spec, data, ber)
 
 
@@ -777,6 +782,10 @@ cdef struct _Ctx:
     int top
     PyObject* seg[MAX_PATH]
     Py_ssize_t idx[MAX_PATH]
+    # BER only: encodings met that only the schema knows are not DER (a DEFAULT value present, trailing zero bits
+    # of a named bit list, a constructed or non-canonical IMPLICIT-tagged primitive). When there were any, the
+    # decoded value is re-encoded as DER and read again (see _renormalised).
+    int fixes
 
 
 cdef inline void _enter(_Ctx* ctx, PyObject* seg, Py_ssize_t idx) noexcept:
@@ -877,10 +886,12 @@ cdef object _decode_named_bits(_Ctx* ctx, Spec s, Header* h):
     cdef list out = []
     check_bit_string(buf, cs, h.cend, h.start, ctx.ber)
     nbits = (h.cend - cs - 1) * 8 - buf[cs]
-    if nbits and not ctx.ber:
+    if nbits:
         last = nbits - 1
         if not (buf[cs + 1 + (last >> 3)] & (0x80 >> (last & 7))):
-            _fail("named BIT STRING has trailing zero bits", h.start, "invalid-bit-string")
+            if not ctx.ber:
+                _fail("named BIT STRING has trailing zero bits", h.start, "invalid-bit-string")
+            ctx.fixes += 1
     for i in range(nbits):
         if buf[cs + 1 + (i >> 3)] & (0x80 >> (i & 7)):
             out.append(<object>PyTuple_GET_ITEM(names, i) if i < nnames else f"bit{i}")
@@ -928,7 +939,10 @@ cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
             if ctx.ber and _is_string_tag(kind):
                 return _decode_ber_segments(ctx, s, h)
             _fail(f"{_expected_name(s)} must be primitive", h.start, "constructed-primitive")
-        return prim_value(kind, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
+        v = prim_value(kind, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
+        if ctx.ber and h.cls != CLS_UNIVERSAL and not _prim_canonical(kind, v, ctx.buf, h):
+            ctx.fixes += 1
+        return v
     if depth >= MAX_DEPTH:
         _fail(f"nesting deeper than {MAX_DEPTH} levels", h.start, "too-deep")
     if kind == K_SEQ:
@@ -1023,6 +1037,11 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
                 _decode_ber_segments(ctx, s, h)
                 return 0
             _fail(f"{_expected_name(s)} must be primitive", h.start, "constructed-primitive")
+        if ctx.ber and h.cls != CLS_UNIVERSAL:
+            v = prim_value(kind, ctx.buf, h.cstart, h.cend, h.start, True)
+            if not _prim_canonical(kind, v, ctx.buf, h):
+                ctx.fixes += 1
+            return 0
         return check_primitive(kind, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
     if depth >= MAX_DEPTH:
         _fail(f"nesting deeper than {MAX_DEPTH} levels", h.start, "too-deep")
@@ -1208,6 +1227,7 @@ cdef object _decode_ber_segments(_Ctx* ctx, Spec s, Header* h):
             parts.append(PyBytes_FromStringAndSize(<char*>ctx.buf + ch.cstart, ch.cend - ch.cstart))
         p = ch.cend
     joined = b"".join(parts)
+    ctx.fixes += 1
     if seg_tag == T_BIT_STRING:
         joined = bytes([unused]) + joined
     return prim_value(s.kind, <cbuf>PyBytes_AS_STRING(joined), 0, len(joined), h.start, True)
@@ -1313,9 +1333,14 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
                     v = prim_value(fp.kind, ctx.buf, ch.cstart, ch.cend, ch.start, ctx.ber)
                 else:
                     v = _decode(ctx, <Spec>fp.spec, &ch, depth + 1)
-                if fp.has_default and not ctx.ber and _is_default(v, (<FieldSpec>fp.field).default):
-                    _fail(f"{(<FieldSpec>fp.field).name} is encoded although it equals its DEFAULT", ch.start,
-                          "default-encoded")
+                if fp.has_default and _is_default(v, (<FieldSpec>fp.field).default):
+                    if not ctx.ber:
+                        _fail(f"{(<FieldSpec>fp.field).name} is encoded although it equals its DEFAULT", ch.start,
+                              "default-encoded")
+                    ctx.fixes += 1
+                if ctx.ber and ch.cls != CLS_UNIVERSAL and fp.kind < 100 and not ch.cons \
+                        and not _prim_canonical(fp.kind, v, ctx.buf, &ch):
+                    ctx.fixes += 1
                 if fp.contained:
                     _decode_contained(ctx, <FieldSpec>fp.field, m, &ch, depth)
                 _leave(ctx)
@@ -1408,6 +1433,7 @@ cdef object _decode_top(Spec s, object data, bint ber):
     ctx.buf = <cbuf>PyBytes_AS_STRING(src)
     ctx.ber = ber
     ctx.top = 0
+    ctx.fixes = 0
     read_header(ctx.buf, 0, n, &h, False)
     if not _matches(s, &h):
         _unexpected(s, &h)
@@ -1418,7 +1444,123 @@ cdef object _decode_top(Spec s, object data, bint ber):
         raise
     if h.cend != n:
         _fail(f"{n - h.cend} bytes of trailing data after the value", h.cend, "trailing-data")
+    if ctx.fixes:
+        return _renormalised(s, v, src, &h)
     return v
+
+
+cdef bint _prim_canonical(int kind, object v, cbuf buf, Header* h) except -1:
+    # Whether a primitive's content octets are the ones DER gives its value.
+    cdef Writer w = Writer()
+    write_primitive_content(w, kind, v)
+    return w.length == h.cend - h.cstart and memcmp(w.buf, buf + h.cstart, w.length) == 0
+
+
+cdef object _renormalised(Spec s, object v, bytes src, Header* h):
+    # BER input that used encodings only the schema knows are not DER: write the value as DER (the source bytes
+    # where they are DER already, the values where not) and read that, so that the instances returned re-encode
+    # as DER. Should the DER reading fail (it should not), the BER reading is returned as it is.
+    cdef Writer w = Writer()
+    try:
+        _reencode(w, s, v, <cbuf>PyBytes_AS_STRING(src), h, 0)
+        return _decode_top(s, w.getvalue(), False)
+    except (DecodeError, EncodeError):
+        return v
+
+
+cdef int _reencode(Writer w, Spec s, object v, cbuf buf, Header* h, int depth) except -1:
+    """Write the DER of ``v`` (of type ``s``), decoded from the (schema-less normalised) BER element ``h``: the
+    source octets where they are DER, the value where the schema says they are not."""
+    cdef int kind = s.kind
+    cdef Py_ssize_t mark = w.length
+    cdef Py_ssize_t p, k
+    cdef Header ch
+    cdef FieldSpec alt
+    cdef ChoiceModel cm
+    if depth > MAX_ENCODE_DEPTH:
+        raise EncodeError("value nests too deeply")
+    if kind < 100:
+        if h.cons or (h.cls != CLS_UNIVERSAL and not _prim_canonical(kind, v, buf, h)):
+            return _encode(w, s, v, depth)
+        return w.put(buf + h.start, h.cend - h.start)
+    if kind == K_NAMEDBITS:
+        return _encode(w, s, v, depth)
+    if kind == K_EXPLICIT:
+        read_header(buf, h.cstart, h.cend, &ch, False)
+        _reencode(w, s.inner, v, buf, &ch, depth + 1)
+        return w.close_tlv(mark, s.tcls, True, s.tnum)
+    if kind == K_SEQ:
+        return _reencode_seq(w, s, <Model>v, buf, h, depth)
+    if kind == K_SEQOF or kind == K_SETOF:
+        # element by element, in the order they came (a SET OF keeps its order, as decoding does)
+        p = h.cstart
+        k = 0
+        while p < h.cend:
+            read_header(buf, p, h.cend, &ch, False)
+            _reencode(w, s.inner, v[k], buf, &ch, depth + 1)
+            p = ch.cend
+            k += 1
+        return w.close_tlv(mark, s.tcls, True, s.tnum)
+    if kind == K_CHOICE:
+        if s.transparent:
+            alt = <FieldSpec>PyTuple_GET_ITEM(s.fields, _choice_index(s, h))
+            return _reencode(w, alt.spec, v, buf, h, depth + 1)
+        cm = <ChoiceModel>v
+        alt = <FieldSpec>PyTuple_GET_ITEM(s.fields, cm._index)
+        return _reencode(w, alt.spec, cm.value, buf, h, depth + 1)
+    # ANY, AnyValue: the raw element (the schema-less normalisation made it DER)
+    return w.put(buf + h.start, h.cend - h.start)
+
+
+cdef int _reencode_seq(Writer w, Spec s, Model m, cbuf buf, Header* h, int depth) except -1:
+    # Walk the source components as _decode_seq matched them.
+    cdef Py_ssize_t mark = w.length
+    cdef Py_ssize_t n = PyTuple_GET_SIZE(s.fields)
+    cdef Py_ssize_t i = 0
+    cdef Py_ssize_t p = h.cstart
+    cdef Py_ssize_t cmark
+    cdef bint have = False
+    cdef bint hit
+    cdef Header ch, ih
+    cdef FieldSpec f
+    cdef Spec fs, cs
+    cdef object t, cv
+    if s._plan == NULL or s._plan_of is not s.fields:
+        _build_plan(s)
+    while i < n:
+        f = <FieldSpec>PyTuple_GET_ITEM(s.fields, i)
+        fs = f.spec
+        if not have and p < h.cend:
+            read_header(buf, p, h.cend, &ch, False)
+            have = True
+        if have:
+            if f.defined_by >= 0 and not f.contained:
+                t = m._get(f.defined_by)
+                t = f.registry.get(t) if t is not None else None
+                if t is not None:
+                    fs = _resolve_defined(f, t)
+            hit = _matches(fs, &ch)
+            if hit:
+                v = m._get(i)
+                if f.has_default and _is_default(v, f.default):
+                    pass                                    # DER leaves a DEFAULT value out
+                elif f.defined_by >= 0 and not f.contained and isinstance(v, (bytes, bytearray)):
+                    w.put(buf + ch.start, ch.cend - ch.start)   # an ANY DEFINED BY kept raw
+                elif f.contained and not ch.cons and m._get(f.slot) is not None:
+                    # OCTET STRING CONTAINING: the contained value, re-encoded, inside this field's own tag
+                    cv = m._get(f.slot)
+                    t = f.registry.get(m._get(f.defined_by))
+                    cs = _registered_spec(f, t)
+                    read_header(buf, ch.cstart, ch.cend, &ih, False)
+                    cmark = w.length
+                    _reencode(w, cs, cv, buf, &ih, depth + 1)
+                    w.close_tlv(cmark, fs.tcls, False, fs.tnum)
+                else:
+                    _reencode(w, fs, v, buf, &ch, depth + 1)
+                p = ch.cend
+                have = False
+        i += 1
+    return w.close_tlv(mark, s.tcls, True, s.tnum)
 
 
 def decode(spec, data, bint ber=False):
