@@ -14,7 +14,8 @@ The module is split into parts that are textually included:
 """
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_DecodeLatin1, PyUnicode_DecodeASCII
+from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_DecodeLatin1, PyUnicode_DecodeASCII, PyUnicode_New
+from cpython.unicode cimport PyUnicode_1BYTE_DATA
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from cpython.list cimport PyList_New, PyList_SET_ITEM, PyList_GET_SIZE, PyList_GET_ITEM
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM, PyTuple_GET_ITEM, PyTuple_GET_SIZE

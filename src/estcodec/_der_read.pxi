@@ -655,11 +655,23 @@ for _k in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,
     _PRINTABLE[_k] = 1
 
 
+cdef inline str _ascii_str(cbuf p, Py_ssize_t n):
+    # A str from octets already checked to be ASCII: one copy, no second scan.
+    cdef str u = PyUnicode_New(n, 127)
+    memcpy(PyUnicode_1BYTE_DATA(u), p, n)
+    return u
+
+
 cdef object dec_string(int tag, cbuf buf, Py_ssize_t s, Py_ssize_t e, Py_ssize_t off):
     cdef Py_ssize_t i
     cdef unsigned char c
     cdef Py_ssize_t n = e - s
     if tag == T_UTF8_STRING:
+        for i in range(s, e):
+            if buf[i] >= 0x80:
+                break
+        else:
+            return _ascii_str(buf + s, n)
         try:
             return PyUnicode_DecodeUTF8(<char*>buf + s, n, "strict")
         except UnicodeDecodeError:
@@ -668,24 +680,24 @@ cdef object dec_string(int tag, cbuf buf, Py_ssize_t s, Py_ssize_t e, Py_ssize_t
         for i in range(s, e):
             if not _PRINTABLE[buf[i]]:
                 _fail(f"PrintableString holds character 0x{buf[i]:02x}", off, "invalid-string")
-        return PyUnicode_DecodeASCII(<char*>buf + s, n, NULL)
+        return _ascii_str(buf + s, n)
     elif tag == T_IA5_STRING:
         for i in range(s, e):
             if buf[i] >= 0x80:
                 _fail(f"IA5String holds byte 0x{buf[i]:02x}", off, "invalid-string")
-        return PyUnicode_DecodeASCII(<char*>buf + s, n, NULL)
+        return _ascii_str(buf + s, n)
     elif tag == T_NUMERIC_STRING:
         for i in range(s, e):
             c = buf[i]
             if not (c == 32 or 48 <= c <= 57):
                 _fail(f"NumericString holds character 0x{c:02x}", off, "invalid-string")
-        return PyUnicode_DecodeASCII(<char*>buf + s, n, NULL)
+        return _ascii_str(buf + s, n)
     elif tag == T_VISIBLE_STRING:
         for i in range(s, e):
             c = buf[i]
             if c < 0x20 or c > 0x7E:
                 _fail(f"VisibleString holds character 0x{c:02x}", off, "invalid-string")
-        return PyUnicode_DecodeASCII(<char*>buf + s, n, NULL)
+        return _ascii_str(buf + s, n)
     elif tag == T_BMP_STRING:
         if n & 1:
             _fail("BMPString has an odd number of octets", off, "invalid-string")
