@@ -315,15 +315,19 @@ cdef PyObject* _spec_cache_spec[SPEC_CACHE]
 cdef Spec _spec_of_class(object cls):
     cdef size_t k = (<size_t><PyObject*>cls >> 5) % SPEC_CACHE
     cdef Spec spec
+    cdef PyObject* old_cls
+    cdef PyObject* old_spec
     if _spec_cache_cls[k] == <PyObject*>cls:
         return <Spec>_spec_cache_spec[k]
     spec = _as_spec(cls)
+    old_cls = _spec_cache_cls[k]
+    old_spec = _spec_cache_spec[k]
     Py_INCREF(cls)
     Py_INCREF(spec)
-    Py_XDECREF(_spec_cache_cls[k])
-    Py_XDECREF(_spec_cache_spec[k])
     _spec_cache_cls[k] = <PyObject*>cls
     _spec_cache_spec[k] = <PyObject*>spec
+    Py_XDECREF(old_cls)         # only once the entry is consistent again (freeing can run other code)
+    Py_XDECREF(old_spec)
     return spec
 
 
@@ -682,6 +686,7 @@ cdef class FieldPath:
         cdef object cur = obj
         cdef Model m
         cdef PyObject* t
+        cdef PyObject* old
         cdef size_t mark
         if obj is None:
             return self
@@ -693,8 +698,9 @@ cdef class FieldPath:
                 if not isinstance(cur, Model):
                     raise TypeError(f"FieldPath step {i} reached a {type(cur).__name__}, not a model")
                 Py_INCREF(<object>t)
-                Py_XDECREF(self.seen[i])
+                old = self.seen[i]
                 self.seen[i] = t
+                Py_XDECREF(old)
             if self.path[i] >= (<Model>cur)._n:
                 raise IndexError("FieldPath index out of range")
             m = <Model>cur
