@@ -227,3 +227,32 @@ def test_from_der_is_bound_to_each_class_unless_a_class_defines_its_own():
     assert pkcs10.CertificationRequest.from_der.__func__ is pkcs10.CertificationRequest.__dict__["from_der"].__func__
     # an instance reaches the same callable
     assert Base.from_der(data).from_der(data).a == 7
+
+
+def test_a_model_class_spec_cannot_be_rebound():
+    from estcodec.schema import Integer, Sequence
+
+    class One(Sequence, gc=False):
+        a: Integer
+
+    assert One.from_der(bytes.fromhex("3003020101")).a == 1
+    with pytest.raises(AttributeError):
+        One._asn1_spec = x509.Extension._asn1_spec
+    assert One.from_der(bytes.fromhex("3003020101")).a == 1
+
+
+def test_replacing_a_spec_fields_tuple_rebuilds_what_was_derived_from_it():
+    from estcodec.schema import Boolean, Integer, Sequence, spec_of
+    from estcodec._der import FieldSpec, decode
+
+    class Two(Sequence, gc=False):
+        a: Integer
+        b: Integer
+
+    spec = spec_of(Two).copy()
+    assert decode(spec, bytes.fromhex("3006020101020102")).b == 2
+    # the same slots, the second field now a BOOLEAN: the flattened fields must follow
+    spec.fields = (spec.fields[0], FieldSpec("b", spec_of(Boolean)))
+    assert decode(spec, bytes.fromhex("30060201010101ff")).b is True
+    with pytest.raises(DecodeError):
+        decode(spec, bytes.fromhex("3006020101020102"))
