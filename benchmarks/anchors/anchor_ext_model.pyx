@@ -60,7 +60,7 @@ cdef object _by_hand(bytes data):
     cdef Py_ssize_t end = PyBytes_GET_SIZE(data)
     cdef Py_ssize_t p = 0
     cdef Py_ssize_t n, cstart
-    cdef Model m = <Model>_new_instance(Extension)
+    cdef Model m = <Model>_new_model(<PyObject*>Extension)
     m._alloc(3)
     n = _expect(buf, &p, end, 0x30)
     if p + n != end:

@@ -33,14 +33,10 @@ from estcodec.errors import DecodeError, EncodeError
 import_datetime()
 
 cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(void* op)
     object _PyLong_FromByteArray(const unsigned char* data, size_t n, int little_endian, int is_signed)
 
 cdef tuple _EMPTY_TUPLE = ()
-
-
-cdef inline object _new_instance(type cls):
-    # Allocate through the type's tp_new directly: ``Base.__new__(cls)`` would look ``__new__`` up by name.
-    return (<PyTypeObject*>cls).tp_new(cls, <PyObject*>_EMPTY_TUPLE, NULL)
 
 
 cdef extern from "Python.h":
@@ -50,7 +46,8 @@ cdef extern from "Python.h":
 
 
 cdef inline object _new_model(PyObject* cls):
-    # The same for a class held as a borrowed pointer (no reference count traffic on the class).
+    # Allocate through the type's tp_new directly (``Base.__new__(cls)`` would look ``__new__`` up by name), the
+    # class held as a borrowed pointer (no reference count traffic on it).
     return (<_TypeNew*>cls).tp_new(<PyTypeObject*>cls, <PyObject*>_EMPTY_TUPLE, NULL)
 
 cdef object _UTC = _dt.timezone.utc

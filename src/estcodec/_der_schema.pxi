@@ -3,7 +3,6 @@
 # byte-identically (also where a SET OF arrived unsorted); instances built from values are encoded canonically.
 
 cdef extern from "Python.h":
-    void PyObject_GC_UnTrack(void* op)
     void PyObject_Free(void* p)
     unsigned long Py_TPFLAGS_HAVE_GC
     unsigned long Py_TPFLAGS_HEAPTYPE
@@ -166,7 +165,7 @@ cdef class Spec:
     cdef public bint transparent    # CHOICE decoded to the bare value (Time, DirectoryString)
     cdef public str type_name
     cdef public Py_ssize_t nslots   # SEQUENCE: length of the value tuple (fields, then contained values)
-    cdef public bint untrack        # decoded instances (and their value tuples) are untracked by the cyclic GC
+    cdef public bint untrack        # the model class was declared gc=False (its instances are not GC objects)
     cdef public bint lazy           # CHOICE: validated while decoding, its value built on first access
     cdef public bint rdn_pairs      # lazy CHOICE of an RDNSequence: the (type, value) pairs are collected while
                                     # validating, so reading them costs no second walk (x509.Name)
