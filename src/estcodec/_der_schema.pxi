@@ -303,33 +303,6 @@ cdef inline PyObject* _leaf_mark(Py_ssize_t start, Py_ssize_t n, bint bits) noex
     return <PyObject*>((<size_t>start << 32) | (<size_t>n << 2) | (2 if bits else 0) | 1)
 
 
-# A model class's spec, found without an attribute lookup on the class (``from_der`` is the entry point of most
-# decodes). Entries hold strong references, so a cached class cannot be freed and its address reused; a model
-# class's ``_asn1_spec`` is fixed once the class is made (estcodec.schema refuses to rebind it).
-DEF SPEC_CACHE = 64
-cdef PyObject* _spec_cache_cls[SPEC_CACHE]
-cdef PyObject* _spec_cache_spec[SPEC_CACHE]
-
-
-cdef Spec _spec_of_class(object cls):
-    cdef size_t k = (<size_t><PyObject*>cls >> 5) % SPEC_CACHE
-    cdef Spec spec
-    cdef PyObject* old_cls
-    cdef PyObject* old_spec
-    if _spec_cache_cls[k] == <PyObject*>cls:
-        return <Spec>_spec_cache_spec[k]
-    spec = _as_spec(cls)
-    old_cls = _spec_cache_cls[k]
-    old_spec = _spec_cache_spec[k]
-    Py_INCREF(cls)
-    Py_INCREF(spec)
-    _spec_cache_cls[k] = <PyObject*>cls
-    _spec_cache_spec[k] = <PyObject*>spec
-    Py_XDECREF(old_cls)         # only once the entry is consistent again (freeing can run other code)
-    Py_XDECREF(old_spec)
-    return spec
-
-
 # --- model base classes -----------------------------------------------------------------------------------
 
 DEF INLINE_SLOTS = 10
@@ -458,7 +431,7 @@ cdef class Model:
         """Decode ``data`` (strict DER; ``ber=True`` also accepts BER: the instance then re-encodes as DER, with the
         rules only the schema knows applied too: DEFAULT values left out, named bit lists without trailing zero bits,
         IMPLICIT-tagged strings primitive)."""
-        return _decode_top(_spec_of_class(cls), data, ber)
+        return _decode_top(<Spec>cls._asn1_spec, data, ber)
 
     def to_der(self):
         """The DER encoding: the exact source bytes for a decoded instance."""
@@ -563,7 +536,7 @@ cdef class ChoiceModel:
 
     @classmethod
     def from_der(cls, data, *, bint ber=False):
-        return _decode_top(_spec_of_class(cls), data, ber)
+        return _decode_top(<Spec>cls._asn1_spec, data, ber)
 
     @property
     def name(self):

@@ -271,7 +271,7 @@ class _ModelMeta(type):
     collections. Do not build reference cycles through the lists inside such instances."""
 
     def __setattr__(cls, name: str, value: object) -> None:
-        # The core caches each class's spec by class: a spec, once made, stays.
+        # Each class's from_der is bound to its spec when the class is made: a spec, once made, stays.
         if name == "_asn1_spec" and "_asn1_spec" in cls.__dict__:
             raise AttributeError(f"{cls.__name__}._asn1_spec is fixed once the class is made")
         super().__setattr__(name, value)
