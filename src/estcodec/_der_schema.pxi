@@ -303,6 +303,14 @@ cdef inline PyObject* _leaf_mark(Py_ssize_t start, Py_ssize_t n, bint bits) noex
     return <PyObject*>((<size_t>start << 32) | (<size_t>n << 2) | (2 if bits else 0) | 1)
 
 
+cdef inline Py_ssize_t _leaf_start(size_t mark) noexcept:
+    return <Py_ssize_t>(mark >> 32)
+
+
+cdef inline Py_ssize_t _leaf_len(size_t mark) noexcept:
+    return <Py_ssize_t>((mark >> 2) & 0x3FFFFFFF)
+
+
 # --- model base classes -----------------------------------------------------------------------------------
 
 DEF INLINE_SLOTS = 10
@@ -404,8 +412,8 @@ cdef class Model:
     cdef object _make_leaf(self, Py_ssize_t i):
         # Build a deferred OCTET STRING / BIT STRING value from the source bytes, and keep it.
         cdef size_t mark = <size_t>self._p[i]
-        cdef Py_ssize_t start = <Py_ssize_t>(mark >> 32)
-        cdef Py_ssize_t n = <Py_ssize_t>((mark >> 2) & 0x3FFFFFFF)
+        cdef Py_ssize_t start = _leaf_start(mark)
+        cdef Py_ssize_t n = _leaf_len(mark)
         cdef cbuf buf = <cbuf>PyBytes_AS_STRING(self._src)
         if mark & 2:
             v = dec_bit_string(buf, start, start + n, start, False)
@@ -679,8 +687,8 @@ cdef class FieldPath:
             mark = <size_t>m._p[self.path[i]]
             if self.bits_data and i == self.n - 1 and (mark & 3) == 3:
                 # The octets of a deferred BIT STRING, without building its BitStringValue.
-                return PyBytes_FromStringAndSize(PyBytes_AS_STRING(m._src) + (mark >> 32) + 1,
-                                                 <Py_ssize_t>((mark >> 2) & 0x3FFFFFFF) - 1)
+                return PyBytes_FromStringAndSize(PyBytes_AS_STRING(m._src) + _leaf_start(mark) + 1,
+                                                 _leaf_len(mark) - 1)
             cur = m._get(self.path[i])
         if cur is None:
             return [] if self.none_as_list else None
@@ -918,8 +926,7 @@ cdef object _decode(_Ctx* ctx, Spec s, Header* h, int depth):
                 return _decode_ber_segments(ctx, s, h)
             _fail(f"{_expected_name(s)} must be primitive", h.start, "constructed-primitive")
         v = prim_value(kind, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
-        if ctx.ber and h.cls != CLS_UNIVERSAL and not _prim_canonical(kind, v, ctx.buf, h):
-            ctx.fixes += 1
+        _note_ber_form(ctx, kind, v, h)
         return v
     if depth >= MAX_DEPTH:
         _fail(f"nesting deeper than {MAX_DEPTH} levels", h.start, "too-deep")
@@ -1016,10 +1023,7 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
                 return 0
             _fail(f"{_expected_name(s)} must be primitive", h.start, "constructed-primitive")
         if ctx.ber and h.cls != CLS_UNIVERSAL:
-            v = prim_value(kind, ctx.buf, h.cstart, h.cend, h.start, True)
-            if not _prim_canonical(kind, v, ctx.buf, h):
-                ctx.fixes += 1
-            return 0
+            return _note_ber_form(ctx, kind, prim_value(kind, ctx.buf, h.cstart, h.cend, h.start, True), h)
         return check_primitive(kind, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
     if depth >= MAX_DEPTH:
         _fail(f"nesting deeper than {MAX_DEPTH} levels", h.start, "too-deep")
@@ -1141,43 +1145,35 @@ cdef class RdnPairs:
     def __get__(self, obj, objtype):
         if obj is None:
             return self
-        if isinstance(obj, ChoiceModel) and (<ChoiceModel>obj)._pairs is not None:
-            return (<ChoiceModel>obj)._pairs[:]
-        return rdn_pairs_of(obj)
+        if not isinstance(obj, ChoiceModel):
+            raise TypeError(f"{type(obj).__name__} is not a CHOICE model")
+        return _name_pairs(<ChoiceModel>obj)
+
+
+cdef list _name_pairs(ChoiceModel name):
+    # The pairs collected while decoding; else one walk over the bytes of a name not built yet; else the models.
+    cdef _Ctx ctx
+    cdef Header h
+    cdef list out
+    if name._pairs is not None:
+        return name._pairs[:]
+    if name._src is not None and name._lazy:
+        ctx.src = <PyObject*>name._src
+        ctx.buf = <cbuf>PyBytes_AS_STRING(name._src)
+        ctx.ber = name._ber
+        ctx.top = 0
+        ctx.fixes = 0
+        read_header(ctx.buf, name._start, name._end, &h, False)
+        out = _rdn_pairs_checked(&ctx, &h, 1)
+        if out is not None:
+            return out
+    return rdn_pairs(name.value)
 
 
 def rdn_pairs_of(ChoiceModel name):
     """``[(type, value), ...]`` of every attribute of a decoded Name (CHOICE of an RDN sequence), read straight from
     its bytes when it has them (no intermediate objects); values as ``AnyValue`` decodes them."""
-    cdef Header h, rh, ah, th, vh
-    cdef cbuf buf
-    cdef Py_ssize_t p, q
-    cdef list out
-    cdef bint ber
-    if name._pairs is not None:
-        return name._pairs[:]
-    if name._src is None or not name._lazy:
-        return rdn_pairs(name.value)
-    buf = <cbuf>PyBytes_AS_STRING(name._src)
-    ber = name._ber
-    out = []
-    read_header(buf, name._start, name._end, &h, False)
-    p = h.cstart
-    while p < h.cend:
-        read_header(buf, p, h.cend, &rh, False)
-        q = rh.cstart
-        while q < rh.cend:
-            read_header(buf, q, rh.cend, &ah, False)
-            read_header(buf, ah.cstart, ah.cend, &th, False)
-            read_header(buf, th.cend, ah.cend, &vh, False)
-            if vh.cls == CLS_UNIVERSAL and not vh.cons and not _must_be_constructed(vh.tag) and vh.tag != T_EOC:
-                v = prim_value(vh.tag, buf, vh.cstart, vh.cend, vh.start, ber)
-            else:
-                v = PyBytes_FromStringAndSize(<char*>buf + vh.start, vh.cend - vh.start)
-            out.append((dec_oid(buf, th.cstart, th.cend, th.start), v))
-            q = ah.cend
-        p = rh.cend
-    return out
+    return _name_pairs(name)
 
 
 cdef object _decode_ber_segments(_Ctx* ctx, Spec s, Header* h):
@@ -1309,15 +1305,14 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
                 elif fp.kind < 100 and not ch.cons:
                     # A universal primitive (possibly IMPLICIT-tagged): decode it in place.
                     v = prim_value(fp.kind, ctx.buf, ch.cstart, ch.cend, ch.start, ctx.ber)
+                    if ctx.ber:
+                        _note_ber_form(ctx, fp.kind, v, &ch)
                 else:
                     v = _decode(ctx, <Spec>fp.spec, &ch, depth + 1)
                 if fp.has_default and _is_default(v, (<FieldSpec>fp.field).default):
                     if not ctx.ber:
                         _fail(f"{(<FieldSpec>fp.field).name} is encoded although it equals its DEFAULT", ch.start,
                               "default-encoded")
-                    ctx.fixes += 1
-                if ctx.ber and ch.cls != CLS_UNIVERSAL and fp.kind < 100 and not ch.cons \
-                        and not _prim_canonical(fp.kind, v, ctx.buf, &ch):
                     ctx.fixes += 1
                 if fp.contained:
                     _decode_contained(ctx, <FieldSpec>fp.field, m, &ch, depth)
@@ -1427,6 +1422,14 @@ cdef object _decode_top(Spec s, object data, bint ber):
     return v
 
 
+cdef inline int _note_ber_form(_Ctx* ctx, int kind, object v, Header* h) except -1:
+    # BER only: an IMPLICIT-tagged primitive whose content octets are not the ones DER gives its value (the
+    # schema-less normalisation canonicalises universal primitives, not these) is counted for re-encoding.
+    if ctx.ber and h.cls != CLS_UNIVERSAL and not _prim_canonical(kind, v, ctx.buf, h):
+        ctx.fixes += 1
+    return 0
+
+
 cdef bint _prim_canonical(int kind, object v, cbuf buf, Header* h) except -1:
     # Whether a primitive's content octets are the ones DER gives its value.
     cdef Writer w = Writer()
@@ -1503,8 +1506,6 @@ cdef int _reencode_seq(Writer w, Spec s, Model m, cbuf buf, Header* h, int depth
     cdef FieldSpec f
     cdef Spec fs, cs
     cdef object t, cv
-    if s._plan == NULL or s._plan_of is not s.fields:
-        _build_plan(s)
     while i < n:
         f = <FieldSpec>PyTuple_GET_ITEM(s.fields, i)
         fs = f.spec
