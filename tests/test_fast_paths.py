@@ -256,3 +256,23 @@ def test_replacing_a_spec_fields_tuple_rebuilds_what_was_derived_from_it():
     assert decode(spec, bytes.fromhex("30060201010101ff")).b is True
     with pytest.raises(DecodeError):
         decode(spec, bytes.fromhex("3006020101020102"))
+
+
+def test_gc_false_needs_instances_without_dict_or_weakref():
+    from estcodec import _der
+    from estcodec.schema import Integer, Sequence
+
+    with pytest.raises(TypeError, match="__dict__ or __weakref__"):
+        class WithDict(Sequence, gc=False):
+            __slots__ = ("__dict__",)
+            a: Integer
+    with pytest.raises(TypeError, match="not a model class"):
+        _der._untracked_instances(int)
+
+
+def test_string_annotation_from_a_module_that_cannot_be_found_is_a_clear_type_error():
+    from estcodec.schema import Sequence
+
+    ns = {"__module__": "no_such_module_here", "__annotations__": {"a": "Integer"}}
+    with pytest.raises(TypeError, match="from __future__ import annotations"):
+        type(Sequence)("Stringly", (Sequence,), ns)
