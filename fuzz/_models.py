@@ -6,7 +6,7 @@ Not a harness itself (the leading underscore keeps it out of ``run_short.py``'s 
   ``estclient.errors.EstError`` for the protocol layer); anything else propagates and is the finding.
 * :func:`timed` wraps a ``check_one`` so that one input taking longer than ``ESTCODEC_FUZZ_SLOW_SECONDS``
   (default 2 s) breaks the invariant ("nothing slow"); atheris' ``-timeout`` catches real hangs.
-* :func:`candidate_blobs` collects every DER/BER object of ../shared/vectors and of the installed
+* :func:`candidate_blobs` collects every DER/BER object of tests/vectors and of the installed
   ``cryptography_vectors`` (PEM files are unwrapped); :func:`seeds_for` keeps those a decoder accepts plus
   a few it rejects, which is the seed corpus of that harness.
 * :func:`fixed_keys` holds the fixed decryption keys (RFC 4134 Bob's RSA key, the RustCrypto KEK sample's
@@ -27,7 +27,7 @@ from typing import Callable, Iterable
 
 FUZZ_DIR = Path(__file__).resolve().parent
 REPO = FUZZ_DIR.parent
-VECTORS = REPO / ".." / "shared" / "vectors"
+VECTORS = REPO / "tests" / "vectors"
 SLOW_SECONDS = float(os.environ.get("ESTCODEC_FUZZ_SLOW_SECONDS", "2"))
 MAX_SEED_SIZE = 1 << 17
 # seeds kept per harness (the short runner checks every seed whole, and every prefix of the small ones)

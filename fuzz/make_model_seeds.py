@@ -5,7 +5,7 @@
 
 Two sources:
 
-* the vectors (../shared/vectors and the installed ``cryptography_vectors``), filtered per harness by its own
+* the vectors (tests/vectors and the installed ``cryptography_vectors``), filtered per harness by its own
   decoder (``collect_seeds()`` of each ``fuzz_<target>.py``, see ``fuzz/_models.py``);
 * messages no public vector set has, built once with the package's own builders and committed under
   ``fuzz/seeds/<harness>/``: EnvelopedData for the fixed keys the EnvelopedData harness decrypts with (AES-KW

@@ -1,4 +1,4 @@
-"""Collect fuzzing seeds from ../shared/vectors into fuzz/corpus/<harness>/ (git-ignored).
+"""Collect fuzzing seeds from tests/vectors into fuzz/corpus/<harness>/ (git-ignored).
 
     python fuzz/make_seeds.py            # writes fuzz/corpus/der and fuzz/corpus/pem
     python fuzz/make_seeds.py --list     # only print what would be collected
@@ -16,7 +16,7 @@ from pathlib import Path
 
 FUZZ_DIR = Path(__file__).resolve().parent
 REPO = FUZZ_DIR.parent
-VECTORS = REPO / ".." / "shared" / "vectors"
+VECTORS = REPO / "tests" / "vectors"
 
 DER_EXTENSIONS = (".der", ".ber", ".p7b", ".p7c", ".p7m", ".crl", ".cer", ".p10", ".csr")
 PEM_EXTENSIONS = (".pem", ".b64", ".crt")

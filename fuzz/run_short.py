@@ -8,7 +8,7 @@ Harnesses are the ``fuzz/fuzz_*.py`` modules; each defines ``NAME``, ``check_one
 invariant is broken), ``SEED_EXTENSIONS`` and ``MAX_MUTATION_INPUT``, and may define ``GROUP`` (default
 ``"core"``: der, pem; the model and protocol harnesses say ``"models"``) and ``collect_seeds()``. Seeds come
 from ``fuzz/corpus/NAME`` when ``make_seeds.py`` / ``make_model_seeds.py`` have filled it, else from the
-harness's ``collect_seeds()``, else straight from ../shared/vectors. ``run()`` and ``load_harnesses()`` take
+harness's ``collect_seeds()``, else straight from tests/vectors. ``run()`` and ``load_harnesses()`` take
 the core group by default (what tests/test_fuzz_short.py budgets for); ``--group all`` on the command line.
 Inputs that break an invariant are
 written to ``fuzz/crashes/`` and listed; the exit status is 1 if there was any.

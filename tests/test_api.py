@@ -1,4 +1,4 @@
-"""The public names of ../shared/API.md exist where the contract puts them (acceptance checks import them)."""
+"""The public names of the API contract exist where the contract puts them (acceptance checks import them)."""
 import importlib
 
 import pytest

@@ -1,8 +1,8 @@
 """Tests of estcodec.cmc (RFC 5272 / RFC 6402).
 
-Vectors: ../shared/vectors/cmc (four signed PKIData messages from SUNET's python_cmc, MIT; the Microsoft
+Vectors: tests/vectors/cmc (four signed PKIData messages from SUNET's python_cmc, MIT; the Microsoft
 CMCReqGenerator request and the RFC 5275 GL-use-KEK message from pyasn1-alt-modules' tests, BSD-2) and the
-CMC blobs of ../shared/vectors/pyasn1-alt-modules/index.tsv. Independent oracles: pyasn1-modules' rfc6402 (reads
+CMC blobs of tests/vectors/pyasn1-alt-modules/index.tsv. Independent oracles: pyasn1-modules' rfc6402 (reads
 what we build, writes the PKIResponses we read) and the ``openssl`` command line (verifies what we sign, signs
 responses we verify). Keys are generated per test run with ``cryptography``.
 """
@@ -24,7 +24,7 @@ from pyasn1_modules import rfc5652, rfc6402
 from estcodec import DecodeError, EncodeError, Error, cmc, der
 from estcodec.cmc import CmcFailInfo, CmcStatusValue, oid
 
-VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 CMC_DIR = VECTORS / "cmc"
 PYASN1_ALT = VECTORS / "pyasn1-alt-modules"
 

@@ -1,9 +1,9 @@
 """Tests of estcodec.cms: certs-only parsing and building, SignedData signing and verification, chain ordering.
 
-Vectors: RFC 7030 Appendix A certs-only bodies (../shared/vectors/rfc7030), the PKCS#7 samples of the PyPI package
+Vectors: RFC 7030 Appendix A certs-only bodies (tests/vectors/rfc7030), the PKCS#7 samples of the PyPI package
 ``cryptography_vectors`` (pkcs7/), asn1crypto's CMS fixtures incl. the indefinite-length BER one
-(../shared/vectors/asn1crypto, MIT), RustCrypto's certs-only and BER samples (../shared/vectors/rustcrypto-formats,
-Apache-2.0/MIT) and the SignedData messages of pyasn1-alt-modules' tests (../shared/vectors/pyasn1-alt-modules,
+(tests/vectors/asn1crypto, MIT), RustCrypto's certs-only and BER samples (tests/vectors/rustcrypto-formats,
+Apache-2.0/MIT) and the SignedData messages of pyasn1-alt-modules' tests (tests/vectors/pyasn1-alt-modules,
 BSD-2). Oracles: ``cryptography`` (load_der_pkcs7_certificates), asn1crypto's parser, ``openssl pkcs7
 -print_certs`` and ``openssl cms -verify`` / ``openssl cms -sign``.
 """
@@ -30,7 +30,7 @@ import estcodec.der
 from estcodec import cms
 from estcodec.x509 import Certificate
 
-VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 CV_PKCS7 = Path(cryptography_vectors.__file__).resolve().parent / "pkcs7"
 RUST_CMS = VECTORS / "rustcrypto-formats" / "cms" / "tests" / "examples"
 OPENSSL = shutil.which("openssl")

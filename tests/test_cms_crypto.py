@@ -1,7 +1,7 @@
 """Tests of estcodec._cms_crypto, the cryptographic layer of CMS EnvelopedData.
 
-Known-answer tests come from Wycheproof (../shared/vectors/wycheproof, C2SP/wycheproof, Apache-2.0) and from the
-RustCrypto formats password sample (../shared/vectors/rustcrypto-formats); pycryptodome and hashlib serve as
+Known-answer tests come from Wycheproof (tests/vectors/wycheproof, C2SP/wycheproof, Apache-2.0) and from the
+RustCrypto formats password sample (tests/vectors/rustcrypto-formats); pycryptodome and hashlib serve as
 independent oracles for round trips (they re-do the RFC steps with other primitives).
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ import estcodec
 from estcodec import _cms_crypto as cc
 from estcodec._cms_crypto import DecryptionError, UnsupportedAlgorithmError
 
-VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 WYCHEPROOF = VECTORS / "wycheproof"
 
 HASH_NAME_TO_OID = {

@@ -1,6 +1,6 @@
 """Tests of estcodec.csrattrs: CSR Attributes (RFC 7030 §4.5.2, RFC 8951, RFC 9908).
 
-Vectors (../shared/vectors, provenance in its README): every RFC 9908 example (lamps-csrattrs-draft), RFC 7030
+Vectors (tests/vectors, provenance in its README): every RFC 9908 example (lamps-csrattrs-draft), RFC 7030
 A.2 and the §4.5.2 example (rfc7030/), the CsrAttrs blobs of pyasn1-alt-modules (RFC 7030/8951/9908 test cases,
 named in its index.tsv) and Cisco libest's unit-test blobs (libest/csrattrs). pyasn1-modules' rfc7030 module is
 the independent decoder; the RFC 9908 template is cross-checked against a pyasn1 transcription of the RFC's
@@ -29,7 +29,7 @@ from estcodec.csrattrs import (
 )
 from estcodec.schema import Any, Integer, ObjectIdentifier, OctetString, SequenceOf, UTF8String, encode
 
-VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 LAMPS = VECTORS / "lamps-csrattrs-draft"
 LIBEST = VECTORS / "libest" / "csrattrs"
 PYALT = VECTORS / "pyasn1-alt-modules"

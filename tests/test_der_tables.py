@@ -725,7 +725,7 @@ def test_huge_length_is_refused_without_allocating(data, offset, ber):
 # ------------------------------------------------------------------------------------------ re-encoding
 
 
-VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 
 # Vector files that are not DER, and why (checked by hand with `openssl asn1parse`):
 NOT_DER = {

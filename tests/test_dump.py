@@ -16,7 +16,7 @@ import pytest
 from estcodec import dump, pem
 from estcodec.__main__ import SUBCOMMANDS, main
 
-VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 CSR = VECTORS / "rfc7030" / "A.3_simpleenroll_request_pkcs10.der"
 CACERTS = VECTORS / "rfc7030" / "A.1_cacerts_response.der"
 

@@ -1,7 +1,7 @@
 """Tests of estcodec.enveloped: EnvelopedData / AuthEnvelopedData parse, decrypt, build, RFC 7030 §4.4.2.
 
-Samples decrypted to their exact plaintext come from RFC 4134 (../shared/vectors/rfc4134), RustCrypto formats,
-asn1crypto and pyasn1-alt-modules (../shared/vectors), the ``cryptography_vectors`` package (pkcs7/), the fixed
+Samples decrypted to their exact plaintext come from RFC 4134 (tests/vectors/rfc4134), RustCrypto formats,
+asn1crypto and pyasn1-alt-modules (tests/vectors), the ``cryptography_vectors`` package (pkcs7/), the fixed
 OpenSSL-made samples in tests/data/enveloped (see the README there), and samples these tests make with
 ``openssl cms -encrypt``; ``openssl cms -decrypt`` checks what we build.
 """
@@ -27,7 +27,7 @@ from estcodec import enveloped as E
 from estcodec import pem, pkcs8
 from estcodec.enveloped import DecryptionError, DecryptionKey, EncryptionAlgorithm, UnsupportedAlgorithmError
 
-VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 DATA = Path(__file__).resolve().parent / "data" / "enveloped"
 RUSTCRYPTO = VECTORS / "rustcrypto-formats" / "cms" / "tests" / "examples"
 CV = Path(cryptography_vectors.__file__).resolve().parent

@@ -1,5 +1,5 @@
 """A short run of every model and protocol fuzz harness's invariant without atheris (fuzz/fuzz_<target>.py,
-group "models" of fuzz/run_short.py): seeds from ../shared/vectors, cryptography_vectors and fuzz/seeds/,
+group "models" of fuzz/run_short.py): seeds from tests/vectors, cryptography_vectors and fuzz/seeds/,
 every truncated prefix, seeded random mutations, about 2 s per harness. ESTCODEC_FUZZ_MODELS_SECONDS and
 ESTCODEC_FUZZ_SEED change the budget and the mutation seed.
 
@@ -27,7 +27,6 @@ MODEL_HARNESSES = {"x509", "pkcs10", "certs_only", "csrattrs", "pki_data", "pki_
                    "protocol"}
 SECONDS = float(os.environ.get("ESTCODEC_FUZZ_MODELS_SECONDS", "18"))
 SEED = int(os.environ.get("ESTCODEC_FUZZ_SEED", str(run_short.DEFAULT_SEED)))
-VECTORS_PRESENT = _models.VECTORS.is_dir()
 
 
 def harness(name: str):
@@ -45,7 +44,6 @@ def test_every_public_decoder_has_a_harness_with_a_stated_invariant():
     assert {m.NAME for m in run_short.load_harnesses(group="core")} == {"der", "pem"}
 
 
-@pytest.mark.skipif(not VECTORS_PRESENT, reason="../shared/vectors not present")
 def test_short_models_run_keeps_every_invariant():
     lines: list[str] = []
     report = run_short.run(seconds=SECONDS, seed=SEED, save=False, log=lines.append, group="models",
@@ -59,7 +57,6 @@ def test_short_models_run_keeps_every_invariant():
     assert report.ok, "\n".join(f"{f.harness}: {f.signature}\n  input: {f.data[:200].hex()}" for f in report.failures)
 
 
-@pytest.mark.skipif(not VECTORS_PRESENT, reason="../shared/vectors not present")
 @pytest.mark.parametrize("name", sorted(MODEL_HARNESSES))
 def test_seeds_include_inputs_the_target_accepts(name):
     # a corpus of rejects would only exercise the error paths
@@ -80,7 +77,6 @@ def test_seeds_include_inputs_the_target_accepts(name):
     assert accepted >= 5, f"{name}: {accepted} of {len(seeds)} seeds accepted"
 
 
-@pytest.mark.skipif(not VECTORS_PRESENT, reason="../shared/vectors not present")
 def test_enveloped_fixed_keys_open_the_generated_seeds():
     # the decrypt half of the EnvelopedData harness reaches the ciphers only if its keys open the seeds
     from estcodec import enveloped as env
@@ -95,7 +91,6 @@ def test_enveloped_fixed_keys_open_the_generated_seeds():
     assert opened >= 10
 
 
-@pytest.mark.skipif(not VECTORS_PRESENT, reason="../shared/vectors not present")
 def test_pki_response_seeds_verify_against_the_committed_signer():
     from estcodec.cmc import parse_pki_response
 

@@ -1,5 +1,5 @@
 """Runs the fuzz harnesses' invariants (fuzz/fuzz_*.py) for about 20 s without atheris: seeds from
-../shared/vectors, every truncated prefix, random mutations (fuzz/run_short.py). Set ESTCODEC_FUZZ_SECONDS and
+tests/vectors, every truncated prefix, random mutations (fuzz/run_short.py). Set ESTCODEC_FUZZ_SECONDS and
 ESTCODEC_FUZZ_SEED to run longer or with other mutations.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Tests of estcodec.pem: RFC 7468 reading/writing and the DER/PEM/base64 loader.
 
 Real inputs: certificates of the ``cryptography_vectors`` package (checked against ``cryptography``'s own PEM
-reader) and the RFC 7030 base64 bodies from ../shared/vectors/rfc7030.
+reader) and the RFC 7030 base64 bodies from tests/vectors/rfc7030.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from estcodec import DecodeError, pem
 
-VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 CV_X509 = Path(os.path.dirname(cryptography_vectors.__file__)) / "x509"
 
 

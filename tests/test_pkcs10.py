@@ -1,9 +1,9 @@
 """Tests of estcodec.pkcs10: CertificationRequest parsing against real vectors and CertificationRequestBuilder
 output checked by independent verifiers.
 
-Vectors: RFC 7030 Appendix A (../shared/vectors/rfc7030), the CSRs of the PyPI package ``cryptography_vectors``
-(x509/requests/), asn1crypto's CSR fixtures (../shared/vectors/asn1crypto, MIT) and the CSRs of
-pyasn1-alt-modules' tests (../shared/vectors/pyasn1-alt-modules, BSD-2). Oracles: ``cryptography``
+Vectors: RFC 7030 Appendix A (tests/vectors/rfc7030), the CSRs of the PyPI package ``cryptography_vectors``
+(x509/requests/), asn1crypto's CSR fixtures (tests/vectors/asn1crypto, MIT) and the CSRs of
+pyasn1-alt-modules' tests (tests/vectors/pyasn1-alt-modules, BSD-2). Oracles: ``cryptography``
 (load_der_x509_csr, is_signature_valid, extension and attribute values) and ``openssl req -verify``.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from estcodec.pkcs10 import CertificationRequest, CertificationRequestBuilder, C
 from estcodec.schema import BMPString, IA5String, PrintableString, TeletexString, UniversalString, UTF8String, encode
 from estcodec.x509 import Attribute, Extension, GeneralName, Name, oid
 
-VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 CV_REQUESTS = Path(cryptography_vectors.__file__).resolve().parent / "x509" / "requests"
 OPENSSL = shutil.which("openssl")
 

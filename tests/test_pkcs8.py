@@ -1,7 +1,7 @@
 """Tests of estcodec.pkcs8: PrivateKeyInfo / OneAsymmetricKey (RFC 5208, RFC 5958), AsymmetricKeyPackage and
 the lenient importer of PKCS#1 / SEC1 keys.
 
-Vectors (provenance in ../shared/vectors/README.md and the cryptography_vectors package): RFC 7030 A.4's
+Vectors (provenance in tests/vectors/README.md and the cryptography_vectors package): RFC 7030 A.4's
 server-generated key, libest's serverkeygen key (PKCS#1 sent as PKCS#8), cryptography_vectors
 asymmetric/PKCS8, asn1crypto's keys, RustCrypto formats' pkcs8/pkcs1 examples, RFC 4134's keys and the
 pyasn1-alt-modules key blobs. Independent readers: pyasn1-modules (rfc5958, rfc5208, rfc8017, rfc5915),
@@ -31,7 +31,7 @@ from estcodec.pkcs8 import (
 )
 from estcodec.schema import ObjectIdentifier, decode
 
-VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 CV_PKCS8 = Path(os.path.dirname(cryptography_vectors.__file__)) / "asymmetric" / "PKCS8"
 ASN1CRYPTO = VECTORS / "asn1crypto" / "keys"
 RC_PKCS8 = VECTORS / "rustcrypto-formats" / "pkcs8" / "tests" / "examples"

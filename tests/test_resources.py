@@ -31,7 +31,7 @@ from estcodec.pkcs10 import CertificationRequest
 from estcodec.x509 import Certificate, Name
 
 REPO = Path(__file__).resolve().parents[1]
-VECTORS = REPO / ".." / "shared" / "vectors"
+VECTORS = REPO / "tests" / "vectors"
 FUZZ = REPO / "fuzz"
 FINDINGS = FUZZ / "findings"
 SEEDS = FUZZ / "seeds"
@@ -261,14 +261,12 @@ def run_decodes(total: int, *, trace: bool = False) -> dict:
             "kinds": sorted({k for k, _ in work})}
 
 
-@pytest.mark.skipif(not VECTORS.is_dir(), reason="../shared/vectors not present")
 def test_repeated_decodes_do_not_grow_traced_memory():
     figures = run_decodes(int(os.environ.get("ESTCODEC_RESOURCE_TRACED_DECODES", "6000")), trace=True)
     print(figures)
     assert figures["traced_growth"] < 64 * 1024, figures
 
 
-@pytest.mark.skipif(not VECTORS.is_dir(), reason="../shared/vectors not present")
 def test_repeated_decodes_do_not_grow_rss():
     total = int(os.environ.get("ESTCODEC_RESOURCE_DECODES", "60000"))
     figures = run_decodes(total)

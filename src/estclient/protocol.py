@@ -4,7 +4,7 @@ This module builds requests for the six EST operations and parses responses into
 :mod:`estclient.errors` exceptions. It performs no I/O and never imports httpx: requests are
 :class:`EstRequest` values, responses are :class:`EstResponse` values built by whoever did the I/O.
 
-Tolerance (RFC 8951 and real servers, see ``shared/vectors/libest-captures``):
+Tolerance (RFC 8951 and real servers, see ``tests/vectors/libest-captures``):
 
 - bodies are base64 with CR, LF, space or tab anywhere, may end with NUL bytes (libest's csrattrs), may be
   PEM-armoured, or raw DER when they are not base64; ``Content-Transfer-Encoding`` is ignored;

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-VECTORS = REPO / ".." / "shared" / "vectors"
+VECTORS = REPO / "tests" / "vectors"
 
 
 def est_command() -> list[str]:

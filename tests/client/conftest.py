@@ -9,7 +9,7 @@ import pytest
 from estclient.protocol import EstResponse
 
 REPO = Path(__file__).resolve().parents[2]
-VECTORS = REPO / ".." / "shared" / "vectors"
+VECTORS = REPO / "tests" / "vectors"
 CAPTURES = VECTORS / "libest-captures"
 RFC7030 = VECTORS / "rfc7030"
 

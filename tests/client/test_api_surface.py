@@ -1,4 +1,4 @@
-"""The public names of ../shared/API.md for estclient exist, with the documented shapes."""
+"""The public names of the API contract for estclient exist, with the documented shapes."""
 from __future__ import annotations
 
 import inspect

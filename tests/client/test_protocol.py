@@ -1,7 +1,7 @@
 """estclient.protocol: request building and response parsing, fed with plain bytes.
 
-Recorded responses come from ../shared/vectors/libest-captures (a real Cisco libest 3.2 estserver) and
-../shared/vectors/rfc7030 (RFC 7030 Appendix A); see the README beside them for provenance."""
+Recorded responses come from tests/vectors/libest-captures (a real Cisco libest 3.2 estserver) and
+tests/vectors/rfc7030 (RFC 7030 Appendix A); see the README beside them for provenance."""
 from __future__ import annotations
 
 import base64

@@ -156,7 +156,7 @@ def test_csrattrs_lists_challenge_password_when_binding_required() -> None:
 
 
 def test_csrattrs_configured_values() -> None:
-    rfc_example = (Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors" / "rfc7030"
+    rfc_example = (Path(__file__).resolve().parents[1] / "vectors" / "rfc7030"
                    / "A.2_csrattrs_response.der")
     der = rfc_example.read_bytes() if rfc_example.exists() else _seq(der_encoder.encode(univ.ObjectIdentifier("1.2.840.113549.1.9.1")))
     with EstTestServer(csr_attrs=der) as srv, httpx.Client(verify=srv.client_ssl_context()) as c:
