@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
+import math
 import random
 import re
 import sys
@@ -170,18 +171,24 @@ def mutate(rng: random.Random, data: bytes, pool: list[bytes]) -> bytes:
     return bytes(buf)
 
 
-def run(seconds: float = 30.0, seed: int = DEFAULT_SEED, harnesses: list[str] | None = None,
+def run(seconds: float | None = 30.0, seed: int = DEFAULT_SEED, harnesses: list[str] | None = None,
         max_failures: int = 20, save: bool = True, log: Callable[[str], None] = print,
         group: str | None = "core", executions: int | None = None, use_corpus: bool = True) -> Report:
     """``seconds`` is shared evenly by the harnesses; ``executions`` (optional) also stops each harness once it
-    has checked that many inputs; ``use_corpus=False`` ignores fuzz/corpus/ (which long runs grow)."""
+    has checked that many inputs; ``use_corpus=False`` ignores fuzz/corpus/ (which long runs grow).
+
+    ``seconds=None`` runs without a clock: each harness checks its seeds, their sampled prefixes and seeded
+    mutations until it has checked ``executions`` inputs, so the same seed gives the same inputs on any machine,
+    however loaded (what the tests use)."""
+    if seconds is None and executions is None:
+        raise ValueError("a run without a time budget needs an executions count")
     mods = load_harnesses(harnesses, group)
     report = Report()
     if not mods:
         log("no harnesses found")
         return report
     rng = random.Random(seed)
-    per = seconds / len(mods)
+    per = math.inf if seconds is None else seconds / len(mods)
     seen_sigs: set[tuple[str, str]] = set()
 
     for mod in mods:
@@ -215,9 +222,11 @@ def run(seconds: float = 30.0, seed: int = DEFAULT_SEED, harnesses: list[str] | 
         # 1. every seed whole (always, whatever the time)
         for s in seeds:
             attempt(s)
-        # 2. every truncated prefix (bounded by the time budget)
+        # 2. every truncated prefix (bounded by the time budget, or by the count in a clockless run)
         for s in seeds:
             if time.monotonic() > deadline or len(report.failures) >= max_failures:
+                break
+            if executions is not None and count >= executions:
                 break
             for p in prefixes(s):
                 attempt(p)
@@ -237,7 +246,8 @@ def run(seconds: float = 30.0, seed: int = DEFAULT_SEED, harnesses: list[str] | 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="bounded fuzzing of the harnesses' invariants without atheris")
-    p.add_argument("--seconds", type=float, default=30.0, help="total time budget (default 30)")
+    p.add_argument("--seconds", type=float, default=30.0,
+                   help="total time budget (default 30; 0 = no clock, stop on --executions only)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed for the mutations")
     p.add_argument("--harness", action="append", help="only this harness (der, pem, x509, ...); repeatable")
     p.add_argument("--group", default="all", choices=("all", "core", "models"),
@@ -246,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--executions", type=int, default=None, help="stop each harness after this many inputs")
     p.add_argument("--no-save", action="store_true", help="do not write failing inputs to fuzz/crashes/")
     args = p.parse_args(argv)
-    report = run(args.seconds, args.seed, args.harness, args.max_failures, save=not args.no_save, group=args.group,
+    if args.seconds == 0 and args.executions is None:
+        p.error("--seconds 0 needs --executions")
+    report = run(args.seconds or None, args.seed, args.harness, args.max_failures, save=not args.no_save, group=args.group,
                  executions=args.executions)
     return 0 if report.ok else 1
 
