@@ -88,19 +88,19 @@ REAL_ELEMENTS = {"set-of-100k-empty"}
 
 
 
-def measure(fn: Callable[[], object]) -> tuple[int, float, BaseException | None]:
+def measure(fn: Callable[[], object]) -> tuple[int, BaseException | None]:
+    """tracemalloc peak of one call, and what it raised. No clock: the bounds here are bytes and counts, which a
+    loaded machine does not change (speed figures live in benchmarks/)."""
     gc.collect()
     tracemalloc.start()
-    t0 = time.perf_counter()
     err: BaseException | None = None
     try:
         fn()
     except BaseException as exc:  # noqa: BLE001 - classified by the caller
         err = exc
-    took = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return peak, took, err
+    return peak, err
 
 
 # (F1, fixed in b79170a: CsrAttrs accepted "length-2**62-in-set", a constructed item it keeps raw, unparsed)
@@ -110,7 +110,7 @@ def measure(fn: Callable[[], object]) -> tuple[int, float, BaseException | None]
 @pytest.mark.parametrize("bomb", sorted(BOMBS))
 def test_bombs_refused_without_large_allocation(bomb, decoder):
     data = BOMBS[bomb]
-    peak, took, err = measure(lambda: DECODERS[decoder](data))
+    peak, err = measure(lambda: DECODERS[decoder](data))
     if err is None:
         assert (bomb, decoder) in MAY_DECODE, f"{decoder} accepted {bomb}"
     else:
@@ -121,14 +121,13 @@ def test_bombs_refused_without_large_allocation(bomb, decoder):
     # (parse_enveloped_data builds the BER tree twice: its own BER-to-DER pass, then the core's: 176 per byte)
     budget = 512 * 1024 + (192 if bomb in REAL_ELEMENTS else 4) * len(data)
     assert peak < budget, f"{decoder} on {bomb}: tracemalloc peak {peak} bytes (budget {budget})"
-    assert took < 2.0, f"{decoder} on {bomb}: {took:.2f} s"
 
 
 def test_ber_tree_amplification():
     # Not a bound from the issue, a figure for the lead: the BER path (ber=True, and every decoder's BER
     # fallback) builds a full Element tree first. 100k empty SEQUENCEs (200 KB) cost this many bytes each.
     data = BOMBS["set-of-100k-empty"]
-    peak, _, err = measure(lambda: der.parse(data, ber=True))
+    peak, err = measure(lambda: der.parse(data, ber=True))
     assert err is None
     per_byte = peak / len(data)
     print(f"BER tree: tracemalloc peak {peak} bytes for {len(data)} input bytes ({per_byte:.0f} per byte)")
@@ -169,10 +168,17 @@ def test_f5_huge_oid_arc_is_a_decode_error(decoder):
         pass
 
 
-def test_f5_huge_oid_arc_is_refused_quickly():
-    data = tlv(6, b"\x2a" + b"\xff" * 60_000 + b"\x7f")  # 60 KB: about 1.3 s today, quadratic
-    peak, took, err = measure(lambda: der.parse(data).value)
-    assert isinstance(err, DecodeError) and took < 0.2, f"{type(err).__name__} after {took:.2f} s"
+def test_f5_huge_oid_arc_is_refused_at_the_cap():
+    # 60 KB in one arc (the old code built it into an int and formatted it: quadratic, ~1.3 s); the reader now
+    # stops at the 33rd octet of a sub-identifier, so the outcome and the memory are those of a short arc
+    short = tlv(6, b"\x2a" + b"\xff" * 40 + b"\x7f")
+    data = tlv(6, b"\x2a" + b"\xff" * 60_000 + b"\x7f")
+    peak, err = measure(lambda: der.parse(data).value)
+    _, err_short = measure(lambda: der.parse(short).value)
+    assert isinstance(err, DecodeError) and err.reason == "invalid-oid", repr(err)
+    assert str(err) == str(err_short) and "longer than 32 octets" in str(err)
+    # no big integer (60,000 octets of arc would be a 420,000-bit int) and no digit string was built
+    assert peak < 2 * len(data) + 64 * 1024, peak
 
 
 # ------------------------------------------------------------------ no growth over repeated decodes
@@ -239,7 +245,7 @@ def run_decodes(total: int, *, trace: bool = False) -> dict:
     rss0 = rss_bytes()
     traced0 = tracemalloc.get_traced_memory()[0] if trace else 0
     samples = []
-    t0 = time.perf_counter()
+    t0 = time.perf_counter()  # reported by the manual run below, never asserted
     n = 0
     step = max(1, total // 10)
     while n < total:
