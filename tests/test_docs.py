@@ -30,7 +30,8 @@ _LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 OPERATION_PAGES = ["cacerts.md", "csrattrs.md", "simpleenroll.md", "simplereenroll.md", "serverkeygen.md",
                    "fullcmc.md"]
-REQUIRED_PAGES = ["index.md", *OPERATION_PAGES, "configuration.md", "security.md", "cli.md", "renewal.md", "codec.md"]
+REQUIRED_PAGES = ["index.md", *OPERATION_PAGES, "configuration.md", "security.md", "cli.md", "renewal.md", "codec.md",
+                  "architecture.md"]
 
 
 CONSOLE_PAGES = ["cli.md"]  # pages whose ```console blocks are run
@@ -148,3 +149,24 @@ def test_console_command_parsing():
         (10, "est enroll --cn a  --out a.pem   # exits 9", 9),
         (13, "est show a.pem", 0),
     ]
+
+
+def test_nothing_refers_outside_the_repository():
+    # a clone is self-contained: no source, test, doc, fuzz or benchmark file reads or links a folder beside it
+    repo = DOCS.parent
+    needle = "../" + "shared"
+    hits = []
+    for top in ("src", "tests", "docs", "fuzz", "benchmarks", "README.md", ".ci", "pyproject.toml", "setup.py"):
+        base = repo / top
+        files = [base] if base.is_file() else [f for f in base.rglob("*") if f.is_file()]
+        for f in files:
+            if f.suffix in {".so", ".c", ".png", ".der", ".bin", ".pyc"} or "vectors" in f.parts or any(
+                    part.endswith(".egg-info") or part in {"build", "__pycache__", "corpus"} for part in f.parts):
+                continue
+            try:
+                text = f.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                continue
+            if needle in text:
+                hits.append(str(f.relative_to(repo)))
+    assert not hits, hits
