@@ -14,7 +14,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from estclient.csr import OID, CsrBuilder, _sign_with_cryptography
 from estclient.errors import ConfigError
 
-from conftest import RFC7030, VECTORS, capture
+from client_vectors import RFC7030, VECTORS, capture
 
 LAMPS = VECTORS / "lamps-csrattrs-draft"
 

@@ -14,7 +14,7 @@ from estclient.csr import CsrBuilder
 from estclient.errors import AuthenticationRequired, NotSupported, BootstrapVerificationError, PendingTimeout, ProtocolError, ServerError, TlsConfigError
 from estclient.tls import ConnectionInfo
 
-from conftest import RFC7030, capture
+from client_vectors import RFC7030, capture
 from loopback import certs_only, issue, make_ca
 
 URL = "https://est.example:8443"

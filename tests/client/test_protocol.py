@@ -21,7 +21,7 @@ from estclient.errors import (
     ServerError,
 )
 
-from conftest import RFC7030, capture
+from client_vectors import RFC7030, capture
 
 # ----------------------------------------------------------------------------- requests
 
@@ -451,7 +451,7 @@ def test_multipart_parts_keep_raw_der_bytes_exactly():
 
 def test_libest_unit_test_serverkeygen_parts_with_lf():
     """libest's own serverkeygen output (test/UT): PKCS#1 RSA key labelled application/pkcs8, LF line ends."""
-    from conftest import VECTORS
+    from client_vectors import VECTORS
 
     d = VECTORS / "libest" / "serverkeygen"
     key_b64, cert_b64 = (d / "tc2-new-key.keyb64").read_bytes(), (d / "tc2-new-cert.pkcs7b64").read_bytes()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from estclient import protocol as p
 from estclient.errors import EstError
 
-from conftest import RFC7030, VECTORS, capture
+from client_vectors import RFC7030, VECTORS, capture
 
 PARSERS = [
     p.parse_cacerts_response,
