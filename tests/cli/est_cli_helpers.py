@@ -56,7 +56,8 @@ class TestServerProcess:
         if trust:
             args += ["--trust", str(self.ca_file)]
         if auth:
-            args += ["--user", self.user, "--password", self.password]
+            # "--password=X": a random password may begin with "-", which argparse would take for an option
+            args += ["--user", self.user, f"--password={self.password}"]
         return args
 
 

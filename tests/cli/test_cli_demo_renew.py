@@ -59,7 +59,7 @@ def test_testserver_stops_on_ctrl_c(tmp_path):
         assert "(digest)" in srv.banner and "/arbitraryLabel1/" in srv.banner
         # a digest-protected enrollment through the labelled path the banner shows
         r = run_est("enroll", "--server", srv.est_url + "arbitraryLabel1/", "--trust", str(srv.ca_file), "--user",
-                    srv.user, "--password", srv.password, "--digest", "--cn", "digest-dev", "--key-out",
+                    srv.user, f"--password={srv.password}", "--digest", "--cn", "digest-dev", "--key-out",
                     str(tmp_path / "d.key"))
         assert r.returncode == 0, r.stderr
         srv.proc.send_signal(signal.SIGINT)

@@ -294,7 +294,7 @@ def test_fullcmc_and_show_response(testserver, tmp_path):
 def test_wrong_password_is_auth_class(testserver, tmp_path):
     secret = "wrong-" + testserver.password
     r = run_est("enroll", "--server", testserver.url, "--trust", str(testserver.ca_file), "--user",
-                testserver.user, "--password", secret, "--cn", "x", "--key-out", str(tmp_path / "x.key"))
+                testserver.user, f"--password={secret}", "--cn", "x", "--key-out", str(tmp_path / "x.key"))
     assert r.returncode == 3
     line = one_line_error(r.stderr)
     assert "credentials" in line and secret not in r.stderr + r.stdout
@@ -323,7 +323,7 @@ def test_wrong_trust_is_tls_class(testserver, tmp_path):
     wrong = tmp_path / "other-ca.pem"
     wrong.write_bytes(other.public_bytes(serialization.Encoding.PEM))
     r = run_est("enroll", "--server", testserver.url, "--trust", str(wrong), "--user", testserver.user,
-                "--password", testserver.password, "--cn", "x", "--key-out", str(tmp_path / "x.key"))
+                f"--password={testserver.password}", "--cn", "x", "--key-out", str(tmp_path / "x.key"))
     assert r.returncode == 4
     assert "certificate" in one_line_error(r.stderr)
 
@@ -391,7 +391,7 @@ def test_environment_and_config_file(testserver, tmp_path):
     assert r.returncode == 0, r.stderr
     # flags win over the environment
     bad = dict(env, EST_PASSWORD="nope")
-    r = run_est("enroll", "--cn", "flag-wins", "--password", testserver.password, "--key-out",
+    r = run_est("enroll", "--cn", "flag-wins", f"--password={testserver.password}", "--key-out",
                 str(tmp_path / "f.key"), env=bad)
     assert r.returncode == 0, r.stderr
     r = run_est("enroll", "--cn", "flag-wins-2", "--password", "nope", "--key-out", str(tmp_path / "g.key"), env=env)
