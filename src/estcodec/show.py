@@ -73,7 +73,7 @@ _MORE_NAMES = {
     "1.2.840.113549.1.9.7": "challengePassword", "1.2.840.113549.1.9.14": "extensionRequest",
     "1.2.840.113549.1.9.15": "smimeCapabilities", "1.2.840.113549.1.9.16.2.56": "otpChallenge",
     "1.2.840.113549.1.9.16.2.37": "decryptKeyIdentifier", "1.2.840.113549.1.9.16.2.54": "asymmDecryptKeyID",
-    "1.2.840.113549.1.9.16.1.19": "id-ct-KP-aKeyPackage",
+    "1.2.840.113549.1.9.16.1.19": "id-ct-contentCollection",  # RFC 4073 (aKeyPackage is 2.16.840.1.101.2.1.2.78.5)
     "1.2.840.113549.1.7.1": "id-data", "1.2.840.113549.1.7.2": "id-signedData",
     "1.2.840.113549.1.7.3": "id-envelopedData", "1.2.840.113549.1.9.16.1.23": "id-ct-authEnvelopedData",
     "1.2.840.113549.1.9.16.1.2": "id-ct-authData",
