@@ -29,6 +29,8 @@ OPERATIONS = ("cacerts", "simpleenroll", "simplereenroll", "fullcmc", "serverkey
 DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 
 # RFC 3986 segment-nz characters, without "/" (a label is a single path segment).
+_TRUST_KINDS = ("system", "explicit", "bootstrap")
+
 _LABEL_RE = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+$")
 
 
@@ -181,6 +183,32 @@ class TrustAnchors:
     fingerprint_sha256: bytes | None = None
     confirm: Callable[[Any], bool] | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        # Every kind is spelled out: a typo (or "insecure") must not fall through to an unverified connection.
+        if isinstance(self.pem, str):
+            object.__setattr__(self, "pem", self.pem.encode("ascii", "replace"))
+        if self.kind not in _TRUST_KINDS:
+            raise ConfigError(
+                f"unknown trust anchor kind {str(self.kind)[:40]!r}: use TrustAnchors.system(), .from_pem(),"
+                " .from_file() or .bootstrap()"
+            )
+        if self.kind == "explicit":
+            if self.pem is None:
+                raise ConfigError("explicit trust anchors need PEM certificates (use TrustAnchors.from_pem)")
+            _load_certs_pem(self.pem, "trust anchor PEM")
+        elif self.pem is not None:
+            raise ConfigError(f"{self.kind} trust takes no PEM anchors (use TrustAnchors.from_pem)")
+        if self.kind == "bootstrap":
+            if self.fingerprint_sha256 is None and self.confirm is None:
+                raise ConfigError("bootstrap needs fingerprint_sha256 or a confirm callback")
+            if self.fingerprint_sha256 is not None and not (
+                    isinstance(self.fingerprint_sha256, bytes) and len(self.fingerprint_sha256) == 32):
+                raise ConfigError("fingerprint_sha256 must be the 32 bytes of a SHA-256 digest")
+            if self.confirm is not None and not callable(self.confirm):
+                raise ConfigError("confirm must be callable")
+        elif self.fingerprint_sha256 is not None or self.confirm is not None:
+            raise ConfigError("fingerprint_sha256 and confirm belong to TrustAnchors.bootstrap only")
+
     @classmethod
     def system(cls) -> "TrustAnchors":
         return cls("system")
@@ -220,7 +248,7 @@ class TrustAnchors:
     @property
     def verified(self) -> bool:
         """True when connections using these anchors authenticate the server."""
-        return self.kind != "bootstrap"
+        return self.kind in ("system", "explicit")
 
 
 @dataclass(frozen=True)
