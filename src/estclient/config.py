@@ -260,7 +260,10 @@ class EstClientConfig:
     ``channel_binding``: ``"auto"`` binds a CSR the client builds itself when the connection is TLS <= 1.2,
     ``"require"`` caps connections at TLS 1.2 and always binds (TlsConfigError when the server offers only
     TLS 1.3), ``"off"`` never binds. ``max_body_size`` caps every response body (default 10 MiB);
-    ``timeout`` (seconds) applies to connect, read, write and pool waits; ``max_redirects`` bounds
+    ``timeout`` (seconds) applies to each connect, read, write and pool wait; ``operation_timeout`` (seconds,
+    default 120) is the total deadline of one operation's exchanges (connect, TLS handshake, sending, receiving,
+    redirects, the 401 retry), ending in TransportError, and a 202 wait starts a new one; ``min_retry_delay``
+    (seconds, default 1) is the least a 202 wait lasts, whatever Retry-After says; ``max_redirects`` bounds
     same-origin redirects (other origins are always refused); ``max_connections`` sizes the connection pool
     (more concurrent operations than connections simply queue).
 
@@ -275,6 +278,8 @@ class EstClientConfig:
     client_identity: ClientIdentity | None = None
     http_auth: HttpAuth | None = None
     timeout: float = 30.0
+    operation_timeout: float = 120.0
+    min_retry_delay: float = 1.0
     channel_binding: Literal["auto", "require", "off"] = "auto"
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
     max_redirects: int = 5
@@ -316,6 +321,12 @@ class EstClientConfig:
             raise ConfigError("channel_binding must be 'auto', 'require' or 'off'")
         if not (isinstance(self.timeout, (int, float)) and self.timeout > 0):
             raise ConfigError("timeout must be a positive number of seconds")
+        if isinstance(self.operation_timeout, bool) or not isinstance(self.operation_timeout, (int, float)) \
+                or not 0 < self.operation_timeout < float("inf"):
+            raise ConfigError("operation_timeout must be a positive number of seconds")
+        from ._polling import check_min_retry_delay
+
+        object.__setattr__(self, "min_retry_delay", check_min_retry_delay(self.min_retry_delay))
         if not (isinstance(self.max_body_size, int) and self.max_body_size > 0):
             raise ConfigError("max_body_size must be a positive int")
         if not (isinstance(self.max_redirects, int) and self.max_redirects >= 0):
