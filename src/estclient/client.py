@@ -18,7 +18,7 @@ from . import flows as F
 from . import protocol as P
 from ._deadline import Deadline, async_transport, sync_transport
 from .config import ClientIdentity, EstClientConfig
-from .errors import AuthenticationRequired, EstError, ProtocolError, TlsConfigError, TransportError
+from .errors import AuthenticationRequired, ConfigError, EstError, ProtocolError, TlsConfigError, TransportError
 from .tls import ConnectionInfo, connection_info, create_ssl_context
 
 __all__ = ["EstClient", "AsyncEstClient"]
@@ -96,6 +96,19 @@ class _GuardedDigest(httpx.DigestAuth):
             raise _UnanswerableChallenge(_digest_failure(exc)) from None
         finally:
             flow.close()
+
+
+def _keygen_error(exc: ValueError, signer_trust: Any) -> EstError:
+    """serverkeygen: estcodec.enveloped refuses arguments with ValueError (no signer_trust with system trust, a
+    KEK of the wrong size for the server's key wrap, ...); the client raises EstError subclasses only.
+    ConfigError is also a ValueError, so callers that caught ValueError still do."""
+    if isinstance(exc, EstError):
+        return exc
+    hint = ""
+    if signer_trust is None:
+        hint = (" (with system trust the client has no EST CA certificates to verify the key's signer: pass"
+                " signer_trust=, e.g. the certificates from get_ca_certs())")
+    return ConfigError(f"serverkeygen: the encrypted key cannot be unwrapped: {str(exc)[:200]}{hint}")
 
 
 class _DriverBase:
@@ -361,10 +374,13 @@ class EstClient(_DriverBase):
         self, csr: Any, *, kek: bytes | None = None, kek_id: bytes | None = None, private_key: Any = None,
         certificate: Any = None, signer_trust: Any = None,
     ) -> P.ServerKeygenResponse | P.Pending:
-        return self._run(F.server_keygen(
-            self.config, self._state, csr, kek=kek, kek_id=kek_id, private_key=private_key,
-            certificate=certificate, signer_trust=signer_trust,
-        ))
+        try:
+            return self._run(F.server_keygen(
+                self.config, self._state, csr, kek=kek, kek_id=kek_id, private_key=private_key,
+                certificate=certificate, signer_trust=signer_trust,
+            ))
+        except ValueError as exc:
+            raise _keygen_error(exc, signer_trust) from None
 
     def full_cmc(self, request: Any, *, signer_trust: Any = None) -> P.CmcResponse | P.Pending:
         return self._run(F.full_cmc(self.config, self._state, request, signer_trust=signer_trust))
@@ -512,10 +528,13 @@ class AsyncEstClient(_DriverBase):
         certificate: Any = None, signer_trust: Any = None,
     ) -> P.ServerKeygenResponse | P.Pending:
         await self._bootstrap_once()
-        return await self._run(F.server_keygen(
-            self.config, self._state, csr, kek=kek, kek_id=kek_id, private_key=private_key,
-            certificate=certificate, signer_trust=signer_trust,
-        ))
+        try:
+            return await self._run(F.server_keygen(
+                self.config, self._state, csr, kek=kek, kek_id=kek_id, private_key=private_key,
+                certificate=certificate, signer_trust=signer_trust,
+            ))
+        except ValueError as exc:
+            raise _keygen_error(exc, signer_trust) from None
 
     async def full_cmc(self, request: Any, *, signer_trust: Any = None) -> P.CmcResponse | P.Pending:
         await self._bootstrap_once()
