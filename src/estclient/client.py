@@ -75,7 +75,7 @@ def _digest_failure(exc: BaseException) -> str:
         return "the challenge holds non-ASCII text (realm, nonce or opaque) that cannot go into a header"
     if isinstance(exc, httpx.ProtocolError):
         return "the challenge is malformed (it needs at least realm and nonce)"
-    return f"the challenge cannot be read ({type(exc).__name__})"
+    return f"the challenge is malformed and cannot be read ({type(exc).__name__})"
 
 
 class _GuardedDigest(httpx.DigestAuth):
