@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import httpcore
 import httpx
 
-__all__ = ["Deadline", "sync_transport", "async_transport"]
+__all__ = ["Deadline", "current_deadline", "sync_transport", "async_transport"]
 
 _current: ContextVar["Deadline | None"] = ContextVar("estclient_deadline", default=None)
 
@@ -43,6 +43,11 @@ class Deadline:
             yield self
         finally:
             _current.reset(token)
+
+
+def current_deadline() -> Deadline | None:
+    """The deadline the running exchange is under (None outside one)."""
+    return _current.get()
 
 
 @contextlib.contextmanager

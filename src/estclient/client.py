@@ -16,7 +16,7 @@ import httpx
 
 from . import flows as F
 from . import protocol as P
-from ._deadline import Deadline, async_transport, sync_transport
+from ._deadline import Deadline, async_transport, current_deadline, sync_transport
 from .config import ClientIdentity, EstClientConfig
 from .errors import AuthenticationRequired, ConfigError, EstError, ProtocolError, TlsConfigError, TransportError
 from .tls import ConnectionInfo, connection_info, create_ssl_context
@@ -273,9 +273,12 @@ class EstClient(_DriverBase):
         return self._client
 
     # -- driver
-    def _send_on(self, client: httpx.Client, send: F.Send, deadline: Deadline) -> F.Received:
-        with deadline.active():
-            return self._send_now(client, send, deadline)
+    def _send_on(self, client: httpx.Client, send: F.Send) -> F.Received:
+        deadline = current_deadline()
+        if deadline is None:  # a request outside _run: a deadline of its own
+            with Deadline(self.config.operation_timeout).active() as deadline:
+                return self._send_now(client, send, deadline)
+        return self._send_now(client, send, deadline)
 
     def _send_now(self, client: httpx.Client, send: F.Send, deadline: Deadline) -> F.Received:
         auth = self._auth_for(send)
@@ -325,7 +328,8 @@ class EstClient(_DriverBase):
                         client = self._main()
                     if deadline is None:
                         deadline = Deadline(self.config.operation_timeout)
-                    result = self._send_on(client, command, deadline)
+                    with deadline.active():
+                        result = self._send_on(client, command)
                 elif isinstance(command, F.Sleep):
                     time.sleep(max(0.0, command.seconds))
                     deadline = None
@@ -415,9 +419,12 @@ class AsyncEstClient(_DriverBase):
             self._client = httpx.AsyncClient(**self._client_kwargs(ctx, self.config.max_connections))
         return self._client
 
-    async def _send_on(self, client: httpx.AsyncClient, send: F.Send, deadline: Deadline) -> F.Received:
-        with deadline.active():
-            return await self._send_now(client, send, deadline)
+    async def _send_on(self, client: httpx.AsyncClient, send: F.Send) -> F.Received:
+        deadline = current_deadline()
+        if deadline is None:  # a request outside _run: a deadline of its own
+            with Deadline(self.config.operation_timeout).active() as deadline:
+                return await self._send_now(client, send, deadline)
+        return await self._send_now(client, send, deadline)
 
     async def _send_now(self, client: httpx.AsyncClient, send: F.Send, deadline: Deadline) -> F.Received:
         auth = self._auth_for(send)
@@ -465,7 +472,8 @@ class AsyncEstClient(_DriverBase):
                         client = self._main()
                     if deadline is None:
                         deadline = Deadline(self.config.operation_timeout)
-                    result = await self._send_on(client, command, deadline)
+                    with deadline.active():
+                        result = await self._send_on(client, command)
                 elif isinstance(command, F.Sleep):
                     await asyncio.sleep(max(0.0, command.seconds))
                     deadline = None
