@@ -8,6 +8,8 @@ replies (used in order; the last one repeats) or a callable ``(Request) -> Reply
 - drip its bytes one at a time (``drip`` seconds apart) until done, the client goes away or the server stops,
 - send ``raw`` bytes instead of a built response, and/or close the connection afterwards (``close``).
 
+``stall_handshake=True`` accepts connections and never answers the TLS handshake.
+
 What the server saw is counted, so tests can bound the client by counts instead of time: ``requests`` (every
 request read), ``connections`` (TCP connections accepted), ``closed_by_client`` (connections whose peer closed
 or reset them), ``bytes_dripped`` (bytes a dripping reply managed to send). Every loop in here ends: sockets
@@ -123,8 +125,9 @@ def make_test_pki() -> tuple[bytes, bytes, bytes]:
 class HostileServer:
     """Threaded TLS server on 127.0.0.1 answering by ``script``; see the module docstring."""
 
-    def __init__(self, script: Script, *, max_tls12: bool = False) -> None:
+    def __init__(self, script: Script, *, max_tls12: bool = False, stall_handshake: bool = False) -> None:
         self.script = script
+        self.stall_handshake = stall_handshake  # accept TCP, then never answer the TLS handshake
         self.ca_pem, cert_pem, key_pem = make_test_pki()
         self.requests: list[Request] = []
         self.connections = 0
@@ -203,6 +206,9 @@ class HostileServer:
             t.start()
 
     def _serve(self, raw: socket.socket, number: int) -> None:
+        if self.stall_handshake:
+            self._stall(raw)
+            return
         raw.settimeout(_SOCKET_TIMEOUT)
         try:
             conn = self._ctx.wrap_socket(raw, server_side=True)
@@ -235,6 +241,24 @@ class HostileServer:
                 conn.close()
             except OSError:
                 pass
+
+    def _stall(self, raw: socket.socket) -> None:
+        """Read and drop what the client sends (its ClientHello) until it goes away or the server stops."""
+        raw.settimeout(_POLL)
+        try:
+            while not self._stop.is_set():
+                try:
+                    if not raw.recv(65536):
+                        with self._lock:
+                            self.closed_by_client += 1
+                        return
+                except socket.timeout:
+                    continue
+        except OSError:
+            with self._lock:
+                self.closed_by_client += 1
+        finally:
+            raw.close()
 
     def _read_request(self, conn: ssl.SSLSocket, buf: bytes, number: int) -> tuple[Request | None, bytes, bool]:
         """(request or None, leftover bytes, peer closed)."""

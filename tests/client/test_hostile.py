@@ -147,6 +147,45 @@ def test_cli_max_wait_is_bounded(tmp_path: Path) -> None:
         assert 1 <= len(srv.requests) <= 6
 
 
+def _identity_files(tmp_path: Path) -> tuple[Path, Path]:
+    import datetime as dt
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "renewing-device")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=1))
+            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "device.pem", tmp_path / "device.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_renewal_202_polling_is_bounded(mode: str, tmp_path: Path) -> None:
+    from estclient.renewal import AsyncRenewalScheduler, RenewalConfig, RenewalScheduler
+
+    cert_path, key_path = _identity_files(tmp_path)
+    with HostileServer(Reply(202, [("Retry-After", "0")])) as srv:
+        cfg = config_for(srv, min_retry_delay=0.1, channel_binding="off")
+        rcfg = RenewalConfig(renewal_threshold=3600, check_interval=3600, max_retries=0, max_pending_wait=0.5)
+        if mode == "sync":
+            with EstClient(cfg) as client, pytest.raises(PendingTimeout):
+                RenewalScheduler(client, rcfg, cert_path, key_path).check_now(force=True)
+        else:
+            async def main() -> None:
+                async with AsyncEstClient(cfg) as client:
+                    await AsyncRenewalScheduler(client, rcfg, cert_path, key_path).check_now(force=True)
+
+            with pytest.raises(PendingTimeout):
+                asyncio.run(main())
+        assert 1 <= len(srv.requests) <= 6
+        assert all(r.path.endswith("/simplereenroll") for r in srv.requests)
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EST_", "SSL_"))}
     return subprocess.run([sys.executable, "-m", "estclient", *args], capture_output=True, text=True,
@@ -166,6 +205,17 @@ def test_dripping_server_hits_the_total_deadline(mode: str) -> None:
         assert srv.wait_for(lambda: srv.closed_by_client >= 1)
         # the whole reply is over 440 bytes; about 5 fit in 1 s (generous bound for a loaded machine)
         assert srv.bytes_dripped <= 40
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_stalled_tls_handshake_hits_the_total_deadline(mode: str) -> None:
+    with HostileServer(Reply(200), stall_handshake=True) as srv:
+        cfg = config_for(srv, timeout=30, operation_timeout=1.0)
+        with pytest.raises(TransportError, match="total deadline"):
+            run(mode, cfg, lambda c: c.get_ca_certs())
+        assert srv.connections == 1
+        assert srv.wait_for(lambda: srv.closed_by_client == 1)
+        assert srv.requests == []
 
 
 def test_operation_timeout_must_be_positive() -> None:
