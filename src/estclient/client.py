@@ -60,9 +60,10 @@ def _map_error(exc: BaseException, deadline: Deadline | None = None) -> EstError
 class _UnanswerableChallenge(Exception):
     """httpx's DigestAuth could not answer the server's challenge (``reason`` says what it lacks)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, challenge: str | None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.challenge = challenge
 
 
 def _digest_failure(exc: BaseException) -> str:
@@ -85,15 +86,17 @@ class _GuardedDigest(httpx.DigestAuth):
 
     def auth_flow(self, request: httpx.Request) -> Any:
         flow = super().auth_flow(request)
+        challenge = None
         try:
             outgoing = next(flow)
             while True:
                 response = yield outgoing
+                challenge = response.headers.get("www-authenticate")
                 outgoing = flow.send(response)
         except StopIteration:
             return
         except (NotImplementedError, LookupError, UnicodeError, ValueError, TypeError, httpx.ProtocolError) as exc:
-            raise _UnanswerableChallenge(_digest_failure(exc)) from None
+            raise _UnanswerableChallenge(_digest_failure(exc), challenge) from None
         finally:
             flow.close()
 
@@ -190,6 +193,7 @@ class _DriverBase:
             return AuthenticationRequired(
                 f"EST server asked for Digest authentication the client cannot answer for {send.request.operation}:"
                 f" {exc.reason}",
+                challenge=exc.challenge,
             )
         if isinstance(exc, httpx.PoolTimeout) and deadline.left() <= 0:
             deadline.hit = True

@@ -263,6 +263,7 @@ def test_unanswerable_digest_challenge_is_authentication_required(mode: str, cha
         for exc in errors:
             assert CHALLENGES[challenge] in str(exc), str(exc)
             assert "secret" not in str(exc)
+            assert exc.challenge is not None and exc.challenge.startswith("Digest")
         assert len(srv.requests) == 2
 
 
