@@ -41,6 +41,7 @@ class PendingWait:
         min_delay: float = DEFAULT_MIN_RETRY_DELAY,
         default_delay: float = 5.0,
         what: str = "request",
+        limit_name: str = "max_wait",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if isinstance(max_wait, bool) or not isinstance(max_wait, (int, float)) or math.isnan(max_wait) \
@@ -50,6 +51,7 @@ class PendingWait:
         self.min_delay = check_min_retry_delay(min_delay)
         self.default_delay = default_delay
         self.what = what
+        self.limit_name = limit_name
         self._clock = clock
         self._start = clock()
         self.attempts = 0  # pending answers seen so far
@@ -74,7 +76,7 @@ class PendingWait:
         if elapsed + delay > self.max_wait:
             raise PendingTimeout(
                 f"{self.what} still pending after {elapsed:.0f}s and {self.attempts} tries: the next try in "
-                f"{delay:.0f}s would pass max_wait ({self.max_wait:.0f}s)",
+                f"{delay:.0f}s would pass {self.limit_name} ({self.max_wait:g}s)",
                 retry_after=retry_after,
             )
         self.waited += delay

@@ -406,7 +406,7 @@ def wait_for_result(out: Output, attempt_once: Callable[[], Any], *, max_wait: f
     from ._polling import PendingWait
     from .errors import PendingTimeout
 
-    wait = PendingWait(max_wait, min_delay=min_delay, what="the request")
+    wait = PendingWait(max_wait, min_delay=min_delay, what="request", limit_name="--max-wait")
     interrupt = threading.Event()
     while True:
         result = attempt_once()

@@ -618,6 +618,7 @@ class _Core:
         for attempt in range(1, attempts + 1):
             try:
                 wait = PendingWait(cfg.max_pending_wait, default_delay=DEFAULT_PENDING_DELAY, what="re-enrollment",
+                                   limit_name="max_pending_wait",
                                    min_delay=getattr(self.client.config, "min_retry_delay", DEFAULT_MIN_RETRY_DELAY))
                 result = yield _Reenroll(builder)
                 while not hasattr(result, "certificate"):  # Pending: repeat the same request later
