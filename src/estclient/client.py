@@ -74,8 +74,8 @@ def _digest_failure(exc: BaseException) -> str:
         return f"algorithm {algorithm[:40]!r} is not supported (MD5, SHA, SHA-256, SHA-512 and their -sess forms are)"
     if isinstance(exc, UnicodeError):
         return "the challenge holds non-ASCII text (realm, nonce or opaque) that cannot go into a header"
-    if isinstance(exc, httpx.ProtocolError):
-        return "the challenge is malformed (it needs at least realm and nonce)"
+    if isinstance(exc, httpx.ProtocolError):  # httpx's text: a missing realm or nonce, an unknown qop
+        return f"the challenge is malformed or unsupported ({str(exc)[:100]})"
     return f"the challenge is malformed and cannot be read ({type(exc).__name__})"
 
 

@@ -208,6 +208,18 @@ def test_dripping_server_hits_the_total_deadline(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_slow_redirects_share_one_deadline(mode: str) -> None:
+    # each redirect takes about 0.8 s to arrive (80 bytes, 0.01 s apart): no single read is slow, five of them
+    # would take 4 s; the deadline of 1 s covers the chain as a whole
+    moved = Reply(307, [("Location", "/.well-known/est/cacerts")], drip=0.01)
+    with HostileServer(moved) as srv:
+        cfg = config_for(srv, timeout=30, operation_timeout=1.0, max_redirects=5)
+        with pytest.raises(TransportError, match="total deadline"):
+            run(mode, cfg, lambda c: c.get_ca_certs())
+        assert 1 <= len(srv.requests) <= 3
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_stalled_tls_handshake_hits_the_total_deadline(mode: str) -> None:
     with HostileServer(Reply(200), stall_handshake=True) as srv:
         cfg = config_for(srv, timeout=30, operation_timeout=1.0)
