@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -34,7 +35,6 @@ from estclient.errors import (
 from hostile_server import HostileServer, Reply
 
 MODES = ["sync", "async"]
-REPO = Path(__file__).resolve().parents[2]
 
 
 def run(mode: str, config: EstClientConfig, op: Callable[[Any], Any]) -> Any:
@@ -148,8 +148,6 @@ def test_cli_max_wait_is_bounded(tmp_path: Path) -> None:
 
 
 def _identity_files(tmp_path: Path) -> tuple[Path, Path]:
-    import datetime as dt
-
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "renewing-device")])
     now = dt.datetime.now(dt.timezone.utc)
@@ -346,7 +344,6 @@ def test_repr_of_a_huge_serial_never_raises(mode: str) -> None:
     with HostileServer(Reply(200)) as srv:
         # a certificate for the CSR's key with a 2,001-byte serial, returned by /simpleenroll
         ca_cert = x509.load_pem_x509_certificate(srv.ca_pem)
-        import datetime as dt
         now = dt.datetime.now(dt.timezone.utc)
         leaf = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(ca_cert.subject)
                 .public_key(key.public_key()).serial_number(7)
