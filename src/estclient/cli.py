@@ -73,7 +73,7 @@ exit status:
 
 environment (flags win over the environment, the environment over the --config file):
   EST_SERVER EST_LABEL EST_TRUST EST_BOOTSTRAP_FINGERPRINT EST_CERT EST_KEY EST_USER EST_PASSWORD
-  EST_PASSWORD_FILE EST_DIGEST EST_TIMEOUT EST_CHANNEL_BINDING EST_CONFIG
+  EST_PASSWORD_FILE EST_DIGEST EST_TIMEOUT EST_MIN_RETRY_DELAY EST_CHANNEL_BINDING EST_CONFIG
 
 config file (TOML, Python 3.11+), keys as the long flags without dashes, e.g.:
   server = "https://est.example.com:8443"
@@ -122,7 +122,7 @@ def _one_line(text: str) -> str:
 # ----------------------------------------------------------------------------------------------- settings
 
 _SETTING_KEYS = ("server", "label", "trust", "bootstrap_fingerprint", "cert", "key", "user", "password",
-                 "password_file", "digest", "timeout", "channel_binding")
+                 "password_file", "digest", "timeout", "min_retry_delay", "channel_binding")
 _PATH_KEYS = ("trust", "cert", "key", "password_file")
 
 
@@ -141,6 +141,7 @@ class Settings:
     password_file: str | None = None
     digest: bool = False
     timeout: float = 30.0
+    min_retry_delay: float = 1.0
     channel_binding: str = "auto"
 
 
@@ -195,11 +196,11 @@ def resolve_settings(args: argparse.Namespace, environ: dict[str, str] | None = 
     for key, value in merged.items():
         if key == "digest":
             s.digest = _truthy(value)
-        elif key == "timeout":
+        elif key in ("timeout", "min_retry_delay"):
             try:
-                s.timeout = float(value)
+                setattr(s, key, float(value))
             except (TypeError, ValueError):
-                raise CliError(EXIT_USAGE, f"timeout must be a number of seconds, got {value!r}") from None
+                raise CliError(EXIT_USAGE, f"{key} must be a number of seconds, got {value!r}") from None
         else:
             setattr(s, key, None if value is None else str(value))
     return s
@@ -236,6 +237,11 @@ def _password(s: Settings) -> str | None:
     return None
 
 
+#: --timeout T bounds each network step by T and a whole operation (connect, TLS, send, receive, redirects,
+#: the 401 retry) by this many times T: the library's defaults (30 s and 120 s) keep their ratio.
+_OPERATION_TIMEOUT_FACTOR = 4
+
+
 def make_config(s: Settings) -> Any:
     """An :class:`estclient.EstClientConfig` from settings (ConfigError/CliError on bad values)."""
     from .config import ClientIdentity, EstClientConfig, HttpAuth, TrustAnchors
@@ -265,7 +271,9 @@ def make_config(s: Settings) -> Any:
     if s.channel_binding not in ("auto", "require", "off"):
         raise CliError(EXIT_USAGE, f"channel binding must be auto, require or off, got {s.channel_binding!r}")
     return EstClientConfig(origin, ca_label=label, trust=trust, client_identity=identity, http_auth=auth,
-                           timeout=s.timeout, channel_binding=s.channel_binding)  # type: ignore[arg-type]
+                           timeout=s.timeout, operation_timeout=_OPERATION_TIMEOUT_FACTOR * s.timeout,
+                           min_retry_delay=s.min_retry_delay,
+                           channel_binding=s.channel_binding)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------------------------- output
@@ -390,25 +398,27 @@ def _sleep_with_progress(out: Output, delay: float, left: float, attempt: int, i
 
 
 def wait_for_result(out: Output, attempt_once: Callable[[], Any], *, max_wait: float,
-                    is_pending: Callable[[Any], float | None]) -> Any:
+                    is_pending: Callable[[Any], float | None], min_delay: float = 1.0) -> Any:
     """Call ``attempt_once`` until it returns something that is not pending; ``is_pending(result)`` gives the
-    retry delay (seconds) of a pending result or None. Raises CliError(EXIT_PENDING) when ``max_wait`` would
-    be exceeded."""
-    waited = 0.0
-    attempt = 1
+    retry delay (seconds) of a pending result or None. The waits follow the library's 202 policy
+    (:class:`estclient._polling.PendingWait`: at least ``min_delay`` each, ``max_wait`` counted on the monotonic
+    clock); raises CliError(EXIT_PENDING) when the next wait would pass ``max_wait``."""
+    from ._polling import PendingWait
+    from .errors import PendingTimeout
+
+    wait = PendingWait(max_wait, min_delay=min_delay, what="request", limit_name="--max-wait")
     interrupt = threading.Event()
     while True:
         result = attempt_once()
-        delay = is_pending(result)
-        if delay is None:
+        retry_after = is_pending(result)
+        if retry_after is None:
             return result
-        if waited + delay > max_wait:
+        try:
+            delay = wait.next_delay(retry_after)
+        except PendingTimeout as exc:
             hint = "" if max_wait else " (give --max-wait SECONDS to wait for it)"
-            raise CliError(EXIT_PENDING, f"still pending after {waited:.0f}s: the server asks to retry in "
-                                         f"{delay:.0f}s, beyond --max-wait {max_wait:.0f}s{hint}")
-        _sleep_with_progress(out, delay, max_wait - waited, attempt, interrupt)
-        waited += delay
-        attempt += 1
+            raise CliError(EXIT_PENDING, f"{exc}{hint}") from None
+        _sleep_with_progress(out, delay, wait.left, wait.attempts, interrupt)
 
 
 def _retry_delay(result: Any) -> float | None:
@@ -725,7 +735,8 @@ def _enroll_common(args: argparse.Namespace, *, reenroll: bool) -> int:
             _selfcheck_builder(builder)
         request: Any = builder if builder is not None else csr_der
         call = client.simple_reenroll if reenroll else client.simple_enroll
-        result = wait_for_result(out, lambda: call(request), max_wait=args.max_wait, is_pending=_retry_delay)
+        result = wait_for_result(out, lambda: call(request), max_wait=args.max_wait, is_pending=_retry_delay,
+                                 min_delay=client.config.min_retry_delay)
     assert isinstance(result, Issued)
     key = builder.private_key if builder is not None and new_key else None
     _write_issued(out, args, result.certificate, result.chain, key, operation)
@@ -795,7 +806,7 @@ def cmd_serverkeygen(args: argparse.Namespace) -> int:
         _apply_csrattrs(out, client, builder, args)
         _selfcheck_builder(builder)
         result = wait_for_result(out, lambda: client.server_keygen(builder, **kw), max_wait=args.max_wait,
-                                 is_pending=_retry_delay)
+                                 is_pending=_retry_delay, min_delay=client.config.min_retry_delay)
     assert isinstance(result, ServerKeygenResponse)
     if result.private_key is None:
         raise CliError(EXIT_PROTOCOL, "the server-generated key arrived encrypted and could not be decrypted")
@@ -854,7 +865,7 @@ def cmd_fullcmc(args: argparse.Namespace) -> int:
         request = CmcRequest.for_csr(csr_der, key)
         try:
             result = wait_for_result(out, lambda: client.full_cmc(request), max_wait=args.max_wait,
-                                     is_pending=_retry_delay)
+                                     is_pending=_retry_delay, min_delay=client.config.min_retry_delay)
         except E.ServerError:
             save_response(client)  # a CMC failure response is worth keeping: `est show` reads it
             raise
@@ -929,7 +940,10 @@ def _common_parent() -> argparse.ArgumentParser:
                    help="HTTP password (visible to other local users: prefer --password-file or EST_PASSWORD)")
     g.add_argument("--password-file", metavar="FILE", help="read the HTTP password from FILE")
     g.add_argument("--digest", action="store_true", default=None, help="HTTP Digest instead of Basic")
-    g.add_argument("--timeout", type=float, metavar="SECONDS", help="network timeout (default 30)")
+    g.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="network timeout of each step (default 30); a whole exchange gets 4 times as long")
+    g.add_argument("--min-retry-delay", type=float, metavar="SECONDS",
+                   help="wait at least this long before repeating a request the server answered 202 (default 1)")
     g.add_argument("--channel-binding", choices=["auto", "require", "off"], default=None,
                    help="bind CSRs to the TLS session (RFC 7030 §3.5): auto (default: on TLS 1.2), require, off")
     g.add_argument("--config", metavar="TOML", help="settings file (EST_CONFIG)")

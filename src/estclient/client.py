@@ -16,8 +16,9 @@ import httpx
 
 from . import flows as F
 from . import protocol as P
+from ._deadline import Deadline, async_transport, current_deadline, sync_transport
 from .config import ClientIdentity, EstClientConfig
-from .errors import EstError, ProtocolError, TlsConfigError, TransportError
+from .errors import AuthenticationRequired, ConfigError, EstError, ProtocolError, TlsConfigError, TransportError
 from .tls import ConnectionInfo, connection_info, create_ssl_context
 
 __all__ = ["EstClient", "AsyncEstClient"]
@@ -25,8 +26,12 @@ __all__ = ["EstClient", "AsyncEstClient"]
 _RETRYABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
-def _map_error(exc: BaseException) -> EstError:
+def _map_error(exc: BaseException, deadline: Deadline | None = None) -> EstError:
     """httpx/ssl failure -> EstError (messages carry no secrets: httpx messages hold no headers)."""
+    if deadline is not None and deadline.hit and isinstance(exc, httpx.TimeoutException):
+        return TransportError(
+            f"total deadline reached: the exchange took longer than operation_timeout ({deadline.seconds:g} s)"
+        )
     if isinstance(exc, httpx.TimeoutException):
         # A read timeout can carry ssl.SSLWantReadError in its context chain: it is still a timeout, not TLS.
         return TransportError(f"timed out: {type(exc).__name__}")
@@ -52,6 +57,63 @@ def _map_error(exc: BaseException) -> EstError:
     return TransportError(f"{type(exc).__name__}")
 
 
+class _UnanswerableChallenge(Exception):
+    """httpx's DigestAuth could not answer the server's challenge (``reason`` says what it lacks)."""
+
+    def __init__(self, reason: str, challenge: str | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.challenge = challenge
+
+
+def _digest_failure(exc: BaseException) -> str:
+    if isinstance(exc, NotImplementedError):
+        return 'qop="auth-int" is not supported (only qop="auth")'
+    if isinstance(exc, KeyError):
+        algorithm = str(exc.args[0]) if exc.args else "?"
+        return f"algorithm {algorithm[:40]!r} is not supported (MD5, SHA, SHA-256, SHA-512 and their -sess forms are)"
+    if isinstance(exc, UnicodeError):
+        return "the challenge holds non-ASCII text (realm, nonce or opaque) that cannot go into a header"
+    if isinstance(exc, httpx.ProtocolError):  # httpx's text: a missing realm or nonce, an unknown qop
+        return f"the challenge is malformed or unsupported ({str(exc)[:100]})"
+    return f"the challenge is malformed and cannot be read ({type(exc).__name__})"
+
+
+class _GuardedDigest(httpx.DigestAuth):
+    """httpx's Digest implementation, unchanged, except that a challenge it cannot answer (it raises
+    NotImplementedError, KeyError, UnicodeEncodeError, ... while reading or answering it) ends the exchange with
+    :class:`_UnanswerableChallenge`, which the driver turns into AuthenticationRequired."""
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        flow = super().auth_flow(request)
+        challenge = None
+        try:
+            outgoing = next(flow)
+            while True:
+                response = yield outgoing
+                challenge = response.headers.get("www-authenticate")
+                outgoing = flow.send(response)
+        except StopIteration:
+            return
+        except (NotImplementedError, LookupError, UnicodeError, ValueError, TypeError, httpx.ProtocolError) as exc:
+            raise _UnanswerableChallenge(_digest_failure(exc), challenge) from None
+        finally:
+            flow.close()
+
+
+def _keygen_error(exc: ValueError, signer_trust: Any) -> EstError:
+    """serverkeygen: estcodec.enveloped refuses arguments with ValueError (no signer_trust with system trust, a
+    KEK of the wrong size for the server's key wrap, ...); the client raises EstError subclasses only.
+    ConfigError is also a ValueError, so callers that caught ValueError still do."""
+    if isinstance(exc, EstError):
+        return exc
+    hint = ""
+    if signer_trust is None:
+        hint = (" (with system trust the client has no EST CA certificates to verify the key's signer: pass"
+                " signer_trust=, e.g. the certificates from get_ca_certs())")
+    return ConfigError(f"serverkeygen: the encrypted key cannot be unwrapped: {str(exc)[:200]}{hint}")
+
+
 class _DriverBase:
     def __init__(self, config: EstClientConfig) -> None:
         if not isinstance(config, EstClientConfig):
@@ -61,8 +123,13 @@ class _DriverBase:
         self._timeout = httpx.Timeout(config.timeout)
         self._contexts: dict[tuple[bool, bool], ssl.SSLContext] = {}
         self._digest: httpx.DigestAuth | None = None
-        if config.http_auth is not None and config.http_auth.scheme == "digest":
-            self._digest = httpx.DigestAuth(config.http_auth.username, config.http_auth.password)
+        self._new_digest()
+
+    def _new_digest(self) -> None:
+        """A fresh Digest state (also after a challenge it could not answer: httpx keeps the last challenge)."""
+        auth = self.config.http_auth
+        if auth is not None and auth.scheme == "digest":
+            self._digest = _GuardedDigest(auth.username, auth.password)
 
     def set_client_identity(self, identity: "ClientIdentity | None") -> None:
         """Use another TLS client identity from the next connection on (automatic renewal does this after a
@@ -95,20 +162,48 @@ class _DriverBase:
         return ctx
 
     def _client_kwargs(self, ctx: ssl.SSLContext, max_connections: int) -> dict[str, Any]:
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         return dict(
             base_url=self.config.server_url,
-            verify=ctx,
+            transport=self._make_transport(ctx, limits),  # sockets obeying operation_timeout (see _deadline)
             timeout=self._timeout,
             follow_redirects=False,
             trust_env=False,  # no proxies, netrc credentials or SSL_* variables from the environment
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             headers={"User-Agent": self.config.user_agent},
         )
 
-    def _httpx_request(self, client: Any, send: F.Send) -> Any:
+    def _make_transport(self, ctx: ssl.SSLContext, limits: httpx.Limits) -> Any:
+        raise NotImplementedError  # pragma: no cover
+
+    def _httpx_request(self, client: Any, send: F.Send, deadline: Deadline) -> Any:
         req = send.request
         url = req.url or req.path
-        return client.build_request(req.method, url, headers=dict(req.headers), content=req.body)
+        left = deadline.left()
+        if left <= 0:
+            deadline.hit = True
+            raise httpx.PoolTimeout("the total deadline of the operation was reached")
+        timeout = self._timeout
+        if left < self.config.timeout:  # waiting for a pooled connection counts too
+            timeout = httpx.Timeout(self.config.timeout, pool=left)
+        return client.build_request(req.method, url, headers=dict(req.headers), content=req.body, timeout=timeout)
+
+    def _error(self, exc: BaseException, deadline: Deadline, send: F.Send) -> EstError:
+        if isinstance(exc, _UnanswerableChallenge):
+            self._new_digest()
+            return AuthenticationRequired(
+                f"EST server asked for Digest authentication the client cannot answer for {send.request.operation}:"
+                f" {exc.reason}",
+                challenge=exc.challenge,
+            )
+        if isinstance(exc, httpx.PoolTimeout) and deadline.left() <= 0:
+            deadline.hit = True
+        return _map_error(exc, deadline)
+
+    def _received_401(self, response: Any, info: ConnectionInfo) -> F.Received:
+        """A 401 that reaches the flow is answered by a new request or ends the operation: either way its
+        connection is not reused (RFC 7030 §3.2.3). Its body is not read, so closing the response closes the
+        connection instead of returning it to the pool."""
+        return F.Received(P.EstResponse(response.status_code, list(response.headers.multi_items()), b""), info, True)
 
     def _auth_for(self, send: F.Send) -> Any:
         cfg = self.config
@@ -160,6 +255,9 @@ class EstClient(_DriverBase):
         super().__init__(config)
         self._client: httpx.Client | None = None
 
+    def _make_transport(self, ctx: ssl.SSLContext, limits: httpx.Limits) -> Any:
+        return sync_transport(ctx, limits)
+
     # -- lifecycle
     def __enter__(self) -> "EstClient":
         return self
@@ -180,13 +278,22 @@ class EstClient(_DriverBase):
 
     # -- driver
     def _send_on(self, client: httpx.Client, send: F.Send) -> F.Received:
+        deadline = current_deadline()
+        if deadline is None:  # a request outside _run: a deadline of its own
+            with Deadline(self.config.operation_timeout).active() as deadline:
+                return self._send_now(client, send, deadline)
+        return self._send_now(client, send, deadline)
+
+    def _send_now(self, client: httpx.Client, send: F.Send, deadline: Deadline) -> F.Received:
         auth = self._auth_for(send)
         for attempt in (0, 1):
             try:
-                request = self._httpx_request(client, send)
+                request = self._httpx_request(client, send, deadline)
                 response = client.send(request, auth=auth, stream=True) if auth else client.send(request, stream=True)
                 try:
                     info = self._conn_info(response)
+                    if response.status_code == 401:
+                        return self._received_401(response, info)
                     self._check_length(response)
                     chunks, size = [], 0
                     for chunk in response.iter_bytes():
@@ -198,17 +305,16 @@ class EstClient(_DriverBase):
                 finally:
                     response.close()
             except _RETRYABLE as exc:
-                if attempt == 0:
+                if attempt == 0 and not deadline.hit:
                     continue  # the server had closed the pooled connection: once more on a fresh one
-                raise _map_error(exc) from None
-            except httpx.HTTPError as exc:
-                raise _map_error(exc) from None
-            except ssl.SSLError as exc:
-                raise _map_error(exc) from None
+                raise self._error(exc, deadline, send) from None
+            except (httpx.HTTPError, ssl.SSLError, _UnanswerableChallenge) as exc:
+                raise self._error(exc, deadline, send) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _run(self, flow: F.Flow) -> Any:
         pinned: dict[tuple[bool, bool], httpx.Client] = {}
+        deadline: Deadline | None = None  # operation_timeout: from the first request, new after each 202 wait
         try:
             result: Any = None
             command = next(flow)
@@ -224,9 +330,13 @@ class EstClient(_DriverBase):
                             client = pinned[key] = httpx.Client(**self._client_kwargs(ctx, 1))
                     else:
                         client = self._main()
-                    result = self._send_on(client, command)
+                    if deadline is None:
+                        deadline = Deadline(self.config.operation_timeout)
+                    with deadline.active():
+                        result = self._send_on(client, command)
                 elif isinstance(command, F.Sleep):
                     time.sleep(max(0.0, command.seconds))
+                    deadline = None
                     result = None
                 elif isinstance(command, F.UseAnchors):
                     self._contexts.clear()
@@ -272,10 +382,13 @@ class EstClient(_DriverBase):
         self, csr: Any, *, kek: bytes | None = None, kek_id: bytes | None = None, private_key: Any = None,
         certificate: Any = None, signer_trust: Any = None,
     ) -> P.ServerKeygenResponse | P.Pending:
-        return self._run(F.server_keygen(
-            self.config, self._state, csr, kek=kek, kek_id=kek_id, private_key=private_key,
-            certificate=certificate, signer_trust=signer_trust,
-        ))
+        try:
+            return self._run(F.server_keygen(
+                self.config, self._state, csr, kek=kek, kek_id=kek_id, private_key=private_key,
+                certificate=certificate, signer_trust=signer_trust,
+            ))
+        except ValueError as exc:
+            raise _keygen_error(exc, signer_trust) from None
 
     def full_cmc(self, request: Any, *, signer_trust: Any = None) -> P.CmcResponse | P.Pending:
         return self._run(F.full_cmc(self.config, self._state, request, signer_trust=signer_trust))
@@ -289,6 +402,9 @@ class AsyncEstClient(_DriverBase):
         super().__init__(config)
         self._client: httpx.AsyncClient | None = None
         self._anchor_lock: asyncio.Lock | None = None
+
+    def _make_transport(self, ctx: ssl.SSLContext, limits: httpx.Limits) -> Any:
+        return async_transport(ctx, limits)
 
     async def __aenter__(self) -> "AsyncEstClient":
         return self
@@ -308,13 +424,22 @@ class AsyncEstClient(_DriverBase):
         return self._client
 
     async def _send_on(self, client: httpx.AsyncClient, send: F.Send) -> F.Received:
+        deadline = current_deadline()
+        if deadline is None:  # a request outside _run: a deadline of its own
+            with Deadline(self.config.operation_timeout).active() as deadline:
+                return await self._send_now(client, send, deadline)
+        return await self._send_now(client, send, deadline)
+
+    async def _send_now(self, client: httpx.AsyncClient, send: F.Send, deadline: Deadline) -> F.Received:
         auth = self._auth_for(send)
         for attempt in (0, 1):
             try:
-                request = self._httpx_request(client, send)
+                request = self._httpx_request(client, send, deadline)
                 response = await (client.send(request, auth=auth, stream=True) if auth else client.send(request, stream=True))
                 try:
                     info = self._conn_info(response)
+                    if response.status_code == 401:
+                        return self._received_401(response, info)
                     self._check_length(response)
                     chunks, size = [], 0
                     async for chunk in response.aiter_bytes():
@@ -326,17 +451,16 @@ class AsyncEstClient(_DriverBase):
                 finally:
                     await response.aclose()
             except _RETRYABLE as exc:
-                if attempt == 0:
+                if attempt == 0 and not deadline.hit:
                     continue
-                raise _map_error(exc) from None
-            except httpx.HTTPError as exc:
-                raise _map_error(exc) from None
-            except ssl.SSLError as exc:
-                raise _map_error(exc) from None
+                raise self._error(exc, deadline, send) from None
+            except (httpx.HTTPError, ssl.SSLError, _UnanswerableChallenge) as exc:
+                raise self._error(exc, deadline, send) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _run(self, flow: F.Flow) -> Any:
         pinned: dict[tuple[bool, bool], httpx.AsyncClient] = {}
+        deadline: Deadline | None = None  # see EstClient._run
         try:
             result: Any = None
             command = next(flow)
@@ -350,9 +474,13 @@ class AsyncEstClient(_DriverBase):
                             client = pinned[key] = httpx.AsyncClient(**self._client_kwargs(ctx, 1))
                     else:
                         client = self._main()
-                    result = await self._send_on(client, command)
+                    if deadline is None:
+                        deadline = Deadline(self.config.operation_timeout)
+                    with deadline.active():
+                        result = await self._send_on(client, command)
                 elif isinstance(command, F.Sleep):
                     await asyncio.sleep(max(0.0, command.seconds))
+                    deadline = None
                     result = None
                 elif isinstance(command, F.UseAnchors):
                     self._contexts.clear()
@@ -412,10 +540,13 @@ class AsyncEstClient(_DriverBase):
         certificate: Any = None, signer_trust: Any = None,
     ) -> P.ServerKeygenResponse | P.Pending:
         await self._bootstrap_once()
-        return await self._run(F.server_keygen(
-            self.config, self._state, csr, kek=kek, kek_id=kek_id, private_key=private_key,
-            certificate=certificate, signer_trust=signer_trust,
-        ))
+        try:
+            return await self._run(F.server_keygen(
+                self.config, self._state, csr, kek=kek, kek_id=kek_id, private_key=private_key,
+                certificate=certificate, signer_trust=signer_trust,
+            ))
+        except ValueError as exc:
+            raise _keygen_error(exc, signer_trust) from None
 
     async def full_cmc(self, request: Any, *, signer_trust: Any = None) -> P.CmcResponse | P.Pending:
         await self._bootstrap_once()

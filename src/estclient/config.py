@@ -29,6 +29,8 @@ OPERATIONS = ("cacerts", "simpleenroll", "simplereenroll", "fullcmc", "serverkey
 DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 
 # RFC 3986 segment-nz characters, without "/" (a label is a single path segment).
+_TRUST_KINDS = ("system", "explicit", "bootstrap")
+
 _LABEL_RE = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+$")
 
 
@@ -181,6 +183,32 @@ class TrustAnchors:
     fingerprint_sha256: bytes | None = None
     confirm: Callable[[Any], bool] | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        # Every kind is spelled out: a typo (or "insecure") must not fall through to an unverified connection.
+        if isinstance(self.pem, str):
+            object.__setattr__(self, "pem", self.pem.encode("ascii", "replace"))
+        if self.kind not in _TRUST_KINDS:
+            raise ConfigError(
+                f"unknown trust anchor kind {str(self.kind)[:40]!r}: use TrustAnchors.system(), .from_pem(),"
+                " .from_file() or .bootstrap()"
+            )
+        if self.kind == "explicit":
+            if self.pem is None:
+                raise ConfigError("explicit trust anchors need PEM certificates (use TrustAnchors.from_pem)")
+            _load_certs_pem(self.pem, "trust anchor PEM")
+        elif self.pem is not None:
+            raise ConfigError(f"{self.kind} trust takes no PEM anchors (use TrustAnchors.from_pem)")
+        if self.kind == "bootstrap":
+            if self.fingerprint_sha256 is None and self.confirm is None:
+                raise ConfigError("bootstrap needs fingerprint_sha256 or a confirm callback")
+            if self.fingerprint_sha256 is not None and not (
+                    isinstance(self.fingerprint_sha256, bytes) and len(self.fingerprint_sha256) == 32):
+                raise ConfigError("fingerprint_sha256 must be the 32 bytes of a SHA-256 digest")
+            if self.confirm is not None and not callable(self.confirm):
+                raise ConfigError("confirm must be callable")
+        elif self.fingerprint_sha256 is not None or self.confirm is not None:
+            raise ConfigError("fingerprint_sha256 and confirm belong to TrustAnchors.bootstrap only")
+
     @classmethod
     def system(cls) -> "TrustAnchors":
         return cls("system")
@@ -220,7 +248,7 @@ class TrustAnchors:
     @property
     def verified(self) -> bool:
         """True when connections using these anchors authenticate the server."""
-        return self.kind != "bootstrap"
+        return self.kind in ("system", "explicit")
 
 
 @dataclass(frozen=True)
@@ -232,7 +260,10 @@ class EstClientConfig:
     ``channel_binding``: ``"auto"`` binds a CSR the client builds itself when the connection is TLS <= 1.2,
     ``"require"`` caps connections at TLS 1.2 and always binds (TlsConfigError when the server offers only
     TLS 1.3), ``"off"`` never binds. ``max_body_size`` caps every response body (default 10 MiB);
-    ``timeout`` (seconds) applies to connect, read, write and pool waits; ``max_redirects`` bounds
+    ``timeout`` (seconds) applies to each connect, read, write and pool wait; ``operation_timeout`` (seconds,
+    default 120) is the total deadline of one operation's exchanges (connect, TLS handshake, sending, receiving,
+    redirects, the 401 retry), ending in TransportError, and a 202 wait starts a new one; ``min_retry_delay``
+    (seconds, default 1) is the least a 202 wait lasts, whatever Retry-After says; ``max_redirects`` bounds
     same-origin redirects (other origins are always refused); ``max_connections`` sizes the connection pool
     (more concurrent operations than connections simply queue).
 
@@ -247,6 +278,8 @@ class EstClientConfig:
     client_identity: ClientIdentity | None = None
     http_auth: HttpAuth | None = None
     timeout: float = 30.0
+    operation_timeout: float = 120.0
+    min_retry_delay: float = 1.0
     channel_binding: Literal["auto", "require", "off"] = "auto"
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
     max_redirects: int = 5
@@ -288,6 +321,12 @@ class EstClientConfig:
             raise ConfigError("channel_binding must be 'auto', 'require' or 'off'")
         if not (isinstance(self.timeout, (int, float)) and self.timeout > 0):
             raise ConfigError("timeout must be a positive number of seconds")
+        if isinstance(self.operation_timeout, bool) or not isinstance(self.operation_timeout, (int, float)) \
+                or not 0 < self.operation_timeout < float("inf"):
+            raise ConfigError("operation_timeout must be a positive number of seconds")
+        from ._polling import check_min_retry_delay
+
+        object.__setattr__(self, "min_retry_delay", check_min_retry_delay(self.min_retry_delay))
         if not (isinstance(self.max_body_size, int) and self.max_body_size > 0):
             raise ConfigError("max_body_size must be a positive int")
         if not (isinstance(self.max_redirects, int) and self.max_redirects >= 0):

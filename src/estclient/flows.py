@@ -25,12 +25,12 @@ from typing import Any, Callable, Generator
 from urllib.parse import urljoin, urlsplit
 
 from . import protocol as P
+from ._polling import PendingWait
 from .config import EstClientConfig
 from .errors import (
     AuthenticationRequired,
     BootstrapVerificationError,
     EstError,
-    PendingTimeout,
     ProtocolError,
     TlsConfigError,
 )
@@ -403,21 +403,15 @@ def enroll(cfg: EstClientConfig, state: FlowState, csr: Any, *, reenroll: bool =
 def enroll_and_wait(
     cfg: EstClientConfig, state: FlowState, csr: Any, *, max_wait: float, reenroll: bool = False
 ) -> Flow:
-    """Enroll, repeating the same request after each Retry-After until issued; the waits add up to at most
-    ``max_wait`` seconds (else PendingTimeout)."""
-    waited = 0.0
+    """Enroll, repeating the same request after each Retry-After (at least ``cfg.min_retry_delay``) until
+    issued; stops with PendingTimeout before ``max_wait`` seconds (monotonic, from the call) pass."""
+    wait = PendingWait(max_wait, min_delay=cfg.min_retry_delay, default_delay=DEFAULT_RETRY_AFTER,
+                       what="enrollment")
     while True:
         result = yield from enroll(cfg, state, csr, reenroll=reenroll)
         if isinstance(result, P.Issued):
             return result
-        delay = result.retry_after if result.retry_after is not None else DEFAULT_RETRY_AFTER
-        if waited + delay > max_wait:
-            raise PendingTimeout(
-                f"enrollment still pending after {waited:.0f}s (next retry in {delay:.0f}s exceeds max_wait)",
-                retry_after=result.retry_after,
-            )
-        yield Sleep(delay)
-        waited += delay
+        yield Sleep(wait.next_delay(result.retry_after))
 
 
 def server_keygen(

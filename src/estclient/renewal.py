@@ -43,7 +43,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from .config import ClientIdentity
 from .csr import KEY_TYPES, CsrBuilder
-from .errors import ConfigError, EstError, PendingTimeout, ProtocolError
+from ._polling import DEFAULT_MIN_RETRY_DELAY, PendingWait
+from .errors import ConfigError, EstError, ProtocolError
 
 __all__ = [
     "RenewalConfig",
@@ -616,18 +617,16 @@ class _Core:
         attempts = cfg.max_retries + 1
         for attempt in range(1, attempts + 1):
             try:
+                wait = PendingWait(cfg.max_pending_wait, default_delay=DEFAULT_PENDING_DELAY, what="re-enrollment",
+                                   limit_name="max_pending_wait",
+                                   min_delay=getattr(self.client.config, "min_retry_delay", DEFAULT_MIN_RETRY_DELAY))
                 result = yield _Reenroll(builder)
-                waited = 0.0
                 while not hasattr(result, "certificate"):  # Pending: repeat the same request later
-                    delay = result.retry_after if result.retry_after is not None else DEFAULT_PENDING_DELAY
-                    if waited + delay > cfg.max_pending_wait:
-                        raise PendingTimeout(f"re-enrollment still pending after {waited:.0f}s",
-                                             retry_after=result.retry_after)
+                    delay = wait.next_delay(result.retry_after)
                     log.info("re-enrollment pending: repeating in %.0f s", delay)
                     yield _Emit(RenewalPending(delay))
                     if (yield _Wait(delay)):
                         raise _Stopped
-                    waited += delay
                     result = yield _Reenroll(builder)
                 new_identity = _issue_pair(result, builder, identity, cfg.key_password)
                 yield _Blocking(self._save, (new_identity,))

@@ -238,9 +238,11 @@ def create_ssl_context(
             ctx.load_verify_locations(cadata=pem.decode("ascii", "replace"))
             ctx.sslsocket_class = _AuthorizingSSLSocket
             ctx.sslobject_class = _AuthorizingSSLObject
-        else:  # bootstrap, before acceptance: unverified, for /cacerts only
+        elif trust.kind == "bootstrap":  # before acceptance: unverified, for /cacerts only
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
+        else:  # no other way to an unverified context: TrustAnchors refuses unknown kinds, this is a backstop
+            raise TlsConfigError(f"trust anchors of kind {str(trust.kind)[:40]!r} cannot verify the server")
     except ssl.SSLError:
         raise TlsConfigError("the trust anchors could not be loaded into TLS") from None
     if identity is not None:

@@ -505,4 +505,10 @@ class Certificate(Sequence, gc=False):
         return cls.from_der(cert.public_bytes(Encoding.DER))
 
     def __repr__(self) -> str:
-        return f"<Certificate subject={self.subject.rfc4514_string()!r} serial={self.serial_number}>"
+        serial = self.serial_number
+        if serial.bit_length() <= 160:  # RFC 5280 §4.1.2.2: at most 20 octets; decimal as before
+            shown = str(serial)
+        else:  # a hostile serial: int-to-decimal would raise past 4,300 digits, and repr must never raise
+            text = format(serial, "x")
+            shown = f"0x{text[:40]}...({(serial.bit_length() + 7) // 8} bytes)"
+        return f"<Certificate subject={self.subject.rfc4514_string()!r} serial={shown}>"
