@@ -208,11 +208,11 @@ def validate_ca_set(
             if why:
                 problems.append(f"{_name(cc)}: {why}")
             continue
-        path: list[x509.Certificate] = []
-        p = parent[i]
-        while p is not None and parent[p] is not None:
-            path.append(nodes[p])
-            p = parent[p]
+        path: list[x509.Certificate] = []  # the intermediates between the certificate and its anchor
+        step = parent[i]
+        while step is not None and parent[step] is not None:
+            path.append(nodes[step])
+            step = parent[step]
         try:
             verifier.verify(cc, path)
         except _v.VerificationError as exc:

@@ -24,5 +24,4 @@ def apply_capabilities(recipient: Any, capabilities: Sequence[str]) -> Any:
         return recipient
     wrap = next((c for c in capabilities if c in _AES_WRAP), None)
     scheme = next((c for c in capabilities if c in _ECDH_SCHEMES), None)
-    changes = {k: v for k, v in (("wrap", wrap), ("scheme", scheme)) if v is not None}
-    return dataclasses.replace(recipient, **changes) if changes else recipient
+    return dataclasses.replace(recipient, wrap=wrap or recipient.wrap, scheme=scheme or recipient.scheme)
