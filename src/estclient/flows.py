@@ -480,8 +480,10 @@ def server_keygen(
         elif certificate is not None and not b.has_decrypt_key_request():
             b.asymmetric_decrypt_key_identifier(_subject_key_identifier(certificate))
         csr = b
+    # the signer of an encrypted key is checked like a Full CMC response's (system trust: the /cacerts set)
+    decrypting = kek is not None or private_key is not None
+    trust = (yield from _signer_trust(cfg, state, signer_trust)) if decrypting else signer_trust
     rec = yield from _post_csr(cfg, state, "serverkeygen", csr)
-    trust = signer_trust if signer_trust is not None else _trust_pem(cfg, state)
     return P.parse_serverkeygen_response(
         rec.response,
         private_key=private_key,
@@ -505,6 +507,19 @@ def _subject_key_identifier(certificate: Any) -> bytes:
         return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest
 
 
+def _signer_trust(cfg: EstClientConfig, state: FlowState, signer_trust: Any) -> Flow:
+    """Whom a signed server answer must chain to: ``signer_trust``, else the explicit or bootstrapped anchors,
+    else (system trust) the validated /cacerts set, fetched once. Never nothing: verification is not skipped."""
+    if signer_trust is not None:
+        return signer_trust
+    trust = _trust_pem(cfg, state)
+    if trust is None:
+        if state.cacerts_pem is None:
+            yield from get_ca_certs(cfg, state)
+        trust = state.cacerts_pem
+    return trust
+
+
 def full_cmc(cfg: EstClientConfig, state: FlowState, request: Any, *, signer_trust: Any = None) -> Flow:
     """fullcmc -> CmcResponse | Pending; the Full PKI Response signature is checked against ``signer_trust``, else
     the EST trust anchors (explicit or bootstrapped), else (system trust) the validated /cacerts set; the
@@ -513,12 +528,7 @@ def full_cmc(cfg: EstClientConfig, state: FlowState, request: Any, *, signer_tru
     der = request.to_der() if hasattr(request, "to_der") else request
     if not isinstance(der, (bytes, bytearray)):
         raise TypeError("request must be a CmcRequest or DER bytes")
-    trust = signer_trust if signer_trust is not None else _trust_pem(cfg, state)
-    if trust is None:
-        # system trust: the signer must chain to the validated /cacerts set (fetched once), never unchecked
-        if state.cacerts_pem is None:
-            yield from get_ca_certs(cfg, state)
-        trust = state.cacerts_pem
+    trust = yield from _signer_trust(cfg, state, signer_trust)
     rec = yield from _simple(cfg, state, P.build_fullcmc_request(bytes(der), cfg.ca_label))
     return P.parse_fullcmc_response(rec.response, signer_trust=trust, request=request)
 

@@ -85,3 +85,21 @@ async def test_kek_request_content_cipher_from_capabilities(mode):
             b = CsrBuilder().common_name("kg-kek").smime_capabilities(_cc.OID_AES192_CBC)
             res = await call(c.server_keygen(b, kek=kek, kek_id=b"kek-1"))
     assert parse_enveloped_data(res.encrypted_key).content_encryption_algorithm is EncryptionAlgorithm.AES192_CBC
+
+
+async def test_system_trust_checks_the_key_signer_against_the_cacerts_set(mode, tmp_path, monkeypatch):
+    """With system trust the SignedData around an encrypted key is verified against the validated /cacerts
+    set (fetched once, before the request), as a Full CMC response is."""
+    from estclient.config import EstClientConfig, TrustAnchors
+
+    kek = os.urandom(32)
+    with EstTestServer(auth="basic", server_keygen_keks={b"kek-1": kek}) as srv:
+        path = tmp_path / "system.pem"
+        path.write_bytes(srv.trust_anchor_pem)
+        monkeypatch.setenv("SSL_CERT_FILE", str(path))
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        config = EstClientConfig(srv.url, trust=TrustAnchors.system(), http_auth=basic(srv), timeout=15.0)
+        async with est(mode, config) as c:
+            res = await call(c.server_keygen(CsrBuilder().common_name("kg-system"), kek=kek, kek_id=b"kek-1"))
+            assert res.private_key is not None and same_key(res.certificate, res.private_key_object())
+        assert [r.operation for r in srv.requests if r.status == 200] == ["cacerts", "serverkeygen"]
