@@ -129,11 +129,15 @@ def most_recent_root(certs: Iterable[Any]) -> Any | None:
     notAfter. ``None`` when the set holds no self-signed certificate."""
     best, best_after = None, None
     for c in certs:
-        cc = _crypto(c)
-        if cc.issuer != cc.subject or not verify_issued_by(cc, cc):
+        try:
+            cc = _crypto(c)
+            if cc.issuer != cc.subject or not verify_issued_by(cc, cc):
+                continue
+            after = cc.not_valid_after_utc
+        except (ValueError, TypeError):  # unreadable: not a root (validation then names it)
             continue
-        if best_after is None or cc.not_valid_after_utc > best_after:
-            best, best_after = c, cc.not_valid_after_utc
+        if best_after is None or after > best_after:
+            best, best_after = c, after
     return best
 
 
@@ -147,6 +151,16 @@ def validate_ca_set(
     """Validate every certificate of ``certs`` (the /cacerts set, estcodec or cryptography certificates) as a CA
     certificate that chains to one of ``anchors`` at time ``at`` (default: now). Returns ``certs`` without
     duplicates, in their order; raises ``error`` naming the certificates that fail and why."""
+    try:
+        return _validate(anchors, certs, at, error)
+    except EstError:
+        raise
+    except (ValueError, TypeError) as exc:  # a field cryptography reads lazily (a name, an extension) is bad
+        raise error(f"a CA certificate cannot be read: {type(exc).__name__}") from None
+
+
+def _validate(anchors: Sequence[Any], certs: Sequence[Any], at: _dt.datetime | None,
+              error: type[EstError]) -> list[Any]:
     when = at or _dt.datetime.now(_dt.timezone.utc)
     if not anchors:
         raise error("no trust anchor to validate the CA certificates against")
