@@ -19,7 +19,8 @@ Two steps, so that the work stays linear in the size of the set whatever its ord
    an anchor that is part of the set gets the same validity and CA checks here.
 
 Limits of ``cryptography``'s profile apply: Ed25519/Ed448 or SHA-1 signatures, RSA keys under 2048 bits are
-refused.
+refused, and a CA on the path that carries extendedKeyUsage must allow id-kp-clientAuth (the paths are checked
+as for client certificates, what EST enrolls).
 """
 from __future__ import annotations
 
