@@ -177,3 +177,47 @@ async def test_system_trust_refuses_a_cacerts_set_without_root(mode, system_stor
         with pytest.raises(ProtocolError, match="no self-signed CA certificate"):
             await _full_cmc(mode, srv, trust=TrustAnchors.system())
         assert _fullcmc_posts(srv) == 0
+
+
+# ------------------------------------------------------------------------------- sans-IO (plain bytes)
+
+
+def _signed_response(ca: Pki, request: CmcRequest, **shape) -> bytes:
+    class _Req:
+        path = "/.well-known/est/fullcmc"
+        body = base64.encodebytes(request.to_der())
+
+    class _Srv:
+        pass
+
+    srv = _Srv()
+    srv.ca = ca
+    return base64.b64decode(_answer(_Req(), srv, **shape)[2])
+
+
+def test_parser_refuses_a_full_pki_response_without_trust():
+    from estclient import protocol as P
+
+    ca, req = make_ca(), _request()
+    body = _signed_response(ca, req)
+    resp = P.EstResponse(200, [("Content-Type", CMC_RESPONSE)], body)
+    with pytest.raises(ProtocolError, match="nothing to verify its signer against"):
+        P.parse_fullcmc_response(resp)
+    ok = P.parse_fullcmc_response(resp, signer_trust=ca.cert_pem, request=req.to_der())  # request as DER
+    assert ok.pki_response.signature_verified
+    other = _request()
+    with pytest.raises(ProtocolError, match="recipientNonce"):
+        P.parse_fullcmc_response(resp, signer_trust=ca.cert_pem, request=other.pki_data)
+    odd = P.EstResponse(200, [("Content-Type", "application/pkcs7-mime; smime-type=enveloped-data")], body)
+    with pytest.raises(ProtocolError, match="unexpected smime-type"):
+        P.parse_fullcmc_response(odd, signer_trust=ca.cert_pem)
+
+
+def test_unlabelled_certs_only_is_still_accepted():
+    """A real certs-only Simple PKI Response (no signer, no content) needs no label."""
+    from estclient import protocol as P
+
+    ca = make_ca()
+    resp = P.EstResponse(200, [("Content-Type", UNTYPED)], base64.encodebytes(certs_only(ca.cert)))
+    res = P.parse_fullcmc_response(resp, signer_trust=ca.cert_pem)
+    assert res.pki_response is None and len(res.certificates) == 1
