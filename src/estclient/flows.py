@@ -377,15 +377,13 @@ def _post_csr(cfg: EstClientConfig, state: FlowState, operation: str, csr: Any) 
     return last
 
 
-_CHANGE_SUBJECT_NAME = "1.3.6.1.5.5.7.7.36"  # id-cmc-changeSubjectName (RFC 6402 §2.9)
-
-
 def _check_reenroll(cfg: EstClientConfig, csr: Any, allow_without_identity: bool) -> None:
     """RFC 7030 §3.3.2 and §4.2.2: a re-enrollment is authenticated by the certificate being renewed, and the
     request's Subject and subjectAltName are identical to it (unless the request carries ChangeSubjectName).
     Without a client identity the caller must say ``allow_without_identity=True`` (the server authenticates
     re-enrollment in another way)."""
     from cryptography import x509
+    from estcodec.cmc import oid as cmc_oid
 
     from .errors import ConfigError
 
@@ -403,7 +401,7 @@ def _check_reenroll(cfg: EstClientConfig, csr: Any, allow_without_identity: bool
         attrs = {a.oid.dotted_string for a in req.attributes}
     except (ValueError, TypeError):
         raise ConfigError("the re-enrollment request is not a readable PKCS#10 CSR") from None
-    if _CHANGE_SUBJECT_NAME in attrs:
+    if cmc_oid.CHANGE_SUBJECT_NAME in attrs:
         return  # RFC 7030 §4.2.2: the request asks for a new name explicitly
     current = identity.certificate
     if req.subject.public_bytes() != current.subject.public_bytes():

@@ -4,6 +4,8 @@ certificate being renewed, and a client identity is required unless the caller s
 from __future__ import annotations
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from estclient.csr import CsrBuilder
 from estclient.errors import ConfigError
@@ -55,3 +57,31 @@ async def test_der_csr_is_checked_too(mode):
                 await call(c.simple_reenroll(b"\x30\x03\x02\x01\x00"))
             same, _ = CsrBuilder().common_name("der-dev").build()
             assert isinstance(await call(c.simple_reenroll(same)), Issued)
+
+
+def test_change_subject_name_request_may_differ():
+    """RFC 7030 §4.2.2: a request that carries ChangeSubjectName (RFC 6402) may ask for other names; it is
+    sent (sans-IO: the flow yields it)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from estclient import flows as F
+    from estclient.config import ClientIdentity, EstClientConfig, TrustAnchors
+    from estcodec.cmc import oid as cmc_oid
+
+    from loopback import issue, make_ca
+
+    ca = make_ca()
+    me = issue(ca, "old-name")
+    cfg = EstClientConfig("https://est.example", trust=TrustAnchors.from_pem(ca.cert_pem),
+                          client_identity=ClientIdentity(me.cert_pem, me.key_pem))
+    key = ec.generate_private_key(ec.SECP256R1())
+    base = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "new-name")]))
+    plain = base.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    with pytest.raises(ConfigError, match="Subject differs"):
+        next(F.enroll(cfg, F.FlowState(), plain, reenroll=True))
+    changing = base.add_attribute(x509.ObjectIdentifier(cmc_oid.CHANGE_SUBJECT_NAME), b"new-name").sign(
+        key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    sent = next(F.enroll(cfg, F.FlowState(), changing, reenroll=True))
+    assert sent.request.operation == "simplereenroll"
