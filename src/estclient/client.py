@@ -372,8 +372,12 @@ class EstClient(_DriverBase):
     def simple_enroll(self, csr: Any) -> P.Issued | P.Pending:
         return self._run(F.enroll(self.config, self._state, csr))
 
-    def simple_reenroll(self, csr: Any) -> P.Issued | P.Pending:
-        return self._run(F.enroll(self.config, self._state, csr, reenroll=True))
+    def simple_reenroll(self, csr: Any, *, allow_without_identity: bool = False) -> P.Issued | P.Pending:
+        """/simplereenroll. The CSR's Subject and subjectAltName must equal the client identity's certificate
+        (RFC 7030 §4.2.2) and a client identity is required (§3.3.2), else ConfigError; pass
+        ``allow_without_identity=True`` when the server authenticates re-enrollment another way."""
+        return self._run(F.enroll(self.config, self._state, csr, reenroll=True,
+                                  allow_without_identity=allow_without_identity))
 
     def enroll_and_wait(self, csr: Any, *, max_wait: float, reenroll: bool = False) -> P.Issued:
         return self._run(F.enroll_and_wait(self.config, self._state, csr, max_wait=max_wait, reenroll=reenroll))
@@ -527,9 +531,11 @@ class AsyncEstClient(_DriverBase):
         await self._bootstrap_once()
         return await self._run(F.enroll(self.config, self._state, csr))
 
-    async def simple_reenroll(self, csr: Any) -> P.Issued | P.Pending:
+    async def simple_reenroll(self, csr: Any, *, allow_without_identity: bool = False) -> P.Issued | P.Pending:
+        """See :meth:`EstClient.simple_reenroll`."""
         await self._bootstrap_once()
-        return await self._run(F.enroll(self.config, self._state, csr, reenroll=True))
+        return await self._run(F.enroll(self.config, self._state, csr, reenroll=True,
+                                        allow_without_identity=allow_without_identity))
 
     async def enroll_and_wait(self, csr: Any, *, max_wait: float, reenroll: bool = False) -> P.Issued:
         await self._bootstrap_once()

@@ -22,7 +22,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .errors import ConfigError
 
-__all__ = ["CsrBuilder", "KEY_TYPES", "OID"]
+__all__ = ["CsrBuilder", "KEY_TYPES", "OID", "DEFAULT_KEYGEN_CAPABILITIES"]
 
 
 class OID:
@@ -80,6 +80,19 @@ _EKU_NAMES = {
     "ocsp_signing": ExtendedKeyUsageOID.OCSP_SIGNING.dotted_string,
     "cmc_ra": "1.3.6.1.5.5.7.3.28",
 }
+#: SMIMECapabilities (RFC 8551 §2.5.2) sent with an encrypted server-keygen request when the caller named none
+#: (RFC 7030 §4.4.1), in order of preference: content encryption, key wrap, key transport / key agreement.
+#: Only algorithms ``estcodec.enveloped`` decrypts; RSA PKCS#1 v1.5 key transport is left out (RSAES-OAEP).
+DEFAULT_KEYGEN_CAPABILITIES = (
+    "2.16.840.1.101.3.4.1.42",  # aes256-CBC
+    "2.16.840.1.101.3.4.1.2",  # aes128-CBC
+    "2.16.840.1.101.3.4.1.45",  # id-aes256-wrap
+    "2.16.840.1.101.3.4.1.5",  # id-aes128-wrap
+    "1.2.840.113549.1.1.7",  # id-RSAES-OAEP
+    "1.3.132.1.11.1",  # dhSinglePass-stdDH-sha256kdf-scheme (RFC 5753)
+    "1.3.132.1.11.2",  # dhSinglePass-stdDH-sha384kdf-scheme
+)
+
 _PRINTABLE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?")
 
 
@@ -469,9 +482,10 @@ class CsrBuilder:
         return self._decrypt_kid is not None or self._asymm_kid is not None
 
     def smime_capabilities(self, *capabilities: str | tuple[str, bytes | None]) -> "CsrBuilder":
-        """SMIMECapabilities (RFC 8551 §2.5.2): the content-encryption algorithms the client accepts for a
-        server-generated key (e.g. ``"2.16.840.1.101.3.4.1.42"`` for AES-256-CBC), each an OID or
-        ``(oid, parameters_der)``."""
+        """SMIMECapabilities (RFC 8551 §2.5.2): the algorithms the client accepts for a server-generated key, in
+        order of preference (content encryption such as ``"2.16.840.1.101.3.4.1.42"`` for AES-256-CBC, key wrap,
+        key transport or agreement), each an OID or ``(oid, parameters_der)``. Without this call a request
+        carrying a decryption-key identifier gets :data:`DEFAULT_KEYGEN_CAPABILITIES` (RFC 7030 §4.4.1)."""
         caps = []
         for c in capabilities:
             oid, params = (c, None) if isinstance(c, str) else c
@@ -683,8 +697,12 @@ class CsrBuilder:
             attrs.append((OID.DECRYPT_KEY_ID, [_tlv(0x04, self._decrypt_kid)]))
         if self._asymm_kid is not None:
             attrs.append((OID.ASYMM_DECRYPT_KEY_ID, [_tlv(0x04, self._asymm_kid)]))
-        if self._smime_caps is not None:
-            caps = b"".join(_tlv(0x30, _oid(o) + (p or b"")) for o, p in self._smime_caps)
+        caps_list = self._smime_caps
+        if caps_list is None and self.has_decrypt_key_request():
+            # RFC 7030 §4.4.1: an encrypted server-keygen request says which algorithms the client accepts
+            caps_list = [(o, None) for o in DEFAULT_KEYGEN_CAPABILITIES]
+        if caps_list is not None:
+            caps = b"".join(_tlv(0x30, _oid(o) + (p or b"")) for o, p in caps_list)
             attrs.append((OID.SMIME_CAPABILITIES, [_tlv(0x30, caps)]))
         return attrs
 

@@ -92,6 +92,7 @@ class FlowState:
     """What one client learns across operations (kept by the driver, read and updated by flows)."""
 
     anchors_pem: bytes | None = None  # set by bootstrap
+    cacerts_pem: bytes | None = None  # the last /cacerts set that passed validation (RFC 7030 §4.1.3)
     server_tls_version: str | None = None
     basic_preemptive: bool = False
 
@@ -185,51 +186,36 @@ def _simple(cfg: EstClientConfig, state: FlowState, request: P.EstRequest) -> Fl
 # ----------------------------------------------------------------------------- bootstrap
 
 
-def _verify_issued_by(cert: Any, issuer: Any) -> bool:
-    """``cert``'s signature verifies with ``issuer``'s public key. Names are not compared: root key-update
-    certificates (RFC 4210 §4.4, RFC 7030 §4.1.3 and A.1) link keys, and a certificate signed by an accepted
-    key is authentic whatever the names say."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+def validate_ca_set(accepted: Any, others: list[Any], *, at: Any = None) -> list[Any]:
+    """Validate ``others`` from the certificate a bootstrap ``accepted`` (RFC 7030 §4.1.3): each must be a CA
+    certificate (validity, basicConstraints cA, keyUsage keyCertSign) with a path to it, root key-update
+    certificates included (:func:`estclient._cacerts.validate_ca_set`). Returns the set, accepted first; raises
+    BootstrapVerificationError naming the certificates that fail."""
+    from ._cacerts import validate_ca_set as _validate
 
-    try:
-        c = cert.to_cryptography()
-        key = issuer.to_cryptography().public_key()
-        sig, tbs, h = c.signature, c.tbs_certificate_bytes, c.signature_hash_algorithm
-        if isinstance(key, rsa.RSAPublicKey):
-            pss = c.signature_algorithm_oid.dotted_string == "1.2.840.113549.1.1.10"
-            pad = padding.PSS(padding.MGF1(h), padding.PSS.AUTO) if pss else padding.PKCS1v15()
-            key.verify(sig, tbs, pad, h)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(sig, tbs, ec.ECDSA(h))
-        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
-            key.verify(sig, tbs)
-        else:
-            return False
-        return True
-    except (InvalidSignature, ValueError, TypeError, AttributeError):
-        return False
-    except Exception:  # unsupported algorithm and the like: not verified
-        return False
+    return _validate([accepted], [accepted, *others], at=at, error=BootstrapVerificationError)
 
 
-def validate_ca_set(accepted: Any, others: list[Any]) -> list[Any]:
-    """Path-validate ``others`` from ``accepted`` (RFC 7030 §4.1.3): each certificate must be signed by the
-    accepted one or by one already validated (root key update: NewWithOld, then NewWithNew and OldWithNew).
-    Returns the validated set (accepted first); raises BootstrapVerificationError when one does not chain."""
-    good = [accepted]
-    pending = [c for c in others if c.to_der() != accepted.to_der()]
-    progress = True
-    while pending and progress:
-        progress = False
-        for c in list(pending):
-            if any(_verify_issued_by(c, g) for g in good):
-                good.append(c)
-                pending.remove(c)
-                progress = True
-    if pending:
-        names = ", ".join(c.subject.rfc4514_string() for c in pending)
-        raise BootstrapVerificationError(f"certificates not verifiable from the accepted CA: {names}")
+def _validated_ca_set(cfg: EstClientConfig, state: FlowState, cas: P.CaCertificates) -> P.CaCertificates:
+    """A /cacerts set validated against the anchor in use (RFC 7030 §4.1.3): the explicit or bootstrapped
+    anchors; with system trust (the set came over a connection the system store authenticated), the set's most
+    recent self-signed CA certificate. Remembered in ``state.cacerts_pem`` (the signer trust for Full CMC
+    responses when there are no explicit anchors)."""
+    from cryptography import x509
+
+    from ._cacerts import most_recent_root, validate_ca_set as _validate
+
+    pem = _trust_pem(cfg, state)
+    if pem is not None:
+        anchors: list[Any] = list(x509.load_pem_x509_certificates(pem))
+    else:
+        root = most_recent_root(cas)
+        if root is None:
+            raise ProtocolError("the /cacerts set holds no self-signed CA certificate (RFC 7030 §4.1.3 requires "
+                                "the current root)")
+        anchors = [root]
+    good = P.CaCertificates(_validate(anchors, list(cas)))
+    state.cacerts_pem = good.to_pem().encode("ascii")
     return good
 
 
@@ -267,6 +253,7 @@ def bootstrap(cfg: EstClientConfig, state: FlowState) -> Flow:
     good = validate_ca_set(accepted, list(cas))
     pem = P.CaCertificates(good).to_pem().encode("ascii")
     state.anchors_pem = pem
+    state.cacerts_pem = pem
     yield UseAnchors(pem)
     return P.CaCertificates(good)
 
@@ -282,7 +269,7 @@ def _ensure_bootstrapped(cfg: EstClientConfig, state: FlowState) -> Flow:
 def get_ca_certs(cfg: EstClientConfig, state: FlowState) -> Flow:
     yield from _ensure_bootstrapped(cfg, state)
     rec = yield from _simple(cfg, state, P.build_cacerts_request(cfg.ca_label))
-    return P.parse_cacerts_response(rec.response)
+    return _validated_ca_set(cfg, state, P.parse_cacerts_response(rec.response))
 
 
 def get_csr_attributes(cfg: EstClientConfig, state: FlowState) -> Flow:
@@ -390,9 +377,58 @@ def _post_csr(cfg: EstClientConfig, state: FlowState, operation: str, csr: Any) 
     return last
 
 
-def enroll(cfg: EstClientConfig, state: FlowState, csr: Any, *, reenroll: bool = False) -> Flow:
-    """simpleenroll / simplereenroll -> Issued | Pending."""
+def _check_reenroll(cfg: EstClientConfig, csr: Any, allow_without_identity: bool) -> None:
+    """RFC 7030 §3.3.2 and §4.2.2: a re-enrollment is authenticated by the certificate being renewed, and the
+    request's Subject and subjectAltName are identical to it (unless the request carries ChangeSubjectName).
+    Without a client identity the caller must say ``allow_without_identity=True`` (the server authenticates
+    re-enrollment in another way)."""
+    from cryptography import x509
+    from estcodec.cmc import oid as cmc_oid
+
+    from .errors import ConfigError
+
+    identity = cfg.client_identity
+    if identity is None:
+        if allow_without_identity:
+            return
+        raise ConfigError(
+            "simple_reenroll needs the client identity being renewed (RFC 7030 §3.3.2); pass "
+            "allow_without_identity=True if the server authenticates re-enrollment another way"
+        )
+    der = csr.build_for_connection(None) if _is_builder(csr) else csr
+    try:
+        req = x509.load_der_x509_csr(der)
+        attrs = {a.oid.dotted_string for a in req.attributes}
+    except (ValueError, TypeError):
+        raise ConfigError("the re-enrollment request is not a readable PKCS#10 CSR") from None
+    if cmc_oid.CHANGE_SUBJECT_NAME in attrs:
+        return  # RFC 7030 §4.2.2: the request asks for a new name explicitly
+    current = identity.certificate
+    if req.subject.public_bytes() != current.subject.public_bytes():
+        raise ConfigError("the re-enrollment request's Subject differs from the certificate being renewed "
+                          "(RFC 7030 §4.2.2)")
+
+    def sans(ext_holder: Any) -> Any:
+        try:
+            return ext_holder.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except x509.ExtensionNotFound:
+            return None
+        except ValueError:
+            raise ConfigError("a subjectAltName extension cannot be read") from None
+
+    if sans(req) != sans(current):
+        raise ConfigError("the re-enrollment request's subjectAltName differs from the certificate being renewed "
+                          "(RFC 7030 §4.2.2)")
+
+
+def enroll(
+    cfg: EstClientConfig, state: FlowState, csr: Any, *, reenroll: bool = False, allow_without_identity: bool = False
+) -> Flow:
+    """simpleenroll / simplereenroll -> Issued | Pending. A re-enrollment is checked by :func:`_check_reenroll`
+    before anything is sent."""
     csr = _normalize_csr(csr)
+    if reenroll:
+        _check_reenroll(cfg, csr, allow_without_identity)
     yield from _ensure_bootstrapped(cfg, state)
     op = "simplereenroll" if reenroll else "simpleenroll"
     spki = csr.public_key_spki() if _is_builder(csr) else P.spki_of(csr)
@@ -436,8 +472,10 @@ def server_keygen(
         elif certificate is not None and not b.has_decrypt_key_request():
             b.asymmetric_decrypt_key_identifier(_subject_key_identifier(certificate))
         csr = b
+    # the signer of an encrypted key is checked like a Full CMC response's (system trust: the /cacerts set)
+    decrypting = kek is not None or private_key is not None
+    trust = (yield from _signer_trust(cfg, state, signer_trust)) if decrypting else signer_trust
     rec = yield from _post_csr(cfg, state, "serverkeygen", csr)
-    trust = signer_trust if signer_trust is not None else _trust_pem(cfg, state)
     return P.parse_serverkeygen_response(
         rec.response,
         private_key=private_key,
@@ -461,16 +499,30 @@ def _subject_key_identifier(certificate: Any) -> bytes:
         return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest
 
 
+def _signer_trust(cfg: EstClientConfig, state: FlowState, signer_trust: Any) -> Flow:
+    """Whom a signed server answer must chain to: ``signer_trust``, else the explicit or bootstrapped anchors,
+    else (system trust) the validated /cacerts set, fetched once. Never nothing: verification is not skipped."""
+    if signer_trust is not None:
+        return signer_trust
+    trust = _trust_pem(cfg, state)
+    if trust is None:
+        if state.cacerts_pem is None:
+            yield from get_ca_certs(cfg, state)
+        trust = state.cacerts_pem
+    return trust
+
+
 def full_cmc(cfg: EstClientConfig, state: FlowState, request: Any, *, signer_trust: Any = None) -> Flow:
-    """fullcmc -> CmcResponse | Pending; the Full PKI Response signature is checked against the EST trust
-    anchors (explicit or bootstrapped) unless ``signer_trust`` is given."""
+    """fullcmc -> CmcResponse | Pending; the Full PKI Response signature is checked against ``signer_trust``, else
+    the EST trust anchors (explicit or bootstrapped), else (system trust) the validated /cacerts set; the
+    response must echo the request's transactionId and senderNonce (RFC 5272 §6.6, §6.7)."""
     yield from _ensure_bootstrapped(cfg, state)
     der = request.to_der() if hasattr(request, "to_der") else request
     if not isinstance(der, (bytes, bytearray)):
         raise TypeError("request must be a CmcRequest or DER bytes")
+    trust = yield from _signer_trust(cfg, state, signer_trust)
     rec = yield from _simple(cfg, state, P.build_fullcmc_request(bytes(der), cfg.ca_label))
-    trust = signer_trust if signer_trust is not None else _trust_pem(cfg, state)
-    return P.parse_fullcmc_response(rec.response, signer_trust=trust)
+    return P.parse_fullcmc_response(rec.response, signer_trust=trust, request=request)
 
 
 def fingerprint(cert: Any) -> str:

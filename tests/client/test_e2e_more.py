@@ -85,13 +85,20 @@ async def test_traditional_key_format_and_rsa(mode):
 
 
 async def test_rollover_certificates_and_bootstrap_validation(mode):
-    """/cacerts with extra certificates: with a bootstrap, those not verifiable from the accepted CA fail."""
+    """/cacerts with extra certificates: in every trust mode, those not verifiable from the anchor in use fail
+    (RFC 7030 §4.1.3); root key-update certificates pass."""
     from loopback import make_ca
 
+    from estclient import ProtocolError
+
     stranger = make_ca("Unrelated CA").cert
+    with EstTestServer(auth=None, ca_rollover=True, ca_intermediate=True) as srv:
+        async with est(mode, conf(srv)) as c:
+            assert len(await call(c.get_ca_certs())) == 5
     with EstTestServer(auth=None, extra_ca_certificates=[stranger]) as srv:
         async with est(mode, conf(srv)) as c:
-            assert len(await call(c.get_ca_certs())) == 2
+            with pytest.raises(ProtocolError, match="Unrelated CA: does not chain"):
+                await call(c.get_ca_certs())
         from estclient import BootstrapVerificationError
 
         async with est(mode, EstClientConfig(srv.url, trust=TrustAnchors.bootstrap(srv.ca_fingerprint_sha256))) as c:

@@ -20,6 +20,7 @@ from estclient.csr import CsrBuilder
 from estclient.errors import (
     AuthenticationRequired,
     BootstrapVerificationError,
+    ConfigError,
     EstError,
     NotSupported,
     ServerError,
@@ -134,9 +135,16 @@ async def test_simplereenroll_subject_mismatch_refused(mode):
         async with est(mode, conf(srv, http_auth=basic(srv))) as c:
             first = await call(c.simple_enroll(b))
         async with est(mode, conf(srv, client_identity=pem_identity(first.certificate, b.private_key))) as c:
-            with pytest.raises(ServerError) as ei:
+            # the client refuses before sending (RFC 7030 §4.2.2) ...
+            with pytest.raises(ConfigError, match="Subject differs"):
                 await call(c.simple_reenroll(CsrBuilder().common_name("another")))
-            assert 400 <= ei.value.status < 500
+            assert not [r for r in srv.requests if r.operation == "simplereenroll"]
+        # without an identity the caller must opt in; this server then wants the certificate being renewed
+        async with est(mode, conf(srv, http_auth=basic(srv))) as c:
+            with pytest.raises(ConfigError, match="allow_without_identity"):
+                await call(c.simple_reenroll(CsrBuilder().common_name("another")))
+            with pytest.raises(AuthenticationRequired):
+                await call(c.simple_reenroll(CsrBuilder().common_name("another"), allow_without_identity=True))
 
 
 async def test_serverkeygen_plain(mode):

@@ -82,6 +82,7 @@ from estcodec.enveloped import (
 )
 from estcodec.x509 import Certificate
 
+from ._keygen import apply_capabilities
 from ._ca import TestCa, generate_key, key_type_of
 from ._csr import CsrError, CsrInfo, certificate_san_der, from_request, parse_csr
 from ._digest import DigestVerifier
@@ -485,6 +486,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif _OID_RSA_ENCRYPTION in caps:
                 padding = "pkcs1v15"
             recipient = _certificate_recipient(recipient_cert, padding)
+            recipient = apply_capabilities(recipient, caps)  # key wrap / ECDH scheme from SMIMECapabilities
         if recipient is not None:
             # the client's first AES-CBC capability (RFC 8551 §2.5.2: in order of preference)
             content_alg = next((EncryptionAlgorithm(c) for c in caps if c in _AES_CBC), content_alg)
