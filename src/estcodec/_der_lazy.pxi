@@ -12,7 +12,7 @@ cdef int _field_bounds(Model m, Py_ssize_t index, Py_ssize_t* cstart, Py_ssize_t
     # Where field ``index`` of the decoded model ``m`` lies in its source bytes: a deferred leaf knows its place;
     # otherwise the components of the SEQUENCE are walked again, matching each field's tag in order.
     cdef size_t mark = <size_t>m._p[index]
-    cdef Spec s = type(m)._asn1_spec
+    cdef Spec s
     cdef Header ch
     cdef Py_ssize_t p = m._cstart
     cdef Py_ssize_t i = 0
@@ -22,6 +22,7 @@ cdef int _field_bounds(Model m, Py_ssize_t index, Py_ssize_t* cstart, Py_ssize_t
         cstart[0] = _leaf_start(mark)
         cend[0] = cstart[0] + _leaf_len(mark)
         return 0
+    s = type(m)._asn1_spec
     while p < m._end and i < PyTuple_GET_SIZE(s.fields):
         read_header(buf, p, m._end, &ch, False)
         f = <FieldSpec>PyTuple_GET_ITEM(s.fields, i)
@@ -105,10 +106,10 @@ cdef class LazyContained:
         if p != NULL and p != <PyObject*>None:     # instances built from values hold None there
             return <object>p
         key = m._get(self.key_index)
-        t = self.registry.get(key) if key is not None else None
-        if t is None:
+        p = PyDict_GetItem(self.registry, key) if key is not None else NULL
+        if p == NULL or p == <PyObject*>None:
             return m._get(self.index)
-        s = self._spec_for(t)
+        s = self._spec_for(<object>p)
         if m._src is None:
             raw = m._get(self.index)
             v = _decode_top(s, raw, False)
