@@ -206,6 +206,13 @@ def test_lookups_scan_then_bisect_and_agree():
         [1000, 1007, 1000 + 7 * 2999, None, None, None, None, None, 1000 + 7 * 1500]
     assert [None if r is None else r.to_der() for r in first] == [None if r is None else r.to_der() for r in again]
     assert crl.get_revoked(1000).revocation_date == dt.datetime(2026, 1, 1, tzinfo=UTC)
+    # Entries made by the iterator are the instances the schema engine makes from the same bytes.
+    model = crl.to_model().tbs_cert_list.revoked_certificates
+    mine = list(crl)
+    assert len(mine) == len(model) == 3001
+    for a, b in zip(mine, model):
+        assert (a.to_der(), a.serial_number, a.revocation_date, a.extensions, a.reason) == \
+            (b.to_der(), b.serial_number, b.revocation_date, b.extensions, b.reason)
     assert all(crl.is_revoked(1000 + 7 * i) for i in range(0, 3000, 13))
 
 

@@ -293,6 +293,35 @@ cdef int _cmp_key(cbuf buf, Py_ssize_t entry, cbuf key, Py_ssize_t kn) noexcept:
     return memcmp(buf + p, key, kn)
 
 
+cdef object _revoked_entry(SeqOfIndex idx, Py_ssize_t p):
+    # One entry, validated already by SeqOfIndex: the RevokedCertificate model is filled directly (the same
+    # instance the schema engine would make), without the engine's generic walk; its extensions, if any, are
+    # decoded (and so checked as Extension models) by the engine.
+    cdef cbuf buf = <cbuf>PyBytes_AS_STRING(idx.src)
+    cdef Header e, c
+    cdef Model m
+    cdef Spec s = <Spec>idx.entry_spec
+    read_header(buf, p, idx.end, &e, False)
+    m = <Model>_new_model(<PyObject*>s.model)
+    m._alloc(s.nslots)
+    m._src = idx.src
+    read_header(buf, e.cstart, e.cend, &c, False)
+    m._put(0, dec_integer(buf, c.cstart, c.cend, c.start))
+    read_header(buf, c.cend, e.cend, &c, False)
+    if c.tag == T_UTC_TIME:
+        m._put(1, dec_utc_time(buf, c.cstart, c.cend, c.start, False))
+    else:
+        m._put(1, dec_generalized_time(buf, c.cstart, c.cend, c.start, False))
+    if c.cend < e.cend:
+        read_header(buf, c.cend, e.cend, &c, False)
+        m._put(2, _decode_in_place(idx.src, idx._ext_spec, c.start, c.cend, False, True))
+    m._start = e.start
+    m._cstart = e.cstart
+    m._end = e.cend
+    m._ber = False
+    return m
+
+
 @cython.final
 cdef class SeqOfIndex:
     """The entries of a SEQUENCE OF RevokedCertificate lying in ``src[start:end]`` (its contents), each
@@ -307,6 +336,7 @@ cdef class SeqOfIndex:
     cdef readonly object entry_spec
     cdef Py_ssize_t* _sorted
     cdef Py_ssize_t _lookups
+    cdef Spec _ext_spec
 
     def __cinit__(self, bytes src, Py_ssize_t start, Py_ssize_t end, entry_spec):
         cdef cbuf buf = <cbuf>PyBytes_AS_STRING(src)
@@ -322,6 +352,9 @@ cdef class SeqOfIndex:
         self.start = start
         self.end = end
         self.entry_spec = _as_spec(entry_spec)
+        if (<Spec>self.entry_spec).kind != K_SEQ or len((<Spec>self.entry_spec).fields) != 3:
+            raise TypeError("entry_spec must be a SEQUENCE model of userCertificate, revocationDate, extensions")
+        self._ext_spec = (<FieldSpec>(<Spec>self.entry_spec).fields[2]).spec
         try:
             while p < end:
                 part = 0
@@ -418,8 +451,7 @@ cdef class SeqOfIndex:
                 p = _skip_header(buf, p, &n) + n
         if hit < 0:
             return None
-        q = _skip_header(buf, hit, &n) + n
-        return _decode_in_place(self.src, <Spec>self.entry_spec, hit, q, False, True)
+        return _revoked_entry(self, hit)
 
 
 @cython.final
@@ -440,6 +472,6 @@ cdef class _SeqOfIter:
         if self.p >= idx.end:
             raise StopIteration
         q = _skip_header(<cbuf>PyBytes_AS_STRING(idx.src), self.p, &n) + n
-        v = _decode_in_place(idx.src, <Spec>idx.entry_spec, self.p, q, False, True)
+        v = _revoked_entry(idx, self.p)
         self.p = q
         return v

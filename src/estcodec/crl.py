@@ -32,11 +32,11 @@ from typing import Iterator, List, Optional
 
 from . import _sigalgs
 from . import pem as _pem
-from ._der import FieldPath, SeqOfIndex, decode_at, tlv_children
+from ._der import FieldPath, SeqOfIndex, decode_at, encode_header, tlv_children
 from ._sigalgs import SignatureError
 from .errors import DecodeError, EncodeError
 from .schema import (
-    BitString, Enumerated, GeneralizedTime, Integer, Sequence, SequenceOf, decode, encode, field,
+    BitString, BitStringValue, Enumerated, GeneralizedTime, Integer, Sequence, SequenceOf, encode, field,
 )
 from .x509 import (
     EXTENSION_TYPES, AlgorithmIdentifier, AuthorityKeyIdentifier, Extension, Extensions, GeneralNames, Name, Time,
@@ -457,12 +457,5 @@ class CertificateListBuilder:
         alg, _ = _sigalgs.sign(private_key, b"", hash_algorithm=hash_algorithm)
         tbs_der = encode(TBSCertList, self.tbs(alg))
         alg2, sig = _sigalgs.sign(private_key, tbs_der, hash_algorithm=hash_algorithm)
-        model = _CertificateListModel(tbs_cert_list=decode(TBSCertList, tbs_der), signature_algorithm=alg2,
-                                      signature_value=_bits(sig))
-        return CertificateList.from_der(encode(_CertificateListModel, model))
-
-
-def _bits(data: bytes):
-    from .schema import BitStringValue
-
-    return BitStringValue(data, 0)
+        body = tbs_der + encode(AlgorithmIdentifier, alg2) + encode(BitString, BitStringValue(sig, 0))
+        return CertificateList.from_der(encode_header(0, True, 16, len(body)) + body)
