@@ -197,6 +197,29 @@ cdef int _check_extensions_shallow(cbuf buf, Header* h, int* part, Py_ssize_t* e
     return 0
 
 
+cdef inline bint _utc_time_ok(cbuf p, Py_ssize_t n) noexcept:
+    # The one DER form of UTCTime, YYMMDDHHMMSSZ, with its fields in range: the check parse_utc_time makes, without
+    # building its parts (a CRL has one per entry). False sends the caller to parse_utc_time for the error.
+    cdef int k, y, mo, d, h, mi, sec
+    if n != 13 or p[12] != 90:
+        return False
+    for k in range(12):
+        if p[k] < 48 or p[k] > 57:
+            return False
+    y = (p[0] - 48) * 10 + (p[1] - 48)
+    y += 1900 if y >= 50 else 2000
+    mo = (p[2] - 48) * 10 + (p[3] - 48)
+    d = (p[4] - 48) * 10 + (p[5] - 48)
+    h = (p[6] - 48) * 10 + (p[7] - 48)
+    mi = (p[8] - 48) * 10 + (p[9] - 48)
+    sec = (p[10] - 48) * 10 + (p[11] - 48)
+    if mo < 1 or mo > 12 or d < 1 or h > 23 or mi > 59 or sec > 59:
+        return False
+    if d > 28 and d > _days_in_month(y, mo):
+        return False
+    return True
+
+
 cdef int _check_revoked_entry(cbuf buf, Header* e, int* part, int* sub, Py_ssize_t* ext_i) except -1:
     # revokedCertificates entry: SEQUENCE { userCertificate INTEGER, revocationDate Time,
     # crlEntryExtensions Extensions OPTIONAL }.
@@ -219,7 +242,8 @@ cdef int _check_revoked_entry(cbuf buf, Header* e, int* part, int* sub, Py_ssize
         _fail("RevokedCertificate ends before its field revocation_date", e.start, "missing-field")
     read_header(buf, p, e.cend, &c, False)
     if _is(&c, T_UTC_TIME, False):
-        parse_utc_time(buf + c.cstart, c.cend - c.cstart, c.start, False, &t)
+        if not _utc_time_ok(buf + c.cstart, c.cend - c.cstart):
+            parse_utc_time(buf + c.cstart, c.cend - c.cstart, c.start, False, &t)  # raises the precise error
     elif _is(&c, T_GENERALIZED_TIME, False):
         parse_generalized_time(buf + c.cstart, c.cend - c.cstart, c.start, False, &t)
     else:

@@ -40,7 +40,6 @@ from .schema import (
 )
 from .x509 import (
     EXTENSION_TYPES, AlgorithmIdentifier, AuthorityKeyIdentifier, Extension, Extensions, GeneralNames, Name, Time,
-    _parsed_at,
 )
 
 __all__ = [
