@@ -300,3 +300,12 @@ def test_malformed_entry_extension_value_raises_on_read():
         entry.certificate_issuer
     assert info.value.path.startswith(".crl_entry_extensions[") or info.value.path.startswith("$.crl_entry_extensions[")
     assert oid.CERTIFICATE_ISSUER in [e.oid for e in entry.extensions]
+
+
+def test_public_names_exist():
+    import estcodec.crl
+    import estcodec.ocsp
+
+    for mod in (estcodec.crl, estcodec.ocsp):
+        for name in mod.__all__:
+            assert hasattr(mod, name), (mod.__name__, name)
