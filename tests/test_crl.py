@@ -165,7 +165,12 @@ def test_builder_output_reads_in_cryptography_with_equal_values():
     for i, s in enumerate(serials):
         b.add_revoked(s, now - dt.timedelta(days=i), reason=CRLReason.KEY_COMPROMISE if i % 2 else None,
                       invalidity_date=now - dt.timedelta(days=30) if i == 3 else None)
+    # UTCTime of the last century, GeneralizedTime from 2050 (RFC 5280 §5.1.2.4)
+    b.add_revoked(3, dt.datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC))
+    b.add_revoked(4, dt.datetime(2050, 1, 1, 0, 0, 1, tzinfo=UTC))
+    serials += [3, 4]
     crl = b.sign(key)
+    assert [r.revocation_date.year for r in crl][-2:] == [1999, 2050]
     theirs = cx.load_der_x509_crl(crl.to_der())
     assert theirs.is_signature_valid(key.public_key())
     crl.verify(key.public_key())

@@ -318,30 +318,42 @@ cdef int _cmp_key(cbuf buf, Py_ssize_t entry, cbuf key, Py_ssize_t kn) noexcept:
 
 
 cdef object _revoked_entry(SeqOfIndex idx, Py_ssize_t p):
-    # One entry, validated already by SeqOfIndex: the RevokedCertificate model is filled directly (the same
-    # instance the schema engine would make), without the engine's generic walk; its extensions, if any, are
-    # decoded (and so checked as Extension models) by the engine.
+    # One entry, validated already by SeqOfIndex (the bytes are immutable): the RevokedCertificate model is filled
+    # directly (the same instance the schema engine would make), without the engine's generic walk and without
+    # checking again; its extensions, if any, are decoded (and so checked as Extension models) by the engine.
     cdef cbuf buf = <cbuf>PyBytes_AS_STRING(idx.src)
-    cdef Header e, c
     cdef Model m
     cdef Spec s = <Spec>idx.entry_spec
-    read_header(buf, p, idx.end, &e, False)
+    cdef Py_ssize_t elen, ilen, tlen, cs, end, ts, q
+    cdef Header c
+    cdef cbuf t
+    cs = _skip_header(buf, p, &elen)
+    end = cs + elen
     m = <Model>_new_model(<PyObject*>s.model)
     m._alloc(s.nslots)
     m._src = idx.src
-    read_header(buf, e.cstart, e.cend, &c, False)
-    m._put(0, dec_integer(buf, c.cstart, c.cend, c.start))
-    read_header(buf, c.cend, e.cend, &c, False)
-    if c.tag == T_UTC_TIME:
-        m._put(1, dec_utc_time(buf, c.cstart, c.cend, c.start, False))
+    q = _skip_header(buf, cs, &ilen)
+    m._put(0, dec_integer(buf, q, q + ilen, cs))
+    ts = q + ilen
+    q = _skip_header(buf, ts, &tlen)
+    t = buf + q
+    if buf[ts] == T_UTC_TIME and tlen == 13:
+        # YYMMDDHHMMSSZ, checked by SeqOfIndex
+        m._put(1, datetime_new(
+            ((t[0] - 48) * 10 + (t[1] - 48)) + (1900 if t[0] >= 53 else 2000),
+            (t[2] - 48) * 10 + (t[3] - 48), (t[4] - 48) * 10 + (t[5] - 48), (t[6] - 48) * 10 + (t[7] - 48),
+            (t[8] - 48) * 10 + (t[9] - 48), (t[10] - 48) * 10 + (t[11] - 48), 0, _UTC))
+    elif buf[ts] == T_UTC_TIME:
+        m._put(1, dec_utc_time(buf, q, q + tlen, ts, False))
     else:
-        m._put(1, dec_generalized_time(buf, c.cstart, c.cend, c.start, False))
-    if c.cend < e.cend:
-        read_header(buf, c.cend, e.cend, &c, False)
+        m._put(1, dec_generalized_time(buf, q, q + tlen, ts, False))
+    q += tlen
+    if q < end:
+        read_header(buf, q, end, &c, False)
         m._put(2, _decode_in_place(idx.src, idx._ext_spec, c.start, c.cend, False, True))
-    m._start = e.start
-    m._cstart = e.cstart
-    m._end = e.cend
+    m._start = p
+    m._cstart = cs
+    m._end = end
     m._ber = False
     return m
 
