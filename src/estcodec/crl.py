@@ -36,10 +36,11 @@ from ._der import FieldPath, SeqOfIndex, decode_at, encode_header, tlv_children
 from ._sigalgs import SignatureError
 from .errors import DecodeError, EncodeError
 from .schema import (
-    BitString, BitStringValue, Enumerated, GeneralizedTime, Integer, Sequence, SequenceOf, encode, field,
+    BitString, BitStringValue, Integer, Sequence, SequenceOf, encode, field,
 )
+from .x509 import oid as _x509_oid
 from .x509 import (
-    EXTENSION_TYPES, AlgorithmIdentifier, AuthorityKeyIdentifier, Extension, Extensions, GeneralNames, Name, Time,
+    AlgorithmIdentifier, AuthorityKeyIdentifier, Extension, Extensions, Name, Time,
 )
 
 __all__ = [
@@ -47,17 +48,17 @@ __all__ = [
 ]
 
 
-class oid:  # noqa: N801 - a namespace of constants
+class oid:  # noqa: N801 - a namespace of constants (defined once, in estcodec.x509.oid)
     """OIDs of RFC 5280 §5 (CRL and CRL entry extensions)."""
 
-    CRL_NUMBER = "2.5.29.20"
-    REASON_CODE = "2.5.29.21"
-    INVALIDITY_DATE = "2.5.29.24"
-    DELTA_CRL_INDICATOR = "2.5.29.27"
-    ISSUING_DISTRIBUTION_POINT = "2.5.29.28"
-    CERTIFICATE_ISSUER = "2.5.29.29"
-    FRESHEST_CRL = "2.5.29.46"
-    AUTHORITY_KEY_IDENTIFIER = "2.5.29.35"
+    CRL_NUMBER = _x509_oid.CRL_NUMBER
+    REASON_CODE = _x509_oid.REASON_CODE
+    INVALIDITY_DATE = _x509_oid.INVALIDITY_DATE
+    DELTA_CRL_INDICATOR = _x509_oid.DELTA_CRL_INDICATOR
+    ISSUING_DISTRIBUTION_POINT = _x509_oid.ISSUING_DISTRIBUTION_POINT
+    CERTIFICATE_ISSUER = _x509_oid.CERTIFICATE_ISSUER
+    FRESHEST_CRL = _x509_oid.FRESHEST_CRL
+    AUTHORITY_KEY_IDENTIFIER = _x509_oid.AUTHORITY_KEY_IDENTIFIER
 
 
 class CRLReason(enum.IntEnum):
@@ -73,15 +74,6 @@ class CRLReason(enum.IntEnum):
     REMOVE_FROM_CRL = 8
     PRIVILEGE_WITHDRAWN = 9
     AA_COMPROMISE = 10
-
-
-# The CRL and CRL entry extensions whose values this module reads (registered with the certificate ones: one
-# registry of extension types).
-EXTENSION_TYPES.setdefault(oid.CRL_NUMBER, Integer)
-EXTENSION_TYPES.setdefault(oid.DELTA_CRL_INDICATOR, Integer)
-EXTENSION_TYPES.setdefault(oid.REASON_CODE, Enumerated)
-EXTENSION_TYPES.setdefault(oid.INVALIDITY_DATE, GeneralizedTime)
-EXTENSION_TYPES.setdefault(oid.CERTIFICATE_ISSUER, GeneralNames)
 
 
 def _ext_value(exts, extn_id: str, prefix: tuple):

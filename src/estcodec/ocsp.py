@@ -33,8 +33,9 @@ from .schema import (
     BitString, Choice, Enumerated, GeneralizedTime, Integer, Null, ObjectIdentifier, OctetString, Sequence,
     SequenceOf, encode, field,
 )
+from .x509 import oid as _x509_oid
 from .x509 import (
-    EXTENSION_TYPES, AlgorithmIdentifier, Certificate, Extension, Extensions, GeneralName, Name, SubjectPublicKeyInfo,
+    AlgorithmIdentifier, Certificate, Extension, Extensions, GeneralName, Name, SubjectPublicKeyInfo,
 )
 
 __all__ = [
@@ -46,7 +47,7 @@ __all__ = [
 
 class oid:  # noqa: N801 - a namespace of constants
     OCSP_BASIC = "1.3.6.1.5.5.7.48.1.1"
-    NONCE = "1.3.6.1.5.5.7.48.1.2"
+    NONCE = _x509_oid.OCSP_NONCE  # an OCTET STRING inside extnValue (RFC 8954), registered in x509
     CRL_ID = "1.3.6.1.5.5.7.48.1.3"
     ACCEPTABLE_RESPONSES = "1.3.6.1.5.5.7.48.1.4"
     NO_CHECK = "1.3.6.1.5.5.7.48.1.5"
@@ -62,10 +63,6 @@ class ResponseStatus(enum.IntEnum):
     TRY_LATER = 3
     SIG_REQUIRED = 5
     UNAUTHORIZED = 6
-
-
-# The nonce (RFC 8954) is an OCTET STRING inside extnValue; registered with the other extension types.
-EXTENSION_TYPES.setdefault("1.3.6.1.5.5.7.48.1.2", OctetString)
 
 
 class CertStatus(enum.Enum):

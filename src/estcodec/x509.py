@@ -17,7 +17,7 @@ from . import pem as _pem
 from ._der import FieldPath, LazyContained, RdnPairs, rdn_pairs_of
 from .errors import DecodeError, EncodeError
 from .schema import (
-    Any, AnyValue, BitString, Boolean, Choice, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
+    Any, AnyValue, BitString, Boolean, Choice, Enumerated, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
     OctetString, PrintableString, Sequence, SequenceOf, SetOf, UTCTime, UTF8String, decode, encode, field,
 )
 
@@ -61,6 +61,15 @@ class oid:  # noqa: N801 - a namespace of constants
     AUTHORITY_KEY_IDENTIFIER = "2.5.29.35"
     EXTENDED_KEY_USAGE = "2.5.29.37"
     AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1"
+    # CRL and CRL entry extensions (RFC 5280 §5.2, §5.3), OCSP nonce (RFC 8954)
+    CRL_NUMBER = "2.5.29.20"
+    REASON_CODE = "2.5.29.21"
+    INVALIDITY_DATE = "2.5.29.24"
+    DELTA_CRL_INDICATOR = "2.5.29.27"
+    ISSUING_DISTRIBUTION_POINT = "2.5.29.28"
+    CERTIFICATE_ISSUER = "2.5.29.29"
+    FRESHEST_CRL = "2.5.29.46"
+    OCSP_NONCE = "1.3.6.1.5.5.7.48.1.2"
 
     KP_SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
     KP_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
@@ -347,6 +356,12 @@ EXTENSION_TYPES: dict = {
     oid.AUTHORITY_KEY_IDENTIFIER: AuthorityKeyIdentifier,
     oid.EXTENDED_KEY_USAGE: ExtendedKeyUsage,
     oid.AUTHORITY_INFO_ACCESS: AuthorityInfoAccess,
+    oid.CRL_NUMBER: Integer,
+    oid.DELTA_CRL_INDICATOR: Integer,
+    oid.REASON_CODE: Enumerated,
+    oid.INVALIDITY_DATE: GeneralizedTime,
+    oid.CERTIFICATE_ISSUER: GeneralNames,
+    oid.OCSP_NONCE: OctetString,
 }
 
 
