@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from estcodec import DecodeError, pem
 from estcodec._sigalgs import SignatureError
-from estcodec.crl import CertificateList, CertificateListBuilder, CRLReason, RevokedCertificate, oid
+from estcodec.crl import CertificateList, CertificateListBuilder, CRLReason, RevokedCertificate, _CertificateListModel, oid
 from estcodec.x509 import Name
 
 VECTORS = Path(os.path.dirname(cryptography_vectors.__file__)) / "x509"
@@ -314,3 +314,42 @@ def test_public_names_exist():
     for mod in (estcodec.crl, estcodec.ocsp):
         for name in mod.__all__:
             assert hasattr(mod, name), (mod.__name__, name)
+
+
+def test_mutations_agree_with_the_schema_engine():
+    """Random byte changes to a small CRL (seeded, 3000 of them): CertificateList.from_der accepts exactly what the
+    schema engine's plain model accepts, and what it accepts reads (entries, lookups) as the engine reads it."""
+    import random
+
+    key, name = _key_and_name()
+    now = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    b = CertificateListBuilder().issuer(name).this_update(now).next_update(now + dt.timedelta(days=1)).crl_number(5)
+    for i in range(6):
+        b.add_revoked(0x7F00 + i * 0x41, now - dt.timedelta(days=i), reason=CRLReason(i % 3))
+    der = b.sign(key).to_der()
+    rng = random.Random(1515)
+    accepted = 0
+    for _ in range(3000):
+        data = bytearray(der)
+        for _ in range(rng.choice((1, 1, 2))):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        data = bytes(data)
+        try:
+            ref = _CertificateListModel.from_der(data)
+        except DecodeError:
+            ref = None
+        try:
+            crl = CertificateList.from_der(data)
+        except DecodeError:
+            assert ref is None or ref.tbs_cert_list.version not in (None, 1)
+            continue
+        assert ref is not None, data.hex()
+        accepted += 1
+        entries = ref.tbs_cert_list.revoked_certificates or []
+        mine = list(crl)
+        assert [e.to_der() for e in mine] == [e.to_der() for e in entries]
+        assert [(e.serial_number, e.revocation_date) for e in mine] == \
+            [(e.serial_number, e.revocation_date) for e in entries]
+        for e in entries:
+            assert crl.get_revoked(e.serial_number) is not None
+    assert accepted > 100
