@@ -11,8 +11,12 @@ from cryptography import x509 as cx
 
 from estcodec import DecodeError, pem
 from estcodec._der import tlv_children
-from estcodec.schema import ObjectIdentifier, OctetString, encode
-from estcodec.x509 import EXTENSION_TYPES, Certificate, Extension, oid
+from estcodec.schema import (
+    BitString, Boolean, Integer, ObjectIdentifier, OctetString, Sequence, SequenceOf, encode, field,
+)
+from estcodec.x509 import (
+    EXTENSION_TYPES, AlgorithmIdentifier, Certificate, Extension, Name, SubjectPublicKeyInfo, Validity, oid,
+)
 
 from test_x509 import CERTS, STRICT_REFUSALS
 
@@ -233,3 +237,75 @@ def test_the_extension_structure_stays_strict():
     with pytest.raises(DecodeError) as info:
         Certificate.from_der(_with_first_extension(der, bad))
     assert info.value.path.startswith("$.tbs_certificate.extensions[0].extn_value")
+
+
+class _EagerExtension(Sequence):
+    """Extension as estcodec declared it before values were checked lazily: the value decoded with the
+    certificate ("OCTET STRING CONTAINING")."""
+
+    extn_id: ObjectIdentifier
+    critical: Boolean = field(default=False)
+    extn_value: OctetString = field(defined_by="extn_id", registry=EXTENSION_TYPES, contains=True)
+
+
+class _EagerTBS(Sequence):
+    version: Integer = field(explicit=0, default=0)
+    serial_number: Integer
+    signature: AlgorithmIdentifier
+    issuer: Name
+    validity: Validity
+    subject: Name
+    subject_public_key_info: SubjectPublicKeyInfo
+    issuer_unique_id: BitString = field(implicit=1, optional=True)
+    subject_unique_id: BitString = field(implicit=2, optional=True)
+    extensions: SequenceOf(_EagerExtension, min_size=1) = field(explicit=3, optional=True)
+
+
+class _EagerCertificate(Sequence):
+    tbs_certificate: _EagerTBS
+    signature_algorithm: AlgorithmIdentifier
+    signature_value: BitString
+
+
+def test_validate_extensions_accepts_exactly_what_eager_decoding_accepted():
+    """Seeded byte changes inside the extensions of the certifi roots: from_der(...).validate_extensions() succeeds
+    exactly where the former eager declaration decodes, and fails (nearly always) with the same reason, offset and
+    path."""
+    import random
+
+    import certifi
+
+    roots = [der for _, der in pem.decode(Path(certifi.where()).read_text())]
+    rng = random.Random(15)
+    agree_ok = agree_bad = same = 0
+    for _ in range(4000):
+        der = rng.choice(roots)
+        cert = Certificate.from_der(der)
+        if not cert.extensions:
+            continue
+        ext = rng.choice(cert.extensions)
+        raw = ext.to_der()
+        start = der.index(raw)
+        data = bytearray(der)
+        data[start + rng.randrange(len(raw))] = rng.randrange(256)
+        data = bytes(data)
+        try:
+            _EagerCertificate.from_der(data)
+            eager = None
+        except DecodeError as e:
+            eager = (e.reason, e.offset, e.path)
+        try:
+            Certificate.from_der(data).validate_extensions()
+            lazy = None
+        except DecodeError as e:
+            lazy = (e.reason, e.offset, e.path)
+        assert (lazy is None) == (eager is None), data.hex()
+        if eager is None:
+            agree_ok += 1
+        else:
+            agree_bad += 1
+            # The same first error, unless the eager walk met a faulty value before a structural fault that
+            # from_der (which leaves values for later) meets first.
+            same += lazy == eager
+    assert agree_ok > 100 and agree_bad > 1000, (agree_ok, agree_bad)
+    assert same > 0.95 * agree_bad, (same, agree_bad)
