@@ -1,18 +1,23 @@
 """X.509 certificates (RFC 5280) and the pieces other PKI structures share with them.
 
 Field names are the snake_case of RFC 5280's ASN.1 identifiers. ``Certificate.from_der`` validates the whole
-structure, including the values of the extensions that EST users meet (a malformed subjectAltName fails there,
-not later). Certificates keep their exact bytes: ``tbs_der`` is what the issuer signed.
+structure of the certificate as strict DER, extensions included (each a well-formed extnID, critical and extnValue
+OCTET STRING). The value *inside* an extnValue is checked when it is read (``Extension.parsed`` and the accessors
+built on it, such as ``Certificate.key_usage``), as cryptography and OpenSSL do: a certificate whose keyUsage has
+trailing zero bits or whose subjectAltName holds a UTF-8 dNSName stays readable, and reading that one extension
+raises ``DecodeError``. ``Certificate.validate_extensions()`` checks every registered extension value at once, for
+callers who want a certificate refused as a whole. Certificates keep their exact bytes: ``tbs_der`` is what the
+issuer signed.
 """
 import datetime as _dt
 import hashlib
 import ipaddress
 
 from . import pem as _pem
-from ._der import ContainedGetter, FieldPath, RdnPairs, rdn_pairs_of
+from ._der import FieldPath, LazyContained, RdnPairs, rdn_pairs_of
 from .errors import DecodeError, EncodeError
 from .schema import (
-    Any, AnyValue, BitString, Boolean, Choice, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
+    Any, AnyValue, BitString, Boolean, Choice, Enumerated, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
     OctetString, PrintableString, Sequence, SequenceOf, SetOf, UTCTime, UTF8String, decode, encode, field,
 )
 
@@ -56,6 +61,15 @@ class oid:  # noqa: N801 - a namespace of constants
     AUTHORITY_KEY_IDENTIFIER = "2.5.29.35"
     EXTENDED_KEY_USAGE = "2.5.29.37"
     AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1"
+    # CRL and CRL entry extensions (RFC 5280 §5.2, §5.3), OCSP nonce (RFC 8954)
+    CRL_NUMBER = "2.5.29.20"
+    REASON_CODE = "2.5.29.21"
+    INVALIDITY_DATE = "2.5.29.24"
+    DELTA_CRL_INDICATOR = "2.5.29.27"
+    ISSUING_DISTRIBUTION_POINT = "2.5.29.28"
+    CERTIFICATE_ISSUER = "2.5.29.29"
+    FRESHEST_CRL = "2.5.29.46"
+    OCSP_NONCE = "1.3.6.1.5.5.7.48.1.2"
 
     KP_SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
     KP_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
@@ -342,20 +356,22 @@ EXTENSION_TYPES: dict = {
     oid.AUTHORITY_KEY_IDENTIFIER: AuthorityKeyIdentifier,
     oid.EXTENDED_KEY_USAGE: ExtendedKeyUsage,
     oid.AUTHORITY_INFO_ACCESS: AuthorityInfoAccess,
+    oid.CRL_NUMBER: Integer,
+    oid.DELTA_CRL_INDICATOR: Integer,
+    oid.REASON_CODE: Enumerated,
+    oid.INVALIDITY_DATE: GeneralizedTime,
+    oid.CERTIFICATE_ISSUER: GeneralNames,
+    oid.OCSP_NONCE: OctetString,
 }
 
 
 class Extension(Sequence, gc=False):
     extn_id: ObjectIdentifier
     critical: Boolean = field(default=False)
-    extn_value: OctetString = field(defined_by="extn_id", registry=EXTENSION_TYPES, contains=True)
+    extn_value: OctetString
 
     oid = FieldPath(0)  # extn_id
     value = FieldPath(2)  # the contents of extnValue (the DER of the extension's own value)
-
-    def _parse_value(self):
-        t = EXTENSION_TYPES.get(self.extn_id)
-        return self.extn_value if t is None else decode(t, self.extn_value)
 
     @classmethod
     def build(cls, extn_id: str, value, critical: bool = False) -> "Extension":
@@ -370,8 +386,12 @@ class Extension(Sequence, gc=False):
         return cls(extn_id=extn_id, critical=critical, extn_value=der)
 
 
-# The typed value for the extensions in ``EXTENSION_TYPES`` (decoded with the certificate), the raw bytes for others.
-Extension.parsed = ContainedGetter(Extension._asn1_spec.nslots - 1, Extension._parse_value)
+# ``parsed``: the typed value for the extensions in ``EXTENSION_TYPES``, the raw bytes for others. It is decoded on
+# first read, in place in the certificate's bytes, and kept in one extra slot of the instance. A malformed value
+# raises DecodeError on every read: its offset is in the whole input, its path relative to the value ("$" is the
+# value's outermost element); Certificate's accessors and validate_extensions() give the full path.
+Extension._asn1_spec.nslots = len(Extension._asn1_spec.fields) + 1
+Extension.parsed = LazyContained(2, 0, len(Extension._asn1_spec.fields), EXTENSION_TYPES)
 
 Extensions = SequenceOf(Extension, min_size=1)
 
@@ -402,6 +422,16 @@ class TBSCertificate(Sequence, gc=False):
     issuer_unique_id: BitString = field(implicit=1, optional=True)
     subject_unique_id: BitString = field(implicit=2, optional=True)
     extensions: Extensions = field(explicit=3, optional=True)
+
+
+def _parsed_at(ext: Extension, index: int):
+    # ext.parsed, with the error's path completed to where the extension sits in a certificate.
+    try:
+        return ext.parsed
+    except DecodeError as e:
+        for seg in (".extn_value", f"[{index}]", ".extensions", ".tbs_certificate"):
+            e._push(seg)
+        raise
 
 
 class Certificate(Sequence, gc=False):
@@ -448,8 +478,20 @@ class Certificate(Sequence, gc=False):
         return None
 
     def _ext_value(self, extn_id: str, default=None):
-        ext = self.extension(extn_id)
-        return default if ext is None else ext.parsed
+        for i, ext in enumerate(self.extensions):
+            if ext.extn_id == extn_id:
+                return _parsed_at(ext, i)
+        return default
+
+    def validate_extensions(self) -> "Certificate":
+        """Check the value of every extension registered in ``EXTENSION_TYPES`` now (``from_der`` checks the
+        certificate's structure; extension values are otherwise checked when read). Returns the certificate, so
+        ``Certificate.from_der(data).validate_extensions()`` refuses a certificate as a whole, as estcodec did
+        before values were checked lazily. Raises ``DecodeError`` with the offset in the certificate's bytes and
+        the path ``$.tbs_certificate.extensions[i].extn_value...`` of the first malformed value."""
+        for i, ext in enumerate(self.extensions):
+            _parsed_at(ext, i)
+        return self
 
     @property
     def subject_key_identifier(self) -> "bytes | None":

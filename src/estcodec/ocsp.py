@@ -1,0 +1,329 @@
+"""OCSP requests and responses (RFC 6960), with a request builder for clients.
+
+Read::
+
+    resp = OCSPResponse.from_der(data)
+    resp.response_status                 # ResponseStatus.SUCCESSFUL, ...
+    basic = resp.basic                   # BasicOCSPResponse, or None (no responseBytes / another type)
+    basic.produced_at, basic.responder_id.name, basic.responses, basic.certs
+    single = basic.response_for(cert_id) # SingleResponse for a CertID, or None
+    single.cert_status                   # CertStatus.GOOD / REVOKED / UNKNOWN
+    single.revocation_time, single.revocation_reason, single.this_update, single.next_update
+    basic.verify(responder)              # None, or raises SignatureError (through estcodec._sigalgs)
+
+Build a request (the builder is fluent)::
+
+    der = (OCSPRequestBuilder()
+           .add_certificate(cert, issuer)            # CertID with SHA-1 (the hash every responder knows)
+           .nonce(os.urandom(16))
+           .build()                                  # -> OCSPRequest
+           .to_der())
+
+Responses for a test responder: cryptography's ``ocsp.OCSPResponseBuilder`` writes them (the tests use it);
+this module reads them. ``from_der`` decodes the whole structure as strict DER, the BasicOCSPResponse inside
+responseBytes included; as for certificates, extension values are checked when read.
+"""
+import enum
+from typing import List, Optional
+
+from . import _sigalgs
+from ._sigalgs import SignatureError
+from .errors import DecodeError, EncodeError
+from .schema import (
+    BitString, Choice, Enumerated, GeneralizedTime, Integer, Null, ObjectIdentifier, OctetString, Sequence,
+    SequenceOf, encode, field,
+)
+from .x509 import oid as _x509_oid
+from .x509 import (
+    AlgorithmIdentifier, Certificate, Extension, Extensions, GeneralName, Name, SubjectPublicKeyInfo,
+)
+
+__all__ = [
+    "OCSPRequest", "TBSRequest", "Request", "CertID", "Signature", "OCSPResponse", "ResponseBytes",
+    "BasicOCSPResponse", "ResponseData", "ResponderID", "SingleResponse", "CertStatus", "RevokedInfo",
+    "ResponseStatus", "OCSPRequestBuilder", "cert_id_for", "oid",
+]
+
+
+class oid:  # noqa: N801 - a namespace of constants
+    OCSP_BASIC = "1.3.6.1.5.5.7.48.1.1"
+    NONCE = _x509_oid.OCSP_NONCE  # an OCTET STRING inside extnValue (RFC 8954), registered in x509
+    CRL_ID = "1.3.6.1.5.5.7.48.1.3"
+    ACCEPTABLE_RESPONSES = "1.3.6.1.5.5.7.48.1.4"
+    NO_CHECK = "1.3.6.1.5.5.7.48.1.5"
+    ARCHIVE_CUTOFF = "1.3.6.1.5.5.7.48.1.6"
+    SERVICE_LOCATOR = "1.3.6.1.5.5.7.48.1.7"
+    SHA1 = "1.3.14.3.2.26"
+
+
+class ResponseStatus(enum.IntEnum):
+    SUCCESSFUL = 0
+    MALFORMED_REQUEST = 1
+    INTERNAL_ERROR = 2
+    TRY_LATER = 3
+    SIG_REQUIRED = 5
+    UNAUTHORIZED = 6
+
+
+class CertStatus(enum.Enum):
+    GOOD = "good"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+# --- requests ---------------------------------------------------------------------------------------------------
+
+class CertID(Sequence, gc=False):
+    hash_algorithm: AlgorithmIdentifier
+    issuer_name_hash: OctetString
+    issuer_key_hash: OctetString
+    serial_number: Integer
+
+    def matches(self, other: "CertID") -> bool:
+        """Same certificate: same hash algorithm OID, hashes and serial (NULL or absent hash parameters alike)."""
+        return (self.hash_algorithm.algorithm == other.hash_algorithm.algorithm
+                and self.issuer_name_hash == other.issuer_name_hash
+                and self.issuer_key_hash == other.issuer_key_hash and self.serial_number == other.serial_number)
+
+
+class Request(Sequence, gc=False):
+    req_cert: CertID
+    single_request_extensions: Extensions = field(explicit=0, optional=True)
+
+
+class TBSRequest(Sequence, gc=False):
+    version: Integer = field(explicit=0, default=0)
+    requestor_name: GeneralName = field(explicit=1, optional=True)
+    request_list: SequenceOf(Request)
+    request_extensions: Extensions = field(explicit=2, optional=True)
+
+
+class Signature(Sequence, gc=False):
+    signature_algorithm: AlgorithmIdentifier
+    signature: BitString
+    certs: SequenceOf(Certificate) = field(explicit=0, optional=True)
+
+
+def _ext_value(exts, extn_id: str, prefix: tuple):
+    for i, ext in enumerate(exts or ()):
+        if ext.extn_id == extn_id:
+            try:
+                return ext.parsed
+            except DecodeError as e:
+                for seg in (".extn_value", f"[{i}]", *prefix):
+                    e._push(seg)
+                raise
+    return None
+
+
+class OCSPRequest(Sequence, gc=False):
+    tbs_request: TBSRequest
+    optional_signature: Signature = field(explicit=0, optional=True)
+
+    @property
+    def cert_ids(self) -> "List[CertID]":
+        return [r.req_cert for r in self.tbs_request.request_list]
+
+    @property
+    def extensions(self) -> "List[Extension]":
+        return self.tbs_request.request_extensions or []
+
+    @property
+    def nonce(self) -> "Optional[bytes]":
+        """The nonce extension's value (RFC 8954: an OCTET STRING inside extnValue), or None."""
+        return _ext_value(self.extensions, oid.NONCE, (".request_extensions", ".tbs_request"))
+
+
+def _issuer_key_bits(issuer) -> bytes:
+    spki = issuer.public_key_info if hasattr(issuer, "public_key_info") else SubjectPublicKeyInfo.from_der(issuer)
+    return spki.subject_public_key.data
+
+
+def cert_id_for(cert: Certificate, issuer: Certificate, *, hash_name: str = "sha1") -> CertID:
+    """The CertID of ``cert`` (issued by ``issuer``): hashes of the issuer's name (as it stands in ``cert``) and of
+    the issuer's subjectPublicKey bits, and the serial number (RFC 6960 §4.1.1). ``issuer`` may also be an SPKI
+    (its DER) when only the issuer's key is at hand."""
+    h = _sigalgs.hash_from_name(hash_name)
+    name_hash = _sigalgs.compute_digest(h, cert.issuer.to_der())
+    key_hash = _sigalgs.compute_digest(h, _issuer_key_bits(issuer))
+    # NULL parameters, as OpenSSL and cryptography write them: responders that match CertIDs byte for byte
+    # expect this form.
+    alg = AlgorithmIdentifier(algorithm=_sigalgs.digest_oid(h), parameters=b"\x05\x00")
+    return CertID(hash_algorithm=alg, issuer_name_hash=name_hash,
+                  issuer_key_hash=key_hash, serial_number=cert.serial_number)
+
+
+class OCSPRequestBuilder:
+    """Builds an unsigned OCSP request (signed requests are rare and not offered). Fluent."""
+
+    def __init__(self) -> None:
+        self._requests: list = []
+        self._extensions: list = []
+
+    def add_certificate(self, cert: Certificate, issuer: Certificate, *, hash_name: str = "sha1"
+                        ) -> "OCSPRequestBuilder":
+        self._requests.append(Request(req_cert=cert_id_for(cert, issuer, hash_name=hash_name)))
+        return self
+
+    def add_cert_id(self, cert_id: CertID) -> "OCSPRequestBuilder":
+        self._requests.append(Request(req_cert=cert_id))
+        return self
+
+    def nonce(self, value: bytes) -> "OCSPRequestBuilder":
+        if not 1 <= len(value) <= 32:
+            raise EncodeError("an OCSP nonce has 1 to 32 octets (RFC 8954)")
+        self._extensions.append(Extension(extn_id=oid.NONCE, extn_value=encode(OctetString, bytes(value))))
+        return self
+
+    def add_extension(self, extn_id: str, value: bytes, critical: bool = False) -> "OCSPRequestBuilder":
+        self._extensions.append(Extension.build(extn_id, value, critical))
+        return self
+
+    def build(self) -> OCSPRequest:
+        if not self._requests:
+            raise EncodeError("an OCSP request names at least one certificate")
+        tbs = TBSRequest(request_list=self._requests, request_extensions=self._extensions or None)
+        return OCSPRequest.from_der(encode(OCSPRequest, OCSPRequest(tbs_request=tbs)))
+
+
+# --- responses --------------------------------------------------------------------------------------------------
+
+class ResponderID(Choice, gc=False):
+    by_name: Name = field(explicit=1)
+    by_key: OctetString = field(explicit=2)
+
+
+class RevokedInfo(Sequence, gc=False):
+    revocation_time: GeneralizedTime
+    revocation_reason: Enumerated = field(explicit=0, optional=True)
+
+
+class _CertStatus(Choice, gc=False):
+    good: Null = field(implicit=0)
+    revoked: RevokedInfo = field(implicit=1)
+    unknown: Null = field(implicit=2)
+
+
+class SingleResponse(Sequence, gc=False):
+    cert_id: CertID
+    cert_status: _CertStatus
+    this_update: GeneralizedTime
+    next_update: GeneralizedTime = field(explicit=0, optional=True)
+    single_extensions: Extensions = field(explicit=1, optional=True)
+
+    @property
+    def status(self) -> CertStatus:
+        return CertStatus(self.cert_status.name)
+
+    @property
+    def revocation_time(self):
+        return self.cert_status.value.revocation_time if self.cert_status.name == "revoked" else None
+
+    @property
+    def revocation_reason(self) -> "Optional[int]":
+        """A ``crl.CRLReason`` (a plain int outside it), or None."""
+        if self.cert_status.name != "revoked" or self.cert_status.value.revocation_reason is None:
+            return None
+        from .crl import CRLReason
+
+        try:
+            return CRLReason(self.cert_status.value.revocation_reason)
+        except ValueError:
+            return self.cert_status.value.revocation_reason
+
+    @property
+    def extensions(self) -> "List[Extension]":
+        return self.single_extensions or []
+
+
+class ResponseData(Sequence, gc=False):
+    version: Integer = field(explicit=0, default=0)
+    responder_id: ResponderID
+    produced_at: GeneralizedTime
+    responses: SequenceOf(SingleResponse)
+    response_extensions: Extensions = field(explicit=1, optional=True)
+
+
+class BasicOCSPResponse(Sequence, gc=False):
+    tbs_response_data: ResponseData
+    signature_algorithm: AlgorithmIdentifier
+    signature: BitString
+    certs: SequenceOf(Certificate) = field(explicit=0, optional=True)
+
+    @property
+    def produced_at(self):
+        return self.tbs_response_data.produced_at
+
+    @property
+    def responder_id(self) -> ResponderID:
+        return self.tbs_response_data.responder_id
+
+    @property
+    def responses(self) -> "List[SingleResponse]":
+        return self.tbs_response_data.responses
+
+    @property
+    def extensions(self) -> "List[Extension]":
+        return self.tbs_response_data.response_extensions or []
+
+    @property
+    def nonce(self) -> "Optional[bytes]":
+        return _ext_value(self.extensions, oid.NONCE, (".response_extensions", ".tbs_response_data"))
+
+    @property
+    def tbs_der(self) -> bytes:
+        return self.tbs_response_data.to_der()
+
+    @property
+    def signature_algorithm_oid(self) -> str:
+        return self.signature_algorithm.algorithm
+
+    def response_for(self, cert_id: CertID) -> "Optional[SingleResponse]":
+        for r in self.responses:
+            if r.cert_id.matches(cert_id):
+                return r
+        return None
+
+    def verify(self, responder) -> None:
+        """Check the signature with ``responder`` (the responder's certificate, a public key or SPKI DER): None,
+        or ``SignatureError``. Whether that responder may answer for the issuer (RFC 6960 §4.2.2.2) is the
+        caller's path validation, not this method's."""
+        _sigalgs.verify(self.signature_algorithm, responder, self.tbs_der, self.signature.data)
+
+    def is_signature_valid(self, responder) -> bool:
+        try:
+            self.verify(responder)
+        except _sigalgs.UnsupportedSignatureAlgorithm:
+            raise
+        except SignatureError:
+            return False
+        return True
+
+
+RESPONSE_TYPES: dict = {oid.OCSP_BASIC: BasicOCSPResponse}
+
+
+class ResponseBytes(Sequence, gc=False):
+    response_type: ObjectIdentifier
+    response: OctetString = field(defined_by="response_type", registry=RESPONSE_TYPES, contains=True)
+
+
+class OCSPResponse(Sequence, gc=False):
+    response_status: Enumerated
+    response_bytes: ResponseBytes = field(explicit=0, optional=True)
+
+    @property
+    def status(self) -> "ResponseStatus | int":
+        try:
+            return ResponseStatus(self.response_status)
+        except ValueError:
+            return self.response_status
+
+    @property
+    def basic(self) -> "Optional[BasicOCSPResponse]":
+        """The BasicOCSPResponse inside responseBytes (decoded and checked with the response), or None."""
+        rb = self.response_bytes
+        if rb is None or rb.response_type != oid.OCSP_BASIC:
+            return None
+        return rb._response_contained
+
