@@ -177,7 +177,9 @@ def field(*, explicit: int | None = None, implicit: int | None = None, optional:
     (OID -> type); OIDs not in the registry keep the raw TLV bytes. With ``contains=True`` the field itself keeps
     its declared type (an OCTET STRING) and the registry's type is decoded from its content while decoding
     ("OCTET STRING CONTAINING", as extnValue): the result is read through the class attribute
-    ``_<name>_contained`` (or a ``ContainedGetter`` on that slot, as ``x509.Extension.parsed``).
+    ``_<name>_contained`` (or a ``ContainedGetter`` on that slot). ``x509.Extension.parsed`` instead decodes
+    its contained value on first read (``LazyContained``), so that one malformed extension value does not make
+    a whole certificate unreadable.
     """
     if explicit is not None and implicit is not None:
         raise TypeError("a field is tagged EXPLICIT or IMPLICIT, not both")
