@@ -1101,7 +1101,11 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and not isinstance(exc, OutputExists) and exc.filename:
         return f"{exc.filename}: {exc.strerror or exc}"
     if isinstance(exc, E.AuthenticationRequired):
+        if getattr(exc, "server_message", None):
+            return str(exc)  # the server said why: not (necessarily) the credentials
         return f"{exc} (check --user/--password or the client certificate)"
+    if isinstance(exc, E.TlsConfigError) and "client certificate" in str(exc):
+        return f"{exc} (--cert/--key)"
     if isinstance(exc, E.TlsConfigError):
         return f"{exc} (check --trust / --bootstrap-fingerprint)"
     return str(exc)

@@ -23,6 +23,9 @@ from .tls import ConnectionInfo, connection_info, create_ssl_context
 __all__ = ["EstClient", "AsyncEstClient"]
 
 _RETRYABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+# TLS alerts a server sends about the client's certificate (OpenSSL reasons end in ALERT_<name>)
+_CLIENT_CERT_ALERTS = ("UNKNOWN_CA", "BAD_CERTIFICATE", "ILLEGAL_PARAMETER", "CERTIFICATE_REQUIRED",
+                       "UNSUPPORTED_CERTIFICATE", "CERTIFICATE_EXPIRED", "CERTIFICATE_REVOKED")
 
 
 def _map_error(exc: BaseException) -> EstError:
@@ -43,6 +46,10 @@ def _map_error(exc: BaseException) -> EstError:
             hint = ""
             if "VERSION" in str(reason).upper() or "PROTOCOL" in str(reason).upper():
                 hint = " (no TLS version in common; channel binding needs TLS 1.2)"
+            elif any(str(reason).upper().endswith("ALERT_" + a) for a in _CLIENT_CERT_ALERTS):
+                # an alert the server sent about our certificate: not a matter of trusting the server
+                hint = (" (the server refused the TLS client certificate: check the certificate and key, that the "
+                        "server trusts their issuer and accepts the key type)")
             return TlsConfigError(f"TLS handshake failed: {reason}{hint}")
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, httpx.TimeoutException):

@@ -160,10 +160,7 @@ def _challenge_allows(cfg: EstClientConfig, challenge: str | None) -> bool:
 
 
 def _auth_failure(resp: P.EstResponse, operation: str, tried_credentials: bool) -> AuthenticationRequired:
-    challenge = resp.headers.get("www-authenticate")
-    msg = (f"EST server refused the credentials for {operation}" if tried_credentials
-           else f"EST server requires authentication for {operation}")
-    return AuthenticationRequired(msg, challenge=challenge)
+    return P.authentication_failure(resp, operation, tried_credentials=tried_credentials)
 
 
 def _simple(cfg: EstClientConfig, state: FlowState, request: P.EstRequest) -> Flow:

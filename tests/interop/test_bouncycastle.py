@@ -16,7 +16,7 @@ import pytest
 
 from estclient.testing import EstTestServer
 
-from conftest import need, need_files, run, show
+from interop_peers import need, need_files, run, show
 
 JARS = [f"/usr/share/java/{name}.jar" for name in ("bcprov", "bcpkix", "bcutil")]
 SOURCES = Path(__file__).parent / "java"

@@ -18,7 +18,7 @@ from estclient.testing import EstTestServer
 from estcodec.cmc import CmcStatusValue, PkiDataBuilder
 from estcodec.cmc import oid as cmc_oid
 
-from conftest import need, run, show
+from interop_peers import need, run, show
 
 EST = "/.well-known/est/"
 

@@ -14,7 +14,7 @@ from cryptography import x509
 
 from estclient.testing import EstTestServer
 
-from conftest import need, run, show
+from interop_peers import need, run, show
 
 
 

@@ -1,4 +1,4 @@
-"""Peer programs for the interop tests: strongSwan ``pki``, ``curl``, ``openssl``, Java with Bouncy Castle.
+"""Peer programs for the interop tests (strongSwan pki, curl, openssl, Java with Bouncy Castle): finding them, running them.
 
 A missing peer skips its tests with the reason, except when ``EST_REQUIRE_PEERS=1`` (``.ci/run`` sets it):
 then a missing peer fails the test, so CI cannot pass by skipping them.
