@@ -166,6 +166,19 @@ class EstClient(_DriverBase):
     def __init__(self, config: EstClientConfig) -> None:
         super().__init__(config)
         self._client: httpx.Client | None = None
+        # the channel-binding connection stays open between operations, so that the next enrollment signs for it
+        self._pinned: dict[tuple[bool, bool], httpx.Client] = {}
+        self._state.keep_bound = True
+
+    def set_client_identity(self, identity: "ClientIdentity | None") -> None:
+        super().set_client_identity(identity)
+        self._close_pinned()
+
+    def _close_pinned(self) -> None:
+        for c in self._pinned.values():
+            c.close()
+        self._pinned.clear()
+        self._state.bound = None
 
     # -- lifecycle
     def __enter__(self) -> "EstClient":
@@ -175,6 +188,7 @@ class EstClient(_DriverBase):
         self.close()
 
     def close(self) -> None:
+        self._close_pinned()
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -215,7 +229,8 @@ class EstClient(_DriverBase):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _run(self, flow: F.Flow) -> Any:
-        pinned: dict[tuple[bool, bool], httpx.Client] = {}
+        pinned = self._pinned
+        ok = False
         try:
             result: Any = None
             command = next(flow)
@@ -237,20 +252,18 @@ class EstClient(_DriverBase):
                     result = None
                 elif isinstance(command, F.UseAnchors):
                     self._contexts.clear()
-                    for c in pinned.values():
-                        c.close()
-                    pinned.clear()
-                    self.close()  # the next request opens a new, verified session
+                    self.close()  # the next request opens a new, verified session (pinned ones closed too)
                     result = None
                 else:  # pragma: no cover
                     raise AssertionError(f"unknown flow command {command!r}")
                 command = flow.send(result)
         except StopIteration as stop:
+            ok = True
             return stop.value
         finally:
             flow.close()
-            for c in pinned.values():
-                c.close()
+            if not ok or any(not key[1] for key in pinned):  # after a failure, or unverified: start afresh
+                self._close_pinned()
 
     # -- operations
     def bootstrap(self) -> P.CaCertificates:
