@@ -14,8 +14,9 @@ Writing::
 
 Certificate order: RFC 5652 makes ``certificates`` a SET OF, whose DER form is sorted, yet certificates in
 certs-only and CMC responses have no defined order (RFC 5272 §4.2) and OpenSSL writes them unsorted. Decoding
-keeps the order found (and re-encodes byte-identically); ``build_certs_only`` and ``sign_signed_data`` keep the
-caller's order unless ``canonical=True`` asks for the sorted DER SET OF. Use :func:`order_chain` to put
+keeps the order found (and re-encodes byte-identically); ``build_certs_only`` writes the sorted DER SET OF
+unless ``keep_order=True`` asks for the caller's order, and ``sign_signed_data`` keeps the caller's order unless
+``canonical=True`` asks for the sorted one. Use :func:`order_chain` to put
 certificates in issuing order by names and key identifiers rather than by position.
 
 BER: ``parse_certs_only`` and ``verify_signed_data`` accept BER (indefinite lengths, constructed OCTET
