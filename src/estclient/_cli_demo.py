@@ -269,8 +269,9 @@ def run_testserver(args: argparse.Namespace) -> int:
             if args.ca_out:
                 print(f"trust anchor     {os.path.abspath(args.ca_out)}")
             if srv.auth in ("basic", "digest"):
-                algo = f", {args.digest_algorithm}" if srv.auth == "digest" else ""
-                print(f"credentials      {srv.username} / {srv.password} ({srv.auth}{algo})")
+                print(f"credentials      {srv.username} / {srv.password} ({srv.auth})")
+                if srv.auth == "digest":
+                    print(f"digest algorithm {args.digest_algorithm}")
             else:
                 print(f"authentication   {srv.auth or 'none'}")
             if args.pending is not None:

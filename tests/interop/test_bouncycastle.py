@@ -77,7 +77,7 @@ def test_fullcmc_ber_request_built_by_bc(java: list[str], tmp_path: Path) -> Non
                             headers={"Content-Type": "application/pkcs7-mime; smime-type=CMC-request"})
         assert r.status_code == 200, r.text
         response = tmp_path / "response.der"
-        response.write_bytes(base64.b64decode(r.content, validate=True))
+        response.write_bytes(base64.b64decode(r.content.removesuffix(b"\n"), validate=True))
         res = run([*java, "CmcPeer", "response", str(response), _ca(srv, tmp_path)])
         assert res.returncode == 0, show(res)
         assert res.stdout.decode().split()[:4] == ["OK", "status=0", "transactionId=4242", "recipientNonce=bc-nonce"]

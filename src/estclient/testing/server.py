@@ -15,7 +15,7 @@ Behaviour, in the terms of RFC 7030 (and where it imitates Cisco libest's ``ests
   whether the additional path segment is present"; ``serve_unlabelled=False`` turns that off), and
   ``/.well-known/est/<label>/<op>`` for each configured ``ca_label``. Every path is served by the
   same CA. An unknown label or operation gets 404, a wrong method 405.
-* Bodies: base64 without line breaks (RFC 4648 §3.1), with ``Content-Transfer-Encoding: base64`` for the
+* Bodies: base64 on one line (RFC 4648 §3.1), ended by one LF, with ``Content-Transfer-Encoding: base64`` for the
   clients that look at it (RFC 8951 §3.2.2 has recipients ignore it; requests are always read as base64,
   with any whitespace, or as raw DER). Request bodies come with Content-Length or chunked (RFC 9112 §7.1),
   both capped at 1 MiB. HEAD is answered on the GET operations.
@@ -416,7 +416,7 @@ class _Handler(BaseHTTPRequestHandler):
     # ---------------------------------------------------------------------------------- helpers
 
     def _b64_response(self, content_type: str, der: bytes) -> tuple[int, dict[str, str], bytes]:
-        return 200, _b64_headers(content_type), base64.b64encode(der)
+        return 200, _b64_headers(content_type), _b64(der)
 
     def _decode_b64_body(self, body: bytes) -> bytes:
         """Base64 with any whitespace (RFC 8951); raw DER is tolerated as well."""
@@ -632,14 +632,21 @@ class _Handler(BaseHTTPRequestHandler):
             response.failed(fail, [bpid], status_string=problem)
         der = est._sign_pki_response(response, req, issued)
         if not issued:
-            raise _HttpError(400, body=base64.b64encode(der),
+            raise _HttpError(400, body=_b64(der),
                              headers=_b64_headers("application/pkcs7-mime; smime-type=CMC-response"))
         return self._b64_response("application/pkcs7-mime; smime-type=CMC-response", der)
 
     def _cmc_error(self, req: PKIData | None, message: str, fail: CmcFailInfo) -> tuple[int, dict[str, str], bytes]:
         der = self.est._sign_pki_response(PkiResponseBuilder().failed(fail, [0], status_string=message), req, [])
-        raise _HttpError(400, body=base64.b64encode(der),
+        raise _HttpError(400, body=_b64(der),
                          headers=_b64_headers("application/pkcs7-mime; smime-type=CMC-response"))
+
+def _b64(der: bytes) -> bytes:
+    """A base64 body: one line (RFC 4648 §3.1: no line feeds inside; strongSwan's decoder stops at the first),
+    ended by a single LF, without which libest's client cannot read /cacerts (OpenSSL's base64 BIO waits for the
+    end of the line)."""
+    return base64.b64encode(der) + b"\n"
+
 
 def _b64_headers(content_type: str) -> dict[str, str]:
     """Headers of a base64 body. RFC 8951 §3.2.2: EST bodies are always base64 (RFC 4648, here without line
