@@ -111,8 +111,9 @@ def test_verbose_log_one_line_per_request() -> None:
         _exchange(srv, f"GET {EST}cacerts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
         _exchange(srv, _post_head(srv, "Transfer-Encoding: chunked\r\n"), _chunked(_csr_b64(), 50))
         _exchange(srv, f"HEAD {EST}csrattrs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        _exchange(srv, f"GET {EST}x\x1b[2Jy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
     lines = log.getvalue().splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 4 and lines[3].startswith(f"GET {EST}x?[2Jy 404 ")  # control characters masked
     assert lines[0].startswith(f"GET {EST}cacerts 200 auth=- in=0 out=") and lines[0].endswith("ms")
     assert lines[1].startswith(f"POST {EST}simpleenroll 200 auth=basic in=")
     assert lines[2].startswith(f"HEAD {EST}csrattrs 200 auth=- in=0 out=0 ")

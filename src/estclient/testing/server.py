@@ -289,7 +289,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, headers, payload, reason)
         if self.est.verbose:
             ms = (time.perf_counter() - started) * 1000
-            self.est._log(f"{method} {self.path} {status} auth={self._auth_by or '-'} "
+            path = "".join(c if c.isprintable() and c != " " else "?" for c in self.path[:300])  # one line per request
+            self.est._log(f"{method} {path} {status} auth={self._auth_by or '-'} "
                           f"in={len(body)} out={0 if method == 'HEAD' else len(payload)} {ms:.1f}ms")
 
     def _read_body(self) -> bytes:
