@@ -118,3 +118,13 @@ def test_verbose_log_one_line_per_request() -> None:
     assert lines[1].startswith(f"POST {EST}simpleenroll 200 auth=basic in=")
     assert lines[2].startswith(f"HEAD {EST}csrattrs 200 auth=- in=0 out=0 ")
     assert "do-not-log-me" not in log.getvalue()
+
+
+def test_content_transfer_encoding_of_requests_is_ignored() -> None:
+    """RFC 8951 §3.2.2: the body is base64 whatever Content-Transfer-Encoding says (or if it is absent)."""
+    with EstTestServer() as srv:
+        csr = _csr_b64()
+        for cte in ("", "Content-Transfer-Encoding: binary\r\n", "Content-Transfer-Encoding: base64\r\n"):
+            status, headers, body = _exchange(srv, _post_head(srv, f"{cte}Content-Length: {len(csr)}\r\n"), csr)
+            assert status == 200 and headers["content-transfer-encoding"] == "base64", cte
+        assert len(srv.issued_certificates) == 3
