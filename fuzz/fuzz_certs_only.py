@@ -2,8 +2,9 @@
 
 INVARIANT: every input either gives a list of ``Certificate`` or raises an ``estcodec.Error``; nothing else,
 nothing slow. In addition: every certificate returned re-decodes strictly from its own ``to_der()`` to the
-same bytes (known finding F1, fuzz/_models.py, counted instead); ``build_certs_only`` of the list gives a message that
-``parse_certs_only`` reads back to the same certificates in the same order.
+same bytes (known finding F1, fuzz/_models.py, counted instead); ``build_certs_only(..., keep_order=True)`` of the list gives a message that
+``parse_certs_only`` reads back to the same certificates in the same order, and ``build_certs_only`` (canonical)
+to the same certificates sorted.
 
 Run: ``python fuzz/fuzz_certs_only.py fuzz/corpus/certs_only -max_len=65536`` (see fuzz/README.md).
 """
@@ -43,11 +44,15 @@ def check_one(data: bytes) -> None:
         ders.append(b)
     if not certs:
         return
-    rebuilt = own(build_certs_only, certs)
+    rebuilt = own(build_certs_only, certs, keep_order=True)
     if rebuilt is None:  # e.g. BER certificates that cannot go into a DER SET OF: an own error is fine
         return
     back = parse_certs_only(rebuilt)
     assert [c.to_der() for c in back] == ders, "build_certs_only/parse_certs_only changed the certificates"
+    canonical = own(build_certs_only, certs)  # the default: the SET OF sorted, as DER wants it
+    assert canonical is not None, "build_certs_only failed where keep_order=True did not"
+    got = [c.to_der() for c in parse_certs_only(canonical)]
+    assert got == sorted(c.to_der() for c in back), "build_certs_only did not sort the certificates"
 
 
 def _accepts(blob: bytes) -> bool:

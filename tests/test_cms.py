@@ -120,7 +120,7 @@ def test_rfc7030_certs_only(name, count):
     assert sd.econtent_type == cms.OID_DATA and sd.econtent is None
     # These bodies carry an empty crls [1]; our builder omits it and otherwise writes the same structure.
     assert data.endswith(b"\xa1\x00\x31\x00")
-    rebuilt = cms.build_certs_only(certs)
+    rebuilt = cms.build_certs_only(certs, keep_order=True)
     assert [c.to_der() for c in cms.parse_certs_only(rebuilt)] == [c.to_der() for c in certs]
     again = cms.parse_signed_data(rebuilt)
     assert again.crls is None and sd.crls == []
@@ -301,7 +301,7 @@ def test_non_signed_data_and_garbage():
 def test_build_certs_only_read_by_openssl_and_cryptography(pki, tmp_path):
     leaf = pki["signers"]["p256"][1]
     order = [leaf, pki["root"], pki["inter"]]  # deliberately not sorted, not in issuing order
-    data = cms.build_certs_only([Certificate.from_cryptography(order[0]), order[1], _der(order[2])])
+    data = cms.build_certs_only([Certificate.from_cryptography(order[0]), order[1], _der(order[2])], keep_order=True)
     assert _ref_certs(data) == [_der(c) for c in order]
     p = tmp_path / "certs.p7b"
     p.write_bytes(data)
@@ -328,6 +328,11 @@ def test_build_certs_only_canonical_and_empty(pki):
     assert sd.certificates is None and cms.parse_certs_only(empty) == []
     with pytest.raises(TypeError):
         cms.build_certs_only([object()])
+    # canonical unless asked otherwise: the default sorts, keep_order keeps, canonical= is the older spelling
+    assert cms.build_certs_only(certs) == canon == cms.build_certs_only(certs[::-1])
+    kept = cms.build_certs_only(certs, keep_order=True)
+    assert [c.to_der() for c in cms.parse_certs_only(kept)] == [_der(c) for c in certs]
+    assert cms.build_certs_only(certs, canonical=False) == kept
 
 
 def test_build_certs_only_with_crl(pki):

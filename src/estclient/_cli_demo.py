@@ -250,7 +250,8 @@ def run_testserver(args: argparse.Namespace) -> int:
             port=args.port, auth=None if args.auth == "none" else args.auth, username=args.user,
             password=args.password, ca_label=args.label or None, pending_retry_after=args.pending,
             require_channel_binding=args.channel_binding, server_keygen_keks=keks,
-            cert_lifetime=args.cert_lifetime,
+            cert_lifetime=args.cert_lifetime, digest_algorithm=args.digest_algorithm,
+            server_keygen_key_type=args.server_key_type, verbose=args.verbose,
         )
     except ValueError as exc:
         raise CliError(EXIT_USAGE, str(exc)) from None
@@ -269,6 +270,8 @@ def run_testserver(args: argparse.Namespace) -> int:
                 print(f"trust anchor     {os.path.abspath(args.ca_out)}")
             if srv.auth in ("basic", "digest"):
                 print(f"credentials      {srv.username} / {srv.password} ({srv.auth})")
+                if srv.auth == "digest":
+                    print(f"digest algorithm {args.digest_algorithm}")
             else:
                 print(f"authentication   {srv.auth or 'none'}")
             if args.pending is not None:

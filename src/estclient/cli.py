@@ -1061,6 +1061,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cert-lifetime", type=float, default=30 * 86400, metavar="SECONDS")
     p.add_argument("--ca-out", metavar="FILE", help="write the trust anchor (CA certificate PEM) here")
     p.add_argument("--force", action="store_true", help="replace an existing --ca-out file")
+    p.add_argument("--digest-algorithm", choices=["MD5", "SHA-256"], default="SHA-256",
+                   help="HTTP Digest algorithm with --auth digest (libest and Bouncy Castle speak MD5)")
+    p.add_argument("--server-key-type", choices=["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519"],
+                   default=None, help="key type of server-generated keys (default: the CSR key's family)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="one line per request on stderr: method, path, status, auth, bytes, milliseconds")
 
     p = add("show", "recognise and summarise a PKI file (certificate, CSR, CMC, CMS, CSR attributes, key)",
             cmd_show, parents=False)
@@ -1109,7 +1115,11 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and not isinstance(exc, OutputExists) and exc.filename:
         return f"{exc.filename}: {exc.strerror or exc}"
     if isinstance(exc, E.AuthenticationRequired):
+        if getattr(exc, "server_message", None):
+            return str(exc)  # the server said why: not (necessarily) the credentials
         return f"{exc} (check --user/--password or the client certificate)"
+    if isinstance(exc, E.TlsConfigError) and "client certificate" in str(exc):
+        return f"{exc} (--cert/--key)"
     if isinstance(exc, E.TlsConfigError):
         return f"{exc} (check --trust / --bootstrap-fingerprint)"
     return str(exc)

@@ -24,6 +24,9 @@ from .tls import ConnectionInfo, connection_info, create_ssl_context
 __all__ = ["EstClient", "AsyncEstClient"]
 
 _RETRYABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+# TLS alerts a server sends about the client's certificate (OpenSSL reasons end in ALERT_<name>)
+_CLIENT_CERT_ALERTS = ("UNKNOWN_CA", "BAD_CERTIFICATE", "ILLEGAL_PARAMETER", "CERTIFICATE_REQUIRED",
+                       "UNSUPPORTED_CERTIFICATE", "CERTIFICATE_EXPIRED", "CERTIFICATE_REVOKED")
 
 
 def _map_error(exc: BaseException, deadline: Deadline | None = None) -> EstError:
@@ -48,6 +51,10 @@ def _map_error(exc: BaseException, deadline: Deadline | None = None) -> EstError
             hint = ""
             if "VERSION" in str(reason).upper() or "PROTOCOL" in str(reason).upper():
                 hint = " (no TLS version in common; channel binding needs TLS 1.2)"
+            elif any(str(reason).upper().endswith("ALERT_" + a) for a in _CLIENT_CERT_ALERTS):
+                # an alert the server sent about our certificate: not a matter of trusting the server
+                hint = (" (the server refused the TLS client certificate: check the certificate and key, that the "
+                        "server trusts their issuer and accepts the key type)")
             return TlsConfigError(f"TLS handshake failed: {reason}{hint}")
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, httpx.TimeoutException):
@@ -254,6 +261,19 @@ class EstClient(_DriverBase):
     def __init__(self, config: EstClientConfig) -> None:
         super().__init__(config)
         self._client: httpx.Client | None = None
+        # the channel-binding connection stays open between operations, so that the next enrollment signs for it
+        self._pinned: dict[tuple[bool, bool], httpx.Client] = {}
+        self._state.keep_bound = True
+
+    def set_client_identity(self, identity: "ClientIdentity | None") -> None:
+        super().set_client_identity(identity)
+        self._close_pinned()
+
+    def _close_pinned(self) -> None:
+        for c in self._pinned.values():
+            c.close()
+        self._pinned.clear()
+        self._state.bound = None
 
     def _make_transport(self, ctx: ssl.SSLContext, limits: httpx.Limits) -> Any:
         return sync_transport(ctx, limits)
@@ -266,6 +286,7 @@ class EstClient(_DriverBase):
         self.close()
 
     def close(self) -> None:
+        self._close_pinned()
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -313,7 +334,8 @@ class EstClient(_DriverBase):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _run(self, flow: F.Flow) -> Any:
-        pinned: dict[tuple[bool, bool], httpx.Client] = {}
+        pinned = self._pinned
+        ok = False
         deadline: Deadline | None = None  # operation_timeout: from the first request, new after each 202 wait
         try:
             result: Any = None
@@ -340,20 +362,18 @@ class EstClient(_DriverBase):
                     result = None
                 elif isinstance(command, F.UseAnchors):
                     self._contexts.clear()
-                    for c in pinned.values():
-                        c.close()
-                    pinned.clear()
-                    self.close()  # the next request opens a new, verified session
+                    self.close()  # the next request opens a new, verified session (pinned ones closed too)
                     result = None
                 else:  # pragma: no cover
                     raise AssertionError(f"unknown flow command {command!r}")
                 command = flow.send(result)
         except StopIteration as stop:
+            ok = True
             return stop.value
         finally:
             flow.close()
-            for c in pinned.values():
-                c.close()
+            if not ok or any(not key[1] for key in pinned):  # after a failure, or unverified: start afresh
+                self._close_pinned()
 
     # -- operations
     def bootstrap(self) -> P.CaCertificates:

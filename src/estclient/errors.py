@@ -29,11 +29,15 @@ class AuthenticationRequired(EstError):
     """The server answered 401: credentials are missing or were refused.
 
     ``challenge`` is the ``WWW-Authenticate`` header value (or ``None`` when the server sent none).
+    ``server_message`` is the reason the server wrote in the body, when it wrote one beyond "Unauthorized"
+    (libest explains a channel-binding failure this way: "Proof of Possession Mismatch"); the message then
+    reports that reason rather than missing or wrong credentials.
     """
 
-    def __init__(self, message: str, *, challenge: str | None = None) -> None:
+    def __init__(self, message: str, *, challenge: str | None = None, server_message: str | None = None) -> None:
         super().__init__(message)
         self.challenge = challenge
+        self.server_message = server_message
 
 
 class ServerError(EstError):

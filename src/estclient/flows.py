@@ -95,6 +95,16 @@ class FlowState:
     cacerts_pem: bytes | None = None  # the last /cacerts set that passed validation (RFC 7030 §4.1.3)
     server_tls_version: str | None = None
     basic_preemptive: bool = False
+    # Channel binding on a kept-alive connection: a driver that keeps its pinned connection open between
+    # operations sets keep_bound; ``bound`` is then (tls12_only, that connection) while it stays open, so the
+    # next enrollment signs for it and sends at once, with no probe.
+    keep_bound: bool = False
+    bound: tuple[bool, ConnectionInfo] | None = None
+
+    def note_pinned(self, tls12_only: bool, rec: "Received") -> None:
+        if self.keep_bound:
+            open_ = not rec.closed and rec.connection.tls_unique is not None
+            self.bound = (tls12_only, rec.connection) if open_ else None
 
     def observe(self, rec: Received) -> None:
         if rec.connection.version:
@@ -161,10 +171,7 @@ def _challenge_allows(cfg: EstClientConfig, challenge: str | None) -> bool:
 
 
 def _auth_failure(resp: P.EstResponse, operation: str, tried_credentials: bool) -> AuthenticationRequired:
-    challenge = resp.headers.get("www-authenticate")
-    msg = (f"EST server refused the credentials for {operation}" if tried_credentials
-           else f"EST server requires authentication for {operation}")
-    return AuthenticationRequired(msg, challenge=challenge)
+    return P.authentication_failure(resp, operation, tried_credentials=tried_credentials)
 
 
 def _simple(cfg: EstClientConfig, state: FlowState, request: P.EstRequest) -> Flow:
@@ -319,9 +326,13 @@ def _post_csr(cfg: EstClientConfig, state: FlowState, operation: str, csr: Any) 
         rec = yield from _simple(cfg, state, build(csr.build_for_connection(None), cfg.ca_label))
         return rec
     # Channel binding (RFC 7030 §3.5): sign for the connection the CSR travels on.
-    auth = _auth_from_start(cfg, state)
+    # Basic credentials go with the bound request from the start: a 401 there costs the connection at servers
+    # that close after it (libest, the reference server), hence a new probe and a new signature.
+    auth = _auth_from_start(cfg, state) or (cfg.http_auth is not None and cfg.http_auth.scheme == "basic")
     retried_auth = False
     info: ConnectionInfo | None = None
+    if state.bound is not None and state.bound[0] == required:
+        info = state.bound[1]  # the kept-alive pinned connection: no probe
     last: Received | None = None
     for _ in range(_MAX_BIND_ATTEMPTS):
         for _probe in range(3):
@@ -333,6 +344,7 @@ def _post_csr(cfg: EstClientConfig, state: FlowState, operation: str, csr: Any) 
                 cfg, state,
                 Send(P.build_cacerts_request(cfg.ca_label), auth=auth, pinned=True, tls12_only=required),
             )
+            state.note_pinned(required, probe)
             if probe.response.status == 401 and cfg.http_auth is not None and not auth:
                 auth = True
                 continue
@@ -352,6 +364,7 @@ def _post_csr(cfg: EstClientConfig, state: FlowState, operation: str, csr: Any) 
         rec = yield from _exchange(
             cfg, state, Send(build(der, cfg.ca_label), auth=auth, pinned=True, tls12_only=required)
         )
+        state.note_pinned(required, rec)
         last = rec
         resp = rec.response
         moved = rec.connection.tls_unique != info.tls_unique

@@ -576,14 +576,33 @@ def _cmc_error(resp: EstResponse) -> tuple[Any, Any]:
         return None, None
 
 
+# what a 401 body says when it says nothing beyond the status (libest's generic wording included)
+_BARE_401 = re.compile(
+    r"^(error\s*401\s*:?\s*)?(unauthori[sz]ed\.?|the server was unable to authorize the request\.?)?$", re.IGNORECASE
+)
+
+
+def authentication_failure(resp: EstResponse, operation: str, *, tried_credentials: bool) -> AuthenticationRequired:
+    """The error for a 401. When the body says more than "Unauthorized" (libest: "Proof of Possession
+    Mismatch."), that reason is the message: the credentials may well have been right."""
+    challenge = resp.headers.get("www-authenticate")
+    text = _error_message(resp)
+    parts = [p for p in text.split(" | ") if not _BARE_401.match(p.strip())]
+    reason = " | ".join(parts).strip()
+    if reason:
+        return AuthenticationRequired(f"EST server refused {operation}: {reason}", challenge=challenge,
+                                      server_message=reason)
+    msg = (f"EST server refused the credentials for {operation}" if tried_credentials
+           else f"EST server requires authentication for {operation}")
+    return AuthenticationRequired(msg, challenge=challenge)
+
+
 def _raise_for_status(resp: EstResponse, operation: str) -> None:
     status = resp.status
     if 200 <= status < 300:
         return
     if status == 401:
-        raise AuthenticationRequired(
-            f"EST server requires authentication for {operation}", challenge=resp.headers.get("www-authenticate")
-        )
+        raise authentication_failure(resp, operation, tried_credentials=False)
     message = _error_message(resp)
     if status in (404, 501) and operation in OPTIONAL_OPERATIONS:
         raise NotSupported(operation, message)

@@ -42,9 +42,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from .config import ClientIdentity
-from .csr import KEY_TYPES, CsrBuilder
+from .csr import _CURVES, KEY_TYPES, CsrBuilder
 from ._polling import DEFAULT_MIN_RETRY_DELAY, PendingWait
-from .errors import ConfigError, EstError, ProtocolError
+from .errors import ConfigError, EstError, PendingTimeout, ProtocolError
 
 __all__ = [
     "RenewalConfig",
@@ -452,7 +452,8 @@ class _RenewalCsr(CsrBuilder):
 def key_type_of(private_key: Any) -> str:
     """The :data:`estclient.csr.KEY_TYPES` name of a ``cryptography`` private key."""
     if isinstance(private_key, ec.EllipticCurvePrivateKey):
-        name = {"secp256r1": "ec-p256", "secp384r1": "ec-p384", "secp521r1": "ec-p521"}.get(private_key.curve.name)
+        # every curve CsrBuilder can make (brainpool included), by the name cryptography gives it
+        name = {curve.name: kt for kt, curve in _CURVES.items()}.get(private_key.curve.name)
         if name:
             return name
     elif isinstance(private_key, rsa.RSAPrivateKey):

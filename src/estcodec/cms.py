@@ -14,8 +14,9 @@ Writing::
 
 Certificate order: RFC 5652 makes ``certificates`` a SET OF, whose DER form is sorted, yet certificates in
 certs-only and CMC responses have no defined order (RFC 5272 §4.2) and OpenSSL writes them unsorted. Decoding
-keeps the order found (and re-encodes byte-identically); ``build_certs_only`` and ``sign_signed_data`` keep the
-caller's order unless ``canonical=True`` asks for the sorted DER SET OF. Use :func:`order_chain` to put
+keeps the order found (and re-encodes byte-identically); ``build_certs_only`` writes the sorted DER SET OF
+unless ``keep_order=True`` asks for the caller's order, and ``sign_signed_data`` keeps the caller's order unless
+``canonical=True`` asks for the sorted one. Use :func:`order_chain` to put
 certificates in issuing order by names and key identifiers rather than by position.
 
 BER: ``parse_certs_only`` and ``verify_signed_data`` accept BER (indefinite lengths, constructed OCTET
@@ -355,16 +356,22 @@ def _signed_data_der(*, version: int, digest_algorithms: list, eci: Encapsulated
     return encode(ContentInfo, ContentInfo(content_type=OID_SIGNED_DATA, content=encode(_SignedDataInOrder, sd)))
 
 
-def build_certs_only(certs: Iterable, crls: Iterable = (), *, canonical: bool = False) -> bytes:
+def build_certs_only(certs: Iterable, crls: Iterable = (), *, keep_order: bool = False,
+                     canonical: Optional[bool] = None) -> bytes:
     """A certs-only message (degenerate SignedData, RFC 5652 §5.2 / RFC 7030 §4.1.3) as DER ContentInfo.
 
-    ``certs``: ``x509.Certificate`` objects, ``cryptography`` certificates or DER/PEM bytes, kept in the order
-    given (``canonical=True``: sorted as DER orders a SET OF). ``crls``: optional CRLs (DER, CertificateList or
-    ``cryptography`` CRLs).
+    ``certs``: ``x509.Certificate`` objects, ``cryptography`` certificates or DER/PEM bytes. ``crls``: optional
+    CRLs (DER, CertificateList or ``cryptography`` CRLs). The result is canonical DER: ``certificates`` and
+    ``crls`` are SET OF, so they are sorted by their encodings (X.690 §11.6), and a certs-only message carries
+    no order anyway (RFC 7030 §4.1.3). ``keep_order=True`` writes them in the order given instead, for callers
+    that know their peer reads a chain in sequence (that output is then BER, not DER). ``canonical`` is the
+    older spelling: ``canonical=False`` means ``keep_order=True``.
     """
+    if canonical is not None:
+        keep_order = not canonical
     return _signed_data_der(version=1, digest_algorithms=[], eci=EncapsulatedContentInfo.build(OID_DATA, None),
-                            certificates=_certificate_choices(certs, canonical), crls=_crl_choices(crls, canonical),
-                            signer_infos=[])
+                            certificates=_certificate_choices(certs, not keep_order),
+                            crls=_crl_choices(crls, not keep_order), signer_infos=[])
 
 
 def _key_identifier(public_key) -> bytes:

@@ -320,15 +320,24 @@ def test_channel_binding_auto_binds_on_tls12_not_on_der_csr():
 
 
 def test_channel_binding_resigned_after_server_closed_connection():
-    """401 + Connection: close (as libest does): the retry goes out on a new connection, so the CSR is signed
-    again with the same key for that connection's tls-unique."""
+    """A server that answers 401 + Connection: close (as libest does): Basic credentials go with the bound
+    request from the start, so no 401 costs the connection; when the connection is lost anyway (the server
+    closes the kept-alive one), the CSR is signed again with the same key for the new connection."""
     with LoopbackServer(basic_handler(), max_version=ssl.TLSVersion.TLSv1_2) as srv:
         with EstClient(cfg(srv, http_auth=HttpAuth("estuser", "estpwd"), channel_binding="require")) as c:
             b = CsrBuilder().common_name("rebind")
             issued = c.simple_enroll(b)
+            first = [r for r in srv.requests if r.method == "POST"]
+            assert len(first) == 1 and first[0].binding_ok() and "authorization" in first[0].headers
+            # as if the kept-alive connection had been replaced: the CSR signed for it arrives on another one
+            from estclient.tls import ConnectionInfo
+
+            c._state.bound = (True, ConnectionInfo("TLSv1.2", b"a connection that is gone"))
+            c.simple_enroll(b)
         posts = [r for r in srv.requests if r.method == "POST"]
         assert posts[-1].binding_ok() and "authorization" in posts[-1].headers
-        assert len({p.tls_unique for p in posts}) == len(posts) >= 2
+        # the stale signature refused (401 and close), then re-signed for the new connection
+        assert len(posts) == 3 and not posts[1].binding_ok() and posts[2].tls_unique != posts[1].tls_unique
         keys = {p.csr().public_key().public_numbers() for p in posts}
         assert keys == {b.private_key.public_key().public_numbers()}
         assert issued.certificate.to_cryptography().public_key().public_numbers() in keys

@@ -10,6 +10,6 @@ It serves the tests, ``est demo``, and anyone who wants to try an EST integratio
 """
 from __future__ import annotations
 
-from .server import OPERATIONS, EstTestServer, RequestRecord
+from .server import OPERATIONS, SERVER_KEY_TYPES, EstTestServer, RequestRecord
 
-__all__ = ["EstTestServer", "RequestRecord", "OPERATIONS"]
+__all__ = ["EstTestServer", "RequestRecord", "OPERATIONS", "SERVER_KEY_TYPES"]

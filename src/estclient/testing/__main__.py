@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="a KEK for encrypted server-side key generation (repeatable)")
     p.add_argument("--cert-lifetime", type=float, default=30 * 86400, metavar="SECONDS")
     p.add_argument("--ca-out", default="est-test-ca.pem", help="where to write the trust anchor PEM")
+    p.add_argument("--digest-algorithm", choices=["MD5", "SHA-256"], default="SHA-256",
+                   help="HTTP Digest algorithm with --auth digest (libest and Bouncy Castle speak MD5)")
+    p.add_argument("--server-key-type", choices=["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519"],
+                   default=None, help="key type of server-generated keys (default: the CSR key's family)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="one line per request on stderr: method, path, status, auth, bytes, milliseconds")
     args = p.parse_args(argv)
     keks = {}
     for item in args.kek:
@@ -42,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port, auth=None if args.auth == "none" else args.auth, username=args.user,
             password=args.password, ca_label=args.label or None, pending_retry_after=args.pending,
             require_channel_binding=args.channel_binding, tls_min_version="1.3" if args.tls13_only else None,
-            server_keygen_keks=keks, cert_lifetime=args.cert_lifetime,
+            server_keygen_keks=keks, cert_lifetime=args.cert_lifetime, digest_algorithm=args.digest_algorithm,
+            server_keygen_key_type=args.server_key_type, verbose=args.verbose,
         )
     except ValueError as exc:
         p.error(str(exc))

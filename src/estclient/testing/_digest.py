@@ -55,12 +55,15 @@ class DigestVerifier:
         self._lock = threading.Lock()
 
     def challenge(self, *, stale: bool = False) -> str:
+        """The WWW-Authenticate value. RFC 7616 §3.3 has realm, domain, nonce, opaque and qop quoted and
+        algorithm and stale unquoted. Plain MD5 is the default when algorithm is absent, so the MD5
+        challenge leaves it out: every parameter it carries is then quoted, the form clients such as
+        Bouncy Castle's insist on, and it stays conformant. Other algorithms must be named (unquoted)."""
         nonce = secrets.token_hex(16)
         self._remember(nonce)
-        header = (
-            f'Digest realm="{self.realm}", qop="auth", algorithm={self.algorithm}, '
-            f'nonce="{nonce}", opaque="{self.opaque}"'
-        )
+        header = f'Digest realm="{self.realm}", qop="auth", nonce="{nonce}", opaque="{self.opaque}"'
+        if self.algorithm != "MD5":
+            header += f", algorithm={self.algorithm}"
         return header + (", stale=true" if stale else "")
 
     def _remember(self, nonce: str) -> None:

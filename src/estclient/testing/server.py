@@ -15,22 +15,28 @@ Behaviour, in the terms of RFC 7030 (and where it imitates Cisco libest's ``ests
   whether the additional path segment is present"; ``serve_unlabelled=False`` turns that off), and
   ``/.well-known/est/<label>/<op>`` for each configured ``ca_label``. Every path is served by the
   same CA. An unknown label or operation gets 404, a wrong method 405.
+* Bodies: base64 on one line (RFC 4648 §3.1), ended by one LF, with ``Content-Transfer-Encoding: base64`` for the
+  clients that look at it (RFC 8951 §3.2.2 has recipients ignore it; requests are always read as base64,
+  with any whitespace, or as raw DER). Request bodies come with Content-Length or chunked (RFC 9112 §7.1),
+  both capped at 1 MiB. HEAD is answered on the GET operations.
 * ``/cacerts`` (GET): certs-only, base64, ``application/pkcs7-mime``; never asks for authentication.
 * ``/csrattrs`` (GET): ``application/csrattrs`` base64; 204 when configured empty; lists
   challengePassword when ``require_channel_binding`` is on; never asks for authentication.
 * ``/simpleenroll``, ``/simplereenroll``, ``/serverkeygen``, ``/fullcmc`` (POST) authenticate the
   client first. A TLS client certificate that chains to the server's trust (its own CA, plus
   ``client_trust_pem``) authenticates in every mode; otherwise ``auth="basic"`` / ``"digest"``
-  want HTTP credentials (401 with a challenge), ``auth="cert"`` answers 401 without a challenge
-  (as libest does), ``auth=None`` lets everyone in.
-* ``/simplereenroll`` needs the TLS client certificate being renewed, issued by this CA, whose
+  want HTTP credentials (401 with a challenge and an empty body, the reason in the status line),
+  ``auth="cert"`` answers 403 (no HTTP challenge applies; libest sends 401 without a challenge
+  there), ``auth=None`` lets everyone in. Every 401 carries WWW-Authenticate (RFC 9110 §15.5.2).
+* ``/simplereenroll`` needs (else 403) the TLS client certificate being renewed, issued by this CA, whose
   subject and subjectAltName equal the CSR's, unless the CSR carries changeSubjectName
   (RFC 7030 §4.2.2; then the CSR's names are used).
 * Every CSR signature is verified (400 otherwise), except on /serverkeygen, where RFC 7030 §4.4.1
   says the server MUST ignore the CSR's public key and signature (``verify_serverkeygen_signature``
   turns the check on there too). A challengePassword, when present (and always when
   ``require_channel_binding``), must be base64(tls-unique) of the connection the CSR arrived
-  on (RFC 7030 §3.5); a mismatch gets 401 "Proof of Possession Mismatch" like libest. tls-unique
+  on (RFC 7030 §3.5); a mismatch gets 403 "Proof of Possession Mismatch" (libest sends that text
+  with 401; re-authenticating cannot help, so 403 here). tls-unique
   exists only up to TLS 1.2: ``require_channel_binding`` caps the server at TLS 1.2, and a
   challengePassword arriving over TLS 1.3 is refused.
 * ``pending_retry_after``: the first ``pending_repeats`` requests of an operation for a given
@@ -41,7 +47,7 @@ Behaviour, in the terms of RFC 7030 (and where it imitates Cisco libest's ``ests
   (the SKI of a certificate this CA issued), the key part becomes ``application/pkcs7-mime;
   smime-type=server-generated-key``: EnvelopedData(SignedData(AsymmetricKeyPackage)) signed by
   the CA (RFC 7030 §4.4.2). An unknown key identifier gets 400.
-* ``/fullcmc`` reads a Full PKI Request (SignedData(PKIData), signature checked, each PKCS#10
+* ``/fullcmc`` reads a Full PKI Request (SignedData(PKIData), DER or BER, signature checked, each PKCS#10
   verified) and answers a CA-signed PKIResponse with statusInfoV2 (or certs-only with
   ``fullcmc_response="certs-only"``); failures are 400 with a CMC error response body. Only
   PKCS#10 requests (tcr) are served (a CRMF request fails with badRequest); ``pending_retry_after``
@@ -59,8 +65,10 @@ import os
 import secrets
 import socket
 import ssl
+import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable, Mapping
@@ -87,12 +95,15 @@ from ._ca import TestCa, generate_key, key_type_of
 from ._csr import CsrError, CsrInfo, certificate_san_der, from_request, parse_csr
 from ._digest import DigestVerifier
 
-__all__ = ["EstTestServer", "RequestRecord", "OPERATIONS"]
+__all__ = ["EstTestServer", "RequestRecord", "OPERATIONS", "SERVER_KEY_TYPES"]
 
 OPERATIONS = ("cacerts", "csrattrs", "simpleenroll", "simplereenroll", "serverkeygen", "fullcmc")
 _GET_OPS = ("cacerts", "csrattrs")
 _PREFIX = "/.well-known/est/"
 _MAX_BODY = 1 << 20
+_MAX_CHUNK_LINE = 1024  # a chunk-size line (with extensions) or a trailer line longer than this is refused
+_MAX_TRAILERS = 32
+SERVER_KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519")  # server_keygen_key_type choices
 _OID_SHA256 = "2.16.840.1.101.3.4.2.1"  # what /csrattrs lists by default (RFC 7030 A.2 style)
 # SMIMECapabilities the server acts on (RFC 8551 §2.5.2), and the key-agreement algorithms it uses
 _AES_CBC = {a.value for a in (EncryptionAlgorithm.AES128_CBC, EncryptionAlgorithm.AES192_CBC,
@@ -139,7 +150,7 @@ class RequestRecord:
 class _HttpError(Exception):
     def __init__(
         self, status: int, message: str = "", *, headers: Mapping[str, str] | None = None,
-        body: bytes | None = None, content_type: str | None = None,
+        body: bytes | None = None, content_type: str | None = None, reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -147,6 +158,16 @@ class _HttpError(Exception):
         self.headers = dict(headers or {})
         self.body = body
         self.content_type = content_type
+        self.reason = reason
+
+
+def _unauthorized(challenge: str, reason: str) -> _HttpError:
+    """401 with its challenge (RFC 9110 §15.5.2) and an empty body: the reason travels in the status line.
+
+    Some clients (Bouncy Castle's EST client) close a 401 without reading its body and then fail on the
+    unread bytes; an empty body serves them and costs the others nothing.
+    """
+    return _HttpError(401, reason, headers={"WWW-Authenticate": challenge}, body=b"", reason=f"Unauthorized ({reason})")
 
 
 class _Server(ThreadingHTTPServer):
@@ -226,21 +247,26 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("HEAD")
 
     def _dispatch(self, method: str) -> None:
+        started = time.perf_counter()
         self._auth_by: str | None = None
         op: str | None = None
         label: str | None = None
         headers: dict[str, str]
+        reason: str | None = None
+        body = b""
         try:
             body = self._read_body()
             op, label = self._route()
-            if op in _GET_OPS and method != "GET" or op not in _GET_OPS and method != "POST":
-                raise _HttpError(405, "Method Not Allowed", headers={"Allow": "GET" if op in _GET_OPS else "POST"})
+            if op in _GET_OPS and method not in ("GET", "HEAD") or op not in _GET_OPS and method != "POST":
+                raise _HttpError(405, "Method Not Allowed",
+                                 headers={"Allow": "GET, HEAD" if op in _GET_OPS else "POST"})
             if op not in _GET_OPS or self.est.auth_csrattrs and op == "csrattrs":
                 self._authenticate(method)
             handler = getattr(self, "_op_" + op)
             status, headers, payload = handler(body)
         except _HttpError as err:
             status = err.status
+            reason = err.reason
             headers = dict(err.headers)
             maybe = err.body
             if maybe is None:
@@ -261,11 +287,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection_id, method, self.path, op, label, status, self.tls_version_name,
             self._auth_by, subject,
         ))
-        self._send(status, headers, payload)
+        self._send(status, headers, payload, reason)
+        if self.est.verbose:
+            ms = (time.perf_counter() - started) * 1000
+            path = "".join(c if c.isprintable() and c != " " else "?" for c in self.path[:300])  # one line per request
+            self.est._log(f"{method} {path} {status} auth={self._auth_by or '-'} "
+                          f"in={len(body)} out={0 if method == 'HEAD' else len(payload)} {ms:.1f}ms")
 
     def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding"):
-            raise _HttpError(411, "Length Required (chunked bodies are not accepted)", headers={"Connection": "close"})
+        coding = self.headers.get("Transfer-Encoding")
+        if coding is not None:
+            # RFC 9112 §6.1/§7.1: a recipient must parse chunked; Transfer-Encoding overrides Content-Length
+            # (§6.3), and such a message ends the connection afterwards
+            if coding.strip().lower() != "chunked":
+                raise _HttpError(501, "only the chunked transfer coding is implemented", headers={"Connection": "close"})
+            return self._read_chunked()
         raw = self.headers.get("Content-Length", "0") or "0"
         try:
             length = int(raw)
@@ -274,6 +310,38 @@ class _Handler(BaseHTTPRequestHandler):
         if length < 0 or length > _MAX_BODY:
             raise _HttpError(413, "request body too large", headers={"Connection": "close"})
         return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes:
+        """A chunked body (RFC 9112 §7.1) under the same cap as a Content-Length one; extensions and trailer
+        fields are read and ignored. Every loop is bounded by the cap or by the trailer count."""
+        bad = {"Connection": "close"}
+        out = bytearray()
+        while True:
+            line = self.rfile.readline(_MAX_CHUNK_LINE + 1)
+            if len(line) > _MAX_CHUNK_LINE or not line.endswith(b"\n"):
+                raise _HttpError(400, "malformed chunk-size line", headers=bad)
+            size_text = line.split(b";", 1)[0].strip()
+            try:
+                if not size_text or not all(c in b"0123456789abcdefABCDEF" for c in size_text):
+                    raise ValueError
+                size = int(size_text, 16)
+            except ValueError:
+                raise _HttpError(400, "malformed chunk size", headers=bad) from None
+            if size == 0:
+                break
+            if len(out) + size > _MAX_BODY:
+                raise _HttpError(413, "request body too large", headers=bad)
+            data = self.rfile.read(size)
+            if len(data) != size or self.rfile.read(2) != b"\r\n":
+                raise _HttpError(400, "truncated or malformed chunk", headers=bad)
+            out += data
+        for _ in range(_MAX_TRAILERS):
+            line = self.rfile.readline(_MAX_CHUNK_LINE + 1)
+            if len(line) > _MAX_CHUNK_LINE or not line.endswith(b"\n"):
+                raise _HttpError(400, "malformed trailer section", headers=bad)
+            if line in (b"\r\n", b"\n"):
+                return bytes(out)
+        raise _HttpError(400, "too many trailer fields", headers=bad)
 
     def _route(self) -> tuple[str, str | None]:
         path = urlsplit(self.path).path
@@ -294,10 +362,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise _HttpError(404, "unknown EST operation")
         return op, label
 
-    def _send(self, status: int, headers: Mapping[str, str], payload: bytes) -> None:
+    def _send(self, status: int, headers: Mapping[str, str], payload: bytes, reason: str | None = None) -> None:
         close = self.est.close_after_error and (status == 202 or status >= 400)
         close = close or headers.get("Connection", "").lower() == "close"
-        self.send_response(status)
+        close = close or self.headers.get("Transfer-Encoding") is not None
+        self.send_response(status, reason)
         for name, value in headers.items():
             if name.lower() not in ("connection", "content-length"):
                 self.send_header(name, value)
@@ -333,21 +402,23 @@ class _Handler(BaseHTTPRequestHandler):
                 if ok_user and ok_pass:
                     self._auth_by = "basic"
                     return
-            raise _HttpError(401, "Unauthorized", headers={"WWW-Authenticate": f'Basic realm="{est.realm}"'})
+            raise _unauthorized(f'Basic realm="{est.realm}"', "credentials refused" if header else "credentials required")
         if est.auth == "digest":
             assert est._digest is not None
             ok, stale = est._digest.verify(header, method, self.path) if header else (False, False)
             if ok:
                 self._auth_by = "digest"
                 return
-            raise _HttpError(401, "Unauthorized", headers={"WWW-Authenticate": est._digest.challenge(stale=stale)})
-        # auth == "cert" and no client certificate: libest answers 401 without a challenge
-        raise _HttpError(401, "Unauthorized: a TLS client certificate is required")
+            why = "nonce expired" if stale else "credentials refused" if header else "credentials required"
+            raise _unauthorized(est._digest.challenge(stale=stale), why)
+        # auth == "cert" and no client certificate: no HTTP challenge can help, so not 401 (which must carry
+        # one, RFC 9110 §15.5.2) but 403; libest answers 401 without a challenge here
+        raise _HttpError(403, "Forbidden: a TLS client certificate issued by this CA is required")
 
     # ---------------------------------------------------------------------------------- helpers
 
     def _b64_response(self, content_type: str, der: bytes) -> tuple[int, dict[str, str], bytes]:
-        return 200, {"Content-Type": content_type, "Content-Transfer-Encoding": "base64"}, base64.encodebytes(der)
+        return 200, _b64_headers(content_type), _b64(der)
 
     def _decode_b64_body(self, body: bytes) -> bytes:
         """Base64 with any whitespace (RFC 8951); raw DER is tolerated as well."""
@@ -378,14 +449,14 @@ class _Handler(BaseHTTPRequestHandler):
             raise _HttpError(400, str(exc)) from None
         if password is None:
             if self.est.require_channel_binding:
-                raise _HttpError(401, "Unauthorized\nProof of Possession Mismatch: this server requires the CSR "
+                raise _HttpError(403, "Proof of Possession Mismatch: this server requires the CSR "
                                       "to carry base64(tls-unique) as challengePassword (RFC 7030 section 3.5).")
             return
         if self.tls_unique is None:
             raise _HttpError(400, "challengePassword carries tls-unique, which does not exist on TLS 1.3")
         expected = base64.b64encode(self.tls_unique).decode("ascii")
         if not hmac.compare_digest(password.encode(), expected.encode()):
-            raise _HttpError(401, "Unauthorized\nProof of Possession Mismatch: challengePassword is not "
+            raise _HttpError(403, "Proof of Possession Mismatch: challengePassword is not "
                                   "the tls-unique value of this TLS connection.")
 
     def _check_pending(self, op: str, info: CsrInfo) -> None:
@@ -436,7 +507,7 @@ class _Handler(BaseHTTPRequestHandler):
         info = self._read_csr(body)
         current = self.peer_cert
         if current is None or not self.est.ca.issued_this(current):
-            raise _HttpError(401, "Unauthorized: re-enrollment needs the TLS client certificate being "
+            raise _HttpError(403, "Forbidden: re-enrollment needs the TLS client certificate being "
                                   "renewed, issued by this CA")
         self._check_channel_binding(info)
         if not info.has_change_subject_name:
@@ -510,8 +581,8 @@ class _Handler(BaseHTTPRequestHandler):
         parts = [key_part, ("application/pkcs7-mime; smime-type=certs-only", est._issued_certs_only(cert))]
         out = []
         for ctype, der in parts:
-            b64 = base64.encodebytes(der).decode("ascii").replace("\n", nl)
-            out.append(f"--{boundary}{nl}Content-Type: {ctype}{nl}Content-Transfer-Encoding: base64{nl}{nl}{b64}")
+            b64 = base64.b64encode(der).decode("ascii")
+            out.append(f"--{boundary}{nl}Content-Type: {ctype}{nl}Content-Transfer-Encoding: base64{nl}{nl}{b64}{nl}")
         payload = ("".join(out) + f"--{boundary}--{nl}").encode("ascii")
         return 200, {"Content-Type": f"multipart/mixed; boundary={boundary}"}, payload
 
@@ -564,16 +635,29 @@ class _Handler(BaseHTTPRequestHandler):
             response.failed(fail, [bpid], status_string=problem)
         der = est._sign_pki_response(response, req, issued)
         if not issued:
-            raise _HttpError(400, body=base64.encodebytes(der),
-                             content_type="application/pkcs7-mime; smime-type=CMC-response",
-                             headers={"Content-Transfer-Encoding": "base64"})
+            raise _HttpError(400, body=_b64(der),
+                             headers=_b64_headers("application/pkcs7-mime; smime-type=CMC-response"))
         return self._b64_response("application/pkcs7-mime; smime-type=CMC-response", der)
 
     def _cmc_error(self, req: PKIData | None, message: str, fail: CmcFailInfo) -> tuple[int, dict[str, str], bytes]:
         der = self.est._sign_pki_response(PkiResponseBuilder().failed(fail, [0], status_string=message), req, [])
-        raise _HttpError(400, body=base64.encodebytes(der),
-                         content_type="application/pkcs7-mime; smime-type=CMC-response",
-                         headers={"Content-Transfer-Encoding": "base64"})
+        raise _HttpError(400, body=_b64(der),
+                         headers=_b64_headers("application/pkcs7-mime; smime-type=CMC-response"))
+
+def _b64(der: bytes) -> bytes:
+    """A base64 body: one line (RFC 4648 §3.1: no line feeds inside; strongSwan's decoder stops at the first),
+    ended by a single LF, without which libest's client cannot read /cacerts (OpenSSL's base64 BIO waits for the
+    end of the line)."""
+    return base64.b64encode(der) + b"\n"
+
+
+def _b64_headers(content_type: str) -> dict[str, str]:
+    """Headers of a base64 body. RFC 8951 §3.2.2: EST bodies are always base64 (RFC 4648, here without line
+    breaks) whatever Content-Transfer-Encoding says, and a recipient ignores that field; it is still sent
+    with the value "base64", because older clients (RFC 7030 as first published, Bouncy Castle) look at it.
+    Requests are decoded as base64 whatever they say in it."""
+    return {"Content-Type": content_type, "Content-Transfer-Encoding": "base64"}
+
 
 def _certs_only(certs: list[x509.Certificate]) -> bytes:
     """A certs-only Simple PKI Response (RFC 5272 §4.1), certificates in DER SET OF order."""
@@ -624,7 +708,18 @@ class _CmcRequestError(Exception):
 def _parse_full_pki_request(raw: bytes) -> tuple[PKIData, SignedData]:
     """ContentInfo(SignedData(PKIData)), strict DER; the signature is checked by the caller."""
     try:
-        signed = ContentInfo.from_der(raw).signed_data()
+        ci = ContentInfo.from_der(raw)
+    except CodecError:
+        # CMS is BER (RFC 5652 §1.1.1): Bouncy Castle, for one, sends indefinite lengths. BER is normalised to
+        # DER structure; the eContent octets and the signed attributes, which the signature covers, are the
+        # octets as sent, so the signature is checked over what the client signed.
+        try:
+            ci = ContentInfo.from_der(raw, ber=True)
+        except CodecError as exc:
+            raise _CmcRequestError(f"not a Full PKI Request: {exc}", CmcFailInfo.BAD_MESSAGE_CHECK) from None
+        raw = ci.to_der()
+    try:
+        signed = ci.signed_data()
     except CodecError as exc:
         raise _CmcRequestError(f"not a Full PKI Request: {exc}", CmcFailInfo.BAD_MESSAGE_CHECK) from None
     if signed.econtent_type != cmc_oid.PKI_DATA:
@@ -691,7 +786,8 @@ class EstTestServer:
     ``server_keygen_keks``: ``{kek_id: kek}`` AES keys of 16/24/32 bytes.
     ``server_keygen`` / ``fullcmc`` (default True): False makes the operation answer 501.
     ``server_keygen_key_type``: force a key type (``"ec-p256"``, ``"rsa-2048"``...); default: the
-    CSR key's family. ``server_keygen_key_format``: ``"pkcs8"`` (default) or ``"traditional"``
+    CSR key's family (libest's client refuses keys under 256 bytes of DER: choose an RSA type for it).
+    ``server_keygen_key_format``: ``"pkcs8"`` (default) or ``"traditional"``
     (PKCS#1/SEC1, as libest sends under the pkcs8 label) for the unencrypted key part; an encrypted
     key is always a OneAsymmetricKey in an AsymmetricKeyPackage (RFC 7030 §4.4.2, RFC 5958).
     ``verify_serverkeygen_signature`` (default False: RFC 7030 §4.4.1 says the server MUST ignore the CSR's key and signature).
@@ -701,6 +797,8 @@ class EstTestServer:
     ``tls_min_version`` / ``tls_max_version``: ``"1.2"``/``"1.3"`` or ``ssl.TLSVersion``.
     ``cert_lifetime``: seconds of validity of issued certificates (default 30 days).
     ``close_after_error`` (default True): close the connection after 202/4xx/5xx, as libest does.
+    ``verbose``: one line per request (method, path, status, authentication used, bytes in and out,
+    milliseconds) on ``log_stream`` (default ``sys.stderr``).
     ``csr_attrs``: None (default set), DER bytes (served as given; ``b""`` gives 204), a list of
     dotted OIDs, or False (404). ``fullcmc_response``: ``"pki-response"`` (default) or ``"certs-only"``.
     ``client_trust_pem``: extra PEM trust anchors for TLS client certificates (third-party certs).
@@ -753,6 +851,8 @@ class EstTestServer:
         host: str = "127.0.0.1",
         port: int = 0,
         idle_timeout: float = 15.0,
+        verbose: bool = False,
+        log_stream: Any = None,
     ) -> None:
         if auth not in ("basic", "digest", "cert", None):
             raise ValueError("auth must be 'basic', 'digest', 'cert' or None")
@@ -766,6 +866,8 @@ class EstTestServer:
             raise ValueError("server_keygen_key_format must be 'pkcs8' or 'traditional'")
         if ca_key_type not in ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072"):
             raise ValueError("ca_key_type must be 'ec-p256', 'ec-p384', 'rsa-2048' or 'rsa-3072'")
+        if server_keygen_key_type is not None and server_keygen_key_type not in SERVER_KEY_TYPES:
+            raise ValueError(f"server_keygen_key_type must be one of {', '.join(SERVER_KEY_TYPES)}")
         if rsa_key_transport not in ("oaep", "pkcs1v15"):
             raise ValueError("rsa_key_transport must be 'oaep' or 'pkcs1v15'")
         keks = dict(server_keygen_keks or {})
@@ -809,6 +911,8 @@ class EstTestServer:
         self.multipart_line_ending = "\r\n"
         self.host = host
         self.idle_timeout = idle_timeout
+        self.verbose = verbose
+        self._log_stream = log_stream
         self.enroll_response_chain = enroll_response_chain
         self.ca = TestCa(
             key_type=ca_key_type, tls_cmc_ra=tls_cmc_ra, tls_include_hostname=tls_hostname_in_cert,
@@ -1053,6 +1157,11 @@ class EstTestServer:
     def _note_tls_failure(self) -> None:
         with self._lock:
             self.tls_failures += 1
+
+    def _log(self, line: str) -> None:
+        stream = self._log_stream if self._log_stream is not None else sys.stderr
+        with self._lock:
+            print(line, file=stream, flush=True)
 
     def _note_error(self) -> None:
         with self._lock:
