@@ -139,12 +139,14 @@ async def test_simplereenroll_subject_mismatch_refused(mode):
             with pytest.raises(ConfigError, match="Subject differs"):
                 await call(c.simple_reenroll(CsrBuilder().common_name("another")))
             assert not [r for r in srv.requests if r.operation == "simplereenroll"]
-        # without an identity the caller must opt in; this server then wants the certificate being renewed
+        # without an identity the caller must opt in; this server then wants the certificate being renewed (a
+        # refusal no HTTP challenge can lift: 403, not 401)
         async with est(mode, conf(srv, http_auth=basic(srv))) as c:
             with pytest.raises(ConfigError, match="allow_without_identity"):
                 await call(c.simple_reenroll(CsrBuilder().common_name("another")))
-            with pytest.raises(AuthenticationRequired):
+            with pytest.raises(ServerError, match="TLS client certificate being renewed") as info:
                 await call(c.simple_reenroll(CsrBuilder().common_name("another"), allow_without_identity=True))
+            assert info.value.status == 403
 
 
 async def test_serverkeygen_plain(mode):
