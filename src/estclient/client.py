@@ -16,6 +16,7 @@ import httpx
 
 from . import flows as F
 from . import protocol as P
+from ._limits import AsyncSlots, ThreadSlots
 from .config import ClientIdentity, EstClientConfig
 from .errors import EstError, ProtocolError, TlsConfigError, TransportError
 from .tls import ConnectionInfo, connection_info, create_ssl_context
@@ -159,6 +160,7 @@ class EstClient(_DriverBase):
     def __init__(self, config: EstClientConfig) -> None:
         super().__init__(config)
         self._client: httpx.Client | None = None
+        self._slots = ThreadSlots(config.max_connections)  # operations in flight, first come first served
 
     # -- lifecycle
     def __enter__(self) -> "EstClient":
@@ -209,6 +211,8 @@ class EstClient(_DriverBase):
 
     def _run(self, flow: F.Flow) -> Any:
         pinned: dict[tuple[bool, bool], httpx.Client] = {}
+        self._slots.acquire()  # a place in the client's own FIFO queue, not in httpx's pool (see _limits)
+        held = True
         try:
             result: Any = None
             command = next(flow)
@@ -226,7 +230,10 @@ class EstClient(_DriverBase):
                         client = self._main()
                     result = self._send_on(client, command)
                 elif isinstance(command, F.Sleep):
+                    self._slots.release()  # no slot is held while waiting out a Retry-After
+                    held = False
                     time.sleep(max(0.0, command.seconds))
+                    held = self._slots.acquire()
                     result = None
                 elif isinstance(command, F.UseAnchors):
                     self._contexts.clear()
@@ -241,6 +248,8 @@ class EstClient(_DriverBase):
         except StopIteration as stop:
             return stop.value
         finally:
+            if held:
+                self._slots.release()
             flow.close()
             for c in pinned.values():
                 c.close()
@@ -289,6 +298,7 @@ class AsyncEstClient(_DriverBase):
         super().__init__(config)
         self._client: httpx.AsyncClient | None = None
         self._anchor_lock: asyncio.Lock | None = None
+        self._slots = AsyncSlots(config.max_connections)  # operations in flight, first come first served
 
     async def __aenter__(self) -> "AsyncEstClient":
         return self
@@ -337,6 +347,8 @@ class AsyncEstClient(_DriverBase):
 
     async def _run(self, flow: F.Flow) -> Any:
         pinned: dict[tuple[bool, bool], httpx.AsyncClient] = {}
+        await self._slots.acquire()  # a place in the client's own FIFO queue, not in httpx's pool (see _limits)
+        held = True
         try:
             result: Any = None
             command = next(flow)
@@ -352,7 +364,11 @@ class AsyncEstClient(_DriverBase):
                         client = self._main()
                     result = await self._send_on(client, command)
                 elif isinstance(command, F.Sleep):
+                    self._slots.release()  # no slot is held while waiting out a Retry-After
+                    held = False
                     await asyncio.sleep(max(0.0, command.seconds))
+                    await self._slots.acquire()
+                    held = True
                     result = None
                 elif isinstance(command, F.UseAnchors):
                     self._contexts.clear()
@@ -367,6 +383,8 @@ class AsyncEstClient(_DriverBase):
         except StopIteration as stop:
             return stop.value
         finally:
+            if held:
+                self._slots.release()
             flow.close()
             for c in pinned.values():
                 await c.aclose()
