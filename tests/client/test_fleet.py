@@ -313,3 +313,48 @@ async def test_two_thousand_enrollments_at_once(server_process):
     serials = {r.certificate.serial_number for r in results}
     assert len(subjects) == n and len(serials) == n
     assert all(r.certificate.issuer.rfc4514_string() for r in results[:5])
+
+
+# ------------------------------------------------------------------------------------------- the server
+
+
+async def test_reference_server_serves_a_burst_with_a_bounded_pool():
+    """600 clients connect at once, each on its own TLS connection: every one is served, by at most
+    max_workers threads (the others wait in the server's queue, not in a thread of their own)."""
+    import ssl
+
+    n = 600
+    with EstTestServer(auth=None) as srv:
+        ctx = ssl.create_default_context(cadata=srv.trust_anchor_pem.decode())
+        threads_before = threading.active_count()
+        request = (f"GET /.well-known/est/cacerts HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+                   "Connection: close\r\n\r\n").encode()
+
+        async def one() -> bytes:
+            reader, writer = await asyncio.open_connection("127.0.0.1", srv.port, ssl=ctx,
+                                                           server_hostname="127.0.0.1")
+            try:
+                writer.write(request)
+                await writer.drain()
+                return await reader.read(1 << 16)  # up to the server's close (Connection: close)
+            finally:
+                writer.close()
+
+        async def sample() -> int:
+            most = 0
+            while not done.is_set():
+                most = max(most, threading.active_count())
+                await asyncio.sleep(0.01)
+            return most
+
+        done = asyncio.Event()
+        sampler = asyncio.create_task(sample())
+        answers = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
+        done.set()
+        most_threads = await sampler
+        bad = [a for a in answers if not (isinstance(a, bytes) and a.startswith(b"HTTP/1.1 200 "))]
+        assert not bad, bad[:3]
+        workers = srv._httpd.worker_count
+        assert workers <= srv._httpd.max_workers < n
+        assert most_threads - threads_before <= srv._httpd.max_workers
+        assert srv.connections_opened == n and len(srv.requests) == n
