@@ -138,8 +138,10 @@ def _raw_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
                 continue
             try:
                 obj = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise CliError(EXIT_USAGE, f"{path}:{n}: not a JSON object ({exc.msg})") from None
+            except (ValueError, RecursionError):  # e.g. nesting deeper than the parser's recursion limit
+                raise CliError(EXIT_USAGE, f"{path}:{n}: not a JSON object") from None
             if not isinstance(obj, dict):
                 raise CliError(EXIT_USAGE, f"{path}:{n}: not a JSON object")
             rows.append((n, obj))

@@ -185,6 +185,10 @@ def test_batch_bad_input_is_a_usage_error(testserver, tmp_path):
         "dup.csv": ("name,cn\nx,a\nx,b\n", "dup.csv:3: the name 'x' is used twice"),
         "subj.csv": ("subject\nEMAIL=a@b\n", "subj.csv:2: subject part 'EMAIL=a@b' is not one of"),
         "bad.jsonl": ('{"cn": "a"}\n[1]\n', "bad.jsonl:2: not a JSON object"),
+        "deep.jsonl": ("[" * 100_000 + "\n", "deep.jsonl:1: not a JSON object"),
+        "broken.jsonl": ('{"cn": \n', "broken.jsonl:1: not a JSON object (Expecting value)"),
+        "san.jsonl": ('{"cn": "a", "san_dns": [1]}\n', "san.jsonl:1: san_dns must be a string or a list"),
+        "ktype.csv": ("cn,key_type\na,dsa-1024\n", "ktype.csv:2: unknown key_type 'dsa-1024'"),
         "empty.csv": ("name,cn\n", "empty.csv: no identities"),
         "same.csv": ("name,cn,cert_out\na,a,x.pem\nb,b,x.pem\n", "also named by 'a'"),
     }
