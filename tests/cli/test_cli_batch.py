@@ -199,3 +199,5 @@ def test_batch_bad_input_is_a_usage_error(testserver, tmp_path):
         assert message in r.stderr and r.stderr.count("\n") == 1, (name, r.stderr)
     r = run_est("batch", str(tmp_path / "dup.csv"), *testserver.conn(), "--concurrency", "0")
     assert r.returncode == 2 and "--concurrency must be at least 1" in r.stderr
+    r = run_est("batch", str(tmp_path / "dup.csv"), *testserver.conn(), "--format", "der")
+    assert r.returncode == 2 and "no --format der" in r.stderr
