@@ -10,7 +10,8 @@ hundred queued operations they all failed with ``PoolTimeout`` although the netw
 So each EST operation first takes a slot here; only ``max_connections`` operations hold one at a time, which
 keeps httpx's queue about as short as its pool. Waiting for a slot is an O(1) append to a deque and a wake-up
 by the one that releases (the slot is handed over directly, so later arrivals cannot overtake earlier ones),
-and it is not a network timeout: the only deadline that may include it is an operation's total deadline.
+and it is not a network timeout (nor part of ``operation_timeout``, which counts from an operation's first
+request, once it holds its slot).
 
 :class:`AsyncSlots` serves asyncio tasks (one event loop at a time), :class:`ThreadSlots` serves threads that
 share one synchronous client. Both count what they did (``granted``, ``waited``, ``max_waiting``), which
