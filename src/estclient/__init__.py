@@ -44,7 +44,16 @@ __all__ = [
     "TransportError",
     "ConfigError",
     "PendingTimeout",
+    # estclient.fleet: many identities at once (loaded on first use, like the drivers)
+    "enroll_many",
+    "reenroll_many",
+    "FleetRequest",
+    "FleetResult",
+    "FleetProgress",
+    "FleetRun",
 ]
+
+_FLEET = ("enroll_many", "reenroll_many", "FleetRequest", "FleetResult", "FleetProgress", "FleetRun")
 
 
 def __getattr__(name: str):
@@ -54,4 +63,8 @@ def __getattr__(name: str):
         from . import client
 
         return getattr(client, name)
+    if name in _FLEET:
+        from . import fleet
+
+        return getattr(fleet, name)
     raise AttributeError(f"module 'estclient' has no attribute {name!r}")

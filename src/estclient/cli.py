@@ -53,6 +53,7 @@ examples:
       --cn dev1 --san-dns dev1.example --out dev1.pem --key-out dev1.key
   est reenroll -s https://est.example:8443 --trust ca.pem --cert dev1.pem --key dev1.key \\
       --out dev1.pem --key-out dev1.key --force
+  est batch devices.csv -s https://est.example:8443 --trust ca.pem -u fab --password-file pw -c 50
   est renew --watch -s https://est.example:8443 --trust ca.pem --cert dev1.pem --key dev1.key --threshold 7d
   est show response.der                       # what is in this file? (certificate, CSR, CMC, CMS, key...)
 
@@ -910,6 +911,12 @@ def cmd_renew(args: argparse.Namespace) -> int:
     return run_renew(args)
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from ._cli_batch import run_batch
+
+    return run_batch(args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from ._cli_demo import run_demo
 
@@ -1041,6 +1048,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-delay", default="5s", metavar="DURATION", help="first retry delay (doubles)")
     p.add_argument("--watch", action="store_true", help="keep running and renew whenever needed")
     p.add_argument("--same-key", action="store_true", help="keep the key (default: a new key each time)")
+
+    p = add("batch", "enroll or renew every identity listed in a CSV or JSON-lines file", cmd_batch,
+            description="Enroll (or --renew) the identities of a CSV or JSON-lines file, --concurrency at a time, "
+                        "with a progress bar and a summary; a rerun skips identities that hold a valid pair.")
+    from ._cli_batch import add_batch_arguments
+
+    add_batch_arguments(p)
 
     p = add("demo", "walk through every EST operation against a local test server", cmd_demo, parents=False)
     p.add_argument("--json", action="store_true", help="print a JSON report of the steps")

@@ -17,6 +17,7 @@ import httpx
 from . import flows as F
 from . import protocol as P
 from ._deadline import Deadline, async_transport, current_deadline, sync_transport
+from ._limits import AsyncSlots, ThreadSlots
 from .config import ClientIdentity, EstClientConfig
 from .errors import AuthenticationRequired, ConfigError, EstError, ProtocolError, TlsConfigError, TransportError
 from .tls import ConnectionInfo, connection_info, create_ssl_context
@@ -264,6 +265,7 @@ class EstClient(_DriverBase):
         # the channel-binding connection stays open between operations, so that the next enrollment signs for it
         self._pinned: dict[tuple[bool, bool], httpx.Client] = {}
         self._state.keep_bound = True
+        self._slots = ThreadSlots(config.max_connections)  # operations in flight, first come first served
 
     def set_client_identity(self, identity: "ClientIdentity | None") -> None:
         super().set_client_identity(identity)
@@ -337,6 +339,8 @@ class EstClient(_DriverBase):
         pinned = self._pinned
         ok = False
         deadline: Deadline | None = None  # operation_timeout: from the first request, new after each 202 wait
+        self._slots.acquire()  # a place in the client's own FIFO queue, not in httpx's pool (see _limits)
+        held = True
         try:
             result: Any = None
             command = next(flow)
@@ -357,8 +361,11 @@ class EstClient(_DriverBase):
                     with deadline.active():
                         result = self._send_on(client, command)
                 elif isinstance(command, F.Sleep):
+                    self._slots.release()  # no slot is held while waiting out a Retry-After
+                    held = False
                     time.sleep(max(0.0, command.seconds))
                     deadline = None
+                    held = self._slots.acquire()
                     result = None
                 elif isinstance(command, F.UseAnchors):
                     self._contexts.clear()
@@ -371,6 +378,8 @@ class EstClient(_DriverBase):
             ok = True
             return stop.value
         finally:
+            if held:
+                self._slots.release()
             flow.close()
             if not ok or any(not key[1] for key in pinned):  # after a failure, or unverified: start afresh
                 self._close_pinned()
@@ -426,6 +435,7 @@ class AsyncEstClient(_DriverBase):
         super().__init__(config)
         self._client: httpx.AsyncClient | None = None
         self._anchor_lock: asyncio.Lock | None = None
+        self._slots = AsyncSlots(config.max_connections)  # operations in flight, first come first served
 
     def _make_transport(self, ctx: ssl.SSLContext, limits: httpx.Limits) -> Any:
         return async_transport(ctx, limits)
@@ -485,6 +495,8 @@ class AsyncEstClient(_DriverBase):
     async def _run(self, flow: F.Flow) -> Any:
         pinned: dict[tuple[bool, bool], httpx.AsyncClient] = {}
         deadline: Deadline | None = None  # see EstClient._run
+        await self._slots.acquire()  # a place in the client's own FIFO queue, not in httpx's pool (see _limits)
+        held = True
         try:
             result: Any = None
             command = next(flow)
@@ -503,8 +515,12 @@ class AsyncEstClient(_DriverBase):
                     with deadline.active():
                         result = await self._send_on(client, command)
                 elif isinstance(command, F.Sleep):
+                    self._slots.release()  # no slot is held while waiting out a Retry-After
+                    held = False
                     await asyncio.sleep(max(0.0, command.seconds))
                     deadline = None
+                    await self._slots.acquire()
+                    held = True
                     result = None
                 elif isinstance(command, F.UseAnchors):
                     self._contexts.clear()
@@ -519,6 +535,8 @@ class AsyncEstClient(_DriverBase):
         except StopIteration as stop:
             return stop.value
         finally:
+            if held:
+                self._slots.release()
             flow.close()
             for c in pinned.values():
                 await c.aclose()

@@ -5,8 +5,8 @@ It is a reference peer, not a mock, built on ``estcodec``: it reads and verifies
 (``estcodec.cms``), CSR attributes (``estcodec.csrattrs``), CA-signed PKIResponses
 (``estcodec.cmc.PkiResponseBuilder``) and encrypted server-generated keys
 (``estcodec.enveloped.wrap_server_generated_key``). A throwaway CA made with ``cryptography`` issues
-real certificates, TLS is real (stdlib ``ssl``), HTTP is real (``http.server.ThreadingHTTPServer`` in
-a background thread). Because client and server then share the codec, the server's own tests check
+real certificates, TLS is real (stdlib ``ssl``), HTTP is real (``http.server`` handlers, served by a
+bounded pool of worker threads). Because client and server then share the codec, the server's own tests check
 what it sends and reads with independent tools: ``openssl cms``, pyasn1-modules and ``cryptography``.
 
 Behaviour, in the terms of RFC 7030 (and where it imitates Cisco libest's ``estserver``):
@@ -69,8 +69,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
@@ -170,14 +171,71 @@ def _unauthorized(challenge: str, reason: str) -> _HttpError:
     return _HttpError(401, reason, headers={"WWW-Authenticate": challenge}, body=b"", reason=f"Unauthorized ({reason})")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(HTTPServer):
+    """The listening socket plus a bounded pool of worker threads, one connection per worker at a time.
+
+    The accept loop (``serve_forever``) only queues accepted sockets; the TLS handshake and the requests run in
+    a worker. Workers are started as connections arrive, up to ``max_workers``; past that, connections wait in
+    a FIFO queue (and, before ``accept``, in a listen backlog of ``request_queue_size``) until a worker is free,
+    so a burst of thousands of clients costs a queue entry each, not a thread each. A keep-alive connection
+    holds its worker until the client closes it or stays idle for ``idle_timeout``: the server serves
+    ``max_workers`` connections at the same time.
+    """
+
     allow_reuse_address = False
-    request_queue_size = 128
+    request_queue_size = 1024
+    max_workers = 64
 
     def __init__(self, address: tuple[str, int], est: EstTestServer) -> None:
         self.est = est
         super().__init__(address, _Handler)
+        self._pool_cond = threading.Condition()
+        self._queued: deque[tuple[Any, Any]] = deque()
+        self._workers: list[threading.Thread] = []
+        self._idle = 0
+        self._closing = False
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._pool_cond:
+            if self._closing:
+                self.shutdown_request(request)
+                return
+            self._queued.append((request, client_address))
+            if len(self._queued) > self._idle and len(self._workers) < self.max_workers:
+                worker = threading.Thread(target=self._work, name=f"EstTestServer-{len(self._workers)}", daemon=True)
+                self._workers.append(worker)
+                worker.start()
+            self._pool_cond.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._pool_cond:
+                self._idle += 1
+                while not self._queued and not self._closing:
+                    self._pool_cond.wait()
+                self._idle -= 1
+                if self._closing:
+                    return
+                request, client_address = self._queued.popleft()
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._pool_cond:
+            self._closing = True
+            queued, self._queued = list(self._queued), deque()
+            self._pool_cond.notify_all()
+        for request, _ in queued:  # accepted but never served
+            self.shutdown_request(request)
+
+    @property
+    def worker_count(self) -> int:
+        return len(self._workers)
 
     def handle_error(self, request: Any, client_address: Any) -> None:  # noqa: ARG002
         # connection resets and the like are part of life for a test server: no tracebacks on stderr
