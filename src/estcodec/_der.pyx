@@ -11,6 +11,7 @@ The module is split into parts that are textually included:
 * ``_der_element.pxi`` -- the schema-less ``Element`` tree (``estcodec.der.parse``)
 * ``_der_write.pxi``   -- the encoder
 * ``_der_schema.pxi``  -- the schema engine (specs, decode, encode)
+* ``_der_names.pxi``   -- X.509 names read from their DER (RFC 4514 strings, string types of values)
 """
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
@@ -62,3 +63,4 @@ include "_der_read.pxi"
 include "_der_write.pxi"
 include "_der_element.pxi"
 include "_der_schema.pxi"
+include "_der_names.pxi"

@@ -1126,12 +1126,15 @@ cdef list _rdn_pairs_checked(_Ctx* ctx, Header* h, int depth):
                 read_header(buf, th.cend, ah.cend, &vh, False)
                 if vh.cend != ah.cend:
                     return None
+                t = dec_oid(buf, th.cstart, th.cend, th.start)
                 if vh.cls == CLS_UNIVERSAL and not vh.cons and not _must_be_constructed(vh.tag) and vh.tag != T_EOC:
                     v = prim_value(vh.tag, buf, vh.cstart, vh.cend, vh.start, False)
+                    if _is_text_tag(vh.tag):
+                        v = _typed_name_value(t, vh.tag, v)  # keeps a string type other than the default
                 else:
                     _check_tree(ctx, &vh, depth + 3)
                     v = PyBytes_FromStringAndSize(<char*>buf + vh.start, vh.cend - vh.start)
-                out.append((dec_oid(buf, th.cstart, th.cend, th.start), v))
+                out.append((t, v))
                 q = ah.cend
             p = sh.cend
     except DecodeError:

@@ -9,7 +9,7 @@ import hashlib
 import ipaddress
 
 from . import pem as _pem
-from ._der import ContainedGetter, FieldPath, RdnPairs, rdn_pairs_of
+from ._der import ContainedGetter, FieldPath, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of, set_name_string_types
 from .errors import DecodeError, EncodeError
 from .schema import (
     Any, AnyValue, BitString, Boolean, Choice, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
@@ -22,7 +22,7 @@ __all__ = [
     "BasicConstraints", "KEY_USAGE_BITS", "KeyUsage", "ExtendedKeyUsage", "AuthorityKeyIdentifier",
     "DistributionPoint", "DistributionPointName", "CRLDistributionPoints", "AccessDescription",
     "AuthorityInfoAccess", "PolicyInformation", "PolicyQualifierInfo", "CertificatePolicies", "EXTENSION_TYPES",
-    "OID_NAMES", "oid",
+    "OID_NAMES", "oid", "TypedStr", "escape_rfc4514",
 ]
 
 
@@ -98,15 +98,49 @@ RDNSequence = SequenceOf[RelativeDistinguishedName]
 
 
 def _escape_rfc4514(value: str) -> str:
-    out = []
-    for i, ch in enumerate(value):
-        if ch in ',+"\\<>;' or (ch == "#" and i == 0) or (ch == " " and (i == 0 or i == len(value) - 1)):
-            out.append("\\" + ch)
-        elif ch == "\x00":
-            out.append("\\00")
-        else:
-            out.append(ch)
-    return "".join(out)
+    # The generic escape (names without DER bytes, and the reference the core's escape_rfc4514 is tested against):
+    # RFC 4514 §2.4 as cryptography applies it.
+    if not value:
+        return value
+    out = "".join("\\00" if ch == "\x00" else "\\" + ch if ch in ',+"\\<>;' else ch for ch in value)
+    if out[0] == "#" or (out[0] == " " and len(out) > 1):
+        out = "\\" + out
+    if out[-1] == " ":
+        out = out[:-1] + "\\ "
+    return out
+
+
+class TypedStr(str):
+    """A name attribute value decoded from a string type other than the one ``Name.build`` gives its attribute
+    (a PrintableString organisation name, a BMPString common name, ...): a ``str`` in every respect, whose class
+    remembers the string type, so that ``Name.build`` re-encodes it as it came. Values of the default type are
+    plain ``str``. One subclass per string type: ``TypedStr.of(PrintableString)``."""
+
+    __slots__ = ()
+    string_type: object = None  # the schema type (PrintableString, BMPString, ...)
+    _by_type: dict = {}
+
+    @classmethod
+    def of(cls, string_type) -> "type[TypedStr]":
+        return cls._by_type[string_type]
+
+    def __reduce__(self):
+        return (type(self), (str(self),))
+
+
+def _typed_str_classes() -> dict:
+    from .schema import (
+        BMPString, NumericString, TeletexString, UniversalString, VisibleString, spec_of,
+    )
+
+    out = {}
+    for t in (UTF8String, PrintableString, IA5String, TeletexString, BMPString, UniversalString, VisibleString,
+              NumericString):
+        cls = type(t.__name__.replace("String", "") + "Str", (TypedStr,), {"__slots__": (), "string_type": t,
+                                                                           "__module__": __name__})
+        TypedStr._by_type[t] = cls
+        out[spec_of(t).tnum] = cls
+    return out
 
 
 def _encode_attr_value(attr_oid: str, value: object) -> bytes:
@@ -114,7 +148,12 @@ def _encode_attr_value(attr_oid: str, value: object) -> bytes:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)  # already a DER TLV
     if not isinstance(value, str):
-        raise EncodeError(f"name attribute {attr_oid} needs a str value")
+        try:
+            return encode(AnyValue, value)  # a decoded non-string value (a BIT STRING's BitStringValue, ...)
+        except EncodeError:
+            raise EncodeError(f"name attribute {attr_oid} needs a str value") from None
+    if isinstance(value, TypedStr) and value.string_type is not None:
+        return encode(value.string_type, str(value))  # decoded from this string type: keep it
     if attr_oid in _PRINTABLE_ATTRS:
         return encode(PrintableString, value)
     if attr_oid in _IA5_ATTRS:
@@ -181,6 +220,14 @@ class Name(Choice, gc=False, lazy=True):
         return vals[0] if vals else None
 
     def rfc4514_string(self) -> str:
+        """RFC 4514 form: RDNs last to first, short names for the attributes in ``OID_NAMES`` (the ones
+        ``cryptography`` uses) else the dotted OID, values escaped as ``cryptography`` escapes them, values that are
+        not strings as ``#`` and the hex of their DER (RFC 4514 §2.4)."""
+        s = rfc4514_of(self, OID_NAMES)  # read from the DER in one walk (the core)
+        return s if s is not None else self._rfc4514_from_models()
+
+    def _rfc4514_from_models(self) -> str:
+        # The generic path, over the RDN models: names built from values, or decoded as BER.
         out = []
         for rdn in reversed(self.value):
             parts = []
@@ -190,9 +237,7 @@ class Name(Choice, gc=False, lazy=True):
                 if isinstance(v, str):
                     parts.append(f"{key}={_escape_rfc4514(v)}")
                 else:
-                    # RFC 4514 §2.4: '#' and the hex of the value's DER (raw TLV bytes, or a decoded primitive)
-                    der = v if isinstance(v, bytes) else encode(AnyValue, v)
-                    parts.append(f"{key}=#{der.hex()}")
+                    parts.append(f"{key}=#{_value_tlv(a).hex()}")
             out.append("+".join(parts))
         return ",".join(out)
 
@@ -205,6 +250,17 @@ class Name(Choice, gc=False, lazy=True):
 
 # Decoding a Name validates its RDNs and collects the (type, value) pairs in the same walk.
 Name._asn1_spec.rdn_pairs = True
+
+# String types Name.build gives attributes (others: UTF8String); values decoded from another type are TypedStr.
+_DEFAULT_STRING_TAGS = {**{o: 19 for o in _PRINTABLE_ATTRS}, **{o: 22 for o in _IA5_ATTRS}}
+set_name_string_types(_DEFAULT_STRING_TAGS, _typed_str_classes())
+
+
+def _value_tlv(atv: AttributeTypeAndValue) -> bytes:
+    """The DER of an attribute's value: its AttributeTypeAndValue's encoding after the type's OID."""
+    from .der import parse
+
+    return parse(atv.to_der())[1].to_der()
 
 
 class Time(Choice, transparent=True, gc=False):
