@@ -125,7 +125,7 @@ class TypedStr(str):
         return cls._by_type[string_type]
 
     def __reduce__(self):
-        return (type(self), (str(self),))
+        return (type(self), (str(self),))  # the subclasses are module attributes: pickle finds them by name
 
 
 def _typed_str_classes() -> dict:
@@ -139,6 +139,7 @@ def _typed_str_classes() -> dict:
         cls = type(t.__name__.replace("String", "") + "Str", (TypedStr,), {"__slots__": (), "string_type": t,
                                                                            "__module__": __name__})
         TypedStr._by_type[t] = cls
+        globals()[cls.__name__] = cls  # PrintableStr, BMPStr, ...
         out[spec_of(t).tnum] = cls
     return out
 
@@ -234,6 +235,8 @@ class Name(Choice, gc=False, lazy=True):
             for a in rdn:
                 key = OID_NAMES.get(a.type, a.type)
                 v = a.value
+                if a.raw is None and isinstance(v, (bytes, bytearray)):
+                    v = _built_value(v)  # built from the DER of a value: a string shows as the string
                 if isinstance(v, str):
                     parts.append(f"{key}={_escape_rfc4514(v)}")
                 else:
@@ -254,6 +257,13 @@ Name._asn1_spec.rdn_pairs = True
 # String types Name.build gives attributes (others: UTF8String); values decoded from another type are TypedStr.
 _DEFAULT_STRING_TAGS = {**{o: 19 for o in _PRINTABLE_ATTRS}, **{o: 22 for o in _IA5_ATTRS}}
 set_name_string_types(_DEFAULT_STRING_TAGS, _typed_str_classes())
+
+
+def _built_value(der: "bytes | bytearray") -> object:
+    try:
+        return decode(AnyValue, bytes(der))
+    except DecodeError:
+        return der
 
 
 def _value_tlv(atv: AttributeTypeAndValue) -> bytes:
