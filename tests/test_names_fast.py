@@ -106,6 +106,18 @@ def test_escapes(value, expected):
         assert cx.NameAttribute(cx.NameOID.ORGANIZATION_NAME, value).rfc4514_string() == "O=" + expected
 
 
+@pytest.mark.parametrize("value", ["", " ", "  ", "#", "#a", "a#", "a ", " a", "\x00", "a\x00b", "x,y+z", '"q"', "\\",
+                                   "<>;", "=", "é ü", "  x  "])
+def test_escapes_in_whole_names(value):
+    # the one-buffer path (ASCII values), the value-by-value path (non-ASCII) and the models all escape alike
+    for t in (UTF8String, IA5String):
+        if t is IA5String and not value.isascii():
+            continue
+        n = Name.build([(oid.ORGANIZATION, encode(t, value)), ("1.2.3", encode(t, value))])
+        expected = f"1.2.3={_escape_rfc4514(value)},O={_escape_rfc4514(value)}"
+        assert n.rfc4514_string() == n._rfc4514_from_models() == expected
+
+
 def test_rebuilt_names_keep_their_string_types():
     same = sum(Name.build(c.subject.attributes).to_der() == c.subject.to_der() for c in CERTIFI)
     assert same == 117

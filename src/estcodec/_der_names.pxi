@@ -84,6 +84,115 @@ cdef str _escape_rfc4514(str v):
     return s
 
 
+cdef extern from "Python.h":
+    int PyUnicode_IS_ASCII(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+
+DEF RFC4514_BUF = 1024
+DEF RFC4514_RDNS = 64
+
+cdef const char* _HEX = b"0123456789abcdef"
+
+
+cdef inline bint _ascii_text_tag(Py_ssize_t tag):
+    # Text types whose ASCII content decodes to the same characters (UTF8String, PrintableString, IA5String, ...;
+    # T.61 and the others are read as latin-1). BMPString and UniversalString are not octet-per-character.
+    return _is_text_tag(tag) and tag != T_BMP_STRING and tag != T_UNIVERSAL_STRING
+
+
+cdef Py_ssize_t _put_key(char* out, Py_ssize_t n, object key):
+    # ``key=`` into out at n; -1 if it does not fit or is not ASCII.
+    cdef Py_ssize_t k
+    if not PyUnicode_IS_ASCII(key):
+        return -1
+    k = PyUnicode_GET_LENGTH(key)
+    if n + k + 1 > RFC4514_BUF:
+        return -1
+    memcpy(out + n, PyUnicode_1BYTE_DATA(key), k)
+    out[n + k] = 61  # '='
+    return n + k + 1
+
+
+cdef object _rfc4514_ascii(ChoiceModel name, dict keys, Header* h):
+    # The whole string written into one buffer, for names whose strings are all ASCII (almost all): no str per
+    # value. None when anything else turns up (the caller then builds it value by value).
+    cdef char out[RFC4514_BUF]
+    cdef Py_ssize_t rdn_at[RFC4514_RDNS]
+    cdef Py_ssize_t nrdn = 0, n = 0, p, q, i, j
+    cdef Header sh, ah, th, vh
+    cdef cbuf buf = <cbuf>PyBytes_AS_STRING(name._src)
+    cdef unsigned char c
+    cdef PyObject* k
+    p = h.cstart
+    while p < h.cend:
+        if nrdn == RFC4514_RDNS:
+            return None
+        rdn_at[nrdn] = p
+        nrdn += 1
+        read_header(buf, p, h.cend, &sh, False)
+        p = sh.cend
+    for i in range(nrdn - 1, -1, -1):
+        read_header(buf, rdn_at[i], h.cend, &sh, False)
+        if sh.cstart == sh.cend:
+            return None
+        if i != nrdn - 1:
+            out[n] = 44  # ','
+            n += 1
+        q = sh.cstart
+        while q < sh.cend:
+            if q != sh.cstart:
+                out[n] = 43  # '+'
+                n += 1
+            read_header(buf, q, sh.cend, &ah, False)
+            read_header(buf, ah.cstart, ah.cend, &th, False)
+            read_header(buf, th.cend, ah.cend, &vh, False)
+            oid = dec_oid(buf, th.cstart, th.cend, th.start)
+            k = PyDict_GetItem(keys, oid)
+            n = _put_key(out, n, <object>k if k != NULL else oid)
+            if n < 0:
+                return None
+            if vh.cls == CLS_UNIVERSAL and not vh.cons and _ascii_text_tag(vh.tag):
+                # escaped as escape_rfc4514 does; at most 3 octets per octet, plus a leading backslash
+                if n + 3 * (vh.cend - vh.cstart) + 1 > RFC4514_BUF:
+                    return None
+                if vh.cend > vh.cstart:
+                    c = buf[vh.cstart]
+                    if c == 35 or (c == 32 and (vh.cend - vh.cstart > 1 or _RFC4514_SPECIAL[c])):  # '#', ' '
+                        out[n] = 92
+                        n += 1
+                for j in range(vh.cstart, vh.cend):
+                    c = buf[j]
+                    if c >= 0x80:
+                        return None
+                    if c == 0:
+                        out[n] = 92
+                        out[n + 1] = 48
+                        out[n + 2] = 48
+                        n += 3
+                    elif _RFC4514_SPECIAL[c] or (c == 32 and j == vh.cend - 1):
+                        out[n] = 92
+                        out[n + 1] = <char>c
+                        n += 2
+                    else:
+                        out[n] = <char>c
+                        n += 1
+            elif vh.cls == CLS_UNIVERSAL and not vh.cons and (
+                    vh.tag == T_OID or vh.tag == T_RELATIVE_OID or _is_text_tag(vh.tag)):
+                return None  # read as a str that is not ASCII text here: the value-by-value path
+            else:
+                # '#' and the hex of the value's DER
+                if n + 1 + 2 * (vh.cend - vh.start) > RFC4514_BUF:
+                    return None
+                out[n] = 35
+                n += 1
+                for j in range(vh.start, vh.cend):
+                    out[n] = _HEX[buf[j] >> 4]
+                    out[n + 1] = _HEX[buf[j] & 15]
+                    n += 2
+            q = ah.cend
+    return _ascii_str(<cbuf>out, n)
+
+
 def rfc4514_of(ChoiceModel name, dict keys):
     """The RFC 4514 string of a decoded name (a CHOICE of an RDNSequence) read from its DER: RDNs last to first
     joined by ``,``, the attributes of a multi-valued RDN by ``+``, each ``key=value`` with the key from ``keys``
@@ -101,6 +210,9 @@ def rfc4514_of(ChoiceModel name, dict keys):
     read_header(buf, name._start, name._end, &h, False)
     if h.cls != CLS_UNIVERSAL or h.tag != T_SEQUENCE or not h.cons:
         return None
+    fast = _rfc4514_ascii(name, keys, &h)
+    if fast is not None:
+        return fast
     rdns = []
     p = h.cstart
     while p < h.cend:
