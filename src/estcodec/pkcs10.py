@@ -87,7 +87,7 @@ class CertificationRequest(Sequence, gc=False):
     @classmethod
     def from_der(cls, data, *, ber: bool = False) -> "CertificationRequest":
         """Decode (strict DER unless ``ber``); refuses versions other than v1."""
-        csr = decode(cls, data, ber=ber)
+        csr = _der_decode(cls._asn1_spec, data, ber)
         version = csr.version
         if version != 0:
             raise DecodeError(f"CertificationRequest version must be 0 (v1), got {version}", _version_offset(data),
@@ -157,8 +157,10 @@ class CertificationRequest(Sequence, gc=False):
 
     def _read_extensions(self) -> List[Extension]:
         attrs = self.attributes
-        if len(attrs) == 1 and attrs[0].attr_type == OID_EXTENSION_REQUEST and len(attrs[0].attr_values) == 1:
-            value, path = attrs[0].attr_values[0], ".certification_request_info.attributes[0].attr_values[0]"
+        values = attrs[0].attr_values if len(attrs) == 1 and attrs[0].attr_type == OID_EXTENSION_REQUEST else ()
+        if len(values) == 1:
+            # the common case, one extensionRequest with one value: no search
+            value, path = values[0], ".certification_request_info.attributes[0].attr_values[0]"
         else:
             value, path = self._single_value(OID_EXTENSION_REQUEST)
             if value is None:
@@ -171,12 +173,10 @@ class CertificationRequest(Sequence, gc=False):
             e._push(path)
             raise
         if len(exts) > 1:
-            seen = set()
-            for i, ext in enumerate(exts):
-                if ext.extn_id in seen:
-                    raise DecodeError(f"extension {ext.extn_id} requested twice", 0, "invalid-value",
-                                      f"${path}[{i}]")
-                seen.add(ext.extn_id)
+            ids = [ext.oid for ext in exts]
+            if len(set(ids)) != len(ids):
+                i = next(i for i, x in enumerate(ids) if x in ids[:i])
+                raise DecodeError(f"extension {ids[i]} requested twice", 0, "invalid-value", f"${path}[{i}]")
         return exts
 
     def extension(self, extn_id: str) -> Optional[Extension]:
