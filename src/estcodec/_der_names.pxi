@@ -1,7 +1,6 @@
 # X.509 names read straight from their DER: the RFC 4514 string (``x509.Name.rfc4514_string``) in one walk over
-# the bytes, and the string types of attribute values (a value whose string type is not the one ``Name.build``
-# would choose for its attribute comes out as a str subclass that remembers it, so a name rebuilt from its values
-# re-encodes identically).
+# the bytes, and the attribute pairs as a list that remembers its name (so that a name rebuilt from them keeps the
+# values' encodings).
 #
 # The walk reads a name that was validated when it was decoded (strict DER only; BER-decoded names and names
 # built from values go through the generic path in x509.py).
@@ -13,37 +12,21 @@ for _k in range(128):
 for _k in b',+"\\<>;\x00':
     _RFC4514_SPECIAL[_k] = 1
 
-# OID -> tag of the string type Name.build gives that attribute (absent: UTF8String), and tag -> str subclass
-# carrying that string type; both set by x509.py through ``set_name_string_types``.
-cdef dict _name_default_tags = {}
-cdef dict _name_str_types = {}
+cdef class NameAttributes(list):
+    """The ``(type, value)`` pairs of a decoded name (``x509.Name.attributes``): a list that remembers the name it
+    was read from (``source``), so that ``Name.build`` gives the values it still holds their original encoding
+    (a PrintableString stays PrintableString). A copy made by slicing or ``list()`` is a plain list."""
+    cdef readonly object source
+
+    def __reduce__(self):
+        return (list, (list(self),))  # pickled as a plain list
 
 
-def set_name_string_types(dict default_tags, dict str_types):
-    """Register the string type ``Name.build`` gives each attribute OID (``{oid: tag}``, others UTF8String) and the
-    str subclass for each string tag (``{tag: cls}``): decoded name values of another string type than their
-    attribute's default come out as that subclass."""
-    global _name_default_tags, _name_str_types
-    _name_default_tags = dict(default_tags)
-    _name_str_types = dict(str_types)
-
-
-cdef inline object _typed_name_value(object oid, Py_ssize_t tag, object v):
-    # ``v``: the str decoded from a string of type ``tag``, the value of attribute ``oid``.
-    cdef PyObject* d
-    cdef PyObject* t
-    cdef Py_ssize_t want = T_UTF8_STRING
-    if not _name_str_types:
-        return v
-    d = PyDict_GetItem(_name_default_tags, oid)
-    if d != NULL:
-        want = <Py_ssize_t><object>d
-    if tag == want:
-        return v
-    t = PyDict_GetItem(_name_str_types, tag)
-    if t == NULL:
-        return v
-    return (<object>t)(v)
+cdef object _name_attributes(list pairs, ChoiceModel name):
+    cdef NameAttributes out = NameAttributes.__new__(NameAttributes)
+    PyList_SetSlice(out, 0, 0, pairs)
+    out.source = name
+    return out
 
 
 def escape_rfc4514(str v):

@@ -9,7 +9,7 @@ import hashlib
 import ipaddress
 
 from . import pem as _pem
-from ._der import ContainedGetter, FieldPath, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of, set_name_string_types
+from ._der import ContainedGetter, FieldPath, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of
 from .errors import DecodeError, EncodeError
 from .schema import (
     Any, AnyValue, BitString, Boolean, Choice, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
@@ -22,7 +22,7 @@ __all__ = [
     "BasicConstraints", "KEY_USAGE_BITS", "KeyUsage", "ExtendedKeyUsage", "AuthorityKeyIdentifier",
     "DistributionPoint", "DistributionPointName", "CRLDistributionPoints", "AccessDescription",
     "AuthorityInfoAccess", "PolicyInformation", "PolicyQualifierInfo", "CertificatePolicies", "EXTENSION_TYPES",
-    "OID_NAMES", "oid", "TypedStr", "escape_rfc4514",
+    "OID_NAMES", "oid", "NameAttributes", "escape_rfc4514",
 ]
 
 
@@ -110,42 +110,14 @@ def _escape_rfc4514(value: str) -> str:
     return out
 
 
-class TypedStr(str):
-    """A name attribute value decoded from a string type other than the one ``Name.build`` gives its attribute
-    (a PrintableString organisation name, a BMPString common name, ...): a ``str`` in every respect, whose class
-    remembers the string type, so that ``Name.build`` re-encodes it as it came. Values of the default type are
-    plain ``str``. One subclass per string type: ``TypedStr.of(PrintableString)``."""
-
-    __slots__ = ()
-    string_type: object = None  # the schema type (PrintableString, BMPString, ...)
-    _by_type: dict = {}
-
-    @classmethod
-    def of(cls, string_type) -> "type[TypedStr]":
-        return cls._by_type[string_type]
-
-    def __reduce__(self):
-        return (type(self), (str(self),))  # the subclasses are module attributes: pickle finds them by name
-
-
-def _typed_str_classes() -> dict:
-    from .schema import (
-        BMPString, NumericString, TeletexString, UniversalString, VisibleString, spec_of,
-    )
-
-    out = {}
-    for t in (UTF8String, PrintableString, IA5String, TeletexString, BMPString, UniversalString, VisibleString,
-              NumericString):
-        cls = type(t.__name__.replace("String", "") + "Str", (TypedStr,), {"__slots__": (), "string_type": t,
-                                                                           "__module__": __name__})
-        TypedStr._by_type[t] = cls
-        globals()[cls.__name__] = cls  # PrintableStr, BMPStr, ...
-        out[spec_of(t).tnum] = cls
-    return out
-
-
-def _encode_attr_value(attr_oid: str, value: object) -> bytes:
-    """DER of one attribute value for a new name: the string type RFC 5280 asks for that attribute."""
+def _encode_attr_value(attr_oid: str, value: object, originals: "list | None" = None) -> bytes:
+    """DER of one attribute value for a new name: its original encoding if it is still a value of the name the
+    attributes were read from (``originals``), else the string type RFC 5280 asks for that attribute."""
+    if originals:
+        for i, (o_oid, o_value, o_der) in enumerate(originals):
+            if o_oid == attr_oid and type(o_value) is type(value) and o_value == value:
+                del originals[i]  # each original serves one value
+                return o_der
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)  # already a DER TLV
     if not isinstance(value, str):
@@ -153,8 +125,6 @@ def _encode_attr_value(attr_oid: str, value: object) -> bytes:
             return encode(AnyValue, value)  # a decoded non-string value (a BIT STRING's BitStringValue, ...)
         except EncodeError:
             raise EncodeError(f"name attribute {attr_oid} needs a str value") from None
-    if isinstance(value, TypedStr) and value.string_type is not None:
-        return encode(value.string_type, str(value))  # decoded from this string type: keep it
     if attr_oid in _PRINTABLE_ATTRS:
         return encode(PrintableString, value)
     if attr_oid in _IA5_ATTRS:
@@ -171,11 +141,15 @@ class Name(Choice, gc=False, lazy=True):
     def build(cls, attributes: "list") -> "Name":
         """A Name from ``[(oid, value), ...]`` (one attribute per RDN, in order) or ``[[(oid, value), ...], ...]``
         (multi-valued RDNs). Values are str (encoded as UTF8String, or PrintableString/IA5String where RFC 5280
-        asks) or DER bytes of the value."""
+        asks) or DER bytes of the value. Given the ``attributes`` of a decoded name (edited or not), the values it
+        still holds keep their original encoding: ``Name.build(name.attributes)`` re-encodes ``name`` identically
+        (single-valued RDNs)."""
+        source = attributes.source if isinstance(attributes, NameAttributes) else None
+        originals = _original_values(source) if source is not None else None
         rdns = []
         for item in attributes:
             group = [item] if isinstance(item, tuple) else list(item)
-            rdns.append([AttributeTypeAndValue(type=t, value=_encode_attr_value(t, v)) for t, v in group])
+            rdns.append([AttributeTypeAndValue(type=t, value=_encode_attr_value(t, v, originals)) for t, v in group])
         return cls.from_der(encode(cls, cls("rdn_sequence", rdns)))
 
     @classmethod
@@ -254,9 +228,11 @@ class Name(Choice, gc=False, lazy=True):
 # Decoding a Name validates its RDNs and collects the (type, value) pairs in the same walk.
 Name._asn1_spec.rdn_pairs = True
 
-# String types Name.build gives attributes (others: UTF8String); values decoded from another type are TypedStr.
-_DEFAULT_STRING_TAGS = {**{o: 19 for o in _PRINTABLE_ATTRS}, **{o: 22 for o in _IA5_ATTRS}}
-set_name_string_types(_DEFAULT_STRING_TAGS, _typed_str_classes())
+
+def _original_values(name: Name) -> list:
+    """``[(oid, value, DER of the value), ...]`` of every attribute of a decoded name, in order."""
+    tlvs = [_value_tlv(a) for rdn in name.rdns for a in rdn]
+    return [(t, v, d) for (t, v), d in zip(rdn_pairs_of(name), tlvs)]
 
 
 def _built_value(der: "bytes | bytearray") -> object:
