@@ -1388,7 +1388,6 @@ def plot(path: Path, results: list[Result]) -> bool:
     if not rows:
         print("--plot: nothing measured per certificate", file=sys.stderr)
         return False
-    labels = [f"{r.name}" for r in rows]
     values = [float(r.us_per_item or 0.0) for r in rows]
     colors = [{"tree": "tab:blue", "cert": "tab:orange", "csr": "tab:green"}[r.section] for r in rows]
     labels = [f"{r.name} [CSR]" if r.section == "csr" else r.name for r in rows]
@@ -1399,8 +1398,9 @@ def plot(path: Path, results: list[Result]) -> bool:
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlabel("µs per certificate or per CSR (log scale; lower is faster)")
-    ax.set_title("µs per item, process CPU time\nblue: certifi roots, tree / generic full decode; orange: typed "
-                 "decode reading every field (incl. names as RFC 4514 strings); green: CSRs", fontsize=10)
+    ax.set_title("µs per item, process CPU time (log scale)\nblue: certifi roots, tree / generic full decode\n"
+                 "orange: typed decode reading every field (names as pairs or RFC 4514 strings)\ngreen: CSRs (per CSR)",
+                 fontsize=10)
     for i, v in enumerate(values):
         ax.text(v, i, f" {v:.2f}", va="center", fontsize=7)
     fig.tight_layout()
