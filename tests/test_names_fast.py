@@ -149,6 +149,18 @@ def test_edited_attribute_lists_keep_the_encodings_of_what_they_still_hold():
     assert pickle.loads(pickle.dumps(attrs)) == list(attrs)
 
 
+def test_attributes_of_a_ber_name_rebuild_as_der():
+    # BER around DER attributes: the attributes keep their encoding (a PrintableString here)
+    ber = bytes.fromhex("3080" "310c300a06035504031303616263" "0000")
+    n = Name.from_der(ber, ber=True)
+    assert n.attributes == [(oid.COMMON_NAME, "abc")]
+    assert Name.build(n.attributes).to_der() == bytes.fromhex("300e310c300a06035504031303616263")
+    # indefinite lengths all the way down: the decoded name holds DER, the string type is kept as well
+    ber = bytes.fromhex("3080" "3180" "3080" "0603550403" "1303616263" "0000" "0000" "0000")
+    n = Name.from_der(ber, ber=True)
+    assert Name.build(n.attributes).to_der() == bytes.fromhex("300e310c300a06035504031303616263")
+
+
 def test_attribute_lists_of_built_names_are_plain():
     n = Name("rdn_sequence", [[AttributeTypeAndValue(type=oid.COMMON_NAME, value=encode(UTF8String, "x"))]])
     assert type(n.attributes) is list

@@ -230,7 +230,8 @@ Name._asn1_spec.rdn_pairs = True
 
 
 def _original_values(name: Name) -> list:
-    """``[(oid, value, DER of the value), ...]`` of every attribute of a decoded name, in order."""
+    """``[(oid, value, DER of the value), ...]`` of every attribute of a decoded name, in order (a name decoded as
+    BER holds its DER re-encoding, so these are DER too)."""
     tlvs = [_value_tlv(a) for rdn in name.rdns for a in rdn]
     return [(t, v, d) for (t, v), d in zip(rdn_pairs_of(name), tlvs)]
 
