@@ -12,6 +12,7 @@ for _k in range(128):
 for _k in b',+"\\<>;\x00':
     _RFC4514_SPECIAL[_k] = 1
 
+
 cdef class NameAttributes(list):
     """The ``(type, value)`` pairs of a decoded name (``x509.Name.attributes``): a list that remembers the name it
     was read from (``source``), so that ``Name.build`` gives the values it still holds their original encoding
