@@ -70,3 +70,13 @@ def test_the_collector_is_restored_when_the_command_fails(monkeypatch, vectors):
     monkeypatch.setattr(cli, "cmd_show", boom)
     assert cli.main(["show", str(vectors / "rfc7030" / "A.1_cacerts_response.der")]) == cli.EXIT_FILE  # OSError
     assert gc.isenabled()
+
+
+def test_as_the_est_program_the_collector_stays_off_for_the_exit(monkeypatch, vectors):
+    monkeypatch.setattr(cli, "cmd_show", lambda args: 0)
+    monkeypatch.setattr(sys, "argv", ["est", "show", str(vectors / "rfc7030" / "A.1_cacerts_response.der")])
+    try:
+        assert cli.main() == 0
+        assert not gc.isenabled()  # the process would end here: no collection over every object first
+    finally:
+        gc.enable()
