@@ -17,7 +17,7 @@ from cryptography.x509.oid import ObjectIdentifier
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from estcodec import DecodeError, pem
+from estcodec import DecodeError, EncodeError, pem
 from estcodec._der import escape_rfc4514, rfc4514_of
 from estcodec.schema import (
     BMPString, IA5String, PrintableString, TeletexString, UniversalString, UTF8String, VisibleString, encode,
@@ -220,6 +220,10 @@ def test_generated_names_fast_generic_and_cryptography_agree(groups):
         return
     fast = name.rfc4514_string()
     assert fast == name._rfc4514_from_models()
+    try:  # and back
+        assert _rdn_values(Name.from_rfc4514(fast)) == _rdn_values(name)
+    except EncodeError:  # Name.build's string type for that attribute (IA5String, PrintableString) cannot hold it
+        assert any(t in (oid.DOMAIN_COMPONENT, oid.SERIAL_NUMBER) for t, _ in name.attributes)
     assert fast == Name.from_der(name.to_der(), ber=True).rfc4514_string()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -232,3 +236,41 @@ def test_generated_names_fast_generic_and_cryptography_agree(groups):
     # rebuilt from its attributes, the name re-encodes identically (encodings kept)
     if all(len(rdn) == 1 for rdn in name.rdns):
         assert Name.build(name.attributes).to_der() == name.to_der()
+
+
+# --- RFC 4514 strings back to names ----------------------------------------------------------------------------
+
+def _rdn_values(name: Name) -> list:
+    """Per RDN, the sorted (type, value) pairs; non-string values as their DER."""
+    from estcodec.x509 import _value_tlv
+
+    return [sorted((a.type, a.value if isinstance(a.value, str) else _value_tlv(a).hex()) for a in rdn)
+            for rdn in name.rdns]
+
+
+def test_rfc4514_strings_parse_back_to_the_same_values_on_every_certificate():
+    parsed = 0
+    for name, cert in DECODED:
+        for n in (cert.subject, cert.issuer):
+            back = Name.from_rfc4514(n.rfc4514_string())
+            assert _rdn_values(back) == _rdn_values(n), name
+            assert back.rfc4514_string() == n.rfc4514_string()
+            parsed += 1
+    assert parsed > 1200
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("CN=a, O=b", [[(oid.ORGANIZATION, "b")], [(oid.COMMON_NAME, "a")]]),  # spaces after the comma: tolerated
+    ("cn=x+ou=y", [sorted([(oid.COMMON_NAME, "x"), (oid.ORGANIZATIONAL_UNIT, "y")])]),
+    ("CN=\\2C\\00\\C3\\A9=", [[(oid.COMMON_NAME, ",\x00é=")]]),
+    ("emailAddress=a@b", [[(oid.EMAIL_ADDRESS, "a@b")]]),
+    ("1.2.3=#0101ff", [[("1.2.3", "0101ff")]]),
+])
+def test_rfc4514_parse_cases(text, expected):
+    assert _rdn_values(Name.from_rfc4514(text)) == expected
+
+
+@pytest.mark.parametrize("text", ["CN", "FOO=x", "1.2.x=y", "CN=x\\", "1.2.3=#0g", "CN=\\C3", "O=a,CN", "1.2.3=#0102"])
+def test_rfc4514_parse_refusals(text):
+    with pytest.raises(EncodeError):
+        Name.from_rfc4514(text)

@@ -7,6 +7,7 @@ not later). Certificates keep their exact bytes: ``tbs_der`` is what the issuer 
 import datetime as _dt
 import hashlib
 import ipaddress
+import re
 
 from . import pem as _pem
 from ._der import ContainedGetter, FieldPath, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of
@@ -110,6 +111,42 @@ def _escape_rfc4514(value: str) -> str:
     return out
 
 
+_DOTTED_OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _rfc4514_value(text: str, i: int) -> "tuple[object, int]":
+    """The value starting at ``text[i]`` of an RFC 4514 string (a str, or DER bytes for ``#hex``) and where it
+    ends (at the next unescaped ``,`` or ``+``, or the end)."""
+    n = len(text)
+    if i < n and text[i] == "#":
+        end = i + 1
+        while end < n and text[end] not in ",+":
+            end += 1
+        try:
+            return bytes.fromhex(text[i + 1:end]), end
+        except ValueError:
+            raise EncodeError(f"not hex after '#' in an RFC 4514 value: {text[i:end]!r}") from None
+    out = bytearray()
+    while i < n and text[i] not in ",+":
+        ch = text[i]
+        if ch != "\\":
+            out += ch.encode("utf-8", "surrogatepass")
+            i += 1
+        elif i + 2 < n and text[i + 1] in _HEX_DIGITS and text[i + 2] in _HEX_DIGITS:
+            out.append(int(text[i + 1:i + 3], 16))
+            i += 3
+        elif i + 1 < n:
+            out += text[i + 1].encode("utf-8", "surrogatepass")
+            i += 2
+        else:
+            raise EncodeError("an RFC 4514 string ends with a lone backslash")
+    try:
+        return out.decode("utf-8"), i
+    except UnicodeDecodeError:
+        raise EncodeError("escaped octets of an RFC 4514 value are not UTF-8") from None
+
+
 def _encode_attr_value(attr_oid: str, value: object, originals: "list | None" = None) -> bytes:
     """DER of one attribute value for a new name: its original encoding if it is still a value of the name the
     attributes were read from (``originals``), else the string type RFC 5280 asks for that attribute."""
@@ -154,30 +191,34 @@ class Name(Choice, gc=False, lazy=True):
 
     @classmethod
     def from_rfc4514(cls, text: str) -> "Name":
-        """Parse a simple RFC 4514 string (``CN=x,O=y``; escapes with backslash; no multi-valued RDNs)."""
-        parts, cur, esc = [], [], False
-        for ch in text:
-            if esc:
-                cur.append(ch)
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == ",":
-                parts.append("".join(cur))
-                cur = []
-            else:
-                cur.append(ch)
-        if cur or parts:
-            parts.append("".join(cur))
-        attrs = []
-        for part in reversed(parts):
-            key, sep, val = part.partition("=")
-            if not sep:
-                raise EncodeError(f"not an RFC 4514 attribute: {part!r}")
-            key = key.strip()
-            attr_oid = _NAME_BY_KEYWORD.get(key.upper(), key)
-            attrs.append((attr_oid, val))
-        return cls.build(attrs)
+        """Parse an RFC 4514 string: RDNs separated by ``,`` (the last RDN first), the attributes of a multi-valued
+        RDN joined by ``+``, each ``type=value`` with a short name (``CN``, ``O``, ``emailAddress``, ...; any case)
+        or a dotted OID. In a value a backslash escapes the next character or gives one octet in hex (``\\2C``;
+        such octets form UTF-8), and a value that starts with ``#`` is the hex of the value's DER. The inverse of
+        :meth:`rfc4514_string` for the values; their string types are the ones :meth:`build` chooses."""
+        if not text.strip():
+            return cls.build([])
+        rdns: list = []
+        rdn: list = []
+        i, n = 0, len(text)
+        while True:
+            eq = text.find("=", i)
+            if eq < 0:
+                raise EncodeError(f"not an RFC 4514 attribute: {text[i:]!r}")
+            key = text[i:eq].strip()
+            attr_oid = _NAME_BY_KEYWORD.get(key.upper()) or (key if _DOTTED_OID.fullmatch(key) else None)
+            if attr_oid is None:
+                raise EncodeError(f"unknown attribute type {key!r} in an RFC 4514 string")
+            value, i = _rfc4514_value(text, eq + 1)
+            rdn.append((attr_oid, value))
+            if i >= n:
+                break
+            if text[i] == ",":
+                rdns.append(rdn)
+                rdn = []
+            i += 1
+        rdns.append(rdn)
+        return cls.build([r[0] if len(r) == 1 else r for r in reversed(rdns)])
 
     @property
     def rdns(self) -> list:
