@@ -274,3 +274,33 @@ def test_rfc4514_parse_cases(text, expected):
 def test_rfc4514_parse_refusals(text):
     with pytest.raises(EncodeError):
         Name.from_rfc4514(text)
+
+
+# --- the one-buffer path's bounds ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("length", range(1012, 1030))
+def test_names_around_the_buffer_size_agree_with_the_models(length):
+    # the buffer holds 1024 octets: longer strings (and every length near it) hand over to the value-by-value walk
+    for groups in ([(oid.ORGANIZATION, "x"), (oid.COMMON_NAME, "a" * length)],
+                   [[(oid.ORGANIZATIONAL_UNIT, "y"), (oid.COMMON_NAME, "b" * (length - 8))]],
+                   [(oid.ORGANIZATION, "x"), (oid.COMMON_NAME, "," * (length // 3))],
+                   [("1.2.3", bytes([4, 0x82]) + (length // 2).to_bytes(2, "big") + b"\x01" * (length // 2))]):
+        n = Name.build(groups)
+        assert n.rfc4514_string() == n._rfc4514_from_models()
+
+
+def test_the_core_walk_refuses_choices_that_are_not_names():
+    from estcodec.schema import Choice, Integer, Sequence
+    from estcodec.x509 import GeneralName
+
+    class Pair(Sequence):
+        a: Integer
+        b: Integer
+
+    class Either(Choice):
+        pair: Pair
+        number: Integer
+
+    assert rfc4514_of(GeneralName.from_der(bytes.fromhex("820161")), OID_NAMES) is None
+    assert rfc4514_of(Either.from_der(bytes.fromhex("3006020101020102")), OID_NAMES) is None
+    assert rfc4514_of(Either.from_der(bytes.fromhex("020105")), OID_NAMES) is None
