@@ -1,10 +1,11 @@
 """estclient: an EST (RFC 7030) client built on estcodec."""
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from estcodec import __version__
 
-from .config import ClientIdentity, EstClientConfig, HttpAuth, TrustAnchors
-from .csr import CsrBuilder
 from .errors import (
     AuthenticationRequired,
     BootstrapVerificationError,
@@ -17,7 +18,26 @@ from .errors import (
     TlsConfigError,
     TransportError,
 )
-from .protocol import CaCertificates, CmcRequest, CmcResponse, Issued, Pending, ServerKeygenResponse
+
+# Everything else is imported when first used (PEP 562), so that ``import estclient`` and ``est --help`` stay
+# quick: configuration, CSRs and the protocol layer pull in cryptography's X.509 and primitives, the drivers httpx
+# and asyncio.
+_LAZY = {
+    "EstClientConfig": "config", "ClientIdentity": "config", "HttpAuth": "config", "TrustAnchors": "config",
+    "CsrBuilder": "csr",
+    "CaCertificates": "protocol", "CmcRequest": "protocol", "CmcResponse": "protocol", "Issued": "protocol",
+    "Pending": "protocol", "ServerKeygenResponse": "protocol",
+    "EstClient": "client", "AsyncEstClient": "client",
+    "enroll_many": "fleet", "reenroll_many": "fleet", "FleetRequest": "fleet", "FleetResult": "fleet",
+    "FleetProgress": "fleet", "FleetRun": "fleet",
+}
+
+if TYPE_CHECKING:  # what type checkers see: the same names, imported eagerly
+    from .client import AsyncEstClient, EstClient
+    from .config import ClientIdentity, EstClientConfig, HttpAuth, TrustAnchors
+    from .csr import CsrBuilder
+    from .fleet import FleetProgress, FleetRequest, FleetResult, FleetRun, enroll_many, reenroll_many
+    from .protocol import CaCertificates, CmcRequest, CmcResponse, Issued, Pending, ServerKeygenResponse
 
 __all__ = [
     "__version__",
@@ -53,18 +73,15 @@ __all__ = [
     "FleetRun",
 ]
 
-_FLEET = ("enroll_many", "reenroll_many", "FleetRequest", "FleetResult", "FleetProgress", "FleetRun")
-
 
 def __getattr__(name: str):
-    # The drivers import httpx and asyncio (about a quarter of a second): load them on first use, so that
-    # `est show`, the codec-only paths and `import estclient` stay quick.
-    if name in ("EstClient", "AsyncEstClient"):
-        from . import client
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'estclient' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # found directly from now on
+    return value
 
-        return getattr(client, name)
-    if name in _FLEET:
-        from . import fleet
 
-        return getattr(fleet, name)
-    raise AttributeError(f"module 'estclient' has no attribute {name!r}")
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_LAZY))

@@ -13,13 +13,14 @@ The module is split into parts that are textually included:
 * ``_der_schema.pxi``  -- the schema engine (specs, decode, encode)
 * ``_der_lazy.pxi``    -- values checked when read (x509 extension values), elements decoded in place, and
   the offset index over a CRL's revoked entries
+* ``_der_names.pxi``   -- X.509 names read from their DER (RFC 4514 strings, attribute lists)
 """
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_DecodeLatin1, PyUnicode_DecodeASCII, PyUnicode_New
 from cpython.unicode cimport PyUnicode_1BYTE_DATA
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
-from cpython.list cimport PyList_New, PyList_SET_ITEM, PyList_GET_SIZE, PyList_GET_ITEM
+from cpython.list cimport PyList_New, PyList_SET_ITEM, PyList_GET_SIZE, PyList_GET_ITEM, PyList_SetSlice
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM, PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.dict cimport PyDict_GetItem
@@ -65,3 +66,4 @@ include "_der_write.pxi"
 include "_der_element.pxi"
 include "_der_schema.pxi"
 include "_der_lazy.pxi"
+include "_der_names.pxi"

@@ -1150,13 +1150,14 @@ cdef class RdnPairs:
         return _name_pairs(<ChoiceModel>obj)
 
 
-cdef list _name_pairs(ChoiceModel name):
+cdef object _name_pairs(ChoiceModel name):
     # The pairs collected while decoding; else one walk over the bytes of a name not built yet; else the models.
+    # A decoded name's pairs come as a NameAttributes list that remembers the name (_der_names.pxi).
     cdef _Ctx ctx
     cdef Header h
     cdef list out
     if name._pairs is not None:
-        return name._pairs[:]
+        return _name_attributes(name._pairs, name)
     if name._src is not None and name._lazy:
         ctx.src = <PyObject*>name._src
         ctx.buf = <cbuf>PyBytes_AS_STRING(name._src)
@@ -1166,8 +1167,9 @@ cdef list _name_pairs(ChoiceModel name):
         read_header(ctx.buf, name._start, name._end, &h, False)
         out = _rdn_pairs_checked(&ctx, &h, 1)
         if out is not None:
-            return out
-    return rdn_pairs(name.value)
+            return _name_attributes(out, name)
+    out = rdn_pairs(name.value)
+    return out if name._src is None else _name_attributes(out, name)
 
 
 def rdn_pairs_of(ChoiceModel name):

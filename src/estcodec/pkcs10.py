@@ -32,10 +32,12 @@ from typing import Iterable, List, Optional, Sequence as _Seq, Tuple, Union
 from . import _sigalgs
 from . import pem as _pem
 from ._sigalgs import SignatureError, UnsupportedSignatureAlgorithm
+from ._der import FieldPath
+from ._der import decode as _der_decode
 from .errors import DecodeError, EncodeError
 from .schema import (
     BitString, BMPString, Choice, IA5String, Integer, PrintableString, Sequence, SequenceOf, SetOf, TeletexString,
-    UniversalString, UTF8String, decode, encode, field,
+    UniversalString, UTF8String, decode, encode, field, spec_of,
 )
 from .x509 import AlgorithmIdentifier, Attribute, Extension, Name, SubjectPublicKeyInfo
 
@@ -69,17 +71,14 @@ class DirectoryString(Choice, transparent=True):
         return 1 if value and all(c in _PRINTABLE for c in value) else 3
 
 
-class CertificationRequestInfo(Sequence):
+class CertificationRequestInfo(Sequence, gc=False):
     version: Integer
     subject: Name
     subject_pk_info: SubjectPublicKeyInfo
     attributes: SetOf(Attribute) = field(implicit=0)
 
 
-_NOT_READ = object()
-
-
-class CertificationRequest(Sequence):
+class CertificationRequest(Sequence, gc=False):
     certification_request_info: CertificationRequestInfo
     signature_algorithm: AlgorithmIdentifier
     signature_value: BitString
@@ -88,8 +87,8 @@ class CertificationRequest(Sequence):
     @classmethod
     def from_der(cls, data, *, ber: bool = False) -> "CertificationRequest":
         """Decode (strict DER unless ``ber``); refuses versions other than v1."""
-        csr = decode(cls, data, ber=ber)
-        version = csr.certification_request_info.version
+        csr = _der_decode(cls._asn1_spec, data, ber)
+        version = csr.version
         if version != 0:
             raise DecodeError(f"CertificationRequest version must be 0 (v1), got {version}", _version_offset(data),
                               "invalid-value", "$.certification_request_info.version")
@@ -118,96 +117,66 @@ class CertificationRequest(Sequence):
 
         return cls.from_der(csr.public_bytes(Encoding.DER))
 
-    # -- fields --
-    @property
-    def version(self) -> int:
-        return self.certification_request_info.version
-
-    @property
-    def subject(self) -> Name:
-        return self.certification_request_info.subject
-
-    @property
-    def public_key_info(self) -> SubjectPublicKeyInfo:
-        return self.certification_request_info.subject_pk_info
-
-    @property
-    def attributes(self) -> List[Attribute]:
-        """Every attribute in the order found (values as raw DER TLVs)."""
-        return self.certification_request_info.attributes
-
-    @property
-    def tbs_der(self) -> bytes:
-        """The DER of certificationRequestInfo: the bytes the signature covers."""
-        return self.certification_request_info.to_der()
-
-    @property
-    def signature_algorithm_oid(self) -> str:
-        return self.signature_algorithm.algorithm
-
-    @property
-    def signature(self) -> bytes:
-        return bytes(self.signature_value)
+    # -- fields (read in C through the nested models) --
+    version = FieldPath(0, 0)  # int
+    subject = FieldPath(0, 1)  # Name
+    public_key_info = FieldPath(0, 2)  # SubjectPublicKeyInfo
+    attributes = FieldPath(0, 3)  # every attribute in the order found (values as raw DER TLVs)
+    tbs_der = FieldPath(0, raw=True)  # the DER of certificationRequestInfo: the bytes the signature covers
+    signature_algorithm_oid = FieldPath(1, 0)
+    signature = FieldPath(2, attr="data")  # the signature bits as bytes
 
     def attribute(self, attr_oid: str) -> Optional[Attribute]:
         """The attribute with this type, None if absent; DecodeError if it appears more than once."""
-        found = [(i, a) for i, a in enumerate(self.attributes) if a.attr_type == attr_oid]
-        if len(found) > 1:
-            raise DecodeError(f"attribute {attr_oid} appears {len(found)} times", 0, "invalid-value",
-                              f"$.certification_request_info.attributes[{found[1][0]}]")
-        return found[0][1] if found else None
+        attrs = self.certification_request_info.attributes
+        i = _index_of(attrs, attr_oid)
+        return None if i < 0 else attrs[i]
 
     def _single_value(self, attr_oid: str) -> Tuple[Optional[bytes], str]:
-        for i, a in enumerate(self.attributes):
-            if a.attr_type == attr_oid:
-                path = f".certification_request_info.attributes[{i}].attr_values"
-                break
-        else:
+        attrs = self.certification_request_info.attributes
+        i = _index_of(attrs, attr_oid)  # refuses duplicates
+        if i < 0:
             return None, ""
-        self.attribute(attr_oid)  # refuses duplicates
-        if len(a.attr_values) != 1:
-            raise DecodeError(f"attribute {attr_oid} must have exactly one value, has {len(a.attr_values)}", 0,
-                              "invalid-value", "$" + path)
-        return a.attr_values[0], path + "[0]"
+        values = attrs[i].attr_values
+        if len(values) != 1:
+            raise DecodeError(f"attribute {attr_oid} must have exactly one value, has {len(values)}", 0,
+                              "invalid-value", f"$.certification_request_info.attributes[{i}].attr_values")
+        return values[0], f".certification_request_info.attributes[{i}].attr_values[0]"
 
     @property
     def challenge_password(self) -> Optional[str]:
         """The challengePassword (PKCS#9) as text, whatever DirectoryString form it came in; None if absent."""
-        cached = self.__dict__.get("_challenge", _NOT_READ)
-        if cached is _NOT_READ:
-            value, path = self._single_value(OID_CHALLENGE_PASSWORD)
-            cached = None if value is None else _decode_at(DirectoryString, value, path)
-            self.__dict__["_challenge"] = cached
-        return cached
-
-    @property
-    def extensions(self) -> List[Extension]:
-        """The extensions requested (extensionRequest, or msCertExtensions); [] if none."""
-        cached = self.__dict__.get("_extensions", _NOT_READ)
-        if cached is _NOT_READ:
-            cached = self._read_extensions()
-            self.__dict__["_extensions"] = cached
-        return list(cached)
+        value, path = self._single_value(OID_CHALLENGE_PASSWORD)
+        return None if value is None else _decode_at(DirectoryString, value, path)
 
     def _read_extensions(self) -> List[Extension]:
-        value, path = self._single_value(OID_EXTENSION_REQUEST)
-        if value is None:
-            value, path = self._single_value(OID_MS_EXTENSION_REQUEST)
-        if value is None:
-            return []
-        exts = _decode_at(SequenceOf[Extension], value, path)
-        seen = set()
-        for i, ext in enumerate(exts):
-            if ext.extn_id in seen:
-                raise DecodeError(f"extension {ext.extn_id} requested twice", 0, "invalid-value", f"${path}[{i}]")
-            seen.add(ext.extn_id)
-            try:
-                ext.parsed  # decodes known extension values: a malformed one fails here
-            except DecodeError as e:
-                e._push(f"[{i}].extn_value")
-                e._push(path)
-                raise
+        attrs = self.attributes
+        values = attrs[0].attr_values if len(attrs) == 1 and attrs[0].attr_type == OID_EXTENSION_REQUEST else ()
+        if len(values) == 1:
+            # the common case, one extensionRequest with one value: no search
+            value, path = values[0], ".certification_request_info.attributes[0].attr_values[0]"
+        else:
+            value, path = self._single_value(OID_EXTENSION_REQUEST)
+            if value is None:
+                value, path = self._single_value(OID_MS_EXTENSION_REQUEST)
+            if value is None:
+                return []
+        try:
+            exts = _der_decode(_EXTENSIONS_SPEC, value)  # known extension values are decoded with the list
+        except DecodeError as e:
+            e._push(path)
+            raise
+        if len(exts) > 1:
+            ids = [ext.oid for ext in exts]
+            if len(set(ids)) != len(ids):
+                i = next(i for i, x in enumerate(ids) if x in ids[:i])
+                raise DecodeError(f"extension {ids[i]} requested twice", 0, "invalid-value", f"${path}[{i}]")
         return exts
+
+    # The extensions requested (extensionRequest, or msCertExtensions); [] if none. Decoded from the attribute on
+    # each read (the model keeps no cache: instances are ``gc=False``).
+    extensions = property(_read_extensions, doc="The extensions requested (extensionRequest, or msCertExtensions); "
+                                                "[] if none. Decoded from the attribute on each read.")
 
     def extension(self, extn_id: str) -> Optional[Extension]:
         for ext in self.extensions:
@@ -232,6 +201,23 @@ class CertificationRequest(Sequence):
 
     def __repr__(self) -> str:
         return f"<CertificationRequest subject={self.subject.rfc4514_string()!r}>"
+
+
+def _index_of(attrs: List[Attribute], attr_oid: str) -> int:
+    """Index of the attribute of this type (-1: none); DecodeError if there are several."""
+    found = -1
+    for i, a in enumerate(attrs):
+        if a.attr_type == attr_oid:
+            if found >= 0:
+                count = sum(1 for x in attrs if x.attr_type == attr_oid)
+                raise DecodeError(f"attribute {attr_oid} appears {count} times", 0, "invalid-value",
+                                  f"$.certification_request_info.attributes[{i}]")
+            found = i
+    return found
+
+
+# One spec for every extensionRequest value (``SequenceOf[...]`` would build a new one on each call).
+_EXTENSIONS_SPEC = spec_of(SequenceOf(Extension))
 
 
 def _decode_at(t, value: bytes, path: str):

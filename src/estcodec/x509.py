@@ -12,9 +12,10 @@ issuer signed.
 import datetime as _dt
 import hashlib
 import ipaddress
+import re
 
 from . import pem as _pem
-from ._der import FieldPath, LazyContained, RdnPairs, rdn_pairs_of
+from ._der import FieldPath, LazyContained, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of
 from .errors import DecodeError, EncodeError
 from .schema import (
     Any, AnyValue, BitString, Boolean, Choice, Enumerated, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
@@ -27,7 +28,7 @@ __all__ = [
     "BasicConstraints", "KEY_USAGE_BITS", "KeyUsage", "ExtendedKeyUsage", "AuthorityKeyIdentifier",
     "DistributionPoint", "DistributionPointName", "CRLDistributionPoints", "AccessDescription",
     "AuthorityInfoAccess", "PolicyInformation", "PolicyQualifierInfo", "CertificatePolicies", "EXTENSION_TYPES",
-    "OID_NAMES", "oid",
+    "OID_NAMES", "oid", "NameAttributes", "escape_rfc4514",
 ]
 
 
@@ -112,23 +113,69 @@ RDNSequence = SequenceOf[RelativeDistinguishedName]
 
 
 def _escape_rfc4514(value: str) -> str:
-    out = []
-    for i, ch in enumerate(value):
-        if ch in ',+"\\<>;' or (ch == "#" and i == 0) or (ch == " " and (i == 0 or i == len(value) - 1)):
-            out.append("\\" + ch)
-        elif ch == "\x00":
-            out.append("\\00")
+    # The generic escape (names without DER bytes, and the reference the core's escape_rfc4514 is tested against):
+    # RFC 4514 §2.4 as cryptography applies it.
+    if not value:
+        return value
+    out = "".join("\\00" if ch == "\x00" else "\\" + ch if ch in ',+"\\<>;' else ch for ch in value)
+    if out[0] == "#" or (out[0] == " " and len(out) > 1):
+        out = "\\" + out
+    if out[-1] == " ":
+        out = out[:-1] + "\\ "
+    return out
+
+
+_DOTTED_OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _rfc4514_value(text: str, i: int) -> "tuple[object, int]":
+    """The value starting at ``text[i]`` of an RFC 4514 string (a str, or DER bytes for ``#hex``) and where it
+    ends (at the next unescaped ``,`` or ``+``, or the end)."""
+    n = len(text)
+    if i < n and text[i] == "#":
+        end = i + 1
+        while end < n and text[end] not in ",+":
+            end += 1
+        try:
+            return bytes.fromhex(text[i + 1:end]), end
+        except ValueError:
+            raise EncodeError(f"not hex after '#' in an RFC 4514 value: {text[i:end]!r}") from None
+    out = bytearray()
+    while i < n and text[i] not in ",+":
+        ch = text[i]
+        if ch != "\\":
+            out += ch.encode("utf-8", "surrogatepass")
+            i += 1
+        elif i + 2 < n and text[i + 1] in _HEX_DIGITS and text[i + 2] in _HEX_DIGITS:
+            out.append(int(text[i + 1:i + 3], 16))
+            i += 3
+        elif i + 1 < n:
+            out += text[i + 1].encode("utf-8", "surrogatepass")
+            i += 2
         else:
-            out.append(ch)
-    return "".join(out)
+            raise EncodeError("an RFC 4514 string ends with a lone backslash")
+    try:
+        return out.decode("utf-8"), i
+    except UnicodeDecodeError:
+        raise EncodeError("escaped octets of an RFC 4514 value are not UTF-8") from None
 
 
-def _encode_attr_value(attr_oid: str, value: object) -> bytes:
-    """DER of one attribute value for a new name: the string type RFC 5280 asks for that attribute."""
+def _encode_attr_value(attr_oid: str, value: object, originals: "list | None" = None) -> bytes:
+    """DER of one attribute value for a new name: its original encoding if it is still a value of the name the
+    attributes were read from (``originals``), else the string type RFC 5280 asks for that attribute."""
+    if originals:
+        for i, (o_oid, o_value, o_der) in enumerate(originals):
+            if o_oid == attr_oid and type(o_value) is type(value) and o_value == value:
+                del originals[i]  # each original serves one value
+                return o_der
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)  # already a DER TLV
     if not isinstance(value, str):
-        raise EncodeError(f"name attribute {attr_oid} needs a str value")
+        try:
+            return encode(AnyValue, value)  # a decoded non-string value (a BIT STRING's BitStringValue, ...)
+        except EncodeError:
+            raise EncodeError(f"name attribute {attr_oid} needs a str value") from None
     if attr_oid in _PRINTABLE_ATTRS:
         return encode(PrintableString, value)
     if attr_oid in _IA5_ATTRS:
@@ -145,39 +192,47 @@ class Name(Choice, gc=False, lazy=True):
     def build(cls, attributes: "list") -> "Name":
         """A Name from ``[(oid, value), ...]`` (one attribute per RDN, in order) or ``[[(oid, value), ...], ...]``
         (multi-valued RDNs). Values are str (encoded as UTF8String, or PrintableString/IA5String where RFC 5280
-        asks) or DER bytes of the value."""
+        asks) or DER bytes of the value. Given the ``attributes`` of a decoded name (edited or not), the values it
+        still holds keep their original encoding: ``Name.build(name.attributes)`` re-encodes ``name`` identically
+        (single-valued RDNs)."""
+        source = attributes.source if isinstance(attributes, NameAttributes) else None
+        originals = _original_values(source) if source is not None else None
         rdns = []
         for item in attributes:
             group = [item] if isinstance(item, tuple) else list(item)
-            rdns.append([AttributeTypeAndValue(type=t, value=_encode_attr_value(t, v)) for t, v in group])
+            rdns.append([AttributeTypeAndValue(type=t, value=_encode_attr_value(t, v, originals)) for t, v in group])
         return cls.from_der(encode(cls, cls("rdn_sequence", rdns)))
 
     @classmethod
     def from_rfc4514(cls, text: str) -> "Name":
-        """Parse a simple RFC 4514 string (``CN=x,O=y``; escapes with backslash; no multi-valued RDNs)."""
-        parts, cur, esc = [], [], False
-        for ch in text:
-            if esc:
-                cur.append(ch)
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == ",":
-                parts.append("".join(cur))
-                cur = []
-            else:
-                cur.append(ch)
-        if cur or parts:
-            parts.append("".join(cur))
-        attrs = []
-        for part in reversed(parts):
-            key, sep, val = part.partition("=")
-            if not sep:
-                raise EncodeError(f"not an RFC 4514 attribute: {part!r}")
-            key = key.strip()
-            attr_oid = _NAME_BY_KEYWORD.get(key.upper(), key)
-            attrs.append((attr_oid, val))
-        return cls.build(attrs)
+        """Parse an RFC 4514 string: RDNs separated by ``,`` (the last RDN first), the attributes of a multi-valued
+        RDN joined by ``+``, each ``type=value`` with a short name (``CN``, ``O``, ``emailAddress``, ...; any case)
+        or a dotted OID. In a value a backslash escapes the next character or gives one octet in hex (``\\2C``;
+        such octets form UTF-8), and a value that starts with ``#`` is the hex of the value's DER. The inverse of
+        :meth:`rfc4514_string` for the values; their string types are the ones :meth:`build` chooses."""
+        if not text.strip():
+            return cls.build([])
+        rdns: list = []
+        rdn: list = []
+        i, n = 0, len(text)
+        while True:
+            eq = text.find("=", i)
+            if eq < 0:
+                raise EncodeError(f"not an RFC 4514 attribute: {text[i:]!r}")
+            key = text[i:eq].strip()
+            attr_oid = _NAME_BY_KEYWORD.get(key.upper()) or (key if _DOTTED_OID.fullmatch(key) else None)
+            if attr_oid is None:
+                raise EncodeError(f"unknown attribute type {key!r} in an RFC 4514 string")
+            value, i = _rfc4514_value(text, eq + 1)
+            rdn.append((attr_oid, value))
+            if i >= n:
+                break
+            if text[i] == ",":
+                rdns.append(rdn)
+                rdn = []
+            i += 1
+        rdns.append(rdn)
+        return cls.build([r[0] if len(r) == 1 else r for r in reversed(rdns)])
 
     @property
     def rdns(self) -> list:
@@ -195,18 +250,26 @@ class Name(Choice, gc=False, lazy=True):
         return vals[0] if vals else None
 
     def rfc4514_string(self) -> str:
+        """RFC 4514 form: RDNs last to first, short names for the attributes in ``OID_NAMES`` (the ones
+        ``cryptography`` uses) else the dotted OID, values escaped as ``cryptography`` escapes them, values that are
+        not strings as ``#`` and the hex of their DER (RFC 4514 §2.4)."""
+        s = rfc4514_of(self, OID_NAMES)  # read from the DER in one walk (the core)
+        return s if s is not None else self._rfc4514_from_models()
+
+    def _rfc4514_from_models(self) -> str:
+        # The generic path, over the RDN models: names built from values, or decoded as BER.
         out = []
         for rdn in reversed(self.value):
             parts = []
             for a in rdn:
                 key = OID_NAMES.get(a.type, a.type)
                 v = a.value
+                if a.raw is None and isinstance(v, (bytes, bytearray)):
+                    v = _built_value(v)  # built from the DER of a value: a string shows as the string
                 if isinstance(v, str):
                     parts.append(f"{key}={_escape_rfc4514(v)}")
                 else:
-                    # RFC 4514 §2.4: '#' and the hex of the value's DER (raw TLV bytes, or a decoded primitive)
-                    der = v if isinstance(v, bytes) else encode(AnyValue, v)
-                    parts.append(f"{key}=#{der.hex()}")
+                    parts.append(f"{key}=#{_value_tlv(a).hex()}")
             out.append("+".join(parts))
         return ",".join(out)
 
@@ -219,6 +282,27 @@ class Name(Choice, gc=False, lazy=True):
 
 # Decoding a Name validates its RDNs and collects the (type, value) pairs in the same walk.
 Name._asn1_spec.rdn_pairs = True
+
+
+def _original_values(name: Name) -> list:
+    """``[(oid, value, DER of the value), ...]`` of every attribute of a decoded name, in order (a name decoded as
+    BER holds its DER re-encoding, so these are DER too)."""
+    tlvs = [_value_tlv(a) for rdn in name.rdns for a in rdn]
+    return [(t, v, d) for (t, v), d in zip(rdn_pairs_of(name), tlvs)]
+
+
+def _built_value(der: "bytes | bytearray") -> object:
+    try:
+        return decode(AnyValue, bytes(der))
+    except DecodeError:
+        return der
+
+
+def _value_tlv(atv: AttributeTypeAndValue) -> bytes:
+    """The DER of an attribute's value: its AttributeTypeAndValue's encoding after the type's OID."""
+    from .der import parse
+
+    return parse(atv.to_der())[1].to_der()
 
 
 class Time(Choice, transparent=True, gc=False):
