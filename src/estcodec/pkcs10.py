@@ -162,10 +162,18 @@ class CertificationRequest(Sequence, gc=False):
             if value is None:
                 return []
         try:
-            exts = _der_decode(_EXTENSIONS_SPEC, value)  # known extension values are decoded with the list
+            exts = _der_decode(_EXTENSIONS_SPEC, value)
         except DecodeError as e:
             e._push(path)
             raise
+        # A certificate reads its extension values lazily (one malformed value must not make it unreadable); a
+        # request is what a CA decides on, so its known extension values are checked together with the list.
+        for i, ext in enumerate(exts):
+            try:
+                ext.parsed  # noqa: B018 - decoded and cached on first read
+            except DecodeError as e:
+                e._push(f"{path}[{i}].extn_value")
+                raise
         if len(exts) > 1:
             ids = [ext.oid for ext in exts]
             if len(set(ids)) != len(ids):
