@@ -274,7 +274,20 @@ def parse(data, /, *, bint ber=False):
     return el
 
 
-def normalize_ber(data):
-    """Return the DER form of a BER (or DER) input, keeping the order of SET elements."""
-    cdef Element el = parse(data, ber=True)
-    return el.to_der()
+def peek_header(data, Py_ssize_t pos=0, Py_ssize_t end=-1, *, bint ber=False):
+    """``(tag_class, constructed, tag, content_start, content_end)`` of the one header at ``pos`` (``end``: where
+    the enclosing range ends, default the end of ``data``), checked as ``parse`` checks headers, without reading
+    the content; ``content_end`` is None for an indefinite length. For looking at the shape of a large input
+    without building its tree."""
+    cdef Header h
+    cdef bytes src
+    if type(data) is bytes:
+        src = <bytes>data
+    else:
+        src = as_bytes(data)
+    if end < 0 or end > PyBytes_GET_SIZE(src):
+        end = PyBytes_GET_SIZE(src)
+    if pos < 0 or pos > end:
+        raise ValueError("pos outside the data")
+    read_header(<cbuf>PyBytes_AS_STRING(src), pos, end, &h, ber)
+    return (h.cls, h.cons, h.tag, h.cstart, None if h.indef else h.cend)

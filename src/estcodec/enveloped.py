@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import _cms_crypto as _cc
+from . import _der as _core
 from . import der as _der
 from .errors import DecodeError, Error
 from .schema import (Any, Choice, GeneralizedTime, Integer, ObjectIdentifier, OctetString, Sequence, SequenceOf,
@@ -356,22 +357,19 @@ def _as_input(data) -> bytes:
     raise TypeError(f"expected bytes, not {type(data).__name__}")
 
 
-def _is_universal(el, tag: int) -> bool:
-    return el.tag_class == "universal" and el.tag == tag
-
-
 def _parse_any(data, ber: bool) -> Union[EnvelopedData, AuthEnvelopedData]:
     # BER input (OpenSSL streams the ``[0] IMPLICIT OCTET STRING`` ciphertext as constructed chunks) is handled by
-    # the schema engine itself with ``ber=True``: it knows the type behind the tag and joins the chunks.
+    # the schema engine itself with ``ber=True``: it knows the type behind the tag and joins the chunks. The shape
+    # is told from the first headers only (no element tree: its memory would be many times the input's).
     data = _as_input(data)
     if ber:
         data = _der.normalize_ber(data)
-    top = ContentInfo.from_der(data, ber=ber) if _looks_like_content_info(data) else None
-    if top is None:
-        # a bare EnvelopedData or AuthEnvelopedData: only the latter has an OCTET STRING (its mac) at the top
-        el = _der.parse(data)
-        if el.constructed and any(_is_universal(c, 4) for c in el.children):
-            return AuthEnvelopedData.from_der(data, ber=ber)
+    if _looks_like_content_info(data):
+        top = ContentInfo.from_der(data, ber=ber)
+    elif _has_top_level_octet_string(data):
+        # a bare AuthEnvelopedData: unlike EnvelopedData it has an OCTET STRING (its mac) at the top
+        return AuthEnvelopedData.from_der(data, ber=ber)
+    else:
         return EnvelopedData.from_der(data, ber=ber)
     if top.content_type == ID_ENVELOPED_DATA:
         return EnvelopedData.from_der(top.content, ber=ber)
@@ -381,9 +379,33 @@ def _parse_any(data, ber: bool) -> Union[EnvelopedData, AuthEnvelopedData]:
                       "unexpected-content-type", "$.content_type")
 
 
+# AuthEnvelopedData's mac is at most its seventh element (version, originatorInfo, recipientInfos,
+# authEncryptedContentInfo, authAttrs, mac); looking further would not change which model is tried.
+_MAC_POSITION_LIMIT = 7
+
+
+def _children_headers(data: bytes, limit: int):
+    """(class, constructed, tag) of the first ``limit`` elements inside the top-level DER element."""
+    cls, cons, _tag, p, end = _core.peek_header(data)
+    out = []
+    if not cons or end is None:
+        return out
+    while p < end and len(out) < limit:
+        ccls, ccons, ctag, cstart, cend = _core.peek_header(data, p, end)
+        if cend is None:
+            break
+        out.append((ccls, ccons, ctag))
+        p = cend
+    return out
+
+
 def _looks_like_content_info(data: bytes) -> bool:
-    el = _der.parse(data)
-    return el.constructed and len(el) >= 1 and _is_universal(el[0], 6)
+    first = _children_headers(data, 1)
+    return bool(first) and first[0] == (0, False, 6)
+
+
+def _has_top_level_octet_string(data: bytes) -> bool:
+    return any(h == (0, False, 4) for h in _children_headers(data, _MAC_POSITION_LIMIT))
 
 
 def parse_enveloped_data(data, *, ber: bool = True) -> Union[EnvelopedData, AuthEnvelopedData]:
@@ -414,9 +436,14 @@ def is_encrypted_key(data) -> bool:
             return False
         raw = blocks[0][1]
     try:
-        el = _der.parse(raw, ber=True)
-        return (el.constructed and _is_universal(el, 16) and len(el) >= 2 and _is_universal(el[0], 6)
-                and el[0].value in (ID_ENVELOPED_DATA, ID_AUTH_ENVELOPED_DATA))
+        raw = _der.normalize_ber(raw)   # the whole input must be well-formed BER
+        cls, cons, tag, p, end = _core.peek_header(raw)
+        if (cls, cons, tag) != (0, True, 16) or len(_children_headers(raw, 2)) < 2:
+            return False
+        ocls, ocons, otag, ostart, oend = _core.peek_header(raw, p, end)
+        if (ocls, ocons, otag) != (0, False, 6):
+            return False
+        return decode(ObjectIdentifier, raw[p:oend]) in (ID_ENVELOPED_DATA, ID_AUTH_ENVELOPED_DATA)
     except Error:
         return False
 
@@ -561,11 +588,13 @@ def _auth_attrs_der(env: AuthEnvelopedData) -> bytes:
     """The AAD of AuthEnvelopedData: the DER of authAttrs with the SET OF tag (RFC 5083 §2.2), or empty."""
     if env.auth_attrs is None:
         return b""
-    el = _der.parse(env.to_der())
-    for child in el.children:
-        if child.tag_class == "context" and child.tag == 1:
-            body = b"".join(c.to_der() for c in child.children)
-            return _der.encode_header(0, True, 17, len(body)) + body
+    raw = env.to_der()
+    _cls, _cons, _tag, p, end = _core.peek_header(raw)
+    while p < end:
+        ccls, ccons, ctag, cstart, cend = _core.peek_header(raw, p, end)
+        if ccls == 2 and ctag == 1:   # [1] IMPLICIT authAttrs: its content octets are the SET OF's
+            return _der.encode_header(0, True, 17, cend - cstart) + raw[cstart:cend]
+        p = cend
     return b""  # pragma: no cover - auth_attrs present means the element is there
 
 
@@ -1070,8 +1099,7 @@ def _key_from_signed_data(plaintext: bytes, signer_trust, verify_signer: bool):
     from . import cms as _cms
     from . import pkcs8 as _pkcs8
 
-    top = _der.parse(plaintext, ber=True)
-    if top.constructed and len(top) >= 1 and _is_universal(top[0], 6):
+    if _looks_like_content_info(_der.normalize_ber(plaintext)):
         content_info = plaintext  # OpenSSL style: a whole ContentInfo under id-data
     else:
         content_info = ContentInfo(content_type=ID_SIGNED_DATA, content=plaintext).to_der()
@@ -1085,8 +1113,7 @@ def _key_from_signed_data(plaintext: bytes, signer_trust, verify_signer: bool):
                           "unexpected-content-type", "$.encap_content_info.e_content_type")
     if econtent is None:
         raise DecodeError("the SignedData carries no content", 0, "missing-field", "$.encap_content_info.e_content")
-    first = _der.parse(econtent)
-    if first.constructed and len(first) >= 1 and _is_universal(first[0], 16):
+    if _children_headers(econtent, 1)[:1] == [(0, True, 16)]:
         keys = _pkcs8.parse_asymmetric_key_package(econtent)
         if not keys:
             raise DecodeError("the AsymmetricKeyPackage is empty", 0, "invalid-value", "$")
