@@ -145,6 +145,18 @@ cdef bint _content_is_der(Py_ssize_t tag, cbuf buf, Py_ssize_t s, Py_ssize_t e):
     return True
 
 
+cdef int _check_time_has_der(Py_ssize_t tag, cbuf buf, Py_ssize_t s, Py_ssize_t e, Py_ssize_t pos) except -1:
+    # A BER time (already checked with BER rules) whose value its own type cannot hold in DER, e.g. a UTCTime
+    # whose offset moves it past 2049 in UTC, is refused here, at parse time, as ``normalize_ber`` refuses it.
+    if _content_is_der(tag, buf, s, e):
+        return 0
+    try:
+        encode_time_content(<int>tag, prim_value(tag, buf, s, e, pos, True))
+    except EncodeError as err:
+        _fail(f"{tag_name(0, tag, False)} has no DER form: {err}", pos, "invalid-time")
+    return 0
+
+
 cdef int _collect_segments(Element el, Py_ssize_t seg_tag, list out) except -1:
     # BER constructed string (X.690 8.7.3, 8.6.3, 8.23.5): the segments of a BIT STRING are BIT STRINGs, those of
     # an OCTET STRING and of every restricted character string (and time) type are OCTET STRINGs. Segments of the
@@ -240,6 +252,8 @@ cdef Element _parse_element(bytes src, cbuf buf, Py_ssize_t pos, Py_ssize_t end,
             # BER constructed string: present it as one primitive holding the concatenated content.
             joined = _join_segments(el, h.tag)
             check_primitive(h.tag, <cbuf>PyBytes_AS_STRING(joined), 0, len(joined), pos, True)
+            if h.tag == T_UTC_TIME or h.tag == T_GENERALIZED_TIME:
+                _check_time_has_der(h.tag, <cbuf>PyBytes_AS_STRING(joined), 0, len(joined), pos)
             el._content = joined
             el._children = None
             el.constructed = False
@@ -250,6 +264,8 @@ cdef Element _parse_element(bytes src, cbuf buf, Py_ssize_t pos, Py_ssize_t end,
         el.constructed = False
         if h.cls == CLS_UNIVERSAL:
             check_primitive(h.tag, buf, h.cstart, h.cend, pos, ber)
+            if ber and (h.tag == T_UTC_TIME or h.tag == T_GENERALIZED_TIME):
+                _check_time_has_der(h.tag, buf, h.cstart, h.cend, pos)
             if ber and der:
                 der = _content_is_der(h.tag, buf, h.cstart, h.cend)
     el._der = der
