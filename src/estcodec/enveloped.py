@@ -47,7 +47,7 @@ from ._cms_crypto import DecryptionError, UnsupportedAlgorithmError
 
 __all__ = [
     # errors
-    "DecryptionError", "UnsupportedAlgorithmError",
+    "DecryptionError", "UnsupportedAlgorithmError", "PBKDF2BudgetExceeded",
     # content types
     "ID_DATA", "ID_SIGNED_DATA", "ID_ENVELOPED_DATA", "ID_AUTH_ENVELOPED_DATA", "ID_CT_KP_A_KEY_PACKAGE",
     # models
@@ -345,6 +345,35 @@ class DecryptionKey:
 
     def __repr__(self) -> str:
         return f"DecryptionKey(algorithm={self.algorithm.name}, content_key=<{len(self.content_key)} bytes>)"
+
+
+class PBKDF2BudgetExceeded(DecryptionError):
+    """The password recipients tried would need more PBKDF2 iterations in total than ``max_pbkdf2_iterations``
+    allows for the whole message. Raised without doing the iterations that would go past the budget (the counts
+    come from the message: a sender could otherwise make one message cost minutes)."""
+
+    def __init__(self, needed: int, budget: int) -> None:
+        self.needed = needed
+        self.budget = budget
+        super().__init__(f"decryption refused: the password recipients need at least {needed} PBKDF2 iterations, "
+                         f"over the budget of {budget} for the whole message (max_pbkdf2_iterations)")
+
+
+class _Pbkdf2Budget:
+    """PBKDF2 iterations spent so far on one message's password recipients, against its budget."""
+
+    __slots__ = ("limit", "spent", "refused")
+
+    def __init__(self, limit: Optional[int]) -> None:
+        self.limit = limit
+        self.spent = 0
+        self.refused: Optional[PBKDF2BudgetExceeded] = None
+
+    def take(self, iterations: int) -> None:
+        if self.limit is not None and self.spent + iterations > self.limit:
+            self.refused = self.refused or PBKDF2BudgetExceeded(self.spent + iterations, self.limit)
+            raise self.refused
+        self.spent += iterations
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -671,7 +700,7 @@ def _kekri_unwrap(ri: KEKRecipientInfo, kek: bytes) -> bytes:
     return _cc.key_unwrap(ri.key_encryption_algorithm.algorithm, kek, ri.encrypted_key)
 
 
-def _pwri_unwrap(ri: PasswordRecipientInfo, password, max_iterations: Optional[int]) -> bytes:
+def _pwri_unwrap(ri: PasswordRecipientInfo, password, budget: _Pbkdf2Budget) -> bytes:
     kda = ri.key_derivation_algorithm
     if kda is None:
         raise UnsupportedAlgorithmError("password recipient without keyDerivationAlgorithm")
@@ -694,13 +723,16 @@ def _pwri_unwrap(ri: PasswordRecipientInfo, password, max_iterations: Optional[i
     iv = _decode_iv(inner.parameters, cipher.block_size, "$.key_encryption_algorithm.parameters.parameters")
     if params.key_length is not None and params.key_length != cipher.key_size:
         raise DecryptionError()
+    if params.iteration_count < 1:
+        raise DecryptionError()
+    budget.take(params.iteration_count)
     kek = _cc.pbkdf2(password, params.salt.value, params.iteration_count, cipher.key_size, prf_oid=prf_oid,
-                     max_iterations=max_iterations)
+                     max_iterations=None)
     return _cc.pwri_kek_unwrap(inner.algorithm, kek, iv, ri.encrypted_key)
 
 
 def _attempts(env, ident: Optional[_Identity], kek, kek_id, password, key_size: int,
-              max_iterations: Optional[int]) -> List[Callable[[], bytes]]:
+              budget: _Pbkdf2Budget) -> List[Callable[[], bytes]]:
     """Unwrap attempts for the recipients the keys given can open: those the identifiers name first; without a
     certificate, the others of the right kind after them (OpenSSL does the same)."""
     named: List[Callable[[], bytes]] = []
@@ -744,7 +776,7 @@ def _attempts(env, ident: Optional[_Identity], kek, kek_id, password, key_size: 
             if kek_id is None or hmac.compare_digest(info.kekid.key_identifier, bytes(kek_id)):
                 named.append(functools.partial(_kekri_unwrap, info, bytes(kek)))
         elif kind == "pwri" and password is not None:
-            named.append(functools.partial(_pwri_unwrap, info, password, max_iterations))
+            named.append(functools.partial(_pwri_unwrap, info, password, budget))
     return named + (others + others_v15)[:_MAX_TRIAL_ATTEMPTS]
 
 
@@ -770,8 +802,11 @@ def decrypt(data, *, private_key=None, certificate=None, kek: Optional[bytes] = 
       recipients of that kind are tried after them (at most 64 of them).
     - ``kek`` and optionally ``kek_id``: KEK recipients (AES key wrap); without ``kek_id`` every KEK recipient
       is tried.
-    - ``password`` (str is UTF-8 encoded): password recipients (PBKDF2 and PWRI-KEK). A PBKDF2 iteration
-      count above ``max_pbkdf2_iterations`` (it comes from the message) is refused as a failure to decrypt.
+    - ``password`` (str is UTF-8 encoded): password recipients (PBKDF2 and PWRI-KEK), tried in order.
+      ``max_pbkdf2_iterations`` is a budget for the whole message: the iteration counts (they come from the
+      message) of the password recipients tried add up, and a recipient whose count would take the sum over
+      the budget is not tried. If nothing else decrypts, :class:`PBKDF2BudgetExceeded` (a
+      ``DecryptionError``) says so. ``None`` sets no budget.
 
     Returns the plaintext of the encrypted content (for content type id-data, the data itself; for other
     types, the DER of that content). ``encrypted_content`` supplies a detached ciphertext.
@@ -789,7 +824,8 @@ def _decrypt_envelope(env, *, private_key, certificate, kek, kek_id, password, e
                       max_iterations) -> bytes:
     key_size, run = _content_decryptor(env, encrypted_content)
     ident = _identity(private_key, certificate)
-    attempts = _attempts(env, ident, kek, kek_id, password, key_size, max_iterations)
+    budget = _Pbkdf2Budget(max_iterations)
+    attempts = _attempts(env, ident, kek, kek_id, password, key_size, budget)
     if not attempts:
         raise DecryptionError("decryption failed: no recipient matches the keys given")
     unsupported: Optional[UnsupportedAlgorithmError] = None
@@ -799,10 +835,14 @@ def _decrypt_envelope(env, *, private_key, certificate, kek, kek_id, password, e
             cek = attempt()
             tried = True
             return run(cek)
+        except PBKDF2BudgetExceeded:
+            pass   # not tried; said below if nothing else decrypts
         except UnsupportedAlgorithmError as exc:
             unsupported = unsupported or exc
         except DecryptionError:
             tried = True
+    if budget.refused is not None:
+        raise budget.refused
     if unsupported is not None and not tried:
         raise unsupported
     raise DecryptionError()
