@@ -158,17 +158,21 @@ def normalize_ber(data):
     """Return the DER form of a BER (or DER) input, keeping the order of SET elements.
 
     Checks and output are those of ``parse(data, ber=True).to_der()``, computed in one pass without the element
-    tree: memory about three times the input, time linear in it."""
+    tree: memory about three times the input (the input, the output buffer, the result), time linear in it."""
     cdef bytes src = as_bytes(data)
     cdef cbuf buf = <cbuf>PyBytes_AS_STRING(src)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(src)
     cdef Writer w = Writer()
     cdef Py_ssize_t p
-    cdef unsigned char* nb = <unsigned char*>PyMem_Realloc(w.buf, n + 16)
+    # Room for the DER form, which is about as long as the input: definite lengths of big elements may take
+    # a byte or two more than ``80 .. 00 00`` (at most n/512 in all at the depth limit); BER-only time forms
+    # may grow by up to a third, and the buffer then doubles on demand.
+    cdef Py_ssize_t cap = n + n // 256 + 64
+    cdef unsigned char* nb = <unsigned char*>PyMem_Realloc(w.buf, cap)
     if nb == NULL:
         raise MemoryError()
-    w.buf = nb     # room for the DER form, which is about as long as the input (it grows on demand)
-    w.cap = n + 16
+    w.buf = nb
+    w.cap = cap
     p = _ber_element(buf, 0, n, 0, w)
     if p != n:
         _fail(f"{n - p} bytes of trailing data after the element", p, "trailing-data")
