@@ -132,6 +132,9 @@ cdef bint _content_is_der(Py_ssize_t tag, cbuf buf, Py_ssize_t s, Py_ssize_t e):
         return buf[s] == 0 or buf[s] == 0xFF
     if tag == T_BIT_STRING:
         return buf[s] == 0 or not (buf[e - 1] & ((1 << buf[s]) - 1))
+    if (tag == T_UTC_TIME and e - s != 13) or (tag == T_GENERALIZED_TIME and e - s < 15) \
+            or ((tag == T_UTC_TIME or tag == T_GENERALIZED_TIME) and buf[e - 1] != 0x5A):
+        return False   # no seconds, or an offset instead of Z: a BER form (told without raising)
     if tag == T_UTC_TIME:
         try:
             parse_utc_time(buf + s, e - s, 0, False, &t)
