@@ -24,7 +24,9 @@ from _models import atheris_main, decoded, seeds_for, timed  # noqa: E402
 from estcodec import dump, show  # noqa: E402
 
 NAME = "show"
-GROUP = "models"
+# Its own group (runs with --harness show or --group all): tests/test_fuzz_models_short.py fixes the set of
+# model harnesses it budgets for.
+GROUP = "cli"
 SEED_EXTENSIONS = (".der", ".pem")
 MAX_MUTATION_INPUT = 1 << 15
 
