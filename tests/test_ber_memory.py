@@ -272,3 +272,27 @@ def test_time_without_a_der_form_is_a_decode_error():
     for fn in (der.normalize_ber, lambda d: der.parse(d, ber=True), lambda d: ContentInfo.from_der(d, ber=True)):
         with pytest.raises(DecodeError):
             fn(data)
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    n = len(content)
+    if n < 0x80:
+        return bytes([tag, n]) + content
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(b)]) + b + content
+
+
+def test_pkcs7_econtent_sequence_memory_is_bounded():
+    """PKCS#7 let eContent be any type (a documented leniency): a SignedData whose eContent is a SEQUENCE of
+    empty SEQUENCEs gives its content octets without building an element tree of them."""
+    from estcodec.cms import parse_signed_data
+
+    oid_signed_data = bytes.fromhex("06092a864886f70d010702")
+    oid_data = bytes.fromhex("06092a864886f70d010701")
+    econtent = _tlv(0x30, b"\x30\x00" * (SIZE // 2))
+    eci = _tlv(0x30, oid_data + _tlv(0xA0, econtent))
+    sd = _tlv(0x30, _tlv(0x02, b"\x01") + _tlv(0x31, b"") + eci + _tlv(0x31, b""))
+    data = _tlv(0x30, oid_signed_data + _tlv(0xA0, sd))
+    assert parse_signed_data(data).econtent == b"\x30\x00" * (SIZE // 2)
+    peak = peak_of(lambda d: parse_signed_data(d).econtent, data)
+    assert peak <= DECODER_BOUND * len(data), f"peak {peak / len(data):.1f}x the input"
