@@ -10,6 +10,20 @@ machines it runs on are shared, and CPU time is what a hostile input costs) of `
 tracing) and, in a separate call, its tracemalloc peak as a multiple of the input size; then the same for the
 decoders that read BER (``cms.parse_certs_only``, ``enveloped.parse_enveloped_data``). Target: peak under 10x
 the input, time linear in it (the ns/byte column stays flat as the size grows).
+
+Measured 2026-12-04 (2-core AMD EPYC, CPython 3.11.7, machine shared and loaded; CPU seconds, best of 1), 10 MiB:
+
+    shape                normalize_ber        parse_certs_only     parse_enveloped_data
+    empty-sequences      0.079 s   2.0x       0.078 s   2.0x       0.148 s   2.0x
+    deep-nesting         0.080 s   2.0x       0.081 s   2.0x       0.166 s   2.0x
+    deep-chains          0.049 s   1.5x       0.048 s   1.5x       0.091 s   1.5x
+    octet-chunks         0.033 s   1.3x       0.033 s   1.3x       0.034 s   1.3x
+    nested-octet-chunks  0.032 s   1.3x       0.033 s   1.3x       0.033 s   1.3x
+    bit-chunks           0.030 s   1.3x       0.031 s   1.3x       0.031 s   1.3x
+    short-times          1.196 s   3.3x       1.127 s   3.3x       1.156 s   3.3x
+
+ns/byte at 1 MiB and 10 MiB agree within 5% on every line (linear). Before (element tree, 1 MiB of empty
+SEQUENCEs): normalize_ber and parse_certs_only peaked at 90x the input, parse_enveloped_data at 178x.
 """
 from __future__ import annotations
 
