@@ -22,7 +22,7 @@ Measured 2026-12-04 (2-core AMD EPYC, CPython 3.11.7, machine shared and loaded;
     bit-chunks           0.030 s   1.3x       0.031 s   1.3x       0.031 s   1.3x
     short-times          1.196 s   3.3x       1.127 s   3.3x       1.156 s   3.3x
 
-ns/byte at 1 MiB and 10 MiB agree within 5% on every line (linear). Before (element tree, 1 MiB of empty
+ns/byte at 1 MiB and 10 MiB agree within 8% on every line (linear). Before (element tree, 1 MiB of empty
 SEQUENCEs): normalize_ber and parse_certs_only peaked at 90x the input, parse_enveloped_data at 178x.
 """
 from __future__ import annotations
