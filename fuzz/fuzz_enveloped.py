@@ -11,8 +11,9 @@ INVARIANT: every input either parses or raises ``estcodec.DecodeError`` (a subcl
 other ``estcodec.Error`` either, nothing slow. Decrypting may also raise ``DecryptionError`` (which includes
 ``UnsupportedAlgorithmError`` and the PBKDF2 budget refusal); unwrapping also ``SignatureError``;
 ``is_encrypted_key`` returns a bool and raises nothing. In addition: whatever decrypts also parses; an
-EnvelopedData parsed strictly gives back exactly its input bytes; accessors return or raise an
-``estcodec.Error``.
+EnvelopedData parsed strictly gives back exactly its input bytes, and is accepted as BER too unless a string
+or time inside a raw value is malformed (schema-less BER checks those; strict models leave them to the
+value's type); accessors return or raise an ``estcodec.Error``.
 
 Run: ``python fuzz/fuzz_enveloped.py fuzz/corpus/enveloped -max_len=16384`` (see fuzz/README.md).
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _models import atheris_main, decoded, fixed_keys, own, seeds_for, timed  # noqa: E402
+from _models import atheris_main, decoded, fixed_keys, own, schema_less_gap, seeds_for, timed  # noqa: E402
 
 from estcodec import enveloped as env  # noqa: E402
 from estcodec.pkcs10 import SignatureError  # noqa: E402
@@ -52,7 +53,11 @@ def check_one(data: bytes) -> None:
         read_all(parsed)
     strict = decoded(env.parse_enveloped_data, data, ber=False)
     if strict is not None:
-        assert parsed is not None, "accepted strictly but refused as BER"
+        if parsed is None:
+            # BER normalisation is schema-less: it checks string charsets and time formats inside raw (ANY)
+            # values, which strict models leave to the value's own type (commit b79170a); only such a reason may
+            # separate the two (counted in design_hits), anything else is a finding
+            schema_less_gap(data)
         if type(strict).from_der is not None and decoded(type(strict).from_der, data) is not None:
             assert strict.to_der() == data, "strict EnvelopedData does not re-encode identically"
     k = fixed_keys()
