@@ -2,7 +2,10 @@
 
 Not a harness itself (the leading underscore keeps it out of ``run_short.py``'s ``fuzz_*.py`` glob).
 
-* :func:`own` runs a call and swallows the package's own errors only (``estcodec.Error``, or
+* :func:`decoded` runs a public decoder and swallows ``estcodec.DecodeError`` only (plus, where the call also
+  verifies or decrypts, the failure classes named): the DecodeError-only invariant every decoder harness
+  states (issue 12, finding 10). Anything else propagates and is the finding.
+* :func:`own` runs an accessor and swallows the package's own errors only (``estcodec.Error``, or
   ``estclient.errors.EstError`` for the protocol layer); anything else propagates and is the finding.
 * :func:`timed` wraps a ``check_one`` so that one input taking longer than ``ESTCODEC_FUZZ_SLOW_SECONDS``
   (default 2 s) breaks the invariant ("nothing slow"); atheris' ``-timeout`` catches real hangs.
@@ -38,6 +41,24 @@ _DER_SUFFIXES = {".der", ".ber", ".p7b", ".p7c", ".p7m", ".p7s", ".crl", ".cer",
                  ".key", ".crt", ".cms", ".pfx", ".sd", ".stl", ".ta"}
 _TEXT_SUFFIXES = {".pem", ".crt", ".csr", ".key", ".b64", ".cer", ".txt", ".eml", ".pri"}
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----(.*?)-----END \1-----", re.S)
+
+
+def decoded(fn: Callable, *args, allow: tuple = (), **kwargs):
+    """``fn(*args, **kwargs)``, or None if it raised ``estcodec.DecodeError`` (or one of ``allow``). Any other
+    exception, an ``estcodec.Error`` of another class included, propagates: every public decoder raises
+    ``DecodeError`` (a subclass is fine) for any input it cannot accept."""
+    from estcodec import DecodeError
+
+    try:
+        return fn(*args, **kwargs)
+    except DecodeError as err:
+        assert isinstance(err.offset, int) and err.offset >= 0, f"bad DecodeError offset {err.offset!r}"
+        assert isinstance(err.path, str) and err.path.startswith("$"), f"bad DecodeError path {err.path!r}"
+        str(err)
+        return None
+    except allow as err:
+        str(err)
+        return None
 
 
 def own(fn: Callable, *args, **kwargs):
@@ -184,7 +205,7 @@ def schema_less(data: bytes, *, ber: bool = False):
     """``der.parse(data, ber=ber)`` or None (schema-less validity, the gate for finding F1)."""
     from estcodec import der
 
-    return own(der.parse, data, ber=ber)
+    return decoded(der.parse, data, ber=ber)
 
 
 def check_strict_and_ber(decode: Callable, read_all: Callable, data: bytes) -> None:
@@ -192,7 +213,7 @@ def check_strict_and_ber(decode: Callable, read_all: Callable, data: bytes) -> N
     the input and agrees with schema-less DER; a ``ber=True`` decode gives the DER form of what schema-less BER
     accepts (where the schema's own rules change it further, strict DER that decodes to itself), and nothing
     schema-less BER refuses."""
-    strict = own(decode, data)
+    strict = decoded(decode, data)
     tree = schema_less(data)
     if strict is not None:
         assert strict.to_der() == data, "strict decode does not re-encode identically"
@@ -200,7 +221,7 @@ def check_strict_and_ber(decode: Callable, read_all: Callable, data: bytes) -> N
         if tree is None:  # the model accepted it, schema-less strict DER did not
             schema_less_gap(data)
             return
-    lenient = own(decode, data, ber=True)
+    lenient = decoded(decode, data, ber=True)
     ber_tree = schema_less(data, ber=True)
     if lenient is None:
         if strict is not None:
@@ -213,7 +234,7 @@ def check_strict_and_ber(decode: Callable, read_all: Callable, data: bytes) -> N
         # The schema knows rules the schema-less normalisation cannot (a DEFAULT value present, trailing zero bits
         # of a named bit list, IMPLICIT-tagged primitives): the output is then the strict DER of the same value.
         assert strict is None, "input accepted as DER re-encodes differently when read with ber=True"
-        again = own(decode, out)
+        again = decoded(decode, out)
         assert again is not None and again.to_der() == out, "ber=True decode does not give a DER form of its input"
         assert schema_less(out) is not None, "ber=True decode gives what schema-less DER refuses"
     if strict is None:

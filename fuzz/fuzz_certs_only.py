@@ -1,10 +1,13 @@
-"""Fuzz harness for ``estcodec.cms.parse_certs_only`` (DER or BER PKCS#7/CMS certs-only).
+"""Fuzz harness for ``estcodec.cms``: ``parse_certs_only`` (DER or BER PKCS#7/CMS certs-only),
+``parse_content_info``, ``parse_signed_data`` and ``ContentInfo.from_der`` (strict and ``ber=True``).
 
-INVARIANT: every input either gives a list of ``Certificate`` or raises an ``estcodec.Error``; nothing else,
-nothing slow. In addition: every certificate returned re-decodes strictly from its own ``to_der()`` to the
-same bytes (known finding F1, fuzz/_models.py, counted instead); ``build_certs_only(..., keep_order=True)`` of the list gives a message that
-``parse_certs_only`` reads back to the same certificates in the same order, and ``build_certs_only`` (canonical)
-to the same certificates sorted.
+INVARIANT: every input either gives a list of ``Certificate`` (a ``ContentInfo``, a ``SignedData``) or raises
+``estcodec.DecodeError`` (a subclass is fine); nothing else, no other ``estcodec.Error`` either, nothing slow.
+In addition: what ``parse_certs_only`` accepts, ``parse_signed_data`` accepts, and what that accepts,
+``parse_content_info`` accepts; every certificate returned re-decodes strictly from its own ``to_der()`` to the
+same bytes (known finding F1, fuzz/_models.py, counted instead); ``build_certs_only(..., keep_order=True)`` of
+the list gives a message that ``parse_certs_only`` reads back to the same certificates in the same order, and
+``build_certs_only`` (canonical) to the same certificates sorted.
 
 Run: ``python fuzz/fuzz_certs_only.py fuzz/corpus/certs_only -max_len=65536`` (see fuzz/README.md).
 """
@@ -15,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _models import atheris_main, schema_less_gap, own, schema_less, seeds_for, timed  # noqa: E402
+from _models import atheris_main, decoded, schema_less_gap, own, schema_less, seeds_for, timed  # noqa: E402
 
-from estcodec.cms import build_certs_only, parse_certs_only  # noqa: E402
+from estcodec.cms import ContentInfo, build_certs_only, parse_certs_only, parse_content_info, parse_signed_data  # noqa: E402
 from estcodec.x509 import Certificate  # noqa: E402
 
 NAME = "certs_only"
@@ -28,7 +31,16 @@ MAX_MUTATION_INPUT = 1 << 15
 
 @timed
 def check_one(data: bytes) -> None:
-    certs = own(parse_certs_only, data)
+    certs = decoded(parse_certs_only, data)
+    sd = decoded(parse_signed_data, data)
+    ci = decoded(parse_content_info, data)
+    assert certs is None or sd is not None, "parse_certs_only accepts what parse_signed_data refuses"
+    assert sd is None or ci is not None, "parse_signed_data accepts what parse_content_info refuses"
+    for ber in (False, True):
+        got = decoded(ContentInfo.from_der, data, ber=ber)
+        if got is not None:
+            own(got.signed_data)
+            own(got.to_der)
     if certs is None:
         return
     assert isinstance(certs, list)
@@ -36,7 +48,7 @@ def check_one(data: bytes) -> None:
     for c in certs:
         assert isinstance(c, Certificate)
         b = c.to_der()
-        again = own(Certificate.from_der, b)
+        again = decoded(Certificate.from_der, b)
         if again is None and schema_less(b) is None and schema_less(data, ber=True) is None:
             schema_less_gap(b)  # a raw value the schema-less walk refuses
             continue

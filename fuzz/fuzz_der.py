@@ -1,8 +1,11 @@
-"""Fuzz harness for ``estcodec.der.parse`` (strict DER and ``ber=True``).
+"""Fuzz harness for ``estcodec.der.parse`` (strict DER and ``ber=True``) and ``estcodec.der.normalize_ber``.
 
 INVARIANT: every input either parses or raises ``estcodec.DecodeError``; nothing else (no other exception, no
 crash, no hang, no RecursionError, no MemoryError). Re-encoding a strict parse is identical to the input.
 In addition:
+
+* ``normalize_ber`` (the streaming BER to DER pass, no tree) accepts exactly what ``parse(ber=True)`` accepts
+  and returns its ``to_der()``, and raises only ``DecodeError``;
 
 * a ``DecodeError`` carries an ``int`` offset within ``[0, len(input)]``, a known reason slug and path ``$``;
 * whatever strict DER accepts, BER accepts too, with the same re-encoding;
@@ -85,12 +88,20 @@ def check_one(data: bytes) -> None:
         _shape(el)
 
     try:
+        streamed = der.normalize_ber(data)
+    except DecodeError as err:
+        _check_error(err, data)
+        streamed = None
+    try:
         el = der.parse(data, ber=True)
     except DecodeError as err:
         _check_error(err, data)
         assert strict_out is None, f"DER accepted but BER refused: {err}"
+        assert streamed is None, "normalize_ber accepts what parse(ber=True) refuses"
         return
     out = el.to_der()
+    assert streamed is not None, "normalize_ber refuses what parse(ber=True) accepts"
+    assert streamed == out, "normalize_ber differs from parse(ber=True).to_der()"
     if strict_out is not None:
         assert out == strict_out, "BER re-encoding of DER input differs"
     shape = _shape(el)

@@ -7,11 +7,13 @@ Fixed keys (all public, see fuzz/_models.py): RFC 4134 Bob's RSA key, the AES-12
 ``password`` (PBKDF2 capped at 100,000 iterations here: the library default cap, 10,000,000, is a policy for
 callers and would make single inputs take seconds), and the AES-128-CBC content key ``00 01 .. 0F``.
 
-INVARIANT: every input either parses/decrypts or raises an ``estcodec.Error`` (``DecodeError``,
-``DecryptionError``, ``UnsupportedAlgorithmError``, ``SignatureError``); nothing else, nothing slow;
+INVARIANT: every input either parses or raises ``estcodec.DecodeError`` (a subclass is fine); nothing else, no
+other ``estcodec.Error`` either, nothing slow. Decrypting may also raise ``DecryptionError`` (which includes
+``UnsupportedAlgorithmError`` and the PBKDF2 budget refusal); unwrapping also ``SignatureError``;
 ``is_encrypted_key`` returns a bool and raises nothing. In addition: whatever decrypts also parses; an
-EnvelopedData parsed strictly gives back exactly its input bytes; accessors return or raise an
-``estcodec.Error``.
+EnvelopedData parsed strictly gives back exactly its input bytes, and is accepted as BER too unless a string
+or time inside a raw value is malformed (schema-less BER checks those; strict models leave them to the
+value's type); accessors return or raise an ``estcodec.Error``.
 
 Run: ``python fuzz/fuzz_enveloped.py fuzz/corpus/enveloped -max_len=16384`` (see fuzz/README.md).
 """
@@ -22,9 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _models import atheris_main, fixed_keys, own, seeds_for, timed  # noqa: E402
+from _models import atheris_main, decoded, fixed_keys, own, schema_less_gap, seeds_for, timed  # noqa: E402
 
 from estcodec import enveloped as env  # noqa: E402
+from estcodec.pkcs10 import SignatureError  # noqa: E402
 
 NAME = "enveloped"
 GROUP = "models"
@@ -45,25 +48,29 @@ def read_all(e) -> None:
 @timed
 def check_one(data: bytes) -> None:
     assert isinstance(env.is_encrypted_key(data), bool)
-    parsed = own(env.parse_enveloped_data, data)
+    parsed = decoded(env.parse_enveloped_data, data)
     if parsed is not None:
         read_all(parsed)
-    strict = own(env.parse_enveloped_data, data, ber=False)
+    strict = decoded(env.parse_enveloped_data, data, ber=False)
     if strict is not None:
-        assert parsed is not None, "accepted strictly but refused as BER"
-        if type(strict).from_der is not None and own(type(strict).from_der, data) is not None:
+        if parsed is None:
+            # BER normalisation is schema-less: it checks string charsets and time formats inside raw (ANY)
+            # values, which strict models leave to the value's own type (commit b79170a); only such a reason may
+            # separate the two (counted in design_hits), anything else is a finding
+            schema_less_gap(data)
+        if type(strict).from_der is not None and decoded(type(strict).from_der, data) is not None:
             assert strict.to_der() == data, "strict EnvelopedData does not re-encode identically"
     k = fixed_keys()
-    plain = own(env.decrypt, data, private_key=k["private_key"], kek=k["kek"], kek_id=k["kek_id"],
-                password=k["password"], max_pbkdf2_iterations=MAX_ITERATIONS)
+    plain = decoded(env.decrypt, data, private_key=k["private_key"], kek=k["kek"], kek_id=k["kek_id"],
+                    password=k["password"], max_pbkdf2_iterations=MAX_ITERATIONS, allow=(env.DecryptionError,))
     if plain is not None:
         assert isinstance(plain, bytes) and parsed is not None, "decrypted what does not parse"
-    content = own(env.decrypt_enveloped_data, data, CONTENT_KEY)
+    content = decoded(env.decrypt_enveloped_data, data, CONTENT_KEY, allow=(env.DecryptionError,))
     if content is not None:
         assert parsed is not None
     if parsed is not None:  # unwrap runs decrypt again: only for what parses (keeps the harness fast)
-        key = own(env.unwrap_server_generated_key, data, verify_signer=False, private_key=k["private_key"],
-                  kek=k["kek"], kek_id=k["kek_id"])
+        key = decoded(env.unwrap_server_generated_key, data, verify_signer=False, private_key=k["private_key"],
+                      kek=k["kek"], kek_id=k["kek_id"], allow=(env.DecryptionError, SignatureError))
         if key is not None:
             assert plain is not None, "unwrapped a key from what does not decrypt"
             key.to_der()

@@ -1,6 +1,7 @@
 """Fuzz harness for ``estcodec.pkcs10.CertificationRequest.from_der`` (strict DER and ``ber=True``).
 
-INVARIANT: every input either decodes or raises an ``estcodec.Error``; nothing else, nothing slow. In addition:
+INVARIANT: every input either decodes or raises ``estcodec.DecodeError`` (a subclass is fine); nothing else, no
+other ``estcodec.Error`` either, nothing slow. In addition:
 a request accepted strictly gives back exactly its input bytes, is valid schema-less DER and is accepted with
 ``ber=True``; one accepted with ``ber=True`` re-encodes to the DER form of its input (``der.parse(data,
 ber=True).to_der()``, or, where the schema's own DER rules change it further, strict DER that decodes to
@@ -17,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _models import atheris_main, check_strict_and_ber, name_hits_f4, own, seeds_for, timed  # noqa: E402
+from _models import atheris_main, decoded, check_strict_and_ber, name_hits_f4, own, seeds_for, timed  # noqa: E402
 
 from estcodec.pkcs10 import CertificationRequest  # noqa: E402
 

@@ -1,8 +1,9 @@
 """Fuzz harness for ``estcodec.pkcs8.parse_private_key`` (PKCS#8/OneAsymmetricKey, PKCS#1 RSA, SEC1 EC; DER,
-PEM or base64) and ``OneAsymmetricKey.from_der``.
+PEM or base64), ``OneAsymmetricKey.from_der`` and ``parse_asymmetric_key_package`` (RFC 5958, bare or in its
+ContentInfo).
 
-INVARIANT: every input either gives a ``OneAsymmetricKey`` or raises an ``estcodec.Error``; nothing else,
-nothing slow. In addition: the key's ``to_der()`` decodes again (``OneAsymmetricKey.from_der``) to the same
+INVARIANT: every input either gives a ``OneAsymmetricKey`` or raises ``estcodec.DecodeError`` (a subclass is
+fine); nothing else, no other ``estcodec.Error`` either, nothing slow. In addition: the key's ``to_der()`` decodes again (``OneAsymmetricKey.from_der``) to the same
 bytes; a PKCS#8 input accepted by ``from_der`` gives back exactly its input bytes; accessors and
 ``to_cryptography()`` (for 1/8 of the inputs, chosen by hash: cryptography's RSA checks are slow) return or
 raise an ``estcodec.Error`` (documented: ``DecodeError`` when
@@ -19,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _models import atheris_main, schema_less_gap, own, schema_less, seeds_for, timed  # noqa: E402
+from _models import atheris_main, decoded, fixed_keys, schema_less_gap, own, schema_less, seeds_for, timed  # noqa: E402
 
-from estcodec.pkcs8 import OneAsymmetricKey, parse_private_key  # noqa: E402
+from estcodec.pkcs8 import OneAsymmetricKey, parse_asymmetric_key_package, parse_private_key  # noqa: E402
 
 NAME = "pkcs8"
 GROUP = "models"
@@ -48,14 +49,21 @@ def read_all(key: OneAsymmetricKey) -> None:
 
 @timed
 def check_one(data: bytes) -> None:
-    key = own(parse_private_key, data)
+    key = decoded(parse_private_key, data)
     if key is not None:
         assert isinstance(key, OneAsymmetricKey)
         out = key.to_der()
-        again = own(OneAsymmetricKey.from_der, out)
+        again = decoded(OneAsymmetricKey.from_der, out)
         assert again is not None and again.to_der() == out, "a parsed key does not re-decode from its DER"
         read_all(key)
-    direct = own(OneAsymmetricKey.from_der, data)
+    package = decoded(parse_asymmetric_key_package, data)
+    if package is not None:
+        assert isinstance(package, list) and all(isinstance(k, OneAsymmetricKey) for k in package)
+        for k in package:
+            out = k.to_der()
+            again = decoded(OneAsymmetricKey.from_der, out)
+            assert again is not None and again.to_der() == out, "a packaged key does not re-decode from its DER"
+    direct = decoded(OneAsymmetricKey.from_der, data)
     if direct is not None:
         assert direct.to_der() == data, "from_der does not give back its input bytes"
         if key is None and schema_less(data) is None:
@@ -69,8 +77,21 @@ def _accepts(blob: bytes) -> bool:
     return True
 
 
+def _key_packages() -> dict[str, bytes]:
+    """AsymmetricKeyPackages of the fixed RSA key (RFC 4134 Bob's), bare and in a ContentInfo."""
+    from estcodec.enveloped import ID_CT_KP_A_KEY_PACKAGE, ContentInfo
+    from estcodec.pkcs8 import build_asymmetric_key_package
+
+    key = fixed_keys()["private_key"]
+    if key is None:
+        return {}
+    bare = build_asymmetric_key_package([key, key])
+    wrapped = ContentInfo(content_type=ID_CT_KP_A_KEY_PACKAGE, content=bare).to_der()
+    return {"key-package": bare, "key-package-content-info": wrapped}
+
+
 def collect_seeds() -> dict[str, bytes]:
-    return seeds_for(_accepts, name=NAME)
+    return seeds_for(_accepts, extra=_key_packages(), name=NAME)
 
 
 def TestOneInput(data: bytes) -> None:  # noqa: N802

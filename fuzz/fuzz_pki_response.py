@@ -1,8 +1,10 @@
 """Fuzz harness for ``estcodec.cmc.parse_pki_response`` (Full PKI Response, SignedData-wrapped or bare),
 without a trust anchor and with the fixed one that signed the committed seeds (fuzz/seeds/signer-cert.pem).
 
-INVARIANT: every input either gives a ``PKIResponse`` or raises an ``estcodec.Error`` (``DecodeError``,
-``CmcError``, ``SignatureError``); nothing else, nothing slow. In addition: whatever verifies against the
+INVARIANT: every input either gives a ``PKIResponse`` or raises ``estcodec.DecodeError`` (a subclass is fine,
+e.g. ``CmcContentError`` for well-formed CMS of another content type); nothing else, no other
+``estcodec.Error`` either, nothing slow. With the trust anchor a failed verification may also raise
+``SignatureError``, or ``CmcError`` for a message that is not signed. In addition: whatever verifies against the
 trust anchor is accepted without it and has ``signature_verified`` True (False without the anchor); every
 accessor (statuses, overall status, success/pending/failed, failInfo and its description, pending info,
 status string, certificates, issued certificates, batch responses, published trust anchors) returns or raises
@@ -17,9 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _models import atheris_main, own, seeds_for, signer_certificate_pem, timed  # noqa: E402
+from _models import atheris_main, decoded, own, seeds_for, signer_certificate_pem, timed  # noqa: E402
 
-from estcodec.cmc import PKIResponse, describe_fail_info, parse_pki_response  # noqa: E402
+from estcodec.cmc import CmcError, PKIResponse, describe_fail_info, parse_pki_response  # noqa: E402
+from estcodec.pkcs10 import SignatureError  # noqa: E402
 
 NAME = "pki_response"
 GROUP = "models"
@@ -49,16 +52,16 @@ def read_all(resp: PKIResponse) -> None:
 
 @timed
 def check_one(data: bytes) -> None:
-    resp = own(parse_pki_response, data)
+    resp = decoded(parse_pki_response, data)
     if resp is not None:
         assert isinstance(resp, PKIResponse)
         assert resp.signature_verified is False
         read_all(resp)
-        bare = own(PKIResponse.from_der, data)
+        bare = decoded(PKIResponse.from_der, data)
         if bare is not None:
             assert bare.to_der() == data, "bare PKIResponse does not re-encode identically"
     if TRUST is not None:
-        verified = own(parse_pki_response, data, signer_trust=TRUST)
+        verified = decoded(parse_pki_response, data, signer_trust=TRUST, allow=(SignatureError, CmcError))
         if verified is not None:
             assert resp is not None, "verified with the trust anchor but refused without it"
             assert verified.signature_verified is True

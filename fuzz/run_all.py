@@ -40,7 +40,7 @@ from pathlib import Path
 
 FUZZ_DIR = Path(__file__).resolve().parent
 HARNESSES = ("der", "pem", "x509", "pkcs10", "certs_only", "csrattrs", "pki_data", "pki_response", "enveloped",
-             "pkcs8", "protocol")
+             "pkcs8", "protocol", "show")
 MAX_LEN = {"der": 65536, "certs_only": 65536, "pki_data": 65536, "pki_response": 65536}
 
 

@@ -9,6 +9,7 @@ The module is split into parts that are textually included:
 
 * ``_der_read.pxi``    -- TLV headers, the cursor, primitive decoders and validators
 * ``_der_element.pxi`` -- the schema-less ``Element`` tree (``estcodec.der.parse``)
+* ``_der_ber.pxi``     -- streaming BER to DER (``estcodec.der.normalize_ber``), no tree
 * ``_der_write.pxi``   -- the encoder
 * ``_der_schema.pxi``  -- the schema engine (specs, decode, encode)
 * ``_der_lazy.pxi``    -- values checked when read (x509 extension values), elements decoded in place, and
@@ -64,6 +65,7 @@ cdef int MAX_DEPTH = 64
 include "_der_read.pxi"
 include "_der_write.pxi"
 include "_der_element.pxi"
+include "_der_ber.pxi"
 include "_der_schema.pxi"
 include "_der_lazy.pxi"
 include "_der_names.pxi"

@@ -132,6 +132,9 @@ cdef bint _content_is_der(Py_ssize_t tag, cbuf buf, Py_ssize_t s, Py_ssize_t e):
         return buf[s] == 0 or buf[s] == 0xFF
     if tag == T_BIT_STRING:
         return buf[s] == 0 or not (buf[e - 1] & ((1 << buf[s]) - 1))
+    if (tag == T_UTC_TIME and e - s != 13) or (tag == T_GENERALIZED_TIME and e - s < 15) \
+            or ((tag == T_UTC_TIME or tag == T_GENERALIZED_TIME) and buf[e - 1] != 0x5A):
+        return False   # no seconds, or an offset instead of Z: a BER form (told without raising)
     if tag == T_UTC_TIME:
         try:
             parse_utc_time(buf + s, e - s, 0, False, &t)
@@ -143,6 +146,18 @@ cdef bint _content_is_der(Py_ssize_t tag, cbuf buf, Py_ssize_t s, Py_ssize_t e):
         except DecodeError:
             return False
     return True
+
+
+cdef int _check_time_has_der(Py_ssize_t tag, cbuf buf, Py_ssize_t s, Py_ssize_t e, Py_ssize_t pos) except -1:
+    # A BER time (already checked with BER rules) whose value its own type cannot hold in DER, e.g. a UTCTime
+    # whose offset moves it past 2049 in UTC, is refused here, at parse time, as ``normalize_ber`` refuses it.
+    if _content_is_der(tag, buf, s, e):
+        return 0
+    try:
+        encode_time_content(<int>tag, prim_value(tag, buf, s, e, pos, True))
+    except EncodeError as err:
+        _fail(f"{tag_name(0, tag, False)} has no DER form: {err}", pos, "invalid-time")
+    return 0
 
 
 cdef int _collect_segments(Element el, Py_ssize_t seg_tag, list out) except -1:
@@ -240,6 +255,8 @@ cdef Element _parse_element(bytes src, cbuf buf, Py_ssize_t pos, Py_ssize_t end,
             # BER constructed string: present it as one primitive holding the concatenated content.
             joined = _join_segments(el, h.tag)
             check_primitive(h.tag, <cbuf>PyBytes_AS_STRING(joined), 0, len(joined), pos, True)
+            if h.tag == T_UTC_TIME or h.tag == T_GENERALIZED_TIME:
+                _check_time_has_der(h.tag, <cbuf>PyBytes_AS_STRING(joined), 0, len(joined), pos)
             el._content = joined
             el._children = None
             el.constructed = False
@@ -250,6 +267,8 @@ cdef Element _parse_element(bytes src, cbuf buf, Py_ssize_t pos, Py_ssize_t end,
         el.constructed = False
         if h.cls == CLS_UNIVERSAL:
             check_primitive(h.tag, buf, h.cstart, h.cend, pos, ber)
+            if ber and (h.tag == T_UTC_TIME or h.tag == T_GENERALIZED_TIME):
+                _check_time_has_der(h.tag, buf, h.cstart, h.cend, pos)
             if ber and der:
                 der = _content_is_der(h.tag, buf, h.cstart, h.cend)
     el._der = der
@@ -274,7 +293,20 @@ def parse(data, /, *, bint ber=False):
     return el
 
 
-def normalize_ber(data):
-    """Return the DER form of a BER (or DER) input, keeping the order of SET elements."""
-    cdef Element el = parse(data, ber=True)
-    return el.to_der()
+def peek_header(data, Py_ssize_t pos=0, Py_ssize_t end=-1, *, bint ber=False):
+    """``(tag_class, constructed, tag, content_start, content_end)`` of the one header at ``pos`` (``end``: where
+    the enclosing range ends, default the end of ``data``), checked as ``parse`` checks headers, without reading
+    the content; ``content_end`` is None for an indefinite length. For looking at the shape of a large input
+    without building its tree."""
+    cdef Header h
+    cdef bytes src
+    if type(data) is bytes:
+        src = <bytes>data
+    else:
+        src = as_bytes(data)
+    if end < 0 or end > PyBytes_GET_SIZE(src):
+        end = PyBytes_GET_SIZE(src)
+    if pos < 0 or pos > end:
+        raise ValueError("pos outside the data")
+    read_header(<cbuf>PyBytes_AS_STRING(src), pos, end, &h, ber)
+    return (h.cls, h.cons, h.tag, h.cstart, None if h.indef else h.cend)

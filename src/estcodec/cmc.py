@@ -50,14 +50,22 @@ __all__ = [
     "CertReqMsg", "CertRequest", "CertTemplate", "OptionalValidity", "ProofOfPossession", "POPOSigningKey",
     "SingleAttribute", "CONTROL_TYPES", "oid", "PkiDataBuilder", "PkiResponseBuilder", "sign_pki_data",
     "parse_pki_data", "parse_pki_response", "subject_key_identifier", "CmcError", "BODY_PART_ID_MAX",
-    "describe_fail_info", "AuthenticatedData",
+    "describe_fail_info", "AuthenticatedData", "CmcContentError",
 ]
 
 
 class CmcError(Error):
-    """A CMC message that is well-formed DER but not what was asked for (wrong content type, a trust anchor given
-    for an unsigned message, a batch control naming a missing body part). A signature that does not verify
-    raises ``estcodec.pkcs10.SignatureError`` (also an ``estcodec.Error``)."""
+    """A semantic check on a CMC message already parsed failed: a trust anchor given for an unsigned message, a
+    request that is not signed, a missing control, a batch control naming a missing body part. A signature that
+    does not verify raises ``estcodec.pkcs10.SignatureError`` (also an ``estcodec.Error``). Input the parsers
+    cannot accept raises :class:`~estcodec.DecodeError` (see :class:`CmcContentError`)."""
+
+
+class CmcContentError(CmcError, DecodeError):
+    """Well-formed CMS that does not hold what was asked for (a SignedData or AuthenticatedData around another
+    content type, a ContentInfo of another type): a :class:`~estcodec.DecodeError` like every input a parser
+    cannot accept, and a :class:`CmcError` so that ``except CmcError`` written for earlier versions still
+    catches it."""
 
 
 # --- status and failure codes ------------------------------------------------------------------------------
@@ -953,7 +961,8 @@ def _unwrap(data: bytes, expected_type: str, signer_trust) -> Tuple[bytes, list,
     if content_type == oid.ID_SIGNED_DATA:
         sd = _cms.parse_signed_data(data)
         if sd.econtent_type != expected_type:
-            raise CmcError(f"the SignedData holds {sd.econtent_type}, not {expected_type}")
+            raise CmcContentError(f"the SignedData holds {sd.econtent_type}, not {expected_type}", 0,
+                                  "unexpected-content-type", "$.content.encap_content_info.e_content_type")
         econtent = sd.econtent
         if econtent is None:
             raise DecodeError("the SignedData has no encapsulated content", 0, "missing-field")
@@ -967,9 +976,10 @@ def _unwrap(data: bytes, expected_type: str, signer_trust) -> Tuple[bytes, list,
             raise CmcError("AuthenticatedData is MAC-protected, not signed; its MAC is not checked here")
         econtent_type, econtent = _auth_data_content(data)
         if econtent_type != expected_type:
-            raise CmcError(f"the AuthenticatedData holds {econtent_type}, not {expected_type}")
+            raise CmcContentError(f"the AuthenticatedData holds {econtent_type}, not {expected_type}", 0,
+                                  "unexpected-content-type", "$.content.encap_content_info.e_content_type")
         return econtent, [], False, None
-    raise CmcError(f"unexpected content type {content_type}")
+    raise CmcContentError(f"unexpected content type {content_type}", 0, "unexpected-content-type", "$.content_type")
 
 
 def _auth_data_content(data: bytes) -> Tuple[str, bytes]:
@@ -986,7 +996,8 @@ def _auth_data_content(data: bytes) -> Tuple[str, bytes]:
 
 def parse_pki_data(data: bytes, *, signer_trust=None, verify_self_signed: bool = False) -> PKIData:
     """A PKIData from a Full PKI Request (ContentInfo/SignedData, or AuthenticatedData read without checking
-    its MAC), a ContentInfo holding a bare PKIData, or a bare PKIData. Raises DecodeError/CmcError.
+    its MAC), a ContentInfo holding a bare PKIData, or a bare PKIData. Input it cannot accept raises
+    DecodeError (CmcContentError, also a CmcError, for well-formed CMS holding another content type).
 
     ``signer_trust``: as for :func:`parse_pki_response` (the signer, e.g. an RA, must be or chain to one of
     these; ``signature_verified`` is then True). ``verify_self_signed=True``: a request signed with the key

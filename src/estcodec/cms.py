@@ -123,9 +123,9 @@ class EncapsulatedContentInfo(Sequence):
             return None
         if raw[:1] == b"\x04":
             return decode(OctetString, raw)
-        from .der import parse
+        from ._der import peek_header
 
-        return raw[parse(raw).header_length:]
+        return raw[peek_header(raw)[3]:]   # after the header only: no element tree of a (possibly big) value
 
 
 class IssuerAndSerialNumber(Sequence):

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import _cms_crypto as _cc
+from . import _der as _core
 from . import der as _der
 from .errors import DecodeError, Error
 from .schema import (Any, Choice, GeneralizedTime, Integer, ObjectIdentifier, OctetString, Sequence, SequenceOf,
@@ -46,7 +47,7 @@ from ._cms_crypto import DecryptionError, UnsupportedAlgorithmError
 
 __all__ = [
     # errors
-    "DecryptionError", "UnsupportedAlgorithmError",
+    "DecryptionError", "UnsupportedAlgorithmError", "PBKDF2BudgetExceeded",
     # content types
     "ID_DATA", "ID_SIGNED_DATA", "ID_ENVELOPED_DATA", "ID_AUTH_ENVELOPED_DATA", "ID_CT_KP_A_KEY_PACKAGE",
     # models
@@ -346,6 +347,35 @@ class DecryptionKey:
         return f"DecryptionKey(algorithm={self.algorithm.name}, content_key=<{len(self.content_key)} bytes>)"
 
 
+class PBKDF2BudgetExceeded(DecryptionError):
+    """The password recipients tried would need more PBKDF2 iterations in total than ``max_pbkdf2_iterations``
+    allows for the whole message. Raised without doing the iterations that would go past the budget (the counts
+    come from the message: a sender could otherwise make one message cost minutes)."""
+
+    def __init__(self, needed: int, budget: int) -> None:
+        self.needed = needed
+        self.budget = budget
+        super().__init__(f"decryption refused: the password recipients need at least {needed} PBKDF2 iterations, "
+                         f"over the budget of {budget} for the whole message (max_pbkdf2_iterations)")
+
+
+class _Pbkdf2Budget:
+    """PBKDF2 iterations spent so far on one message's password recipients, against its budget."""
+
+    __slots__ = ("limit", "spent", "refused")
+
+    def __init__(self, limit: Optional[int]) -> None:
+        self.limit = limit
+        self.spent = 0
+        self.refused: Optional[PBKDF2BudgetExceeded] = None
+
+    def take(self, iterations: int) -> None:
+        if self.limit is not None and self.spent + iterations > self.limit:
+            self.refused = self.refused or PBKDF2BudgetExceeded(self.spent + iterations, self.limit)
+            raise self.refused
+        self.spent += iterations
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Parsing
 
@@ -356,22 +386,19 @@ def _as_input(data) -> bytes:
     raise TypeError(f"expected bytes, not {type(data).__name__}")
 
 
-def _is_universal(el, tag: int) -> bool:
-    return el.tag_class == "universal" and el.tag == tag
-
-
 def _parse_any(data, ber: bool) -> Union[EnvelopedData, AuthEnvelopedData]:
     # BER input (OpenSSL streams the ``[0] IMPLICIT OCTET STRING`` ciphertext as constructed chunks) is handled by
-    # the schema engine itself with ``ber=True``: it knows the type behind the tag and joins the chunks.
+    # the schema engine itself with ``ber=True``: it knows the type behind the tag and joins the chunks. The shape
+    # is told from the first headers only (no element tree: its memory would be many times the input's).
     data = _as_input(data)
     if ber:
         data = _der.normalize_ber(data)
-    top = ContentInfo.from_der(data, ber=ber) if _looks_like_content_info(data) else None
-    if top is None:
-        # a bare EnvelopedData or AuthEnvelopedData: only the latter has an OCTET STRING (its mac) at the top
-        el = _der.parse(data)
-        if el.constructed and any(_is_universal(c, 4) for c in el.children):
-            return AuthEnvelopedData.from_der(data, ber=ber)
+    if _looks_like_content_info(data):
+        top = ContentInfo.from_der(data, ber=ber)
+    elif _has_top_level_octet_string(data):
+        # a bare AuthEnvelopedData: unlike EnvelopedData it has an OCTET STRING (its mac) at the top
+        return AuthEnvelopedData.from_der(data, ber=ber)
+    else:
         return EnvelopedData.from_der(data, ber=ber)
     if top.content_type == ID_ENVELOPED_DATA:
         return EnvelopedData.from_der(top.content, ber=ber)
@@ -381,9 +408,33 @@ def _parse_any(data, ber: bool) -> Union[EnvelopedData, AuthEnvelopedData]:
                       "unexpected-content-type", "$.content_type")
 
 
+# AuthEnvelopedData's mac is at most its seventh element (version, originatorInfo, recipientInfos,
+# authEncryptedContentInfo, authAttrs, mac); looking further would not change which model is tried.
+_MAC_POSITION_LIMIT = 7
+
+
+def _children_headers(data: bytes, limit: int):
+    """(class, constructed, tag) of the first ``limit`` elements inside the top-level DER element."""
+    cls, cons, _tag, p, end = _core.peek_header(data)
+    out = []
+    if not cons or end is None:
+        return out
+    while p < end and len(out) < limit:
+        ccls, ccons, ctag, cstart, cend = _core.peek_header(data, p, end)
+        if cend is None:
+            break
+        out.append((ccls, ccons, ctag))
+        p = cend
+    return out
+
+
 def _looks_like_content_info(data: bytes) -> bool:
-    el = _der.parse(data)
-    return el.constructed and len(el) >= 1 and _is_universal(el[0], 6)
+    first = _children_headers(data, 1)
+    return bool(first) and first[0] == (0, False, 6)
+
+
+def _has_top_level_octet_string(data: bytes) -> bool:
+    return any(h == (0, False, 4) for h in _children_headers(data, _MAC_POSITION_LIMIT))
 
 
 def parse_enveloped_data(data, *, ber: bool = True) -> Union[EnvelopedData, AuthEnvelopedData]:
@@ -414,9 +465,14 @@ def is_encrypted_key(data) -> bool:
             return False
         raw = blocks[0][1]
     try:
-        el = _der.parse(raw, ber=True)
-        return (el.constructed and _is_universal(el, 16) and len(el) >= 2 and _is_universal(el[0], 6)
-                and el[0].value in (ID_ENVELOPED_DATA, ID_AUTH_ENVELOPED_DATA))
+        raw = _der.normalize_ber(raw)   # the whole input must be well-formed BER
+        cls, cons, tag, p, end = _core.peek_header(raw)
+        if (cls, cons, tag) != (0, True, 16) or len(_children_headers(raw, 2)) < 2:
+            return False
+        ocls, ocons, otag, ostart, oend = _core.peek_header(raw, p, end)
+        if (ocls, ocons, otag) != (0, False, 6):
+            return False
+        return decode(ObjectIdentifier, raw[p:oend]) in (ID_ENVELOPED_DATA, ID_AUTH_ENVELOPED_DATA)
     except Error:
         return False
 
@@ -561,11 +617,13 @@ def _auth_attrs_der(env: AuthEnvelopedData) -> bytes:
     """The AAD of AuthEnvelopedData: the DER of authAttrs with the SET OF tag (RFC 5083 §2.2), or empty."""
     if env.auth_attrs is None:
         return b""
-    el = _der.parse(env.to_der())
-    for child in el.children:
-        if child.tag_class == "context" and child.tag == 1:
-            body = b"".join(c.to_der() for c in child.children)
-            return _der.encode_header(0, True, 17, len(body)) + body
+    raw = env.to_der()
+    _cls, _cons, _tag, p, end = _core.peek_header(raw)
+    while p < end:
+        ccls, ccons, ctag, cstart, cend = _core.peek_header(raw, p, end)
+        if ccls == 2 and ctag == 1:   # [1] IMPLICIT authAttrs: its content octets are the SET OF's
+            return _der.encode_header(0, True, 17, cend - cstart) + raw[cstart:cend]
+        p = cend
     return b""  # pragma: no cover - auth_attrs present means the element is there
 
 
@@ -642,7 +700,7 @@ def _kekri_unwrap(ri: KEKRecipientInfo, kek: bytes) -> bytes:
     return _cc.key_unwrap(ri.key_encryption_algorithm.algorithm, kek, ri.encrypted_key)
 
 
-def _pwri_unwrap(ri: PasswordRecipientInfo, password, max_iterations: Optional[int]) -> bytes:
+def _pwri_unwrap(ri: PasswordRecipientInfo, password, budget: _Pbkdf2Budget) -> bytes:
     kda = ri.key_derivation_algorithm
     if kda is None:
         raise UnsupportedAlgorithmError("password recipient without keyDerivationAlgorithm")
@@ -665,13 +723,16 @@ def _pwri_unwrap(ri: PasswordRecipientInfo, password, max_iterations: Optional[i
     iv = _decode_iv(inner.parameters, cipher.block_size, "$.key_encryption_algorithm.parameters.parameters")
     if params.key_length is not None and params.key_length != cipher.key_size:
         raise DecryptionError()
+    if params.iteration_count < 1:
+        raise DecryptionError()
+    budget.take(params.iteration_count)
     kek = _cc.pbkdf2(password, params.salt.value, params.iteration_count, cipher.key_size, prf_oid=prf_oid,
-                     max_iterations=max_iterations)
+                     max_iterations=None)
     return _cc.pwri_kek_unwrap(inner.algorithm, kek, iv, ri.encrypted_key)
 
 
 def _attempts(env, ident: Optional[_Identity], kek, kek_id, password, key_size: int,
-              max_iterations: Optional[int]) -> List[Callable[[], bytes]]:
+              budget: _Pbkdf2Budget) -> List[Callable[[], bytes]]:
     """Unwrap attempts for the recipients the keys given can open: those the identifiers name first; without a
     certificate, the others of the right kind after them (OpenSSL does the same)."""
     named: List[Callable[[], bytes]] = []
@@ -715,7 +776,7 @@ def _attempts(env, ident: Optional[_Identity], kek, kek_id, password, key_size: 
             if kek_id is None or hmac.compare_digest(info.kekid.key_identifier, bytes(kek_id)):
                 named.append(functools.partial(_kekri_unwrap, info, bytes(kek)))
         elif kind == "pwri" and password is not None:
-            named.append(functools.partial(_pwri_unwrap, info, password, max_iterations))
+            named.append(functools.partial(_pwri_unwrap, info, password, budget))
     return named + (others + others_v15)[:_MAX_TRIAL_ATTEMPTS]
 
 
@@ -741,8 +802,11 @@ def decrypt(data, *, private_key=None, certificate=None, kek: Optional[bytes] = 
       recipients of that kind are tried after them (at most 64 of them).
     - ``kek`` and optionally ``kek_id``: KEK recipients (AES key wrap); without ``kek_id`` every KEK recipient
       is tried.
-    - ``password`` (str is UTF-8 encoded): password recipients (PBKDF2 and PWRI-KEK). A PBKDF2 iteration
-      count above ``max_pbkdf2_iterations`` (it comes from the message) is refused as a failure to decrypt.
+    - ``password`` (str is UTF-8 encoded): password recipients (PBKDF2 and PWRI-KEK), tried in order.
+      ``max_pbkdf2_iterations`` is a budget for the whole message: the iteration counts (they come from the
+      message) of the password recipients tried add up, and a recipient whose count would take the sum over
+      the budget is not tried. If nothing else decrypts, :class:`PBKDF2BudgetExceeded` (a
+      ``DecryptionError``) says so. ``None`` sets no budget.
 
     Returns the plaintext of the encrypted content (for content type id-data, the data itself; for other
     types, the DER of that content). ``encrypted_content`` supplies a detached ciphertext.
@@ -760,7 +824,8 @@ def _decrypt_envelope(env, *, private_key, certificate, kek, kek_id, password, e
                       max_iterations) -> bytes:
     key_size, run = _content_decryptor(env, encrypted_content)
     ident = _identity(private_key, certificate)
-    attempts = _attempts(env, ident, kek, kek_id, password, key_size, max_iterations)
+    budget = _Pbkdf2Budget(max_iterations)
+    attempts = _attempts(env, ident, kek, kek_id, password, key_size, budget)
     if not attempts:
         raise DecryptionError("decryption failed: no recipient matches the keys given")
     unsupported: Optional[UnsupportedAlgorithmError] = None
@@ -770,10 +835,14 @@ def _decrypt_envelope(env, *, private_key, certificate, kek, kek_id, password, e
             cek = attempt()
             tried = True
             return run(cek)
+        except PBKDF2BudgetExceeded:
+            pass   # not tried; said below if nothing else decrypts
         except UnsupportedAlgorithmError as exc:
             unsupported = unsupported or exc
         except DecryptionError:
             tried = True
+    if budget.refused is not None:
+        raise budget.refused
     if unsupported is not None and not tried:
         raise unsupported
     raise DecryptionError()
@@ -1070,8 +1139,7 @@ def _key_from_signed_data(plaintext: bytes, signer_trust, verify_signer: bool):
     from . import cms as _cms
     from . import pkcs8 as _pkcs8
 
-    top = _der.parse(plaintext, ber=True)
-    if top.constructed and len(top) >= 1 and _is_universal(top[0], 6):
+    if _looks_like_content_info(_der.normalize_ber(plaintext)):
         content_info = plaintext  # OpenSSL style: a whole ContentInfo under id-data
     else:
         content_info = ContentInfo(content_type=ID_SIGNED_DATA, content=plaintext).to_der()
@@ -1085,8 +1153,7 @@ def _key_from_signed_data(plaintext: bytes, signer_trust, verify_signer: bool):
                           "unexpected-content-type", "$.encap_content_info.e_content_type")
     if econtent is None:
         raise DecodeError("the SignedData carries no content", 0, "missing-field", "$.encap_content_info.e_content")
-    first = _der.parse(econtent)
-    if first.constructed and len(first) >= 1 and _is_universal(first[0], 16):
+    if _children_headers(econtent, 1)[:1] == [(0, True, 16)]:
         keys = _pkcs8.parse_asymmetric_key_package(econtent)
         if not keys:
             raise DecodeError("the AsymmetricKeyPackage is empty", 0, "invalid-value", "$")
