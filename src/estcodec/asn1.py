@@ -1,0 +1,774 @@
+"""Compile ASN.1 modules into estcodec models.
+
+``compile(sources)`` reads ASN.1 module texts (or paths to ``.asn`` files) with asn1tools' parser (the optional
+extra ``estclient[asn1]``), and returns a namespace of model classes declared with :mod:`estcodec.schema`;
+``generate(sources)`` returns the same declarations as Python source, which imports only estcodec (what
+``python -m estcodec compile MODULE.asn ... -o models.py`` writes), so a project can commit the models and drop
+asn1tools.
+
+What maps, and how:
+
+- SEQUENCE, SET, SEQUENCE OF, SET OF, CHOICE; named types become classes (SEQUENCE/SET/CHOICE) or aliases;
+  components defined inline become classes named ``Outer_component``.
+- OPTIONAL, DEFAULT (BOOLEAN, INTEGER and ENUMERATED values or names, named-bit lists);
+- tags: ``[n]``, ``[APPLICATION n]``, ``[PRIVATE n]``, EXPLICIT/IMPLICIT per component or by the module's
+  default, AUTOMATIC tagging (X.680 §25.3), and tags on type assignments (``T ::= [APPLICATION 1] ...``); a tag
+  on an untagged CHOICE or open type is EXPLICIT whatever the default (X.680 §31.2.7);
+- SIZE constraints of SEQUENCE OF / SET OF are enforced (min_size / max_size). SIZE constraints of strings and
+  value constraints of INTEGER are NOT enforced by the schema engine: they are kept as comments in the
+  generated source;
+- extensibility markers: components after ``...`` are OPTIONAL; elements unknown to the module (additions from
+  a later version) are refused when decoding, as every element the model does not know;
+- IMPORTS between the modules given together;
+- open types: ``ANY`` and ``ANY DEFINED BY x`` (raw TLV bytes, resolved through the registry
+  ``OPEN_TYPES["Type.component"]`` that callers may fill: OID -> type), and information-object-class fields
+  ``CLASS.&Type({Set}{@id})``, whose registry is built from the object set where the parser gives its objects
+  (an object given only by reference is skipped: asn1tools does not expose its fields);
+- OBJECT IDENTIFIER and INTEGER value assignments become constants (``id_pe = "1.3.6.1.5.5.7.1"``).
+
+What does not map is refused with ``CompileError`` naming the type and the construct: REAL, GeneralString
+and other types the engine has no codec for, recursive types, parameterised types, DEFAULT values of other
+types, an open type whose ``@field`` comes after it. Two constructs that X.680 forbids but PKI modules use are
+compiled as open types (raw TLV) and listed in ``namespace.__warnings__`` (refused with ``strict=True``): a
+CHOICE whose alternatives share a tag, and consecutive OPTIONAL components whose tags clash.
+"""
+from __future__ import annotations
+
+import builtins
+import keyword
+import os
+import re
+import types as _types
+from collections.abc import Iterable
+
+from . import _der
+from .errors import Error
+from .schema import Spec, decode, encode, spec_of
+
+__all__ = ["CompileError", "compile", "generate", "tagged", "set_type", "TaggedType"]
+
+
+class CompileError(Error, ValueError):
+    """An ASN.1 construct that cannot be compiled into estcodec models (the message names type and construct)."""
+
+
+# --- helpers the generated source uses (no asn1tools needed) ----------------------------------------------
+
+_CLASS_NUM = {"UNIVERSAL": 0, "APPLICATION": 1, "CONTEXT": 2, "PRIVATE": 3}
+
+
+class TaggedType:
+    """A type under a tag of its own assignment (``T ::= [APPLICATION 3] IMPLICIT SEQUENCE {...}``). Usable in
+    annotations like any type; ``from_der``/``to_der`` decode and encode it on its own."""
+
+    def __init__(self, spec: Spec, name: str) -> None:
+        self._asn1_spec = spec
+        self.__name__ = name
+
+    def from_der(self, data: bytes, *, ber: bool = False):
+        return decode(self, data, ber=ber)
+
+    def to_der(self, value) -> bytes:
+        return encode(self, value)
+
+    def __repr__(self) -> str:
+        return f"<ASN.1 type {self.__name__}: {self._asn1_spec.type_name}>"
+
+
+def tagged(base: object, mode: str, number: int, tag_class: str = "context", name: str = "") -> TaggedType:
+    """``base`` under the tag ``[tag_class number]``, ``mode`` "implicit" or "explicit"."""
+    s = spec_of(base)
+    cls = _CLASS_NUM[tag_class.upper()]
+    label = "" if cls == 2 else tag_class.upper() + " "
+    if mode == "implicit":
+        if s.kind == _der.KIND_ANYVAL or (s.kind == _der.KIND_CHOICE and s.tcls < 0) or s.kind == _der.KIND_ANY:
+            raise TypeError(f"{name or s.type_name}: an untagged CHOICE or open type cannot be tagged IMPLICIT")
+        t = s.copy()
+        t.tcls, t.tnum = cls, number
+        t.type_name = f"[{label}{number}] IMPLICIT {s.type_name}"
+    elif mode == "explicit":
+        t = Spec(_der.KIND_EXPLICIT, cls, number, inner=s, type_name=f"[{label}{number}] EXPLICIT {s.type_name}")
+    else:
+        raise TypeError(f"bad tagging mode {mode!r}")
+    return TaggedType(t, name or t.type_name)
+
+
+def set_type(cls: type) -> type:
+    """Make the SEQUENCE model ``cls`` a SET (universal tag 17; DER wants its components in tag order, which
+    the compiler checked the declaration follows)."""
+    cls._asn1_spec.tnum = 17
+    cls._asn1_spec.type_name = f"SET ({cls.__name__})"
+    return cls
+
+
+# --- the compiler -----------------------------------------------------------------------------------------
+
+_PRIMS = {
+    "BOOLEAN": ("Boolean", 1), "INTEGER": ("Integer", 2), "BIT STRING": ("BitString", 3),
+    "OCTET STRING": ("OctetString", 4), "NULL": ("Null", 5), "OBJECT IDENTIFIER": ("ObjectIdentifier", 6),
+    "ENUMERATED": ("Enumerated", 10), "UTF8String": ("UTF8String", 12), "NumericString": ("NumericString", 18),
+    "PrintableString": ("PrintableString", 19), "TeletexString": ("TeletexString", 20),
+    "T61String": ("TeletexString", 20), "IA5String": ("IA5String", 22), "UTCTime": ("UTCTime", 23),
+    "GeneralizedTime": ("GeneralizedTime", 24), "VisibleString": ("VisibleString", 26),
+    "ISO646String": ("VisibleString", 26), "UniversalString": ("UniversalString", 28),
+    "BMPString": ("BMPString", 30),
+}
+_UNSUPPORTED = {
+    "REAL", "GeneralString", "GraphicString", "VideotexString", "ObjectDescriptor", "EXTERNAL", "EMBEDDED PDV",
+    "RELATIVE-OID", "DATE", "TIME-OF-DAY", "DATE-TIME", "DURATION", "TIME", "CHARACTER STRING", "OID-IRI",
+    "RELATIVE-OID-IRI",
+}
+_TAG_OF_KIND = {"SEQUENCE": 16, "SEQUENCE OF": 16, "SET": 17, "SET OF": 17}
+
+
+def _snake(name: str) -> str:
+    s = name.replace("-", "_")
+    s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", s)
+    s = re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", s)
+    s = s.lower()
+    if keyword.iskeyword(s) or s in ("self", "cls"):
+        s += "_"
+    return s
+
+
+def _pyname(name: str) -> str:
+    s = name.replace("-", "_").replace(".", "_")
+    if keyword.iskeyword(s):
+        s += "_"
+    return s
+
+
+class _Module:
+    def __init__(self, name: str, d: dict) -> None:
+        self.name = name
+        self.types: dict = d.get("types", {})
+        self.values: dict = d.get("values", {})
+        self.classes: dict = d.get("object-classes", {})
+        self.sets: dict = d.get("object-sets", {})
+        self.tags: str = d.get("tags") or "EXPLICIT"
+        self.implied: bool = bool(d.get("extensibility-implied"))
+        self.imports: dict = {}
+        for mod, names in d.get("imports", {}).items():
+            for n in names:
+                self.imports[n] = mod
+
+
+class _Compiler:
+    def __init__(self, parsed: dict, strict: bool) -> None:
+        self.mods = {n: _Module(n, d) for n, d in parsed.items()}
+        self.strict = strict
+        self.warnings: list[str] = []
+        self.defs: dict[str, tuple[list[str], set[str]]] = {}   # pyname -> (source lines, dependencies)
+        self.pynames: dict[tuple[str, str], str] = {}           # (module, asn1 name) -> pyname
+        self.state: dict[tuple[str, str], str] = {}             # compiling / done
+        self.used: set[str] = set()
+        self.exported: dict[str, str] = {}                      # pyname -> "Module.Type"
+        self.constants: list[str] = []
+        self.registries: list[str] = []
+
+    # -- name resolution --
+    def lookup(self, mod: _Module, name: str, what: str = "types") -> tuple[_Module, str]:
+        seen = 0
+        while True:
+            if name in getattr(mod, what):
+                return mod, name
+            src = mod.imports.get(name)
+            if src is None:
+                raise CompileError(f"{mod.name}: {name} is neither defined nor imported")
+            if src not in self.mods:
+                raise CompileError(f"{mod.name}: {name} is imported from {src}, which was not given")
+            mod = self.mods[src]
+            seen += 1
+            if seen > 50:
+                raise CompileError(f"{mod.name}: circular IMPORTS of {name}")
+
+    def pyname_of(self, mod: _Module, name: str) -> str:
+        key = (mod.name, name)
+        if key not in self.pynames:
+            base = _pyname(name)
+            if base in self.used or base.startswith("_") or base in ("OPEN_TYPES",):
+                base = f"{_pyname(mod.name)}__{base}"
+            self.used.add(base)
+            self.pynames[key] = base
+        return self.pynames[key]
+
+    def int_value(self, mod: _Module, v, where: str) -> int:
+        if isinstance(v, bool) or v is None:
+            raise CompileError(f"{where}: bad bound {v!r}")
+        if isinstance(v, int):
+            return v
+        if isinstance(v, str):
+            if re.fullmatch(r"-?\d+", v):
+                return int(v)
+            m, n = self.lookup(mod, v, "values")
+            val = m.values[n].get("value")
+            return self.int_value(m, val, where)
+        raise CompileError(f"{where}: bound {v!r} is not an integer")
+
+    def oid_value(self, mod: _Module, v, where: str, depth: int = 0) -> str:
+        if depth > 50:
+            raise CompileError(f"{where}: OBJECT IDENTIFIER value refers to itself")
+        if isinstance(v, str):
+            m, n = self.lookup(mod, v, "values")
+            return self.oid_value(m, m.values[n].get("value"), where, depth + 1)
+        if not isinstance(v, (list, tuple)):
+            raise CompileError(f"{where}: OBJECT IDENTIFIER value {v!r} is not understood")
+        arcs: list[str] = []
+        for i, comp in enumerate(v):
+            if isinstance(comp, (list, tuple)) and len(comp) == 2:
+                arcs.append(str(self.int_value(mod, comp[1], where)))
+            elif isinstance(comp, int):
+                arcs.append(str(comp))
+            elif isinstance(comp, str) and re.fullmatch(r"\d+", comp):
+                arcs.append(comp)
+            elif isinstance(comp, str) and i == 0:
+                arcs.append(self.oid_value(mod, comp, where, depth + 1))
+            elif isinstance(comp, str) and comp in ("iso", "itu-t", "ccitt", "joint-iso-itu-t", "joint-iso-ccitt"):
+                arcs.append({"iso": "1", "itu-t": "0", "ccitt": "0"}.get(comp, "2"))
+            else:
+                raise CompileError(f"{where}: OBJECT IDENTIFIER component {comp!r} is not understood")
+        return ".".join(arcs)
+
+    # -- type resolution --
+    def resolve(self, mod: _Module, node: dict, where: str, depth: int = 0) -> tuple[_Module, dict, bool]:
+        """The node a (chain of) type reference(s) ends at, and whether a tag was met on the way."""
+        tagged_ = "tag" in node
+        while node["type"] not in _PRIMS and node["type"] not in ("SEQUENCE", "SET", "SEQUENCE OF", "SET OF",
+                                                                     "CHOICE", "ANY", "ANY DEFINED BY") \
+                and node["type"] not in _UNSUPPORTED and ".&" not in node["type"]:
+            depth += 1
+            if depth > 50:
+                raise CompileError(f"{where}: the type {node['type']} refers to itself")
+            mod, name = self.lookup(mod, node["type"])
+            node = mod.types[name]
+            tagged_ = tagged_ or "tag" in node
+        return mod, node, tagged_
+
+    def is_untagged_choice_or_open(self, mod: _Module, node: dict, where: str) -> bool:
+        m, n, tagged_ = self.resolve(mod, {k: v for k, v in node.items() if k != "tag"}, where)
+        if tagged_:
+            return False
+        return n["type"] in ("CHOICE", "ANY", "ANY DEFINED BY") or ".&" in n["type"] and self.is_open(m, n)
+
+    def is_open(self, mod: _Module, node: dict) -> bool:
+        cls_name, _, fld = node["type"].partition(".&")
+        try:
+            m, c = self.lookup(mod, cls_name, "classes")
+        except CompileError:
+            return True
+        for member in m.classes[c].get("members", []):
+            if member.get("name") == "&" + fld:
+                return member.get("type") == "OpenType"
+        return True
+
+    def tag_set(self, mod: _Module, node: dict, where: str, depth: int = 0) -> set | None:
+        """The outer tags (class, number) a value of this type can start with; None for any tag (open types)."""
+        if "tag" in node:
+            t = node["tag"]
+            return {(_CLASS_NUM[t.get("class", "CONTEXT")], t["number"])}
+        m, n, _ = self.resolve(mod, node, where)
+        if "tag" in n:
+            t = n["tag"]
+            return {(_CLASS_NUM[t.get("class", "CONTEXT")], t["number"])}
+        kind = n["type"]
+        if kind in _PRIMS:
+            return {(0, _PRIMS[kind][1])}
+        if kind in _TAG_OF_KIND:
+            return {(0, _TAG_OF_KIND[kind])}
+        if kind == "CHOICE" and depth < 20:
+            out: set = set()
+            for mem in self.members(m, n):
+                ts = self.tag_set(m, self.auto_tagged(m, n, mem), where, depth + 1)
+                if ts is None:
+                    return None
+                out |= ts
+            return out
+        return None
+
+    def members(self, mod: _Module, node: dict) -> list[dict]:
+        """Root and addition components, each with ``_ext`` set for those after the extension marker."""
+        out = []
+        ext = False
+        for mem in node.get("members", []):
+            if mem is None:
+                ext = not ext if out or ext else True
+                continue
+            group = mem if isinstance(mem, list) else [mem]
+            for g in group:
+                if g is None:
+                    continue
+                if "components-of" in g or g.get("type") == "COMPONENTS OF":
+                    raise CompileError(f"{mod.name}: COMPONENTS OF is not supported")
+                g = dict(g)
+                g["_ext"] = ext or isinstance(mem, list)
+                out.append(g)
+        return out
+
+    def auto_tagged(self, mod: _Module, parent: dict, mem: dict) -> dict:
+        if mod.tags != "AUTOMATIC" or parent["type"] not in ("SEQUENCE", "SET", "CHOICE"):
+            return mem
+        mems = self.members(mod, parent)
+        if any("tag" in x for x in mems if not x["_ext"]):
+            return mem
+        names = [x["name"] for x in mems]
+        mem = dict(mem)
+        mem["tag"] = {"number": names.index(mem["name"])}
+        return mem
+
+    # -- code generation --
+    def type_expr(self, mod: _Module, node: dict, where: str, owner: str, deps: set) -> tuple[str, list[str]]:
+        """(Python expression of the type, without its own tag, comments about unenforced constraints)."""
+        kind = node["type"]
+        notes = []
+        if "size" in node and kind not in ("SEQUENCE OF", "SET OF"):
+            notes.append(f"SIZE {self.fmt_constraint(node['size'])} not enforced")
+        if "restricted-to" in node:
+            notes.append(f"value constraint {self.fmt_constraint(node['restricted-to'])} not enforced")
+        if "parameters" in node or "actual-parameters" in node:
+            raise CompileError(f"{where}: parameterised types are not supported")
+        if "with-components" in node:
+            notes.append("WITH COMPONENTS constraint not enforced")
+        if kind in _UNSUPPORTED:
+            raise CompileError(f"{where}: {kind} has no codec in estcodec.schema")
+        if kind == "BIT STRING" and node.get("named-bits"):
+            bits = {}
+            for bname, pos in node["named-bits"]:
+                bits[self.int_value(mod, pos, where)] = _snake(bname)
+            if not bits or max(bits) > 1024:
+                raise CompileError(f"{where}: named bits {node['named-bits']!r} are not understood")
+            names = [bits.get(i, f"bit{i}") for i in range(max(bits) + 1)]
+            return "_s.NamedBitString(" + ", ".join(repr(x) for x in names) + ")", notes
+        if kind in _PRIMS:
+            return "_s." + _PRIMS[kind][0], notes
+        if kind in ("ANY", "ANY DEFINED BY"):
+            return "_s.Any", notes
+        if ".&" in kind:
+            if self.is_open(mod, node):
+                return "_s.Any", notes
+            cls_name, _, fld = kind.partition(".&")
+            m, c = self.lookup(mod, cls_name, "classes")
+            for member in m.classes[c].get("members", []):
+                if member.get("name") == "&" + fld:
+                    return self.type_expr(m, {"type": member["type"]}, where, owner, deps)
+            raise CompileError(f"{where}: {kind} names no field of class {cls_name}")
+        if kind in ("SEQUENCE OF", "SET OF"):
+            inner, inner_notes = self.member_type(mod, node["element"], where + "[]", owner + "_item", deps)
+            notes += inner_notes
+            lo, hi = 0, -1
+            if "size" in node:
+                size = node["size"]
+                if len(size) == 1 and None not in size:
+                    r = size[0]
+                    if isinstance(r, (list, tuple)):
+                        lo = self.int_value(mod, r[0], where) if r[0] != "MIN" else 0
+                        hi = -1 if r[1] == "MAX" else self.int_value(mod, r[1], where)
+                    else:
+                        lo = hi = self.int_value(mod, r, where)
+                else:
+                    notes.append(f"SIZE {self.fmt_constraint(size)} not enforced")
+            fn = "_s.SequenceOf" if kind == "SEQUENCE OF" else "_s.SetOf"
+            args = [inner]
+            if lo:
+                args.append(f"min_size={lo}")
+            if hi >= 0:
+                args.append(f"max_size={hi}")
+            return f"{fn}({', '.join(args)})", notes
+        if kind in ("SEQUENCE", "SET", "CHOICE"):
+            name = self.anon_class(mod, node, where, owner)
+            deps.add(name)
+            return name, notes
+        m, name = self.lookup(mod, kind)
+        self.compile_named(m, name)
+        py = self.pyname_of(m, name)
+        deps.add(py)
+        return py, notes
+
+    def fmt_constraint(self, c) -> str:
+        parts = []
+        for r in c:
+            if r is None:
+                parts.append("...")
+            elif isinstance(r, (list, tuple)):
+                parts.append(f"{r[0]}..{r[1]}")
+            else:
+                parts.append(str(r))
+        return "(" + ", ".join(parts) + ")"
+
+    def member_type(self, mod: _Module, node: dict, where: str, owner: str, deps: set) -> tuple[str, list[str]]:
+        """Expression of a type with its tag applied (SEQUENCE OF elements, tagged alias targets)."""
+        base, notes = self.type_expr(mod, node, where, owner, deps)
+        if "tag" in node:
+            mode, num, cls = self.tag_of(mod, node, where)
+            base = f"_a.tagged({base}, {mode!r}, {num}, {cls!r})"
+        return base, notes
+
+    def tag_of(self, mod: _Module, node: dict, where: str) -> tuple[str, int, str]:
+        t = node["tag"]
+        cls = t.get("class", "CONTEXT").lower()
+        if cls == "universal":
+            raise CompileError(f"{where}: UNIVERSAL tags are not supported")
+        num = self.int_value(mod, t["number"], where)
+        kind = t.get("kind")
+        if kind is None:
+            kind = "EXPLICIT" if mod.tags == "EXPLICIT" else "IMPLICIT"
+        if kind == "IMPLICIT" and self.is_untagged_choice_or_open(mod, node, where):
+            kind = "EXPLICIT"
+        return kind.lower(), num, cls
+
+    def anon_class(self, mod: _Module, node: dict, where: str, owner: str) -> str:
+        name = owner
+        i = 1
+        while name in self.used:
+            i += 1
+            name = f"{owner}{i}"
+        self.used.add(name)
+        self.emit_class(mod, node, where, name)
+        return name
+
+    def compile_named(self, mod: _Module, name: str) -> None:
+        key = (mod.name, name)
+        st = self.state.get(key)
+        if st == "done":
+            return
+        where = f"{mod.name}.{name}"
+        if st == "compiling":
+            raise CompileError(f"{where}: recursive types are not supported (the type refers to itself)")
+        self.state[key] = "compiling"
+        node = mod.types[name]
+        py = self.pyname_of(mod, name)
+        kind = node["type"]
+        if kind in ("SEQUENCE", "SET", "CHOICE") and "tag" not in node and "parameters" not in node:
+            self.emit_class(mod, node, where, py)
+        else:
+            deps: set = set()
+            if kind in ("SEQUENCE", "SET", "CHOICE"):
+                base = self.anon_class(mod, node, where, f"_{py}_untagged")
+                deps.add(base)
+                notes: list[str] = []
+            else:
+                base, notes = self.type_expr(mod, {k: v for k, v in node.items() if k != "tag"}, where, py, deps)
+            if "tag" in node:
+                mode, num, cls = self.tag_of(mod, node, where)
+                base = f"_a.tagged({base}, {mode!r}, {num}, {cls!r}, name={name!r})"
+            lines = [f"{py} = {base}" + (f"  # {'; '.join(notes)}" if notes else "")]
+            self.defs[py] = (lines, deps)
+        self.exported[py] = where
+        self.state[key] = "done"
+
+    def default_expr(self, mod: _Module, mem: dict, where: str) -> str:
+        d = mem["default"]
+        m, n, _ = self.resolve(mod, {k: v for k, v in mem.items() if k not in ("default", "tag")}, where)
+        kind = n["type"]
+        if kind == "BOOLEAN" and isinstance(d, bool):
+            return repr(d)
+        if kind in ("INTEGER", "ENUMERATED"):
+            if isinstance(d, int) and not isinstance(d, bool):
+                return repr(d)
+            if isinstance(d, str):
+                if re.fullmatch(r"-?\d+", d):
+                    return d
+                named = dict(n.get("named-numbers") or {})
+                for item in n.get("values") or []:
+                    if item:
+                        named[item[0]] = item[1]
+                if d in named:
+                    return repr(self.int_value(m, named[d], where))
+                return repr(self.int_value(mod, d, where))
+        if kind == "BIT STRING" and n.get("named-bits") and isinstance(d, list):
+            names = {b: _snake(b) for b, _ in n["named-bits"]}
+            if all(x in names for x in d):
+                return "frozenset(" + repr(sorted(names[x] for x in d)) + ")" if d else "frozenset()"
+        raise CompileError(f"{where}: DEFAULT {d!r} of a {kind} is not supported")
+
+    def emit_class(self, mod: _Module, node: dict, where: str, py: str) -> None:
+        kind = node["type"]
+        deps: set = set()
+        lines: list[str] = []
+        mems = [self.auto_tagged(mod, node, m) for m in self.members(mod, node)]
+        if mod.implied and kind != "CHOICE":
+            for m in mems:
+                m["_ext"] = m["_ext"]
+        if kind == "CHOICE":
+            seen: dict = {}
+            clash = None
+            for m in mems:
+                ts = self.tag_set(mod, m, f"{where}.{m['name']}")
+                if ts is None:
+                    clash = (m["name"], "an open type")
+                    break
+                for t in ts:
+                    if t in seen:
+                        clash = (m["name"], seen[t])
+                        break
+                    seen[t] = m["name"]
+                if clash:
+                    break
+            if clash:
+                msg = (f"{where}: CHOICE alternatives {clash[1]} and {clash[0]} cannot be told apart by their tags; "
+                       "compiled as an open type (raw TLV)")
+                if self.strict:
+                    raise CompileError(msg)
+                self.warnings.append(msg)
+                self.defs[py] = ([f"{py} = _s.Any  # {msg.split(': ', 1)[1]}"], set())
+                return
+        if kind == "SET":
+            tags = []
+            for m in mems:
+                ts = self.tag_set(mod, m, f"{where}.{m['name']}")
+                if ts is None or len(ts) != 1:
+                    raise CompileError(f"{where}: SET with an untagged CHOICE or open type component is not supported")
+                tags.append(next(iter(ts)))
+            if tags != sorted(tags):
+                raise CompileError(f"{where}: SET whose components are not declared in tag order is not supported")
+        base = "_s.Choice" if kind == "CHOICE" else "_s.Sequence"
+        lines.append(f"class {py}({base}, gc=False):")
+        lines.append(f"    \"\"\"{where} ({kind}).\"\"\"")
+        pyfields: list[str] = []
+        prev_optional_tags: set | None = set()
+        for m in mems:
+            fname = _snake(m["name"])
+            fwhere = f"{where}.{m['name']}"
+            if fname in pyfields or fname.startswith("_"):
+                fname = fname + "_" if not fname.startswith("_") else "f" + fname
+            t, notes = self.type_expr(mod, {k: v for k, v in m.items() if k not in ("tag", "name", "optional",
+                                                                                      "default", "_ext", "table")},
+                                      fwhere, f"{py}_{_pyname(m['name'])}", deps)
+            kw: list[str] = []
+            if "tag" in m:
+                mode, num, cls = self.tag_of(mod, m, fwhere)
+                kw.append(f"{mode}={num}")
+                if cls != "context":
+                    kw.append(f"tag_class={cls!r}")
+            optional = bool(m.get("optional")) or (m["_ext"] and kind != "CHOICE")
+            if "default" in m:
+                kw.append(f"default={self.default_expr(mod, m, fwhere)}")
+            elif optional:
+                kw.append("optional=True")
+            open_ref = None
+            if m.get("type") == "ANY DEFINED BY":
+                open_ref = m.get("value")
+            elif isinstance(m.get("table"), list) and len(m["table"]) == 2 and t == "_s.Any":
+                refs = m["table"][1]
+                if len(refs) == 1 and not refs[0].startswith((".", "@")):
+                    open_ref = refs[0]
+            if open_ref is not None and kind != "CHOICE":
+                ref = _snake(open_ref.lstrip("@"))
+                if ref not in pyfields:
+                    msg = f"{fwhere}: open type defined by {open_ref}, which is not an earlier component"
+                    if self.strict:
+                        raise CompileError(msg)
+                    self.warnings.append(msg + "; kept as raw TLV")
+                else:
+                    key = f"{py}.{fname}"
+                    reg = self.registry_from_table(mod, m, fwhere, set())
+                    self.registries.append((key, reg))
+                    kw.append(f"defined_by={ref!r}")
+                    kw.append(f"registry=OPEN_TYPES[{key!r}]")
+                    deps.add("OPEN_TYPES")
+            # consecutive OPTIONAL/DEFAULT components whose tags clash cannot be told apart when decoding
+            if kind != "CHOICE":
+                ts = self.tag_set(mod, m, fwhere) if "tag" not in m else self.tag_set(mod, {"type": "NULL",
+                                                                                        "tag": m["tag"]}, fwhere)
+                if prev_optional_tags is None or (ts is not None and prev_optional_tags & ts) or \
+                        (ts is None and prev_optional_tags):
+                    msg = f"{fwhere}: its tag clashes with that of an OPTIONAL component before it"
+                    if self.strict:
+                        raise CompileError(msg)
+                    self.warnings.append(msg + "; the model decodes only what the first can be")
+                if optional or "default" in m:
+                    prev_optional_tags = None if ts is None or prev_optional_tags is None else prev_optional_tags | ts
+                else:
+                    prev_optional_tags = set()
+            comment = f"  # {'; '.join(notes)}" if notes else ""
+            if kind == "CHOICE" and (optional or "default" in m):
+                kw = [k for k in kw if not k.startswith(("optional", "default"))]
+            lines.append(f"    {fname}: {t}" + (f" = _s.field({', '.join(kw)})" if kw else "") + comment)
+            pyfields.append(fname)
+        if not mems:
+            lines.append("    pass")
+        if kind == "SET":
+            lines.append(f"_a.set_type({py})")
+        self.defs[py] = (lines, deps)
+
+    def registry_from_table(self, mod: _Module, mem: dict, where: str, deps: set) -> str:
+        table = mem.get("table")
+        if not (isinstance(table, list) and len(table) == 2):
+            return "{}"
+        set_name, refs = table
+        try:
+            m, s = self.lookup(mod, set_name, "sets")
+        except CompileError:
+            return "{}"
+        field_name = "&" + mem["type"].partition(".&")[2]
+        # the class field the @ref component holds: find it in the SEQUENCE's sibling with that name
+        parent_key_field = None
+        cls_name = mem["type"].partition(".&")[0]
+        m_cls = None
+        try:
+            m_cls, c = self.lookup(mod, cls_name, "classes")
+            for cm in m_cls.classes[c].get("members", []):
+                if cm.get("type") != "OpenType" and cm.get("name", "").startswith("&") and parent_key_field is None:
+                    parent_key_field = cm["name"]
+                    key_type = cm.get("type")
+        except CompileError:
+            return "{}"
+        entries = []
+        for obj in m.sets[s].get("members", []):
+            if not isinstance(obj, dict) or parent_key_field not in obj or field_name not in obj:
+                continue
+            key = obj[parent_key_field]
+            if key_type == "OBJECT IDENTIFIER":
+                key_py = repr(self.oid_value(m, key, where))
+            else:
+                key_py = repr(self.int_value(m, key, where))
+            tnode = obj[field_name]
+            if not isinstance(tnode, dict):
+                continue
+            t, _ = self.member_type(m, tnode, where, f"_{_pyname(s)}_{len(entries)}", deps)
+            entries.append(f"{key_py}: {t}")
+        return "{" + ", ".join(entries) + "}"
+
+    def compile_values(self) -> None:
+        for mod in self.mods.values():
+            for name, v in mod.values.items():
+                where = f"{mod.name}.{name}"
+                try:
+                    if v.get("type") == "OBJECT IDENTIFIER":
+                        val = repr(self.oid_value(mod, v.get("value"), where))
+                    elif v.get("type") == "INTEGER" and isinstance(v.get("value"), int):
+                        val = repr(v["value"])
+                    else:
+                        continue
+                except CompileError:
+                    continue  # a value this compiler does not need; types referring to it fail on their own
+                py = self.pyname_of(mod, name)
+                self.constants.append(f"{py} = {val}")
+
+    def run(self) -> str:
+        self.used.update({"OPEN_TYPES"})
+        self.compile_values()
+        for mod in self.mods.values():
+            for name, node in mod.types.items():
+                if "parameters" in node:
+                    raise CompileError(f"{mod.name}.{name}: parameterised types are not supported")
+                self.compile_named(mod, name)
+        order: list[str] = []
+        done: set = {"OPEN_TYPES"}
+
+        def visit(n: str, stack: tuple) -> None:
+            if n in done:
+                return
+            if n in stack:
+                raise CompileError(f"recursive types are not supported: {' -> '.join(stack + (n,))}")
+            for d in sorted(self.defs[n][1]):
+                visit(d, stack + (n,))
+            done.add(n)
+            order.append(n)
+
+        for n in list(self.defs):
+            visit(n, ())
+        out = [
+            f'"""estcodec models compiled from the ASN.1 modules {", ".join(self.mods)} by estcodec.asn1.',
+            "",
+            "Generated source: edit the ASN.1 and compile again. SIZE constraints of strings and value constraints",
+            'are noted, not enforced. OPEN_TYPES maps "Type.component" to the registry (value -> type) of an open type."""',
+            "from estcodec import asn1 as _a",
+            "from estcodec import schema as _s",
+            "",
+            "OPEN_TYPES: dict = {}",
+            "",
+        ]
+        out += self.constants
+        out.append("")
+        # open-type registries: empty before the classes that refer to them, filled once every type exists
+        out += [f"OPEN_TYPES[{key!r}] = {{}}" for key, _ in self.registries]
+        out.append("")
+        for n in order:
+            lines = self.defs[n][0]
+            out += lines
+            if lines[0].startswith("class "):
+                out.append("")
+        out.append("")
+        out += [f"OPEN_TYPES[{key!r}].update({reg})" for key, reg in self.registries if reg != "{}"]
+        out.append("__all__ = [" + ", ".join(repr(n) for n in order if not n.startswith("_")) + "]")
+        out.append("__warnings__ = " + repr(self.warnings))
+        return "\n".join(out) + "\n"
+
+
+def _parse(sources: Iterable[str] | str) -> dict:
+    try:
+        import asn1tools
+    except ImportError as exc:  # pragma: no cover - the optional extra
+        raise CompileError("estcodec.asn1 needs asn1tools to parse ASN.1 (pip install 'estclient[asn1]')") from exc
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    texts = []
+    for s in sources:
+        s = os.fspath(s)
+        if "\n" not in s and "::=" not in s and os.path.exists(s):
+            with open(s, encoding="utf-8") as fh:
+                texts.append(fh.read())
+        else:
+            texts.append(s)
+    try:
+        return asn1tools.parse_string("\n".join(texts))
+    except Exception as exc:  # asn1tools raises its own ParseError and others
+        raise CompileError(f"ASN.1 parse error: {exc}") from None
+
+
+def generate(sources: Iterable[str] | str, *, strict: bool = False) -> str:
+    """Python source declaring the models of the ASN.1 modules ``sources`` (texts or file paths)."""
+    return _Compiler(_parse(sources), strict).run()
+
+
+def compile(sources: Iterable[str] | str, *, strict: bool = False) -> _types.SimpleNamespace:  # noqa: A001
+    """Compile ASN.1 modules (texts or file paths) into a namespace of estcodec model classes and constants.
+    ``__warnings__`` lists the constructs compiled as open types (refused with ``strict=True``)."""
+    src = generate(sources, strict=strict)
+    import sys
+
+    # Model modules are evaluated with their module findable (schema resolves string annotations through it).
+    mod = _types.ModuleType("estcodec._asn1_compiled")
+    ns = mod.__dict__
+    prev = sys.modules.get(mod.__name__)
+    sys.modules[mod.__name__] = mod
+    try:
+        exec(builtins.compile(src, "<estcodec.asn1>", "exec"), ns)  # noqa: S102 - our own generated source
+    finally:
+        if prev is None:
+            sys.modules.pop(mod.__name__, None)
+        else:
+            sys.modules[mod.__name__] = prev
+    out = _types.SimpleNamespace(**{k: v for k, v in ns.items() if not k.startswith("__") or k == "__warnings__"})
+    out.__source__ = src
+    return out
+
+
+def run(args) -> int:
+    """``python -m estcodec compile``: write the models of the given modules as Python source."""
+    import sys
+
+    try:
+        src = generate(args.modules, strict=args.strict)
+    except (CompileError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.output in (None, "-"):
+        sys.stdout.write(src)
+    else:
+        tmp = args.output + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(src)
+        os.replace(tmp, args.output)
+    for w in generate_warnings(src):
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def generate_warnings(src: str) -> list[str]:
+    for line in reversed(src.splitlines()):
+        if line.startswith("__warnings__ = "):
+            import ast
+
+            return list(ast.literal_eval(line.split(" = ", 1)[1]))
+    return []
