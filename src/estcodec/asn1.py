@@ -324,8 +324,6 @@ class _Compiler:
             notes.append(f"SIZE {self.fmt_constraint(node['size'])} not enforced")
         if "restricted-to" in node:
             notes.append(f"value constraint {self.fmt_constraint(node['restricted-to'])} not enforced")
-        if "parameters" in node or "actual-parameters" in node:
-            raise CompileError(f"{where}: parameterised types are not supported")
         if "with-components" in node:
             notes.append("WITH COMPONENTS constraint not enforced")
         if kind in _UNSUPPORTED:
@@ -378,6 +376,8 @@ class _Compiler:
             deps.add(name)
             return name, notes
         m, name = self.lookup(mod, kind)
+        if "actual-parameters" in node and "parameters" not in m.types[name]:
+            raise CompileError(f"{where}: {kind} is given parameters it does not take")
         self.compile_named(m, name)
         py = self.pyname_of(m, name)
         deps.add(py)
@@ -435,9 +435,11 @@ class _Compiler:
             raise CompileError(f"{where}: recursive types are not supported (the type refers to itself)")
         self.state[key] = "compiling"
         node = mod.types[name]
+        if "parameters" in node:
+            self.check_params(mod, name, node)
         py = self.pyname_of(mod, name)
         kind = node["type"]
-        if kind in ("SEQUENCE", "SET", "CHOICE") and "tag" not in node and "parameters" not in node:
+        if kind in ("SEQUENCE", "SET", "CHOICE") and "tag" not in node:
             self.emit_class(mod, node, where, py)
         else:
             deps: set = set()
@@ -454,6 +456,26 @@ class _Compiler:
             self.defs[py] = (lines, deps)
         self.exported[py] = where
         self.state[key] = "done"
+
+    def check_params(self, mod: _Module, name: str, node: dict) -> None:
+        """Parameterised types compile when their parameters are information object sets (or values used only in
+        constraints): one model serves every instance, its open types resolved through OPEN_TYPES (the parser does
+        not expose the actual parameters). A type parameter cannot be compiled that way."""
+        formals = set(node["parameters"])
+
+        def walk(n) -> None:
+            if isinstance(n, dict):
+                if n.get("type") in formals:
+                    raise CompileError(f"{mod.name}.{name}: parameterised type with the type parameter "
+                                       f"{n['type']} is not supported")
+                for k, v in n.items():
+                    if k != "table":
+                        walk(v)
+            elif isinstance(n, list):
+                for v in n:
+                    walk(v)
+
+        walk({k: v for k, v in node.items() if k != "parameters"})
 
     def default_expr(self, mod: _Module, mem: dict, where: str) -> str:
         d = mem["default"]
@@ -649,8 +671,6 @@ class _Compiler:
         self.compile_values()
         for mod in self.mods.values():
             for name, node in mod.types.items():
-                if "parameters" in node:
-                    raise CompileError(f"{mod.name}.{name}: parameterised types are not supported")
                 self.compile_named(mod, name)
         order: list[str] = []
         done: set = {"OPEN_TYPES"}
