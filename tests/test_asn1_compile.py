@@ -335,6 +335,23 @@ def test_tagging_rules_match_asn1tools_der():
     a_der = ref.encode("A", {"n": 4})
     assert a_der[0] == 0x65  # [APPLICATION 5] constructed
     assert ns.A.from_der(a_der).n == 4 and ns.A.to_der(ns.A.from_der(a_der)) == a_der
+    # DEFAULT values of strings, OIDs and bit strings
+    d = asn1.compile("M DEFINITIONS ::= BEGIN D ::= SEQUENCE { s UTF8String DEFAULT \"ab\", "
+                     "o OBJECT IDENTIFIER DEFAULT {1 2 3}, b BIT STRING DEFAULT '101'B, "
+                     "x OCTET STRING DEFAULT 'FF00'H, n BIT STRING {p(0), q(1)} DEFAULT '01'B, i INTEGER } END")
+    v = d.D.from_der(bytes.fromhex("3003020101"))
+    assert (v.s, v.o, v.b, v.x, v.n, v.i) == ("ab", "1.2.3", schema.BitStringValue(b"\xa0", 5), b"\xff\x00",
+                                              frozenset({"q"}), 1)
+    assert schema.encode(d.D, d.D(s="ab", o="1.2.3", x=b"\xff\x00", i=1)) == bytes.fromhex("3003020101")
+    with pytest.raises(DecodeError):
+        d.D.from_der(bytes.fromhex("3007 0c026162 020101".replace(" ", "")))
+    # SET components in tag order (X.690 10.3) whatever the declaration order
+    st = asn1.compile("M DEFINITIONS ::= BEGIN S ::= SET { z [2] INTEGER, y [1] INTEGER } END")
+    assert schema.encode(st.S, st.S(z=1, y=2)) == bytes.fromhex("310a a103020102 a203020101".replace(" ", ""))
+    # COMPONENTS OF: the included components, automatic tags numbered after inclusion
+    co = asn1.compile("M DEFINITIONS AUTOMATIC TAGS ::= BEGIN A ::= SEQUENCE { a INTEGER, b BOOLEAN OPTIONAL } "
+                      "B ::= SEQUENCE { COMPONENTS OF A, c INTEGER } END")
+    assert schema.encode(co.B, co.B(a=1, c=2)) == bytes.fromhex("3006 800101 820102".replace(" ", ""))
     # extension additions are OPTIONAL; a DEFAULT value present in DER is refused
     assert ns.E.from_der(ref.encode("E", {"a": 1})).b is None
     with pytest.raises(DecodeError):
@@ -378,8 +395,9 @@ def test_open_types_resolve_through_information_object_sets_and_registries():
     ("M DEFINITIONS ::= BEGIN IMPORTS X FROM Missing; Y ::= SEQUENCE { x X } END", ["X", "Missing"]),
     ("M DEFINITIONS ::= BEGIN P {T} ::= SEQUENCE { x T } Q ::= SEQUENCE { p P {INTEGER} } END",
      ["M.P", "type parameter"]),
-    ("M DEFINITIONS ::= BEGIN S ::= SEQUENCE { x OCTET STRING DEFAULT 'FF'H } END", ["M.S.x", "DEFAULT"]),
-    ("M DEFINITIONS ::= BEGIN S ::= SET { b [1] INTEGER, a [0] INTEGER } END", ["M.S", "tag order"]),
+    ("M DEFINITIONS ::= BEGIN T ::= SEQUENCE { a INTEGER } S ::= SEQUENCE { x T DEFAULT { a 1 } } END",
+     ["M.S.x", "DEFAULT"]),
+    ("M DEFINITIONS ::= BEGIN S ::= SET { b [1] INTEGER, a [1] BOOLEAN } END", ["M.S", "same tag"]),
     ("M DEFINITIONS ::= BEGIN G ::= GeneralString END", ["M.G", "GeneralString"]),
     ("M DEFINITIONS ::= BEGIN this is not ASN.1", ["parse"]),
 ])

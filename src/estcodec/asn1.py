@@ -285,8 +285,9 @@ class _Compiler:
             return out
         return None
 
-    def members(self, mod: _Module, node: dict) -> list[dict]:
-        """Root and addition components, each with ``_ext`` set for those after the extension marker."""
+    def members(self, mod: _Module, node: dict, depth: int = 0) -> list[dict]:
+        """Root and addition components, each with ``_ext`` set for those after the extension marker;
+        ``COMPONENTS OF T`` replaced by the root components of T (X.680 25.5), marked ``_included``."""
         out = []
         ext = False
         for mem in node.get("members", []):
@@ -297,8 +298,19 @@ class _Compiler:
             for g in group:
                 if g is None:
                     continue
-                if "components-of" in g or g.get("type") == "COMPONENTS OF":
-                    raise CompileError(f"{mod.name}: COMPONENTS OF is not supported")
+                if "components-of" in g:
+                    if depth > 20:
+                        raise CompileError(f"{mod.name}: COMPONENTS OF {g['components-of']} refers to itself")
+                    m, n, _ = self.resolve(mod, {"type": g["components-of"]}, mod.name)
+                    if n["type"] not in ("SEQUENCE", "SET"):
+                        raise CompileError(f"{mod.name}: COMPONENTS OF {g['components-of']}, not a SEQUENCE or SET")
+                    for inc in self.members(m, n, depth + 1):
+                        if not inc["_ext"]:
+                            inc = dict(inc)
+                            inc["_ext"] = ext
+                            inc["_included"] = True
+                            out.append(inc)
+                    continue
                 g = dict(g)
                 g["_ext"] = ext or isinstance(mem, list)
                 out.append(g)
@@ -308,7 +320,8 @@ class _Compiler:
         if mod.tags != "AUTOMATIC" or parent["type"] not in ("SEQUENCE", "SET", "CHOICE"):
             return mem
         mems = self.members(mod, parent)
-        if any("tag" in x for x in mems if not x["_ext"]):
+        # the decision is taken on the components as written (before COMPONENTS OF), the numbering after
+        if any("tag" in x for x in mems if not x["_ext"] and not x.get("_included")):
             return mem
         names = [x["name"] for x in mems]
         mem = dict(mem)
@@ -500,6 +513,24 @@ class _Compiler:
             names = {b: _snake(b) for b, _ in n["named-bits"]}
             if all(x in names for x in d):
                 return "frozenset(" + repr(sorted(names[x] for x in d)) + ")" if d else "frozenset()"
+        if kind in _PRIMS and kind.endswith("String") and kind not in ("BIT STRING", "OCTET STRING") \
+                and isinstance(d, str):
+            return repr(d)
+        if kind == "OBJECT IDENTIFIER" and isinstance(d, (list, tuple)):
+            return repr(self.oid_value(mod, list(d), where))
+        if kind in ("BIT STRING", "OCTET STRING") and isinstance(d, str) and re.fullmatch(r"0b[01]*|0x[0-9a-fA-F]*", d):
+            bits = d[2:] if d[1] == "b" else "".join(f"{int(c, 16):04b}" for c in d[2:])
+            if kind == "BIT STRING" and n.get("named-bits"):
+                names = {self.int_value(m, pos, where): _snake(b) for b, pos in n["named-bits"]}
+                if all(names.get(i) for i, c in enumerate(bits) if c == "1"):
+                    return "frozenset(" + repr(sorted(names[i] for i, c in enumerate(bits) if c == "1")) + ")"
+            elif kind == "BIT STRING":
+                unused = (-len(bits)) % 8
+                padded = bits + "0" * unused
+                data = bytes(int(padded[i:i + 8], 2) for i in range(0, len(padded), 8))
+                return f"_s.BitStringValue({data!r}, {unused})"
+            elif len(bits) % 8 == 0:
+                return repr(bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8)))
         raise CompileError(f"{where}: DEFAULT {d!r} of a {kind} is not supported")
 
     def emit_class(self, mod: _Module, node: dict, where: str, py: str) -> None:
@@ -540,8 +571,10 @@ class _Compiler:
                 if ts is None or len(ts) != 1:
                     raise CompileError(f"{where}: SET with an untagged CHOICE or open type component is not supported")
                 tags.append(next(iter(ts)))
-            if tags != sorted(tags):
-                raise CompileError(f"{where}: SET whose components are not declared in tag order is not supported")
+            if len(set(tags)) != len(tags):
+                raise CompileError(f"{where}: SET components with the same tag")
+            # DER puts SET components in tag order (X.690 10.3): the model declares them in that order
+            mems = [m for _, m in sorted(zip(tags, mems), key=lambda p: p[0])]
         base = "_s.Choice" if kind == "CHOICE" else "_s.Sequence"
         lines.append(f"class {py}({base}, gc=False):")
         lines.append(f"    \"\"\"{where} ({kind}).\"\"\"")
@@ -715,7 +748,9 @@ class _Compiler:
         return "\n".join(out) + "\n"
 
 
-def _parse(sources: Iterable[str] | str) -> dict:
+def _parse(sources: Iterable[str] | str | dict) -> dict:
+    if isinstance(sources, dict):
+        return sources  # already parsed: what asn1tools.parse_string / parse_files return
     try:
         import asn1tools
     except ImportError as exc:  # pragma: no cover - the optional extra
@@ -736,12 +771,13 @@ def _parse(sources: Iterable[str] | str) -> dict:
         raise CompileError(f"ASN.1 parse error: {exc}") from None
 
 
-def generate(sources: Iterable[str] | str, *, strict: bool = False) -> str:
-    """Python source declaring the models of the ASN.1 modules ``sources`` (texts or file paths)."""
+def generate(sources: Iterable[str] | str | dict, *, strict: bool = False) -> str:
+    """Python source declaring the models of the ASN.1 modules ``sources``: module texts or file paths (or the
+    dict asn1tools' ``parse_string``/``parse_files`` return)."""
     return _Compiler(_parse(sources), strict).run()
 
 
-def compile(sources: Iterable[str] | str, *, strict: bool = False) -> _types.SimpleNamespace:  # noqa: A001
+def compile(sources: Iterable[str] | str | dict, *, strict: bool = False) -> _types.SimpleNamespace:  # noqa: A001
     """Compile ASN.1 modules (texts or file paths) into a namespace of estcodec model classes and constants.
     ``__warnings__`` lists the constructs compiled as open types (refused with ``strict=True``)."""
     src = generate(sources, strict=strict)
