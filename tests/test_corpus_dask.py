@@ -136,15 +136,18 @@ def _pid_gone(pid: int) -> bool:
 def test_dask_recipe_on_a_local_cluster(tmp_path, capsys):
     pytest.importorskip("dask.distributed", reason="the recipe needs dask[distributed] (extra 'corpus')")
     ders = _certifi_ders()
-    # four files of certifi's roots, one of them with a damaged certificate and a non-certificate block
+    # four files of certifi's roots, one base64 DER per line; one file with a truncated certificate and a line
+    # that is not base64
+    import base64
+
     paths = []
     for i in range(4):
-        blocks = [pem.encode("CERTIFICATE", d) for d in ders]
+        lines = [base64.b64encode(d) for d in ders]
         if i == 2:
-            blocks.insert(7, pem.encode("CERTIFICATE", bytes(ders[7][:-10])))   # truncated
-            blocks.insert(0, pem.encode("PRIVATE KEY", b"\x30\x00"))           # not a certificate: skipped
-        p = tmp_path / f"part-{i}.pem"
-        p.write_text("".join(blocks), encoding="ascii")
+            lines.insert(7, base64.b64encode(ders[7][:-10]))   # truncated: line 9 after the insert below
+            lines.insert(0, b"not base64!")                   # line 1
+        p = tmp_path / f"part-{i}.b64"
+        p.write_bytes(b"\n".join(lines) + b"\n")
         paths.append(str(p))
 
     namespace = {"__name__": "docs_corpus"}
@@ -178,8 +181,9 @@ def test_dask_recipe_on_a_local_cluster(tmp_path, capsys):
     assert algorithms == expected_algs and sum(algorithms.values()) == 4 * len(ders)
     assert [c.to_der() for c in expiring] == [c.to_der() for c in certs if c.not_after < cutoff]
     assert expiring and all(isinstance(c, Certificate) for c in expiring)
-    assert [(os.path.basename(r[0]), r[1]) for r in rejected] == [("part-2.pem", 8)]
-    assert rejected[0][4] >= 0 and rejected[0][3].startswith("$")
+    assert [(os.path.basename(r[0]), r[1], r[2]) for r in rejected] == \
+        [("part-2.b64", 1, "not-base64"), ("part-2.b64", 9, rejected[1][2])]
+    assert rejected[1][3].startswith("$") and rejected[1][4] >= 0
     assert str(len(expiring)) in out
 
     assert len(pids) == 2 and os.getpid() not in pids
