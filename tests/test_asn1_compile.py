@@ -414,3 +414,32 @@ def test_ambiguous_choice_is_an_open_type_or_refused_when_strict():
     assert ns.__warnings__ and "M.C" in ns.__warnings__[0] and ns.C is schema.Any
     with pytest.raises(CompileError, match="M.C"):
         asn1.compile(text, strict=True)
+
+
+def test_mangled_modules_end_in_compile_error():
+    """A fixed, seeded set of mangled module texts: each compiles or raises CompileError, nothing else."""
+    import random
+
+    rng = random.Random(15)
+    pieces = [" OPTIONAL", " DEFAULT 5", " [3]", " IMPLICIT", " EXPLICIT", "...", ",", " SEQUENCE OF", " ANY",
+              " CHOICE {a INTEGER}", " {", " }", " (SIZE (1..2))", " T", " S", "@a", " COMPONENTS OF S"]
+    outcomes = {"compiled": 0, "refused": 0}
+    for _ in range(80):
+        text = rng.choice([TAGGING, OPEN])
+        for _ in range(rng.randint(1, 4)):
+            pos = rng.randrange(len(text))
+            if rng.random() < 0.5:
+                text = text[:pos] + rng.choice(pieces) + text[pos:]
+            else:
+                text = text[:pos] + text[pos + rng.randint(1, 12):]
+        try:
+            asn1.compile(text)
+            outcomes["compiled"] += 1
+        except CompileError:
+            outcomes["refused"] += 1
+    assert outcomes["compiled"] and outcomes["refused"]
+
+
+def test_a_missing_module_file_is_a_compile_error(tmp_path):
+    with pytest.raises(CompileError, match="cannot read"):
+        asn1.compile([str(tmp_path / "absent.asn")])

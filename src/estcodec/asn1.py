@@ -162,9 +162,9 @@ class _Compiler:
         self.pynames: dict[tuple[str, str], str] = {}           # (module, asn1 name) -> pyname
         self.state: dict[tuple[str, str], str] = {}             # compiling / done
         self.used: set[str] = set()
-        self.exported: dict[str, str] = {}                      # pyname -> "Module.Type"
         self.constants: list[str] = []
-        self.registries: list[str] = []
+        self.registries: list[tuple[str, str]] = []
+        self.current = ""                                        # the type being compiled, for error messages
 
     # -- name resolution --
     def lookup(self, mod: _Module, name: str, what: str = "types") -> tuple[_Module, str]:
@@ -248,7 +248,7 @@ class _Compiler:
         m, n, tagged_ = self.resolve(mod, {k: v for k, v in node.items() if k != "tag"}, where)
         if tagged_:
             return False
-        return n["type"] in ("CHOICE", "ANY", "ANY DEFINED BY") or ".&" in n["type"] and self.is_open(m, n)
+        return n["type"] in ("CHOICE", "ANY", "ANY DEFINED BY") or (".&" in n["type"] and self.is_open(m, n))
 
     def is_open(self, mod: _Module, node: dict) -> bool:
         cls_name, _, fld = node["type"].partition(".&")
@@ -444,6 +444,7 @@ class _Compiler:
         if st == "done":
             return
         where = f"{mod.name}.{name}"
+        self.current = where
         if st == "compiling":
             raise CompileError(f"{where}: recursive types are not supported (the type refers to itself)")
         self.state[key] = "compiling"
@@ -467,7 +468,6 @@ class _Compiler:
                 base = f"_a.tagged({base}, {mode!r}, {num}, {cls!r}, name={name!r})"
             lines = [f"{py} = {base}" + (f"  # {'; '.join(notes)}" if notes else "")]
             self.defs[py] = (lines, deps)
-        self.exported[py] = where
         self.state[key] = "done"
 
     def check_params(self, mod: _Module, name: str, node: dict) -> None:
@@ -538,9 +538,6 @@ class _Compiler:
         deps: set = set()
         lines: list[str] = []
         mems = [self.auto_tagged(mod, node, m) for m in self.members(mod, node)]
-        if mod.implied and kind != "CHOICE":
-            for m in mems:
-                m["_ext"] = m["_ext"]
         if kind == "CHOICE":
             seen: dict = {}
             clash = None
@@ -615,7 +612,7 @@ class _Compiler:
                     self.warnings.append(msg + "; kept as raw TLV")
                 else:
                     key = f"{py}.{fname}"
-                    reg = self.registry_from_table(mod, m, fwhere, set())
+                    reg = self.registry_from_table(mod, m, fwhere)
                     self.registries.append((key, reg))
                     kw.append(f"defined_by={ref!r}")
                     kw.append(f"registry=OPEN_TYPES[{key!r}]")
@@ -645,7 +642,7 @@ class _Compiler:
             lines.append(f"_a.set_type({py})")
         self.defs[py] = (lines, deps)
 
-    def registry_from_table(self, mod: _Module, mem: dict, where: str, deps: set) -> str:
+    def registry_from_table(self, mod: _Module, mem: dict, where: str) -> str:
         table = mem.get("table")
         if not (isinstance(table, list) and len(table) == 2):
             return "{}"
@@ -679,7 +676,7 @@ class _Compiler:
             tnode = obj[field_name]
             if not isinstance(tnode, dict):
                 continue
-            t, _ = self.member_type(m, tnode, where, f"_{_pyname(s)}_{len(entries)}", deps)
+            t, _ = self.member_type(m, tnode, where, f"_{_pyname(s)}_{len(entries)}", set())
             entries.append(f"{key_py}: {t}")
         return "{" + ", ".join(entries) + "}"
 
@@ -760,9 +757,12 @@ def _parse(sources: Iterable[str] | str | dict) -> dict:
     texts = []
     for s in sources:
         s = os.fspath(s)
-        if "\n" not in s and "::=" not in s and os.path.exists(s):
-            with open(s, encoding="utf-8") as fh:
-                texts.append(fh.read())
+        if "\n" not in s and "::=" not in s:  # a path
+            try:
+                with open(s, encoding="utf-8") as fh:
+                    texts.append(fh.read())
+            except (OSError, UnicodeDecodeError) as exc:
+                raise CompileError(f"{s}: cannot read the module ({exc})") from None
         else:
             texts.append(s)
     try:
@@ -771,31 +771,48 @@ def _parse(sources: Iterable[str] | str | dict) -> dict:
         raise CompileError(f"ASN.1 parse error: {exc}") from None
 
 
+def _generate(sources: Iterable[str] | str | dict, strict: bool) -> tuple[str, list[str]]:
+    parsed = _parse(sources)
+    c = _Compiler(parsed, strict)
+    try:
+        return c.run(), c.warnings
+    except CompileError:
+        raise
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError, RecursionError) as exc:
+        # a form of the parser's output this compiler does not know: refused, not a crash
+        raise CompileError(f"{c.current or 'ASN.1'}: construct not understood ({type(exc).__name__}: {exc})") from None
+
+
 def generate(sources: Iterable[str] | str | dict, *, strict: bool = False) -> str:
     """Python source declaring the models of the ASN.1 modules ``sources``: module texts or file paths (or the
     dict asn1tools' ``parse_string``/``parse_files`` return)."""
-    return _Compiler(_parse(sources), strict).run()
+    return _generate(sources, strict)[0]
 
 
 def compile(sources: Iterable[str] | str | dict, *, strict: bool = False) -> _types.SimpleNamespace:  # noqa: A001
     """Compile ASN.1 modules (texts or file paths) into a namespace of estcodec model classes and constants.
-    ``__warnings__`` lists the constructs compiled as open types (refused with ``strict=True``)."""
-    src = generate(sources, strict=strict)
+    ``__warnings__`` lists the constructs compiled as open types (refused with ``strict=True``);
+    ``__source__`` is the generated Python source; ``OPEN_TYPES`` the open-type registries."""
     import sys
 
-    # Model modules are evaluated with their module findable (schema resolves string annotations through it).
+    src, _ = _generate(sources, strict)
+    # Model classes resolve string annotations through their module, so the source runs as a module that can be
+    # found while it is executed. Its classes cannot be pickled by reference (write them out with
+    # ``python -m estcodec compile`` for that).
     mod = _types.ModuleType("estcodec._asn1_compiled")
-    ns = mod.__dict__
     prev = sys.modules.get(mod.__name__)
     sys.modules[mod.__name__] = mod
     try:
-        exec(builtins.compile(src, "<estcodec.asn1>", "exec"), ns)  # noqa: S102 - our own generated source
+        exec(builtins.compile(src, "<estcodec.asn1>", "exec"), mod.__dict__)  # noqa: S102 - our generated source
+    except TypeError as exc:  # a declaration the schema refuses (its message names the class)
+        raise CompileError(f"cannot be declared as an estcodec model: {exc}") from None
     finally:
         if prev is None:
             sys.modules.pop(mod.__name__, None)
         else:
             sys.modules[mod.__name__] = prev
-    out = _types.SimpleNamespace(**{k: v for k, v in ns.items() if not k.startswith("__") or k == "__warnings__"})
+    out = _types.SimpleNamespace(**{k: v for k, v in mod.__dict__.items() if not k.startswith("__")})
+    out.__warnings__ = mod.__dict__["__warnings__"]
     out.__source__ = src
     return out
 
@@ -805,7 +822,7 @@ def run(args) -> int:
     import sys
 
     try:
-        src = generate(args.modules, strict=args.strict)
+        src, warnings = _generate(args.modules, args.strict)
     except (CompileError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -816,15 +833,6 @@ def run(args) -> int:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(src)
         os.replace(tmp, args.output)
-    for w in generate_warnings(src):
+    for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     return 0
-
-
-def generate_warnings(src: str) -> list[str]:
-    for line in reversed(src.splitlines()):
-        if line.startswith("__warnings__ = "):
-            import ast
-
-            return list(ast.literal_eval(line.split(" = ", 1)[1]))
-    return []
