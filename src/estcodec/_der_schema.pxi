@@ -655,7 +655,7 @@ def _from_der_for_pickle(cls, data, ber=False):
 def _model_from_pickle(cls, data, bint ber=False):
     """Unpickle a model cheaply: check the outer tag and length, keep the bytes, and decode them on the first read
     of a field (a SEQUENCE model) or of ``.value`` (a CHOICE model). The bytes were a valid encoding when pickled;
-    bytes altered since then raise DecodeError at that first read. BER-read CHOICE values decode at once."""
+    bytes altered since then raise DecodeError at that first read. Models read with ber=True decode at once."""
     cdef bytes src = as_bytes(data)
     cdef Spec spec = <Spec>cls._asn1_spec
     cdef Header h
@@ -663,22 +663,21 @@ def _model_from_pickle(cls, data, bint ber=False):
     cdef Py_ssize_t idx
     cdef Model m
     cdef ChoiceModel cm
+    if ber:
+        return cls.from_der(src, ber=True)  # read back as it was read first, at once (rare)
     if spec.kind == K_SEQ and spec.model is cls:
-        read_header(<cbuf>PyBytes_AS_STRING(src), 0, n, &h, ber)
+        read_header(<cbuf>PyBytes_AS_STRING(src), 0, n, &h, False)
         if not _matches(spec, &h):
             _unexpected(spec, &h)
-        if not ber and h.cend != n:
+        if h.cend != n:
             _fail(f"{n - h.cend} bytes of trailing data after the value", h.cend, "trailing-data")
         m = <Model>_new_model(<PyObject*>cls)
         m._src = src
         m._start = 0
         m._cstart = h.cstart
         m._end = n
-        m._ber = ber
-        if ber:
-            m._load()  # the bytes a BER read keeps may not be DER: settle them now
         return m
-    if spec.kind == K_CHOICE and spec.model is cls and not spec.transparent and not ber:
+    if spec.kind == K_CHOICE and spec.model is cls and not spec.transparent:
         read_header(<cbuf>PyBytes_AS_STRING(src), 0, n, &h, False)
         idx = _choice_index(spec, &h)
         if idx < 0:
