@@ -111,10 +111,10 @@ def test_certifi_roots_read_as_estcodec_x509_reads_them(pkix):
         for e in t.extensions or []:
             if e.extn_id == oid.BASIC_CONSTRAINTS:
                 bc, xbc = pkix.BasicConstraints.from_der(e.extn_value), x.basic_constraints
-                assert (bc.c_a, bc.path_len_constraint) == (xbc.ca, xbc.path_len_constraint)
+                assert (bc.ca, bc.path_len_constraint) == (xbc.ca, xbc.path_len_constraint)
             elif e.extn_id == oid.KEY_USAGE:
                 ku = schema.decode(pkix.KeyUsage, e.extn_value)
-                renamed = {"non_repudiation": "content_commitment", "c_rl_sign": "crl_sign"}
+                renamed = {"non_repudiation": "content_commitment"}
                 assert {renamed.get(b, b) for b in ku} == set(x.key_usage)
             elif e.extn_id == oid.SUBJECT_KEY_IDENTIFIER:
                 assert schema.decode(pkix.SubjectKeyIdentifier, e.extn_value) == x.subject_key_identifier
@@ -145,7 +145,7 @@ def test_compiled_models_refuse_what_the_module_forbids(pkix):
     # BasicConstraints.cA DEFAULT FALSE: an encoded FALSE is not DER
     with pytest.raises(DecodeError) as ei:
         pkix.BasicConstraints.from_der(bytes.fromhex("3003010100"))
-    assert ei.value.path == "$.c_a"
+    assert ei.value.path == "$.ca"
 
 
 # --- the command line -------------------------------------------------------------------------------------
@@ -284,11 +284,11 @@ def test_cmc_status_info_v2_reads_a_built_response():
     ns = asn1.compile(CMC_MODULES)
     from estcodec import cmc
 
-    status = ns.CMCStatusInfoV2(c_mc_status=0, body_list=[ns.BodyPartReference("body_part_id", 1)],
+    status = ns.CMCStatusInfoV2(cmc_status=0, body_list=[ns.BodyPartReference("body_part_id", 1)],
                                 status_string="ok")
     der = status.to_der()
     back = ns.CMCStatusInfoV2.from_der(der)
-    assert back.c_mc_status == 0 and back.body_list[0].value == 1 and back.status_string == "ok"
+    assert back.cmc_status == 0 and back.body_list[0].value == 1 and back.status_string == "ok"
     assert cmc.CMCStatusInfoV2.from_der(der).status_string == "ok"
 
 

@@ -122,7 +122,10 @@ _TAG_OF_KIND = {"SEQUENCE": 16, "SEQUENCE OF": 16, "SET": 17, "SET OF": 17}
 
 
 def _snake(name: str) -> str:
-    s = name.replace("-", "_")
+    # a one-letter prefix before an acronym joins it (dNSName -> dns_name, cRLIssuer -> crl_issuer, cA -> ca), as
+    # the hand-written models spell them; eContent stays e_content
+    s = re.sub(r"^([a-z])([A-Z]+?)(?=[A-Z][a-z]|[0-9_-]|$)", lambda m: m.group(1) + m.group(2).lower(), name)
+    s = s.replace("-", "_")
     s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", s)
     s = re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", s)
     s = s.lower()
