@@ -38,6 +38,7 @@ import builtins
 import keyword
 import os
 import re
+import textwrap
 import types as _types
 from collections.abc import Iterable
 
@@ -738,12 +739,18 @@ class _Compiler:
         out.append("")
         for n in order:
             lines = self.defs[n][0]
+            if lines[0].startswith("class ") and out[-1] != "":
+                out.append("")
             out += lines
             if lines[0].startswith("class "):
                 out.append("")
         out.append("")
         out += [f"OPEN_TYPES[{key!r}].update({reg})" for key, reg in self.registries if reg != "{}"]
-        out.append("__all__ = [" + ", ".join(repr(n) for n in order if not n.startswith("_")) + "]")
+        names = [repr(n) for n in order if not n.startswith("_")]
+        out.append("__all__ = [")
+        out += textwrap.wrap(", ".join(names), 116, initial_indent="    ", subsequent_indent="    ",
+                             break_on_hyphens=False)
+        out.append("]")
         out.append("__warnings__ = " + repr(self.warnings))
         return "\n".join(out) + "\n"
 
