@@ -5,7 +5,8 @@
     python benchmarks/asn1tools_corpus.py asn1tools-0.167.0 -v       # every failure, one line each
 
 Part 1, modules: every ``tests/files/**/*.asn`` is compiled alone; one that imports from modules it lacks is
-compiled again together with every ``.asn`` of its folder. A module counts as compiled when ``compile`` returns
+compiled again together with every ``.asn`` of its folder and the repository's X.500 stand-ins
+(tests/vectors/asn1-modules/x500-stubs.asn). A module counts as compiled when ``compile`` returns
 (modules compiled as open types for ambiguous CHOICEs still count; they are listed in the warnings column).
 
 Part 2, test values: asn1tools' DER tests (``tests/test_der.py``) are run with asn1tools' ``compile_*`` and
@@ -29,6 +30,10 @@ import re
 import sys
 import unittest
 import warnings
+
+
+X500_STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "vectors", "asn1-modules",
+                          "x500-stubs.asn")
 
 
 def _snake(name: str) -> str:
@@ -80,6 +85,15 @@ def rebuild(v):
     return v
 
 
+def _parsed(path: str):
+    import asn1tools
+
+    try:
+        return asn1tools.parse_files([path])
+    except Exception:  # noqa: BLE001 - asn1tools' own parse errors; compile reports them
+        return None
+
+
 def part_modules(sdist: str, verbose: bool) -> None:
     from estcodec import asn1
 
@@ -90,15 +104,25 @@ def part_modules(sdist: str, verbose: bool) -> None:
         try:
             ns = asn1.compile([f])
         except asn1.CompileError as exc:
+            ns = None
             if "which was not given" in str(exc) or "neither defined nor imported" in str(exc):
-                group = sorted(glob.glob(os.path.join(os.path.dirname(f), "*.asn")))
+                # again with the modules it imports (transitively) from its folder and the X.500 stand-ins
+                by_module: dict = {}
+                for g in sorted(glob.glob(os.path.join(os.path.dirname(f), "*.asn"))) + [X500_STUBS]:
+                    for name, d in (_parsed(g) or {}).items():
+                        by_module.setdefault(name, d)
+                mine = _parsed(f) or {}
+                need = dict(mine)
+                todo = [m for d in mine.values() for m in d.get("imports", {})]
+                while todo:
+                    m = todo.pop()
+                    if m not in need and m in by_module:
+                        need[m] = by_module[m]
+                        todo += list(by_module[m].get("imports", {}))
                 try:
-                    ns = asn1.compile(group)
+                    ns = asn1.compile(need)
                 except asn1.CompileError as exc2:
                     exc = exc2
-                    ns = None
-            else:
-                ns = None
             if ns is None:
                 reason = re.sub(r"^[^:]*: ", "", str(exc))
                 reason = re.sub(r"'.*|\b[A-Z][\w-]*\.[\w.-]+", "…", reason)[:70]

@@ -372,14 +372,18 @@ class _Compiler:
             lo, hi = 0, -1
             if "size" in node:
                 size = node["size"]
-                if len(size) == 1 and None not in size:
+                try:
+                    if len(size) != 1 or None in size:
+                        raise LookupError("extensible")
                     r = size[0]
                     if isinstance(r, (list, tuple)):
                         lo = self.int_value(mod, r[0], where) if r[0] != "MIN" else 0
                         hi = -1 if r[1] == "MAX" else self.int_value(mod, r[1], where)
                     else:
                         lo = hi = self.int_value(mod, r, where)
-                else:
+                except (LookupError, CompileError):
+                    # an extensible constraint, or a bound that is a parameter of a parameterised type
+                    lo, hi = 0, -1
                     notes.append(f"SIZE {self.fmt_constraint(size)} not enforced")
             fn = "_s.SequenceOf" if kind == "SEQUENCE OF" else "_s.SetOf"
             args = [inner]
@@ -749,7 +753,7 @@ class _Compiler:
         names = [repr(n) for n in order if not n.startswith("_")]
         out.append("__all__ = [")
         out += textwrap.wrap(", ".join(names), 116, initial_indent="    ", subsequent_indent="    ",
-                             break_on_hyphens=False)
+                             break_on_hyphens=False, break_long_words=False)
         out.append("]")
         out.append("__warnings__ = " + repr(self.warnings))
         return "\n".join(out) + "\n"
