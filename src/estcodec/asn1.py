@@ -239,14 +239,33 @@ class _Compiler:
         tagged_ = "tag" in node
         while node["type"] not in _PRIMS and node["type"] not in ("SEQUENCE", "SET", "SEQUENCE OF", "SET OF",
                                                                      "CHOICE", "ANY", "ANY DEFINED BY") \
-                and node["type"] not in _UNSUPPORTED and ".&" not in node["type"]:
+                and node["type"] not in _UNSUPPORTED:
             depth += 1
             if depth > 50:
                 raise CompileError(f"{where}: the type {node['type']} refers to itself")
+            if ".&" in node["type"]:
+                field_type = self.class_field_type(mod, node)
+                if field_type is None:
+                    break  # an open type
+                mod, node = field_type
+                continue
             mod, name = self.lookup(mod, node["type"])
             node = mod.types[name]
             tagged_ = tagged_ or "tag" in node
         return mod, node, tagged_
+
+    def class_field_type(self, mod: _Module, node: dict) -> tuple[_Module, dict] | None:
+        """(module, type node) of a fixed-type field of an information object class (``CLASS.&id``); None for a
+        type field (an open type) or a class that is not known."""
+        cls_name, _, fld = node["type"].partition(".&")
+        try:
+            m, c = self.lookup(mod, cls_name, "classes")
+        except CompileError:
+            return None
+        for member in m.classes[c].get("members", []):
+            if member.get("name") == "&" + fld and member.get("type") not in (None, "OpenType"):
+                return m, {"type": member["type"]}
+        return None
 
     def is_untagged_choice_or_open(self, mod: _Module, node: dict, where: str) -> bool:
         m, n, tagged_ = self.resolve(mod, {k: v for k, v in node.items() if k != "tag"}, where)
