@@ -443,3 +443,19 @@ def test_mangled_modules_end_in_compile_error():
 def test_a_missing_module_file_is_a_compile_error(tmp_path):
     with pytest.raises(CompileError, match="cannot read"):
         asn1.compile([str(tmp_path / "absent.asn")])
+
+
+def test_omit_unsupported_leaves_out_what_cannot_be_mapped(tmp_path):
+    text = ("M DEFINITIONS ::= BEGIN R ::= REAL  S ::= SEQUENCE { r R, i INTEGER }  "
+            "T ::= SEQUENCE { i INTEGER }  U ::= SEQUENCE OF S END")
+    with pytest.raises(CompileError, match="M.R"):
+        asn1.compile(text)
+    ns = asn1.compile(text, omit_unsupported=True)
+    assert ns.T.from_der(bytes.fromhex("3003020101")).i == 1
+    assert not hasattr(ns, "S") and not hasattr(ns, "U") and not hasattr(ns, "R")
+    assert sorted(w.split(" left out")[0] for w in ns.__warnings__) == ["M.R", "M.S", "M.U"]
+    mod = tmp_path / "m.asn"
+    mod.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "estcodec", "compile", "--omit-unsupported", str(mod)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "class T(" in proc.stdout and "M.S left out" in proc.stderr

@@ -34,6 +34,8 @@ def _add_compile(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="where to write the models ('-' or absent: stdout)")
     p.add_argument("--strict", action="store_true",
                    help="refuse ambiguous CHOICEs and clashing OPTIONAL tags instead of compiling them as open types")
+    p.add_argument("--omit-unsupported", action="store_true",
+                   help="leave out the types that cannot be compiled (named on stderr) instead of failing")
 
 
 # name -> (help, add_arguments, "module:function" run with the parsed args, returning the exit status)

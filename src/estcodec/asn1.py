@@ -158,9 +158,11 @@ class _Module:
 
 
 class _Compiler:
-    def __init__(self, parsed: dict, strict: bool) -> None:
+    def __init__(self, parsed: dict, strict: bool, omit: bool = False) -> None:
         self.mods = {n: _Module(n, d) for n, d in parsed.items()}
         self.strict = strict
+        self.omit = omit
+        self.omitted: list[str] = []
         self.warnings: list[str] = []
         self.defs: dict[str, tuple[list[str], set[str]]] = {}   # pyname -> (source lines, dependencies)
         self.pynames: dict[tuple[str, str], str] = {}           # (module, asn1 name) -> pyname
@@ -470,11 +472,21 @@ class _Compiler:
         st = self.state.get(key)
         if st == "done":
             return
+        if isinstance(st, CompileError):
+            raise st  # refused before: a type that uses it is refused for the same reason
         where = f"{mod.name}.{name}"
         self.current = where
         if st == "compiling":
             raise CompileError(f"{where}: recursive types are not supported (the type refers to itself)")
         self.state[key] = "compiling"
+        try:
+            self._compile_named(mod, name, where)
+        except CompileError as exc:
+            self.state[key] = exc
+            raise
+        self.state[key] = "done"
+
+    def _compile_named(self, mod: _Module, name: str, where: str) -> None:
         node = mod.types[name]
         if "parameters" in node:
             self.check_params(mod, name, node)
@@ -495,7 +507,6 @@ class _Compiler:
                 base = f"_a.tagged({base}, {mode!r}, {num}, {cls!r}, name={name!r})"
             lines = [f"{py} = {base}" + (f"  # {'; '.join(notes)}" if notes else "")]
             self.defs[py] = (lines, deps)
-        self.state[key] = "done"
 
     def check_params(self, mod: _Module, name: str, node: dict) -> None:
         """Parameterised types compile when their parameters are information object sets (or values used only in
@@ -728,7 +739,13 @@ class _Compiler:
         self.compile_values()
         for mod in self.mods.values():
             for name, node in mod.types.items():
-                self.compile_named(mod, name)
+                try:
+                    self.compile_named(mod, name)
+                except CompileError as exc:
+                    if not self.omit:
+                        raise
+                    self.omitted.append(f"{mod.name}.{name}")
+                    self.warnings.append(f"{mod.name}.{name} left out: {exc}")
         order: list[str] = []
         done: set = {"OPEN_TYPES"}
 
@@ -804,9 +821,9 @@ def _parse(sources: Iterable[str] | str | dict) -> dict:
         raise CompileError(f"ASN.1 parse error: {exc}") from None
 
 
-def _generate(sources: Iterable[str] | str | dict, strict: bool) -> tuple[str, list[str]]:
+def _generate(sources: Iterable[str] | str | dict, strict: bool, omit: bool = False) -> tuple[str, list[str]]:
     parsed = _parse(sources)
-    c = _Compiler(parsed, strict)
+    c = _Compiler(parsed, strict, omit)
     try:
         return c.run(), c.warnings
     except CompileError:
@@ -816,19 +833,23 @@ def _generate(sources: Iterable[str] | str | dict, strict: bool) -> tuple[str, l
         raise CompileError(f"{c.current or 'ASN.1'}: construct not understood ({type(exc).__name__}: {exc})") from None
 
 
-def generate(sources: Iterable[str] | str | dict, *, strict: bool = False) -> str:
+def generate(sources: Iterable[str] | str | dict, *, strict: bool = False, omit_unsupported: bool = False) -> str:
     """Python source declaring the models of the ASN.1 modules ``sources``: module texts or file paths (or the
-    dict asn1tools' ``parse_string``/``parse_files`` return)."""
-    return _generate(sources, strict)[0]
+    dict asn1tools' ``parse_string``/``parse_files`` return). With ``omit_unsupported=True`` a type that cannot be
+    compiled (and every type that uses it) is left out and named in ``__warnings__`` instead of refusing the
+    whole input."""
+    return _generate(sources, strict, omit_unsupported)[0]
 
 
-def compile(sources: Iterable[str] | str | dict, *, strict: bool = False) -> _types.SimpleNamespace:  # noqa: A001
+def compile(sources: Iterable[str] | str | dict, *, strict: bool = False,  # noqa: A001
+            omit_unsupported: bool = False) -> _types.SimpleNamespace:
     """Compile ASN.1 modules (texts or file paths) into a namespace of estcodec model classes and constants.
-    ``__warnings__`` lists the constructs compiled as open types (refused with ``strict=True``);
-    ``__source__`` is the generated Python source; ``OPEN_TYPES`` the open-type registries."""
+    ``__warnings__`` lists the constructs compiled as open types (refused with ``strict=True``) and the types
+    left out with ``omit_unsupported=True``; ``__source__`` is the generated Python source; ``OPEN_TYPES`` the
+    open-type registries."""
     import sys
 
-    src, _ = _generate(sources, strict)
+    src, _ = _generate(sources, strict, omit_unsupported)
     # Model classes resolve string annotations through their module, so the source runs as a module that can be
     # found while it is executed. Its classes cannot be pickled by reference (write them out with
     # ``python -m estcodec compile`` for that).
@@ -855,7 +876,7 @@ def run(args) -> int:
     import sys
 
     try:
-        src, warnings = _generate(args.modules, args.strict)
+        src, warnings = _generate(args.modules, args.strict, args.omit_unsupported)
     except (CompileError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
