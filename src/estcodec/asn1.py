@@ -6,11 +6,13 @@ extra ``estclient[asn1]``), and returns a namespace of model classes declared wi
 ``python -m estcodec compile MODULE.asn ... -o models.py`` writes), so a project can commit the models and drop
 asn1tools.
 
-What maps, and how:
+What maps, and how (docs/asn1-compile.md has the table):
 
 - SEQUENCE, SET, SEQUENCE OF, SET OF, CHOICE; named types become classes (SEQUENCE/SET/CHOICE) or aliases;
-  components defined inline become classes named ``Outer_component``.
-- OPTIONAL, DEFAULT (BOOLEAN, INTEGER and ENUMERATED values or names, named-bit lists);
+  components defined inline become classes named ``Outer_component``; SET components are declared in tag
+  order (the order DER encodes them in); COMPONENTS OF is inlined;
+- OPTIONAL, DEFAULT (BOOLEAN, INTEGER and ENUMERATED values or names, strings, OIDs, BIT STRING, OCTET STRING
+  and named-bit values);
 - tags: ``[n]``, ``[APPLICATION n]``, ``[PRIVATE n]``, EXPLICIT/IMPLICIT per component or by the module's
   default, AUTOMATIC tagging (X.680 §25.3), and tags on type assignments (``T ::= [APPLICATION 1] ...``); a tag
   on an untagged CHOICE or open type is EXPLICIT whatever the default (X.680 §31.2.7);
@@ -23,14 +25,16 @@ What maps, and how:
 - open types: ``ANY`` and ``ANY DEFINED BY x`` (raw TLV bytes, resolved through the registry
   ``OPEN_TYPES["Type.component"]`` that callers may fill: OID -> type), and information-object-class fields
   ``CLASS.&Type({Set}{@id})``, whose registry is built from the object set where the parser gives its objects
-  (an object given only by reference is skipped: asn1tools does not expose its fields);
+  (an object given only by reference is skipped: asn1tools does not expose its fields); parameterised types
+  whose parameters are object sets compile once, their registries left to the caller;
 - OBJECT IDENTIFIER and INTEGER value assignments become constants (``id_pe = "1.3.6.1.5.5.7.1"``).
 
 What does not map is refused with ``CompileError`` naming the type and the construct: REAL, GeneralString
-and other types the engine has no codec for, recursive types, parameterised types, DEFAULT values of other
-types, an open type whose ``@field`` comes after it. Two constructs that X.680 forbids but PKI modules use are
-compiled as open types (raw TLV) and listed in ``namespace.__warnings__`` (refused with ``strict=True``): a
-CHOICE whose alternatives share a tag, and consecutive OPTIONAL components whose tags clash.
+and other types the engine has no codec for, recursive types, parameterised types with a type parameter,
+DEFAULT values of constructed types, an open type whose ``@field`` comes after it (``omit_unsupported=True``
+leaves such types out instead). Two constructs that X.680 forbids but PKI modules use are compiled and listed
+in ``namespace.__warnings__`` (refused with ``strict=True``): a CHOICE whose alternatives share a tag (an open
+type, raw TLV), and consecutive OPTIONAL components whose tags clash.
 """
 from __future__ import annotations
 
@@ -162,11 +166,10 @@ class _Compiler:
         self.mods = {n: _Module(n, d) for n, d in parsed.items()}
         self.strict = strict
         self.omit = omit
-        self.omitted: list[str] = []
         self.warnings: list[str] = []
         self.defs: dict[str, tuple[list[str], set[str]]] = {}   # pyname -> (source lines, dependencies)
         self.pynames: dict[tuple[str, str], str] = {}           # (module, asn1 name) -> pyname
-        self.state: dict[tuple[str, str], str] = {}             # compiling / done
+        self.state: dict[tuple[str, str], object] = {}          # "compiling", "done" or the CompileError
         self.used: set[str] = set()
         self.constants: list[str] = []
         self.registries: list[tuple[str, str]] = []
@@ -744,7 +747,6 @@ class _Compiler:
                 except CompileError as exc:
                     if not self.omit:
                         raise
-                    self.omitted.append(f"{mod.name}.{name}")
                     self.warnings.append(f"{mod.name}.{name} left out: {exc}")
         order: list[str] = []
         done: set = {"OPEN_TYPES"}
