@@ -18,6 +18,7 @@ Rows (wall-clock seconds, best of ``--repeat``; the cluster is started and warme
 * cluster, summary: the same summary computed on the workers (only counts come back);
 * cluster, models to client: every model sent back to the client (pickled on the worker, unpickled here), one
   list per partition (``to_delayed``, as the recipe does);
+* cluster, DER bytes to client: the same certificates sent back as plain ``bytes`` (the floor for moving them);
 * cluster, models to client + read all: the same, then one field of every model read in the client, which is
   what unpickling cost before it deferred the decode;
 * cluster, models to client, flattened bag: ``bag.compute()`` of the flattened bag, which gathers every
@@ -230,6 +231,12 @@ def main(argv=None) -> int:
                         c.serial_number
                     return got
 
+                def cluster_bytes():
+                    # the same data as plain DER bytes: what moving the bytes alone costs here
+                    der_bag = certs_bag().map(lambda c: c.to_der())
+                    parts = dask.compute(*der_bag.to_delayed(), scheduler=client.get)
+                    return [d for part in parts for d in part]
+
                 def cluster_models_flat():
                     return certs_bag().compute(scheduler=client.get)
 
@@ -241,6 +248,10 @@ def main(argv=None) -> int:
                 assert len(got) == args.count
                 del got
                 rows.append((f"cluster of {args.workers} workers, models to client", t))
+                t, got = best_of(args.repeat, cluster_bytes)
+                assert len(got) == args.count
+                del got
+                rows.append((f"cluster of {args.workers} workers, DER bytes to client (no models)", t))
                 t, got = best_of(args.repeat, cluster_models_read)
                 del got
                 rows.append((f"cluster of {args.workers} workers, models to client + read all", t))
