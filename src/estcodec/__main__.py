@@ -29,11 +29,22 @@ def _add_show(p: argparse.ArgumentParser) -> None:
     add_arguments(p)
 
 
+def _add_compile(p: argparse.ArgumentParser) -> None:
+    p.add_argument("modules", metavar="MODULE.asn", nargs="+", help="ASN.1 module files (imports resolved among them)")
+    p.add_argument("-o", "--output", metavar="FILE", help="where to write the models ('-' or absent: stdout)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse ambiguous CHOICEs and clashing OPTIONAL tags instead of compiling them as open types")
+    p.add_argument("--omit-unsupported", action="store_true",
+                   help="leave out the types that cannot be compiled (named on stderr) instead of failing")
+
+
 # name -> (help, add_arguments, "module:function" run with the parsed args, returning the exit status)
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] = {
     "dump": ("print the element tree of a DER/BER/PEM/base64 file", _add_dump, "estcodec.dump:run"),
     "show": ("recognise a PKI structure (certificate, CSR, CMC, CMS, CSR attributes, key) and summarise it",
              _add_show, "estcodec.show:run"),
+    "compile": ("compile ASN.1 modules into estcodec model declarations (Python source; needs asn1tools)",
+                _add_compile, "estcodec.asn1:run"),
 }
 
 

@@ -401,12 +401,42 @@ cdef class Model:
 
     @cython.final
     cdef inline object _get(self, Py_ssize_t i):
-        cdef PyObject* p = self._p[i]
+        cdef PyObject* p
+        if self._p == NULL:
+            self._load()
+        p = self._p[i]
         if p == NULL:
             return None
         if _is_leaf(p):
             return self._make_leaf(i)
         return <object>p
+
+    @cython.final
+    cdef int _load(self) except -1:
+        # An unpickled instance holds only its bytes (see _model_from_pickle): decode them on the first read of a
+        # field, and take over the decoded instance's values.
+        cdef Model tmp
+        cdef Py_ssize_t i
+        if self._src is None:
+            raise TypeError(f"{type(self).__name__} instance was made without values")
+        tmp = <Model>_decode_top(<Spec>type(self)._asn1_spec, self._src, self._ber)
+        if self._p != NULL:
+            return 0  # loaded meanwhile (decoding can run other code through a garbage collection)
+        if tmp._p == &tmp._s[0]:
+            for i in range(tmp._n):
+                self._s[i] = tmp._s[i]
+                tmp._s[i] = NULL
+            self._p = &self._s[0]
+        else:
+            self._p = tmp._p
+        self._n = tmp._n
+        tmp._p = NULL
+        tmp._n = 0
+        self._src = tmp._src  # deferred leaves refer to offsets in these bytes (BER input was normalised)
+        self._start = tmp._start
+        self._cstart = tmp._cstart
+        self._end = tmp._end
+        return 0
 
     @cython.final
     cdef object _make_leaf(self, Py_ssize_t i):
@@ -469,6 +499,8 @@ cdef class Model:
         return type(self)(**kwargs)
 
     def _values(self):
+        if self._p == NULL:
+            self._load()
         return tuple([self._get(i) for i in range(self._n)])
 
     def __eq__(self, other):
@@ -491,7 +523,12 @@ cdef class Model:
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def __reduce__(self):
-        return (_from_der_for_pickle, (type(self), self.to_der(), self._src is not None and self._ber))
+        cdef bytes der
+        if self._src is not None and self._start == 0 and self._end == PyBytes_GET_SIZE(self._src):
+            der = self._src  # the whole buffer: no copy
+        else:
+            der = self.to_der()
+        return (_model_from_pickle, (type(self), der, self._src is not None and self._ber))
 
 
 @cython.no_gc
@@ -579,7 +616,7 @@ cdef class ChoiceModel:
         return f"{type(self).__name__}({self.name}={self.value!r})"
 
     def __reduce__(self):
-        return (_from_der_for_pickle, (type(self), self.to_der(), self._src is not None and self._ber))
+        return (_model_from_pickle, (type(self), self.to_der(), self._src is not None and self._ber))
 
 
 @cython.final
@@ -611,7 +648,53 @@ def is_bound_decoder(obj):
 def _from_der_for_pickle(cls, data, ber=False):
     # Instances decoded with ber=True may hold encodings only the schema knows are not DER (a DEFAULT value
     # present, trailing zero bits of a named bit list): they are read back as they were read first.
+    # (What pickles made before _model_from_pickle existed call.)
     return cls.from_der(data, ber=ber)
+
+
+def _model_from_pickle(cls, data, bint ber=False):
+    """Unpickle a model cheaply: check the outer tag and length, keep the bytes, and decode them on the first read
+    of a field (a SEQUENCE model) or of ``.value`` (a CHOICE model). The bytes were a valid encoding when pickled;
+    bytes altered since then raise DecodeError at that first read. Models read with ber=True decode at once."""
+    cdef bytes src = as_bytes(data)
+    cdef Spec spec = <Spec>cls._asn1_spec
+    cdef Header h
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(src)
+    cdef Py_ssize_t idx
+    cdef Model m
+    cdef ChoiceModel cm
+    if ber:
+        return cls.from_der(src, ber=True)  # read back as it was read first, at once (rare)
+    if spec.kind == K_SEQ and spec.model is cls:
+        read_header(<cbuf>PyBytes_AS_STRING(src), 0, n, &h, False)
+        if not _matches(spec, &h):
+            _unexpected(spec, &h)
+        if h.cend != n:
+            _fail(f"{n - h.cend} bytes of trailing data after the value", h.cend, "trailing-data")
+        m = <Model>_new_model(<PyObject*>cls)
+        m._src = src
+        m._start = 0
+        m._cstart = h.cstart
+        m._end = n
+        return m
+    if spec.kind == K_CHOICE and spec.model is cls and not spec.transparent:
+        read_header(<cbuf>PyBytes_AS_STRING(src), 0, n, &h, False)
+        idx = _choice_index(spec, &h)
+        if idx < 0:
+            _unexpected(spec, &h)
+        if h.cend != n:
+            _fail(f"{n - h.cend} bytes of trailing data after the value", h.cend, "trailing-data")
+        cm = <ChoiceModel>_new_model(<PyObject*>cls)
+        cm._index = idx
+        cm._value = None
+        cm._lazy = True
+        cm._pairs = None
+        cm._ber = False
+        cm._src = src
+        cm._start = 0
+        cm._end = n
+        return cm
+    return cls.from_der(src, ber=ber)
 
 
 cdef class FieldGetter:
@@ -681,6 +764,8 @@ cdef class FieldPath:
                 old = self.seen[i]
                 self.seen[i] = t
                 Py_XDECREF(old)
+            if (<Model>cur)._p == NULL:
+                (<Model>cur)._load()
             if self.path[i] >= (<Model>cur)._n:
                 raise IndexError("FieldPath index out of range")
             m = <Model>cur
