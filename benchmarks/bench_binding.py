@@ -5,11 +5,14 @@
 Against ``estclient.testing.EstTestServer(auth="basic", tls_max_version="1.2")`` on loopback (tls-unique exists
 only up to TLS 1.2, so binding happens), for ``channel_binding="auto"`` and ``"off"``, with
 
-- a kept-alive client: one client, one warm-up enrollment, then ``--n`` enrollments, each timed alone;
+- a kept-alive client: one client per mode, one warm-up enrollment each, then ``--n`` enrollments each, every
+  one timed alone;
 - a fresh client: for each of ``--n`` enrollments a new client is made, enrolls once and is closed (timed
-  together).
+  together);
 
-and prints the median, the 10th and 90th percentiles in milliseconds and the requests the server saw per
+alternating between the two modes enrollment by enrollment, so that both see the same load;
+
+it prints the median, the 10th and 90th percentiles in milliseconds and the requests the server saw per
 enrollment. The P-256 keys are generated before the clock starts, so the figures are the protocol's (TLS,
 requests, CSR signing, the server's issuing). The server runs in a separate process by default, so that it
 does not share the GIL with the client being measured.
@@ -96,69 +99,91 @@ def _builders(n: int, tag: str) -> list[CsrBuilder]:
     return out
 
 
-# Each run returns the n timings and the requests the server saw during the timed enrollments.
-Run = Callable[[Server, str, int], "tuple[list[float], int]"]
+MODES = ("auto", "off")
+# Each run makes n enrollments per binding mode, alternating between the modes (so that both see the same load
+# on a shared machine), and returns per mode the n timings and the requests the server saw during them.
+Result = dict[str, tuple[list[float], int]]
 
 
-def sync_kept(srv: Server, mode: str, n: int) -> tuple[list[float], int]:
-    builders = _builders(n + 1, f"sk-{mode}")
-    times = []
-    with EstClient(srv.config(mode)) as c:
-        c.simple_enroll(builders[0])  # warm-up: opens the connections a fresh client opens
-        before = srv.requests()
-        for b in builders[1:]:
+def _take(srv: Server, result: Result, mode: str, seconds: float, before: int) -> None:
+    times, count = result.setdefault(mode, ([], 0))
+    times.append(seconds)
+    result[mode] = (times, count + srv.requests() - before)
+
+
+def sync_kept(srv: Server, n: int) -> Result:
+    result: Result = {}
+    clients = {m: EstClient(srv.config(m)) for m in MODES}
+    try:
+        builders = {m: _builders(n + 1, f"sk-{m}") for m in MODES}
+        for m in MODES:
+            clients[m].simple_enroll(builders[m][0])  # warm-up: opens what a fresh client opens
+        for i in range(1, n + 1):
+            for m in MODES:
+                before = srv.requests()
+                t0 = time.perf_counter()
+                clients[m].simple_enroll(builders[m][i])
+                _take(srv, result, m, time.perf_counter() - t0, before)
+    finally:
+        for c in clients.values():
+            c.close()
+    return result
+
+
+def sync_fresh(srv: Server, n: int) -> Result:
+    result: Result = {}
+    builders = {m: _builders(n, f"sf-{m}") for m in MODES}
+    for i in range(n):
+        for m in MODES:
+            before = srv.requests()
             t0 = time.perf_counter()
-            c.simple_enroll(b)
-            times.append(time.perf_counter() - t0)
-        return times, srv.requests() - before
+            with EstClient(srv.config(m)) as c:
+                c.simple_enroll(builders[m][i])
+            _take(srv, result, m, time.perf_counter() - t0, before)
+    return result
 
 
-def sync_fresh(srv: Server, mode: str, n: int) -> tuple[list[float], int]:
-    times = []
-    builders = _builders(n, f"sf-{mode}")
-    before = srv.requests()
-    for b in builders:
-        t0 = time.perf_counter()
-        with EstClient(srv.config(mode)) as c:
-            c.simple_enroll(b)
-        times.append(time.perf_counter() - t0)
-    return times, srv.requests() - before
+async def _async_kept(srv: Server, n: int) -> Result:
+    result: Result = {}
+    clients = {m: AsyncEstClient(srv.config(m)) for m in MODES}
+    try:
+        builders = {m: _builders(n + 1, f"ak-{m}") for m in MODES}
+        for m in MODES:
+            await clients[m].simple_enroll(builders[m][0])
+        for i in range(1, n + 1):
+            for m in MODES:
+                before = srv.requests()
+                t0 = time.perf_counter()
+                await clients[m].simple_enroll(builders[m][i])
+                _take(srv, result, m, time.perf_counter() - t0, before)
+    finally:
+        for c in clients.values():
+            await c.aclose()
+    return result
 
 
-async def _async_kept(srv: Server, mode: str, n: int) -> tuple[list[float], int]:
-    builders = _builders(n + 1, f"ak-{mode}")
-    times = []
-    async with AsyncEstClient(srv.config(mode)) as c:
-        await c.simple_enroll(builders[0])
-        before = srv.requests()
-        for b in builders[1:]:
+async def _async_fresh(srv: Server, n: int) -> Result:
+    result: Result = {}
+    builders = {m: _builders(n, f"af-{m}") for m in MODES}
+    for i in range(n):
+        for m in MODES:
+            before = srv.requests()
             t0 = time.perf_counter()
-            await c.simple_enroll(b)
-            times.append(time.perf_counter() - t0)
-        return times, srv.requests() - before
+            async with AsyncEstClient(srv.config(m)) as c:
+                await c.simple_enroll(builders[m][i])
+            _take(srv, result, m, time.perf_counter() - t0, before)
+    return result
 
 
-async def _async_fresh(srv: Server, mode: str, n: int) -> tuple[list[float], int]:
-    times = []
-    builders = _builders(n, f"af-{mode}")
-    before = srv.requests()
-    for b in builders:
-        t0 = time.perf_counter()
-        async with AsyncEstClient(srv.config(mode)) as c:
-            await c.simple_enroll(b)
-        times.append(time.perf_counter() - t0)
-    return times, srv.requests() - before
+def async_kept(srv: Server, n: int) -> Result:
+    return asyncio.run(_async_kept(srv, n))
 
 
-def async_kept(srv: Server, mode: str, n: int) -> tuple[list[float], int]:
-    return asyncio.run(_async_kept(srv, mode, n))
+def async_fresh(srv: Server, n: int) -> Result:
+    return asyncio.run(_async_fresh(srv, n))
 
 
-def async_fresh(srv: Server, mode: str, n: int) -> tuple[list[float], int]:
-    return asyncio.run(_async_fresh(srv, mode, n))
-
-
-CASES: list[tuple[str, str, Run]] = [
+CASES: list[tuple[str, str, Callable[[Server, int], Result]]] = [
     ("EstClient", "kept-alive", sync_kept),
     ("AsyncEstClient", "kept-alive", async_kept),
     ("EstClient", "fresh", sync_fresh),
@@ -178,8 +203,9 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with Server(args.in_process) as srv:
         for client, reuse, run in CASES:
-            for mode in ("auto", "off"):
-                times, count = run(srv, mode, args.n)
+            result = run(srv, args.n)
+            for mode in MODES:
+                times, count = result[mode]
                 reqs = count / args.n
                 q = statistics.quantiles(times, n=10)
                 row = {"client": client, "reuse": reuse, "binding": mode, "median_ms": statistics.median(times) * 1e3,
