@@ -426,12 +426,12 @@ class _OperationState:
 
     __slots__ = ("_shared", "bound", "keep_bound", "pinned", "epoch")
 
-    def __init__(self, shared: F.FlowState, epoch: int) -> None:
+    def __init__(self, shared: F.FlowState) -> None:
         object.__setattr__(self, "_shared", shared)
         object.__setattr__(self, "bound", None)
         object.__setattr__(self, "keep_bound", True)
         object.__setattr__(self, "pinned", {})
-        object.__setattr__(self, "epoch", epoch)
+        object.__setattr__(self, "epoch", -1)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._shared, name)
@@ -476,14 +476,17 @@ class AsyncEstClient(_DriverBase):
             await self._stale.pop().aclose()
 
     def _operation(self) -> _OperationState:
-        """The state for an operation that may post a CSR: with the most recently used kept-alive bound
-        connection, if there is one."""
-        op = _OperationState(self._state, self._epoch)
+        """The state to make the flow of an operation that may post a CSR with (see _checkout)."""
+        return _OperationState(self._state)
+
+    def _checkout(self, op: _OperationState) -> None:
+        """When the operation starts running (its flow reads ``bound`` later): it takes the most recently used
+        kept-alive bound connection, if there is one."""
+        op.epoch = self._epoch
         if self._idle_bound:
             client, bound = self._idle_bound.pop()
             op.pinned[(bound[0], True)] = client
             op.bound = bound
-        return op
 
     async def _finish(self, op: _OperationState | None, pinned: dict[tuple[bool, bool], httpx.AsyncClient],
                       ok: bool) -> None:
@@ -564,6 +567,8 @@ class AsyncEstClient(_DriverBase):
         deadline: Deadline | None = None  # see EstClient._run
         await self._close_stale()
         try:
+            if op is not None:
+                self._checkout(op)
             result: Any = None
             command = next(flow)
             while True:
