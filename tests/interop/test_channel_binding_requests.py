@@ -80,6 +80,9 @@ async def test_async_bound_enrollment_request_counts(auth: str | None, required:
                 new = srv.requests[before:]
                 assert [(r.operation, r.status) for r in new] == [("simpleenroll", 200)]
                 assert new[0].connection_id == fresh[-1].connection_id
+            # what an enrollment learns is the client's (the bound connection is the operation's, never shared)
+            assert client._state.server_tls_version == "TLSv1.2" and client._state.bound is None
+            assert client._state.basic_preemptive is (auth == "basic")
         assert len(srv.issued_certificates) == 4
 
 
@@ -180,3 +183,16 @@ async def test_async_bootstrap_closes_bound_connections() -> None:
             await client.simple_enroll(CsrBuilder().common_name("boot-3"))
             new = srv.requests[before:]
             assert len(new) == 2 and new[-1].operation == "simpleenroll" and new[-1].status == 200
+
+
+async def test_async_serverkeygen_and_enroll_and_wait_use_the_kept_alive_connection() -> None:
+    with EstTestServer(auth="basic", tls_max_version="1.2", require_channel_binding=True) as srv:
+        async with AsyncEstClient(_config(srv)) as client:
+            await client.simple_enroll(CsrBuilder().common_name("k1"))
+            conn = srv.requests[-1].connection_id
+            before = len(srv.requests)
+            await client.server_keygen(CsrBuilder().common_name("k2"))
+            await client.enroll_and_wait(CsrBuilder().common_name("k3"), max_wait=30)
+            new = srv.requests[before:]
+            assert [(r.operation, r.status, r.connection_id) for r in new] == [
+                ("serverkeygen", 200, conn), ("simpleenroll", 200, conn)]
