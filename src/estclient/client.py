@@ -427,6 +427,34 @@ class EstClient(_DriverBase):
         return self._run(F.full_cmc(self.config, self._state, request, signer_trust=signer_trust))
 
 
+class _OperationState:
+    """The client's :class:`~estclient.flows.FlowState` as one async operation sees it: what the client has
+    learnt is shared (reads and writes go to the client's state), but the channel-bound connection (``bound``)
+    belongs to this operation while it runs, so that enrollments running at once never sign for the same
+    connection. ``pinned`` holds the operation's own connections, by (tls12_only, verify)."""
+
+    __slots__ = ("_shared", "bound", "keep_bound", "pinned", "epoch")
+
+    def __init__(self, shared: F.FlowState) -> None:
+        object.__setattr__(self, "_shared", shared)
+        object.__setattr__(self, "bound", None)
+        object.__setattr__(self, "keep_bound", True)
+        object.__setattr__(self, "pinned", {})
+        object.__setattr__(self, "epoch", -1)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._shared, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.__slots__:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._shared, name, value)
+
+    note_pinned = F.FlowState.note_pinned
+    observe = F.FlowState.observe
+
+
 class AsyncEstClient(_DriverBase):
     """Asynchronous EST client: the same operations as :class:`EstClient`, as coroutines. Safe to use from
     many tasks at once (connections are pooled; channel-bound requests get their own connection)."""
@@ -436,6 +464,54 @@ class AsyncEstClient(_DriverBase):
         self._client: httpx.AsyncClient | None = None
         self._anchor_lock: asyncio.Lock | None = None
         self._slots = AsyncSlots(config.max_connections)  # operations in flight, first come first served
+        # Channel-bound connections kept open between operations (as EstClient does), each with the connection
+        # its next CSR is signed for; an enrollment takes one for itself while it runs and puts it back after
+        # a success. _epoch counts the events that make them unusable (identity change, aclose, new anchors):
+        # an operation started before one does not put its connection back.
+        self._idle_bound: list[tuple[httpx.AsyncClient, tuple[bool, ConnectionInfo]]] = []
+        self._stale: list[httpx.AsyncClient] = []  # to be closed at the next await (set_client_identity is sync)
+        self._epoch = 0
+
+    def set_client_identity(self, identity: "ClientIdentity | None") -> None:
+        super().set_client_identity(identity)
+        self._drop_bound()
+
+    def _drop_bound(self) -> None:
+        self._stale.extend(c for c, _ in self._idle_bound)
+        self._idle_bound.clear()
+        self._epoch += 1
+
+    async def _close_stale(self) -> None:
+        while self._stale:
+            await self._stale.pop().aclose()
+
+    def _operation(self) -> _OperationState:
+        """The state to make the flow of an operation that may post a CSR with (see _checkout)."""
+        return _OperationState(self._state)
+
+    def _checkout(self, op: _OperationState) -> None:
+        """When the operation starts running (its flow reads ``bound`` later): it takes the most recently used
+        kept-alive bound connection, if there is one."""
+        op.epoch = self._epoch
+        if self._idle_bound:
+            client, bound = self._idle_bound.pop()
+            op.pinned[(bound[0], True)] = client
+            op.bound = bound
+
+    async def _finish(self, op: _OperationState | None, pinned: dict[tuple[bool, bool], httpx.AsyncClient],
+                      ok: bool) -> None:
+        """After an operation: its bound connection, still open, goes back to the idle ones after a success
+        (at most max_connections kept); every other connection of its own is closed."""
+        if ok and op is not None and op.bound is not None and op.epoch == self._epoch:
+            client = pinned.pop((op.bound[0], True), None)
+            if client is not None:
+                self._idle_bound.append((client, op.bound))
+                while len(self._idle_bound) > max(1, self.config.max_connections):
+                    self._stale.append(self._idle_bound.pop(0)[0])
+        for c in pinned.values():
+            await c.aclose()
+        pinned.clear()
+        await self._close_stale()
 
     def _make_transport(self, ctx: ssl.SSLContext, limits: httpx.Limits) -> Any:
         return async_transport(ctx, limits)
@@ -447,6 +523,8 @@ class AsyncEstClient(_DriverBase):
         await self.aclose()
 
     async def aclose(self) -> None:
+        self._drop_bound()
+        await self._close_stale()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -492,12 +570,17 @@ class AsyncEstClient(_DriverBase):
                 raise self._error(exc, deadline, send) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _run(self, flow: F.Flow) -> Any:
-        pinned: dict[tuple[bool, bool], httpx.AsyncClient] = {}
+    async def _run(self, flow: F.Flow, op: _OperationState | None = None) -> Any:
+        """Drive ``flow``; ``op`` is the state it was made with when it may post a CSR (see _operation)."""
+        pinned: dict[tuple[bool, bool], httpx.AsyncClient] = op.pinned if op is not None else {}
+        ok = False
         deadline: Deadline | None = None  # see EstClient._run
+        await self._close_stale()
         await self._slots.acquire()  # a place in the client's own FIFO queue, not in httpx's pool (see _limits)
         held = True
         try:
+            if op is not None:
+                self._checkout(op)
             result: Any = None
             command = next(flow)
             while True:
@@ -527,19 +610,21 @@ class AsyncEstClient(_DriverBase):
                     for c in pinned.values():
                         await c.aclose()
                     pinned.clear()
-                    await self.aclose()
+                    if op is not None:
+                        op.bound = None
+                    await self.aclose()  # the next request opens a new, verified session (idle bound ones too)
                     result = None
                 else:  # pragma: no cover
                     raise AssertionError(f"unknown flow command {command!r}")
                 command = flow.send(result)
         except StopIteration as stop:
+            ok = True
             return stop.value
         finally:
             if held:
                 self._slots.release()
             flow.close()
-            for c in pinned.values():
-                await c.aclose()
+            await self._finish(op, pinned, ok)  # after a failure, every connection of the operation is closed
 
     async def _bootstrap_once(self) -> None:
         assert self.config.trust is not None
@@ -567,28 +652,33 @@ class AsyncEstClient(_DriverBase):
 
     async def simple_enroll(self, csr: Any) -> P.Issued | P.Pending:
         await self._bootstrap_once()
-        return await self._run(F.enroll(self.config, self._state, csr))
+        op = self._operation()
+        return await self._run(F.enroll(self.config, op, csr), op)  # type: ignore[arg-type]
 
     async def simple_reenroll(self, csr: Any, *, allow_without_identity: bool = False) -> P.Issued | P.Pending:
         """See :meth:`EstClient.simple_reenroll`."""
         await self._bootstrap_once()
-        return await self._run(F.enroll(self.config, self._state, csr, reenroll=True,
-                                        allow_without_identity=allow_without_identity))
+        op = self._operation()
+        return await self._run(F.enroll(self.config, op, csr, reenroll=True,  # type: ignore[arg-type]
+                                        allow_without_identity=allow_without_identity), op)
 
     async def enroll_and_wait(self, csr: Any, *, max_wait: float, reenroll: bool = False) -> P.Issued:
         await self._bootstrap_once()
-        return await self._run(F.enroll_and_wait(self.config, self._state, csr, max_wait=max_wait, reenroll=reenroll))
+        op = self._operation()
+        return await self._run(F.enroll_and_wait(self.config, op, csr, max_wait=max_wait,  # type: ignore[arg-type]
+                                                 reenroll=reenroll), op)
 
     async def server_keygen(
         self, csr: Any, *, kek: bytes | None = None, kek_id: bytes | None = None, private_key: Any = None,
         certificate: Any = None, signer_trust: Any = None,
     ) -> P.ServerKeygenResponse | P.Pending:
         await self._bootstrap_once()
+        op = self._operation()
         try:
             return await self._run(F.server_keygen(
-                self.config, self._state, csr, kek=kek, kek_id=kek_id, private_key=private_key,
+                self.config, op, csr, kek=kek, kek_id=kek_id, private_key=private_key,  # type: ignore[arg-type]
                 certificate=certificate, signer_trust=signer_trust,
-            ))
+            ), op)
         except ValueError as exc:
             raise _keygen_error(exc, signer_trust) from None
 
