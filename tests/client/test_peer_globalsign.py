@@ -4,12 +4,17 @@ label and, under its ``pkcs7`` label, a server-generated key as a CMS EncryptedD
 The CLI cases replay the same answers from a real TLS server on 127.0.0.1 (hostile_server.py)."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from estclient.errors import ConfigError, NotSupported, ProtocolError, ServerError
 from estclient.protocol import (
@@ -106,3 +111,40 @@ def test_cli_encrypted_key_says_how_to_decrypt(tmp_path: Path) -> None:
         assert "--kek-id" in proc.stderr and "--encrypt-to-cert" in proc.stderr
         assert [r.path.rsplit("/", 1)[1] for r in srv.requests] == ["csrattrs", "serverkeygen"]
     assert not (tmp_path / "k.pem").exists()
+
+
+def test_cli_refuses_a_plaintext_key_it_asked_to_have_encrypted(tmp_path: Path) -> None:
+    """globalsign's estserver ignores DecryptKeyIdentifier / AsymmetricDecryptKeyIdentifier and sends the key in
+    clear (RFC 7030 §4.4.1.1 and §4.4.1.2 say it MUST encrypt): the CLI must not write it and claim it was
+    encrypted. The same recorded answer to a request that asked for no encryption is accepted."""
+    def script(req: Request) -> Reply:
+        return _reply("csrattrs" if req.path.endswith("/csrattrs") else "serverkeygen")
+
+    kek = tmp_path / "kek.hex"
+    kek.write_text("00112233445566778899aabbccddeeff")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "holder")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - dt.timedelta(minutes=1))
+            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+    (tmp_path / "holder.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "holder.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (tmp_path / "holder.key").chmod(0o600)
+    with HostileServer(script) as srv:
+        ca = tmp_path / "ca.pem"
+        ca.write_bytes(srv.ca_pem)
+        common = ("serverkeygen", "--server", srv.url, "--trust", str(ca), "--cn", "x")
+        for extra in (("--kek-id", "01", "--kek-file", str(kek)),
+                      ("--cert", str(tmp_path / "holder.pem"), "--key", str(tmp_path / "holder.key"),
+                       "--encrypt-to-cert")):
+            proc = _run_cli(*common, *extra, "--key-out", str(tmp_path / "k.pem"), "--out", str(tmp_path / "c.pem"))
+            assert proc.returncode == 6, proc.stderr
+            assert "unencrypted although the request asked for it encrypted" in proc.stderr
+            assert not (tmp_path / "k.pem").exists() and not (tmp_path / "c.pem").exists()
+        proc = _run_cli(*common, "--key-out", str(tmp_path / "k.pem"), "--out", str(tmp_path / "c.pem"))
+        assert proc.returncode == 0, proc.stderr
+        assert "unencrypted (over TLS)" in proc.stderr + proc.stdout
+        assert (tmp_path / "k.pem").stat().st_mode & 0o777 == 0o600
+        assert [r.path.rsplit("/", 1)[1] for r in srv.requests] == ["csrattrs", "serverkeygen"] * 3
