@@ -813,10 +813,6 @@ def cmd_serverkeygen(args: argparse.Namespace) -> int:
     if result.private_key is None:
         raise CliError(EXIT_PROTOCOL, "the server-generated key arrived encrypted: give --kek-id and --kek-file, "
                                       "or --encrypt-to-cert, to decrypt it")
-    if kw and not result.key_encrypted:  # RFC 7030 §4.4.1.1/§4.4.1.2: the server MUST encrypt when asked to
-        raise CliError(EXIT_PROTOCOL, "the server sent the generated key unencrypted although the request asked for "
-                                      "it encrypted; nothing written (without --kek-id/--encrypt-to-cert a key "
-                                      "protected by TLS only is accepted)")
     key = result.private_key_object()
     _write_issued(out, args, result.certificate, result.chain, key, "serverkeygen",
                   {"private_key": f"{_key_description(key)}, {how}"})

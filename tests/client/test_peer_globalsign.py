@@ -4,6 +4,7 @@ label and, under its ``pkcs7`` label, a server-generated key as a CMS EncryptedD
 The CLI cases replay the same answers from a real TLS server on 127.0.0.1 (hostile_server.py)."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import subprocess
@@ -16,6 +17,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from estclient import AsyncEstClient, EstClient
+from estclient.config import EstClientConfig, TrustAnchors
+from estclient.csr import CsrBuilder
 from estclient.errors import ConfigError, NotSupported, ProtocolError, ServerError
 from estclient.protocol import (
     EstResponse,
@@ -148,3 +152,22 @@ def test_cli_refuses_a_plaintext_key_it_asked_to_have_encrypted(tmp_path: Path) 
         assert "unencrypted (over TLS)" in proc.stderr + proc.stdout
         assert (tmp_path / "k.pem").stat().st_mode & 0o777 == 0o600
         assert [r.path.rsplit("/", 1)[1] for r in srv.requests] == ["csrattrs", "serverkeygen"] * 3
+
+
+def test_client_refuses_a_plaintext_key_it_asked_to_have_encrypted() -> None:
+    """The same rule in the library, sync and async: a KEK given, the recorded clear-text answer is refused."""
+    with HostileServer(_reply("serverkeygen")) as srv:
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem))
+        kw = {"kek": bytes(16), "kek_id": b"\x01", "signer_trust": srv.ca_pem}
+        with EstClient(cfg) as client, pytest.raises(ProtocolError, match="unencrypted although"):
+            client.server_keygen(CsrBuilder().common_name("x"), **kw)
+
+        async def main() -> None:
+            async with AsyncEstClient(cfg) as client:
+                await client.server_keygen(CsrBuilder().common_name("x"), **kw)
+
+        with pytest.raises(ProtocolError, match="unencrypted although"):
+            asyncio.run(main())
+        with EstClient(cfg) as client:  # asked for nothing: the key over TLS is what was asked for
+            assert client.server_keygen(CsrBuilder().common_name("x")).private_key is not None
+        assert [r.path for r in srv.requests if r.method == "POST"] == ["/.well-known/est/serverkeygen"] * 3
