@@ -512,6 +512,8 @@ def _apply_csrattrs(out: Output, client: Any, builder: Any, args: argparse.Names
         attrs = client.get_csr_attributes()
     except E.NotSupported:
         return None
+    except E.ServerError as exc:  # name the step: the request the user asked for was not sent yet
+        raise CliError(EXIT_SERVER, f"{exc} (from /csrattrs, asked before the request; --no-csrattrs skips it)") from None
     if not attrs.is_empty():
         builder.with_attributes(attrs)
         out.note(f"est: applied the server's CSR attributes ({len(attrs)} items)")
@@ -811,7 +813,8 @@ def cmd_serverkeygen(args: argparse.Namespace) -> int:
                                  is_pending=_retry_delay, min_delay=client.config.min_retry_delay)
     assert isinstance(result, ServerKeygenResponse)
     if result.private_key is None:
-        raise CliError(EXIT_PROTOCOL, "the server-generated key arrived encrypted and could not be decrypted")
+        raise CliError(EXIT_PROTOCOL, "the server-generated key arrived encrypted: give --kek-id and --kek-file, "
+                                      "or --encrypt-to-cert, to decrypt it")
     key = result.private_key_object()
     _write_issued(out, args, result.certificate, result.chain, key, "serverkeygen",
                   {"private_key": f"{_key_description(key)}, {how}"})

@@ -26,7 +26,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .config import OPERATIONS, validate_ca_label
-from .errors import AuthenticationRequired, EstError, NotSupported, ProtocolError, ServerError
+from .errors import AuthenticationRequired, ConfigError, EstError, NotSupported, ProtocolError, ServerError
 
 __all__ = [
     "EstRequest",
@@ -825,6 +825,9 @@ def _unwrap_key(encrypted: bytes, *, signer_trust: Any, verify_signer: bool, **k
     from estcodec.enveloped import unwrap_server_generated_key
 
     kw = {k: v for k, v in keys.items() if v is not None}
+    if verify_signer and signer_trust is None:  # estcodec says so with a bare ValueError
+        raise ConfigError("serverkeygen: give signer_trust (the EST CA certificates) to verify the encrypted key's "
+                          "signer, or verify_signer=False")
     try:
         info = unwrap_server_generated_key(encrypted, signer_trust=signer_trust, verify_signer=verify_signer, **kw)
     except CodecError as exc:

@@ -1,21 +1,27 @@
 """HTTP-level behaviour of the reference server that peers rely on, on raw TLS sockets: chunked request bodies
 (RFC 9112 §7.1) under the same cap as Content-Length ones, other transfer codings refused with 501, every 401
-with a challenge, and the ``verbose`` request log."""
+with a challenge, and the ``verbose`` request log. The requests of globalsign/est's client are replayed byte for
+byte from ``tests/vectors/globalsign-captures``."""
 from __future__ import annotations
 
 import base64
+import email.parser
+import email.policy
 import io
 import socket
 import ssl
+from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from estcodec.cms import parse_certs_only
 from estclient.testing import EstTestServer
 
 EST = "/.well-known/est/"
+GLOBALSIGN = Path(__file__).resolve().parents[1] / "vectors" / "globalsign-captures"
 
 
 def _csr_b64() -> bytes:
@@ -27,9 +33,10 @@ def _csr_b64() -> bytes:
     return base64.b64encode(csr.public_bytes(Encoding.DER))
 
 
-def _exchange(srv: EstTestServer, head: bytes, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+def _exchange(srv: EstTestServer, head: bytes, body: bytes = b"", *,
+              ctx: ssl.SSLContext | None = None) -> tuple[int, dict[str, str], bytes]:
     """Send one raw request; read the response until the server closes or Content-Length is met."""
-    ctx = srv.client_ssl_context()
+    ctx = ctx or srv.client_ssl_context()
     with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as raw, \
             ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
         tls.sendall(head + body)
@@ -128,3 +135,56 @@ def test_content_transfer_encoding_of_requests_is_ignored() -> None:
             status, headers, body = _exchange(srv, _post_head(srv, f"{cte}Content-Length: {len(csr)}\r\n"), csr)
             assert status == 200 and headers["content-transfer-encoding"] == "base64", cte
         assert len(srv.issued_certificates) == 3
+
+
+def _go_base64(body: bytes) -> bytes:
+    """Decode as globalsign's client does (Go's base64.StdEncoding skips CR and LF, nothing else)."""
+    return base64.b64decode(body.replace(b"\r", b"").replace(b"\n", b""), validate=True)
+
+
+def test_globalsign_client_requests_replayed() -> None:
+    """globalsign/est's estclient (v1.0.6-30-ga0d54bb, recorded on loopback) sends every POST chunked, in one
+    chunk of 76-column base64 lines each ending in CRLF, with ``Content-Transfer-Encoding: base64`` and
+    ``Accept-Encoding: gzip``; the same bytes replayed here must enroll, re-enroll with the issued certificate
+    and get a server-generated key, answered in forms its client reads."""
+    reqs = {op: (GLOBALSIGN / f"client-{op}.req").read_bytes()
+            for op in ("cacerts", "simpleenroll", "simplereenroll", "serverkeygen")}
+    for op in ("simpleenroll", "simplereenroll", "serverkeygen"):  # what the capture shows, so the replay means it
+        head = reqs[op].split(b"\r\n\r\n", 1)[0]
+        assert b"\r\nTransfer-Encoding: chunked\r\n" in head and b"Content-Length" not in head, op
+        assert reqs[op].endswith(b"\r\n\r\n0\r\n\r\n") and reqs[op].count(b"\r\n") > 12, op
+    key = serialization.load_pem_private_key((GLOBALSIGN / "client-key.pem").read_bytes(), None)
+    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    with EstTestServer(username="estuser", password="estpwd") as srv:  # the credentials in the capture
+        status, headers, body = _exchange(srv, reqs["cacerts"])
+        assert status == 200 and headers["content-type"].startswith("application/pkcs7-mime")
+        assert parse_certs_only(_go_base64(body))
+
+        status, headers, body = _exchange(srv, reqs["simpleenroll"])
+        assert status == 200, body
+        assert headers["content-type"].startswith("application/pkcs7-mime")
+        (issued,) = parse_certs_only(_go_base64(body))
+        cert = x509.load_der_x509_certificate(issued.to_der())
+        assert cert.public_key().public_bytes(serialization.Encoding.DER,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo) == spki
+
+        # re-enrollment: the recorded request carries no Authorization; the issued certificate authenticates
+        identity = (cert.public_bytes(serialization.Encoding.PEM), (GLOBALSIGN / "client-key.pem").read_bytes())
+        status, headers, body = _exchange(srv, reqs["simplereenroll"], ctx=srv.client_ssl_context(identity))
+        assert status == 200, body
+        (renewed,) = parse_certs_only(_go_base64(body))
+        assert renewed.to_der() != issued.to_der()
+
+        status, headers, body = _exchange(srv, reqs["serverkeygen"])
+        assert status == 200, body
+        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {headers['content-type']}\r\n\r\n".encode() + body)
+        parts = {p.get_content_type(): p.get_payload(decode=False).encode() for p in msg.iter_parts()}
+        assert set(parts) == {"application/pkcs8", "application/pkcs7-mime"}
+        generated = serialization.load_der_private_key(_go_base64(parts["application/pkcs8"]), None)
+        (skg_cert,) = parse_certs_only(_go_base64(parts["application/pkcs7-mime"]))
+        assert x509.load_der_x509_certificate(skg_cert.to_der()).public_key() == generated.public_key()
+
+        seen = [(r.operation, r.status, r.authenticated_by) for r in srv.requests]
+        assert seen == [("cacerts", 200, None), ("simpleenroll", 200, "basic"),
+                        ("simplereenroll", 200, "certificate"), ("serverkeygen", 200, "basic")], seen
