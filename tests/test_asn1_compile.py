@@ -21,7 +21,7 @@ HERE = os.path.dirname(__file__)
 MODS = os.path.join(HERE, "vectors", "asn1-modules")
 VEC = os.path.join(HERE, "vectors")
 RFC5280 = os.path.join(MODS, "rfc5280.asn")
-CMS_MODULES = [RFC5280, os.path.join(MODS, "rfc3281.asn"), os.path.join(MODS, "rfc3852.asn")]
+CMS_MODULES = [RFC5280, os.path.join(MODS, "rfc3281.asn"), os.path.join(MODS, "rfc5652.asn")]
 CMC_MODULES = CMS_MODULES + [os.path.join(MODS, "rfc4211.asn"), os.path.join(MODS, "rfc5272-6402-cmc.asn")]
 PKCS10_MODULES = [RFC5280, os.path.join(MODS, "x500-stubs.asn"), os.path.join(MODS, "rfc2986.asn")]
 
