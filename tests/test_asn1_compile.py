@@ -218,6 +218,39 @@ def test_rfc5652_module_reads_the_cms_vectors_as_estcodec_cms(cms_ns):
     assert read >= 20
 
 
+def test_cms_module_is_the_rfc5652_text(cms_ns):
+    """rfc5652.asn is RFC 5652's section 12.1/12.2 text (not RFC 3852's), and every type of it compiles."""
+    with open(os.path.join(MODS, "rfc5652.asn"), encoding="ascii") as fh:
+        text = fh.read()
+    assert "-- Imports from RFC 5280 [PROFILE], Appendix A.1" in text and "RFC 3280" not in text
+    assert "END -- of CryptographicMessageSyntax2004" in text and "END -- of AttributeCertificateVersion1" in text
+    assert cms_ns.__warnings__ == []
+    for name in ("PasswordRecipientInfo", "OtherRecipientInfo", "RevocationInfoChoice", "OtherCertificateFormat",
+                 "AttributeCertificateV1", "ExtendedCertificateOrCertificate", "Countersignature"):
+        assert hasattr(cms_ns, name), name
+    # CMSVersion goes to v5 in RFC 5652; the [3] pwri alternative decodes
+    pwri = cms_ns.RecipientInfo.from_der(bytes.fromhex("a312 020100 300b 0609608648016503040105 0400".replace(" ", "")))
+    assert pwri.name == "pwri" and pwri.value.version == 0
+
+
+def test_pre_1994_string_definitions_compile_as_the_builtin_type():
+    """RFC 2797/5272 define UTF8String ::= [UNIVERSAL 12] IMPLICIT OCTET STRING for old compilers: it is UTF8String."""
+    text = ("M DEFINITIONS IMPLICIT TAGS ::= BEGIN UTF8String ::= [UNIVERSAL 12] IMPLICIT OCTET STRING "
+            "S ::= SEQUENCE { s UTF8String, t [1] UTF8String OPTIONAL } END")
+    ns = asn1.compile(text)
+    assert ns.__warnings__ == [] and ns.UTF8String is schema.UTF8String
+    v = ns.S.from_der(bytes.fromhex("3008 0c026869 81026f6b".replace(" ", "")))
+    assert (v.s, v.t) == ("hi", "ok")
+    assert schema.encode(ns.S, ns.S(s="hi", t="ok")) == bytes.fromhex("3008 0c026869 81026f6b".replace(" ", ""))
+    with pytest.raises(DecodeError):  # an OCTET STRING is not a UTF8String
+        ns.S.from_der(bytes.fromhex("3004 04026869".replace(" ", "")))
+    # any other UNIVERSAL tag is still refused by name
+    with pytest.raises(CompileError, match="M.X: UNIVERSAL tags"):
+        asn1.compile("M DEFINITIONS IMPLICIT TAGS ::= BEGIN X ::= [UNIVERSAL 4] IMPLICIT INTEGER END")
+    with pytest.raises(CompileError, match="M.Y: UNIVERSAL tags"):
+        asn1.compile("M DEFINITIONS IMPLICIT TAGS ::= BEGIN Y ::= [UNIVERSAL 12] OCTET STRING END")
+
+
 def test_rfc2986_module_reads_the_csrs_as_estcodec_pkcs10():
     from estcodec.pkcs10 import CertificationRequest
 

@@ -146,10 +146,35 @@ def _pyname(name: str) -> str:
     return s
 
 
+# [UNIVERSAL n] IMPLICIT OCTET STRING is how modules written for pre-1994 compilers define the string types
+# those compilers lack (RFC 2797 and RFC 5272's "UTF8String ::= [UNIVERSAL 12] IMPLICIT OCTET STRING"): the
+# encoding is the built-in string type's, so such a node compiles as that type. Other UNIVERSAL tags stay refused.
+_UNIVERSAL_STRINGS = {num: kind for kind, (_, num) in _PRIMS.items()
+                      if kind.endswith("String") and kind not in ("BIT STRING", "OCTET STRING")}
+
+
+def _universal_builtin(node, depth: int = 0):
+    """The node with every [UNIVERSAL n] IMPLICIT OCTET STRING for a known string type n replaced by that type."""
+    if depth > 200:
+        return node
+    if isinstance(node, list):
+        return [_universal_builtin(x, depth + 1) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _universal_builtin(v, depth + 1) for k, v in node.items()}
+    tag = out.get("tag")
+    if (isinstance(tag, dict) and tag.get("class") == "UNIVERSAL" and tag.get("kind") == "IMPLICIT"
+            and out.get("type") == "OCTET STRING" and isinstance(tag.get("number"), int)
+            and tag["number"] in _UNIVERSAL_STRINGS):
+        del out["tag"]
+        out["type"] = _UNIVERSAL_STRINGS[tag["number"]]
+    return out
+
+
 class _Module:
     def __init__(self, name: str, d: dict) -> None:
         self.name = name
-        self.types: dict = d.get("types", {})
+        self.types: dict = {n: _universal_builtin(t) for n, t in d.get("types", {}).items()}
         self.values: dict = d.get("values", {})
         self.classes: dict = d.get("object-classes", {})
         self.sets: dict = d.get("object-sets", {})
