@@ -289,6 +289,8 @@ def test_rfc5272_6402_module_reads_the_cmc_vectors_as_estcodec_cmc(cms_ns):
     # the two places where RFC 6402's ASN.1 cannot be decoded by tag alone are reported, not hidden
     assert any("OtherStatusInfo" in w for w in ns.__warnings__)
     assert any("ChangeSubjectName.subjectAlt" in w for w in ns.__warnings__)
+    # the module's pre-1997 "UTF8String ::= [UNIVERSAL 12] IMPLICIT OCTET STRING" is the built-in type
+    assert ns.UTF8String is schema.UTF8String
     files = sorted(glob.glob(os.path.join(VEC, "cmc", "sunet-python_cmc", "*.der")))
     files += [os.path.join(VEC, "cmc", "pyasn1-alt-modules", n) for n in
               ("rfc5275__GLUseKEKTestCase__pem_text.der", "rfc6402__BackwardCompatibilityTestCase__pem_text.der")]
