@@ -232,9 +232,7 @@ class ServerKeygenResponse:
         """The key as a ``cryptography`` private key object (raises ProtocolError if it is not available)."""
         if self.private_key is None:
             raise ProtocolError("the server-generated key was not decrypted")
-        from cryptography.hazmat.primitives.serialization import load_der_private_key
-
-        return load_der_private_key(self.private_key, password=None)
+        return _key_object(self.private_key)
 
     def __repr__(self) -> str:
         return (
@@ -800,11 +798,14 @@ def parse_serverkeygen_response(
 
 
 def _key_object(pkcs8_der: bytes) -> Any:
+    from cryptography.exceptions import InternalError, UnsupportedAlgorithm
     from cryptography.hazmat.primitives.serialization import load_der_private_key
 
     try:
         return load_der_private_key(pkcs8_der, password=None)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm, InternalError):
+        # an algorithm cryptography does not know (the fuzzer sent an unknown key OID) is as unusable as a
+        # malformed key; the message names neither the key bytes nor cryptography's text
         raise ProtocolError("serverkeygen: the private key part is not a usable key") from None
 
 

@@ -464,3 +464,20 @@ def test_libest_unit_test_serverkeygen_parts_with_lf():
     assert res.certificate.subject.rfc4514_string() == "CN=US4752-TC5"
     assert p.spki_of(res.private_key_object()) == _spki(res.certificate)
     assert res.private_key[:1] == b"\x30" and res.private_key != base64.b64decode(key_b64)  # PKCS#1 -> PKCS#8
+
+
+def test_serverkeygen_key_of_an_unknown_algorithm_is_a_protocol_error():
+    # found by the protocol fuzz harness (1,000,000 inputs): a PKCS#8 key part whose algorithm cryptography does
+    # not know escaped as cryptography's UnsupportedAlgorithm
+    unknown = bytes.fromhex("300e" "020100" "3007" "06032a0304" "0500" "0400")  # OID 1.2.3.4, empty key
+    parts = p._multipart_parts(
+        p.EstResponse(200, {"Content-Type": A4_CT}, (RFC7030 / "A.4_serverkeygen_response_multipart.LF.txt").read_bytes())
+    )
+    certs_b64 = parts[1][2]
+    body = (
+        b"--b\r\nContent-Type: application/pkcs8\r\n\r\n" + base64.b64encode(unknown) +
+        b"\r\n--b\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n\r\n" + certs_b64 +
+        b"\r\n--b--\r\n"
+    )
+    with pytest.raises(ProtocolError, match="not a usable key"):
+        p.parse_serverkeygen_response(p.EstResponse(200, {"Content-Type": "multipart/mixed; boundary=b"}, body))
