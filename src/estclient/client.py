@@ -24,6 +24,7 @@ from .tls import ConnectionInfo, connection_info, create_ssl_context
 __all__ = ["EstClient", "AsyncEstClient"]
 
 _RETRYABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+_MAX_401_HEAD = 2048  # bytes of a 401 body kept for its reason (the message keeps at most 1,000 characters)
 # TLS alerts a server sends about the client's certificate (OpenSSL reasons end in ALERT_<name>)
 _CLIENT_CERT_ALERTS = ("UNKNOWN_CA", "BAD_CERTIFICATE", "ILLEGAL_PARAMETER", "CERTIFICATE_REQUIRED",
                        "UNSUPPORTED_CERTIFICATE", "CERTIFICATE_EXPIRED", "CERTIFICATE_REVOKED")
@@ -206,11 +207,17 @@ class _DriverBase:
             deadline.hit = True
         return _map_error(exc, deadline)
 
-    def _received_401(self, response: Any, info: ConnectionInfo) -> F.Received:
+    def _received_401(self, response: Any, info: ConnectionInfo, head: bytes = b"") -> F.Received:
         """A 401 that reaches the flow is answered by a new request or ends the operation: either way its
-        connection is not reused (RFC 7030 §3.2.3). Its body is not read, so closing the response closes the
-        connection instead of returning it to the pool."""
-        return F.Received(P.EstResponse(response.status_code, list(response.headers.multi_items()), b""), info, True)
+        connection is not reused (RFC 7030 §3.2.3). Only the first chunk of its body is read (``head``, for the
+        reason a server may give, e.g. libest's "Proof of Possession Mismatch"; at most _MAX_401_HEAD bytes), so
+        closing the response closes the connection instead of returning it to the pool."""
+        body = head[:_MAX_401_HEAD]
+        return F.Received(P.EstResponse(response.status_code, list(response.headers.multi_items()), body), info, True)
+
+    @staticmethod
+    def _401_has_text(response: Any) -> bool:
+        return response.headers.get("content-length", "").strip() != "0"
 
     def _auth_for(self, send: F.Send) -> Any:
         cfg = self.config
@@ -314,7 +321,14 @@ class EstClient(_DriverBase):
                 try:
                     info = self._conn_info(response)
                     if response.status_code == 401:
-                        return self._received_401(response, info)
+                        head = b""
+                        if self._401_has_text(response):
+                            first = response.iter_bytes()
+                            try:
+                                head = next(first, b"")
+                            finally:
+                                first.close()
+                        return self._received_401(response, info, head)
                     self._check_length(response)
                     chunks, size = [], 0
                     for chunk in response.iter_bytes():
@@ -342,8 +356,8 @@ class EstClient(_DriverBase):
             command = next(flow)
             while True:
                 if isinstance(command, F.Send):
-                    if not command.verify and self._verified():
-                        raise AssertionError("unverified send after verification")  # pragma: no cover
+                    if not command.verify and self._verified():  # never unverified once anchors are trusted
+                        raise TlsConfigError("refused: an unverified connection after the bootstrap completed")
                     if command.pinned or not command.verify:
                         key = (command.tls12_only, command.verify)
                         client = pinned.get(key)
@@ -463,7 +477,16 @@ class AsyncEstClient(_DriverBase):
                 try:
                     info = self._conn_info(response)
                     if response.status_code == 401:
-                        return self._received_401(response, info)
+                        head = b""
+                        if self._401_has_text(response):
+                            afirst = response.aiter_bytes()
+                            try:
+                                head = await afirst.__anext__()
+                            except StopAsyncIteration:
+                                pass
+                            finally:
+                                await afirst.aclose()
+                        return self._received_401(response, info, head)
                     self._check_length(response)
                     chunks, size = [], 0
                     async for chunk in response.aiter_bytes():
@@ -490,6 +513,8 @@ class AsyncEstClient(_DriverBase):
             command = next(flow)
             while True:
                 if isinstance(command, F.Send):
+                    if not command.verify and self._verified():  # never unverified once anchors are trusted
+                        raise TlsConfigError("refused: an unverified connection after the bootstrap completed")
                     if command.pinned or not command.verify:
                         key = (command.tls12_only, command.verify)
                         client = pinned.get(key)
@@ -537,6 +562,7 @@ class AsyncEstClient(_DriverBase):
         assert self.config.trust is not None
         if self.config.trust.kind != "bootstrap":
             raise TlsConfigError("bootstrap needs TrustAnchors.bootstrap(...)")
+        await self._bootstrap_once()  # one bootstrap, even when called from many tasks at once
         return await self._run(F.bootstrap(self.config, self._state))
 
     async def get_ca_certs(self) -> P.CaCertificates:
