@@ -1,0 +1,255 @@
+"""Review of the merged client branches (hostile-client, hostile-cmc, interop): how they interact. Real TLS on
+127.0.0.1 (tests/client/hostile_server.py), the sync and the async client each time; bounded by counts the server
+saw (requests, connections, dripped bytes), never by time.
+
+- credentials go only over verified connections to the configured origin, also with Basic sent from the start on
+  channel-bound requests, after a bootstrap, across a client identity change and on a redirect;
+- a repeated ``bootstrap()`` never opens an unverified connection again (sync raised AssertionError, async
+  fetched /cacerts unverified once more);
+- the reason a 401 body gives reaches ``AuthenticationRequired.server_message`` over a real connection (the
+  drivers dropped the body), sanitised and bounded, and the connection still closes;
+- server text quoted in messages (media types) is escaped;
+- the total deadline covers the pinned (channel-binding) connection.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+from typing import Any, Callable
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import NameOID
+
+from estclient import AsyncEstClient, EstClient
+from estclient.config import ClientIdentity, EstClientConfig, HttpAuth, TrustAnchors
+from estclient.csr import CsrBuilder
+from estclient.errors import AuthenticationRequired, EstError, ProtocolError, TransportError
+from hostile_server import HostileServer, Reply, Request
+
+MODES = ["sync", "async"]
+PKCS7 = ("Content-Type", "application/pkcs7-mime; smime-type=certs-only")
+SECRET = "s3cret-pw"
+BASIC = "Basic " + base64.b64encode(f"user:{SECRET}".encode()).decode()
+
+
+def run(mode: str, config: EstClientConfig, op: Callable[[Any], Any]) -> Any:
+    """``op(client)`` on a fresh sync client, or awaited on a fresh async client (``op`` returns a coroutine)."""
+    if mode == "sync":
+        with EstClient(config) as client:
+            return op(client)
+
+    async def main() -> Any:
+        async with AsyncEstClient(config) as client:
+            return await op(client)
+
+    return asyncio.run(main())
+
+
+def _cert_der(public_key: Any, cn: str) -> tuple[bytes, Any]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(public_key or key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.DER), key
+
+
+def certs_only_body(*certs: x509.Certificate) -> bytes:
+    return base64.b64encode(pkcs7.serialize_certificates(list(certs), serialization.Encoding.DER))
+
+
+def issued_for(req: Request) -> Reply:
+    """200 with a certificate for the CSR's key (the client checks the key, not who issued it)."""
+    csr = x509.load_der_x509_csr(base64.b64decode(req.body))
+    der, _ = _cert_der(csr.public_key(), "issued")
+    return Reply(200, [PKCS7], certs_only_body(x509.load_der_x509_certificate(der)))
+
+
+def fingerprint(srv: HostileServer) -> bytes:
+    return hashlib.sha256(x509.load_pem_x509_certificate(srv.ca_pem).public_bytes(serialization.Encoding.DER)).digest()
+
+
+def est_script(srv_box: list[HostileServer], enroll: Callable[[Request], Reply] = issued_for) -> Callable[[Request], Reply]:
+    def script(req: Request) -> Reply:
+        if req.path.endswith("/cacerts"):
+            return Reply(200, [PKCS7], certs_only_body(x509.load_pem_x509_certificate(srv_box[0].ca_pem)))
+        if req.path.endswith("/simpleenroll"):
+            return enroll(req)
+        return Reply(404)
+    return script
+
+
+def identity() -> ClientIdentity:
+    der, key = _cert_der(None, "next-device")
+    cert_pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return ClientIdentity(cert_pem, key_pem)
+
+
+# ------------------------------------------------------------------------ credentials and the pinned connection
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_bound_basic_after_bootstrap_and_identity_change_only_on_verified_connections(mode: str) -> None:
+    """Bootstrap (unverified /cacerts), then channel-bound enrollments with Basic sent from the start, a new
+    client identity, one more enrollment: the unverified connection carries no credentials and nothing after
+    it; the identity change puts the next enrollment on a new connection."""
+    box: list[HostileServer] = []
+    with HostileServer(est_script(box), max_tls12=True) as srv:
+        box.append(srv)
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.bootstrap(fingerprint(srv)), http_auth=HttpAuth("user", SECRET),
+                              operation_timeout=20)
+        if mode == "sync":
+            def op(c: Any) -> None:
+                c.simple_enroll(CsrBuilder().common_name("a"))
+                c.simple_enroll(CsrBuilder().common_name("b"))
+                c.set_client_identity(identity())
+                c.simple_enroll(CsrBuilder().common_name("c"))
+        else:
+            async def op(c: Any) -> None:  # type: ignore[misc]
+                await c.simple_enroll(CsrBuilder().common_name("a"))
+                await c.simple_enroll(CsrBuilder().common_name("b"))
+                c.set_client_identity(identity())
+                await c.simple_enroll(CsrBuilder().common_name("c"))
+        run(mode, cfg, op)
+        reqs = srv.requests
+        first = reqs[0]
+        assert first.path.endswith("/cacerts") and first.connection == 1 and "authorization" not in first.headers
+        assert all(r.connection > 1 for r in reqs[1:])  # the unverified connection is never used again
+        enrolls = [r for r in reqs if r.path.endswith("/simpleenroll")]
+        assert len(enrolls) == 3
+        assert all(r.headers.get("authorization") == BASIC for r in enrolls)  # Basic from the start when bound
+        assert all(r.headers.get("authorization") in (None, BASIC) for r in reqs)
+        # the identity change: the last enrollment (and a probe before it, if any) on a connection of its own
+        before = reqs[: reqs.index(enrolls[1]) + 1]
+        assert enrolls[2].connection not in {r.connection for r in before}
+        if mode == "sync":  # the kept-alive pinned connection: the second enrollment needs no probe
+            assert enrolls[1].connection == enrolls[0].connection
+        assert len(reqs) <= 7
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_redirect_of_a_bound_request_to_another_origin_carries_nothing(mode: str) -> None:
+    with HostileServer(Reply(200)) as other:
+        box: list[HostileServer] = []
+        moved = lambda req: Reply(307, [("Location", other.url + "/.well-known/est/simpleenroll")])  # noqa: E731
+        with HostileServer(est_script(box, moved), max_tls12=True) as srv:
+            box.append(srv)
+            cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem), http_auth=HttpAuth("user", SECRET))
+            with pytest.raises(ProtocolError, match="another origin"):
+                run(mode, cfg, lambda c: c.simple_enroll(CsrBuilder().common_name("r")))
+            assert any(r.path.endswith("/simpleenroll") for r in srv.requests)
+        assert other.connections == 0 and other.requests == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_repeated_bootstrap_never_connects_unverified_again(mode: str) -> None:
+    box: list[HostileServer] = []
+    with HostileServer(est_script(box)) as srv:
+        box.append(srv)
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.bootstrap(fingerprint(srv)), http_auth=HttpAuth("user", SECRET))
+        if mode == "sync":
+            def op(c: Any) -> list[Any]:
+                return [c.bootstrap(), c.bootstrap()]
+        else:
+            async def op(c: Any) -> list[Any]:  # type: ignore[misc]
+                together = await asyncio.gather(c.bootstrap(), c.bootstrap())  # concurrent: one bootstrap
+                return [*together, await c.bootstrap()]
+        sets = run(mode, cfg, op)
+        assert all(s.to_pem() == sets[0].to_pem() for s in sets) and len(sets[0]) == 1
+        assert len(srv.requests) == 1 and srv.connections == 1
+
+
+# ------------------------------------------------------------------------ what the server says, in messages
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_401_reason_reaches_the_error_sanitised_and_bounded(mode: str) -> None:
+    body = b"Proof of Possession Mismatch\x1b[2J\xc2\x9b31m" + b"x" * 100_000
+    reply = Reply(401, [("WWW-Authenticate", 'Basic realm="est"'), ("Content-Type", "text/plain")], body)
+    with HostileServer(reply) as srv:
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem), http_auth=HttpAuth("user", SECRET),
+                              channel_binding="off")
+        seen: dict[str, Any] = {}
+
+        def check(exc: AuthenticationRequired) -> None:
+            seen["exc"] = exc
+            seen["closed"] = srv.wait_for(lambda: srv.closed_by_client == srv.connections)
+
+        if mode == "sync":
+            def op(c: Any) -> None:
+                with pytest.raises(AuthenticationRequired) as ei:
+                    c.simple_enroll(CsrBuilder().common_name("p"))
+                check(ei.value)
+        else:
+            async def op(c: Any) -> None:  # type: ignore[misc]
+                with pytest.raises(AuthenticationRequired) as ei:
+                    await c.simple_enroll(CsrBuilder().common_name("p"))
+                check(ei.value)
+        run(mode, cfg, op)
+        exc = seen["exc"]
+        assert exc.server_message is not None and exc.server_message.startswith("Proof of Possession Mismatch")
+        assert "credentials" not in str(exc)  # not reported as bad credentials
+        text = str(exc) + exc.server_message
+        assert all(ch.isprintable() for ch in text) and len(str(exc)) < 1_100
+        assert seen["closed"]  # RFC 7030 §3.2.3: not back into the pool, body read or not
+        assert len(srv.requests) == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_media_types_quoted_in_messages_are_escaped(mode: str) -> None:
+    c1 = "text/x\u009b2J"  # a C1 control (CSI) as UTF-8 in a header value: h11 lets it through
+    replies = [
+        (Reply(200, [("Content-Type", c1.encode().decode("latin-1"))], b"AAAA"), lambda c: c.get_ca_certs()),
+        (Reply(200, [("Content-Type", "multipart/mixed; boundary=b")],
+               b"--b\r\nContent-Type: text/\x1b[2Jevil\r\n\r\nAAAA\r\n--b--\r\n"),
+         lambda c: c.server_keygen(CsrBuilder().common_name("k"))),
+    ]
+    for reply, op in replies:
+        with HostileServer(reply) as srv:
+            cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem), channel_binding="off")
+            with pytest.raises(ProtocolError) as ei:
+                run(mode, cfg, op)
+            assert all(ch.isprintable() for ch in str(ei.value)), str(ei.value)
+
+
+# ------------------------------------------------------------------------ the deadline on the pinned connection
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_total_deadline_covers_the_pinned_connection(mode: str) -> None:
+    box: list[HostileServer] = []
+    drip = lambda req: Reply(200, [PKCS7], b"A" * 400, drip=0.2)  # noqa: E731
+    with HostileServer(est_script(box, drip), max_tls12=True) as srv:
+        box.append(srv)
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem), timeout=30, operation_timeout=1.5)
+        with pytest.raises(TransportError, match="total deadline"):
+            run(mode, cfg, lambda c: c.simple_enroll(CsrBuilder().common_name("d")))
+        enrolls = [r for r in srv.requests if r.path.endswith("/simpleenroll")]
+        assert len(enrolls) == 1 and enrolls[0].connection == srv.requests[0].connection  # the bound one
+        assert srv.wait_for(lambda: srv.closed_by_client >= 1)
+        assert srv.bytes_dripped <= 60  # the reply is over 440 bytes; about 7 fit in 1.5 s
+
+
+def test_only_est_errors_from_odd_bodies() -> None:
+    """A few odd answers through the sync client: each ends in an EstError subclass."""
+    odd = [
+        Reply(200, [("Content-Type", "multipart/mixed; boundary=" + "a" * 5000)], b"garbage"),
+        Reply(200, [("X-Big", "a" * 200_000)]),
+        Reply(302, [("Location", "//[::1")]),
+        Reply(200, [("Content-Length", "1e9999")]),
+    ]
+    for reply in odd:
+        with HostileServer(reply) as srv:
+            cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem), channel_binding="off")
+            with pytest.raises(EstError):
+                run("sync", cfg, lambda c: c.server_keygen(CsrBuilder().common_name("o")))
