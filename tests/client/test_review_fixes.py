@@ -253,3 +253,16 @@ def test_only_est_errors_from_odd_bodies() -> None:
             cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem), channel_binding="off")
             with pytest.raises(EstError):
                 run("sync", cfg, lambda c: c.server_keygen(CsrBuilder().common_name("o")))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_certificate_names_in_cacerts_errors_are_escaped(mode: str) -> None:
+    """A /cacerts certificate that fails validation is named in the error: its subject is server text."""
+    der, _ = _cert_der(None, "Stranger\x1b]0;owned\x07\u009b2J\u202e")
+    stranger = x509.load_der_x509_certificate(der)
+    with HostileServer(Reply(200)) as srv:
+        srv.script = Reply(200, [PKCS7], certs_only_body(x509.load_pem_x509_certificate(srv.ca_pem), stranger))
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem))
+        with pytest.raises(ProtocolError, match="Stranger") as ei:
+            run(mode, cfg, lambda c: c.get_ca_certs())
+        assert all(ch.isprintable() for ch in str(ei.value)), str(ei.value)
