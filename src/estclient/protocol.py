@@ -779,6 +779,10 @@ def parse_serverkeygen_response(
         raise ProtocolError("serverkeygen: no certificate part")
     if key_der is None and encrypted is None:
         raise ProtocolError("serverkeygen: no key part")
+    if key_der is not None and any(x is not None for x in (private_key, kek)):
+        # the caller asked for an encrypted, signed key (RFC 7030 §4.4.1.2): no silent downgrade to a clear one
+        raise ProtocolError("serverkeygen: the key came unencrypted although a decryption key was given (the "
+                            "request must carry DecryptKeyIdentifier or AsymmetricDecryptKeyIdentifier)")
     if encrypted is not None and any(x is not None for x in (private_key, kek)):
         key_der = _unwrap_key(
             encrypted,

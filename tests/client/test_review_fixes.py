@@ -266,3 +266,26 @@ def test_certificate_names_in_cacerts_errors_are_escaped(mode: str) -> None:
         with pytest.raises(ProtocolError, match="Stranger") as ei:
             run(mode, cfg, lambda c: c.get_ca_certs())
         assert all(ch.isprintable() for ch in str(ei.value)), str(ei.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_serverkeygen_refuses_a_clear_key_when_an_encrypted_one_was_asked_for(mode: str) -> None:
+    """With kek/kek_id the request asks for an encrypted key whose signer is verified (RFC 7030 §4.4.1.2); a
+    server answering with the key in the clear skips that check: refused, not accepted silently."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert_der, _ = _cert_der(key.public_key(), "keygen")
+    pkcs8 = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption())
+    b = "estboundary"
+    body = (f"--{b}\r\nContent-Type: application/pkcs8\r\nContent-Transfer-Encoding: base64\r\n\r\n".encode()
+            + base64.b64encode(pkcs8)
+            + f"\r\n--{b}\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n"
+              f"Content-Transfer-Encoding: base64\r\n\r\n".encode()
+            + certs_only_body(x509.load_der_x509_certificate(cert_der)) + f"\r\n--{b}--\r\n".encode())
+    with HostileServer(Reply(200, [("Content-Type", f'multipart/mixed; boundary="{b}"')], body)) as srv:
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem), channel_binding="off")
+        # without a decryption key the clear key is what was asked for
+        plain = run(mode, cfg, lambda c: c.server_keygen(CsrBuilder().common_name("k")))
+        assert plain.private_key is not None and not plain.key_encrypted
+        with pytest.raises(ProtocolError, match="unencrypted"):
+            run(mode, cfg, lambda c: c.server_keygen(CsrBuilder().common_name("k"), kek=bytes(16), kek_id=b"kid"))
