@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from typing import Any
+from typing import Any, AsyncIterator, Iterator
 
 import httpx
 
@@ -87,6 +87,37 @@ def _digest_failure(exc: BaseException) -> str:
     return f"the challenge is malformed and cannot be read ({type(exc).__name__})"
 
 
+_MAX_CHALLENGE_BODY = 64 * 1024
+
+
+class _ChallengeBody(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """The body of a 401 challenge that httpx answers itself: httpx reads such a body whole, of any size (and
+    decompressed), before sending the answer. It is not needed: it is read (so that the connection can serve
+    the answer) only when its Content-Length is small and it is not compressed; otherwise it is not read at all,
+    and closing it closes the connection instead of draining it."""
+
+    def __init__(self, response: Any) -> None:
+        self._inner = response.stream
+        length = response.headers.get("content-length", "").strip()
+        coding = response.headers.get("content-encoding", "identity").strip().lower()
+        self._read = length.isdigit() and int(length) <= _MAX_CHALLENGE_BODY and coding in ("", "identity")
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._read:
+            yield from self._inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._read:
+            async for chunk in self._inner:
+                yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 class _GuardedDigest(httpx.DigestAuth):
     """httpx's Digest implementation, unchanged, except that a challenge it cannot answer (it raises
     NotImplementedError, KeyError, UnicodeEncodeError, ... while reading or answering it) ends the exchange with
@@ -101,6 +132,7 @@ class _GuardedDigest(httpx.DigestAuth):
                 response = yield outgoing
                 challenge = response.headers.get("www-authenticate")
                 outgoing = flow.send(response)
+                response.stream = _ChallengeBody(response)  # answered: its body is read only if small
         except StopIteration:
             return
         except (NotImplementedError, LookupError, UnicodeError, ValueError, TypeError, httpx.ProtocolError) as exc:
@@ -217,7 +249,9 @@ class _DriverBase:
 
     @staticmethod
     def _401_has_text(response: Any) -> bool:
-        return response.headers.get("content-length", "").strip() != "0"
+        # a compressed reason is not read: one small chunk could inflate to megabytes
+        coding = response.headers.get("content-encoding", "identity").strip().lower()
+        return response.headers.get("content-length", "").strip() != "0" and coding in ("", "identity")
 
     def _auth_for(self, send: F.Send) -> Any:
         cfg = self.config

@@ -289,3 +289,44 @@ def test_serverkeygen_refuses_a_clear_key_when_an_encrypted_one_was_asked_for(mo
         assert plain.private_key is not None and not plain.key_encrypted
         with pytest.raises(ProtocolError, match="unencrypted"):
             run(mode, cfg, lambda c: c.server_keygen(CsrBuilder().common_name("k"), kek=bytes(16), kek_id=b"kid"))
+
+
+# ------------------------------------------------------------------------ bounded: the Digest challenge httpx reads
+
+DIGEST = ("WWW-Authenticate", 'Digest realm="est", nonce="abc", qop="auth", algorithm=SHA-256')
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_digest_challenge_body_is_not_inflated(mode: str) -> None:
+    """httpx reads the body of a challenge it answers whole and decompressed, outside max_body_size: 48 KB of
+    gzip made 50 MB (a 150 MB tracemalloc peak). Such a body is no longer read."""
+    import gzip
+    import tracemalloc
+
+    bomb = gzip.compress(b"\0" * 50_000_000, 9)
+    reply = Reply(401, [DIGEST, ("Content-Type", "text/plain"), ("Content-Encoding", "gzip")], bomb)
+    with HostileServer(reply) as srv:
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem), max_body_size=100_000,
+                              http_auth=HttpAuth("user", SECRET, "digest"))
+        tracemalloc.start()
+        try:
+            with pytest.raises(AuthenticationRequired):
+                run(mode, cfg, lambda c: c.get_ca_certs())
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 20_000_000, peak
+        assert len(srv.requests) <= 4  # httpx's answer, then the flow's one retry with credentials (§3.2.3)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_small_digest_challenge_keeps_its_connection(mode: str) -> None:
+    """A plain, short challenge body is still read, so the answer goes on the same connection."""
+    replies = [Reply(401, [DIGEST, ("Content-Type", "text/plain")], b"Unauthorized"), Reply(500)]
+    with HostileServer(replies) as srv:
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem),
+                              http_auth=HttpAuth("user", SECRET, "digest"))
+        with pytest.raises(EstError):
+            run(mode, cfg, lambda c: c.get_ca_certs())
+        assert [r.connection for r in srv.requests[:2]] == [1, 1]
+        assert srv.requests[1].headers.get("authorization", "").startswith("Digest ")
