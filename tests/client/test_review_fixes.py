@@ -330,3 +330,23 @@ def test_small_digest_challenge_keeps_its_connection(mode: str) -> None:
             run(mode, cfg, lambda c: c.get_ca_certs())
         assert [r.connection for r in srv.requests[:2]] == [1, 1]
         assert srv.requests[1].headers.get("authorization", "").startswith("Digest ")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_unbounded_max_wait_is_refused_before_sending(mode: str) -> None:
+    """max_wait=inf let a Retry-After of 999999999999 s through: time.sleep() raised OverflowError (sync) while
+    asyncio slept for ever (async). max_wait is finite (at most ten years) or ConfigError, before any request."""
+    from estclient.errors import ConfigError
+
+    with HostileServer(Reply(202, [("Retry-After", "999999999999")])) as srv:
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem), channel_binding="off")
+        for max_wait in (float("inf"), 1e10):
+            with pytest.raises(ConfigError, match="max_wait"):
+                run(mode, cfg, lambda c: c.enroll_and_wait(CsrBuilder().common_name("w"), max_wait=max_wait))
+        assert srv.requests == []
+        # the longest allowed budget: the huge Retry-After ends in PendingTimeout after one request
+        from estclient.errors import PendingTimeout
+
+        with pytest.raises(PendingTimeout):
+            run(mode, cfg, lambda c: c.enroll_and_wait(CsrBuilder().common_name("w"), max_wait=10 * 365 * 86400.0))
+        assert len(srv.requests) == 1
