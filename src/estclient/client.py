@@ -209,7 +209,8 @@ class _DriverBase:
             timeout=self._timeout,
             follow_redirects=False,
             trust_env=False,  # no proxies, netrc credentials or SSL_* variables from the environment
-            headers={"User-Agent": self.config.user_agent},
+            # no content codings: a compressed body inflates by up to ~1000x before max_body_size can count it
+            headers={"User-Agent": self.config.user_agent, "Accept-Encoding": "identity"},
         )
 
     def _make_transport(self, ctx: ssl.SSLContext, limits: httpx.Limits) -> Any:
@@ -262,6 +263,9 @@ class _DriverBase:
         return httpx.BasicAuth(cfg.http_auth.username, cfg.http_auth.password)
 
     def _check_length(self, response: Any) -> None:
+        coding = response.headers.get("content-encoding", "identity").strip().lower()
+        if coding not in ("", "identity"):
+            raise ProtocolError(f"response body with content coding {coding[:40]!r}, which the client did not accept")
         cl = response.headers.get("content-length")
         if cl is not None:
             try:

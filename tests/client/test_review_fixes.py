@@ -350,3 +350,24 @@ def test_unbounded_max_wait_is_refused_before_sending(mode: str) -> None:
         with pytest.raises(PendingTimeout):
             run(mode, cfg, lambda c: c.enroll_and_wait(CsrBuilder().common_name("w"), max_wait=10 * 365 * 86400.0))
         assert len(srv.requests) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_compressed_body_is_refused_not_inflated(mode: str) -> None:
+    """max_body_size counted decoded chunks: one 48 KB gzip chunk became 50 MB before the count (a 48 MB peak
+    for a 100 KB limit). The client asks for no content coding and refuses one it did not ask for."""
+    import gzip
+    import tracemalloc
+
+    bomb = gzip.compress(b"\0" * 50_000_000, 9)
+    with HostileServer(Reply(200, [PKCS7, ("Content-Encoding", "gzip")], bomb)) as srv:
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem), max_body_size=100_000)
+        tracemalloc.start()
+        try:
+            with pytest.raises(ProtocolError, match="content coding"):
+                run(mode, cfg, lambda c: c.get_ca_certs())
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 20_000_000, peak
+        assert srv.requests[0].headers.get("accept-encoding") == "identity"
