@@ -78,9 +78,14 @@ def _aki(cert: x509.Certificate) -> bytes | None:
     return None if v is None or v.key_identifier is None else bytes(v.key_identifier)
 
 
+def _shown(text: str) -> str:
+    """Server text for a message: bounded, control characters (C0, C1, bidi overrides) escaped."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text[:200])
+
+
 def _name(cert: x509.Certificate) -> str:
     try:
-        return cert.subject.rfc4514_string()[:200] or "<empty subject>"
+        return _shown(cert.subject.rfc4514_string()) or "<empty subject>"
     except Exception:
         return "<unreadable subject>"
 
@@ -231,7 +236,7 @@ def _validate(anchors: Sequence[Any], certs: Sequence[Any], at: _dt.datetime | N
         try:
             verifier.verify(cc, path)
         except _v.VerificationError as exc:
-            problems.append(f"{_name(cc)}: {str(exc)[:200]}")
+            problems.append(f"{_name(cc)}: {_shown(str(exc))}")
         except Exception as exc:  # anything else cryptography may raise on odd input
             problems.append(f"{_name(cc)}: {type(exc).__name__}")
     if problems:

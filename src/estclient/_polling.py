@@ -21,6 +21,8 @@ __all__ = ["DEFAULT_MIN_RETRY_DELAY", "PendingWait", "check_min_retry_delay"]
 
 #: The least a 202 wait lasts, whatever Retry-After says (seconds).
 DEFAULT_MIN_RETRY_DELAY = 1.0
+#: The longest budget a polling session takes (seconds): ten years.
+MAX_WAIT_LIMIT = 10 * 365 * 86400.0
 
 
 def check_min_retry_delay(value: object, what: str = "min_retry_delay") -> float:
@@ -44,9 +46,9 @@ class PendingWait:
         limit_name: str = "max_wait",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if isinstance(max_wait, bool) or not isinstance(max_wait, (int, float)) or math.isnan(max_wait) \
-                or max_wait < 0:
-            raise ConfigError("max_wait must be a number of seconds >= 0")
+        if isinstance(max_wait, bool) or not isinstance(max_wait, (int, float)) or not 0 <= max_wait <= MAX_WAIT_LIMIT:
+            # finite: a wait is never longer than max_wait, and time.sleep() refuses ~1e10 s (OverflowError)
+            raise ConfigError(f"max_wait must be a number of seconds from 0 to {MAX_WAIT_LIMIT:,.0f} (ten years)")
         self.max_wait = float(max_wait)
         self.min_delay = check_min_retry_delay(min_delay)
         self.default_delay = default_delay

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from typing import Any
+from typing import Any, AsyncIterator, Iterator
 
 import httpx
 
@@ -25,6 +25,7 @@ from .tls import ConnectionInfo, connection_info, create_ssl_context
 __all__ = ["EstClient", "AsyncEstClient"]
 
 _RETRYABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+_MAX_401_HEAD = 2048  # bytes of a 401 body kept for its reason (the message keeps at most 1,000 characters)
 # TLS alerts a server sends about the client's certificate (OpenSSL reasons end in ALERT_<name>)
 _CLIENT_CERT_ALERTS = ("UNKNOWN_CA", "BAD_CERTIFICATE", "ILLEGAL_PARAMETER", "CERTIFICATE_REQUIRED",
                        "UNSUPPORTED_CERTIFICATE", "CERTIFICATE_EXPIRED", "CERTIFICATE_REVOKED")
@@ -87,6 +88,37 @@ def _digest_failure(exc: BaseException) -> str:
     return f"the challenge is malformed and cannot be read ({type(exc).__name__})"
 
 
+_MAX_CHALLENGE_BODY = 64 * 1024
+
+
+class _ChallengeBody(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """The body of a 401 challenge that httpx answers itself: httpx reads such a body whole, of any size (and
+    decompressed), before sending the answer. It is not needed: it is read (so that the connection can serve
+    the answer) only when its Content-Length is small and it is not compressed; otherwise it is not read at all,
+    and closing it closes the connection instead of draining it."""
+
+    def __init__(self, response: Any) -> None:
+        self._inner = response.stream
+        length = response.headers.get("content-length", "").strip()
+        coding = response.headers.get("content-encoding", "identity").strip().lower()
+        self._read = length.isdigit() and int(length) <= _MAX_CHALLENGE_BODY and coding in ("", "identity")
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._read:
+            yield from self._inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._read:
+            async for chunk in self._inner:
+                yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 class _GuardedDigest(httpx.DigestAuth):
     """httpx's Digest implementation, unchanged, except that a challenge it cannot answer (it raises
     NotImplementedError, KeyError, UnicodeEncodeError, ... while reading or answering it) ends the exchange with
@@ -101,6 +133,7 @@ class _GuardedDigest(httpx.DigestAuth):
                 response = yield outgoing
                 challenge = response.headers.get("www-authenticate")
                 outgoing = flow.send(response)
+                response.stream = _ChallengeBody(response)  # answered: its body is read only if small
         except StopIteration:
             return
         except (NotImplementedError, LookupError, UnicodeError, ValueError, TypeError, httpx.ProtocolError) as exc:
@@ -177,7 +210,8 @@ class _DriverBase:
             timeout=self._timeout,
             follow_redirects=False,
             trust_env=False,  # no proxies, netrc credentials or SSL_* variables from the environment
-            headers={"User-Agent": self.config.user_agent},
+            # no content codings: a compressed body inflates by up to ~1000x before max_body_size can count it
+            headers={"User-Agent": self.config.user_agent, "Accept-Encoding": "identity"},
         )
 
     def _make_transport(self, ctx: ssl.SSLContext, limits: httpx.Limits) -> Any:
@@ -207,11 +241,19 @@ class _DriverBase:
             deadline.hit = True
         return _map_error(exc, deadline)
 
-    def _received_401(self, response: Any, info: ConnectionInfo) -> F.Received:
+    def _received_401(self, response: Any, info: ConnectionInfo, head: bytes = b"") -> F.Received:
         """A 401 that reaches the flow is answered by a new request or ends the operation: either way its
-        connection is not reused (RFC 7030 §3.2.3). Its body is not read, so closing the response closes the
-        connection instead of returning it to the pool."""
-        return F.Received(P.EstResponse(response.status_code, list(response.headers.multi_items()), b""), info, True)
+        connection is not reused (RFC 7030 §3.2.3). Only the first chunk of its body is read (``head``, for the
+        reason a server may give, e.g. libest's "Proof of Possession Mismatch"; at most _MAX_401_HEAD bytes), so
+        closing the response closes the connection instead of returning it to the pool."""
+        body = head[:_MAX_401_HEAD]
+        return F.Received(P.EstResponse(response.status_code, list(response.headers.multi_items()), body), info, True)
+
+    @staticmethod
+    def _401_has_text(response: Any) -> bool:
+        # a compressed reason is not read: one small chunk could inflate to megabytes
+        coding = response.headers.get("content-encoding", "identity").strip().lower()
+        return response.headers.get("content-length", "").strip() != "0" and coding in ("", "identity")
 
     def _auth_for(self, send: F.Send) -> Any:
         cfg = self.config
@@ -222,6 +264,9 @@ class _DriverBase:
         return httpx.BasicAuth(cfg.http_auth.username, cfg.http_auth.password)
 
     def _check_length(self, response: Any) -> None:
+        coding = response.headers.get("content-encoding", "identity").strip().lower()
+        if coding not in ("", "identity"):
+            raise ProtocolError(f"response body with content coding {coding[:40]!r}, which the client did not accept")
         cl = response.headers.get("content-length")
         if cl is not None:
             try:
@@ -316,7 +361,14 @@ class EstClient(_DriverBase):
                 try:
                     info = self._conn_info(response)
                     if response.status_code == 401:
-                        return self._received_401(response, info)
+                        head = b""
+                        if self._401_has_text(response):
+                            first = response.iter_bytes()
+                            try:
+                                head = next(first, b"")
+                            finally:
+                                first.close()
+                        return self._received_401(response, info, head)
                     self._check_length(response)
                     chunks, size = [], 0
                     for chunk in response.iter_bytes():
@@ -346,8 +398,8 @@ class EstClient(_DriverBase):
             command = next(flow)
             while True:
                 if isinstance(command, F.Send):
-                    if not command.verify and self._verified():
-                        raise AssertionError("unverified send after verification")  # pragma: no cover
+                    if not command.verify and self._verified():  # never unverified once anchors are trusted
+                        raise TlsConfigError("refused: an unverified connection after the bootstrap completed")
                     if command.pinned or not command.verify:
                         key = (command.tls12_only, command.verify)
                         client = pinned.get(key)
@@ -551,7 +603,16 @@ class AsyncEstClient(_DriverBase):
                 try:
                     info = self._conn_info(response)
                     if response.status_code == 401:
-                        return self._received_401(response, info)
+                        head = b""
+                        if self._401_has_text(response):
+                            afirst = response.aiter_bytes()
+                            try:
+                                head = await afirst.__anext__()
+                            except StopAsyncIteration:
+                                pass
+                            finally:
+                                await afirst.aclose()
+                        return self._received_401(response, info, head)
                     self._check_length(response)
                     chunks, size = [], 0
                     async for chunk in response.aiter_bytes():
@@ -585,6 +646,8 @@ class AsyncEstClient(_DriverBase):
             command = next(flow)
             while True:
                 if isinstance(command, F.Send):
+                    if not command.verify and self._verified():  # never unverified once anchors are trusted
+                        raise TlsConfigError("refused: an unverified connection after the bootstrap completed")
                     if command.pinned or not command.verify:
                         key = (command.tls12_only, command.verify)
                         client = pinned.get(key)
@@ -640,6 +703,7 @@ class AsyncEstClient(_DriverBase):
         assert self.config.trust is not None
         if self.config.trust.kind != "bootstrap":
             raise TlsConfigError("bootstrap needs TrustAnchors.bootstrap(...)")
+        await self._bootstrap_once()  # one bootstrap, even when called from many tasks at once
         return await self._run(F.bootstrap(self.config, self._state))
 
     async def get_ca_certs(self) -> P.CaCertificates:

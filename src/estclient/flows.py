@@ -100,6 +100,7 @@ class FlowState:
     # next enrollment signs for it and sends at once, with no probe.
     keep_bound: bool = False
     bound: tuple[bool, ConnectionInfo] | None = None
+    anchors: Any = None  # the CaCertificates the bootstrap accepted (what a repeated bootstrap() returns)
 
     def note_pinned(self, tls12_only: bool, rec: "Received") -> None:
         if self.keep_bound:
@@ -231,6 +232,9 @@ def bootstrap(cfg: EstClientConfig, state: FlowState) -> Flow:
     fingerprint or callback, the rest path-validated; then a new verified session (:class:`UseAnchors`)."""
     trust = cfg.trust
     assert trust is not None and trust.kind == "bootstrap"
+    if state.anchors_pem is not None and state.anchors is not None:
+        # done already: never again over an unverified connection once the client trusts its anchors
+        return state.anchors
     rec = yield from _exchange(cfg, state, Send(P.build_cacerts_request(cfg.ca_label), auth=False, verify=False))
     if rec.response.status == 401:
         raise BootstrapVerificationError("the server asked for authentication on the unverified bootstrap connection")
@@ -261,8 +265,9 @@ def bootstrap(cfg: EstClientConfig, state: FlowState) -> Flow:
     pem = P.CaCertificates(good).to_pem().encode("ascii")
     state.anchors_pem = pem
     state.cacerts_pem = pem
+    state.anchors = P.CaCertificates(good)
     yield UseAnchors(pem)
-    return P.CaCertificates(good)
+    return state.anchors
 
 
 def _ensure_bootstrapped(cfg: EstClientConfig, state: FlowState) -> Flow:

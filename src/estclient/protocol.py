@@ -618,7 +618,7 @@ def _raise_for_status(resp: EstResponse, operation: str) -> None:
 def _check_media_type(resp: EstResponse, expected: str, what: str) -> dict[str, str]:
     mtype, params = parse_media_type(resp.headers.get("content-type"))
     if mtype and mtype != expected:
-        raise ProtocolError(f"{what}: expected {expected}, got {mtype}")
+        raise ProtocolError(f"{what}: expected {expected}, got {mtype[:80]!r}")
     return params
 
 
@@ -696,7 +696,8 @@ def _multipart_parts(resp: EstResponse) -> list[tuple[str, dict[str, str], bytes
     mtype, params = parse_media_type(ct)
     boundary = params.get("boundary")
     if mtype != CT_MULTIPART or not boundary:
-        raise ProtocolError(f"serverkeygen: expected multipart/mixed with a boundary, got {mtype or 'no type'}")
+        got = repr(mtype[:80]) if mtype else "no type"  # server text, shown escaped
+        raise ProtocolError(f"serverkeygen: expected multipart/mixed with a boundary, got {got}")
     if not boundary.isascii() or any(ch in boundary for ch in '"\r\n\\') or len(boundary) > 70:
         # RFC 2046 §5.1.1: 1-70 characters from a small ASCII set
         raise ProtocolError("serverkeygen: the multipart boundary is not a valid RFC 2046 boundary")
@@ -771,11 +772,15 @@ def parse_serverkeygen_response(
                 raise ProtocolError("serverkeygen: more than one certificate part")
             certs = _parse_certs(decode_body(raw, "serverkeygen certificate part"), "serverkeygen certificate part")
         else:
-            raise ProtocolError(f"serverkeygen: unexpected part {ptype or 'without type'}")
+            raise ProtocolError(f"serverkeygen: unexpected part {repr(ptype[:80]) if ptype else 'without type'}")
     if certs is None:
         raise ProtocolError("serverkeygen: no certificate part")
     if key_der is None and encrypted is None:
         raise ProtocolError("serverkeygen: no key part")
+    if key_der is not None and any(x is not None for x in (private_key, kek)):
+        # the caller asked for an encrypted, signed key (RFC 7030 §4.4.1.2): no silent downgrade to a clear one
+        raise ProtocolError("serverkeygen: the key came unencrypted although a decryption key was given (the "
+                            "request must carry DecryptKeyIdentifier or AsymmetricDecryptKeyIdentifier)")
     if encrypted is not None and any(x is not None for x in (private_key, kek)):
         key_der = _unwrap_key(
             encrypted,
@@ -903,7 +908,7 @@ def parse_fullcmc_response(
         raise ProtocolError(f"fullcmc: unexpected status {resp.status}")
     mtype, params = parse_media_type(resp.headers.get("content-type"))
     if mtype and mtype != CT_PKCS7:
-        raise ProtocolError(f"fullcmc: expected {CT_PKCS7}, got {mtype}")
+        raise ProtocolError(f"fullcmc: expected {CT_PKCS7}, got {mtype[:80]!r}")
     der = decode_body(resp.body, "fullcmc response")
     smime = params.get("smime-type", "").lower()
     if smime not in ("", "certs-only", "cmc-response"):
