@@ -167,19 +167,15 @@ class CertificationRequest(Sequence, gc=False):
             e._push(path)
             raise
         # A certificate reads its extension values lazily (one malformed value must not make it unreadable); a
-        # request is what a CA decides on, so its known extension values are checked together with the list, in
-        # the same pass as the duplicates (a request has a handful of extensions: a list search beats a set).
-        seen = []
-        for i, ext in enumerate(exts):
-            oid = ext.oid
-            if oid in seen:
-                raise DecodeError(f"extension {oid} requested twice", 0, "invalid-value", f"${path}[{i}]")
-            seen.append(oid)
-            try:
-                ext.parsed  # noqa: B018 - decoded and cached on first read
-            except DecodeError as e:
-                e._push(f"{path}[{i}].extn_value")
-                raise
+        # request is what a CA decides on, so its known extension values are checked together with the list, and
+        # duplicates refused, in one C loop.
+        try:
+            i = _READ_ALL(exts)
+        except DecodeError as e:
+            e._push(path)
+            raise
+        if i is not None:
+            raise DecodeError(f"extension {exts[i].oid} requested twice", 0, "invalid-value", f"${path}[{i}]")
         return exts
 
     # The extensions requested (extensionRequest, or msCertExtensions); [] if none. Decoded from the attribute on
@@ -227,6 +223,7 @@ def _index_of(attrs: List[Attribute], attr_oid: str) -> int:
 
 # One spec for every extensionRequest value (``SequenceOf[...]`` would build a new one on each call).
 _EXTENSIONS_SPEC = spec_of(SequenceOf(Extension))
+_READ_ALL = Extension.__dict__["parsed"].read_all  # x509.Extension.parsed (LazyContained) over a list
 
 
 def _decode_at(t, value: bytes, path: str):
