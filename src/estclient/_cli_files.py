@@ -47,11 +47,12 @@ def check_writable(paths: Sequence[str | os.PathLike[str] | None], *, force: boo
 
 def write_file(path: str | os.PathLike[str], data: bytes, *, mode: int = PUBLIC_MODE, force: bool = False) -> None:
     """Write ``data`` to ``path`` atomically with permissions ``mode`` (``KEY_MODE`` for private keys), through
-    :func:`estclient.renewal.write_atomic` (temporary file beside the target, fsync, rename or hard link).
+    :func:`estclient._atomic.write_atomic` (temporary file beside the target, fsync, rename or hard link; the
+    same steps as ``estclient.renewal.write_atomic`` without importing the renewal machinery).
 
     Raises :class:`OutputExists` when ``path`` exists and ``force`` is false; ``OSError`` for I/O failures.
     """
-    from .renewal import write_atomic
+    from ._atomic import write_atomic
 
     try:
         write_atomic(path, bytes(data), mode, overwrite=force)

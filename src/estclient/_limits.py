@@ -19,7 +19,6 @@ tests use to check the queue without looking at a clock.
 """
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import deque
 from typing import Any
@@ -63,6 +62,8 @@ class AsyncSlots(_Counters):
         return self._queued
 
     async def acquire(self) -> None:
+        import asyncio  # here, not at the top: a sync client's process never loads asyncio
+
         if self.in_use < self.limit and not self._queued:
             self.in_use += 1
             self.granted += 1

@@ -977,7 +977,11 @@ def _add_wait(p: argparse.ArgumentParser) -> None:
                    help="how long to keep retrying while the server answers 202 (default 300; 0: do not wait)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``est`` argument parser. Given the command line it is for (``argv``), it leaves out the options of
+    ``batch`` and ``show`` (and the modules that declare them) unless that command's name is one of the words:
+    every command stays listed in ``est --help``, and ``est batch --help`` still shows its options."""
+    words = None if argv is None else set(argv)
     common = _common_parent()
     parser = argparse.ArgumentParser(
         prog="est", description="EST (RFC 7030) client: enroll certificates from an EST server.",
@@ -1056,9 +1060,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("batch", "enroll or renew every identity listed in a CSV or JSON-lines file", cmd_batch,
             description="Enroll (or --renew) the identities of a CSV or JSON-lines file, --concurrency at a time, "
                         "with a progress bar and a summary; a rerun skips identities that hold a valid pair.")
-    from ._cli_batch import add_batch_arguments
+    if words is None or "batch" in words:
+        from ._cli_batch import add_batch_arguments
 
-    add_batch_arguments(p)
+        add_batch_arguments(p)
 
     p = add("demo", "walk through every EST operation against a local test server", cmd_demo, parents=False)
     p.add_argument("--json", action="store_true", help="print a JSON report of the steps")
@@ -1088,9 +1093,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("show", "recognise and summarise a PKI file (certificate, CSR, CMC, CMS, CSR attributes, key)",
             cmd_show, parents=False)
-    from estcodec.show import add_arguments
+    if words is None or "show" in words:
+        from estcodec.show import add_arguments
 
-    add_arguments(p)
+        add_arguments(p)
     return parser
 
 
@@ -1100,8 +1106,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         import warnings
 
         warnings.simplefilter("ignore")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv is None and "httpx" not in sys.modules:
+        # As the ``est`` program: httpx's own command line (``httpx._main``) imports click, rich and pygments when
+        # they are installed (some 20 ms), and nothing in this process calls it. A None entry makes httpx's
+        # guarded import of it fail fast, which httpx handles by installing a stub.
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(words)
+    args = parser.parse_args(words)
     # A one-shot command allocates mostly objects that live as long as the process (the modules it imports): the
     # cyclic garbage collector would walk them again and again for nothing, and once more when the interpreter
     # exits (about 10 ms CPU of one enrollment). Commands that keep running keep it. Run as the ``est`` program

@@ -7,7 +7,6 @@ credentials only over verified TLS, and map httpx/ssl failures to :mod:`estclien
 """
 from __future__ import annotations
 
-import asyncio
 import ssl
 import time
 from typing import Any, AsyncIterator, Iterator
@@ -663,6 +662,8 @@ class AsyncEstClient(_DriverBase):
                 elif isinstance(command, F.Sleep):
                     self._slots.release()  # no slot is held while waiting out a Retry-After
                     held = False
+                    import asyncio  # loaded only by the async client (always loaded by then: a loop runs)
+
                     await asyncio.sleep(max(0.0, command.seconds))
                     deadline = None
                     await self._slots.acquire()
@@ -694,6 +695,8 @@ class AsyncEstClient(_DriverBase):
         if self.config.trust.kind != "bootstrap" or self._state.anchors_pem is not None:
             return
         if self._anchor_lock is None:
+            import asyncio
+
             self._anchor_lock = asyncio.Lock()
         async with self._anchor_lock:  # many concurrent first calls: one bootstrap
             if self._state.anchors_pem is None:

@@ -167,18 +167,15 @@ class CertificationRequest(Sequence, gc=False):
             e._push(path)
             raise
         # A certificate reads its extension values lazily (one malformed value must not make it unreadable); a
-        # request is what a CA decides on, so its known extension values are checked together with the list.
-        for i, ext in enumerate(exts):
-            try:
-                ext.parsed  # noqa: B018 - decoded and cached on first read
-            except DecodeError as e:
-                e._push(f"{path}[{i}].extn_value")
-                raise
-        if len(exts) > 1:
-            ids = [ext.oid for ext in exts]
-            if len(set(ids)) != len(ids):
-                i = next(i for i, x in enumerate(ids) if x in ids[:i])
-                raise DecodeError(f"extension {ids[i]} requested twice", 0, "invalid-value", f"${path}[{i}]")
+        # request is what a CA decides on, so its known extension values are checked together with the list, and
+        # duplicates refused, in one C loop.
+        try:
+            i = _READ_ALL(exts)
+        except DecodeError as e:
+            e._push(path)
+            raise
+        if i is not None:
+            raise DecodeError(f"extension {exts[i].oid} requested twice", 0, "invalid-value", f"${path}[{i}]")
         return exts
 
     # The extensions requested (extensionRequest, or msCertExtensions); [] if none. Decoded from the attribute on
@@ -226,6 +223,7 @@ def _index_of(attrs: List[Attribute], attr_oid: str) -> int:
 
 # One spec for every extensionRequest value (``SequenceOf[...]`` would build a new one on each call).
 _EXTENSIONS_SPEC = spec_of(SequenceOf(Extension))
+_READ_ALL = Extension.__dict__["parsed"].read_all  # x509.Extension.parsed (LazyContained) over a list
 
 
 def _decode_at(t, value: bytes, path: str):

@@ -80,3 +80,53 @@ def test_as_the_est_program_the_collector_stays_off_for_the_exit(monkeypatch, ve
         assert not gc.isenabled()  # the process would end here: no collection over every object first
     finally:
         gc.enable()
+
+
+# What one `est enroll` process loads (issue 14: per-process enrollment). The sync client needs neither asyncio nor
+# the renewal machinery (its atomic write lives in estclient._atomic), nor the option modules of `batch` and `show`,
+# nor httpx's own command line (click, rich, pygments when installed).
+ENROLL_ABSENT = ["asyncio", "estclient.renewal", "estclient._cli_batch", "estclient.fleet", "httpx._main", "click"]
+
+
+def test_one_enroll_process_loads_none_of_what_it_does_not_use(testserver, tmp_path):
+    argv = ["est", "enroll", *testserver.conn(), "--cn", "lazy-dev", "--out", str(tmp_path / "c.pem"),
+            "--key-out", str(tmp_path / "k.pem"), "-q"]
+    probe = (f"import json, sys\nsys.argv = {argv!r}\nfrom estclient.cli import main\nrc = main()\n"
+             f"print(json.dumps([rc, {{m: sys.modules.get(m) is not None for m in {ENROLL_ABSENT!r}}}]))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, check=True, timeout=120)
+    rc, loaded = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    assert rc == 0 and (tmp_path / "c.pem").read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
+    assert loaded == {m: False for m in ENROLL_ABSENT}
+    assert (tmp_path / "k.pem").stat().st_mode & 0o777 == 0o600
+
+
+def _options_of(parser, command: str) -> set:
+    import argparse
+
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {o for a in sub.choices[command]._actions for o in (a.option_strings or [a.dest])}
+
+
+@pytest.mark.parametrize("command", ["batch", "show"])
+def test_the_parser_declares_batch_and_show_options_whenever_the_command_line_names_them(command):
+    full = cli.build_parser()
+    assert _options_of(cli.build_parser([command, "--help"]), command) == _options_of(full, command)
+    assert _options_of(cli.build_parser(["enroll", "--cn", command]), command) == _options_of(full, command)
+    lean = _options_of(cli.build_parser(["enroll", "--cn", "x"]), command)
+    assert lean < _options_of(full, command)  # the command-specific options are left out
+
+
+def test_atomic_write_keeps_an_existing_file_unless_told_and_leaves_no_temporary(tmp_path):
+    from estclient._atomic import write_atomic
+
+    target = tmp_path / "key.pem"
+    write_atomic(target, b"one", 0o600, overwrite=False)
+    assert target.read_bytes() == b"one" and target.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(FileExistsError):
+        write_atomic(target, b"two", 0o644, overwrite=False)
+    assert target.read_bytes() == b"one"
+    write_atomic(target, b"three", 0o644)
+    assert target.read_bytes() == b"three" and target.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key.pem"]
+    with pytest.raises(TypeError):
+        write_atomic(target, "text", 0o600)  # type: ignore[arg-type]
