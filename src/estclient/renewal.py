@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from .config import ClientIdentity
 from .csr import _CURVES, KEY_TYPES, CsrBuilder
-from ._polling import DEFAULT_MIN_RETRY_DELAY, PendingWait
+from ._polling import DEFAULT_MIN_RETRY_DELAY, MAX_WAIT_LIMIT, PendingWait
 from .errors import ConfigError, EstError, PendingTimeout, ProtocolError
 
 __all__ = [
@@ -190,6 +190,8 @@ class RenewalConfig:
         set_(self, "initial_retry_delay", _seconds(self.initial_retry_delay, "initial_retry_delay", positive=False))
         set_(self, "max_retry_delay", _seconds(self.max_retry_delay, "max_retry_delay", positive=False))
         set_(self, "max_pending_wait", _seconds(self.max_pending_wait, "max_pending_wait", positive=False))
+        if self.max_pending_wait > MAX_WAIT_LIMIT:  # refused when made, not when the first 202 arrives
+            raise ConfigError(f"max_pending_wait must be at most {MAX_WAIT_LIMIT:,.0f} seconds (ten years)")
         if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
             raise ConfigError("max_retries must be an int >= 0")
         if isinstance(self.retry_backoff, bool) or not isinstance(self.retry_backoff, (int, float)) \

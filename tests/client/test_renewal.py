@@ -784,3 +784,10 @@ def test_client_presents_the_renewed_certificate(tmp_path, mode):
         with EstClient(stale_config) as stale:
             with pytest.raises(EstError):
                 stale.simple_reenroll(request())
+
+
+@pytest.mark.parametrize("value", [float("inf"), 11 * 365 * 86400.0])
+def test_unbounded_max_pending_wait_is_refused_when_made(value):
+    # an infinite budget used to be accepted here and refused only when renewal met its first 202
+    with pytest.raises(ConfigError, match="max_pending_wait"):
+        RenewalConfig(renewal_threshold=60, check_interval=10, max_pending_wait=value)
