@@ -316,7 +316,11 @@ def _cert_summary(cert: Any) -> dict[str, Any]:
 
 
 def _cert_lines(cert: Any, indent: str = "  ") -> list[str]:
-    s = _cert_summary(cert)
+    from estcodec.show import terminal_safe
+
+    s = {k: terminal_safe(v) if isinstance(v, str) else v for k, v in _cert_summary(cert).items()}
+    if s.get("subject_alt_names"):
+        s["subject_alt_names"] = [terminal_safe(str(x)) for x in s["subject_alt_names"]]
     lines = [
         f"{indent}subject:  {s['subject']}",
         f"{indent}issuer:   {s['issuer']}",

@@ -748,10 +748,22 @@ def _label(key: str) -> str:
     return _LABELS.get(key, key.replace("_", " "))
 
 
+# Text that comes from the input (names, SAN values, labels) is printed to a terminal: control characters (C0,
+# DEL, C1) and the Unicode bidirectional overrides are shown escaped, so a certificate cannot move the cursor,
+# recolour the screen or reorder what the reader sees.
+_UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_UNSAFE.update({c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters and bidirectional overrides written as ``\\xNN`` / ``\\uNNNN``."""
+    return text.translate(_UNSAFE)
+
+
 def _scalar(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
-    return str(v)
+    return terminal_safe(str(v))
 
 
 def _lines(value: Any, indent: int) -> list[str]:

@@ -204,3 +204,22 @@ def test_show_pki_data_nested_body_parts(vectors, tmp_path):
     assert doc["type"] == "pki-data" and doc["signed"] is False and doc["transaction_id"] == 5
     assert doc["cms_sequence"] == ["2: signedData"] and doc["other_msg_sequence"] == ["3: 1.2.3.4"]
     assert doc["body_parts"] == [1, 2, 3]
+
+
+def test_show_escapes_control_characters_from_the_certificate(tmp_path):
+    # a certificate is input from elsewhere: its names must not drive the terminal (colours, cursor, bidi)
+    key = ec.generate_private_key(ec.SECP256R1())
+    evil = "dev\x1b[2J\x1b[31mroot\x07\u202etxt.exe"
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, evil)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(9).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("a\x1b]0;title\x07.example")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    f = tmp_path / "evil.pem"
+    f.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    r = run_est("show", str(f))
+    assert r.returncode == 0, r.stderr
+    assert "\x1b" not in r.stdout and "\x07" not in r.stdout and "\u202e" not in r.stdout
+    assert "dev\\x1b[2J\\x1b[31mroot\\x07\\u202etxt.exe" in r.stdout
+    assert "a\\x1b]0;title\\x07.example" in r.stdout
