@@ -172,9 +172,9 @@ class _DriverBase:
             self._digest = _GuardedDigest(auth.username, auth.password)
 
     def set_client_identity(self, identity: "ClientIdentity | None") -> None:
-        """Use another TLS client identity from the next connection on (automatic renewal does this after a
-        re-enrollment). Connections already pooled keep the old one until the client is closed: call ``close()``
-        (``aclose()``) to switch at once."""
+        """Use another TLS client identity from the next operation on (automatic renewal does this after a
+        re-enrollment): later operations open new connections with it. Requests already under way finish on their
+        old connections, which are closed with the client."""
         import dataclasses
 
         self.config = dataclasses.replace(self.config, client_identity=identity)
@@ -306,6 +306,7 @@ class EstClient(_DriverBase):
     def __init__(self, config: EstClientConfig) -> None:
         super().__init__(config)
         self._client: httpx.Client | None = None
+        self._retired: list[httpx.Client] = []  # main pools of earlier identities, closed with the client
         # the channel-binding connection stays open between operations, so that the next enrollment signs for it
         self._pinned: dict[tuple[bool, bool], httpx.Client] = {}
         self._state.keep_bound = True
@@ -314,6 +315,9 @@ class EstClient(_DriverBase):
     def set_client_identity(self, identity: "ClientIdentity | None") -> None:
         super().set_client_identity(identity)
         self._close_pinned()
+        if self._client is not None:  # its pool was made with the old identity's context; other threads may
+            self._retired.append(self._client)  # still be using it, so it is closed with the client
+            self._client = None
 
     def _close_pinned(self) -> None:
         for c in self._pinned.values():
@@ -336,6 +340,8 @@ class EstClient(_DriverBase):
         if self._client is not None:
             self._client.close()
             self._client = None
+        while self._retired:
+            self._retired.pop().close()
 
     def _main(self) -> httpx.Client:
         if self._client is None:
@@ -513,6 +519,7 @@ class AsyncEstClient(_DriverBase):
     def __init__(self, config: EstClientConfig) -> None:
         super().__init__(config)
         self._client: httpx.AsyncClient | None = None
+        self._retired: list[httpx.AsyncClient] = []  # main pools of earlier identities, closed with the client
         self._anchor_lock: asyncio.Lock | None = None
         self._slots = AsyncSlots(config.max_connections)  # operations in flight, first come first served
         # Channel-bound connections kept open between operations (as EstClient does), each with the connection
@@ -526,6 +533,9 @@ class AsyncEstClient(_DriverBase):
     def set_client_identity(self, identity: "ClientIdentity | None") -> None:
         super().set_client_identity(identity)
         self._drop_bound()
+        if self._client is not None:  # made with the old identity's context; tasks may still be using it
+            self._retired.append(self._client)
+            self._client = None
 
     def _drop_bound(self) -> None:
         self._stale.extend(c for c, _ in self._idle_bound)
@@ -579,6 +589,8 @@ class AsyncEstClient(_DriverBase):
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        while self._retired:
+            await self._retired.pop().aclose()
 
     def _main(self) -> httpx.AsyncClient:
         if self._client is None:

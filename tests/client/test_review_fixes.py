@@ -371,3 +371,33 @@ def test_compressed_body_is_refused_not_inflated(mode: str) -> None:
             tracemalloc.stop()
         assert peak < 20_000_000, peak
         assert srv.requests[0].headers.get("accept-encoding") == "identity"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_set_client_identity_takes_effect_on_the_next_operation(mode: str) -> None:
+    # the main pool was made with the old identity's SSLContext: without retiring it, new connections (and the
+    # kept-alive one) went on presenting the old certificate until the client was closed
+    from estclient.testing import EstTestServer
+
+    with EstTestServer(auth="cert") as srv:
+        first = ClientIdentity(*srv.issue_client_identity("device-old"))
+        second = ClientIdentity(*srv.issue_client_identity("device-new"))
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.trust_anchor_pem), client_identity=first)
+
+        def seen() -> list[str | None]:
+            return [r.client_certificate_subject for r in srv.requests if r.operation == "csrattrs"]
+
+        if mode == "sync":
+            with EstClient(cfg) as client:
+                client.get_csr_attributes()
+                client.set_client_identity(second)
+                client.get_csr_attributes()
+        else:
+            async def main() -> None:
+                async with AsyncEstClient(cfg) as client:
+                    await client.get_csr_attributes()
+                    client.set_client_identity(second)
+                    await client.get_csr_attributes()
+
+            asyncio.run(main())
+        assert seen() == ["CN=device-old", "CN=device-new"]
