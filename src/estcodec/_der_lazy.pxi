@@ -77,6 +77,9 @@ cdef class LazyContained:
     cdef Py_ssize_t slot
     cdef dict registry
     cdef dict _specs
+    cdef PyObject* _seen_t[4]
+    cdef PyObject* _seen_s[4]
+    cdef int _next
 
     def __init__(self, Py_ssize_t index, Py_ssize_t key_index, Py_ssize_t slot, dict registry):
         self.index = index
@@ -84,13 +87,28 @@ cdef class LazyContained:
         self.slot = slot
         self.registry = registry
         self._specs = {}
+        memset(self._seen_t, 0, sizeof(self._seen_t))
+        memset(self._seen_s, 0, sizeof(self._seen_s))
 
     cdef Spec _spec_for(self, object t):
-        cdef PyObject* hit = PyDict_GetItem(self._specs, t)
+        # The last few registry types and their specs, compared by identity (extensions of a certificate take turns
+        # among a handful of types); else the per-type dict.
+        cdef int k
+        cdef PyObject* hit
+        for k in range(4):
+            if self._seen_t[k] == <PyObject*>t:
+                return <Spec>self._seen_s[k]
+        hit = PyDict_GetItem(self._specs, t)
         if hit != NULL:
-            return <Spec>hit
-        r = _as_spec(t)
-        self._specs[t] = r
+            r = <Spec>hit
+        else:
+            r = _as_spec(t)
+            self._specs[t] = r
+        k = self._next
+        self._next = (k + 1) & 3
+        # Borrowed: the dict _specs owns both the type and its spec for the lifetime of this descriptor.
+        self._seen_t[k] = <PyObject*>t
+        self._seen_s[k] = <PyObject*>r
         return r
 
     def __get__(self, obj, objtype):
@@ -101,6 +119,7 @@ cdef class LazyContained:
     cdef object _read(self, Model m):
         cdef PyObject* p
         cdef Py_ssize_t cs, ce
+        cdef size_t mark
         if self.slot >= m._n or self.index >= m._n or self.key_index >= m._n:
             raise TypeError("LazyContained does not fit this model")
         p = m._p[self.slot]
@@ -115,7 +134,12 @@ cdef class LazyContained:
             raw = m._get(self.index)
             v = _decode_top(s, raw, False)
         else:
-            _field_bounds(m, self.index, &cs, &ce)
+            mark = <size_t>m._p[self.index]
+            if mark & 1:    # a deferred leaf (the usual extnValue): its place is in the mark
+                cs = _leaf_start(mark)
+                ce = cs + _leaf_len(mark)
+            else:
+                _field_bounds(m, self.index, &cs, &ce)
             v = _decode_in_place(m._src, s, cs, ce, m._ber, True)
         if m._p[self.slot] == NULL or m._p[self.slot] == <PyObject*>None:
             m._put(self.slot, v)

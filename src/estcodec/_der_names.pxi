@@ -23,9 +23,32 @@ cdef class NameAttributes(list):
         return (list, (list(self),))  # pickled as a plain list
 
 
+cdef extern from "Python.h":
+    ctypedef struct _ListItems "PyListObject":
+        PyObject** ob_item
+        Py_ssize_t allocated
+    void Py_SET_SIZE(object o, Py_ssize_t n)
+    void _incref_ptr "Py_INCREF"(PyObject* o)
+
+
 cdef object _name_attributes(list pairs, ChoiceModel name):
-    cdef NameAttributes out = NameAttributes.__new__(NameAttributes)
-    PyList_SetSlice(out, 0, 0, pairs)
+    # A copy of ``pairs`` (the caller may edit it) that remembers ``name``: the new list's item array is allocated
+    # at its exact size and filled directly (PyList_SetSlice's general path costs more than the copy itself).
+    cdef NameAttributes out = <NameAttributes>_new_model(<PyObject*>NameAttributes)
+    cdef Py_ssize_t i, n = PyList_GET_SIZE(pairs)
+    cdef PyObject** items
+    cdef PyObject* v
+    if n > 0:
+        items = <PyObject**>PyMem_Malloc(<size_t>n * sizeof(PyObject*))
+        if items == NULL:
+            raise MemoryError()
+        for i in range(n):
+            v = PyList_GET_ITEM(pairs, i)
+            _incref_ptr(v)
+            items[i] = v
+        (<_ListItems*><PyObject*>out).ob_item = items
+        (<_ListItems*><PyObject*>out).allocated = n
+        Py_SET_SIZE(out, n)
     out.source = name
     return out
 

@@ -173,6 +173,8 @@ cdef class Spec:
     cdef tuple _ctab_of             # the fields tuple the table was built from (kept alive: compared by identity)
     cdef _FPlan* _plan              # SEQUENCE: the fields flattened (built on first decode)
     cdef tuple _plan_of             # the fields tuple the plan was built from (kept alive: compared by identity)
+    cdef dict _nb_sets              # NAMEDBITS of at most 16 bits: the frozenset decoded for each bit mask
+    cdef tuple _nb_of               # the bit_names tuple those sets were made from (compared by identity)
 
     def __dealloc__(self):
         PyMem_Free(self._plan)
@@ -954,7 +956,10 @@ cdef object _decode_named_bits(_Ctx* ctx, Spec s, Header* h):
     cdef Py_ssize_t nbits, i, last
     cdef tuple names = s.bit_names
     cdef Py_ssize_t nnames = PyTuple_GET_SIZE(names)
-    cdef list out = []
+    cdef list out
+    cdef unsigned long mask = 0
+    cdef object key = None
+    cdef PyObject* hit
     check_bit_string(buf, cs, h.cend, h.start, ctx.ber)
     nbits = (h.cend - cs - 1) * 8 - buf[cs]
     if nbits:
@@ -963,10 +968,26 @@ cdef object _decode_named_bits(_Ctx* ctx, Spec s, Header* h):
             if not ctx.ber:
                 _fail("named BIT STRING has trailing zero bits", h.start, "invalid-bit-string")
             ctx.fixes += 1
+    if nbits <= 16:
+        # Few distinct values occur (keyUsage): the frozenset of a mask is made once and shared (it is immutable).
+        for i in range(nbits):
+            if buf[cs + 1 + (i >> 3)] & (0x80 >> (i & 7)):
+                mask |= (<unsigned long>1) << i
+        if s._nb_of is not names or s._nb_sets is None:
+            s._nb_sets = {}
+            s._nb_of = names
+        key = <long>mask
+        hit = PyDict_GetItem(s._nb_sets, key)
+        if hit != NULL:
+            return <object>hit
+    out = []
     for i in range(nbits):
         if buf[cs + 1 + (i >> 3)] & (0x80 >> (i & 7)):
             out.append(<object>PyTuple_GET_ITEM(names, i) if i < nnames else f"bit{i}")
-    return frozenset(out)
+    v = frozenset(out)
+    if key is not None and len(s._nb_sets) < 256:     # bounded, whatever a peer sends
+        s._nb_sets[key] = v
+    return v
 
 
 cdef object _decode_choice(_Ctx* ctx, Spec s, Header* h, int depth):
