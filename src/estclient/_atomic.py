@@ -1,15 +1,15 @@
-"""Atomic file replacement for the ``est`` command's outputs, with nothing heavier than ``os`` imported.
+"""Atomic file replacement: the one implementation, used by the ``est`` command's outputs and by
+:mod:`estclient.renewal` (which adds the fault points its crash tests use), with nothing heavier than ``os``
+imported, so that a one-shot enrollment writes its two files without loading the renewal machinery.
 
-The same procedure as :func:`estclient.renewal.write_atomic` (which keeps its own copy, with the fault points its
-crash tests use): a new file beside the target created with its final mode, written in full and fsynced, then
-renamed over the target (or hard-linked, when an existing target must be kept), then the directory fsynced.
-``estclient.renewal`` pulls in asyncio, the CSR builder and ``cryptography.x509``; a one-shot enrollment needs
-none of those to write two files.
+A new file beside the target is created with its final mode, written in full and fsynced, then renamed over the
+target (or hard-linked, when an existing target must be kept), then the directory is fsynced.
 """
 from __future__ import annotations
 
 import os
 import secrets
+from typing import Callable
 
 
 def _scratch_name(path: str) -> str:
@@ -37,7 +37,9 @@ def _sync_folder(folder: str) -> None:
         os.close(fd)
 
 
-def _write_scratch(path: str, data: bytes, mode: int) -> str:
+def _write_scratch(path: str, data: bytes, mode: int, fault: Callable[[], None] | None = None) -> str:
+    """Write ``data`` to a new scratch file beside ``path`` and return its name. ``fault`` (crash tests) is called
+    once half of the data is written."""
     scratch = _scratch_name(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     fd = os.open(scratch, flags, mode)  # born with its final mode: a key is never readable by others
@@ -45,9 +47,14 @@ def _write_scratch(path: str, data: bytes, mode: int) -> str:
         try:
             if hasattr(os, "fchmod"):
                 os.fchmod(fd, mode)  # the umask narrowed the mode given to open(); set it exactly
-            rest = memoryview(data)
-            while rest:
-                rest = rest[os.write(fd, rest):]
+            view = memoryview(data)
+            half = len(view) // 2 if fault is not None else len(view)
+            for rest in (view[:half], view[half:]):
+                while rest:
+                    rest = rest[os.write(fd, rest):]
+                if fault is not None and half:
+                    fault()
+                    fault = None
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -57,14 +64,15 @@ def _write_scratch(path: str, data: bytes, mode: int) -> str:
     return scratch
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600, *, overwrite: bool = True) -> None:
+def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600, *, overwrite: bool = True,
+                 fault: Callable[[], None] | None = None) -> None:
     """Replace ``path`` by ``data`` atomically with permissions ``mode``; readers see the old or the new file.
     With ``overwrite=False`` an existing ``path`` is kept and :class:`FileExistsError` raised. ``OSError`` on
-    I/O failures; the temporary file is removed whatever happens."""
+    I/O failures; the temporary file is removed whatever happens. ``fault``: see :func:`_write_scratch`."""
     path = os.fspath(path)
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError("data must be bytes")
-    scratch = _write_scratch(path, bytes(data), mode)
+    scratch = _write_scratch(path, bytes(data), mode, fault)
     try:
         if overwrite:
             os.replace(scratch, path)

@@ -1,6 +1,6 @@
 """Output files of the ``est`` command: atomic writes, private keys mode 0600, no overwrite without ``force``.
 
-The writing itself is :func:`estclient.renewal.write_atomic`, shared with the renewal daemon: a temporary file
+The writing itself is :func:`estclient._atomic.write_atomic`, shared with the renewal daemon: a temporary file
 in the same directory (created with its final mode, so a key is never readable by others, not even for a
 moment), fsync, then one rename; without ``force`` the final step is a hard link, which fails if the name exists,
 so even a file created meanwhile by someone else is not replaced. This module adds the checks made before any
@@ -48,7 +48,7 @@ def check_writable(paths: Sequence[str | os.PathLike[str] | None], *, force: boo
 def write_file(path: str | os.PathLike[str], data: bytes, *, mode: int = PUBLIC_MODE, force: bool = False) -> None:
     """Write ``data`` to ``path`` atomically with permissions ``mode`` (``KEY_MODE`` for private keys), through
     :func:`estclient._atomic.write_atomic` (temporary file beside the target, fsync, rename or hard link; the
-    same steps as ``estclient.renewal.write_atomic`` without importing the renewal machinery).
+    one implementation renewal uses too, without importing the renewal machinery).
 
     Raises :class:`OutputExists` when ``path`` exists and ``force`` is false; ``OSError`` for I/O failures.
     """

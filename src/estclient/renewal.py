@@ -32,7 +32,6 @@ import inspect
 import logging
 import os
 import re
-import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import Any, Callable, Generator, Union
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
+from . import _atomic
 from .config import ClientIdentity
 from .csr import _CURVES, KEY_TYPES, CsrBuilder
 from ._polling import DEFAULT_MIN_RETRY_DELAY, MAX_WAIT_LIMIT, PendingWait
@@ -223,61 +223,24 @@ def _fault_point(stage: str) -> None:
     """No-op. The crash tests replace it in a child process to SIGKILL it at a given stage of a write."""
 
 
-def _temp_path(path: str) -> str:
-    directory, name = os.path.split(os.path.abspath(path))
-    return os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+# The writing itself lives in _atomic (one implementation for renewal and the CLI); renewal adds its fault points.
+_temp_path = _atomic._scratch_name
+_fsync_dir = _atomic._sync_folder
+_unlink_quiet = _atomic._remove
 
 
 def _temp_pattern(path: str) -> re.Pattern[str]:
     return re.compile(r"^\." + re.escape(os.path.basename(path)) + r"\.[0-9a-f]{12}\.tmp$")
 
 
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:  # e.g. Windows: directories cannot be opened; NTFS renames are journaled
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def _half_written() -> None:
+    _fault_point("temp-half-written")  # looked up at call time: the crash tests replace _fault_point
 
 
 def _write_temp(path: str, data: bytes, mode: int) -> str:
     """Write ``data`` to a new temporary file beside ``path`` with ``mode`` (umask ignored), fsync it, and
     return its name. The file is created with that mode: a key is never readable by others, not even briefly."""
-    tmp = _temp_path(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, mode)
-    try:
-        try:
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, mode)
-            view = memoryview(data)
-            half = len(view) // 2
-            for chunk in (view[:half], view[half:]):
-                while chunk:
-                    n = os.write(fd, chunk)
-                    chunk = chunk[n:]
-                if half:
-                    _fault_point("temp-half-written")
-                    half = 0
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except BaseException:
-        _unlink_quiet(tmp)
-        raise
-    return tmp
-
-
-def _unlink_quiet(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    return _atomic._write_scratch(path, data, mode, _half_written)
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600, *, overwrite: bool = True) -> None:
@@ -286,28 +249,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600, *
     the new, never a partial file. With ``overwrite=False`` an existing ``path`` is left alone and
     :class:`FileExistsError` is raised (the final step is then a hard link, which fails if ``path`` exists).
     Raises :class:`OSError` on I/O errors."""
-    path = os.fspath(path)
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError("data must be bytes")
-    tmp = _write_temp(path, bytes(data), mode)
-    try:
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise
-            except OSError:  # a file system without hard links: check, then rename
-                if os.path.lexists(path):
-                    raise FileExistsError(17, "File exists", path) from None
-                os.replace(tmp, path)
-            else:
-                _unlink_quiet(tmp)
-    except BaseException:
-        _unlink_quiet(tmp)
-        raise
-    _fsync_dir(os.path.dirname(os.path.abspath(path)))
+    _atomic.write_atomic(path, data, mode, overwrite=overwrite, fault=_half_written)
 
 
 def previous_path(path: str | os.PathLike[str]) -> str:
