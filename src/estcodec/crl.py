@@ -40,6 +40,7 @@ from .schema import (
 )
 from .x509 import oid as _x509_oid
 from .x509 import (
+    extension_value,
     AlgorithmIdentifier, AuthorityKeyIdentifier, Extension, Extensions, Name, Time,
 )
 
@@ -76,16 +77,7 @@ class CRLReason(enum.IntEnum):
     AA_COMPROMISE = 10
 
 
-def _ext_value(exts, extn_id: str, prefix: tuple):
-    for i, ext in enumerate(exts):
-        if ext.extn_id == extn_id:
-            try:
-                return ext.parsed
-            except DecodeError as e:
-                for seg in (".extn_value", f"[{i}]", *prefix):
-                    e._push(seg)
-                raise
-    return None
+_ext_value = extension_value  # one walk for certificates, CRLs and OCSP (estcodec.x509)
 
 
 class RevokedCertificate(Sequence, gc=False):

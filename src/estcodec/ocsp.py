@@ -35,6 +35,7 @@ from .schema import (
 )
 from .x509 import oid as _x509_oid
 from .x509 import (
+    extension_value,
     AlgorithmIdentifier, Certificate, Extension, Extensions, GeneralName, Name, SubjectPublicKeyInfo,
 )
 
@@ -104,16 +105,7 @@ class Signature(Sequence, gc=False):
     certs: SequenceOf(Certificate) = field(explicit=0, optional=True)
 
 
-def _ext_value(exts, extn_id: str, prefix: tuple):
-    for i, ext in enumerate(exts or ()):
-        if ext.extn_id == extn_id:
-            try:
-                return ext.parsed
-            except DecodeError as e:
-                for seg in (".extn_value", f"[{i}]", *prefix):
-                    e._push(seg)
-                raise
-    return None
+_ext_value = extension_value  # one walk for certificates, CRLs and OCSP (estcodec.x509)
 
 
 class OCSPRequest(Sequence, gc=False):

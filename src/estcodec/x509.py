@@ -28,7 +28,7 @@ __all__ = [
     "BasicConstraints", "KEY_USAGE_BITS", "KeyUsage", "ExtendedKeyUsage", "AuthorityKeyIdentifier",
     "DistributionPoint", "DistributionPointName", "CRLDistributionPoints", "AccessDescription",
     "AuthorityInfoAccess", "PolicyInformation", "PolicyQualifierInfo", "CertificatePolicies", "EXTENSION_TYPES",
-    "OID_NAMES", "oid", "NameAttributes", "escape_rfc4514",
+    "OID_NAMES", "oid", "NameAttributes", "escape_rfc4514", "extension_value",
 ]
 
 
@@ -516,6 +516,21 @@ def _parsed_at(ext: Extension, index: int):
         for seg in (".extn_value", f"[{index}]", ".extensions", ".tbs_certificate"):
             e._push(seg)
         raise
+
+
+def extension_value(exts, extn_id: str, path: tuple = ()):
+    """The parsed value of the extension ``extn_id`` in ``exts`` (None when absent, or ``exts`` None). A malformed
+    value raises :class:`DecodeError` whose path continues with ``path`` (the segments from the extension list
+    up to the top, innermost first), as CRLs, CRL entries and OCSP messages read their extensions."""
+    for i, ext in enumerate(exts or ()):
+        if ext.extn_id == extn_id:
+            try:
+                return ext.parsed
+            except DecodeError as e:
+                for seg in (".extn_value", f"[{i}]", *path):
+                    e._push(seg)
+                raise
+    return None
 
 
 class Certificate(Sequence, gc=False):
