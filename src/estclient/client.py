@@ -90,6 +90,13 @@ def _digest_failure(exc: BaseException) -> str:
 _MAX_CHALLENGE_BODY = 64 * 1024
 
 
+def _content_coding(response: Any) -> str | None:
+    """The response's content coding, or None for an uncoded body (the client asks for ``identity`` only, and a
+    coded body can inflate a thousandfold before a size cap counts it)."""
+    coding = response.headers.get("content-encoding", "identity").strip().lower()
+    return None if coding in ("", "identity") else coding
+
+
 class _ChallengeBody(httpx.SyncByteStream, httpx.AsyncByteStream):
     """The body of a 401 challenge that httpx answers itself: httpx reads such a body whole, of any size (and
     decompressed), before sending the answer. It is not needed: it is read (so that the connection can serve
@@ -99,8 +106,7 @@ class _ChallengeBody(httpx.SyncByteStream, httpx.AsyncByteStream):
     def __init__(self, response: Any) -> None:
         self._inner = response.stream
         length = response.headers.get("content-length", "").strip()
-        coding = response.headers.get("content-encoding", "identity").strip().lower()
-        self._read = length.isdigit() and int(length) <= _MAX_CHALLENGE_BODY and coding in ("", "identity")
+        self._read = length.isdigit() and int(length) <= _MAX_CHALLENGE_BODY and _content_coding(response) is None
 
     def __iter__(self) -> Iterator[bytes]:
         if self._read:
@@ -251,8 +257,7 @@ class _DriverBase:
     @staticmethod
     def _401_has_text(response: Any) -> bool:
         # a compressed reason is not read: one small chunk could inflate to megabytes
-        coding = response.headers.get("content-encoding", "identity").strip().lower()
-        return response.headers.get("content-length", "").strip() != "0" and coding in ("", "identity")
+        return response.headers.get("content-length", "").strip() != "0" and _content_coding(response) is None
 
     def _auth_for(self, send: F.Send) -> Any:
         cfg = self.config
@@ -263,8 +268,8 @@ class _DriverBase:
         return httpx.BasicAuth(cfg.http_auth.username, cfg.http_auth.password)
 
     def _check_length(self, response: Any) -> None:
-        coding = response.headers.get("content-encoding", "identity").strip().lower()
-        if coding not in ("", "identity"):
+        coding = _content_coding(response)
+        if coding is not None:
             raise ProtocolError(f"response body with content coding {coding[:40]!r}, which the client did not accept")
         cl = response.headers.get("content-length")
         if cl is not None:
