@@ -913,10 +913,11 @@ def parse_fullcmc_response(
     smime = params.get("smime-type", "").lower()
     if smime not in ("", "certs-only", "cmc-response"):
         raise ProtocolError(f"fullcmc: unexpected smime-type {smime!r}")
-    if smime == "certs-only" or (smime == "" and _is_certs_only(der)):
-        if not _is_certs_only(der):
+    if smime in ("certs-only", ""):
+        if _is_certs_only(der):
+            return CmcResponse(None, tuple(_parse_certs(der, "fullcmc response")))
+        if smime == "certs-only":
             raise ProtocolError("fullcmc response labelled certs-only is a signed or non-empty SignedData")
-        return CmcResponse(None, tuple(_parse_certs(der, "fullcmc response")))
     if signer_trust is None:
         raise ProtocolError(
             "fullcmc response is a Full PKI Response but there is nothing to verify its signer against "
