@@ -981,6 +981,26 @@ def _add_wait(p: argparse.ArgumentParser) -> None:
                    help="how long to keep retrying while the server answers 202 (default 300; 0: do not wait)")
 
 
+def add_testserver_options(p: argparse.ArgumentParser) -> None:
+    """The reference server's options shared by ``est testserver`` and ``python -m estclient.testing`` (each adds
+    its own --pending, --ca-out and the rest)."""
+    p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free port)")
+    p.add_argument("--auth", choices=["basic", "digest", "cert", "none"], default="basic")
+    p.add_argument("--user", default="estuser")
+    p.add_argument("--password", default=None, help="default: a random one, printed at start")
+    p.add_argument("--label", action="append", default=[], help="CA label (repeatable)")
+    p.add_argument("--channel-binding", action="store_true", help="require tls-unique in CSRs (caps TLS at 1.2)")
+    p.add_argument("--kek", action="append", default=[], metavar="ID_HEX:KEY_HEX",
+                   help="a KEK for encrypted server-side key generation (repeatable)")
+    p.add_argument("--cert-lifetime", type=float, default=30 * 86400, metavar="SECONDS")
+    p.add_argument("--digest-algorithm", choices=["MD5", "SHA-256"], default="SHA-256",
+                   help="HTTP Digest algorithm with --auth digest (libest and Bouncy Castle speak MD5)")
+    p.add_argument("--server-key-type", choices=["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519"],
+                   default=None, help="key type of server-generated keys (default: the CSR key's family)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="one line per request on stderr: method, path, status, auth, bytes, milliseconds")
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The ``est`` argument parser. Given the command line it is for (``argv``), it leaves out the options of
     ``batch`` and ``show`` (and the modules that declare them) unless that command's name is one of the words:
@@ -1075,25 +1095,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     p = add("testserver", "run the reference EST test server in the foreground (Ctrl-C stops)", cmd_testserver,
             parents=False)
-    p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free port)")
-    p.add_argument("--auth", choices=["basic", "digest", "cert", "none"], default="basic")
-    p.add_argument("--user", default="estuser")
-    p.add_argument("--password", default=None, help="default: a random one, printed at start")
-    p.add_argument("--label", action="append", default=[], help="CA label (repeatable)")
+    add_testserver_options(p)
     p.add_argument("--pending", type=float, default=None, metavar="SECONDS",
                    help="answer the first request of each key with 202 and this Retry-After")
-    p.add_argument("--channel-binding", action="store_true", help="require tls-unique in CSRs (caps TLS at 1.2)")
-    p.add_argument("--kek", action="append", default=[], metavar="ID_HEX:KEY_HEX",
-                   help="a KEK for encrypted server-side key generation (repeatable)")
-    p.add_argument("--cert-lifetime", type=float, default=30 * 86400, metavar="SECONDS")
     p.add_argument("--ca-out", metavar="FILE", help="write the trust anchor (CA certificate PEM) here")
     p.add_argument("--force", action="store_true", help="replace an existing --ca-out file")
-    p.add_argument("--digest-algorithm", choices=["MD5", "SHA-256"], default="SHA-256",
-                   help="HTTP Digest algorithm with --auth digest (libest and Bouncy Castle speak MD5)")
-    p.add_argument("--server-key-type", choices=["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519"],
-                   default=None, help="key type of server-generated keys (default: the CSR key's family)")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="one line per request on stderr: method, path, status, auth, bytes, milliseconds")
 
     p = add("show", "recognise and summarise a PKI file (certificate, CSR, CMC, CMS, CSR attributes, key)",
             cmd_show, parents=False)

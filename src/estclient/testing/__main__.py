@@ -15,26 +15,14 @@ from .server import EstTestServer
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..cli import add_testserver_options
+
     p = argparse.ArgumentParser(prog="python -m estclient.testing", description=__doc__.splitlines()[0])
-    p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: any free port)")
-    p.add_argument("--auth", choices=["basic", "digest", "cert", "none"], default="basic")
-    p.add_argument("--user", default="estuser")
-    p.add_argument("--password", default=None, help="default: a random one, printed at start")
-    p.add_argument("--label", action="append", default=[], help="CA label (repeatable)")
+    add_testserver_options(p)  # the options `est testserver` has too
     p.add_argument("--pending", type=int, default=None, metavar="SECONDS",
                    help="answer the first request of each key with 202 and this Retry-After")
-    p.add_argument("--channel-binding", action="store_true", help="require tls-unique in the CSR (TLS 1.2)")
     p.add_argument("--tls13-only", action="store_true")
-    p.add_argument("--kek", action="append", default=[], metavar="ID_HEX:KEY_HEX",
-                   help="a KEK for encrypted server-side key generation (repeatable)")
-    p.add_argument("--cert-lifetime", type=float, default=30 * 86400, metavar="SECONDS")
     p.add_argument("--ca-out", default="est-test-ca.pem", help="where to write the trust anchor PEM")
-    p.add_argument("--digest-algorithm", choices=["MD5", "SHA-256"], default="SHA-256",
-                   help="HTTP Digest algorithm with --auth digest (libest and Bouncy Castle speak MD5)")
-    p.add_argument("--server-key-type", choices=["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519"],
-                   default=None, help="key type of server-generated keys (default: the CSR key's family)")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="one line per request on stderr: method, path, status, auth, bytes, milliseconds")
     args = p.parse_args(argv)
     keks = {}
     for item in args.kek:
