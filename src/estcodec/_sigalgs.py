@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
 from .errors import DecodeError, Error
+from .signer import SignatureScheme, as_signer
 from .schema import Integer, Sequence, decode, encode, field
 from .x509 import AlgorithmIdentifier, SubjectPublicKeyInfo
 
@@ -276,39 +277,42 @@ def sign(private_key, data: bytes, *, hash_algorithm: HashLike = None, rsa_paddi
          pss_salt_length: Optional[int] = None) -> Tuple[AlgorithmIdentifier, bytes]:
     """Sign ``data``; return the signature AlgorithmIdentifier and the signature bytes.
 
+    ``private_key``: a ``cryptography`` private key or any :class:`estcodec.signer.Signer` (a token key).
     ``hash_algorithm``: a name (``"sha384"``) or a ``cryptography`` hash; default by key
     (:func:`default_hash_for_key`); must be None for Ed25519/Ed448. ``rsa_padding``: ``"pkcs1v15"`` or
     ``"pss"`` (MGF1 with the same hash, salt ``pss_salt_length`` bytes, default the hash length, RFC 4055
-    parameters written out in full).
+    parameters written out in full). This is the one place a signature AlgorithmIdentifier is chosen.
     """
+    signer = as_signer(private_key)
+    public = signer.public_key()
     h = _as_hash(hash_algorithm)
-    if isinstance(private_key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)):
+    if isinstance(public, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
         if h is not None:
             raise ValueError("Ed25519/Ed448 sign without a separate hash; pass hash_algorithm=None")
-        oid = OID_ED25519 if isinstance(private_key, ed25519.Ed25519PrivateKey) else OID_ED448
-        return AlgorithmIdentifier(algorithm=oid), private_key.sign(data)
+        oid = OID_ED25519 if isinstance(public, ed25519.Ed25519PublicKey) else OID_ED448
+        return AlgorithmIdentifier(algorithm=oid), signer.sign(data, SignatureScheme(None))
     if h is None:
-        h = default_hash_for_key(private_key)
+        h = default_hash_for_key(public)
     assert h is not None
     name = type(h).__name__
-    if isinstance(private_key, rsa.RSAPrivateKey):
+    if isinstance(public, rsa.RSAPublicKey):
         if rsa_padding == "pss":
-            salt = h.digest_size if pss_salt_length is None else int(pss_salt_length)
-            sig = private_key.sign(data, padding.PSS(mgf=padding.MGF1(h), salt_length=salt), h)
-            return AlgorithmIdentifier(algorithm=OID_RSASSA_PSS, parameters=_pss_params(h, salt)), sig
+            scheme = SignatureScheme(h, "pss", pss_salt_length)
+            sig = signer.sign(data, scheme)
+            return AlgorithmIdentifier(algorithm=OID_RSASSA_PSS, parameters=_pss_params(h, scheme.salt_length)), sig
         if rsa_padding != "pkcs1v15":
             raise ValueError(f"rsa_padding is 'pkcs1v15' or 'pss', not {rsa_padding!r}")
         rsa_oid = _SIGN_OIDS.get(("rsa", name))
         if rsa_oid is None:
             raise ValueError(f"no RSA signature OID for {name}")
         return (AlgorithmIdentifier(algorithm=rsa_oid, parameters=_NULL),
-                private_key.sign(data, padding.PKCS1v15(), h))
-    if isinstance(private_key, ec.EllipticCurvePrivateKey):
+                signer.sign(data, SignatureScheme(h, "pkcs1v15")))
+    if isinstance(public, ec.EllipticCurvePublicKey):
         ec_oid = _SIGN_OIDS.get(("ecdsa", name))
         if ec_oid is None:
             raise ValueError(f"no ECDSA signature OID for {name}")
-        return AlgorithmIdentifier(algorithm=ec_oid), private_key.sign(data, ec.ECDSA(h))
-    raise TypeError(f"unsupported signing key type {type(private_key).__name__}")
+        return AlgorithmIdentifier(algorithm=ec_oid), signer.sign(data, SignatureScheme(h))
+    raise TypeError(f"unsupported signing key type {type(public).__name__}")
 
 
 # --- verifying --------------------------------------------------------------------------------------------------
