@@ -156,7 +156,7 @@ def _authorize(obj: Any) -> None:
 class _AuthorizingSSLSocket(ssl.SSLSocket):
     """SSLSocket that applies the explicit-TA authorization rule right after the handshake."""
 
-    def do_handshake(self, block: bool = False) -> None:  # type: ignore[override]
+    def do_handshake(self, block: bool = False) -> None:
         super().do_handshake(block)
         try:
             _authorize(self)

@@ -15,6 +15,9 @@ matches:
 Both are checked when a message is parsed through :mod:`estcodec.cmc` (``parse_pki_data`` /
 ``parse_pki_response``), so malformed content still fails at parse time.
 """
+import datetime as _dt
+from typing import Annotated
+from ._der import BitStringValue
 from . import _der
 from .schema import (
     Any, BitString, Boolean, Choice, Enumerated, GeneralizedTime, Integer, NamedBitString, Null,
@@ -108,8 +111,8 @@ BodyPartList = SequenceOf(Integer, min_size=1)
 
 
 class BodyPartReference(Choice):
-    body_part_id: Integer
-    body_part_path: BodyPartPath
+    body_part_id: Annotated[int, Integer]
+    body_part_path: Annotated[list[int], BodyPartPath]
 
 
 # --- CRMF (RFC 4211), as far as CMC carries it -------------------------------------------------------------
@@ -117,60 +120,60 @@ class BodyPartReference(Choice):
 class SingleAttribute(Sequence):
     """AttributeTypeAndValue of RFC 4211 (controls and regInfo of a CertReqMsg)."""
 
-    type: ObjectIdentifier
-    value: Any
+    type: Annotated[str, ObjectIdentifier]
+    value: Annotated[bytes, Any]
 
 
 class OptionalValidity(Sequence):
-    not_before: Time = field(explicit=0, optional=True)
-    not_after: Time = field(explicit=1, optional=True)
+    not_before: Annotated[_dt.datetime | None, Time] = field(explicit=0, optional=True)
+    not_after: Annotated[_dt.datetime | None, Time] = field(explicit=1, optional=True)
 
 
 class CertTemplate(Sequence):
-    version: Integer = field(implicit=0, optional=True)
-    serial_number: Integer = field(implicit=1, optional=True)
-    signing_alg: AlgorithmIdentifier = field(implicit=2, optional=True)
-    issuer: Name = field(explicit=3, optional=True)
-    validity: OptionalValidity = field(implicit=4, optional=True)
-    subject: Name = field(explicit=5, optional=True)
-    public_key: SubjectPublicKeyInfo = field(implicit=6, optional=True)
-    issuer_uid: BitString = field(implicit=7, optional=True)
-    subject_uid: BitString = field(implicit=8, optional=True)
-    extensions: SequenceOf(Extension, min_size=1) = field(implicit=9, optional=True)
+    version: Annotated[int | None, Integer] = field(implicit=0, optional=True)
+    serial_number: Annotated[int | None, Integer] = field(implicit=1, optional=True)
+    signing_alg: Annotated[AlgorithmIdentifier | None, AlgorithmIdentifier] = field(implicit=2, optional=True)
+    issuer: Annotated[Name | None, Name] = field(explicit=3, optional=True)
+    validity: Annotated[OptionalValidity | None, OptionalValidity] = field(implicit=4, optional=True)
+    subject: Annotated[Name | None, Name] = field(explicit=5, optional=True)
+    public_key: Annotated[SubjectPublicKeyInfo | None, SubjectPublicKeyInfo] = field(implicit=6, optional=True)
+    issuer_uid: Annotated[BitStringValue | None, BitString] = field(implicit=7, optional=True)
+    subject_uid: Annotated[BitStringValue | None, BitString] = field(implicit=8, optional=True)
+    extensions: Annotated[list[Extension] | None, SequenceOf(Extension, min_size=1)] = field(implicit=9, optional=True)
 
 
 class CertRequest(Sequence):
-    cert_req_id: Integer
+    cert_req_id: Annotated[int, Integer]
     cert_template: CertTemplate
-    controls: SequenceOf(SingleAttribute, min_size=1) = field(optional=True)
+    controls: Annotated[list[SingleAttribute] | None, SequenceOf(SingleAttribute, min_size=1)] = field(optional=True)
 
 
 _POPOSigningKeyInput = _tagged_any(0, "POPOSigningKeyInput")
 
 
 class POPOSigningKey(Sequence):
-    poposk_input: _POPOSigningKeyInput = field(optional=True)
+    poposk_input: Annotated[bytes | None, _POPOSigningKeyInput] = field(optional=True)
     algorithm_identifier: AlgorithmIdentifier
-    signature: BitString
+    signature: Annotated[BitStringValue, BitString]
 
 
 class ProofOfPossession(Choice):
-    ra_verified: Null = field(implicit=0)
+    ra_verified: Annotated[None, Null] = field(implicit=0)
     signature: POPOSigningKey = field(implicit=1)
-    key_encipherment: Any = field(explicit=2)      # POPOPrivKey (a CHOICE, so the tag is explicit), kept raw
-    key_agreement: Any = field(explicit=3)
+    key_encipherment: Annotated[bytes, Any] = field(explicit=2)      # POPOPrivKey (a CHOICE, so the tag is explicit), kept raw
+    key_agreement: Annotated[bytes, Any] = field(explicit=3)
 
 
 class CertReqMsg(Sequence):
     cert_req: CertRequest
-    popo: ProofOfPossession = field(optional=True)
-    reg_info: SequenceOf(SingleAttribute, min_size=1) = field(optional=True)
+    popo: Annotated[ProofOfPossession | None, ProofOfPossession] = field(optional=True)
+    reg_info: Annotated[list[SingleAttribute] | None, SequenceOf(SingleAttribute, min_size=1)] = field(optional=True)
 
 
 # --- requests, content, other messages ---------------------------------------------------------------------
 
 class TaggedCertificationRequest(Sequence):
-    body_part_id: Integer
+    body_part_id: Annotated[int, Integer]
     certification_request: _CertificationRequest
 
 
@@ -181,9 +184,9 @@ OTHER_MSG_TYPES: dict = {}
 class OtherReqMsg(Sequence):
     """The ``orm`` alternative of TaggedRequest."""
 
-    body_part_id: Integer
-    request_message_type: ObjectIdentifier
-    request_message_value: Any = field(defined_by="request_message_type", registry=OTHER_REQUEST_TYPES)
+    body_part_id: Annotated[int, Integer]
+    request_message_type: Annotated[str, ObjectIdentifier]
+    request_message_value: Annotated[object, Any] = field(defined_by="request_message_type", registry=OTHER_REQUEST_TYPES)
 
 
 class TaggedRequest(Choice):
@@ -201,14 +204,14 @@ class TaggedRequest(Choice):
 
 
 class TaggedContentInfo(Sequence):
-    body_part_id: Integer
+    body_part_id: Annotated[int, Integer]
     content_info: _ContentInfo
 
 
 class OtherMsg(Sequence):
-    body_part_id: Integer
-    other_msg_type: ObjectIdentifier
-    other_msg_value: Any = field(defined_by="other_msg_type", registry=OTHER_MSG_TYPES)
+    body_part_id: Annotated[int, Integer]
+    other_msg_type: Annotated[str, ObjectIdentifier]
+    other_msg_value: Annotated[object, Any] = field(defined_by="other_msg_type", registry=OTHER_MSG_TYPES)
 
 
 # --- control values ----------------------------------------------------------------------------------------
@@ -216,40 +219,40 @@ class OtherMsg(Sequence):
 class PendingInfo(Sequence):
     """PendInfo: the token to quote in a later queryPending, and when to ask again."""
 
-    pend_token: OctetString
-    pend_time: GeneralizedTime
+    pend_token: Annotated[bytes, OctetString]
+    pend_time: Annotated[_dt.datetime, GeneralizedTime]
 
 
 PendInfo = PendingInfo
 
 
 class ExtendedFailInfo(Sequence):
-    fail_info_oid: ObjectIdentifier
-    fail_info_value: Any
+    fail_info_oid: Annotated[str, ObjectIdentifier]
+    fail_info_value: Annotated[bytes, Any]
 
 
 class CMCStatusInfoV1OtherInfo(Choice):
-    fail_info: Integer
+    fail_info: Annotated[int, Integer]
     pend_info: PendingInfo
 
 
 class CMCStatusInfo(Sequence):
     """statusInfo (RFC 5272 §6.1.2, deprecated by statusInfoV2 but still met)."""
 
-    cmc_status: Integer
-    body_list: SequenceOf(Integer, min_size=1)
-    status_string: UTF8String = field(optional=True)
-    other_info: CMCStatusInfoV1OtherInfo = field(optional=True)
+    cmc_status: Annotated[int, Integer]
+    body_list: Annotated[list[int], SequenceOf(Integer, min_size=1)]
+    status_string: Annotated[str | None, UTF8String] = field(optional=True)
+    other_info: Annotated[CMCStatusInfoV1OtherInfo | None, CMCStatusInfoV1OtherInfo] = field(optional=True)
 
 
 class CMCStatusInfoV2(Sequence):
     """statusInfoV2 (RFC 5272 §6.1.1). ``other_info`` is kept raw (see the module docstring); read it through
     :func:`estcodec.cmc.status_infos` / ``PKIResponse.statuses``, or ``other_info_value()``."""
 
-    cmc_status: Integer
-    body_list: SequenceOf(BodyPartReference, min_size=1)
-    status_string: UTF8String = field(optional=True)
-    other_info: Any = field(optional=True)     # OtherStatusInfo ::= CHOICE { failInfo, pendInfo, extendedFailInfo }
+    cmc_status: Annotated[int, Integer]
+    body_list: Annotated[list[BodyPartReference], SequenceOf(BodyPartReference, min_size=1)]
+    status_string: Annotated[str | None, UTF8String] = field(optional=True)
+    other_info: Annotated[bytes | None, Any] = field(optional=True)     # OtherStatusInfo ::= CHOICE { failInfo, pendInfo, extendedFailInfo }
 
     def other_info_value(self):
         """``("fail_info", int)``, ``("pend_info", PendingInfo)``, ``("extended_fail_info", ExtendedFailInfo)``
@@ -280,19 +283,19 @@ def decode_other_status_info(raw):
 class IdentifyProofV2(Sequence):
     proof_alg_id: AlgorithmIdentifier
     mac_alg_id: AlgorithmIdentifier
-    witness: OctetString
+    witness: Annotated[bytes, OctetString]
 
 
 class PopLinkWitnessV2(Sequence):
     key_gen_algorithm: AlgorithmIdentifier
     mac_algorithm: AlgorithmIdentifier
-    witness: OctetString
+    witness: Annotated[bytes, OctetString]
 
 
 class AddExtensions(Sequence):
-    pki_data_reference: Integer
-    cert_references: SequenceOf[Integer]
-    extensions: SequenceOf[Extension]
+    pki_data_reference: Annotated[int, Integer]
+    cert_references: Annotated[list[int], SequenceOf[Integer]]
+    extensions: Annotated[list[Extension], SequenceOf[Extension]]
 
 
 class EncryptedPOP(Sequence):
@@ -300,55 +303,55 @@ class EncryptedPOP(Sequence):
     cms: _ContentInfo
     the_pop_alg_id: AlgorithmIdentifier
     witness_alg_id: AlgorithmIdentifier
-    witness: OctetString
+    witness: Annotated[bytes, OctetString]
 
 
 class DecryptedPOP(Sequence):
-    body_part_id: Integer
+    body_part_id: Annotated[int, Integer]
     the_pop_alg_id: AlgorithmIdentifier
-    the_pop: OctetString
+    the_pop: Annotated[bytes, OctetString]
 
 
 class LraPopWitness(Sequence):
-    pki_data_bodyid: Integer
-    body_ids: SequenceOf[Integer]
+    pki_data_bodyid: Annotated[int, Integer]
+    body_ids: Annotated[list[int], SequenceOf[Integer]]
 
 
 class GetCert(Sequence):
     issuer_name: GeneralName
-    serial_number: Integer
+    serial_number: Annotated[int, Integer]
 
 
 class GetCRL(Sequence):
     issuer_name: Name
-    crl_name: GeneralName = field(optional=True)
-    time: GeneralizedTime = field(optional=True)
-    reasons: NamedBitString(*REASON_FLAGS) = field(optional=True)
+    crl_name: Annotated[GeneralName | None, GeneralName] = field(optional=True)
+    time: Annotated[_dt.datetime | None, GeneralizedTime] = field(optional=True)
+    reasons: Annotated[frozenset[str] | None, NamedBitString(*REASON_FLAGS)] = field(optional=True)
 
 
 class RevokeRequest(Sequence):
     issuer_name: Name
-    serial_number: Integer
-    reason: Enumerated                 # CRLReason
-    invalidity_date: GeneralizedTime = field(optional=True)
-    passphrase: OctetString = field(optional=True)
-    comment: UTF8String = field(optional=True)
+    serial_number: Annotated[int, Integer]
+    reason: Annotated[int, Enumerated]                 # CRLReason
+    invalidity_date: Annotated[_dt.datetime | None, GeneralizedTime] = field(optional=True)
+    passphrase: Annotated[bytes | None, OctetString] = field(optional=True)
+    comment: Annotated[str | None, UTF8String] = field(optional=True)
 
 
 class CMCCertId(Sequence):
     """IssuerAndSerialNumber (confirmCertAcceptance)."""
 
     issuer: Name
-    serial_number: Integer
+    serial_number: Annotated[int, Integer]
 
 
 class PublishTrustAnchors(Sequence):
     """trustedAnchors (RFC 5272 §6.15; the /fullcmc bootstrap of RFC 7030 §4.1.1): hashes of the certificates
     (their whole DER) that become the new trust anchors; the certificates travel in the SignedData."""
 
-    seq_number: Integer
+    seq_number: Annotated[int, Integer]
     hash_algorithm: AlgorithmIdentifier
-    anchor_hashes: SequenceOf[OctetString]
+    anchor_hashes: Annotated[list[bytes], SequenceOf[OctetString]]
 
     def select(self, certificates) -> list:
         """The certificates (estcodec or ``cryptography`` ones, or DER) whose hash is listed, in the order of
@@ -375,19 +378,19 @@ class PublishTrustAnchors(Sequence):
 
 class CMCPublicationInfo(Sequence):
     hash_alg: AlgorithmIdentifier
-    cert_hashes: SequenceOf[OctetString]
-    pub_info: Any                      # PKIPublicationInfo of RFC 4211, kept raw
+    cert_hashes: Annotated[list[bytes], SequenceOf[OctetString]]
+    pub_info: Annotated[bytes, Any]                      # PKIPublicationInfo of RFC 4211, kept raw
 
 
 class ModCertTemplate(Sequence):
-    pki_data_reference: BodyPartPath
-    cert_references: BodyPartList
-    replace: Boolean = field(default=True)
+    pki_data_reference: Annotated[list[int], BodyPartPath]
+    cert_references: Annotated[list[int], BodyPartList]
+    replace: Annotated[bool, Boolean] = field(default=True)
     cert_template: CertTemplate
 
 
 class ControlsProcessed(Sequence):
-    body_list: SequenceOf(BodyPartReference, min_size=1)
+    body_list: Annotated[list[BodyPartReference], SequenceOf(BodyPartReference, min_size=1)]
 
 
 class ChangeSubjectName(Sequence):
@@ -395,8 +398,8 @@ class ChangeSubjectName(Sequence):
     kept raw here and told apart by content: use ``subject`` / ``subject_alt``; build with
     ``ChangeSubjectName.build``."""
 
-    first: Any = field(optional=True)
-    second: Any = field(optional=True)
+    first: Annotated[bytes | None, Any] = field(optional=True)
+    second: Annotated[bytes | None, Any] = field(optional=True)
 
     @classmethod
     def build(cls, subject=None, subject_alt=None) -> "ChangeSubjectName":
@@ -502,9 +505,9 @@ _CONTROL_VALUE_SETS = {k: SetOf(v) for k, v in CONTROL_TYPES.items()}
 class TaggedAttribute(Sequence):
     """A control: ``values`` are typed through ``CONTROL_TYPES``; unknown controls keep raw DER values."""
 
-    body_part_id: Integer
-    attr_type: ObjectIdentifier
-    attr_values: SetOf(Any) = field(defined_by="attr_type", registry=_CONTROL_VALUE_SETS)
+    body_part_id: Annotated[int, Integer]
+    attr_type: Annotated[str, ObjectIdentifier]
+    attr_values: Annotated[object, SetOf(Any)] = field(defined_by="attr_type", registry=_CONTROL_VALUE_SETS)
 
     @property
     def oid(self) -> str:
@@ -537,9 +540,9 @@ class TaggedAttribute(Sequence):
 
 
 class _TaggedAttributeRaw(Sequence):
-    body_part_id: Integer
-    attr_type: ObjectIdentifier
-    attr_values: SetOf(Any)
+    body_part_id: Annotated[int, Integer]
+    attr_type: Annotated[str, ObjectIdentifier]
+    attr_values: Annotated[list[bytes], SetOf(Any)]
 
 
 # --- AuthenticatedData (RFC 5652 §9), the MAC-protected wrapper RFC 6402 §2.10 allows for PKIData ------------
@@ -548,12 +551,12 @@ class AuthenticatedData(Sequence):
     """Only what CMC needs to reach the PKIData: recipient infos, attributes and the MAC are kept raw (the MAC
     is not checked by this package)."""
 
-    version: Integer
-    originator_info: _tagged_any(0, "OriginatorInfo") = field(optional=True)
-    recipient_infos: SetOf(Any, min_size=1)
+    version: Annotated[int, Integer]
+    originator_info: Annotated[bytes | None, _tagged_any(0, "OriginatorInfo")] = field(optional=True)
+    recipient_infos: Annotated[list[bytes], SetOf(Any, min_size=1)]
     mac_algorithm: AlgorithmIdentifier
-    digest_algorithm: AlgorithmIdentifier = field(implicit=1, optional=True)
+    digest_algorithm: Annotated[AlgorithmIdentifier | None, AlgorithmIdentifier] = field(implicit=1, optional=True)
     encap_content_info: _EncapsulatedContentInfo
-    auth_attrs: _tagged_any(2, "AuthAttributes") = field(optional=True)
-    mac: OctetString
-    unauth_attrs: _tagged_any(3, "UnauthAttributes") = field(optional=True)
+    auth_attrs: Annotated[bytes | None, _tagged_any(2, "AuthAttributes")] = field(optional=True)
+    mac: Annotated[bytes, OctetString]
+    unauth_attrs: Annotated[bytes | None, _tagged_any(3, "UnauthAttributes")] = field(optional=True)

@@ -26,7 +26,7 @@ import enum
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Tuple, Union
+from typing import Annotated, Iterable, List, Optional, Tuple, Union
 
 from . import _cmc_asn1 as _a
 from ._cmc_asn1 import (
@@ -288,10 +288,10 @@ class _ControlsMixin:
 class PKIData(_ControlsMixin, Sequence):
     """PKIData (RFC 5272 §3.2.1): controls, requests, nested CMS content and other messages."""
 
-    control_sequence: SequenceOf[TaggedAttribute]
-    req_sequence: SequenceOf[TaggedRequest]
-    cms_sequence: SequenceOf[TaggedContentInfo]
-    other_msg_sequence: SequenceOf[OtherMsg]
+    control_sequence: Annotated[list[TaggedAttribute], SequenceOf[TaggedAttribute]]
+    req_sequence: Annotated[list[TaggedRequest], SequenceOf[TaggedRequest]]
+    cms_sequence: Annotated[list[TaggedContentInfo], SequenceOf[TaggedContentInfo]]
+    other_msg_sequence: Annotated[list[OtherMsg], SequenceOf[OtherMsg]]
 
     @property
     def identification(self) -> Optional[str]:
@@ -333,9 +333,9 @@ class PKIResponse(_ControlsMixin, Sequence):
     """PKIResponse (RFC 5272 §4.2). Read through :func:`parse_pki_response` it also knows the certificates of its
     SignedData wrapper (``certificates``) and whether that signature was verified (``signature_verified``)."""
 
-    control_sequence: SequenceOf[TaggedAttribute]
-    cms_sequence: SequenceOf[TaggedContentInfo]
-    other_msg_sequence: SequenceOf[OtherMsg]
+    control_sequence: Annotated[list[TaggedAttribute], SequenceOf[TaggedAttribute]]
+    cms_sequence: Annotated[list[TaggedContentInfo], SequenceOf[TaggedContentInfo]]
+    other_msg_sequence: Annotated[list[OtherMsg], SequenceOf[OtherMsg]]
 
 
     @property

@@ -25,8 +25,9 @@ is normalised to DER before decoding, so raw bytes of parts are their DER forms.
 """
 import datetime as _dt
 import hashlib
-from typing import Iterable, List, Optional, Tuple
+from typing import Annotated, Iterable, List, Optional, Tuple
 
+from ._der import BitStringValue
 from . import _sigalgs
 from . import pem as _pem
 from ._sigalgs import SignatureError, UnsupportedSignatureAlgorithm
@@ -63,8 +64,8 @@ OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
 class ContentInfo(Sequence):
     """``content`` holds the raw DER of the ``[0] EXPLICIT`` content (the inner TLV, without the ``[0]``)."""
 
-    content_type: ObjectIdentifier
-    content: Any = field(explicit=0)
+    content_type: Annotated[str, ObjectIdentifier]
+    content: Annotated[bytes, Any] = field(explicit=0)
 
     @classmethod
     def build(cls, content_type: str, content) -> "ContentInfo":
@@ -107,8 +108,8 @@ class EncapsulatedContentInfo(Sequence):
     type there (Authenticode still writes a SEQUENCE); such messages decode too (a documented leniency), and
     ``content`` gives, as PKCS#7 digests it, the contents octets of that value."""
 
-    e_content_type: ObjectIdentifier
-    e_content: Any = field(explicit=0, optional=True)
+    e_content_type: Annotated[str, ObjectIdentifier]
+    e_content: Annotated[bytes | None, Any] = field(explicit=0, optional=True)
 
     @classmethod
     def build(cls, e_content_type: str, content: Optional[bytes]) -> "EncapsulatedContentInfo":
@@ -130,22 +131,22 @@ class EncapsulatedContentInfo(Sequence):
 
 class IssuerAndSerialNumber(Sequence):
     issuer: Name
-    serial_number: Integer
+    serial_number: Annotated[int, Integer]
 
 
 class SignerIdentifier(Choice):
     issuer_and_serial_number: IssuerAndSerialNumber
-    subject_key_identifier: OctetString = field(implicit=0)
+    subject_key_identifier: Annotated[bytes, OctetString] = field(implicit=0)
 
 
 class SignerInfo(Sequence):
-    version: Integer
+    version: Annotated[int, Integer]
     sid: SignerIdentifier
     digest_algorithm: AlgorithmIdentifier
-    signed_attrs: SetOf(Attribute, min_size=1) = field(implicit=0, optional=True)
+    signed_attrs: Annotated[list[Attribute] | None, SetOf(Attribute, min_size=1)] = field(implicit=0, optional=True)
     signature_algorithm: AlgorithmIdentifier
-    signature: OctetString
-    unsigned_attrs: SetOf(Attribute, min_size=1) = field(implicit=1, optional=True)
+    signature: Annotated[bytes, OctetString]
+    unsigned_attrs: Annotated[list[Attribute] | None, SetOf(Attribute, min_size=1)] = field(implicit=1, optional=True)
 
     def signed_attrs_der(self) -> Optional[bytes]:
         """The bytes the signature covers when signed attributes are present: their DER with the SET tag
@@ -167,8 +168,8 @@ class SignerInfo(Sequence):
 
 
 class OtherCertificateFormat(Sequence):
-    other_cert_format: ObjectIdentifier
-    other_cert: Any
+    other_cert_format: Annotated[str, ObjectIdentifier]
+    other_cert: Annotated[bytes, Any]
 
 
 class CertificateChoices(Choice):
@@ -176,23 +177,23 @@ class CertificateChoices(Choice):
     attribute certificates as lists of their raw components; ``other`` as format OID + raw value)."""
 
     certificate: Certificate
-    extended_certificate: SequenceOf(Any) = field(implicit=0)
-    v1_attr_cert: SequenceOf(Any) = field(implicit=1)
-    v2_attr_cert: SequenceOf(Any) = field(implicit=2)
+    extended_certificate: Annotated[list[bytes], SequenceOf(Any)] = field(implicit=0)
+    v1_attr_cert: Annotated[list[bytes], SequenceOf(Any)] = field(implicit=1)
+    v2_attr_cert: Annotated[list[bytes], SequenceOf(Any)] = field(implicit=2)
     other: OtherCertificateFormat = field(implicit=3)
 
 
 class CertificateList(Sequence):
     """An X.509 CRL (RFC 5280 §5.1), its TBSCertList kept as raw DER."""
 
-    tbs_cert_list: Any
+    tbs_cert_list: Annotated[bytes, Any]
     signature_algorithm: AlgorithmIdentifier
-    signature_value: BitString
+    signature_value: Annotated[BitStringValue, BitString]
 
 
 class OtherRevocationInfoFormat(Sequence):
-    other_rev_info_format: ObjectIdentifier
-    other_rev_info: Any
+    other_rev_info_format: Annotated[str, ObjectIdentifier]
+    other_rev_info: Annotated[bytes, Any]
 
 
 class RevocationInfoChoice(Choice):
@@ -201,12 +202,12 @@ class RevocationInfoChoice(Choice):
 
 
 class SignedData(Sequence):
-    version: Integer
-    digest_algorithms: SetOf(AlgorithmIdentifier)
+    version: Annotated[int, Integer]
+    digest_algorithms: Annotated[list[AlgorithmIdentifier], SetOf(AlgorithmIdentifier)]
     encap_content_info: EncapsulatedContentInfo
-    certificates: SetOf(CertificateChoices) = field(implicit=0, optional=True)
-    crls: SetOf(RevocationInfoChoice) = field(implicit=1, optional=True)
-    signer_infos: SetOf(SignerInfo)
+    certificates: Annotated[list[CertificateChoices] | None, SetOf(CertificateChoices)] = field(implicit=0, optional=True)
+    crls: Annotated[list[RevocationInfoChoice] | None, SetOf(RevocationInfoChoice)] = field(implicit=1, optional=True)
+    signer_infos: Annotated[list[SignerInfo], SetOf(SignerInfo)]
 
     @property
     def certificate_list(self) -> List[Certificate]:
@@ -226,12 +227,12 @@ class SignedData(Sequence):
 class _SignedDataInOrder(Sequence):
     # The wire form of SignedData with the certificate and CRL sets encoded in the order given ([0] IMPLICIT
     # SET OF and [0] IMPLICIT SEQUENCE OF have the same encoding): used only to build.
-    version: Integer
-    digest_algorithms: SetOf(AlgorithmIdentifier)
+    version: Annotated[int, Integer]
+    digest_algorithms: Annotated[list[AlgorithmIdentifier], SetOf(AlgorithmIdentifier)]
     encap_content_info: EncapsulatedContentInfo
-    certificates: SequenceOf(CertificateChoices) = field(implicit=0, optional=True)
-    crls: SequenceOf(RevocationInfoChoice) = field(implicit=1, optional=True)
-    signer_infos: SetOf(SignerInfo)
+    certificates: Annotated[list[CertificateChoices] | None, SequenceOf(CertificateChoices)] = field(implicit=0, optional=True)
+    crls: Annotated[list[RevocationInfoChoice] | None, SequenceOf(RevocationInfoChoice)] = field(implicit=1, optional=True)
+    signer_infos: Annotated[list[SignerInfo], SetOf(SignerInfo)]
 
 
 # --- parsing ----------------------------------------------------------------------------------------------------
@@ -278,7 +279,7 @@ class _SignedContentInfo(Sequence, gc=False):
     """ContentInfo whose content is decoded as SignedData in the same pass (the common case, read in one walk
     instead of validating the content as an open type and decoding it again)."""
 
-    content_type: ObjectIdentifier
+    content_type: Annotated[str, ObjectIdentifier]
     content: SignedData = field(explicit=0)
 
 

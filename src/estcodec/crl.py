@@ -28,7 +28,7 @@ Build (fluent; used by tests and by a test CA)::
 """
 import datetime as _dt
 import enum
-from typing import Iterator, List, Optional
+from typing import Annotated, Iterator, List, Optional
 
 from . import _sigalgs
 from . import pem as _pem
@@ -83,9 +83,9 @@ _ext_value = extension_value  # one walk for certificates, CRLs and OCSP (estcod
 class RevokedCertificate(Sequence, gc=False):
     """One entry of revokedCertificates."""
 
-    user_certificate: Integer
-    revocation_date: Time
-    crl_entry_extensions: Extensions = field(optional=True)
+    user_certificate: Annotated[int, Integer]
+    revocation_date: Annotated[_dt.datetime, Time]
+    crl_entry_extensions: Annotated[list[Extension] | None, Extensions] = field(optional=True)
 
     serial_number = FieldPath(0)
     extensions = FieldPath(2, none_as_list=True)
@@ -124,19 +124,19 @@ class TBSCertList(Sequence, gc=False):
     """The signed part of a CRL as a plain model (every entry decoded): for building, and for small CRLs.
     ``CertificateList.from_der`` reads the same structure without decoding the entries."""
 
-    version: Integer = field(optional=True)
+    version: Annotated[int | None, Integer] = field(optional=True)
     signature: AlgorithmIdentifier
     issuer: Name
-    this_update: Time
-    next_update: Time = field(optional=True)
-    revoked_certificates: SequenceOf(RevokedCertificate) = field(optional=True)
-    crl_extensions: Extensions = field(explicit=0, optional=True)
+    this_update: Annotated[_dt.datetime, Time]
+    next_update: Annotated[_dt.datetime | None, Time] = field(optional=True)
+    revoked_certificates: Annotated[list[RevokedCertificate] | None, SequenceOf(RevokedCertificate)] = field(optional=True)
+    crl_extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=0, optional=True)
 
 
 class _CertificateListModel(Sequence, gc=False):
     tbs_cert_list: TBSCertList
     signature_algorithm: AlgorithmIdentifier
-    signature_value: BitString
+    signature_value: Annotated[BitStringValue, BitString]
 
 
 _F = {f.name: f for f in TBSCertList._asn1_spec.fields}

@@ -29,7 +29,9 @@ The template OIDs are those IANA assigned in the published RFC 9908 (id-aa 61 an
 placeholders of the drafts.
 """
 from dataclasses import dataclass, field as _dc_field
+from typing import Annotated
 
+from ._der import BitStringValue
 from .der import normalize_ber
 from .errors import DecodeError, EncodeError
 from .schema import (
@@ -98,10 +100,10 @@ _STRING_ATTRIBUTES = frozenset({
 # --- wire models -------------------------------------------------------------------------------------------
 
 class AttrOrOID(Choice):
-    oid: ObjectIdentifier
+    oid: Annotated[str, ObjectIdentifier]
     attribute: Attribute
     # leniency: an element with any other tag (not OID, not SEQUENCE) is kept raw, in place (libest sends one)
-    unrecognized: Any
+    unrecognized: Annotated[bytes, Any]
 
 
 _CSR_ATTRS = SequenceOf(AttrOrOID)
@@ -112,8 +114,8 @@ _CSR_ATTRS = SequenceOf(AttrOrOID)
 class SingleAttributeTemplate(Sequence):
     """Like AttributeTypeAndValue, but the value may be absent: the client fills it in."""
 
-    type: ObjectIdentifier
-    value: Any = field(optional=True)
+    type: Annotated[str, ObjectIdentifier]
+    value: Annotated[bytes | None, Any] = field(optional=True)
 
 
 RelativeDistinguishedNameTemplate = SetOf(SingleAttributeTemplate, min_size=1)
@@ -123,7 +125,7 @@ RDNSequenceTemplate = SequenceOf(RelativeDistinguishedNameTemplate)
 class NameTemplate(Choice):
     """``NameTemplate ::= CHOICE { rdnSequence RDNSequenceTemplate }`` (its only alternative, for now)."""
 
-    rdn_sequence: RDNSequenceTemplate
+    rdn_sequence: Annotated[list[list[SingleAttributeTemplate]], RDNSequenceTemplate]
 
     @property
     def rdns(self) -> "list[list[SingleAttributeTemplate]]":
@@ -132,15 +134,15 @@ class NameTemplate(Choice):
 
 class SubjectPublicKeyInfoTemplate(Sequence):
     algorithm: AlgorithmIdentifier
-    subject_public_key: BitString = field(optional=True)
+    subject_public_key: Annotated[BitStringValue | None, BitString] = field(optional=True)
 
 
 class ExtensionTemplate(Sequence):
     """Like Extension, but ``extn_value`` may be absent (the client supplies it)."""
 
-    extn_id: ObjectIdentifier
-    critical: Boolean = field(default=False)
-    extn_value: OctetString = field(optional=True)
+    extn_id: Annotated[str, ObjectIdentifier]
+    critical: Annotated[bool, Boolean] = field(default=False)
+    extn_value: Annotated[bytes | None, OctetString] = field(optional=True)
 
     @property
     def oid(self) -> str:
@@ -155,8 +157,8 @@ ExtensionTemplates = SequenceOf(ExtensionTemplate, min_size=1)
 
 
 class _RSAPublicKey(Sequence):
-    modulus: Integer
-    public_exponent: Integer
+    modulus: Annotated[int, Integer]
+    public_exponent: Annotated[int, Integer]
 
 
 class CertificationRequestInfoTemplate(Sequence):
@@ -166,10 +168,10 @@ class CertificationRequestInfoTemplate(Sequence):
     ``subject_pk_info`` is ``[0] IMPLICIT``; ``attributes`` is ``[1] IMPLICIT SET OF Attribute``.
     """
 
-    version: Integer
-    subject: NameTemplate = field(optional=True)
-    subject_pk_info: SubjectPublicKeyInfoTemplate = field(implicit=0, optional=True)
-    attributes: SetOf(Attribute) = field(implicit=1)
+    version: Annotated[int, Integer]
+    subject: Annotated[NameTemplate | None, NameTemplate] = field(optional=True)
+    subject_pk_info: Annotated[SubjectPublicKeyInfoTemplate | None, SubjectPublicKeyInfoTemplate] = field(implicit=0, optional=True)
+    attributes: Annotated[list[Attribute], SetOf(Attribute)] = field(implicit=1)
 
     @classmethod
     def build(cls, *, subject=None, key_algorithm: "str | None" = None, key_parameters: "bytes | None" = None,

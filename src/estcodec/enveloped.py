@@ -30,12 +30,14 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass, field as dc_field
-from typing import Callable, Iterable, List, Optional, Sequence as TypingSequence, Tuple, Union
+from typing import Annotated, Callable, Iterable, List, Optional, Sequence as TypingSequence, Tuple, Union
 
 from cryptography import x509 as _cx509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+import datetime as _dt
 
+from ._der import BitStringValue
 from . import _cms_crypto as _cc
 from . import _der as _core
 from . import der as _der
@@ -76,47 +78,47 @@ ID_CT_KP_A_KEY_PACKAGE = "2.16.840.1.101.2.1.2.78.5"
 
 
 class Attribute(Sequence):
-    attr_type: ObjectIdentifier
-    attr_values: SetOf[Any]
+    attr_type: Annotated[str, ObjectIdentifier]
+    attr_values: Annotated[list[bytes], SetOf[Any]]
 
 
 class IssuerAndSerialNumber(Sequence):
     issuer: Name
-    serial_number: Integer
+    serial_number: Annotated[int, Integer]
 
 
 class OtherKeyAttribute(Sequence):
-    key_attr_id: ObjectIdentifier
-    key_attr: Any = field(optional=True)
+    key_attr_id: Annotated[str, ObjectIdentifier]
+    key_attr: Annotated[bytes | None, Any] = field(optional=True)
 
 
 class RecipientIdentifier(Choice):
     issuer_and_serial_number: IssuerAndSerialNumber
-    subject_key_identifier: OctetString = field(implicit=0)
+    subject_key_identifier: Annotated[bytes, OctetString] = field(implicit=0)
 
 
 class KeyTransRecipientInfo(Sequence):
-    version: Integer
+    version: Annotated[int, Integer]
     rid: RecipientIdentifier
     key_encryption_algorithm: AlgorithmIdentifier
-    encrypted_key: OctetString
+    encrypted_key: Annotated[bytes, OctetString]
 
 
 class OriginatorPublicKey(Sequence):
     algorithm: AlgorithmIdentifier
-    public_key: BitString
+    public_key: Annotated[BitStringValue, BitString]
 
 
 class OriginatorIdentifierOrKey(Choice):
     issuer_and_serial_number: IssuerAndSerialNumber
-    subject_key_identifier: OctetString = field(implicit=0)
+    subject_key_identifier: Annotated[bytes, OctetString] = field(implicit=0)
     originator_key: OriginatorPublicKey = field(implicit=1)
 
 
 class RecipientKeyIdentifier(Sequence):
-    subject_key_identifier: OctetString
-    date: GeneralizedTime = field(optional=True)
-    other: OtherKeyAttribute = field(optional=True)
+    subject_key_identifier: Annotated[bytes, OctetString]
+    date: Annotated[_dt.datetime | None, GeneralizedTime] = field(optional=True)
+    other: Annotated[OtherKeyAttribute | None, OtherKeyAttribute] = field(optional=True)
 
 
 class KeyAgreeRecipientIdentifier(Choice):
@@ -126,40 +128,40 @@ class KeyAgreeRecipientIdentifier(Choice):
 
 class RecipientEncryptedKey(Sequence):
     rid: KeyAgreeRecipientIdentifier
-    encrypted_key: OctetString
+    encrypted_key: Annotated[bytes, OctetString]
 
 
 class KeyAgreeRecipientInfo(Sequence):
-    version: Integer
+    version: Annotated[int, Integer]
     originator: OriginatorIdentifierOrKey = field(explicit=0)
-    ukm: OctetString = field(explicit=1, optional=True)
+    ukm: Annotated[bytes | None, OctetString] = field(explicit=1, optional=True)
     key_encryption_algorithm: AlgorithmIdentifier
-    recipient_encrypted_keys: SequenceOf[RecipientEncryptedKey]
+    recipient_encrypted_keys: Annotated[list[RecipientEncryptedKey], SequenceOf[RecipientEncryptedKey]]
 
 
 class KEKIdentifier(Sequence):
-    key_identifier: OctetString
-    date: GeneralizedTime = field(optional=True)
-    other: OtherKeyAttribute = field(optional=True)
+    key_identifier: Annotated[bytes, OctetString]
+    date: Annotated[_dt.datetime | None, GeneralizedTime] = field(optional=True)
+    other: Annotated[OtherKeyAttribute | None, OtherKeyAttribute] = field(optional=True)
 
 
 class KEKRecipientInfo(Sequence):
-    version: Integer
+    version: Annotated[int, Integer]
     kekid: KEKIdentifier
     key_encryption_algorithm: AlgorithmIdentifier
-    encrypted_key: OctetString
+    encrypted_key: Annotated[bytes, OctetString]
 
 
 class PasswordRecipientInfo(Sequence):
-    version: Integer
-    key_derivation_algorithm: AlgorithmIdentifier = field(implicit=0, optional=True)
+    version: Annotated[int, Integer]
+    key_derivation_algorithm: Annotated[AlgorithmIdentifier | None, AlgorithmIdentifier] = field(implicit=0, optional=True)
     key_encryption_algorithm: AlgorithmIdentifier
-    encrypted_key: OctetString
+    encrypted_key: Annotated[bytes, OctetString]
 
 
 class OtherRecipientInfo(Sequence):
-    ori_type: ObjectIdentifier
-    ori_value: Any
+    ori_type: Annotated[str, ObjectIdentifier]
+    ori_value: Annotated[bytes, Any]
 
 
 class RecipientInfo(Choice):
@@ -171,14 +173,14 @@ class RecipientInfo(Choice):
 
 
 class OriginatorInfo(Sequence):
-    certs: SetOf[Any] = field(implicit=0, optional=True)
-    crls: SetOf[Any] = field(implicit=1, optional=True)
+    certs: Annotated[list[bytes] | None, SetOf[Any]] = field(implicit=0, optional=True)
+    crls: Annotated[list[bytes] | None, SetOf[Any]] = field(implicit=1, optional=True)
 
 
 class EncryptedContentInfo(Sequence):
-    content_type: ObjectIdentifier
+    content_type: Annotated[str, ObjectIdentifier]
     content_encryption_algorithm: AlgorithmIdentifier
-    encrypted_content: OctetString = field(implicit=0, optional=True)
+    encrypted_content: Annotated[bytes | None, OctetString] = field(implicit=0, optional=True)
 
 
 class _EnvelopeMixin:
@@ -214,11 +216,11 @@ class _EnvelopeMixin:
 
 
 class EnvelopedData(_EnvelopeMixin, Sequence):
-    version: Integer
-    originator_info: OriginatorInfo = field(implicit=0, optional=True)
-    recipient_infos: SetOf(RecipientInfo, min_size=1)
+    version: Annotated[int, Integer]
+    originator_info: Annotated[OriginatorInfo | None, OriginatorInfo] = field(implicit=0, optional=True)
+    recipient_infos: Annotated[list[RecipientInfo], SetOf(RecipientInfo, min_size=1)]
     encrypted_content_info: EncryptedContentInfo
-    unprotected_attrs: SetOf(Attribute, min_size=1) = field(implicit=1, optional=True)
+    unprotected_attrs: Annotated[list[Attribute] | None, SetOf(Attribute, min_size=1)] = field(implicit=1, optional=True)
 
     @property
     def _eci(self) -> EncryptedContentInfo:
@@ -234,13 +236,13 @@ class EnvelopedData(_EnvelopeMixin, Sequence):
 
 
 class AuthEnvelopedData(_EnvelopeMixin, Sequence):
-    version: Integer
-    originator_info: OriginatorInfo = field(implicit=0, optional=True)
-    recipient_infos: SetOf(RecipientInfo, min_size=1)
+    version: Annotated[int, Integer]
+    originator_info: Annotated[OriginatorInfo | None, OriginatorInfo] = field(implicit=0, optional=True)
+    recipient_infos: Annotated[list[RecipientInfo], SetOf(RecipientInfo, min_size=1)]
     auth_encrypted_content_info: EncryptedContentInfo
-    auth_attrs: SetOf(Attribute, min_size=1) = field(implicit=1, optional=True)
-    mac: OctetString
-    unauth_attrs: SetOf(Attribute, min_size=1) = field(implicit=2, optional=True)
+    auth_attrs: Annotated[list[Attribute] | None, SetOf(Attribute, min_size=1)] = field(implicit=1, optional=True)
+    mac: Annotated[bytes, OctetString]
+    unauth_attrs: Annotated[list[Attribute] | None, SetOf(Attribute, min_size=1)] = field(implicit=2, optional=True)
 
     @property
     def _eci(self) -> EncryptedContentInfo:
@@ -256,38 +258,38 @@ class AuthEnvelopedData(_EnvelopeMixin, Sequence):
 
 
 class ContentInfo(Sequence):
-    content_type: ObjectIdentifier
-    content: Any = field(explicit=0)
+    content_type: Annotated[str, ObjectIdentifier]
+    content: Annotated[bytes, Any] = field(explicit=0)
 
 
 class RSAESOAEPParams(Sequence):
     # DEFAULTs (sha1, mgf1SHA1, pSpecifiedEmpty) are modelled as OPTIONAL: absent means the default.
-    hash_algorithm: AlgorithmIdentifier = field(explicit=0, optional=True)
-    mask_gen_algorithm: AlgorithmIdentifier = field(explicit=1, optional=True)
-    p_source_algorithm: AlgorithmIdentifier = field(explicit=2, optional=True)
+    hash_algorithm: Annotated[AlgorithmIdentifier | None, AlgorithmIdentifier] = field(explicit=0, optional=True)
+    mask_gen_algorithm: Annotated[AlgorithmIdentifier | None, AlgorithmIdentifier] = field(explicit=1, optional=True)
+    p_source_algorithm: Annotated[AlgorithmIdentifier | None, AlgorithmIdentifier] = field(explicit=2, optional=True)
 
 
 class PBKDF2Salt(Choice):
-    specified: OctetString
+    specified: Annotated[bytes, OctetString]
     other_source: AlgorithmIdentifier
 
 
 class PBKDF2Params(Sequence):
     salt: PBKDF2Salt
-    iteration_count: Integer
-    key_length: Integer = field(optional=True)
-    prf: AlgorithmIdentifier = field(optional=True)  # DEFAULT hmacWithSHA1
+    iteration_count: Annotated[int, Integer]
+    key_length: Annotated[int | None, Integer] = field(optional=True)
+    prf: Annotated[AlgorithmIdentifier | None, AlgorithmIdentifier] = field(optional=True)  # DEFAULT hmacWithSHA1
 
 
 class GCMParameters(Sequence):
-    aes_nonce: OctetString
-    aes_icvlen: Integer = field(default=12)
+    aes_nonce: Annotated[bytes, OctetString]
+    aes_icvlen: Annotated[int, Integer] = field(default=12)
 
 
 class _OneAsymmetricKeyShape(Sequence):
     """Only to count the keys of an AsymmetricKeyPackage; each key is handed to estcodec.pkcs8."""
 
-    version: Integer
+    version: Annotated[int, Integer]
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -24,8 +24,10 @@ this module reads them. ``from_der`` decodes the whole structure as strict DER, 
 responseBytes included; as for certificates, extension values are checked when read.
 """
 import enum
-from typing import List, Optional
+from typing import Annotated, List, Optional
+import datetime as _dt
 
+from ._der import BitStringValue
 from . import _sigalgs
 from ._sigalgs import SignatureError
 from .errors import DecodeError, EncodeError
@@ -76,9 +78,9 @@ class CertStatus(enum.Enum):
 
 class CertID(Sequence, gc=False):
     hash_algorithm: AlgorithmIdentifier
-    issuer_name_hash: OctetString
-    issuer_key_hash: OctetString
-    serial_number: Integer
+    issuer_name_hash: Annotated[bytes, OctetString]
+    issuer_key_hash: Annotated[bytes, OctetString]
+    serial_number: Annotated[int, Integer]
 
     def matches(self, other: "CertID") -> bool:
         """Same certificate: same hash algorithm OID, hashes and serial (NULL or absent hash parameters alike)."""
@@ -89,20 +91,20 @@ class CertID(Sequence, gc=False):
 
 class Request(Sequence, gc=False):
     req_cert: CertID
-    single_request_extensions: Extensions = field(explicit=0, optional=True)
+    single_request_extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=0, optional=True)
 
 
 class TBSRequest(Sequence, gc=False):
-    version: Integer = field(explicit=0, default=0)
-    requestor_name: GeneralName = field(explicit=1, optional=True)
-    request_list: SequenceOf(Request)
-    request_extensions: Extensions = field(explicit=2, optional=True)
+    version: Annotated[int, Integer] = field(explicit=0, default=0)
+    requestor_name: Annotated[GeneralName | None, GeneralName] = field(explicit=1, optional=True)
+    request_list: Annotated[list[Request], SequenceOf(Request)]
+    request_extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=2, optional=True)
 
 
 class Signature(Sequence, gc=False):
     signature_algorithm: AlgorithmIdentifier
-    signature: BitString
-    certs: SequenceOf(Certificate) = field(explicit=0, optional=True)
+    signature: Annotated[BitStringValue, BitString]
+    certs: Annotated[list[Certificate] | None, SequenceOf(Certificate)] = field(explicit=0, optional=True)
 
 
 _ext_value = extension_value  # one walk for certificates, CRLs and OCSP (estcodec.x509)
@@ -110,7 +112,7 @@ _ext_value = extension_value  # one walk for certificates, CRLs and OCSP (estcod
 
 class OCSPRequest(Sequence, gc=False):
     tbs_request: TBSRequest
-    optional_signature: Signature = field(explicit=0, optional=True)
+    optional_signature: Annotated[Signature | None, Signature] = field(explicit=0, optional=True)
 
     @property
     def cert_ids(self) -> "List[CertID]":
@@ -182,26 +184,26 @@ class OCSPRequestBuilder:
 
 class ResponderID(Choice, gc=False):
     by_name: Name = field(explicit=1)
-    by_key: OctetString = field(explicit=2)
+    by_key: Annotated[bytes, OctetString] = field(explicit=2)
 
 
 class RevokedInfo(Sequence, gc=False):
-    revocation_time: GeneralizedTime
-    revocation_reason: Enumerated = field(explicit=0, optional=True)
+    revocation_time: Annotated[_dt.datetime, GeneralizedTime]
+    revocation_reason: Annotated[int | None, Enumerated] = field(explicit=0, optional=True)
 
 
 class _CertStatus(Choice, gc=False):
-    good: Null = field(implicit=0)
+    good: Annotated[None, Null] = field(implicit=0)
     revoked: RevokedInfo = field(implicit=1)
-    unknown: Null = field(implicit=2)
+    unknown: Annotated[None, Null] = field(implicit=2)
 
 
 class SingleResponse(Sequence, gc=False):
     cert_id: CertID
     cert_status: _CertStatus
-    this_update: GeneralizedTime
-    next_update: GeneralizedTime = field(explicit=0, optional=True)
-    single_extensions: Extensions = field(explicit=1, optional=True)
+    this_update: Annotated[_dt.datetime, GeneralizedTime]
+    next_update: Annotated[_dt.datetime | None, GeneralizedTime] = field(explicit=0, optional=True)
+    single_extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=1, optional=True)
 
     @property
     def status(self) -> CertStatus:
@@ -229,18 +231,18 @@ class SingleResponse(Sequence, gc=False):
 
 
 class ResponseData(Sequence, gc=False):
-    version: Integer = field(explicit=0, default=0)
+    version: Annotated[int, Integer] = field(explicit=0, default=0)
     responder_id: ResponderID
-    produced_at: GeneralizedTime
-    responses: SequenceOf(SingleResponse)
-    response_extensions: Extensions = field(explicit=1, optional=True)
+    produced_at: Annotated[_dt.datetime, GeneralizedTime]
+    responses: Annotated[list[SingleResponse], SequenceOf(SingleResponse)]
+    response_extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=1, optional=True)
 
 
 class BasicOCSPResponse(Sequence, gc=False):
     tbs_response_data: ResponseData
     signature_algorithm: AlgorithmIdentifier
-    signature: BitString
-    certs: SequenceOf(Certificate) = field(explicit=0, optional=True)
+    signature: Annotated[BitStringValue, BitString]
+    certs: Annotated[list[Certificate] | None, SequenceOf(Certificate)] = field(explicit=0, optional=True)
 
     @property
     def produced_at(self):
@@ -291,13 +293,13 @@ RESPONSE_TYPES: dict = {oid.OCSP_BASIC: BasicOCSPResponse}
 
 
 class ResponseBytes(Sequence, gc=False):
-    response_type: ObjectIdentifier
-    response: OctetString = field(defined_by="response_type", registry=RESPONSE_TYPES, contains=True)
+    response_type: Annotated[str, ObjectIdentifier]
+    response: Annotated[object, OctetString] = field(defined_by="response_type", registry=RESPONSE_TYPES, contains=True)
 
 
 class OCSPResponse(Sequence, gc=False):
-    response_status: Enumerated
-    response_bytes: ResponseBytes = field(explicit=0, optional=True)
+    response_status: Annotated[int, Enumerated]
+    response_bytes: Annotated[ResponseBytes | None, ResponseBytes] = field(explicit=0, optional=True)
 
     @property
     def status(self) -> "ResponseStatus | int":

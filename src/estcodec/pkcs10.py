@@ -27,12 +27,12 @@ Field names follow RFC 2986 except ``signature_value`` (RFC 2986 calls it ``sign
 ``x509.Certificate`` so that ``.signature`` is, for both, the signature bytes.
 """
 import string
-from typing import Iterable, List, Optional, Sequence as _Seq, Tuple, Union
+from typing import Annotated, Iterable, List, Optional, Sequence as _Seq, Tuple, Union
 
 from . import _sigalgs
 from . import pem as _pem
 from ._sigalgs import SignatureError, UnsupportedSignatureAlgorithm
-from ._der import FieldPath
+from ._der import BitStringValue, FieldPath
 from ._der import decode as _der_decode
 from .errors import DecodeError, EncodeError
 from .schema import (
@@ -59,12 +59,12 @@ class DirectoryString(Choice, transparent=True):
     """X.520 DirectoryString (decoded to ``str``); also IA5String, which OpenSSL writes for PKCS#9 strings.
     Encoding picks PrintableString when the text allows it, else UTF8String."""
 
-    teletex_string: TeletexString
-    printable_string: PrintableString
-    universal_string: UniversalString
-    utf8_string: UTF8String
-    bmp_string: BMPString
-    ia5_string: IA5String
+    teletex_string: Annotated[str, TeletexString]
+    printable_string: Annotated[str, PrintableString]
+    universal_string: Annotated[str, UniversalString]
+    utf8_string: Annotated[str, UTF8String]
+    bmp_string: Annotated[str, BMPString]
+    ia5_string: Annotated[str, IA5String]
 
     @classmethod
     def _select(cls, value: str) -> int:
@@ -72,16 +72,16 @@ class DirectoryString(Choice, transparent=True):
 
 
 class CertificationRequestInfo(Sequence, gc=False):
-    version: Integer
+    version: Annotated[int, Integer]
     subject: Name
     subject_pk_info: SubjectPublicKeyInfo
-    attributes: SetOf(Attribute) = field(implicit=0)
+    attributes: Annotated[list[Attribute], SetOf(Attribute)] = field(implicit=0)
 
 
 class CertificationRequest(Sequence, gc=False):
     certification_request_info: CertificationRequestInfo
     signature_algorithm: AlgorithmIdentifier
-    signature_value: BitString
+    signature_value: Annotated[BitStringValue, BitString]
 
     # -- loading / saving --
     @classmethod

@@ -22,6 +22,8 @@ OCTET STRING unchanged). Encrypted keys (``EncryptedPrivateKeyInfo``) need ``pas
 
 Key material never appears in ``repr()`` or in error messages.
 """
+from typing import Annotated
+from ._der import BitStringValue
 from . import pem as _pem
 from .der import parse as _parse
 from .errors import DecodeError, EncodeError
@@ -62,11 +64,11 @@ def _redacted_repr(self, shown: "tuple[str, ...]") -> str:
 class OneAsymmetricKey(Sequence):
     """RFC 5958 OneAsymmetricKey; with version 0 and no public key it is PKCS#8 (RFC 5208) PrivateKeyInfo."""
 
-    version: Integer
+    version: Annotated[int, Integer]
     private_key_algorithm: AlgorithmIdentifier
-    private_key: OctetString
-    attributes: SetOf(Attribute) = field(implicit=0, optional=True)
-    public_key: BitString = field(implicit=1, optional=True)
+    private_key: Annotated[bytes, OctetString]
+    attributes: Annotated[list[Attribute] | None, SetOf(Attribute)] = field(implicit=0, optional=True)
+    public_key: Annotated[BitStringValue | None, BitString] = field(implicit=1, optional=True)
 
     @classmethod
     def from_der(cls, data, *, ber: bool = False) -> "OneAsymmetricKey":
@@ -168,9 +170,9 @@ def _check_private_key(key: OneAsymmetricKey, base: int = 0) -> None:
 # --- legacy forms ------------------------------------------------------------------------------------------
 
 class _OtherPrimeInfo(Sequence):
-    prime: Integer
-    exponent: Integer
-    coefficient: Integer
+    prime: Annotated[int, Integer]
+    exponent: Annotated[int, Integer]
+    coefficient: Annotated[int, Integer]
 
     def __repr__(self) -> str:
         return "OtherPrimeInfo(<key material hidden>)"
@@ -179,16 +181,16 @@ class _OtherPrimeInfo(Sequence):
 class RSAPrivateKey(Sequence):
     """PKCS#1 (RFC 8017 A.1.2) RSAPrivateKey."""
 
-    version: Integer
-    modulus: Integer
-    public_exponent: Integer
-    private_exponent: Integer
-    prime1: Integer
-    prime2: Integer
-    exponent1: Integer
-    exponent2: Integer
-    coefficient: Integer
-    other_prime_infos: SequenceOf(_OtherPrimeInfo, min_size=1) = field(optional=True)
+    version: Annotated[int, Integer]
+    modulus: Annotated[int, Integer]
+    public_exponent: Annotated[int, Integer]
+    private_exponent: Annotated[int, Integer]
+    prime1: Annotated[int, Integer]
+    prime2: Annotated[int, Integer]
+    exponent1: Annotated[int, Integer]
+    exponent2: Annotated[int, Integer]
+    coefficient: Annotated[int, Integer]
+    other_prime_infos: Annotated[list[_OtherPrimeInfo] | None, SequenceOf(_OtherPrimeInfo, min_size=1)] = field(optional=True)
 
     def __repr__(self) -> str:
         return f"RSAPrivateKey({self.modulus.bit_length()} bits, <key material hidden>)"
@@ -197,10 +199,10 @@ class RSAPrivateKey(Sequence):
 class ECPrivateKey(Sequence):
     """SEC1 / RFC 5915 ECPrivateKey."""
 
-    version: Integer
-    private_key: OctetString
-    parameters: Any = field(explicit=0, optional=True)
-    public_key: BitString = field(explicit=1, optional=True)
+    version: Annotated[int, Integer]
+    private_key: Annotated[bytes, OctetString]
+    parameters: Annotated[bytes | None, Any] = field(explicit=0, optional=True)
+    public_key: Annotated[BitStringValue | None, BitString] = field(explicit=1, optional=True)
 
     def __repr__(self) -> str:
         return _redacted_repr(self, ("version",))
@@ -210,7 +212,7 @@ class EncryptedPrivateKeyInfo(Sequence):
     """PKCS#8 / RFC 5958 EncryptedPrivateKeyInfo."""
 
     encryption_algorithm: AlgorithmIdentifier
-    encrypted_data: OctetString
+    encrypted_data: Annotated[bytes, OctetString]
 
     def __repr__(self) -> str:
         return f"EncryptedPrivateKeyInfo(encryption_algorithm={self.encryption_algorithm!r}, <encrypted data>)"

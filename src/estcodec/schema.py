@@ -1,20 +1,27 @@
 """Declarative ASN.1 models, compiled once into the specs that the core walks.
 
-A model reads like the RFC's ASN.1; annotations are the types, ``field()`` gives tagging and OPTIONAL/DEFAULT::
+A model reads like the RFC's ASN.1; annotations are the types, ``field()`` gives tagging and OPTIONAL/DEFAULT.
+Each annotation is ``Annotated[<Python value type>, <ASN.1 type>]``: type checkers and editors read the first
+argument, the schema the ASN.1 type among the metadata (a model class whose instances are the values, such as
+``TBSCertificate`` or a non-transparent CHOICE, is written bare)::
 
     class Extension(Sequence):
-        extn_id: ObjectIdentifier
-        critical: Boolean = field(default=False)
-        extn_value: OctetString
+        extn_id: Annotated[str, ObjectIdentifier]
+        critical: Annotated[bool, Boolean] = field(default=False)
+        extn_value: Annotated[bytes, OctetString]
 
     class GeneralName(Choice):
-        rfc822_name: IA5String = field(implicit=1)
-        dns_name: IA5String = field(implicit=2)
+        rfc822_name: Annotated[str, IA5String] = field(implicit=1)
+        dns_name: Annotated[str, IA5String] = field(implicit=2)
 
     class TBS(Sequence):
-        version: Integer = field(explicit=0, default=0)
-        extensions: SequenceOf[Extension] = field(explicit=3, optional=True)
-        parameters: Any = field(optional=True, defined_by="algorithm", registry=ALGORITHM_PARAMS)
+        version: Annotated[int, Integer] = field(explicit=0, default=0)
+        extensions: Annotated[list[Extension] | None, SequenceOf[Extension]] = field(explicit=3, optional=True)
+        parameters: Annotated[object, Any] = field(optional=True, defined_by="algorithm", registry=ALGORITHM_PARAMS)
+
+The bare ASN.1 type (``version: Integer``) is still accepted, as generated or older code may declare it; only the
+``Annotated`` form tells a checker what the field holds. Either way the annotation is read once, when the class is
+made: decoding never looks at it.
 
 ``Model.from_der(data)`` decodes (strict DER; ``ber=True`` for BER), ``instance.to_der()`` encodes (a decoded
 instance gives back exactly its input bytes), ``Model(field=value, ...)`` builds, ``instance.replace(...)`` copies
@@ -37,6 +44,7 @@ CHOICE builds its value on first access.
 from __future__ import annotations
 
 import sys
+from typing import Annotated, get_origin
 from typing import Any as _TypingAny
 
 from . import _der
@@ -54,7 +62,9 @@ _NOTHING = object()
 
 
 def spec_of(t: object) -> Spec:
-    """The compiled spec of a type used in an annotation."""
+    """The compiled spec of a type used in an annotation (``Annotated[T, asn1_type]`` gives ``asn1_type``'s)."""
+    if get_origin(t) is Annotated:
+        t = _asn1_type_of(t, repr(t))
     if isinstance(t, Spec):
         return t
     s = getattr(t, "_asn1_spec", None)
@@ -86,8 +96,8 @@ class _Primitive:
         raise TypeError(f"{cls.__name__} is an ASN.1 type marker; use plain Python values")
 
 
-def _prim(name: str, tag: int, type_name: str) -> type:
-    t = type(name, (_Primitive,), {"__doc__": f"ASN.1 {type_name}"}, tag=tag)
+def _prim(name: str, tag: int, type_name: str) -> type[_Primitive]:
+    t: type[_Primitive] = type(name, (_Primitive,), {"__doc__": f"ASN.1 {type_name}"}, tag=tag)
     t._asn1_spec.type_name = type_name
     return t
 
@@ -160,14 +170,15 @@ class _FieldInfo:
     __slots__ = ("explicit", "implicit", "optional", "default", "defined_by", "registry", "tag_class", "contains")
 
     def __init__(self, explicit: int | None, implicit: int | None, optional: bool, default: object,
-                 defined_by: str | None, registry: dict | None, tag_class: str, contains: bool = False) -> None:
+                 defined_by: str | None, registry: dict[str, _TypingAny] | None, tag_class: str,
+                 contains: bool = False) -> None:
         self.explicit, self.implicit, self.optional, self.default = explicit, implicit, optional, default
         self.defined_by, self.registry, self.tag_class = defined_by, registry, tag_class
         self.contains = contains
 
 
 def field(*, explicit: int | None = None, implicit: int | None = None, optional: bool = False,
-          default: object = _NOTHING, defined_by: str | None = None, registry: dict | None = None,
+          default: object = _NOTHING, defined_by: str | None = None, registry: dict[str, _TypingAny] | None = None,
           tag_class: str = "context", contains: bool = False) -> _TypingAny:
     """Describe how a component is tagged and whether it may be absent.
 
@@ -212,6 +223,22 @@ def _tagged(base: Spec, info: _FieldInfo | None, owner: str, name: str) -> Spec:
     return base
 
 
+def _is_asn1_type(obj: object) -> bool:
+    return isinstance(obj, Spec) or isinstance(getattr(obj, "_asn1_spec", None), Spec)
+
+
+def _asn1_type_of(ann: object, where: str) -> object:
+    """The ASN.1 type an annotation declares: the annotation itself, or for ``Annotated[T, asn1_type, ...]`` the
+    one metadata item that is an ASN.1 type (the Python type ``T`` is for type checkers only)."""
+    if get_origin(ann) is not Annotated:
+        return ann
+    found = [m for m in getattr(ann, "__metadata__", ()) if _is_asn1_type(m)]
+    if len(found) != 1:
+        raise TypeError(f"{where}: Annotated[...] must hold exactly one ASN.1 type of estcodec.schema after the "
+                        f"Python type, found {len(found)}")
+    return found[0]
+
+
 def _resolve(ann: object, module: str) -> object:
     if isinstance(ann, str):
         mod = sys.modules.get(module)
@@ -222,14 +249,14 @@ def _resolve(ann: object, module: str) -> object:
     return ann
 
 
-def _compile_fields(cls: type, kind: str) -> tuple:
+def _compile_fields(cls: type, kind: str) -> tuple[FieldSpec, ...]:
     annotations = cls.__dict__.get("__annotations__", {})
     fields: list[FieldSpec] = []
     names: list[str] = []
     for name, ann in annotations.items():
         if name.startswith("_"):
             continue
-        t = _resolve(ann, cls.__module__)
+        t = _asn1_type_of(_resolve(ann, cls.__module__), f"{cls.__name__}.{name}")
         raw_default = cls.__dict__.get(name, _NOTHING)
         info = raw_default if isinstance(raw_default, _FieldInfo) else None
         if info is None and raw_default is not _NOTHING:
@@ -245,7 +272,7 @@ def _compile_fields(cls: type, kind: str) -> tuple:
             defined_by = names.index(info.defined_by)
             registry = info.registry
         fields.append(FieldSpec(name, spec, optional=optional, has_default=has_default,
-                                default=info.default if has_default else None,
+                                default=info.default if info is not None and has_default else None,
                                 defined_by=defined_by, registry=registry, contained=bool(info and info.contains)))
         names.append(name)
     nfields = len(fields)
@@ -278,7 +305,8 @@ class _ModelMeta(type):
             raise AttributeError(f"{cls.__name__}._asn1_spec is fixed once the class is made")
         super().__setattr__(name, value)
 
-    def __new__(mcls, name, bases, ns, gc: bool = True, lazy: bool = False, **kw):  # noqa: N804
+    def __new__(mcls, name: str, bases: tuple[type, ...], ns: dict[str, object], gc: bool = True,  # noqa: N804
+                lazy: bool = False, **kw: _TypingAny) -> _ModelMeta:
         if not gc:
             ns.setdefault("__slots__", ())
         cls = super().__new__(mcls, name, bases, ns, **kw)

@@ -13,9 +13,10 @@ import datetime as _dt
 import hashlib
 import ipaddress
 import re
+from typing import Annotated
 
 from . import pem as _pem
-from ._der import FieldPath, LazyContained, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of
+from ._der import BitStringValue, FieldPath, LazyContained, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of
 from .errors import DecodeError, EncodeError
 from .schema import (
     Any, AnyValue, BitString, Boolean, Choice, Enumerated, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
@@ -99,13 +100,13 @@ _IA5_ATTRS = {oid.EMAIL_ADDRESS, oid.DOMAIN_COMPONENT}
 
 
 class AlgorithmIdentifier(Sequence, gc=False):
-    algorithm: ObjectIdentifier
-    parameters: Any = field(optional=True)
+    algorithm: Annotated[str, ObjectIdentifier]
+    parameters: Annotated[bytes | None, Any] = field(optional=True)
 
 
 class AttributeTypeAndValue(Sequence, gc=False):
-    type: ObjectIdentifier
-    value: AnyValue
+    type: Annotated[str, ObjectIdentifier]
+    value: Annotated[object, AnyValue]
 
 
 RelativeDistinguishedName = SetOf(AttributeTypeAndValue, min_size=1)
@@ -186,7 +187,7 @@ def _encode_attr_value(attr_oid: str, value: object, originals: "list | None" = 
 class Name(Choice, gc=False, lazy=True):
     """A distinguished name: RDNs in order (``rdns``), each a list of attribute type/value pairs."""
 
-    rdn_sequence: RDNSequence
+    rdn_sequence: Annotated[list[list[AttributeTypeAndValue]], RDNSequence]
 
     @classmethod
     def build(cls, attributes: "list") -> "Name":
@@ -306,8 +307,8 @@ def _value_tlv(atv: AttributeTypeAndValue) -> bytes:
 
 
 class Time(Choice, transparent=True, gc=False):
-    utc_time: UTCTime
-    general_time: GeneralizedTime
+    utc_time: Annotated[_dt.datetime, UTCTime]
+    general_time: Annotated[_dt.datetime, GeneralizedTime]
 
     @classmethod
     def _select(cls, value: _dt.datetime) -> int:
@@ -316,13 +317,13 @@ class Time(Choice, transparent=True, gc=False):
 
 
 class Validity(Sequence, gc=False):
-    not_before: Time
-    not_after: Time
+    not_before: Annotated[_dt.datetime, Time]
+    not_after: Annotated[_dt.datetime, Time]
 
 
 class SubjectPublicKeyInfo(Sequence, gc=False):
     algorithm: AlgorithmIdentifier
-    subject_public_key: BitString
+    subject_public_key: Annotated[BitStringValue, BitString]
 
     algorithm_oid = FieldPath(0, 0)
 
@@ -346,20 +347,20 @@ class SubjectPublicKeyInfo(Sequence, gc=False):
 # --- extension values ----------------------------------------------------------------------------------------
 
 class AnotherName(Sequence, gc=False):
-    type_id: ObjectIdentifier
-    value: Any = field(explicit=0)
+    type_id: Annotated[str, ObjectIdentifier]
+    value: Annotated[bytes, Any] = field(explicit=0)
 
 
 class GeneralName(Choice, gc=False):
     other_name: AnotherName = field(implicit=0)
-    rfc822_name: IA5String = field(implicit=1)
-    dns_name: IA5String = field(implicit=2)
-    x400_address: Any = field(implicit=3)
+    rfc822_name: Annotated[str, IA5String] = field(implicit=1)
+    dns_name: Annotated[str, IA5String] = field(implicit=2)
+    x400_address: Annotated[bytes, Any] = field(implicit=3)
     directory_name: Name = field(explicit=4)
-    edi_party_name: Any = field(implicit=5)
-    uniform_resource_identifier: IA5String = field(implicit=6)
-    ip_address: OctetString = field(implicit=7)
-    registered_id: ObjectIdentifier = field(implicit=8)
+    edi_party_name: Annotated[bytes, Any] = field(implicit=5)
+    uniform_resource_identifier: Annotated[str, IA5String] = field(implicit=6)
+    ip_address: Annotated[bytes, OctetString] = field(implicit=7)
+    registered_id: Annotated[str, ObjectIdentifier] = field(implicit=8)
 
     def python_value(self):
         """The value as a Python object (an ``ipaddress`` object for iPAddress)."""
@@ -372,8 +373,8 @@ GeneralNames = SequenceOf(GeneralName, min_size=1)
 
 
 class BasicConstraints(Sequence, gc=False):
-    ca: Boolean = field(default=False)
-    path_len_constraint: Integer = field(optional=True)
+    ca: Annotated[bool, Boolean] = field(default=False)
+    path_len_constraint: Annotated[int | None, Integer] = field(optional=True)
 
 
 KEY_USAGE_BITS = (
@@ -385,14 +386,14 @@ ExtendedKeyUsage = SequenceOf(ObjectIdentifier, min_size=1)
 
 
 class AuthorityKeyIdentifier(Sequence, gc=False):
-    key_identifier: OctetString = field(implicit=0, optional=True)
-    authority_cert_issuer: GeneralNames = field(implicit=1, optional=True)
-    authority_cert_serial_number: Integer = field(implicit=2, optional=True)
+    key_identifier: Annotated[bytes | None, OctetString] = field(implicit=0, optional=True)
+    authority_cert_issuer: Annotated[list[GeneralName] | None, GeneralNames] = field(implicit=1, optional=True)
+    authority_cert_serial_number: Annotated[int | None, Integer] = field(implicit=2, optional=True)
 
 
 class DistributionPointName(Choice, gc=False):
-    full_name: GeneralNames = field(implicit=0)
-    name_relative_to_crl_issuer: RelativeDistinguishedName = field(implicit=1)
+    full_name: Annotated[list[GeneralName], GeneralNames] = field(implicit=0)
+    name_relative_to_crl_issuer: Annotated[list[AttributeTypeAndValue], RelativeDistinguishedName] = field(implicit=1)
 
 
 REASON_FLAGS = ("unused", "key_compromise", "ca_compromise", "affiliation_changed", "superseded",
@@ -400,16 +401,16 @@ REASON_FLAGS = ("unused", "key_compromise", "ca_compromise", "affiliation_change
 
 
 class DistributionPoint(Sequence, gc=False):
-    distribution_point: DistributionPointName = field(explicit=0, optional=True)
-    reasons: NamedBitString(*REASON_FLAGS) = field(implicit=1, optional=True)
-    crl_issuer: GeneralNames = field(implicit=2, optional=True)
+    distribution_point: Annotated[DistributionPointName | None, DistributionPointName] = field(explicit=0, optional=True)
+    reasons: Annotated[frozenset[str] | None, NamedBitString(*REASON_FLAGS)] = field(implicit=1, optional=True)
+    crl_issuer: Annotated[list[GeneralName] | None, GeneralNames] = field(implicit=2, optional=True)
 
 
 CRLDistributionPoints = SequenceOf(DistributionPoint, min_size=1)
 
 
 class AccessDescription(Sequence, gc=False):
-    access_method: ObjectIdentifier
+    access_method: Annotated[str, ObjectIdentifier]
     access_location: GeneralName
 
 
@@ -417,13 +418,13 @@ AuthorityInfoAccess = SequenceOf(AccessDescription, min_size=1)
 
 
 class PolicyQualifierInfo(Sequence, gc=False):
-    policy_qualifier_id: ObjectIdentifier
-    qualifier: Any
+    policy_qualifier_id: Annotated[str, ObjectIdentifier]
+    qualifier: Annotated[bytes, Any]
 
 
 class PolicyInformation(Sequence, gc=False):
-    policy_identifier: ObjectIdentifier
-    policy_qualifiers: SequenceOf(PolicyQualifierInfo, min_size=1) = field(optional=True)
+    policy_identifier: Annotated[str, ObjectIdentifier]
+    policy_qualifiers: Annotated[list[PolicyQualifierInfo] | None, SequenceOf(PolicyQualifierInfo, min_size=1)] = field(optional=True)
 
 
 CertificatePolicies = SequenceOf(PolicyInformation, min_size=1)
@@ -450,9 +451,9 @@ EXTENSION_TYPES: dict = {
 
 
 class Extension(Sequence, gc=False):
-    extn_id: ObjectIdentifier
-    critical: Boolean = field(default=False)
-    extn_value: OctetString
+    extn_id: Annotated[str, ObjectIdentifier]
+    critical: Annotated[bool, Boolean] = field(default=False)
+    extn_value: Annotated[bytes, OctetString]
 
     oid = FieldPath(0)  # extn_id
     value = FieldPath(2)  # the contents of extnValue (the DER of the extension's own value)
@@ -483,8 +484,8 @@ Extensions = SequenceOf(Extension, min_size=1)
 class Attribute(Sequence, gc=False):
     """An attribute (RFC 5280 / PKCS#10 / CMS): a type and a SET OF values kept as raw DER."""
 
-    attr_type: ObjectIdentifier
-    attr_values: SetOf(Any)
+    attr_type: Annotated[str, ObjectIdentifier]
+    attr_values: Annotated[list[bytes], SetOf(Any)]
 
     @property
     def oid(self) -> str:
@@ -496,16 +497,16 @@ class Attribute(Sequence, gc=False):
 
 
 class TBSCertificate(Sequence, gc=False):
-    version: Integer = field(explicit=0, default=0)
-    serial_number: Integer
+    version: Annotated[int, Integer] = field(explicit=0, default=0)
+    serial_number: Annotated[int, Integer]
     signature: AlgorithmIdentifier
     issuer: Name
     validity: Validity
     subject: Name
     subject_public_key_info: SubjectPublicKeyInfo
-    issuer_unique_id: BitString = field(implicit=1, optional=True)
-    subject_unique_id: BitString = field(implicit=2, optional=True)
-    extensions: Extensions = field(explicit=3, optional=True)
+    issuer_unique_id: Annotated[BitStringValue | None, BitString] = field(implicit=1, optional=True)
+    subject_unique_id: Annotated[BitStringValue | None, BitString] = field(implicit=2, optional=True)
+    extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=3, optional=True)
 
 
 def _parsed_at(ext: Extension, index: int):
@@ -536,7 +537,7 @@ def extension_value(exts, extn_id: str, path: tuple = ()):
 class Certificate(Sequence, gc=False):
     tbs_certificate: TBSCertificate
     signature_algorithm: AlgorithmIdentifier
-    signature_value: BitString
+    signature_value: Annotated[BitStringValue, BitString]
 
     @classmethod
     def from_pem(cls, text) -> "Certificate":
