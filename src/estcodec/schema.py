@@ -19,7 +19,8 @@ argument, the schema the ASN.1 type among the metadata (a model class whose inst
         extensions: Annotated[list[Extension] | None, SequenceOf[Extension]] = field(explicit=3, optional=True)
         parameters: Annotated[object, Any] = field(optional=True, defined_by="algorithm", registry=ALGORITHM_PARAMS)
 
-The bare ASN.1 type (``version: Integer``) is still accepted, as generated or older code may declare it; only the
+An annotation ``ClassVar[...]`` declares a class attribute for checkers (such as a descriptor set on the class
+later), not a field. The bare ASN.1 type (``version: Integer``) is still accepted, as generated or older code may declare it; only the
 ``Annotated`` form tells a checker what the field holds. Either way the annotation is read once, when the class is
 made: decoding never looks at it.
 
@@ -44,7 +45,7 @@ CHOICE builds its value on first access.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, get_origin
+from typing import Annotated, ClassVar, get_origin
 from typing import Any as _TypingAny
 
 from . import _der
@@ -256,7 +257,10 @@ def _compile_fields(cls: type, kind: str) -> tuple[FieldSpec, ...]:
     for name, ann in annotations.items():
         if name.startswith("_"):
             continue
-        t = _asn1_type_of(_resolve(ann, cls.__module__), f"{cls.__name__}.{name}")
+        resolved = _resolve(ann, cls.__module__)
+        if resolved is ClassVar or get_origin(resolved) is ClassVar:
+            continue  # a class attribute declared for type checkers (a descriptor set on the class), not a field
+        t = _asn1_type_of(resolved, f"{cls.__name__}.{name}")
         raw_default = cls.__dict__.get(name, _NOTHING)
         info = raw_default if isinstance(raw_default, _FieldInfo) else None
         if info is None and raw_default is not _NOTHING:

@@ -13,7 +13,8 @@ import datetime as _dt
 import hashlib
 import ipaddress
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar, Iterable, cast
+from typing import Any as _TypingAny
 
 from . import pem as _pem
 from ._der import BitStringValue, FieldPath, LazyContained, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of
@@ -22,6 +23,10 @@ from .schema import (
     Any, AnyValue, BitString, Boolean, Choice, Enumerated, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
     OctetString, PrintableString, Sequence, SequenceOf, SetOf, UTCTime, UTF8String, decode, encode, field,
 )
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+    from cryptography.x509 import Certificate as _CryptoCertificate
 
 __all__ = [
     "AlgorithmIdentifier", "AttributeTypeAndValue", "Name", "Time", "Validity", "SubjectPublicKeyInfo", "Extension",
@@ -162,7 +167,8 @@ def _rfc4514_value(text: str, i: int) -> "tuple[object, int]":
         raise EncodeError("escaped octets of an RFC 4514 value are not UTF-8") from None
 
 
-def _encode_attr_value(attr_oid: str, value: object, originals: "list | None" = None) -> bytes:
+def _encode_attr_value(attr_oid: str, value: object, originals: "list[tuple[str, object, bytes]] | None" = None
+                       ) -> bytes:
     """DER of one attribute value for a new name: its original encoding if it is still a value of the name the
     attributes were read from (``originals``), else the string type RFC 5280 asks for that attribute."""
     if originals:
@@ -190,14 +196,14 @@ class Name(Choice, gc=False, lazy=True):
     rdn_sequence: Annotated[list[list[AttributeTypeAndValue]], RDNSequence]
 
     @classmethod
-    def build(cls, attributes: "list") -> "Name":
+    def build(cls, attributes: "Iterable[tuple[str, object] | Iterable[tuple[str, object]]]") -> "Name":
         """A Name from ``[(oid, value), ...]`` (one attribute per RDN, in order) or ``[[(oid, value), ...], ...]``
         (multi-valued RDNs). Values are str (encoded as UTF8String, or PrintableString/IA5String where RFC 5280
         asks) or DER bytes of the value. Given the ``attributes`` of a decoded name (edited or not), the values it
         still holds keep their original encoding: ``Name.build(name.attributes)`` re-encodes ``name`` identically
         (single-valued RDNs)."""
         source = attributes.source if isinstance(attributes, NameAttributes) else None
-        originals = _original_values(source) if source is not None else None
+        originals = _original_values(cast(Name, source)) if source is not None else None
         rdns = []
         for item in attributes:
             group = [item] if isinstance(item, tuple) else list(item)
@@ -213,8 +219,8 @@ class Name(Choice, gc=False, lazy=True):
         :meth:`rfc4514_string` for the values; their string types are the ones :meth:`build` chooses."""
         if not text.strip():
             return cls.build([])
-        rdns: list = []
-        rdn: list = []
+        rdns: list[list[tuple[str, object]]] = []
+        rdn: list[tuple[str, object]] = []
         i, n = 0, len(text)
         while True:
             eq = text.find("=", i)
@@ -236,8 +242,9 @@ class Name(Choice, gc=False, lazy=True):
         return cls.build([r[0] if len(r) == 1 else r for r in reversed(rdns)])
 
     @property
-    def rdns(self) -> list:
-        return self.value
+    def rdns(self) -> "list[list[AttributeTypeAndValue]]":
+        rdns: list[list[AttributeTypeAndValue]] = self.value
+        return rdns
 
     # Every (OID, value) pair in order; values are str for string types, else the DER bytes.
     attributes = RdnPairs()
@@ -248,7 +255,7 @@ class Name(Choice, gc=False, lazy=True):
     @property
     def common_name(self) -> "str | None":
         vals = self.get(oid.COMMON_NAME)
-        return vals[0] if vals else None
+        return cast("str | None", vals[0]) if vals else None
 
     def rfc4514_string(self) -> str:
         """RFC 4514 form: RDNs last to first, short names for the attributes in ``OID_NAMES`` (the ones
@@ -285,7 +292,7 @@ class Name(Choice, gc=False, lazy=True):
 Name._asn1_spec.rdn_pairs = True
 
 
-def _original_values(name: Name) -> list:
+def _original_values(name: Name) -> "list[tuple[str, object, bytes]]":
     """``[(oid, value, DER of the value), ...]`` of every attribute of a decoded name, in order (a name decoded as
     BER holds its DER re-encoding, so these are DER too)."""
     tlvs = [_value_tlv(a) for rdn in name.rdns for a in rdn]
@@ -327,13 +334,13 @@ class SubjectPublicKeyInfo(Sequence, gc=False):
 
     algorithm_oid = FieldPath(0, 0)
 
-    def to_cryptography(self):
+    def to_cryptography(self) -> "PublicKeyTypes":
         from cryptography.hazmat.primitives.serialization import load_der_public_key
 
         return load_der_public_key(self.to_der())
 
     @classmethod
-    def from_cryptography(cls, public_key) -> "SubjectPublicKeyInfo":
+    def from_cryptography(cls, public_key: "PublicKeyTypes") -> "SubjectPublicKeyInfo":
         from cryptography.hazmat.primitives import serialization
 
         return cls.from_der(public_key.public_bytes(serialization.Encoding.DER,
@@ -362,7 +369,7 @@ class GeneralName(Choice, gc=False):
     ip_address: Annotated[bytes, OctetString] = field(implicit=7)
     registered_id: Annotated[str, ObjectIdentifier] = field(implicit=8)
 
-    def python_value(self):
+    def python_value(self) -> object:
         """The value as a Python object (an ``ipaddress`` object for iPAddress)."""
         if self.name == "ip_address" and len(self.value) in (4, 16):
             return ipaddress.ip_address(self.value)
@@ -430,7 +437,7 @@ class PolicyInformation(Sequence, gc=False):
 CertificatePolicies = SequenceOf(PolicyInformation, min_size=1)
 
 # extnID -> type of the value inside extnValue. Register more with EXTENSION_TYPES[oid] = type.
-EXTENSION_TYPES: dict = {
+EXTENSION_TYPES: "dict[str, object]" = {
     oid.SUBJECT_KEY_IDENTIFIER: OctetString,
     oid.KEY_USAGE: KeyUsage,
     oid.SUBJECT_ALT_NAME: GeneralNames,
@@ -455,11 +462,14 @@ class Extension(Sequence, gc=False):
     critical: Annotated[bool, Boolean] = field(default=False)
     extn_value: Annotated[bytes, OctetString]
 
+    # the typed value inside extnValue, decoded on first read (set below, once EXTENSION_TYPES is complete)
+    parsed: ClassVar[LazyContained]
+
     oid = FieldPath(0)  # extn_id
     value = FieldPath(2)  # the contents of extnValue (the DER of the extension's own value)
 
     @classmethod
-    def build(cls, extn_id: str, value, critical: bool = False) -> "Extension":
+    def build(cls, extn_id: str, value: object, critical: bool = False) -> "Extension":
         """An Extension whose value is encoded with its registered type (or given as DER bytes)."""
         if isinstance(value, (bytes, bytearray)) and EXTENSION_TYPES.get(extn_id) is not OctetString:
             der = bytes(value)
@@ -509,7 +519,7 @@ class TBSCertificate(Sequence, gc=False):
     extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=3, optional=True)
 
 
-def _parsed_at(ext: Extension, index: int):
+def _parsed_at(ext: Extension, index: int) -> _TypingAny:
     # ext.parsed, with the error's path completed to where the extension sits in a certificate.
     try:
         return ext.parsed
@@ -519,7 +529,7 @@ def _parsed_at(ext: Extension, index: int):
         raise
 
 
-def extension_value(exts, extn_id: str, path: tuple = ()):
+def extension_value(exts: "Iterable[Extension] | None", extn_id: str, path: "tuple[str, ...]" = ()) -> _TypingAny:
     """The parsed value of the extension ``extn_id`` in ``exts`` (None when absent, or ``exts`` None). A malformed
     value raises :class:`DecodeError` whose path continues with ``path`` (the segments from the extension list
     up to the top, innermost first), as CRLs, CRL entries and OCSP messages read their extensions."""
@@ -540,7 +550,7 @@ class Certificate(Sequence, gc=False):
     signature_value: Annotated[BitStringValue, BitString]
 
     @classmethod
-    def from_pem(cls, text) -> "Certificate":
+    def from_pem(cls, text: "str | bytes") -> "Certificate":
         for label, der in _pem.decode(text):
             if label in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"):
                 return cls.from_der(der)
@@ -574,10 +584,11 @@ class Certificate(Sequence, gc=False):
     def extension(self, extn_id: str) -> "Extension | None":
         for ext in self.extensions:
             if ext.extn_id == extn_id:
-                return ext
+                found: Extension = ext
+                return found
         return None
 
-    def _ext_value(self, extn_id: str, default=None):
+    def _ext_value(self, extn_id: str, default: object = None) -> _TypingAny:
         for i, ext in enumerate(self.extensions):
             if ext.extn_id == extn_id:
                 return _parsed_at(ext, i)
@@ -595,16 +606,18 @@ class Certificate(Sequence, gc=False):
 
     @property
     def subject_key_identifier(self) -> "bytes | None":
-        return self._ext_value(oid.SUBJECT_KEY_IDENTIFIER)
+        ski: bytes | None = self._ext_value(oid.SUBJECT_KEY_IDENTIFIER)
+        return ski
 
     @property
     def authority_key_identifier(self) -> "bytes | None":
         aki = self._ext_value(oid.AUTHORITY_KEY_IDENTIFIER)
-        return None if aki is None else aki.key_identifier
+        return None if aki is None else cast("bytes | None", aki.key_identifier)
 
     @property
     def basic_constraints(self) -> "BasicConstraints | None":
-        return self._ext_value(oid.BASIC_CONSTRAINTS)
+        bc: BasicConstraints | None = self._ext_value(oid.BASIC_CONSTRAINTS)
+        return bc
 
     @property
     def is_ca(self) -> bool:
@@ -613,35 +626,38 @@ class Certificate(Sequence, gc=False):
 
     @property
     def key_usage(self) -> "frozenset[str] | None":
-        return self._ext_value(oid.KEY_USAGE)
+        ku: frozenset[str] | None = self._ext_value(oid.KEY_USAGE)
+        return ku
 
     @property
     def extended_key_usage(self) -> "list[str]":
-        return self._ext_value(oid.EXTENDED_KEY_USAGE, [])
+        eku: list[str] = self._ext_value(oid.EXTENDED_KEY_USAGE, [])
+        return eku
 
     @property
     def subject_alt_names(self) -> "list[GeneralName]":
-        return self._ext_value(oid.SUBJECT_ALT_NAME, [])
+        sans: list[GeneralName] = self._ext_value(oid.SUBJECT_ALT_NAME, [])
+        return sans
 
     @property
     def is_self_issued(self) -> bool:
-        return self.subject.to_der() == self.issuer.to_der()
+        return bool(self.subject.to_der() == self.issuer.to_der())
 
     def fingerprint(self, algorithm: str = "sha256") -> bytes:
         return hashlib.new(algorithm, self.to_der()).digest()
 
     def is_valid_at(self, when: "_dt.datetime | None" = None) -> bool:
         when = when or _dt.datetime.now(_dt.timezone.utc)
-        return self.not_before <= when <= self.not_after
+        return bool(self.not_before <= when <= self.not_after)
 
     # -- interop --
-    def to_cryptography(self):
+    def to_cryptography(self) -> "_CryptoCertificate":
         from cryptography import x509 as _x509
 
         return _x509.load_der_x509_certificate(self.to_der())
 
     @classmethod
-    def from_cryptography(cls, cert) -> "Certificate":
+    def from_cryptography(cls, cert: "_CryptoCertificate") -> "Certificate":
         from cryptography.hazmat.primitives.serialization import Encoding
 
         return cls.from_der(cert.public_bytes(Encoding.DER))
