@@ -27,7 +27,8 @@ Field names follow RFC 2986 except ``signature_value`` (RFC 2986 calls it ``sign
 ``x509.Certificate`` so that ``.signature`` is, for both, the signature bytes.
 """
 import string
-from typing import Annotated, Iterable, List, Optional, Sequence as _Seq, Tuple, Union
+from typing import TYPE_CHECKING, Annotated, Iterable, List, Optional, Sequence as _Seq, Tuple, Union
+from typing import Any as _TypingAny
 
 from . import _sigalgs
 from . import pem as _pem
@@ -40,6 +41,11 @@ from .schema import (
     UniversalString, UTF8String, decode, encode, field, spec_of,
 )
 from .x509 import AlgorithmIdentifier, Attribute, Extension, Name, SubjectPublicKeyInfo
+
+if TYPE_CHECKING:
+    from cryptography.x509 import CertificateSigningRequest
+
+    from .signer import PublicKey, Signer, SoftwarePrivateKey
 
 __all__ = [
     "CertificationRequest", "CertificationRequestInfo", "CertificationRequestBuilder", "DirectoryString",
@@ -85,9 +91,9 @@ class CertificationRequest(Sequence, gc=False):
 
     # -- loading / saving --
     @classmethod
-    def from_der(cls, data, *, ber: bool = False) -> "CertificationRequest":
+    def from_der(cls, data: bytes, *, ber: bool = False) -> "CertificationRequest":
         """Decode (strict DER unless ``ber``); refuses versions other than v1."""
-        csr = _der_decode(cls._asn1_spec, data, ber)
+        csr: CertificationRequest = _der_decode(cls._asn1_spec, data, ber)
         version = csr.version
         if version != 0:
             raise DecodeError(f"CertificationRequest version must be 0 (v1), got {version}", _version_offset(data),
@@ -95,7 +101,7 @@ class CertificationRequest(Sequence, gc=False):
         return csr
 
     @classmethod
-    def from_pem(cls, text) -> "CertificationRequest":
+    def from_pem(cls, text: "str | bytes") -> "CertificationRequest":
         """The first ``CERTIFICATE REQUEST`` (or legacy ``NEW CERTIFICATE REQUEST``) block of ``text``."""
         for label, der in _pem.decode(text):
             if label in ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"):
@@ -105,14 +111,14 @@ class CertificationRequest(Sequence, gc=False):
     def to_pem(self) -> str:
         return _pem.encode("CERTIFICATE REQUEST", self.to_der())
 
-    def to_cryptography(self):
+    def to_cryptography(self) -> "CertificateSigningRequest":
         """This request as a ``cryptography.x509.CertificateSigningRequest``."""
         from cryptography import x509 as _x509
 
         return _x509.load_der_x509_csr(self.to_der())
 
     @classmethod
-    def from_cryptography(cls, csr) -> "CertificationRequest":
+    def from_cryptography(cls, csr: "CertificateSigningRequest") -> "CertificationRequest":
         from cryptography.hazmat.primitives.serialization import Encoding
 
         return cls.from_der(csr.public_bytes(Encoding.DER))
@@ -151,18 +157,21 @@ class CertificationRequest(Sequence, gc=False):
 
     def _read_extensions(self) -> List[Extension]:
         attrs = self.attributes
-        values = attrs[0].attr_values if len(attrs) == 1 and attrs[0].attr_type == OID_EXTENSION_REQUEST else ()
+        values: _Seq[bytes] = (attrs[0].attr_values if len(attrs) == 1 and attrs[0].attr_type == OID_EXTENSION_REQUEST
+                               else ())
         if len(values) == 1:
             # the common case, one extensionRequest with one value: no search
-            value, path = values[0], ".certification_request_info.attributes[0].attr_values[0]"
+            value = values[0]
+            path = ".certification_request_info.attributes[0].attr_values[0]"
         else:
-            value, path = self._single_value(OID_EXTENSION_REQUEST)
-            if value is None:
-                value, path = self._single_value(OID_MS_EXTENSION_REQUEST)
-            if value is None:
+            single, path = self._single_value(OID_EXTENSION_REQUEST)
+            if single is None:
+                single, path = self._single_value(OID_MS_EXTENSION_REQUEST)
+            if single is None:
                 return []
+            value = single
         try:
-            exts = _der_decode(_EXTENSIONS_SPEC, value)
+            exts: List[Extension] = _der_decode(_EXTENSIONS_SPEC, value)
         except DecodeError as e:
             e._push(path)
             raise
@@ -186,7 +195,8 @@ class CertificationRequest(Sequence, gc=False):
     def extension(self, extn_id: str) -> Optional[Extension]:
         for ext in self.extensions:
             if ext.extn_id == extn_id:
-                return ext
+                found: Extension = ext
+                return found
         return None
 
     # -- signature --
@@ -226,7 +236,7 @@ _EXTENSIONS_SPEC = spec_of(SequenceOf(Extension))
 _READ_ALL = Extension.__dict__["parsed"].read_all  # x509.Extension.parsed (LazyContained) over a list
 
 
-def _decode_at(t, value: bytes, path: str):
+def _decode_at(t: object, value: bytes, path: str) -> _TypingAny:
     try:
         return decode(t, value)
     except DecodeError as e:
@@ -234,7 +244,7 @@ def _decode_at(t, value: bytes, path: str):
         raise
 
 
-def _version_offset(data) -> int:
+def _version_offset(data: bytes) -> int:
     from .der import parse
 
     try:
@@ -245,7 +255,7 @@ def _version_offset(data) -> int:
 
 # --- building ---------------------------------------------------------------------------------------------------
 
-NameLike = Union[Name, str, bytes, list, object]
+NameLike = Union[Name, str, bytes, List[_TypingAny], object]
 AttributeValue = Union[bytes, str]
 
 
@@ -263,7 +273,7 @@ def _to_name(subject: NameLike) -> Name:
     raise TypeError(f"cannot make a Name from {type(subject).__name__}")
 
 
-def _to_extension(ext, value=None, critical: bool = False) -> Extension:
+def _to_extension(ext: object, value: object = None, critical: bool = False) -> Extension:
     if isinstance(ext, Extension):
         return ext
     if isinstance(ext, str):
@@ -287,15 +297,16 @@ class CertificationRequestBuilder:
 
     __slots__ = ("_subject", "_extensions", "_attributes", "_challenge")
 
-    def __init__(self, subject: NameLike = None, extensions: Iterable = (),
-                 attributes: Iterable[Tuple[str, _Seq[bytes]]] = (), challenge_password: Optional[str] = None):
+    def __init__(self, subject: NameLike = None, extensions: Iterable[object] = (),
+                 attributes: Iterable[Tuple[str, _Seq[bytes]]] = (), challenge_password: Optional[str] = None
+                 ) -> None:
         self._subject = _to_name(subject) if subject is not None else Name.build([])
         self._extensions: Tuple[Extension, ...] = tuple(_to_extension(e) for e in extensions)
         self._attributes: Tuple[Tuple[str, Tuple[bytes, ...]], ...] = tuple(
             (o, tuple(bytes(v) for v in vals)) for o, vals in attributes)
         self._challenge = challenge_password
 
-    def _copy(self, **changes) -> "CertificationRequestBuilder":
+    def _copy(self, **changes: object) -> "CertificationRequestBuilder":
         new = object.__new__(CertificationRequestBuilder)
         for name in self.__slots__:
             setattr(new, name, changes.get(name, getattr(self, name)))
@@ -304,7 +315,8 @@ class CertificationRequestBuilder:
     def subject(self, subject: NameLike) -> "CertificationRequestBuilder":
         return self._copy(_subject=_to_name(subject))
 
-    def add_extension(self, extension, value=None, critical: bool = False) -> "CertificationRequestBuilder":
+    def add_extension(self, extension: object, value: object = None, critical: bool = False
+                      ) -> "CertificationRequestBuilder":
         """``add_extension(Extension)``, ``add_extension(oid, value, critical)`` (value: DER bytes of extnValue
         contents or a value of the registered type, see ``Extension.build``), or a ``cryptography``
         ExtensionType (``critical`` applies) / ``x509.Extension``."""
@@ -327,16 +339,18 @@ class CertificationRequestBuilder:
             raise TypeError("challenge_password takes a str")
         return self._copy(_challenge=password)
 
-    def build_info(self, public_key) -> CertificationRequestInfo:
+    def build_info(self, public_key: "PublicKey | SubjectPublicKeyInfo | SoftwarePrivateKey | Signer"
+                   ) -> CertificationRequestInfo:
         """The CertificationRequestInfo for ``public_key`` (decoded from its DER, ready to be signed)."""
         from cryptography.hazmat.primitives import serialization
 
-        if hasattr(public_key, "public_key") and not hasattr(public_key, "public_bytes"):
-            public_key = public_key.public_key()
-        if isinstance(public_key, SubjectPublicKeyInfo):
-            spki = public_key
+        key: _TypingAny = public_key  # duck-typed: anything with public_key() or public_bytes()
+        if hasattr(key, "public_key") and not hasattr(key, "public_bytes"):
+            key = key.public_key()
+        if isinstance(key, SubjectPublicKeyInfo):
+            spki = key
         else:
-            spki = SubjectPublicKeyInfo.from_der(public_key.public_bytes(
+            spki = SubjectPublicKeyInfo.from_der(key.public_bytes(
                 serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
         attrs: List[Attribute] = []
         if self._challenge is not None:
@@ -350,7 +364,8 @@ class CertificationRequestBuilder:
         info = CertificationRequestInfo(version=0, subject=self._subject, subject_pk_info=spki, attributes=attrs)
         return CertificationRequestInfo.from_der(encode(CertificationRequestInfo, info))
 
-    def sign(self, private_key, hash_algorithm=None, *, rsa_padding: str = "pkcs1v15",
+    def sign(self, private_key: "SoftwarePrivateKey | Signer", hash_algorithm: _sigalgs.HashLike = None, *,
+             rsa_padding: str = "pkcs1v15",
              pss_salt_length: Optional[int] = None) -> CertificationRequest:
         """Sign with a ``cryptography`` private key (RSA PKCS#1 v1.5 or PSS, ECDSA, Ed25519, Ed448).
 
