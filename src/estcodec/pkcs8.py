@@ -22,13 +22,17 @@ OCTET STRING unchanged). Encrypted keys (``EncryptedPrivateKeyInfo``) need ``pas
 
 Key material never appears in ``repr()`` or in error messages.
 """
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Iterable
+
 from ._der import BitStringValue
 from . import pem as _pem
 from .der import parse as _parse
 from .errors import DecodeError, EncodeError
 from .schema import Any, BitString, Integer, OctetString, Sequence, SequenceOf, SetOf, decode, encode, field
 from .x509 import AlgorithmIdentifier, Attribute, SubjectPublicKeyInfo
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 __all__ = [
     "OneAsymmetricKey", "PrivateKeyInfo", "AsymmetricKeyPackage", "AlgorithmIdentifier", "Attribute",
@@ -52,7 +56,7 @@ class oid:  # noqa: N801 - a namespace of constants
     CT_KP_A_KEY_PACKAGE = "2.16.840.1.101.2.1.2.78.5"  # RFC 5958 id-ct-KP-aKeyPackage
 
 
-def _redacted_repr(self, shown: "tuple[str, ...]") -> str:
+def _redacted_repr(self: object, shown: "tuple[str, ...]") -> str:
     parts = []
     for name in shown:
         v = getattr(self, name)
@@ -71,14 +75,14 @@ class OneAsymmetricKey(Sequence):
     public_key: Annotated[BitStringValue | None, BitString] = field(implicit=1, optional=True)
 
     @classmethod
-    def from_der(cls, data, *, ber: bool = False) -> "OneAsymmetricKey":
-        key = decode(cls, data, ber=ber)
+    def from_der(cls, data: bytes, *, ber: bool = False) -> "OneAsymmetricKey":
+        key: OneAsymmetricKey = decode(cls, data, ber=ber)
         _check_version(key)
         _check_private_key(key)
         return key
 
     @classmethod
-    def from_pem(cls, text) -> "OneAsymmetricKey":
+    def from_pem(cls, text: "str | bytes") -> "OneAsymmetricKey":
         """Read the first ``PRIVATE KEY`` block (use ``parse_private_key`` for the legacy labels)."""
         for label, der in _pem.decode(text):
             if label == "PRIVATE KEY":
@@ -105,7 +109,7 @@ class OneAsymmetricKey(Sequence):
         """The raw DER of the algorithm parameters (e.g. the named-curve OID of an EC key), or None."""
         return self.private_key_algorithm.parameters
 
-    def to_cryptography(self):
+    def to_cryptography(self) -> "PrivateKeyTypes":
         """The matching ``cryptography`` private key. A v2 key (RFC 5958), which ``cryptography`` does not read,
         is loaded from its v1 form, after checking that its publicKey, if any, belongs to the private key.
         Raises ``DecodeError`` (reason ``"invalid-value"``) when ``cryptography`` rejects or does not support the
@@ -117,13 +121,14 @@ class OneAsymmetricKey(Sequence):
                 raise
         key = _load_der_private_key(self.replace(version=V1, attributes=None, public_key=None).to_der(),
                                     self.algorithm_oid)
-        if self.public_key is not None and not _public_key_matches(key, self.public_key_bytes):
+        public = self.public_key_bytes
+        if public is not None and not _public_key_matches(key, public):
             raise DecodeError("the publicKey of this OneAsymmetricKey does not belong to its private key", 0,
                               "invalid-value", "$.public_key")
         return key
 
     @classmethod
-    def from_cryptography(cls, key) -> "OneAsymmetricKey":
+    def from_cryptography(cls, key: "PrivateKeyTypes") -> "OneAsymmetricKey":
         """From a ``cryptography`` private key (serialised as unencrypted PKCS#8)."""
         from cryptography.hazmat.primitives import serialization
 
@@ -226,7 +231,8 @@ _NULL = b"\x05\x00"
 _PEM_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY")
 
 
-def parse_private_key(data, *, password: "bytes | None" = None) -> OneAsymmetricKey:
+def parse_private_key(data: "str | bytes | bytearray | memoryview", *, password: "bytes | None" = None
+                      ) -> OneAsymmetricKey:
     """Read a private key as PKCS#8 / OneAsymmetricKey, whatever form it came in.
 
     ``data``: DER bytes, PEM (the first private-key block), or base64 text. Accepted structures, recognised by
@@ -269,7 +275,7 @@ def parse_private_key(data, *, password: "bytes | None" = None) -> OneAsymmetric
     raise DecodeError("not a PKCS#8, PKCS#1 RSA or SEC1 EC private key", 0, "unsupported-key-format")
 
 
-def _der_of(data) -> bytes:
+def _der_of(data: "str | bytes | bytearray | memoryview") -> bytes:
     if isinstance(data, str):
         is_pem = "-----BEGIN" in data
     elif isinstance(data, (bytes, bytearray, memoryview)):
@@ -312,7 +318,7 @@ def _shape(der: bytes) -> str:
     return "unknown"
 
 
-def _load_der_private_key(der: bytes, algorithm: str):
+def _load_der_private_key(der: bytes, algorithm: str) -> "PrivateKeyTypes":
     from cryptography.exceptions import InternalError, UnsupportedAlgorithm
     from cryptography.hazmat.primitives.serialization import load_der_private_key
 
@@ -326,7 +332,7 @@ def _load_der_private_key(der: bytes, algorithm: str):
                           "invalid-value") from None
 
 
-def _public_key_matches(key, public_key: bytes) -> bool:
+def _public_key_matches(key: "PrivateKeyTypes", public_key: bytes) -> bool:
     from cryptography.hazmat.primitives import serialization
 
     spki = key.public_key().public_bytes(serialization.Encoding.DER,
@@ -354,7 +360,7 @@ def _decrypt(der: bytes, password: bytes) -> OneAsymmetricKey:
 
 # --- AsymmetricKeyPackage ----------------------------------------------------------------------------------
 
-def parse_asymmetric_key_package(data) -> "list[OneAsymmetricKey]":
+def parse_asymmetric_key_package(data: "bytes | bytearray | memoryview") -> "list[OneAsymmetricKey]":
     """Decode an AsymmetricKeyPackage into its keys, in order. ``data`` is the package itself or a ContentInfo
     of type id-ct-KP-aKeyPackage holding it."""
     data = bytes(data)
@@ -369,9 +375,8 @@ def parse_asymmetric_key_package(data) -> "list[OneAsymmetricKey]":
             raise DecodeError("ContentInfo content is not [0] EXPLICIT", content.offset, "unexpected-tag",
                               "$.content")
         inner = content[0]
-        keys = parse_asymmetric_key_package(data[inner.offset:inner.end])
-        return keys
-    keys = decode(AsymmetricKeyPackage, data)
+        return parse_asymmetric_key_package(data[inner.offset:inner.end])
+    keys: list[OneAsymmetricKey] = decode(AsymmetricKeyPackage, data)
     elements = _parse(data)
     for i, k in enumerate(keys):
         try:
@@ -382,7 +387,7 @@ def parse_asymmetric_key_package(data) -> "list[OneAsymmetricKey]":
     return keys
 
 
-def build_asymmetric_key_package(keys) -> bytes:
+def build_asymmetric_key_package(keys: "Iterable[OneAsymmetricKey | PrivateKeyTypes]") -> bytes:
     """Encode keys (OneAsymmetricKey models or ``cryptography`` private keys) as an AsymmetricKeyPackage."""
     items = [k if isinstance(k, OneAsymmetricKey) else OneAsymmetricKey.from_cryptography(k) for k in keys]
     if not items:
