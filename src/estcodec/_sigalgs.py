@@ -17,16 +17,24 @@ data, signature)`` returns ``None`` or raises :class:`SignatureError`. An algori
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple, Union
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional, Tuple, Union
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
 from .errors import DecodeError, Error
-from .signer import SignatureScheme, as_signer
+from .signer import SignatureScheme, Signer, SoftwarePrivateKey, as_signer
 from .schema import Integer, Sequence, decode, encode, field
 from .x509 import AlgorithmIdentifier, SubjectPublicKeyInfo
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+
+def _duck(obj: object) -> Any:
+    # an object used through attributes checked with hasattr() just before
+    return obj
 
 __all__ = [
     "SignatureError", "UnsupportedSignatureAlgorithm", "RSASSAPSSParams",
@@ -129,8 +137,8 @@ _MGF1_SHA1_ID = AlgorithmIdentifier(algorithm=OID_MGF1, parameters=encode(Algori
 class RSASSAPSSParams(Sequence):
     hash_algorithm: AlgorithmIdentifier = field(explicit=0, default=_SHA1_ID)
     mask_gen_algorithm: AlgorithmIdentifier = field(explicit=1, default=_MGF1_SHA1_ID)
-    salt_length: Integer = field(explicit=2, default=20)
-    trailer_field: Integer = field(explicit=3, default=1)
+    salt_length: Annotated[int, Integer] = field(explicit=2, default=20)
+    trailer_field: Annotated[int, Integer] = field(explicit=3, default=1)
 
 
 # --- hashes -----------------------------------------------------------------------------------------------------
@@ -138,12 +146,17 @@ class RSASSAPSSParams(Sequence):
 HashLike = Union[str, hashes.HashAlgorithm, None]
 
 
+def _new_hash(class_name: str) -> hashes.HashAlgorithm:
+    h: hashes.HashAlgorithm = getattr(hashes, class_name)()
+    return h
+
+
 def hash_from_name(name: str) -> hashes.HashAlgorithm:
     """``"sha256"`` (any case, ``-``/``_`` ignored: ``"SHA-256"``, ``"sha3_256"``) -> ``hashes.SHA256()``."""
     key = name.replace("-", "").replace("_", "").lower()
     for n in _DIGESTS.values():
         if n.replace("_", "").lower() == key:
-            return getattr(hashes, n)()
+            return _new_hash(n)
     raise ValueError(f"unknown hash algorithm {name!r}")
 
 
@@ -161,7 +174,7 @@ def hash_from_oid(digest_oid: str, parameters: Optional[bytes] = None) -> hashes
     if name is not None:
         if parameters not in (None, _NULL):
             raise UnsupportedSignatureAlgorithm(f"digest algorithm {digest_oid} with unexpected parameters")
-        return getattr(hashes, name)()
+        return _new_hash(name)
     if digest_oid == OID_SHAKE256_LEN:
         try:
             bits = decode(Integer, parameters) if parameters is not None else None
@@ -201,7 +214,7 @@ def compute_digest(h: hashes.HashAlgorithm, data: bytes) -> bytes:
     return ctx.finalize()
 
 
-def default_hash_for_key(key) -> Optional[hashes.HashAlgorithm]:
+def default_hash_for_key(key: object) -> Optional[hashes.HashAlgorithm]:
     """The hash we sign with when none is named: SHA-256 for RSA, the curve's strength for ECDSA (P-384 ->
     SHA-384, P-521 -> SHA-512), None for Ed25519/Ed448 (they hash internally)."""
     if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey,
@@ -219,7 +232,7 @@ def default_hash_for_key(key) -> Optional[hashes.HashAlgorithm]:
     raise TypeError(f"unsupported key type {type(key).__name__}")
 
 
-def cms_digest_algorithm(key, h: HashLike = None) -> hashes.HashAlgorithm:
+def cms_digest_algorithm(key: object, h: HashLike = None) -> hashes.HashAlgorithm:
     """The message digest a CMS signer with ``key`` uses: ``h`` if given, else SHA-512 for Ed25519 (RFC 8419
     §3.1), SHAKE256 with 512-bit output for Ed448, else :func:`default_hash_for_key`."""
     hh = _as_hash(h)
@@ -236,7 +249,7 @@ def cms_digest_algorithm(key, h: HashLike = None) -> hashes.HashAlgorithm:
 
 # --- public keys ------------------------------------------------------------------------------------------------
 
-def load_public_key(key):
+def load_public_key(key: object) -> PublicKeyTypes:
     """A ``cryptography`` public key from: a public key, a private key, SPKI DER bytes, an
     ``x509.SubjectPublicKeyInfo``, an estcodec ``Certificate`` or a ``cryptography`` certificate/CSR."""
     if isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey,
@@ -251,9 +264,10 @@ def load_public_key(key):
     elif isinstance(key, SubjectPublicKeyInfo):
         spki_der = key.to_der()
     elif hasattr(key, "public_key_info"):  # estcodec Certificate / CertificationRequest
-        spki_der = key.public_key_info.to_der()
-    elif hasattr(key, "public_key") and callable(key.public_key):  # cryptography certificate / CSR
-        return key.public_key()
+        spki_der = _duck(key).public_key_info.to_der()
+    elif hasattr(key, "public_key") and callable(_duck(key).public_key):  # cryptography certificate / CSR
+        public: PublicKeyTypes = _duck(key).public_key()
+        return public
     if spki_der is None:
         raise TypeError(f"cannot take a public key from {type(key).__name__}")
     try:
@@ -273,7 +287,8 @@ def _pss_params(h: hashes.HashAlgorithm, salt_length: int) -> bytes:
                                                    salt_length=salt_length))
 
 
-def sign(private_key, data: bytes, *, hash_algorithm: HashLike = None, rsa_padding: str = "pkcs1v15",
+def sign(private_key: SoftwarePrivateKey | Signer, data: bytes, *, hash_algorithm: HashLike = None,
+         rsa_padding: str = "pkcs1v15",
          pss_salt_length: Optional[int] = None) -> Tuple[AlgorithmIdentifier, bytes]:
     """Sign ``data``; return the signature AlgorithmIdentifier and the signature bytes.
 
@@ -348,7 +363,7 @@ def hash_for_algorithm(algorithm: AlgorithmIdentifier, digest_algorithm: Optiona
     if family == "pss":
         return _decode_pss(algorithm.parameters)[0]
     if name is not None:
-        return getattr(hashes, name)()
+        return _new_hash(name)
     if family in ("ed25519", "ed448"):
         return None
     if digest_algorithm is None:
@@ -356,7 +371,7 @@ def hash_for_algorithm(algorithm: AlgorithmIdentifier, digest_algorithm: Optiona
     return hash_from_oid(digest_algorithm.algorithm, digest_algorithm.parameters)
 
 
-def verify(algorithm: AlgorithmIdentifier, public_key, data: bytes, signature: bytes, *,
+def verify(algorithm: AlgorithmIdentifier, public_key: object, data: bytes, signature: bytes, *,
            digest_algorithm: Optional[AlgorithmIdentifier] = None) -> None:
     """Check ``signature`` over ``data``; return None, or raise :class:`SignatureError`.
 
@@ -374,26 +389,33 @@ def verify(algorithm: AlgorithmIdentifier, public_key, data: bytes, signature: b
     try:
         if family == "pss":
             h, pad = _decode_pss(algorithm.parameters)
-            _need(key, rsa.RSAPublicKey, algorithm)
+            if not isinstance(key, rsa.RSAPublicKey):
+                _refuse(key, algorithm)
             key.verify(signature, data, pad, h)
         elif family in ("ed25519", "ed448"):
-            want = ed25519.Ed25519PublicKey if family == "ed25519" else ed448.Ed448PublicKey
-            _need(key, want, algorithm)
+            want: type[ed25519.Ed25519PublicKey | ed448.Ed448PublicKey] = (
+                ed25519.Ed25519PublicKey if family == "ed25519" else ed448.Ed448PublicKey)
+            if not isinstance(key, want):
+                _refuse(key, algorithm)
+            edkey = key
             if algorithm.parameters is not None:
                 raise UnsupportedSignatureAlgorithm(f"{algorithm.algorithm} must have absent parameters")
-            key.verify(signature, data)
+            edkey.verify(signature, data)
         else:
             h2 = hash_for_algorithm(algorithm, digest_algorithm)
             assert h2 is not None
             h = h2
             if family == "rsa":
-                _need(key, rsa.RSAPublicKey, algorithm)
+                if not isinstance(key, rsa.RSAPublicKey):
+                    _refuse(key, algorithm)
                 key.verify(signature, data, padding.PKCS1v15(), h)
             elif family == "ecdsa":
-                _need(key, ec.EllipticCurvePublicKey, algorithm)
+                if not isinstance(key, ec.EllipticCurvePublicKey):
+                    _refuse(key, algorithm)
                 key.verify(signature, data, ec.ECDSA(h))
             else:
-                _need(key, dsa.DSAPublicKey, algorithm)
+                if not isinstance(key, dsa.DSAPublicKey):
+                    _refuse(key, algorithm)
                 key.verify(signature, data, h)
     except InvalidSignature:
         raise SignatureError("signature does not verify") from None
@@ -405,12 +427,11 @@ def verify(algorithm: AlgorithmIdentifier, public_key, data: bytes, signature: b
         raise SignatureError(f"signature cannot be checked: {e}") from None
 
 
-def _need(key, want: type, algorithm: AlgorithmIdentifier) -> None:
-    if not isinstance(key, want):
-        raise SignatureError(f"a {type(key).__name__} cannot check a {algorithm.algorithm} signature")
+def _refuse(key: object, algorithm: AlgorithmIdentifier) -> NoReturn:
+    raise SignatureError(f"a {type(key).__name__} cannot check a {algorithm.algorithm} signature")
 
 
-def is_valid_signature(algorithm: AlgorithmIdentifier, public_key, data: bytes, signature: bytes, *,
+def is_valid_signature(algorithm: AlgorithmIdentifier, public_key: object, data: bytes, signature: bytes, *,
                        digest_algorithm: Optional[AlgorithmIdentifier] = None) -> bool:
     """:func:`verify` as a bool: False for a bad signature; unsupported algorithms still raise."""
     try:
