@@ -24,7 +24,8 @@ this module reads them. ``from_der`` decodes the whole structure as strict DER, 
 responseBytes included; as for certificates, extension values are checked when read.
 """
 import enum
-from typing import Annotated, List, Optional
+from typing import Annotated, List, Optional, cast
+from typing import Any as _TypingAny
 import datetime as _dt
 
 from ._der import BitStringValue
@@ -125,15 +126,18 @@ class OCSPRequest(Sequence, gc=False):
     @property
     def nonce(self) -> "Optional[bytes]":
         """The nonce extension's value (RFC 8954: an OCTET STRING inside extnValue), or None."""
-        return _ext_value(self.extensions, oid.NONCE, (".request_extensions", ".tbs_request"))
+        nonce: Optional[bytes] = _ext_value(self.extensions, oid.NONCE, (".request_extensions", ".tbs_request"))
+        return nonce
 
 
-def _issuer_key_bits(issuer) -> bytes:
-    spki = issuer.public_key_info if hasattr(issuer, "public_key_info") else SubjectPublicKeyInfo.from_der(issuer)
-    return spki.subject_public_key.data
+def _issuer_key_bits(issuer: "Certificate | bytes") -> bytes:
+    holder: _TypingAny = issuer  # a Certificate (or anything with public_key_info), else SPKI DER
+    spki = holder.public_key_info if hasattr(holder, "public_key_info") else SubjectPublicKeyInfo.from_der(holder)
+    bits: bytes = spki.subject_public_key.data
+    return bits
 
 
-def cert_id_for(cert: Certificate, issuer: Certificate, *, hash_name: str = "sha1") -> CertID:
+def cert_id_for(cert: Certificate, issuer: "Certificate | bytes", *, hash_name: str = "sha1") -> CertID:
     """The CertID of ``cert`` (issued by ``issuer``): hashes of the issuer's name (as it stands in ``cert``) and of
     the issuer's subjectPublicKey bits, and the serial number (RFC 6960 §4.1.1). ``issuer`` may also be an SPKI
     (its DER) when only the issuer's key is at hand."""
@@ -151,8 +155,8 @@ class OCSPRequestBuilder:
     """Builds an unsigned OCSP request (signed requests are rare and not offered). Fluent."""
 
     def __init__(self) -> None:
-        self._requests: list = []
-        self._extensions: list = []
+        self._requests: List[Request] = []
+        self._extensions: List[Extension] = []
 
     def add_certificate(self, cert: Certificate, issuer: Certificate, *, hash_name: str = "sha1"
                         ) -> "OCSPRequestBuilder":
@@ -210,8 +214,11 @@ class SingleResponse(Sequence, gc=False):
         return CertStatus(self.cert_status.name)
 
     @property
-    def revocation_time(self):
-        return self.cert_status.value.revocation_time if self.cert_status.name == "revoked" else None
+    def revocation_time(self) -> "Optional[_dt.datetime]":
+        if self.cert_status.name != "revoked":
+            return None
+        when: _dt.datetime = self.cert_status.value.revocation_time
+        return when
 
     @property
     def revocation_reason(self) -> "Optional[int]":
@@ -220,10 +227,11 @@ class SingleResponse(Sequence, gc=False):
             return None
         from .crl import CRLReason
 
+        reason: int = self.cert_status.value.revocation_reason
         try:
-            return CRLReason(self.cert_status.value.revocation_reason)
+            return CRLReason(reason)
         except ValueError:
-            return self.cert_status.value.revocation_reason
+            return reason
 
     @property
     def extensions(self) -> "List[Extension]":
@@ -245,7 +253,7 @@ class BasicOCSPResponse(Sequence, gc=False):
     certs: Annotated[list[Certificate] | None, SequenceOf(Certificate)] = field(explicit=0, optional=True)
 
     @property
-    def produced_at(self):
+    def produced_at(self) -> _dt.datetime:
         return self.tbs_response_data.produced_at
 
     @property
@@ -262,7 +270,9 @@ class BasicOCSPResponse(Sequence, gc=False):
 
     @property
     def nonce(self) -> "Optional[bytes]":
-        return _ext_value(self.extensions, oid.NONCE, (".response_extensions", ".tbs_response_data"))
+        nonce: Optional[bytes] = _ext_value(self.extensions, oid.NONCE,
+                                            (".response_extensions", ".tbs_response_data"))
+        return nonce
 
     @property
     def tbs_der(self) -> bytes:
@@ -278,23 +288,26 @@ class BasicOCSPResponse(Sequence, gc=False):
                 return r
         return None
 
-    def verify(self, responder) -> None:
+    def verify(self, responder: object) -> None:
         """Check the signature with ``responder`` (the responder's certificate, a public key or SPKI DER): None,
         or ``SignatureError``. Whether that responder may answer for the issuer (RFC 6960 §4.2.2.2) is the
         caller's path validation, not this method's."""
         _sigalgs.verify(self.signature_algorithm, responder, self.tbs_der, self.signature.data)
 
-    def is_signature_valid(self, responder) -> bool:
+    def is_signature_valid(self, responder: object) -> bool:
         """:meth:`verify` as a bool: False for a bad signature; unsupported algorithms still raise."""
         return _sigalgs.is_valid_signature(self.signature_algorithm, responder, self.tbs_der, self.signature.data)
 
 
-RESPONSE_TYPES: dict = {oid.OCSP_BASIC: BasicOCSPResponse}
+RESPONSE_TYPES: "dict[str, object]" = {oid.OCSP_BASIC: BasicOCSPResponse}
 
 
 class ResponseBytes(Sequence, gc=False):
     response_type: Annotated[str, ObjectIdentifier]
-    response: Annotated[object, OctetString] = field(defined_by="response_type", registry=RESPONSE_TYPES, contains=True)
+    response: Annotated[bytes, OctetString] = field(defined_by="response_type", registry=RESPONSE_TYPES,
+                                                    contains=True)
+    # the value decoded from ``response`` (a BasicOCSPResponse for id-pkix-ocsp-basic, else the bytes)
+    _response_contained: "BasicOCSPResponse | bytes"
 
 
 class OCSPResponse(Sequence, gc=False):
@@ -314,5 +327,5 @@ class OCSPResponse(Sequence, gc=False):
         rb = self.response_bytes
         if rb is None or rb.response_type != oid.OCSP_BASIC:
             return None
-        return rb._response_contained
+        return cast(BasicOCSPResponse, rb._response_contained)  # decoded through RESPONSE_TYPES
 
