@@ -29,7 +29,8 @@ The template OIDs are those IANA assigned in the published RFC 9908 (id-aa 61 an
 placeholders of the drafts.
 """
 from dataclasses import dataclass, field as _dc_field
-from typing import Annotated
+from typing import Annotated, Iterable, Iterator, Union
+from typing import Any as _TypingAny
 
 from ._der import BitStringValue
 from .der import normalize_ber
@@ -129,7 +130,8 @@ class NameTemplate(Choice):
 
     @property
     def rdns(self) -> "list[list[SingleAttributeTemplate]]":
-        return self.value
+        rdns: list[list[SingleAttributeTemplate]] = self.value
+        return rdns
 
 
 class SubjectPublicKeyInfoTemplate(Sequence):
@@ -174,9 +176,11 @@ class CertificationRequestInfoTemplate(Sequence):
     attributes: Annotated[list[Attribute], SetOf(Attribute)] = field(implicit=1)
 
     @classmethod
-    def build(cls, *, subject=None, key_algorithm: "str | None" = None, key_parameters: "bytes | None" = None,
-              subject_public_key: "bytes | None" = None, extensions=None,
-              attributes=()) -> "CertificationRequestInfoTemplate":
+    def build(cls, *, subject: "Iterable[tuple[str, object] | Iterable[tuple[str, object]]] | None" = None,
+              key_algorithm: "str | None" = None,
+              key_parameters: "bytes | None" = None, subject_public_key: "bytes | None" = None,
+              extensions: "Iterable[object] | None" = None,
+              attributes: "Iterable[Attribute | CsrAttribute]" = ()) -> "CertificationRequestInfoTemplate":
         """A template from plain values (for servers).
 
         ``subject``: RDNs in order, each an ``(oid, value)`` pair or a list of pairs (multi-valued RDN); a value
@@ -247,7 +251,8 @@ class CertificationRequestInfoTemplate(Sequence):
         """The named curve OID when the template asks for an EC key with named-curve parameters."""
         if self.key_algorithm_oid not in _EC_ALGORITHMS or self.key_parameters is None:
             return None
-        return _try_decode(ObjectIdentifier, self.key_parameters)
+        curve: str | None = _try_decode(ObjectIdentifier, self.key_parameters)
+        return curve
 
     @property
     def rsa_key_size(self) -> "int | None":
@@ -274,7 +279,8 @@ class CertificationRequestInfoTemplate(Sequence):
             if a is not None:
                 if len(a.values) != 1:
                     return None
-                return _try_decode(ExtensionTemplates, a.values[0])
+                templates: list[ExtensionTemplate] | None = _try_decode(ExtensionTemplates, a.values[0])
+                return templates
         return None
 
 
@@ -292,7 +298,7 @@ def _rdn_value_der(attr_oid: str, value: "str | bytes | None") -> "bytes | None"
     raise TypeError(f"an RDN value is None, str or DER bytes, not {type(value).__name__}")
 
 
-def _extension_template_of(e) -> "ExtensionTemplate":
+def _extension_template_of(e: object) -> "ExtensionTemplate":
     if isinstance(e, ExtensionTemplate):
         return e
     if isinstance(e, tuple):
@@ -300,7 +306,8 @@ def _extension_template_of(e) -> "ExtensionTemplate":
         return ExtensionTemplate(extn_id=extn_id, critical=bool(critical),
                                  extn_value=None if value is None else bytes(value))
     if hasattr(e, "extn_id") and hasattr(e, "extn_value"):
-        return ExtensionTemplate(extn_id=e.extn_id, critical=e.critical, extn_value=e.extn_value)
+        ext: _TypingAny = e  # an x509.Extension, or anything shaped like one
+        return ExtensionTemplate(extn_id=ext.extn_id, critical=ext.critical, extn_value=ext.extn_value)
     raise TypeError(f"an extension template is an ExtensionTemplate, an Extension or a tuple, not "
                     f"{type(e).__name__}")
 
@@ -313,7 +320,7 @@ _VALUE_TYPES = {
 }
 
 
-def _try_decode(t: object, data: bytes):
+def _try_decode(t: object, data: bytes) -> _TypingAny:
     try:
         return decode(t, data)
     except DecodeError:
@@ -348,7 +355,7 @@ class CsrAttribute:
     values: "list[bytes]" = _dc_field(default_factory=list)
 
     @property
-    def typed_values(self) -> list:
+    def typed_values(self) -> "list[object]":
         """Each value decoded with the attribute's expected type (a list of Extension for extensionRequest, str
         for the challenge attributes, a curve OID or key size for key types, a CertificationRequestInfoTemplate
         for the template); values of other attributes, and values that do not match, stay raw bytes."""
@@ -382,16 +389,20 @@ class Unrecognized:
     der: bytes
 
 
+# An element of a CsrAttrs, in order: a bare OID, an attribute, or an element kept raw.
+CsrAttrItem = Union[str, "CsrAttribute", Unrecognized]
+
+
 class CsrAttrs:
     """A decoded (or built) CSR Attributes response. Immutable; ``to_der()`` of a decoded instance gives back
     exactly the input bytes."""
 
     __slots__ = ("_items", "_raw")
 
-    def __init__(self, items=()) -> None:
+    def __init__(self, items: "Iterable[str | CsrAttribute | Attribute | Unrecognized]" = ()) -> None:
         """Build from items in order: ``str`` (a bare OID), ``CsrAttribute``, an ``Attribute`` model, or
         ``Unrecognized`` (raw DER kept as found)."""
-        out: list = []
+        out: list[CsrAttrItem] = []
         for it in items:
             if isinstance(it, str):
                 _check_oid(it)
@@ -410,12 +421,12 @@ class CsrAttrs:
             else:
                 raise TypeError(f"a CsrAttrs item is an OID string or a CsrAttribute, not {type(it).__name__}")
         self._items = tuple(out)
-        self._raw = None
+        self._raw: bytes | None = None
 
     # -- decoding / encoding ----------------------------------------------------------------------------------
 
     @classmethod
-    def from_der(cls, data, *, ber: bool = False) -> "CsrAttrs":
+    def from_der(cls, data: bytes, *, ber: bool = False) -> "CsrAttrs":
         """Decode a CsrAttrs (strict DER but for the documented leniencies; ``ber=True`` also accepts BER, which
         is normalised to DER first, so ``to_der()`` then gives the DER form). Raises ``DecodeError``."""
         data = normalize_ber(bytes(data)) if ber else bytes(data)
@@ -471,7 +482,7 @@ class CsrAttrs:
     def __len__(self) -> int:
         return len(self._items)
 
-    def __iter__(self):
+    def __iter__(self) -> "Iterator[CsrAttrItem]":
         return iter(self._items)
 
     def is_empty(self) -> bool:
@@ -496,7 +507,7 @@ class CsrAttrs:
                 parts.append("?")
         return f"CsrAttrs({', '.join(parts)})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> "tuple[object, tuple[bytes]]":
         return (CsrAttrs.from_der, (self.to_der(),))
 
     # -- typed views ------------------------------------------------------------------------------------------
@@ -508,7 +519,8 @@ class CsrAttrs:
         a = self.attribute(oid.EXTENSION_REQUEST)
         if a is None or len(a.values) != 1:
             return None
-        return _try_decode(Extensions, a.values[0])
+        exts: list[Extension] | None = _try_decode(Extensions, a.values[0])
+        return exts
 
     @property
     def extension_request_oids(self) -> "list[str]":
@@ -548,7 +560,8 @@ class CsrAttrs:
         a = self.attribute(oid.CERTIFICATION_REQUEST_INFO_TEMPLATE)
         if a is None or len(a.values) != 1:
             return None
-        return _try_decode(CertificationRequestInfoTemplate, a.values[0])
+        template: CertificationRequestInfoTemplate | None = _try_decode(CertificationRequestInfoTemplate, a.values[0])
+        return template
 
     @property
     def challenge_password_requested(self) -> bool:
@@ -556,16 +569,17 @@ class CsrAttrs:
 
 
 
-def _item_of_choice(e: AttrOrOID):
+def _item_of_choice(e: AttrOrOID) -> "CsrAttrItem":
     if e.name == "oid":
-        return e.value
+        bare: str = e.value
+        return bare
     if e.name == "attribute":
         a = e.value
         return CsrAttribute(a.attr_type, list(a.attr_values))
     return Unrecognized(e.value)
 
 
-def _choice_of_item(it) -> AttrOrOID:
+def _choice_of_item(it: "CsrAttrItem") -> AttrOrOID:
     if isinstance(it, str):
         return AttrOrOID(oid=it)
     if isinstance(it, CsrAttribute):
@@ -582,7 +596,7 @@ class CsrAttrsBuilder:
     """
 
     def __init__(self) -> None:
-        self._items: list = []
+        self._items: list[CsrAttrItem] = []
 
     def oid(self, attr_oid: str) -> "CsrAttrsBuilder":
         """A bare OID."""
@@ -598,7 +612,7 @@ class CsrAttrsBuilder:
         self._items.append(CsrAttribute(attr_oid, [bytes(v) for v in values]))
         return self
 
-    def extension_request(self, extensions) -> "CsrAttrsBuilder":
+    def extension_request(self, extensions: "bytes | bytearray | Iterable[Extension]") -> "CsrAttrsBuilder":
         """The extensionRequest attribute with one Extensions value (Extension models, or DER of Extensions)."""
         if any(isinstance(it, CsrAttribute) and it.oid == oid.EXTENSION_REQUEST for it in self._items):
             raise EncodeError("there must be only one extensionRequest attribute (RFC 9908 §3.2)")
