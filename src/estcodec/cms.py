@@ -25,7 +25,8 @@ is normalised to DER before decoding, so raw bytes of parts are their DER forms.
 """
 import datetime as _dt
 import hashlib
-from typing import Annotated, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Annotated, Iterable, List, Optional, Tuple, Union, cast
+from typing import Any as _TypingAny
 
 from ._der import BitStringValue
 from . import _sigalgs
@@ -37,6 +38,17 @@ from .schema import (
     encode, field,
 )
 from .x509 import AlgorithmIdentifier, Attribute, Certificate, Name, Time
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+    from cryptography.x509 import Certificate as _CryptoCertificate
+    from cryptography.x509 import CertificateRevocationList as _CryptoCRL
+
+    from ._der import Model
+    from .signer import Signer, SoftwarePrivateKey
+
+# A certificate as the builders take it: a model, a ``cryptography`` certificate, or DER/PEM bytes.
+CertificateLike = Union[Certificate, "_CryptoCertificate", bytes, bytearray, memoryview]
 
 __all__ = [
     "ContentInfo", "SignedData", "EncapsulatedContentInfo", "SignerInfo", "SignerIdentifier",
@@ -68,13 +80,13 @@ class ContentInfo(Sequence):
     content: Annotated[bytes, Any] = field(explicit=0)
 
     @classmethod
-    def build(cls, content_type: str, content) -> "ContentInfo":
+    def build(cls, content_type: str, content: "bytes | bytearray | Model") -> "ContentInfo":
         """A ContentInfo around a model instance or DER bytes."""
         der = content if isinstance(content, (bytes, bytearray)) else content.to_der()
         return cls.from_der(encode(cls, cls(content_type=content_type, content=bytes(der))))
 
     @classmethod
-    def from_pem(cls, text) -> "ContentInfo":
+    def from_pem(cls, text: "str | bytes") -> "ContentInfo":
         for label, der in _pem.decode(text):
             if label in ("PKCS7", "CMS", "PKCS #7 SIGNED DATA"):
                 return cls.from_der(der)
@@ -88,10 +100,11 @@ class ContentInfo(Sequence):
         if self.content_type != OID_SIGNED_DATA:
             raise DecodeError(f"content type is {self.content_type}, not id-signedData", 0, "invalid-value",
                               "$.content_type")
-        return _decode_content(SignedData, self)
+        sd: SignedData = _decode_content(SignedData, self)
+        return sd
 
 
-def _decode_content(model, ci: ContentInfo):
+def _decode_content(model: "type[Model]", ci: ContentInfo) -> _TypingAny:
     """Decode ``ci.content`` as ``model``; error offsets and paths refer to the whole ContentInfo."""
     content = ci.content
     try:
@@ -123,7 +136,8 @@ class EncapsulatedContentInfo(Sequence):
         if raw is None:
             return None
         if raw[:1] == b"\x04":
-            return decode(OctetString, raw)
+            octets: bytes = decode(OctetString, raw)
+            return octets
         from ._der import peek_header
 
         return raw[peek_header(raw)[3]:]   # after the header only: no element tree of a (possibly big) value
@@ -237,18 +251,18 @@ class _SignedDataInOrder(Sequence):
 
 # --- parsing ----------------------------------------------------------------------------------------------------
 
-def _bytes_of(data) -> bytes:
+def _bytes_of(data: "str | bytes | bytearray | memoryview") -> bytes:
     if isinstance(data, str):
         data = data.encode("ascii", "replace")
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"expected bytes, got {type(data).__name__}")
-    data = bytes(data)
-    if data.lstrip()[:11] == b"-----BEGIN ":
-        for label, der in _pem.decode(data):
+    octets = bytes(data)
+    if octets.lstrip()[:11] == b"-----BEGIN ":
+        for label, der in _pem.decode(octets):
             if label in ("PKCS7", "CMS", "PKCS #7 SIGNED DATA"):
                 return der
         raise DecodeError("no PKCS7 / CMS block in the PEM input", 0, "invalid-pem")
-    return data
+    return octets
 
 
 _WHITESPACE = b" \t\r\n"
@@ -265,7 +279,7 @@ def _decode_ber(data: bytes) -> ContentInfo:
         raise
 
 
-def parse_content_info(data) -> ContentInfo:
+def parse_content_info(data: "str | bytes | bytearray | memoryview") -> ContentInfo:
     """A ContentInfo from DER, or from BER when the input is not DER (PEM ``PKCS7``/``CMS`` also taken)."""
     data = _bytes_of(data)
     try:
@@ -283,7 +297,7 @@ class _SignedContentInfo(Sequence, gc=False):
     content: SignedData = field(explicit=0)
 
 
-def parse_signed_data(data) -> SignedData:
+def parse_signed_data(data: "str | bytes | bytearray | memoryview") -> SignedData:
     """The SignedData of a ContentInfo (DER, else BER)."""
     data = _bytes_of(data)
     try:
@@ -299,7 +313,7 @@ def parse_signed_data(data) -> SignedData:
     return _decode_ber(data).signed_data()
 
 
-def parse_certs_only(data) -> List[Certificate]:
+def parse_certs_only(data: "str | bytes | bytearray | memoryview") -> List[Certificate]:
     """The certificates of a certs-only message (RFC 7030 §4.1.3; any SignedData is taken), in the order they
     appear. DER is tried first, then BER. Non-X.509 certificate choices (attribute certificates) are skipped."""
     return parse_signed_data(data).certificate_list
@@ -307,7 +321,7 @@ def parse_certs_only(data) -> List[Certificate]:
 
 # --- building ---------------------------------------------------------------------------------------------------
 
-def as_certificate(cert) -> Certificate:
+def as_certificate(cert: "CertificateLike") -> Certificate:
     """An ``x509.Certificate`` from one, from a ``cryptography`` certificate, or from DER/PEM bytes."""
     if isinstance(cert, Certificate):
         return cert
@@ -321,7 +335,7 @@ def as_certificate(cert) -> Certificate:
     raise TypeError(f"not a certificate: {type(cert).__name__}")
 
 
-def _certificate_choices(certs: Iterable, canonical: bool) -> Optional[list]:
+def _certificate_choices(certs: "Iterable[CertificateLike]", canonical: bool) -> "Optional[list[CertificateChoices]]":
     items = [CertificateChoices(certificate=as_certificate(c)) for c in certs]
     if not items:
         return None
@@ -330,7 +344,7 @@ def _certificate_choices(certs: Iterable, canonical: bool) -> Optional[list]:
     return items
 
 
-def _crl_choices(crls: Iterable, canonical: bool) -> Optional[list]:
+def _crl_choices(crls: "Iterable[object]", canonical: bool) -> "Optional[list[RevocationInfoChoice]]":
     items = []
     for crl in crls:
         if isinstance(crl, CertificateList):
@@ -340,7 +354,8 @@ def _crl_choices(crls: Iterable, canonical: bool) -> Optional[list]:
         elif hasattr(crl, "public_bytes"):  # cryptography CertificateRevocationList
             from cryptography.hazmat.primitives.serialization import Encoding
 
-            items.append(RevocationInfoChoice(crl=CertificateList.from_der(crl.public_bytes(Encoding.DER))))
+            crl_der = cast("_CryptoCRL", crl).public_bytes(Encoding.DER)
+            items.append(RevocationInfoChoice(crl=CertificateList.from_der(crl_der)))
         else:
             raise TypeError(f"not a CRL: {type(crl).__name__}")
     if not items:
@@ -350,14 +365,15 @@ def _crl_choices(crls: Iterable, canonical: bool) -> Optional[list]:
     return items
 
 
-def _signed_data_der(*, version: int, digest_algorithms: list, eci: EncapsulatedContentInfo,
-                     certificates: Optional[list], crls: Optional[list], signer_infos: list) -> bytes:
+def _signed_data_der(*, version: int, digest_algorithms: "list[AlgorithmIdentifier]", eci: EncapsulatedContentInfo,
+                     certificates: "Optional[list[CertificateChoices]]",
+                     crls: "Optional[list[RevocationInfoChoice]]", signer_infos: "list[SignerInfo]") -> bytes:
     sd = _SignedDataInOrder(version=version, digest_algorithms=digest_algorithms, encap_content_info=eci,
                             certificates=certificates, crls=crls, signer_infos=signer_infos)
     return encode(ContentInfo, ContentInfo(content_type=OID_SIGNED_DATA, content=encode(_SignedDataInOrder, sd)))
 
 
-def build_certs_only(certs: Iterable, crls: Iterable = (), *, keep_order: bool = False,
+def build_certs_only(certs: "Iterable[CertificateLike]", crls: "Iterable[object]" = (), *, keep_order: bool = False,
                      canonical: Optional[bool] = None) -> bytes:
     """A certs-only message (degenerate SignedData, RFC 5652 §5.2 / RFC 7030 §4.1.3) as DER ContentInfo.
 
@@ -375,7 +391,7 @@ def build_certs_only(certs: Iterable, crls: Iterable = (), *, keep_order: bool =
                             crls=_crl_choices(crls, not keep_order), signer_infos=[])
 
 
-def _key_identifier(public_key) -> bytes:
+def _key_identifier(public_key: "PublicKeyTypes") -> bytes:
     """RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value."""
     from cryptography.hazmat.primitives import serialization
 
@@ -390,9 +406,11 @@ def _attr(attr_oid: str, value_der: bytes) -> Attribute:
     return Attribute(attr_type=attr_oid, attr_values=[value_der])
 
 
-def sign_signed_data(content_type_oid: str, content_der: bytes, private_key, certificate=None,
-                     subject_key_identifier: Optional[bytes] = None, extra_certs: Iterable = (),
-                     signed_attrs: bool = True, *, hash_algorithm=None, rsa_padding: str = "pkcs1v15",
+def sign_signed_data(content_type_oid: str, content_der: bytes, private_key: "SoftwarePrivateKey | Signer",
+                     certificate: "CertificateLike | None" = None,
+                     subject_key_identifier: Optional[bytes] = None, extra_certs: "Iterable[CertificateLike]" = (),
+                     signed_attrs: bool = True, *, hash_algorithm: _sigalgs.HashLike = None,
+                     rsa_padding: str = "pkcs1v15",
                      signing_time: Optional[_dt.datetime] = None, extra_signed_attrs: Iterable[Attribute] = (),
                      detached: bool = False, canonical: bool = False) -> bytes:
     """Sign ``content_der`` as the eContent of a SignedData with one SignerInfo; return the DER ContentInfo.
@@ -423,7 +441,7 @@ def sign_signed_data(content_type_oid: str, content_der: bytes, private_key, cer
     digest_alg = _sigalgs.digest_algorithm(digest_hash)
     # The hash the signature algorithm itself uses: the digest's for RSA/ECDSA; none for Ed25519/Ed448.
     sig_hash = None if _sigalgs.default_hash_for_key(private_key) is None else digest_hash
-    attrs = None
+    attrs: Optional[List[Attribute]] = None
     if signed_attrs:
         attrs = [_attr(OID_CONTENT_TYPE, encode(ObjectIdentifier, content_type_oid)),
                  _attr(OID_MESSAGE_DIGEST, encode(OctetString, _sigalgs.compute_digest(digest_hash, content_der)))]
@@ -454,15 +472,15 @@ def _cert_ski(cert: Certificate) -> bytes:
 def _matches_sid(cert: Certificate, sid: SignerIdentifier) -> bool:
     if sid.name == "issuer_and_serial_number":
         ias = sid.value
-        return cert.serial_number == ias.serial_number and cert.issuer.to_der() == ias.issuer.to_der()
+        return bool(cert.serial_number == ias.serial_number and cert.issuer.to_der() == ias.issuer.to_der())
     if sid.name == "subject_key_identifier":
         if cert.subject_key_identifier == sid.value:
             return True
-        return cert.public_key_info.key_identifier() == sid.value
+        return bool(cert.public_key_info.key_identifier() == sid.value)
     return False
 
 
-def verify_signer_info(signed_data: SignedData, signer_info: SignerInfo, public_key,
+def verify_signer_info(signed_data: SignedData, signer_info: SignerInfo, public_key: object,
                        content: Optional[bytes] = None) -> None:
     """Check one SignerInfo with ``public_key`` (anything ``_sigalgs.load_public_key`` takes): the
     content-type and message-digest signed attributes against the eContent (or ``content`` when detached) and
@@ -541,8 +559,10 @@ def _anchored(cert: Certificate, pool: List[Certificate], trusted: List[Certific
     return False
 
 
-def verify_signed_data(data, trusted_certs: Optional[Iterable] = None, *, content: Optional[bytes] = None,
-                       signer_public_key=None) -> Tuple[str, Optional[bytes], Optional[Certificate], bool]:
+def verify_signed_data(data: "str | bytes | bytearray | memoryview",
+                       trusted_certs: "Optional[Iterable[CertificateLike]]" = None, *,
+                       content: Optional[bytes] = None, signer_public_key: object = None
+                       ) -> Tuple[str, Optional[bytes], Optional[Certificate], bool]:
     """Read a SignedData ContentInfo (DER, else BER) and check its signers.
 
     Returns ``(econtent_type, econtent, signer_cert, verified)``. Every SignerInfo's signature is checked with
@@ -589,7 +609,7 @@ def _issued(child: Certificate, parent: Certificate) -> bool:
     return True
 
 
-def order_chain(certs: Iterable, leaf=None) -> List[Certificate]:
+def order_chain(certs: "Iterable[CertificateLike]", leaf: "CertificateLike | int | None" = None) -> List[Certificate]:
     """Certificates in issuing order: the leaf, its issuer, that one's issuer ... up to a self-issued
     certificate or the last one found, followed by any certificates not on that path, in their input order.
 
