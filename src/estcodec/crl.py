@@ -28,7 +28,8 @@ Build (fluent; used by tests and by a test CA)::
 """
 import datetime as _dt
 import enum
-from typing import Annotated, Iterator, List, Optional
+from typing import TYPE_CHECKING, Annotated, Iterator, List, Optional, cast
+from typing import Any as _TypingAny
 
 from . import _sigalgs
 from . import pem as _pem
@@ -41,8 +42,11 @@ from .schema import (
 from .x509 import oid as _x509_oid
 from .x509 import (
     extension_value,
-    AlgorithmIdentifier, AuthorityKeyIdentifier, Extension, Extensions, Name, Time,
+    AlgorithmIdentifier, AuthorityKeyIdentifier, Extension, Extensions, GeneralName, Name, Time,
 )
+
+if TYPE_CHECKING:
+    from .signer import Signer, SoftwarePrivateKey
 
 __all__ = [
     "CertificateList", "TBSCertList", "RevokedCertificate", "CRLReason", "CertificateListBuilder", "oid",
@@ -99,21 +103,25 @@ class RevokedCertificate(Sequence, gc=False):
         try:
             return CRLReason(v)
         except ValueError:
-            return v
+            out: Optional[int] = v
+            return out
 
     @property
     def invalidity_date(self) -> "Optional[_dt.datetime]":
-        return _ext_value(self.extensions, oid.INVALIDITY_DATE, (".crl_entry_extensions",))
+        out: Optional[_dt.datetime] = _ext_value(self.extensions, oid.INVALIDITY_DATE, (".crl_entry_extensions",))
+        return out
 
     @property
-    def certificate_issuer(self) -> "Optional[list]":
+    def certificate_issuer(self) -> "Optional[List[GeneralName]]":
         """The certificateIssuer entry extension (indirect CRLs): a list of GeneralName, or None."""
-        return _ext_value(self.extensions, oid.CERTIFICATE_ISSUER, (".crl_entry_extensions",))
+        out: Optional[List[GeneralName]] = _ext_value(self.extensions, oid.CERTIFICATE_ISSUER, (".crl_entry_extensions",))
+        return out
 
     def extension(self, extn_id: str) -> "Optional[Extension]":
         for ext in self.extensions:
             if ext.extn_id == extn_id:
-                return ext
+                out: Optional[Extension] = ext
+                return out
         return None
 
     def __repr__(self) -> str:
@@ -152,10 +160,11 @@ _LAYOUT = (
     ("crl_extensions", (2, True, 0), True),
 )
 _TIME_TAGS = ((0, False, 23), (0, False, 24))
-_EMPTY_INDEX = ()
+_EMPTY_INDEX: "tuple[()]" = ()
 
 
-def _children(src: bytes, start: int, end: int, path: tuple) -> list:
+def _children(src: bytes, start: int, end: int, path: "tuple[str, ...]"
+              ) -> "list[tuple[int, bool, int, int, int, int]]":
     try:
         return tlv_children(src, start, end)
     except DecodeError as e:
@@ -164,7 +173,8 @@ def _children(src: bytes, start: int, end: int, path: tuple) -> list:
         raise
 
 
-def _decode_part(spec, src: bytes, c: tuple, path: tuple):
+def _decode_part(spec: object, src: bytes, c: "tuple[int, bool, int, int, int, int]", path: "tuple[str, ...]"
+                 ) -> _TypingAny:
     try:
         return decode_at(spec, src, c[3], c[5])
     except DecodeError as e:
@@ -179,9 +189,15 @@ class CertificateList:
     Instances are immutable and keep the input bytes (``to_der()`` gives them back)."""
 
     __slots__ = ("_src", "_tbs", "_values", "_revoked", "_sig_alg", "_sig")
+    _src: bytes
+    _tbs: "tuple[int, bool, int, int, int, int]"
+    _values: "dict[str, _TypingAny]"  # the decoded fields of TBSCertList by name
+    _revoked: "SeqOfIndex | tuple[()]"
+    _sig_alg: AlgorithmIdentifier
+    _sig: BitStringValue
 
     @classmethod
-    def from_der(cls, data) -> "CertificateList":
+    def from_der(cls, data: "bytes | bytearray | memoryview") -> "CertificateList":
         src = bytes(data)
         top = _children(src, 0, len(src), ())
         if not top:
@@ -204,14 +220,14 @@ class CertificateList:
         self._tbs = tbs
         self._sig_alg = _decode_part(AlgorithmIdentifier, src, alg, (".signature_algorithm",))
         self._sig = _decode_part(BitString, src, sig, (".signature_value",))
-        values = {}
-        revoked = _EMPTY_INDEX
+        values: dict[str, _TypingAny] = {}
+        revoked: SeqOfIndex | tuple[()] = _EMPTY_INDEX
         items = _children(src, tbs[4], tbs[5], (".tbs_cert_list",))
         k = 0
         for name, tag, optional in _LAYOUT:
             c = items[k] if k < len(items) else None
             hit = c is not None and (c[:3] in _TIME_TAGS if tag is None else c[:3] == tag)
-            if not hit:
+            if not hit or c is None:  # (hit implies c; said twice for the type checker)
                 if not optional:
                     at = c[3] if c is not None else tbs[3]
                     raise DecodeError(f"TBSCertList has no {name} here", at,
@@ -240,7 +256,7 @@ class CertificateList:
         return self
 
     @classmethod
-    def from_pem(cls, text) -> "CertificateList":
+    def from_pem(cls, text: "str | bytes") -> "CertificateList":
         for label, der in _pem.decode(text):
             if label in ("X509 CRL", "CRL"):
                 return cls.from_der(der)
@@ -260,7 +276,8 @@ class CertificateList:
     @property
     def version(self) -> int:
         """0 for v1 (version absent), 1 for v2."""
-        return self._values.get("version", 0)
+        out: int = self._values.get("version", 0)
+        return out
 
     @property
     def signature(self) -> bytes:
@@ -278,15 +295,18 @@ class CertificateList:
     @property
     def tbs_signature_algorithm(self) -> AlgorithmIdentifier:
         """The signature field inside TBSCertList (must equal ``signature_algorithm`` for ``verify``)."""
-        return self._values["signature"]
+        out: AlgorithmIdentifier = self._values["signature"]
+        return out
 
     @property
     def issuer(self) -> Name:
-        return self._values["issuer"]
+        out: Name = self._values["issuer"]
+        return out
 
     @property
     def this_update(self) -> _dt.datetime:
-        return self._values["this_update"]
+        out: _dt.datetime = self._values["this_update"]
+        return out
 
     @property
     def next_update(self) -> "Optional[_dt.datetime]":
@@ -307,21 +327,23 @@ class CertificateList:
                 return ext
         return None
 
-    def _crl_ext(self, extn_id: str):
+    def _crl_ext(self, extn_id: str) -> _TypingAny:
         return _ext_value(self.extensions, extn_id, (".crl_extensions", ".tbs_cert_list"))
 
     @property
     def crl_number(self) -> "Optional[int]":
-        return self._crl_ext(oid.CRL_NUMBER)
+        out: Optional[int] = self._crl_ext(oid.CRL_NUMBER)
+        return out
 
     @property
     def delta_crl_indicator(self) -> "Optional[int]":
-        return self._crl_ext(oid.DELTA_CRL_INDICATOR)
+        out: Optional[int] = self._crl_ext(oid.DELTA_CRL_INDICATOR)
+        return out
 
     @property
     def authority_key_identifier(self) -> "Optional[bytes]":
         aki = self._crl_ext(oid.AUTHORITY_KEY_IDENTIFIER)
-        return None if aki is None else aki.key_identifier
+        return None if aki is None else cast("Optional[bytes]", aki.key_identifier)
 
     def validate_extensions(self) -> "CertificateList":
         """Check the value of every registered CRL extension now (entry extensions are checked when the entry is
@@ -337,7 +359,7 @@ class CertificateList:
 
     # -- the revoked entries --
     @property
-    def revoked_certificates(self):
+    def revoked_certificates(self) -> "SeqOfIndex | tuple[()]":
         """The entries: a sized iterable that decodes one ``RevokedCertificate`` at a time (empty when absent)."""
         return self._revoked
 
@@ -351,13 +373,14 @@ class CertificateList:
         """The entry for ``serial_number`` (the first, should the CRL list it twice), or None."""
         if not self._revoked:
             return None
-        return self._revoked.find(_serial_octets(serial_number))
+        out: Optional[RevokedCertificate] = self._revoked.find(_serial_octets(serial_number))
+        return out
 
     def is_revoked(self, serial_number: int) -> bool:
         return self.get_revoked(serial_number) is not None
 
     # -- signature --
-    def verify(self, issuer) -> None:
+    def verify(self, issuer: object) -> None:
         """Check the issuer's signature: ``issuer`` is a certificate (estcodec or cryptography), a public key or
         SPKI DER. Returns None or raises ``SignatureError`` (also when the two signature algorithm fields
         differ)."""
@@ -365,7 +388,7 @@ class CertificateList:
             raise SignatureError("the signature algorithm inside TBSCertList differs from the outer one")
         _sigalgs.verify(self._sig_alg, issuer, self.tbs_der, self.signature)
 
-    def is_signature_valid(self, issuer) -> bool:
+    def is_signature_valid(self, issuer: object) -> bool:
         try:
             self.verify(issuer)
         except _sigalgs.UnsupportedSignatureAlgorithm:
@@ -392,8 +415,8 @@ class CertificateListBuilder:
         self._issuer: Optional[Name] = None
         self._this_update: Optional[_dt.datetime] = None
         self._next_update: Optional[_dt.datetime] = None
-        self._revoked: list = []
-        self._extensions: list = []
+        self._revoked: List[RevokedCertificate] = []
+        self._extensions: List[Extension] = []
 
     def issuer(self, name: Name) -> "CertificateListBuilder":
         self._issuer = name
@@ -407,7 +430,7 @@ class CertificateListBuilder:
         self._next_update = when
         return self
 
-    def add_extension(self, extn_id: str, value, critical: bool = False) -> "CertificateListBuilder":
+    def add_extension(self, extn_id: str, value: object, critical: bool = False) -> "CertificateListBuilder":
         self._extensions.append(Extension.build(extn_id, value, critical))
         return self
 
@@ -435,7 +458,8 @@ class CertificateListBuilder:
                            next_update=self._next_update, revoked_certificates=self._revoked or None,
                            crl_extensions=self._extensions or None)
 
-    def sign(self, private_key, *, hash_algorithm=None) -> CertificateList:
+    def sign(self, private_key: "SoftwarePrivateKey | Signer", *, hash_algorithm: _sigalgs.HashLike = None
+             ) -> CertificateList:
         # The algorithm identifier is known before signing (sign() returns it with the signature).
         alg, _ = _sigalgs.sign(private_key, b"", hash_algorithm=hash_algorithm)
         tbs_der = encode(TBSCertList, self.tbs(alg))
