@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
 try:  # cryptography >= 43 keeps Triple-DES in its "decrepit" module
     from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES as _TripleDES
 except ImportError:  # pragma: no cover - older cryptography
-    from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES as _TripleDES  # type: ignore
+    from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES as _TripleDES
 
 from .errors import Error
 

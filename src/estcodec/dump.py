@@ -210,7 +210,7 @@ def _is_indefinite(data: bytes, el: Any) -> bool:
     """True if the element's header in *data* uses the indefinite length form."""
     if not el.constructed:
         return False
-    return data[el.offset + el.header_length - 1] == 0x80 and _tag_len(data, el.offset) == el.header_length - 1
+    return bool(data[el.offset + el.header_length - 1] == 0x80 and _tag_len(data, el.offset) == el.header_length - 1)
 
 
 def _tag_len(data: bytes, offset: int) -> int:

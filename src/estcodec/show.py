@@ -574,7 +574,8 @@ def _content_type(data: bytes) -> str | None:
             and kids[1].tag_class == "context" and kids[1].tag == 0):
         from .schema import ObjectIdentifier, decode
 
-        return decode(ObjectIdentifier, kids[0].to_der())
+        content_type: str = decode(ObjectIdentifier, kids[0].to_der())
+        return content_type
     return None
 
 
