@@ -199,8 +199,10 @@ class TaggedRequest(Choice):
         """The body part id of the request (for ``crm``, the certReqId, which RFC 5272 §3.2.1.3.2 uses)."""
         v = self.value
         if self.name == "crm":
-            return v.cert_req.cert_req_id
-        return v.body_part_id
+            out: int = v.cert_req.cert_req_id
+            return out
+        out = v.body_part_id
+        return out
 
 
 class TaggedContentInfo(Sequence):

@@ -311,7 +311,8 @@ class _Compiler:
             return True
         for member in m.classes[c].get("members", []):
             if member.get("name") == "&" + fld:
-                return member.get("type") == "OpenType"
+                out: bool = member.get("type") == "OpenType"
+                return out
         return True
 
     def tag_set(self, mod: _Module, node: dict, where: str, depth: int = 0) -> set | None:
@@ -843,7 +844,8 @@ def _parse(sources: Iterable[str] | str | dict) -> dict:
         else:
             texts.append(s)
     try:
-        return asn1tools.parse_string("\n".join(texts))
+        out: dict = asn1tools.parse_string("\n".join(texts))
+        return out
     except Exception as exc:  # asn1tools raises its own ParseError and others
         raise CompileError(f"ASN.1 parse error: {exc}") from None
 

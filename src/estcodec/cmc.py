@@ -251,15 +251,18 @@ class _ControlsMixin:
 
     @property
     def transaction_id(self) -> Optional[int]:
-        return self.control_value(oid.TRANSACTION_ID)
+        out: Optional[int] = self.control_value(oid.TRANSACTION_ID)
+        return out
 
     @property
     def sender_nonce(self) -> Optional[bytes]:
-        return self.control_value(oid.SENDER_NONCE)
+        out: Optional[bytes] = self.control_value(oid.SENDER_NONCE)
+        return out
 
     @property
     def recipient_nonce(self) -> Optional[bytes]:
-        return self.control_value(oid.RECIPIENT_NONCE)
+        out: Optional[bytes] = self.control_value(oid.RECIPIENT_NONCE)
+        return out
 
     def _check_body_part_ids(self, ids: Iterable[int]) -> None:
         seen = set()
@@ -295,7 +298,8 @@ class PKIData(_ControlsMixin, Sequence):
 
     @property
     def identification(self) -> Optional[str]:
-        return self.control_value(oid.IDENTIFICATION)
+        out: Optional[str] = self.control_value(oid.IDENTIFICATION)
+        return out
 
     @property
     def signature_verified(self) -> bool:
@@ -470,7 +474,8 @@ def _ski(cert) -> Optional[bytes]:
     if e is None:
         return None
     try:
-        return decode(_a.OctetString, e.extn_value)
+        out: Optional[bytes] = decode(_a.OctetString, e.extn_value)
+        return out
     except DecodeError:
         return None
 
@@ -481,7 +486,8 @@ def _aki(cert) -> Optional[bytes]:
         return None
     try:
         from .x509 import AuthorityKeyIdentifier
-        return decode(AuthorityKeyIdentifier, e.extn_value).key_identifier
+        out: Optional[bytes] = decode(AuthorityKeyIdentifier, e.extn_value).key_identifier
+        return out
     except DecodeError:
         return None
 
@@ -876,7 +882,8 @@ def _csr_ski_for_key(pki_data: PKIData, public_key) -> Optional[bytes]:
             continue
         for ext in csr.extensions or ():
             if ext.extn_id == oid.SUBJECT_KEY_IDENTIFIER:
-                return decode(_a.OctetString, ext.extn_value)
+                out: Optional[bytes] = decode(_a.OctetString, ext.extn_value)
+                return out
     return None
 
 
@@ -940,7 +947,8 @@ def _sniff_content_type(data: bytes) -> Optional[str]:
     end = p + 2 + data[p + 1]
     if data[p + 1] & 0x80 or end > n:
         raise DecodeError("malformed contentType", p, "invalid-oid")
-    return decode(_a.ObjectIdentifier, data[p:end])
+    out: Optional[str] = decode(_a.ObjectIdentifier, data[p:end])
+    return out
 
 
 def _unwrap(data: bytes, expected_type: str, signer_trust) -> Tuple[bytes, list, bool, object]:

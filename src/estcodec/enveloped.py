@@ -30,7 +30,8 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass, field as dc_field
-from typing import Annotated, Callable, Iterable, List, Optional, Sequence as TypingSequence, Tuple, Union
+from typing import TYPE_CHECKING, Annotated, Callable, Iterable, List, Optional, Sequence as TypingSequence, Tuple, Union
+from typing import Any as _TypingAny
 
 from cryptography import x509 as _cx509
 from cryptography.hazmat.primitives import serialization
@@ -46,6 +47,13 @@ from .schema import (Any, Choice, GeneralizedTime, Integer, ObjectIdentifier, Oc
                      SetOf, BitString, decode, encode, field)
 from .x509 import AlgorithmIdentifier, Certificate, Name
 from ._cms_crypto import DecryptionError, UnsupportedAlgorithmError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
+
+    from .cms import CertificateLike
+    from .pkcs8 import OneAsymmetricKey
+    from .signer import Signer, SoftwarePrivateKey
 
 __all__ = [
     # errors
@@ -186,8 +194,10 @@ class EncryptedContentInfo(Sequence):
 class _EnvelopeMixin:
     """Reading helpers shared by EnvelopedData and AuthEnvelopedData."""
 
+    recipient_infos: "list[RecipientInfo]"  # a field of each model that mixes this in
+
     @property
-    def recipients(self) -> list:
+    def recipients(self) -> "list[object]":
         """The RecipientInfos, each as its own model (KeyTransRecipientInfo, KeyAgreeRecipientInfo, ...)."""
         return [ri.value for ri in self.recipient_infos]
 
@@ -232,7 +242,8 @@ class EnvelopedData(_EnvelopeMixin, Sequence):
         params = self.encrypted_content_info.content_encryption_algorithm.parameters
         if params is None or params[:1] != b"\x04":
             return None
-        return decode(OctetString, params)
+        out: Optional[bytes] = decode(OctetString, params)
+        return out
 
 
 class AuthEnvelopedData(_EnvelopeMixin, Sequence):
@@ -382,26 +393,26 @@ class _Pbkdf2Budget:
 # Parsing
 
 
-def _as_input(data) -> bytes:
+def _as_input(data: object) -> bytes:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
     raise TypeError(f"expected bytes, not {type(data).__name__}")
 
 
-def _parse_any(data, ber: bool) -> Union[EnvelopedData, AuthEnvelopedData]:
+def _parse_any(data: object, ber: bool) -> Union[EnvelopedData, AuthEnvelopedData]:
     # BER input (OpenSSL streams the ``[0] IMPLICIT OCTET STRING`` ciphertext as constructed chunks) is handled by
     # the schema engine itself with ``ber=True``: it knows the type behind the tag and joins the chunks. The shape
     # is told from the first headers only (no element tree: its memory would be many times the input's).
-    data = _as_input(data)
+    raw = _as_input(data)
     if ber:
-        data = _der.normalize_ber(data)
-    if _looks_like_content_info(data):
-        top = ContentInfo.from_der(data, ber=ber)
-    elif _has_top_level_octet_string(data):
+        raw = _der.normalize_ber(raw)
+    if _looks_like_content_info(raw):
+        top = ContentInfo.from_der(raw, ber=ber)
+    elif _has_top_level_octet_string(raw):
         # a bare AuthEnvelopedData: unlike EnvelopedData it has an OCTET STRING (its mac) at the top
-        return AuthEnvelopedData.from_der(data, ber=ber)
+        return AuthEnvelopedData.from_der(raw, ber=ber)
     else:
-        return EnvelopedData.from_der(data, ber=ber)
+        return EnvelopedData.from_der(raw, ber=ber)
     if top.content_type == ID_ENVELOPED_DATA:
         return EnvelopedData.from_der(top.content, ber=ber)
     if top.content_type == ID_AUTH_ENVELOPED_DATA:
@@ -415,10 +426,10 @@ def _parse_any(data, ber: bool) -> Union[EnvelopedData, AuthEnvelopedData]:
 _MAC_POSITION_LIMIT = 7
 
 
-def _children_headers(data: bytes, limit: int):
+def _children_headers(data: bytes, limit: int) -> "list[tuple[int, bool, int]]":
     """(class, constructed, tag) of the first ``limit`` elements inside the top-level DER element."""
     cls, cons, _tag, p, end = _core.peek_header(data)
-    out = []
+    out: list[tuple[int, bool, int]] = []
     if not cons or end is None:
         return out
     while p < end and len(out) < limit:
@@ -439,13 +450,14 @@ def _has_top_level_octet_string(data: bytes) -> bool:
     return any(h == (0, False, 4) for h in _children_headers(data, _MAC_POSITION_LIMIT))
 
 
-def parse_enveloped_data(data, *, ber: bool = True) -> Union[EnvelopedData, AuthEnvelopedData]:
+def parse_enveloped_data(data: "bytes | bytearray | memoryview", *, ber: bool = True
+                         ) -> Union[EnvelopedData, AuthEnvelopedData]:
     """Parse an EnvelopedData (or AuthEnvelopedData), bare or in its ContentInfo, DER or (unless ``ber=False``)
     BER. Malformed input raises :class:`~estcodec.DecodeError`."""
     return _parse_any(data, ber)
 
 
-def is_encrypted_key(data) -> bool:
+def is_encrypted_key(data: object) -> bool:
     """True if ``data`` (DER/BER, or PEM) is a CMS ContentInfo of EnvelopedData or AuthEnvelopedData, as an EST
     server returns an encrypted server-generated key (RFC 7030 §4.4.2); False for anything else (e.g. a
     PKCS#8 PrivateKeyInfo)."""
@@ -483,7 +495,7 @@ def is_encrypted_key(data) -> bool:
 # Keys and certificates given by the caller
 
 
-def _load_certificate(cert) -> Certificate:
+def _load_certificate(cert: object) -> Certificate:
     if isinstance(cert, Certificate):
         return cert
     if isinstance(cert, _cx509.Certificate):
@@ -496,15 +508,17 @@ def _load_certificate(cert) -> Certificate:
             return Certificate.from_pem(raw)
         return Certificate.from_der(raw)
     if hasattr(cert, "to_der"):
-        return Certificate.from_der(cert.to_der())
+        model: _TypingAny = cert  # a model holding a certificate's DER
+        return Certificate.from_der(model.to_der())
     raise TypeError(f"a certificate is needed, not {type(cert).__name__}")
 
 
-def _load_private_key(key):
+def _load_private_key(key: object) -> "rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey":
     if isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         return key
     if hasattr(key, "to_cryptography"):  # estcodec.pkcs8.PrivateKeyInfo
-        return _load_private_key(key.to_cryptography())
+        info: _TypingAny = key
+        return _load_private_key(info.to_cryptography())
     if isinstance(key, str):
         key = key.encode("ascii")
     if isinstance(key, (bytes, bytearray, memoryview)):
@@ -521,7 +535,7 @@ def _load_private_key(key):
     raise TypeError(f"an RSA or EC private key is needed, not {type(key).__name__}")
 
 
-def _key_identifiers(public_key) -> set:
+def _key_identifiers(public_key: "PublicKeyTypes") -> "set[bytes]":
     """Subject key identifiers a sender may have used for this key: RFC 5280 method 1 (SHA-1 of the key bits),
     and RFC 7093 method 1 (SHA-256, truncated to 160 bits)."""
     bits = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -535,7 +549,7 @@ class _Identity:
     private_key: object
     issuer_der: Optional[bytes] = None
     serial: Optional[int] = None
-    skis: set = dc_field(default_factory=set)
+    skis: "set[bytes]" = dc_field(default_factory=set)
     has_certificate: bool = False
 
     def matches_issuer_serial(self, ias: IssuerAndSerialNumber) -> bool:
@@ -546,7 +560,7 @@ class _Identity:
         return ski in self.skis
 
 
-def _identity(private_key, certificate) -> Optional[_Identity]:
+def _identity(private_key: object, certificate: object) -> Optional[_Identity]:
     if private_key is None:
         if certificate is not None:
             raise TypeError("a certificate alone cannot decrypt: pass the private_key too")
@@ -579,10 +593,12 @@ def _decode_iv(params: Optional[bytes], size: int, where: str) -> bytes:
     iv = decode(OctetString, params)
     if len(iv) != size:
         raise DecodeError(f"the IV must be {size} bytes, not {len(iv)}", 0, "invalid-value", where)
-    return iv
+    out: bytes = iv
+    return out
 
 
-def _content_decryptor(env, encrypted_content: Optional[bytes]) -> Tuple[int, Callable[[bytes], bytes]]:
+def _content_decryptor(env: "EnvelopedData | AuthEnvelopedData", encrypted_content: Optional[bytes]
+                       ) -> Tuple[int, Callable[[bytes], bytes]]:
     """(content key size, function CEK -> plaintext) for the envelope's content-encryption algorithm."""
     eci = env._eci
     alg = eci.content_encryption_algorithm
@@ -662,7 +678,7 @@ def _check_hash_params(ai: AlgorithmIdentifier, where: str) -> None:
         raise DecodeError("hash parameters must be NULL or absent", 0, "invalid-value", where)
 
 
-def _ktri_unwrap(ri: KeyTransRecipientInfo, key, key_size: int) -> bytes:
+def _ktri_unwrap(ri: KeyTransRecipientInfo, key: object, key_size: int) -> bytes:
     alg = ri.key_encryption_algorithm
     if not isinstance(key, rsa.RSAPrivateKey):
         raise DecryptionError()
@@ -675,7 +691,7 @@ def _ktri_unwrap(ri: KeyTransRecipientInfo, key, key_size: int) -> bytes:
     raise UnsupportedAlgorithmError(alg.algorithm)
 
 
-def _kari_unwrap(ri: KeyAgreeRecipientInfo, rek: RecipientEncryptedKey, key) -> bytes:
+def _kari_unwrap(ri: KeyAgreeRecipientInfo, rek: RecipientEncryptedKey, key: object) -> bytes:
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise DecryptionError()
     if ri.originator.name != "originator_key":
@@ -702,7 +718,7 @@ def _kekri_unwrap(ri: KEKRecipientInfo, kek: bytes) -> bytes:
     return _cc.key_unwrap(ri.key_encryption_algorithm.algorithm, kek, ri.encrypted_key)
 
 
-def _pwri_unwrap(ri: PasswordRecipientInfo, password, budget: _Pbkdf2Budget) -> bytes:
+def _pwri_unwrap(ri: PasswordRecipientInfo, password: "str | bytes", budget: _Pbkdf2Budget) -> bytes:
     kda = ri.key_derivation_algorithm
     if kda is None:
         raise UnsupportedAlgorithmError("password recipient without keyDerivationAlgorithm")
@@ -733,7 +749,8 @@ def _pwri_unwrap(ri: PasswordRecipientInfo, password, budget: _Pbkdf2Budget) -> 
     return _cc.pwri_kek_unwrap(inner.algorithm, kek, iv, ri.encrypted_key)
 
 
-def _attempts(env, ident: Optional[_Identity], kek, kek_id, password, key_size: int,
+def _attempts(env: "EnvelopedData | AuthEnvelopedData", ident: Optional[_Identity], kek: Optional[bytes],
+              kek_id: Optional[bytes], password: "str | bytes | None", key_size: int,
               budget: _Pbkdf2Budget) -> List[Callable[[], bytes]]:
     """Unwrap attempts for the recipients the keys given can open: those the identifiers name first; without a
     certificate, the others of the right kind after them (OpenSSL does the same)."""
@@ -791,7 +808,8 @@ def _refuse_unwrap() -> bytes:
 _MAX_TRIAL_ATTEMPTS = 64
 
 
-def decrypt(data, *, private_key=None, certificate=None, kek: Optional[bytes] = None,
+def decrypt(data: "bytes | bytearray | memoryview", *, private_key: object = None, certificate: object = None,
+            kek: Optional[bytes] = None,
             kek_id: Optional[bytes] = None, password: Union[str, bytes, None] = None,
             encrypted_content: Optional[bytes] = None, ber: bool = True,
             max_pbkdf2_iterations: Optional[int] = _cc.DEFAULT_MAX_PBKDF2_ITERATIONS) -> bytes:
@@ -822,8 +840,9 @@ def decrypt(data, *, private_key=None, certificate=None, kek: Optional[bytes] = 
                              max_iterations=max_pbkdf2_iterations)
 
 
-def _decrypt_envelope(env, *, private_key, certificate, kek, kek_id, password, encrypted_content,
-                      max_iterations) -> bytes:
+def _decrypt_envelope(env: "EnvelopedData | AuthEnvelopedData", *, private_key: object, certificate: object,
+                      kek: Optional[bytes], kek_id: Optional[bytes], password: "str | bytes | None",
+                      encrypted_content: Optional[bytes], max_iterations: Optional[int]) -> bytes:
     key_size, run = _content_decryptor(env, encrypted_content)
     ident = _identity(private_key, certificate)
     budget = _Pbkdf2Budget(max_iterations)
@@ -850,7 +869,7 @@ def _decrypt_envelope(env, *, private_key, certificate, kek, kek_id, password, e
     raise DecryptionError()
 
 
-def decrypt_enveloped_data(data, key: DecryptionKey, *, encrypted_content: Optional[bytes] = None,
+def decrypt_enveloped_data(data: "bytes | bytearray | memoryview", key: DecryptionKey, *, encrypted_content: Optional[bytes] = None,
                            ber: bool = True) -> bytes:
     """Decrypt the content of an EnvelopedData/AuthEnvelopedData with a content-encryption key the caller
     already holds. The key's algorithm must be the message's; otherwise :class:`DecryptionError`."""
@@ -878,7 +897,7 @@ def _hash_ai(hash_oid: str) -> AlgorithmIdentifier:
     return AlgorithmIdentifier(algorithm=hash_oid, parameters=b"\x05\x00")
 
 
-def _public_key_of(certificate, public_key):
+def _public_key_of(certificate: object, public_key: object) -> "tuple[Certificate | None, _TypingAny]":
     if certificate is not None:
         cert = _load_certificate(certificate)
         return cert, cert.public_key_info.to_cryptography()
@@ -889,7 +908,7 @@ def _public_key_of(certificate, public_key):
     return None, public_key
 
 
-def _ski_of(cert: Optional[Certificate], public_key, explicit: Optional[bytes]) -> bytes:
+def _ski_of(cert: Optional[Certificate], public_key: "PublicKeyTypes", explicit: Optional[bytes]) -> bytes:
     if explicit is not None:
         return bytes(explicit)
     if cert is not None and cert.subject_key_identifier:
@@ -1089,7 +1108,8 @@ def build_enveloped_data(content: bytes, recipients: Iterable[Recipient], *,
 # RFC 7030 §4.4.2: server-generated keys
 
 
-def unwrap_server_generated_key(data, *, signer_trust=None, verify_signer: bool = True, **decrypt_keywords):
+def unwrap_server_generated_key(data: "bytes | bytearray | memoryview", *, signer_trust: object = None,
+                                verify_signer: bool = True, **decrypt_keywords: _TypingAny) -> "OneAsymmetricKey":
     """Decrypt and unwrap an encrypted server-generated key (RFC 7030 §4.4.2): EnvelopedData around a SignedData
     around an AsymmetricKeyPackage (RFC 5958) of OneAsymmetricKey. Returns the key as
     ``estcodec.pkcs8.PrivateKeyInfo``.
@@ -1116,7 +1136,7 @@ def unwrap_server_generated_key(data, *, signer_trust=None, verify_signer: bool 
     return _key_from_signed_data(plaintext, signer_trust, verify_signer)
 
 
-def _trust_certificates(signer_trust) -> list:
+def _trust_certificates(signer_trust: _TypingAny) -> "list[Certificate]":
     from . import cms as _cms
     from . import pem as _pem
 
@@ -1137,7 +1157,7 @@ def _trust_certificates(signer_trust) -> list:
     return certs
 
 
-def _key_from_signed_data(plaintext: bytes, signer_trust, verify_signer: bool):
+def _key_from_signed_data(plaintext: bytes, signer_trust: object, verify_signer: bool) -> "OneAsymmetricKey":
     from . import cms as _cms
     from . import pkcs8 as _pkcs8
 
@@ -1163,7 +1183,8 @@ def _key_from_signed_data(plaintext: bytes, signer_trust, verify_signer: bool):
     return _pkcs8.parse_private_key(econtent)  # a bare OneAsymmetricKey, as some servers send
 
 
-def wrap_server_generated_key(private_key, recipients: Iterable[Recipient], *, signer_key, signer_certificate,
+def wrap_server_generated_key(private_key: "PrivateKeyTypes | OneAsymmetricKey", recipients: Iterable[Recipient], *,
+                              signer_key: "SoftwarePrivateKey | Signer", signer_certificate: "CertificateLike",
                               algorithm: EncryptionAlgorithm = EncryptionAlgorithm.AES256_CBC,
                               inner_content_type: str = ID_SIGNED_DATA) -> bytes:
     """Build what an EST server returns for an encrypted server-generated key (RFC 7030 §4.4.2): the key (a
