@@ -4,14 +4,18 @@ from __future__ import annotations
 import datetime as _dt
 import ipaddress
 import threading
-from typing import Iterable
+from typing import Any, Iterable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes, CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 __all__ = ["TestCa", "generate_key", "KEY_TYPES"]
+
+# The keys this CA generates (and signs with).
+CaKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519")
 CMC_RA_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.28")  # id-kp-cmcRA (RFC 6402)
@@ -26,12 +30,13 @@ def _requested_extension(ext: object) -> tuple[str, bool, x509.ExtensionType]:
     """(dotted OID, critical, value for CertificateBuilder) of an estcodec or cryptography extension."""
     if isinstance(ext, x509.Extension):
         return ext.oid.dotted_string, ext.critical, ext.value
-    dotted = ext.extn_id  # type: ignore[attr-defined]  # estcodec.x509.Extension
-    raw = x509.UnrecognizedExtension(x509.ObjectIdentifier(dotted), bytes(ext.extn_value))  # type: ignore[attr-defined]
-    return dotted, bool(ext.critical), raw  # type: ignore[attr-defined]
+    model: Any = ext  # an estcodec.x509.Extension (or anything shaped like one)
+    dotted: str = model.extn_id
+    raw = x509.UnrecognizedExtension(x509.ObjectIdentifier(dotted), bytes(model.extn_value))
+    return dotted, bool(model.critical), raw
 
 
-def generate_key(key_type: str) -> object:
+def generate_key(key_type: str) -> CaKey:
     if key_type == "ec-p256":
         return ec.generate_private_key(ec.SECP256R1())
     if key_type == "ec-p384":
@@ -56,7 +61,7 @@ def key_type_of(public_key: object) -> str:
     return "ec-p256"
 
 
-def _sign_hash(key: object) -> hashes.HashAlgorithm | None:
+def _sign_hash(key: object) -> hashes.SHA256 | None:
     return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
 
 
@@ -65,14 +70,15 @@ def _now() -> _dt.datetime:
 
 
 def _ca_certificate(
-    subject: x509.Name, public_key: object, issuer: x509.Name, signer: object, now: _dt.datetime,
+    subject: x509.Name, public_key: CertificateIssuerPublicKeyTypes, issuer: x509.Name, signer: CaKey,
+    now: _dt.datetime,
     *, days: int = 3650, path_length: int | None = None,
 ) -> x509.Certificate:
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer)
-        .public_key(public_key)  # type: ignore[arg-type]
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - _dt.timedelta(minutes=5))
         .not_valid_after(now + _dt.timedelta(days=days))
@@ -85,12 +91,12 @@ def _ca_certificate(
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
-    signer_pub = signer.public_key()  # type: ignore[attr-defined]
+    signer_pub = signer.public_key()
     if signer_pub != public_key:
         builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_pub), critical=False)
-    return builder.sign(signer, _sign_hash(signer))  # type: ignore[arg-type]
+    return builder.sign(signer, _sign_hash(signer))
 
 
 class TestCa:
@@ -114,7 +120,7 @@ class TestCa:
         now = _now()
         self.key = generate_key(key_type)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        pub = self.key.public_key()  # type: ignore[attr-defined]
+        pub = self.key.public_key()
         self.certificate = _ca_certificate(name, pub, name, self.key, now)
         # the CA that issues (the root, or an intermediate below it) and the chain a client needs
         self.issuer_key = self.key
@@ -124,14 +130,14 @@ class TestCa:
             self.issuer_key = generate_key(key_type)
             sub = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name + " Issuing CA")])
             self.issuer_certificate = _ca_certificate(
-                sub, self.issuer_key.public_key(), name, self.key, now, path_length=0  # type: ignore[attr-defined]
+                sub, self.issuer_key.public_key(), name, self.key, now, path_length=0
             )
             self.intermediates = [self.issuer_certificate]
         # RFC 4210 §4.4 root CA key update: NewWithNew, OldWithNew, NewWithOld (RFC 7030 §4.1.3)
         self.rollover_certificates: list[x509.Certificate] = []
         if rollover:
             new_key = generate_key(key_type)
-            new_pub = new_key.public_key()  # type: ignore[attr-defined]
+            new_pub = new_key.public_key()
             new_with_new = _ca_certificate(name, new_pub, name, new_key, now, days=7300)
             old_with_new = _ca_certificate(name, pub, name, new_key, now, days=3650)
             new_with_old = _ca_certificate(name, new_pub, name, self.key, now, days=3650)
@@ -149,7 +155,7 @@ class TestCa:
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "EstTestServer")]))
             .issuer_name(self.issuer_certificate.subject)
-            .public_key(self.tls_key.public_key())  # type: ignore[attr-defined]
+            .public_key(self.tls_key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - _dt.timedelta(minutes=5))
             .not_valid_after(now + _dt.timedelta(days=365))
@@ -157,14 +163,14 @@ class TestCa:
             .add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                    self.issuer_key.public_key()  # type: ignore[attr-defined]
+                    self.issuer_key.public_key()
                 ),
                 critical=False,
             )
         )
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        self.tls_certificate = builder.sign(self.issuer_key, _sign_hash(self.issuer_key))  # type: ignore[arg-type]
+        self.tls_certificate = builder.sign(self.issuer_key, _sign_hash(self.issuer_key))
 
     @property
     def ca_certificates(self) -> list[x509.Certificate]:
@@ -181,7 +187,7 @@ class TestCa:
         return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [self.tls_certificate, *self.intermediates])
 
     def tls_key_pem(self) -> bytes:
-        return self.tls_key.private_bytes(  # type: ignore[attr-defined,no-any-return]
+        return self.tls_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
 
@@ -190,7 +196,7 @@ class TestCa:
     def issue(
         self,
         subject: x509.Name,
-        public_key: object,
+        public_key: CertificatePublicKeyTypes,
         requested: Iterable[object] = (),
         *,
         lifetime: float,
@@ -208,14 +214,14 @@ class TestCa:
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.issuer_certificate.subject)
-            .public_key(public_key)  # type: ignore[arg-type]
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(start)
             .not_valid_after(now + _dt.timedelta(seconds=lifetime))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.issuer_key.public_key()),  # type: ignore[attr-defined]
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.issuer_key.public_key()),
                 critical=False,
             )
         )
@@ -229,7 +235,7 @@ class TestCa:
                 have_eku = True
         if extended_key_usage is not None and not have_eku:
             builder = builder.add_extension(x509.ExtendedKeyUsage(extended_key_usage), critical=False)
-        cert = builder.sign(self.issuer_key, _sign_hash(self.issuer_key))  # type: ignore[arg-type]
+        cert = builder.sign(self.issuer_key, _sign_hash(self.issuer_key))
         ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
         with self._lock:
             self.issued[cert.serial_number] = cert

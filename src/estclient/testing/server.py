@@ -76,6 +76,7 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -531,7 +532,7 @@ class _Handler(BaseHTTPRequestHandler):
         value = retry if isinstance(retry, str) else str(int(retry))
         raise _HttpError(202, "", headers={"Retry-After": value}, body=b"")
 
-    def _issue(self, info: CsrInfo, public_key: object = None) -> x509.Certificate:
+    def _issue(self, info: CsrInfo, public_key: CertificatePublicKeyTypes | None = None) -> x509.Certificate:
         try:
             return self.est.ca.issue(
                 info.subject, public_key if public_key is not None else info.public_key, info.extensions,
@@ -621,7 +622,7 @@ class _Handler(BaseHTTPRequestHandler):
             content_alg = next((EncryptionAlgorithm(c) for c in caps if c in _AES_CBC), content_alg)
         self._check_pending("serverkeygen", info)
         key = generate_key(est.server_keygen_key_type or key_type_of(info.public_key))
-        cert = self._issue(info, key.public_key())  # type: ignore[attr-defined]
+        cert = self._issue(info, key.public_key())
         if recipient is not None:
             # RFC 7030 §4.4.2: EnvelopedData(SignedData(AsymmetricKeyPackage)), signed by the issuing CA
             enveloped = wrap_server_generated_key(
@@ -630,7 +631,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             key_part = ("application/pkcs7-mime; smime-type=server-generated-key", enveloped)
         else:
-            pkcs8 = key.private_bytes(  # type: ignore[attr-defined]
+            pkcs8 = key.private_bytes(
                 serialization.Encoding.DER, est._key_format(key), serialization.NoEncryption()
             )
             key_part = ("application/pkcs8", pkcs8)
@@ -1115,12 +1116,12 @@ class EstTestServer:
             requested.append(x509.Extension(x509.KeyUsage.oid, True, key_usage))
         cert = self.ca.issue(
             x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
-            key.public_key(),  # type: ignore[attr-defined]
+            key.public_key(),
             requested,
             lifetime=self.cert_lifetime if lifetime is None else lifetime,
             extended_key_usage=[ExtendedKeyUsageOID.CLIENT_AUTH],
         )
-        key_pem = key.private_bytes(  # type: ignore[attr-defined]
+        key_pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         return cert.public_bytes(serialization.Encoding.PEM), key_pem
