@@ -155,7 +155,10 @@ class CertificationRequest(Sequence, gc=False):
         value, path = self._single_value(OID_CHALLENGE_PASSWORD)
         return None if value is None else _decode_at(DirectoryString, value, path)
 
-    def _read_extensions(self) -> List[Extension]:
+    @property
+    def extensions(self) -> List[Extension]:
+        """The extensions requested (extensionRequest, or msCertExtensions); [] if none. Decoded from the attribute
+        on each read (the model keeps no cache: instances are ``gc=False``)."""
         attrs = self.attributes
         values: _Seq[bytes] = (attrs[0].attr_values if len(attrs) == 1 and attrs[0].attr_type == OID_EXTENSION_REQUEST
                                else ())
@@ -186,11 +189,6 @@ class CertificationRequest(Sequence, gc=False):
         if i is not None:
             raise DecodeError(f"extension {exts[i].oid} requested twice", 0, "invalid-value", f"${path}[{i}]")
         return exts
-
-    # The extensions requested (extensionRequest, or msCertExtensions); [] if none. Decoded from the attribute on
-    # each read (the model keeps no cache: instances are ``gc=False``).
-    extensions = property(_read_extensions, doc="The extensions requested (extensionRequest, or msCertExtensions); "
-                                                "[] if none. Decoded from the attribute on each read.")
 
     def extension(self, extn_id: str) -> Optional[Extension]:
         for ext in self.extensions:
