@@ -198,16 +198,16 @@ def _check_value(value, hint, where):
     assert isinstance(value, hint), f"{where}: {type(value).__name__} is not {hint}"
 
 
-def _check_model(obj, where="$"):
+def _check_model(obj, where="$", globalns=None):
     if isinstance(obj, ChoiceModel):
         return
-    hints = typing.get_type_hints(type(obj))
+    hints = typing.get_type_hints(type(obj), globalns)
     for name in type(obj)._field_names:
         value = getattr(obj, name)
         _check_value(value, hints[name], f"{where}.{name}")
         for v in value if isinstance(value, list) else [value]:
             if isinstance(v, Model):
-                _check_model(v, f"{where}.{name}")
+                _check_model(v, f"{where}.{name}", globalns)
 
 
 def test_decoded_values_have_the_declared_python_types():
@@ -241,3 +241,28 @@ def test_checkers_read_the_declared_types():
                           cwd=HERE.parent, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
+
+
+_ASN1 = """T DEFINITIONS IMPLICIT TAGS ::= BEGIN
+Rec ::= SEQUENCE { version INTEGER DEFAULT 0, id OBJECT IDENTIFIER, names SEQUENCE SIZE (1..4) OF IA5String,
+    flags BIT STRING { a(0), b(1) } OPTIONAL, when GeneralizedTime, pick CHOICE { n [0] INTEGER, s [1] UTF8String },
+    tagged [2] EXPLICIT OCTET STRING OPTIONAL }
+Recs ::= SEQUENCE OF Rec
+Holder ::= SEQUENCE { recs Recs, b BOOLEAN }
+END"""
+
+
+def test_the_asn1_compiler_emits_python_types():
+    pytest.importorskip("asn1tools")
+    from estcodec import asn1
+
+    source = asn1.generate(_ASN1)
+    assert "    version: _a.Annotated[int, _s.Integer] = _s.field(default=0)" in source
+    assert "    recs: _a.Annotated[list[Rec], Recs]" in source
+    ns = asn1.compile(_ASN1)
+    rec = ns.Rec(id="1.2.3", names=["x"], flags=frozenset({"b"}), pick=ns.Rec_pick("s", "t"), tagged=b"\x01",
+                 when=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+    holder = ns.Holder.from_der(encode(ns.Holder, ns.Holder(recs=[rec], b=True)))
+    # compile() runs the source with string annotations (resolved in its namespace while the classes are made)
+    _check_model(holder, globalns=vars(ns))
+    assert typing.get_type_hints(ns.Holder, vars(ns))["recs"] == list[ns.Rec]

@@ -46,6 +46,10 @@ import textwrap
 import types as _types
 from collections.abc import Iterable
 
+# Re-exported for the generated code, which imports only estcodec (fields are ``_a.Annotated[<Python type>, ...]``)
+from datetime import datetime as datetime
+from typing import Annotated as Annotated
+
 from . import _der
 from .errors import Error
 from .schema import Spec, decode, encode, spec_of
@@ -124,6 +128,29 @@ _UNSUPPORTED = {
     "RELATIVE-OID-IRI",
 }
 _TAG_OF_KIND = {"SEQUENCE": 16, "SEQUENCE OF": 16, "SET": 17, "SET OF": 17}
+# Python value type of each schema type the generated code names (``Any``: the raw TLV bytes)
+_PY_TYPES = {
+    "Boolean": "bool", "Integer": "int", "Enumerated": "int", "BitString": "_s.BitStringValue", "OctetString": "bytes",
+    "Null": "None", "ObjectIdentifier": "str", "UTCTime": "_a.datetime", "GeneralizedTime": "_a.datetime",
+    "Any": "bytes", "AnyValue": "object", **{n: "str" for n in (
+        "UTF8String", "NumericString", "PrintableString", "TeletexString", "IA5String", "VisibleString",
+        "UniversalString", "BMPString")},
+}
+
+
+def _first_argument(args: str) -> str:
+    """The first argument of a call's argument text (``X(a, b)`` -> ``X(a, b)`` given ``"X(a, b), 1)"``)."""
+    depth = 0
+    for i, ch in enumerate(args):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            if depth == 0:
+                return args[:i].strip()
+            depth -= 1
+        elif ch == "," and depth == 0:
+            return args[:i].strip()
+    return args.strip()
 
 
 def _snake(name: str) -> str:
@@ -198,6 +225,7 @@ class _Compiler:
         self.used: set[str] = set()
         self.constants: list[str] = []
         self.registries: list[tuple[str, str]] = []
+        self.pytypes: dict[str, str] = {}                        # pyname of an alias -> its Python value type
         self.current = ""                                        # the type being compiled, for error messages
 
     # -- name resolution --
@@ -454,6 +482,20 @@ class _Compiler:
         deps.add(py)
         return py, notes
 
+    def py_type(self, expr: str) -> str:
+        """The Python type of the values of a generated type expression, for the field's ``Annotated[...]``."""
+        if expr.startswith(("_s.SequenceOf(", "_s.SetOf(", "_a.tagged(")):
+            inner = _first_argument(expr[expr.index("(") + 1:])
+            inner_type = self.py_type(inner)
+            return inner_type if expr.startswith("_a.tagged(") else f"list[{inner_type}]"
+        if expr.startswith("_s.NamedBitString("):
+            return "frozenset[str]"
+        if expr.startswith("_s."):
+            return _PY_TYPES.get(expr[3:], "object")
+        if expr.isidentifier():
+            return self.pytypes.get(expr, expr)  # an alias's value type, else a model class (its instances)
+        return "object"
+
     def fmt_constraint(self, c) -> str:
         parts = []
         for r in c:
@@ -536,6 +578,7 @@ class _Compiler:
                 base = f"_a.tagged({base}, {mode!r}, {num}, {cls!r}, name={name!r})"
             lines = [f"{py} = {base}" + (f"  # {'; '.join(notes)}" if notes else "")]
             self.defs[py] = (lines, deps)
+            self.pytypes[py] = self.py_type(base)
 
     def check_params(self, mod: _Module, name: str, node: dict) -> None:
         """Parameterised types compile when their parameters are information object sets (or values used only in
@@ -627,6 +670,7 @@ class _Compiler:
                     raise CompileError(msg)
                 self.warnings.append(msg)
                 self.defs[py] = ([f"{py} = _s.Any  # {msg.split(': ', 1)[1]}"], set())
+                self.pytypes[py] = "bytes"
                 return
         if kind == "SET":
             tags = []
@@ -701,7 +745,11 @@ class _Compiler:
             comment = f"  # {'; '.join(notes)}" if notes else ""
             if kind == "CHOICE" and (optional or "default" in m):
                 kw = [k for k in kw if not k.startswith(("optional", "default"))]
-            lines.append(f"    {fname}: {t}" + (f" = _s.field({', '.join(kw)})" if kw else "") + comment)
+            value_type = "object" if any(k.startswith("registry=") for k in kw) else self.py_type(t)
+            if "optional=True" in kw and value_type not in ("object", "None"):
+                value_type += " | None"
+            lines.append(f"    {fname}: _a.Annotated[{value_type}, {t}]" + (f" = _s.field({', '.join(kw)})" if kw else "")
+                         + comment)
             pyfields.append(fname)
         if not mems:
             lines.append("    pass")
