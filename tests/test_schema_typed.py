@@ -198,10 +198,22 @@ def _check_value(value, hint, where):
     assert isinstance(value, hint), f"{where}: {type(value).__name__} is not {hint}"
 
 
+def _field_types(cls, globalns=None):
+    """The Python type of each field of ``cls`` (the first argument of its ``Annotated``, else the class)."""
+    out = {}
+    for name in cls._field_names:
+        ann = next(k.__dict__["__annotations__"][name] for k in cls.__mro__
+                   if name in k.__dict__.get("__annotations__", {}))
+        if isinstance(ann, str):
+            ann = eval(ann, globalns if globalns is not None else vars(sys.modules[cls.__module__]))  # noqa: S307
+        out[name] = typing.get_args(ann)[0] if typing.get_origin(ann) is Annotated else ann
+    return out
+
+
 def _check_model(obj, where="$", globalns=None):
     if isinstance(obj, ChoiceModel):
         return
-    hints = typing.get_type_hints(type(obj), globalns)
+    hints = _field_types(type(obj), globalns)
     for name in type(obj)._field_names:
         value = getattr(obj, name)
         _check_value(value, hints[name], f"{where}.{name}")
@@ -265,4 +277,4 @@ def test_the_asn1_compiler_emits_python_types():
     holder = ns.Holder.from_der(encode(ns.Holder, ns.Holder(recs=[rec], b=True)))
     # compile() runs the source with string annotations (resolved in its namespace while the classes are made)
     _check_model(holder, globalns=vars(ns))
-    assert typing.get_type_hints(ns.Holder, vars(ns))["recs"] == list[ns.Rec]
+    assert _field_types(ns.Holder, vars(ns))["recs"] == list[ns.Rec]
