@@ -16,7 +16,7 @@ Both are checked when a message is parsed through :mod:`estcodec.cmc` (``parse_p
 ``parse_pki_response``), so malformed content still fails at parse time.
 """
 import datetime as _dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Iterable, cast
 from ._der import BitStringValue
 from . import _der
 from .schema import (
@@ -30,12 +30,19 @@ from .x509 import (
 try:  # the typed PKCS#10 / CMS models, when present
     from .pkcs10 import CertificationRequest as _CertificationRequest
 except ImportError:  # pragma: no cover - only while the pkcs10 module is not in the tree
-    _CertificationRequest = Any
+    _CertificationRequest = Any  # type: ignore[misc, assignment]  # the raw TLV stands in for the model
 try:
     from .cms import ContentInfo as _ContentInfo
     from .cms import EncapsulatedContentInfo as _EncapsulatedContentInfo
 except ImportError:  # pragma: no cover
-    _ContentInfo = _EncapsulatedContentInfo = Any
+    _ContentInfo = _EncapsulatedContentInfo = Any  # type: ignore[misc, assignment]  # as above
+
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.hashes import HashAlgorithm
+
+    from .cms import CertificateLike
+    from .x509 import Certificate
 
 
 class oid:  # noqa: N801 - a namespace of constants
@@ -177,8 +184,8 @@ class TaggedCertificationRequest(Sequence):
     certification_request: _CertificationRequest
 
 
-OTHER_REQUEST_TYPES: dict = {}
-OTHER_MSG_TYPES: dict = {}
+OTHER_REQUEST_TYPES: "dict[str, object]" = {}
+OTHER_MSG_TYPES: "dict[str, object]" = {}
 
 
 class OtherReqMsg(Sequence):
@@ -256,13 +263,13 @@ class CMCStatusInfoV2(Sequence):
     status_string: Annotated[str | None, UTF8String] = field(optional=True)
     other_info: Annotated[bytes | None, Any] = field(optional=True)     # OtherStatusInfo ::= CHOICE { failInfo, pendInfo, extendedFailInfo }
 
-    def other_info_value(self):
+    def other_info_value(self) -> "tuple[str, object] | None":
         """``("fail_info", int)``, ``("pend_info", PendingInfo)``, ``("extended_fail_info", ExtendedFailInfo)``
         or None."""
         return decode_other_status_info(self.other_info)
 
 
-def decode_other_status_info(raw):
+def decode_other_status_info(raw: "bytes | None") -> "tuple[str, object] | None":
     """Resolve the raw OtherStatusInfo CHOICE of statusInfoV2 by its first element."""
     if raw is None:
         return None
@@ -355,20 +362,21 @@ class PublishTrustAnchors(Sequence):
     hash_algorithm: AlgorithmIdentifier
     anchor_hashes: Annotated[list[bytes], SequenceOf[OctetString]]
 
-    def select(self, certificates) -> list:
+    def select(self, certificates: "Iterable[CertificateLike]") -> "list[Certificate]":
         """The certificates (estcodec or ``cryptography`` ones, or DER) whose hash is listed, in the order of
         ``anchor_hashes``. Raises ``UnsupportedSignatureAlgorithm`` for an unknown hash algorithm."""
         from . import _sigalgs
         from .cms import as_certificate
         h = _sigalgs.hash_from_oid(self.hash_algorithm.algorithm, self.hash_algorithm.parameters)
-        by_hash = {}
+        by_hash: dict[bytes, Certificate] = {}
         for c in certificates:
             cert = as_certificate(c)
             by_hash.setdefault(_sigalgs.compute_digest(h, cert.to_der()), cert)
         return [by_hash[x] for x in self.anchor_hashes if x in by_hash]
 
     @classmethod
-    def build(cls, certificates, seq_number: int = 1, hash_algorithm="sha256") -> "PublishTrustAnchors":
+    def build(cls, certificates: "Iterable[CertificateLike]", seq_number: int = 1,
+              hash_algorithm: "str | HashAlgorithm" = "sha256") -> "PublishTrustAnchors":
         """From the anchor certificates, hashing each one's DER with ``hash_algorithm`` (a name or a
         ``cryptography`` hash)."""
         from . import _sigalgs
@@ -387,7 +395,8 @@ class CMCPublicationInfo(Sequence):
 class ModCertTemplate(Sequence):
     pki_data_reference: Annotated[list[int], BodyPartPath]
     cert_references: Annotated[list[int], BodyPartList]
-    replace: Annotated[bool, Boolean] = field(default=True)
+    # RFC 6402's name for the field: on this model ``replace`` is the field, not ``Model.replace``
+    replace: Annotated[bool, Boolean] = field(default=True)  # type: ignore[assignment]
     cert_template: CertTemplate
 
 
@@ -404,7 +413,8 @@ class ChangeSubjectName(Sequence):
     second: Annotated[bytes | None, Any] = field(optional=True)
 
     @classmethod
-    def build(cls, subject=None, subject_alt=None) -> "ChangeSubjectName":
+    def build(cls, subject: "Name | None" = None, subject_alt: "Iterable[GeneralName] | None" = None
+              ) -> "ChangeSubjectName":
         """From a ``Name`` and/or a list of ``GeneralName`` (at least one of them)."""
         if subject is None and subject_alt is None:
             from .errors import EncodeError
@@ -417,20 +427,20 @@ class ChangeSubjectName(Sequence):
             parts.append(encode(GeneralNames, list(subject_alt)))
         return cls(first=parts[0], second=parts[1] if len(parts) > 1 else None)
 
-    def _split(self):
-        cached = self.__dict__.get("_parts")
+    def _split(self) -> "tuple[Name | None, list[GeneralName] | None]":
+        cached: tuple[Name | None, list[GeneralName] | None] | None = self.__dict__.get("_parts")
         if cached is None:
             cached = _split_change_subject_name(self.first, self.second)
             self.__dict__["_parts"] = cached
         return cached
 
     @property
-    def subject(self):
+    def subject(self) -> "Name | None":
         """The requested subject Name, or None."""
         return self._split()[0]
 
     @property
-    def subject_alt(self):
+    def subject_alt(self) -> "list[GeneralName] | None":
         """The requested subjectAltName as a list of GeneralName, or None."""
         return self._split()[1]
 
@@ -443,10 +453,12 @@ def _is_name(raw: bytes) -> bool:
     return all(c.tag_class == "universal" and c.tag == 17 for c in el.children)
 
 
-def _split_change_subject_name(first, second):
+def _split_change_subject_name(first: "bytes | None", second: "bytes | None"
+                               ) -> "tuple[Name | None, list[GeneralName] | None]":
     from .errors import DecodeError
     from .schema import decode
-    subject = subject_alt = None
+    subject: Name | None = None
+    subject_alt: list[GeneralName] | None = None
     if first is None:
         return (None, None)
     if _is_name(first):
@@ -465,7 +477,7 @@ def _split_change_subject_name(first, second):
 # --- the registry of control values --------------------------------------------------------------------------
 
 #: Control OID -> the type of each of its values (TaggedAttribute.attrValues is a SET OF them).
-CONTROL_TYPES: dict = {
+CONTROL_TYPES: "dict[str, object]" = {
     oid.STATUS_INFO: CMCStatusInfo,
     oid.IDENTIFICATION: UTF8String,
     oid.IDENTITY_PROOF: OctetString,
@@ -509,18 +521,19 @@ class TaggedAttribute(Sequence):
 
     body_part_id: Annotated[int, Integer]
     attr_type: Annotated[str, ObjectIdentifier]
-    attr_values: Annotated[object, SetOf(Any)] = field(defined_by="attr_type", registry=_CONTROL_VALUE_SETS)
+    # a list in every case: of the registered type's values, or of raw DER for controls not registered
+    attr_values: Annotated[list[object], SetOf(Any)] = field(defined_by="attr_type", registry=_CONTROL_VALUE_SETS)
 
     @property
     def oid(self) -> str:
         return self.attr_type
 
     @property
-    def values(self) -> list:
+    def values(self) -> "list[object]":
         return self.attr_values
 
     @property
-    def value(self):
+    def value(self) -> object:
         """The single value (controls carry exactly one; raises if not)."""
         vals = self.attr_values
         if len(vals) != 1:
@@ -530,14 +543,14 @@ class TaggedAttribute(Sequence):
         return vals[0]
 
     @classmethod
-    def build(cls, body_part_id: int, attr_type: str, values: list) -> "TaggedAttribute":
+    def build(cls, body_part_id: int, attr_type: str, values: "Iterable[object]") -> "TaggedAttribute":
         """A control from typed values (controls in ``CONTROL_TYPES``) or from the DER of each value (others)."""
         from .schema import encode
-        values = list(values)
+        items = list(values)
         if attr_type in CONTROL_TYPES:
-            return cls(body_part_id=body_part_id, attr_type=attr_type, attr_values=values)
+            return cls(body_part_id=body_part_id, attr_type=attr_type, attr_values=items)
         der = encode(_TaggedAttributeRaw, _TaggedAttributeRaw(body_part_id=body_part_id, attr_type=attr_type,
-                                                               attr_values=[bytes(v) for v in values]))
+                                                               attr_values=[bytes(cast(bytes, v)) for v in items]))
         return cls.from_der(der)
 
 
