@@ -26,7 +26,8 @@ import enum
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Annotated, Iterable, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Annotated, Iterable, List, Optional, Tuple, Union, cast
+from typing import Any as _TypingAny
 
 from . import _cmc_asn1 as _a
 from ._cmc_asn1 import (
@@ -38,7 +39,20 @@ from ._cmc_asn1 import (
     TaggedAttribute, TaggedCertificationRequest, TaggedContentInfo, TaggedRequest, decode_other_status_info, oid,
 )
 from .errors import DecodeError, EncodeError, Error
+from .schema import Any as _RawTLV
+from .schema import Integer as _Integer
+from .schema import ObjectIdentifier as _ObjectIdentifier
+from .schema import OctetString as _OctetString
 from .schema import Sequence, SequenceOf, decode, encode
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.hashes import HashAlgorithm
+
+    from .cms import CertificateLike
+    from .pkcs10 import CertificationRequest
+    from .signer import Signer, SoftwarePrivateKey
+    from .x509 import Certificate, Extension, GeneralName, Name, SubjectPublicKeyInfo
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 __all__ = [
     "PKIData", "PKIResponse", "TaggedAttribute", "TaggedRequest", "TaggedCertificationRequest", "TaggedContentInfo",
@@ -208,16 +222,18 @@ def _status_from_v1(v: CMCStatusInfo, bpid: int) -> CmcStatusInfo:
 
 
 def _status_from_v2(v: CMCStatusInfoV2, bpid: int) -> CmcStatusInfo:
-    fail = pend = ext = None
+    fail: Optional[Union[CmcFailInfo, int]] = None
+    pend: Optional[PendingInfo] = None
+    ext: Optional[ExtendedFailInfo] = None
     other = decode_other_status_info(v.other_info)
     if other is not None:
         kind, val = other
         if kind == "fail_info":
-            fail = _fail_code(val)
+            fail = _fail_code(cast(int, val))
         elif kind == "pend_info":
-            pend = val
+            pend = cast(PendingInfo, val)
         else:
-            ext = val
+            ext = cast(ExtendedFailInfo, val)
     bodies = tuple(r.value if r.name == "body_part_id" else tuple(r.value) for r in v.body_list)
     return CmcStatusInfo(_status_code(v.cmc_status), bodies, v.status_string, fail, pend, ext, bpid, 2)
 
@@ -230,8 +246,10 @@ _SEVERITY = (CmcStatusValue.FAILED, CmcStatusValue.NO_SUPPORT, CmcStatusValue.PO
 # --- the two messages --------------------------------------------------------------------------------------
 
 class _ControlsMixin:
+    control_sequence: "list[TaggedAttribute]"  # a field of each model that mixes this in
+
     @property
-    def certificates(self) -> list:
+    def certificates(self) -> "list[Certificate]":
         """The certificates of the SignedData that carried this message (no defined order, RFC 5272 §4.2);
         empty for a bare message."""
         return list(self.__dict__.get("_certificates", ()))
@@ -242,7 +260,7 @@ class _ControlsMixin:
             return list(self.control_sequence)
         return [c for c in self.control_sequence if c.attr_type == control_oid]
 
-    def control_value(self, control_oid: str, default=None):
+    def control_value(self, control_oid: str, default: object = None) -> _TypingAny:
         """The value of the first control of that type (controls carry one value), or ``default``."""
         for c in self.control_sequence:
             if c.attr_type == control_oid:
@@ -313,7 +331,7 @@ class PKIData(_ControlsMixin, Sequence):
         return bool(self.__dict__.get("_self_verified", False))
 
     @property
-    def certification_requests(self) -> list:
+    def certification_requests(self) -> "list[CertificationRequest | bytes]":
         """The PKCS#10 requests (``tcr``) in request order."""
         return [r.value.certification_request for r in self.req_sequence if r.name == "tcr"]
 
@@ -348,9 +366,10 @@ class PKIResponse(_ControlsMixin, Sequence):
         return bool(self.__dict__.get("_verified", False))
 
     @property
-    def signer_certificate(self):
+    def signer_certificate(self) -> "Optional[Certificate]":
         """The certificate that signed the response, when the wrapper was verified."""
-        return self.__dict__.get("_signer")
+        signer: Optional[Certificate] = self.__dict__.get("_signer")
+        return signer
 
     @property
     def statuses(self) -> List[CmcStatusInfo]:
@@ -360,9 +379,9 @@ class PKIResponse(_ControlsMixin, Sequence):
             out = []
             for c in self.control_sequence:
                 if c.attr_type == oid.STATUS_INFO_V2:
-                    out += [_status_from_v2(v, c.body_part_id) for v in c.attr_values]
+                    out += [_status_from_v2(cast(CMCStatusInfoV2, v), c.body_part_id) for v in c.attr_values]
                 elif c.attr_type == oid.STATUS_INFO:
-                    out += [_status_from_v1(v, c.body_part_id) for v in c.attr_values]
+                    out += [_status_from_v1(cast(CMCStatusInfo, v), c.body_part_id) for v in c.attr_values]
             cached = out
             self.__dict__["_statuses"] = cached
         return list(cached)
@@ -403,7 +422,7 @@ class PKIResponse(_ControlsMixin, Sequence):
                 return s.fail_info
             if s.extended_fail_info is not None:
                 try:
-                    v = decode(_a.Integer, s.extended_fail_info.fail_info_value)
+                    v = decode(_Integer, s.extended_fail_info.fail_info_value)
                 except DecodeError:
                     continue
                 return _fail_code(v)
@@ -438,23 +457,23 @@ class PKIResponse(_ControlsMixin, Sequence):
         self._validate_controls()
         return self
 
-    def published_trust_anchors(self) -> list:
+    def published_trust_anchors(self) -> "list[Certificate]":
         """The certificates a trustedAnchors control (Publish Trust Anchors, RFC 5272 §6.15) names, taken from
         ``certificates`` by hash; empty without that control. Use them only once the response itself was
         verified (``signature_verified``) or its signer otherwise accepted (RFC 7030 §4.1.1)."""
         pta = self.control_value(oid.TRUSTED_ANCHORS)
-        return [] if pta is None else pta.select(self.certificates)
+        return [] if pta is None else cast(PublishTrustAnchors, pta).select(self.certificates)
 
     def batch_responses(self) -> List[bytes]:
         """The DER of the nested responses a batchResponses control lists (RFC 5272 §6.17), in its order."""
         return _listed_content(self, oid.BATCH_RESPONSES, "batchResponses")
 
-    def chain_for(self, certificate) -> list:
+    def chain_for(self, certificate: "Certificate") -> "list[Certificate]":
         """``certificate`` followed by its issuers found among ``certificates``, matched by issuer name and key
         identifiers rather than by position (RFC 5272 §4.2 gives the SET no order)."""
         return _build_chain(certificate, self.certificates)
 
-    def issued_certificates(self) -> list:
+    def issued_certificates(self) -> "list[Certificate]":
         """The certificates of the response that issue no other certificate in it (the end-entity ones)."""
         certs = self.certificates
         return [c for c in certs if not any(_issued_by(o, c) and o is not c for o in certs)]
@@ -462,25 +481,26 @@ class PKIResponse(_ControlsMixin, Sequence):
 
 # --- chain building ----------------------------------------------------------------------------------------
 
-def _ext_value(cert, ext_oid):
+def _ext_value(cert: "Certificate", ext_oid: str) -> "Extension | None":
     for e in cert.extensions or ():
         if e.extn_id == ext_oid:
-            return e
+            found: Extension = e
+            return found
     return None
 
 
-def _ski(cert) -> Optional[bytes]:
+def _ski(cert: "Certificate") -> Optional[bytes]:
     e = _ext_value(cert, "2.5.29.14")
     if e is None:
         return None
     try:
-        out: Optional[bytes] = decode(_a.OctetString, e.extn_value)
+        out: Optional[bytes] = decode(_OctetString, e.extn_value)
         return out
     except DecodeError:
         return None
 
 
-def _aki(cert) -> Optional[bytes]:
+def _aki(cert: "Certificate") -> Optional[bytes]:
     e = _ext_value(cert, "2.5.29.35")
     if e is None:
         return None
@@ -492,14 +512,14 @@ def _aki(cert) -> Optional[bytes]:
         return None
 
 
-def _issued_by(cert, issuer) -> bool:
+def _issued_by(cert: "Certificate", issuer: "Certificate") -> bool:
     if cert.issuer.to_der() != issuer.subject.to_der():
         return False
     aki, ski = _aki(cert), _ski(issuer)
     return aki is None or ski is None or aki == ski
 
 
-def _build_chain(cert, pool) -> list:
+def _build_chain(cert: "Certificate", pool: "Iterable[Certificate]") -> "list[Certificate]":
     chain = [cert]
     seen = {cert.to_der()}
     while True:
@@ -516,7 +536,7 @@ def _build_chain(cert, pool) -> list:
 
 # --- building ----------------------------------------------------------------------------------------------
 
-def subject_key_identifier(public_key) -> bytes:
+def subject_key_identifier(public_key: object) -> bytes:
     """RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING's value. ``public_key`` is a
     ``cryptography`` public key, a SubjectPublicKeyInfo model, or its DER."""
     from .x509 import SubjectPublicKeyInfo
@@ -526,25 +546,29 @@ def subject_key_identifier(public_key) -> bytes:
         spki = public_key
     else:
         from cryptography.hazmat.primitives import serialization
-        spki = SubjectPublicKeyInfo.from_der(public_key.public_bytes(
+        key: _TypingAny = public_key  # a cryptography public key
+        spki = SubjectPublicKeyInfo.from_der(key.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
     return hashlib.sha1(bytes(spki.subject_public_key.data)).digest()  # noqa: S324 - RFC 5280 method (1)
 
 
-def _as_certification_request(csr):
-    t = _a._CertificationRequest
+def _as_certification_request(csr: object) -> "CertificationRequest | bytes":
+    t: _TypingAny = _a._CertificationRequest  # type: ignore[attr-defined]  # the sibling module's own import
     if isinstance(csr, (bytes, bytearray, memoryview)):
         data = bytes(csr)
-        if t is _a.Any:
+        if t is _RawTLV:
             from .der import parse
             parse(data)  # at least one well-formed DER element
             return data
-        return t.from_der(data)
-    if t is not _a.Any and isinstance(csr, t):
-        return csr
+        model: CertificationRequest = t.from_der(data)
+        return model
+    if t is not _RawTLV and isinstance(csr, t):
+        same: CertificationRequest = csr
+        return same
     if hasattr(csr, "public_bytes"):  # a cryptography CertificateSigningRequest
         from cryptography.hazmat.primitives import serialization
-        return _as_certification_request(csr.public_bytes(serialization.Encoding.DER))
+        crypto_csr: _TypingAny = csr
+        return _as_certification_request(crypto_csr.public_bytes(serialization.Encoding.DER))
     raise TypeError(f"a certification request must be DER bytes or a CertificationRequest, not {type(csr).__name__}")
 
 
@@ -556,13 +580,13 @@ class PkiDataBuilder:
     """
 
     def __init__(self) -> None:
-        self._controls: List[Tuple[str, list, Optional[int]]] = []
+        self._controls: List[Tuple[str, List[object], Optional[int]]] = []
         self._requests: List[Tuple[str, object, Optional[int]]] = []
         self._cms: List[Tuple[object, Optional[int]]] = []
         self._other: List[Tuple[str, bytes, Optional[int]]] = []
 
     # controls
-    def _set_control(self, control_oid: str, values: list) -> "PkiDataBuilder":
+    def _set_control(self, control_oid: str, values: List[object]) -> "PkiDataBuilder":
         self._controls = [c for c in self._controls if c[0] != control_oid]
         self._controls.append((control_oid, values, None))
         return self
@@ -587,26 +611,27 @@ class PkiDataBuilder:
     def identification(self, name: str) -> "PkiDataBuilder":
         return self._set_control(oid.IDENTIFICATION, [str(name)])
 
-    def change_subject_name(self, subject=None, subject_alt=None) -> "PkiDataBuilder":
+    def change_subject_name(self, subject: "Name | None" = None, subject_alt: "Iterable[GeneralName] | None" = None
+                            ) -> "PkiDataBuilder":
         """changeSubjectName (RFC 6402 §2.2; RFC 7030 §4.2.2 re-enrollment with a new subject)."""
         return self._set_control(oid.CHANGE_SUBJECT_NAME, [ChangeSubjectName.build(subject, subject_alt)])
 
     def query_pending(self, pend_token: bytes) -> "PkiDataBuilder":
         return self._set_control(oid.QUERY_PENDING, [bytes(pend_token)])
 
-    def add_control(self, control_oid: str, values: list, *, body_part_id: Optional[int] = None
+    def add_control(self, control_oid: str, values: Iterable[object], *, body_part_id: Optional[int] = None
                     ) -> "PkiDataBuilder":
         """Any control: typed values for registered controls, DER bytes of each value for others."""
         self._controls.append((control_oid, list(values), body_part_id))
         return self
 
     # requests and content
-    def add_certification_request(self, csr, *, body_part_id: Optional[int] = None) -> "PkiDataBuilder":
+    def add_certification_request(self, csr: object, *, body_part_id: Optional[int] = None) -> "PkiDataBuilder":
         """A PKCS#10 request (DER bytes, a CertificationRequest or a ``cryptography`` CSR) as ``tcr``."""
         self._requests.append(("tcr", _as_certification_request(csr), body_part_id))
         return self
 
-    def add_crmf_request(self, cert_req_msg) -> "PkiDataBuilder":
+    def add_crmf_request(self, cert_req_msg: "CertReqMsg | bytes | bytearray") -> "PkiDataBuilder":
         """A CRMF CertReqMsg (model or DER) as ``crm``; its certReqId serves as the body part id."""
         if isinstance(cert_req_msg, (bytes, bytearray)):
             cert_req_msg = CertReqMsg.from_der(bytes(cert_req_msg))
@@ -618,7 +643,7 @@ class PkiDataBuilder:
         self._requests.append(("orm", (request_message_type, bytes(value_der)), body_part_id))
         return self
 
-    def add_content_info(self, content_info, *, body_part_id: Optional[int] = None) -> "PkiDataBuilder":
+    def add_content_info(self, content_info: object, *, body_part_id: Optional[int] = None) -> "PkiDataBuilder":
         """A ContentInfo (model or DER), e.g. a nested Full PKI Request of an RA."""
         self._cms.append((content_info, body_part_id))
         return self
@@ -632,9 +657,9 @@ class PkiDataBuilder:
         given = [bp for _, _, bp in self._controls + self._requests if bp is not None]
         given += [bp for _, bp in self._cms if bp is not None]
         given += [bp for _, _, bp in self._other if bp is not None]
-        for bp in given:
-            if not 0 <= bp <= BODY_PART_ID_MAX:
-                raise EncodeError(f"body part id {bp} outside 0..{BODY_PART_ID_MAX}")
+        for given_bp in given:
+            if not 0 <= given_bp <= BODY_PART_ID_MAX:
+                raise EncodeError(f"body part id {given_bp} outside 0..{BODY_PART_ID_MAX}")
         if len(set(given)) != len(given):
             raise EncodeError("a body part id is used twice")
         used = set(given)
@@ -657,7 +682,7 @@ class PkiDataBuilder:
             elif kind == "crm":
                 requests.append(TaggedRequest(crm=body))
             else:
-                mtype, der = body
+                mtype, der = cast(Tuple[str, bytes], body)
                 requests.append(TaggedRequest(orm=OtherReqMsg(body_part_id=take(bp), request_message_type=mtype,
                                                               request_message_value=der)))
         cms = [TaggedContentInfo(body_part_id=take(bp), content_info=_as_content_info(ci)) for ci, bp in self._cms]
@@ -665,10 +690,10 @@ class PkiDataBuilder:
         return PKIData(control_sequence=controls, req_sequence=requests, cms_sequence=cms, other_msg_sequence=other)
 
 
-def _as_content_info(ci):
-    t = _a._ContentInfo
+def _as_content_info(ci: object) -> object:
+    t: _TypingAny = _a._ContentInfo  # type: ignore[attr-defined]  # the sibling module's own import
     if isinstance(ci, (bytes, bytearray)):
-        return bytes(ci) if t is _a.Any else t.from_der(bytes(ci))
+        return bytes(ci) if t is _RawTLV else t.from_der(bytes(ci))
     return ci
 
 
@@ -718,7 +743,7 @@ class BatchRequest:
         return _listed_content(pki_data, oid.BATCH_REQUESTS, "batchRequests")
 
 
-def _listed_content(msg, control_oid: str, label: str) -> List[bytes]:
+def _listed_content(msg: "PKIData | PKIResponse", control_oid: str, label: str) -> List[bytes]:
     listed = msg.control_value(control_oid)
     if listed is None:
         raise CmcError(f"no {label} control")
@@ -737,8 +762,8 @@ class PkiResponseBuilder:
     transaction id, and the certificates that go into the SignedData wrapper."""
 
     def __init__(self) -> None:
-        self._controls: List[Tuple[str, list]] = []
-        self._certificates: list = []
+        self._controls: List[Tuple[str, List[object]]] = []
+        self._certificates: List[Certificate] = []
         self._batch: List[bytes] = []
         self._next = 1
 
@@ -770,22 +795,22 @@ class PkiResponseBuilder:
             self.recipient_nonce(request.sender_nonce)
         return self
 
-    def status(self, status: int, body_list: Iterable, *, status_string: Optional[str] = None,
+    def status(self, status: int, body_list: "Iterable[int | Iterable[int]]", *, status_string: Optional[str] = None,
                fail_info: Optional[int] = None, pend_info: Optional[PendingInfo] = None,
                extended_fail_info: Optional[Tuple[str, Union[bytes, int]]] = None) -> "PkiResponseBuilder":
         """A statusInfoV2 control. ``body_list``: body part ids (int) or paths (sequences of ints)."""
         others = [x for x in (fail_info, pend_info, extended_fail_info) if x is not None]
         if len(others) > 1:
             raise EncodeError("otherInfo is one of failInfo, pendInfo, extendedFailInfo")
-        other = None
+        other: Optional[bytes] = None
         if fail_info is not None:
-            other = encode(_a.Integer, int(fail_info))
+            other = encode(_Integer, int(fail_info))
         elif pend_info is not None:
             other = pend_info.to_der()
         elif extended_fail_info is not None:
             ext_oid, ext_value = extended_fail_info
             if isinstance(ext_value, int):
-                ext_value = encode(_a.Integer, ext_value)
+                ext_value = encode(_Integer, ext_value)
             other = ExtendedFailInfo(fail_info_oid=ext_oid, fail_info_value=bytes(ext_value)).to_der()
         refs = [BodyPartReference(body_part_id=b) if isinstance(b, int)
                 else BodyPartReference(body_part_path=list(b)) for b in body_list]
@@ -796,10 +821,10 @@ class PkiResponseBuilder:
         self._controls.append((oid.STATUS_INFO_V2, [value]))
         return self
 
-    def success(self, body_list: Iterable = (0,), *, status_string: Optional[str] = None) -> "PkiResponseBuilder":
+    def success(self, body_list: "Iterable[int | Iterable[int]]" = (0,), *, status_string: Optional[str] = None) -> "PkiResponseBuilder":
         return self.status(CmcStatusValue.SUCCESS, body_list, status_string=status_string)
 
-    def failed(self, fail_info: int, body_list: Iterable = (0,), *, status_string: Optional[str] = None,
+    def failed(self, fail_info: int, body_list: "Iterable[int | Iterable[int]]" = (0,), *, status_string: Optional[str] = None,
                extended_oid: Optional[str] = None) -> "PkiResponseBuilder":
         """A failed status with a failInfo code; with ``extended_oid`` the code goes into extendedFailInfo
         (failInfoValue an INTEGER) instead."""
@@ -808,16 +833,17 @@ class PkiResponseBuilder:
                                extended_fail_info=(extended_oid, int(fail_info)))
         return self.status(CmcStatusValue.FAILED, body_list, status_string=status_string, fail_info=fail_info)
 
-    def pending(self, pend_token: bytes, pend_time: _dt.datetime, body_list: Iterable = (0,), *,
+    def pending(self, pend_token: bytes, pend_time: _dt.datetime, body_list: "Iterable[int | Iterable[int]]" = (0,), *,
                 status_string: Optional[str] = None) -> "PkiResponseBuilder":
         return self.status(CmcStatusValue.PENDING, body_list, status_string=status_string,
                            pend_info=PendingInfo(pend_token=bytes(pend_token), pend_time=pend_time))
 
-    def add_control(self, control_oid: str, values: list) -> "PkiResponseBuilder":
+    def add_control(self, control_oid: str, values: Iterable[object]) -> "PkiResponseBuilder":
         self._controls.append((control_oid, list(values)))
         return self
 
-    def publish_trust_anchors(self, certificates, *, seq_number: int = 1, hash_algorithm="sha256"
+    def publish_trust_anchors(self, certificates: "Iterable[CertificateLike]", *, seq_number: int = 1,
+                              hash_algorithm: "str | HashAlgorithm" = "sha256"
                               ) -> "PkiResponseBuilder":
         """A trustedAnchors control naming ``certificates`` by hash; the certificates are added too."""
         certs = [_as_certificate(c) for c in certificates]
@@ -832,13 +858,13 @@ class PkiResponseBuilder:
         self._batch.extend(bytes(r) for r in responses)
         return self
 
-    def add_certificate(self, certificate) -> "PkiResponseBuilder":
+    def add_certificate(self, certificate: "CertificateLike") -> "PkiResponseBuilder":
         """A certificate for the SignedData wrapper (model, ``cryptography`` certificate or DER)."""
         self._certificates.append(_as_certificate(certificate))
         return self
 
     @property
-    def certificates(self) -> list:
+    def certificates(self) -> "list[Certificate]":
         return list(self._certificates)
 
     def build(self) -> PKIResponse:
@@ -852,7 +878,8 @@ class PkiResponseBuilder:
             controls.append(TaggedAttribute.build(self._bp(), oid.BATCH_RESPONSES, [ids]))
         return PKIResponse(control_sequence=controls, cms_sequence=cms, other_msg_sequence=[])
 
-    def sign(self, private_key, certificate, **kwargs) -> bytes:
+    def sign(self, private_key: "SoftwarePrivateKey | Signer", certificate: "CertificateLike",
+             **kwargs: _TypingAny) -> bytes:
         """The Full PKI Response: SignedData (eContentType id-cct-PKIResponse) signed by ``private_key`` as
         ``certificate``, carrying the certificates added here (and the signer's)."""
         from . import cms as _cms
@@ -863,7 +890,7 @@ class PkiResponseBuilder:
                                      extra_certs=extra, **kwargs)
 
 
-def _as_certificate(cert):
+def _as_certificate(cert: "CertificateLike") -> "Certificate":
     """An ``x509.Certificate`` from one, from a ``cryptography`` certificate, or from DER/PEM bytes."""
     from .cms import as_certificate
     return as_certificate(cert)
@@ -871,7 +898,7 @@ def _as_certificate(cert):
 
 # --- signing and parsing -----------------------------------------------------------------------------------
 
-def _csr_ski_for_key(pki_data: PKIData, public_key) -> Optional[bytes]:
+def _csr_ski_for_key(pki_data: PKIData, public_key: "PublicKeyTypes") -> Optional[bytes]:
     """The subjectKeyIdentifier extension of the request in ``pki_data`` whose key is ``public_key``."""
     from cryptography.hazmat.primitives import serialization
     spki_der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -882,12 +909,13 @@ def _csr_ski_for_key(pki_data: PKIData, public_key) -> Optional[bytes]:
             continue
         for ext in csr.extensions or ():
             if ext.extn_id == oid.SUBJECT_KEY_IDENTIFIER:
-                out: Optional[bytes] = decode(_a.OctetString, ext.extn_value)
+                out: Optional[bytes] = decode(_OctetString, ext.extn_value)
                 return out
     return None
 
 
-def sign_pki_data(pki_data: PKIData, private_key, certificate=None, **kwargs) -> bytes:
+def sign_pki_data(pki_data: PKIData, private_key: "SoftwarePrivateKey | Signer",
+                  certificate: "CertificateLike | None" = None, **kwargs: _TypingAny) -> bytes:
     """Wrap ``pki_data`` into a Full PKI Request: a ContentInfo holding SignedData with eContentType
     id-cct-PKIData and one SignerInfo.
 
@@ -911,7 +939,7 @@ def sign_pki_data(pki_data: PKIData, private_key, certificate=None, **kwargs) ->
     return _cms.sign_signed_data(oid.PKI_DATA, content, private_key, subject_key_identifier=ski, **kwargs)
 
 
-def _trust_list(signer_trust) -> list:
+def _trust_list(signer_trust: _TypingAny) -> "list[Certificate]":
     """Trust anchors as a list of certificates: from PEM bytes/str (every CERTIFICATE block), one certificate
     (model, ``cryptography`` or DER), or an iterable of those."""
     from . import pem as _pem
@@ -947,11 +975,12 @@ def _sniff_content_type(data: bytes) -> Optional[str]:
     end = p + 2 + data[p + 1]
     if data[p + 1] & 0x80 or end > n:
         raise DecodeError("malformed contentType", p, "invalid-oid")
-    out: Optional[str] = decode(_a.ObjectIdentifier, data[p:end])
+    out: Optional[str] = decode(_ObjectIdentifier, data[p:end])
     return out
 
 
-def _unwrap(data: bytes, expected_type: str, signer_trust) -> Tuple[bytes, list, bool, object]:
+def _unwrap(data: bytes, expected_type: str, signer_trust: object
+            ) -> "Tuple[bytes, list[Certificate], bool, Optional[Certificate]]":
     """(content DER, certificates, verified, signer) of a SignedData/AuthenticatedData-wrapped or bare message."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"expected bytes, got {type(data).__name__}")
@@ -1002,7 +1031,7 @@ def _auth_data_content(data: bytes) -> Tuple[str, bytes]:
     return ad.encap_content_info.e_content_type, content
 
 
-def parse_pki_data(data: bytes, *, signer_trust=None, verify_self_signed: bool = False) -> PKIData:
+def parse_pki_data(data: bytes, *, signer_trust: object = None, verify_self_signed: bool = False) -> PKIData:
     """A PKIData from a Full PKI Request (ContentInfo/SignedData, or AuthenticatedData read without checking
     its MAC), a ContentInfo holding a bare PKIData, or a bare PKIData. Input it cannot accept raises
     DecodeError (CmcContentError, also a CmcError, for well-formed CMS holding another content type).
@@ -1026,7 +1055,7 @@ def parse_pki_data(data: bytes, *, signer_trust=None, verify_self_signed: bool =
     return pki
 
 
-def _request_keys(pki: PKIData) -> list:
+def _request_keys(pki: PKIData) -> "list[tuple[bytes, SubjectPublicKeyInfo]]":
     """(ski, SubjectPublicKeyInfo) of every request in ``pki`` (PKCS#10 and CRMF with a public key)."""
     out = []
     for r in pki.req_sequence:
@@ -1036,13 +1065,13 @@ def _request_keys(pki: PKIData) -> list:
             spki = csr.public_key_info
             for ext in csr.extensions or ():
                 if ext.extn_id == oid.SUBJECT_KEY_IDENTIFIER:
-                    ski = decode(_a.OctetString, ext.extn_value)
+                    ski = decode(_OctetString, ext.extn_value)
         elif r.name == "crm" and r.value.cert_req.cert_template.public_key is not None:
             tmpl = r.value.cert_req.cert_template
             spki = tmpl.public_key
             for ext in tmpl.extensions or ():
                 if ext.extn_id == oid.SUBJECT_KEY_IDENTIFIER:
-                    ski = decode(_a.OctetString, ext.extn_value)
+                    ski = decode(_OctetString, ext.extn_value)
         if spki is not None:
             out.append((ski if ski is not None else subject_key_identifier(spki), spki))
     return out
@@ -1069,7 +1098,7 @@ def _verify_self_signed(data: bytes, pki: PKIData) -> None:
     _cms.verify_signed_data(data, None, signer_public_key=public_key)
 
 
-def parse_pki_response(data: bytes, *, signer_trust=None) -> PKIResponse:
+def parse_pki_response(data: bytes, *, signer_trust: object = None) -> PKIResponse:
     """A PKIResponse from a Full PKI Response (ContentInfo/SignedData), a ContentInfo holding a bare
     PKIResponse, or a bare PKIResponse.
 
