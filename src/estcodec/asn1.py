@@ -49,10 +49,15 @@ from collections.abc import Iterable
 # Re-exported for the generated code, which imports only estcodec (fields are ``_a.Annotated[<Python type>, ...]``)
 from datetime import datetime as datetime
 from typing import Annotated as Annotated
+from typing import Any as _TypingAny
 
 from . import _der
 from .errors import Error
 from .schema import Spec, decode, encode, spec_of
+
+# asn1tools' parse tree (JSON-like dicts), and a tag as (class, number)
+_Node = dict[str, _TypingAny]
+_Tag = tuple[int, int]
 
 __all__ = ["CompileError", "compile", "generate", "tagged", "set_type", "TaggedType"]
 
@@ -74,10 +79,10 @@ class TaggedType:
         self._asn1_spec = spec
         self.__name__ = name
 
-    def from_der(self, data: bytes, *, ber: bool = False):
+    def from_der(self, data: bytes, *, ber: bool = False) -> _TypingAny:
         return decode(self, data, ber=ber)
 
-    def to_der(self, value) -> bytes:
+    def to_der(self, value: object) -> bytes:
         return encode(self, value)
 
     def __repr__(self) -> str:
@@ -105,8 +110,9 @@ def tagged(base: object, mode: str, number: int, tag_class: str = "context", nam
 def set_type(cls: type) -> type:
     """Make the SEQUENCE model ``cls`` a SET (universal tag 17; DER wants its components in tag order, which
     the compiler checked the declaration follows)."""
-    cls._asn1_spec.tnum = 17
-    cls._asn1_spec.type_name = f"SET ({cls.__name__})"
+    s = spec_of(cls)
+    s.tnum = 17
+    s.type_name = f"SET ({cls.__name__})"
     return cls
 
 
@@ -180,7 +186,7 @@ _UNIVERSAL_STRINGS = {num: kind for kind, (_, num) in _PRIMS.items()
                       if kind.endswith("String") and kind not in ("BIT STRING", "OCTET STRING")}
 
 
-def _universal_builtin(node, depth: int = 0):
+def _universal_builtin(node: _TypingAny, depth: int = 0) -> _TypingAny:
     """The node with every [UNIVERSAL n] IMPLICIT OCTET STRING for a known string type n replaced by that type."""
     if depth > 200:
         return node
@@ -199,22 +205,22 @@ def _universal_builtin(node, depth: int = 0):
 
 
 class _Module:
-    def __init__(self, name: str, d: dict) -> None:
+    def __init__(self, name: str, d: _Node) -> None:
         self.name = name
-        self.types: dict = {n: _universal_builtin(t) for n, t in d.get("types", {}).items()}
-        self.values: dict = d.get("values", {})
-        self.classes: dict = d.get("object-classes", {})
-        self.sets: dict = d.get("object-sets", {})
+        self.types: _Node = {n: _universal_builtin(t) for n, t in d.get("types", {}).items()}
+        self.values: _Node = d.get("values", {})
+        self.classes: _Node = d.get("object-classes", {})
+        self.sets: _Node = d.get("object-sets", {})
         self.tags: str = d.get("tags") or "EXPLICIT"
         self.implied: bool = bool(d.get("extensibility-implied"))
-        self.imports: dict = {}
+        self.imports: _Node = {}
         for mod, names in d.get("imports", {}).items():
             for n in names:
                 self.imports[n] = mod
 
 
 class _Compiler:
-    def __init__(self, parsed: dict, strict: bool, omit: bool = False) -> None:
+    def __init__(self, parsed: _Node, strict: bool, omit: bool = False) -> None:
         self.mods = {n: _Module(n, d) for n, d in parsed.items()}
         self.strict = strict
         self.omit = omit
@@ -254,7 +260,7 @@ class _Compiler:
             self.pynames[key] = base
         return self.pynames[key]
 
-    def int_value(self, mod: _Module, v, where: str) -> int:
+    def int_value(self, mod: _Module, v: _TypingAny, where: str) -> int:
         if isinstance(v, bool) or v is None:
             raise CompileError(f"{where}: bad bound {v!r}")
         if isinstance(v, int):
@@ -267,7 +273,7 @@ class _Compiler:
             return self.int_value(m, val, where)
         raise CompileError(f"{where}: bound {v!r} is not an integer")
 
-    def oid_value(self, mod: _Module, v, where: str, depth: int = 0) -> str:
+    def oid_value(self, mod: _Module, v: _TypingAny, where: str, depth: int = 0) -> str:
         if depth > 50:
             raise CompileError(f"{where}: OBJECT IDENTIFIER value refers to itself")
         if isinstance(v, str):
@@ -292,7 +298,7 @@ class _Compiler:
         return ".".join(arcs)
 
     # -- type resolution --
-    def resolve(self, mod: _Module, node: dict, where: str, depth: int = 0) -> tuple[_Module, dict, bool]:
+    def resolve(self, mod: _Module, node: _Node, where: str, depth: int = 0) -> tuple[_Module, _Node, bool]:
         """The node a (chain of) type reference(s) ends at, and whether a tag was met on the way."""
         tagged_ = "tag" in node
         while node["type"] not in _PRIMS and node["type"] not in ("SEQUENCE", "SET", "SEQUENCE OF", "SET OF",
@@ -312,7 +318,7 @@ class _Compiler:
             tagged_ = tagged_ or "tag" in node
         return mod, node, tagged_
 
-    def class_field_type(self, mod: _Module, node: dict) -> tuple[_Module, dict] | None:
+    def class_field_type(self, mod: _Module, node: _Node) -> tuple[_Module, _Node] | None:
         """(module, type node) of a fixed-type field of an information object class (``CLASS.&id``); None for a
         type field (an open type) or a class that is not known."""
         cls_name, _, fld = node["type"].partition(".&")
@@ -325,13 +331,13 @@ class _Compiler:
                 return m, {"type": member["type"]}
         return None
 
-    def is_untagged_choice_or_open(self, mod: _Module, node: dict, where: str) -> bool:
+    def is_untagged_choice_or_open(self, mod: _Module, node: _Node, where: str) -> bool:
         m, n, tagged_ = self.resolve(mod, {k: v for k, v in node.items() if k != "tag"}, where)
         if tagged_:
             return False
         return n["type"] in ("CHOICE", "ANY", "ANY DEFINED BY") or (".&" in n["type"] and self.is_open(m, n))
 
-    def is_open(self, mod: _Module, node: dict) -> bool:
+    def is_open(self, mod: _Module, node: _Node) -> bool:
         cls_name, _, fld = node["type"].partition(".&")
         try:
             m, c = self.lookup(mod, cls_name, "classes")
@@ -343,7 +349,7 @@ class _Compiler:
                 return out
         return True
 
-    def tag_set(self, mod: _Module, node: dict, where: str, depth: int = 0) -> set | None:
+    def tag_set(self, mod: _Module, node: _Node, where: str, depth: int = 0) -> set[_Tag] | None:
         """The outer tags (class, number) a value of this type can start with; None for any tag (open types)."""
         if "tag" in node:
             t = node["tag"]
@@ -358,7 +364,7 @@ class _Compiler:
         if kind in _TAG_OF_KIND:
             return {(0, _TAG_OF_KIND[kind])}
         if kind == "CHOICE" and depth < 20:
-            out: set = set()
+            out: set[_Tag] = set()
             for mem in self.members(m, n):
                 ts = self.tag_set(m, self.auto_tagged(m, n, mem), where, depth + 1)
                 if ts is None:
@@ -367,10 +373,10 @@ class _Compiler:
             return out
         return None
 
-    def members(self, mod: _Module, node: dict, depth: int = 0) -> list[dict]:
+    def members(self, mod: _Module, node: _Node, depth: int = 0) -> list[_Node]:
         """Root and addition components, each with ``_ext`` set for those after the extension marker;
         ``COMPONENTS OF T`` replaced by the root components of T (X.680 25.5), marked ``_included``."""
-        out = []
+        out: list[_Node] = []
         ext = False
         for mem in node.get("members", []):
             if mem is None:
@@ -398,7 +404,7 @@ class _Compiler:
                 out.append(g)
         return out
 
-    def auto_tagged(self, mod: _Module, parent: dict, mem: dict) -> dict:
+    def auto_tagged(self, mod: _Module, parent: _Node, mem: _Node) -> _Node:
         if mod.tags != "AUTOMATIC" or parent["type"] not in ("SEQUENCE", "SET", "CHOICE"):
             return mem
         mems = self.members(mod, parent)
@@ -411,7 +417,7 @@ class _Compiler:
         return mem
 
     # -- code generation --
-    def type_expr(self, mod: _Module, node: dict, where: str, owner: str, deps: set) -> tuple[str, list[str]]:
+    def type_expr(self, mod: _Module, node: _Node, where: str, owner: str, deps: set[str]) -> tuple[str, list[str]]:
         """(Python expression of the type, without its own tag, comments about unenforced constraints)."""
         kind = node["type"]
         notes = []
@@ -496,7 +502,7 @@ class _Compiler:
             return self.pytypes.get(expr, expr)  # an alias's value type, else a model class (its instances)
         return "object"
 
-    def fmt_constraint(self, c) -> str:
+    def fmt_constraint(self, c: _TypingAny) -> str:
         parts = []
         for r in c:
             if r is None:
@@ -507,7 +513,7 @@ class _Compiler:
                 parts.append(str(r))
         return "(" + ", ".join(parts) + ")"
 
-    def member_type(self, mod: _Module, node: dict, where: str, owner: str, deps: set) -> tuple[str, list[str]]:
+    def member_type(self, mod: _Module, node: _Node, where: str, owner: str, deps: set[str]) -> tuple[str, list[str]]:
         """Expression of a type with its tag applied (SEQUENCE OF elements, tagged alias targets)."""
         base, notes = self.type_expr(mod, node, where, owner, deps)
         if "tag" in node:
@@ -515,7 +521,7 @@ class _Compiler:
             base = f"_a.tagged({base}, {mode!r}, {num}, {cls!r})"
         return base, notes
 
-    def tag_of(self, mod: _Module, node: dict, where: str) -> tuple[str, int, str]:
+    def tag_of(self, mod: _Module, node: _Node, where: str) -> tuple[str, int, str]:
         t = node["tag"]
         cls = t.get("class", "CONTEXT").lower()
         if cls == "universal":
@@ -528,7 +534,7 @@ class _Compiler:
             kind = "EXPLICIT"
         return kind.lower(), num, cls
 
-    def anon_class(self, mod: _Module, node: dict, where: str, owner: str) -> str:
+    def anon_class(self, mod: _Module, node: _Node, where: str, owner: str) -> str:
         name = owner
         i = 1
         while name in self.used:
@@ -566,7 +572,7 @@ class _Compiler:
         if kind in ("SEQUENCE", "SET", "CHOICE") and "tag" not in node:
             self.emit_class(mod, node, where, py)
         else:
-            deps: set = set()
+            deps: set[str] = set()
             if kind in ("SEQUENCE", "SET", "CHOICE"):
                 base = self.anon_class(mod, node, where, f"_{py}_untagged")
                 deps.add(base)
@@ -580,13 +586,13 @@ class _Compiler:
             self.defs[py] = (lines, deps)
             self.pytypes[py] = self.py_type(base)
 
-    def check_params(self, mod: _Module, name: str, node: dict) -> None:
+    def check_params(self, mod: _Module, name: str, node: _Node) -> None:
         """Parameterised types compile when their parameters are information object sets (or values used only in
         constraints): one model serves every instance, its open types resolved through OPEN_TYPES (the parser does
         not expose the actual parameters). A type parameter cannot be compiled that way."""
         formals = set(node["parameters"])
 
-        def walk(n) -> None:
+        def walk(n: _TypingAny) -> None:
             if isinstance(n, dict):
                 if n.get("type") in formals:
                     raise CompileError(f"{mod.name}.{name}: parameterised type with the type parameter "
@@ -600,7 +606,7 @@ class _Compiler:
 
         walk({k: v for k, v in node.items() if k != "parameters"})
 
-    def default_expr(self, mod: _Module, mem: dict, where: str) -> str:
+    def default_expr(self, mod: _Module, mem: _Node, where: str) -> str:
         d = mem["default"]
         m, n, _ = self.resolve(mod, {k: v for k, v in mem.items() if k not in ("default", "tag")}, where)
         kind = n["type"]
@@ -643,24 +649,24 @@ class _Compiler:
                 return repr(bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8)))
         raise CompileError(f"{where}: DEFAULT {d!r} of a {kind} is not supported")
 
-    def emit_class(self, mod: _Module, node: dict, where: str, py: str) -> None:
+    def emit_class(self, mod: _Module, node: _Node, where: str, py: str) -> None:
         kind = node["type"]
-        deps: set = set()
+        deps: set[str] = set()
         lines: list[str] = []
         mems = [self.auto_tagged(mod, node, m) for m in self.members(mod, node)]
         if kind == "CHOICE":
-            seen: dict = {}
+            seen: dict[_Tag, str] = {}
             clash = None
             for m in mems:
                 ts = self.tag_set(mod, m, f"{where}.{m['name']}")
                 if ts is None:
                     clash = (m["name"], "an open type")
                     break
-                for t in ts:
-                    if t in seen:
-                        clash = (m["name"], seen[t])
+                for tag in ts:
+                    if tag in seen:
+                        clash = (m["name"], seen[tag])
                         break
-                    seen[t] = m["name"]
+                    seen[tag] = m["name"]
                 if clash:
                     break
             if clash:
@@ -687,7 +693,7 @@ class _Compiler:
         lines.append(f"class {py}({base}, gc=False):")
         lines.append(f"    \"\"\"{where} ({kind}).\"\"\"")
         pyfields: list[str] = []
-        prev_optional_tags: set | None = set()
+        prev_optional_tags: set[_Tag] | None = set()
         for m in mems:
             fname = _snake(m["name"])
             fwhere = f"{where}.{m['name']}"
@@ -748,8 +754,8 @@ class _Compiler:
             value_type = "object" if any(k.startswith("registry=") for k in kw) else self.py_type(t)
             if "optional=True" in kw and value_type not in ("object", "None"):
                 value_type += " | None"
-            lines.append(f"    {fname}: _a.Annotated[{value_type}, {t}]" + (f" = _s.field({', '.join(kw)})" if kw else "")
-                         + comment)
+            default = f" = _s.field({', '.join(kw)})" if kw else ""
+            lines.append(f"    {fname}: _a.Annotated[{value_type}, {t}]{default}{comment}")
             pyfields.append(fname)
         if not mems:
             lines.append("    pass")
@@ -757,7 +763,7 @@ class _Compiler:
             lines.append(f"_a.set_type({py})")
         self.defs[py] = (lines, deps)
 
-    def registry_from_table(self, mod: _Module, mem: dict, where: str) -> str:
+    def registry_from_table(self, mod: _Module, mem: _Node, where: str) -> str:
         table = mem.get("table")
         if not (isinstance(table, list) and len(table) == 2):
             return "{}"
@@ -779,7 +785,7 @@ class _Compiler:
                     key_type = cm.get("type")
         except CompileError:
             return "{}"
-        entries = []
+        entries: list[str] = []
         for obj in m.sets[s].get("members", []):
             if not isinstance(obj, dict) or parent_key_field not in obj or field_name not in obj:
                 continue
@@ -823,9 +829,9 @@ class _Compiler:
                         raise
                     self.warnings.append(f"{mod.name}.{name} left out: {exc}")
         order: list[str] = []
-        done: set = {"OPEN_TYPES"}
+        done: set[str] = {"OPEN_TYPES"}
 
-        def visit(n: str, stack: tuple) -> None:
+        def visit(n: str, stack: tuple[str, ...]) -> None:
             if n in done:
                 return
             if n in stack:
@@ -871,11 +877,11 @@ class _Compiler:
         return "\n".join(out) + "\n"
 
 
-def _parse(sources: Iterable[str] | str | dict) -> dict:
+def _parse(sources: Iterable[str] | str | _Node) -> _Node:
     if isinstance(sources, dict):
         return sources  # already parsed: what asn1tools.parse_string / parse_files return
     try:
-        import asn1tools
+        import asn1tools  # type: ignore[import-untyped]  # an optional extra without type information
     except ImportError as exc:  # pragma: no cover - the optional extra
         raise CompileError("estcodec.asn1 needs asn1tools to parse ASN.1 (pip install 'estclient[asn1]')") from exc
     if isinstance(sources, (str, os.PathLike)):
@@ -892,13 +898,13 @@ def _parse(sources: Iterable[str] | str | dict) -> dict:
         else:
             texts.append(s)
     try:
-        out: dict = asn1tools.parse_string("\n".join(texts))
+        out: _Node = asn1tools.parse_string("\n".join(texts))
         return out
     except Exception as exc:  # asn1tools raises its own ParseError and others
         raise CompileError(f"ASN.1 parse error: {exc}") from None
 
 
-def _generate(sources: Iterable[str] | str | dict, strict: bool, omit: bool = False) -> tuple[str, list[str]]:
+def _generate(sources: Iterable[str] | str | _Node, strict: bool, omit: bool = False) -> tuple[str, list[str]]:
     parsed = _parse(sources)
     c = _Compiler(parsed, strict, omit)
     try:
@@ -910,7 +916,7 @@ def _generate(sources: Iterable[str] | str | dict, strict: bool, omit: bool = Fa
         raise CompileError(f"{c.current or 'ASN.1'}: construct not understood ({type(exc).__name__}: {exc})") from None
 
 
-def generate(sources: Iterable[str] | str | dict, *, strict: bool = False, omit_unsupported: bool = False) -> str:
+def generate(sources: Iterable[str] | str | _Node, *, strict: bool = False, omit_unsupported: bool = False) -> str:
     """Python source declaring the models of the ASN.1 modules ``sources``: module texts or file paths (or the
     dict asn1tools' ``parse_string``/``parse_files`` return). With ``omit_unsupported=True`` a type that cannot be
     compiled (and every type that uses it) is left out and named in ``__warnings__`` instead of refusing the
@@ -918,7 +924,7 @@ def generate(sources: Iterable[str] | str | dict, *, strict: bool = False, omit_
     return _generate(sources, strict, omit_unsupported)[0]
 
 
-def compile(sources: Iterable[str] | str | dict, *, strict: bool = False,  # noqa: A001
+def compile(sources: Iterable[str] | str | _Node, *, strict: bool = False,  # noqa: A001
             omit_unsupported: bool = False) -> _types.SimpleNamespace:
     """Compile ASN.1 modules (texts or file paths) into a namespace of estcodec model classes and constants.
     ``__warnings__`` lists the constructs compiled as open types (refused with ``strict=True``) and the types
@@ -948,7 +954,7 @@ def compile(sources: Iterable[str] | str | dict, *, strict: bool = False,  # noq
     return out
 
 
-def run(args) -> int:
+def run(args: _TypingAny) -> int:
     """``python -m estcodec compile``: write the models of the given modules as Python source."""
     import sys
 
