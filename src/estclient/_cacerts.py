@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import deque
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -130,7 +130,10 @@ def _verifier(anchors: Sequence[x509.Certificate], at: _dt.datetime) -> Any:
     )
 
 
-def most_recent_root(certs: Iterable[Any]) -> Any | None:
+_Cert = TypeVar("_Cert")  # an estcodec or a cryptography certificate: what is given is what comes back
+
+
+def most_recent_root(certs: Iterable[_Cert]) -> _Cert | None:
     """The set's most recent CA certificate (RFC 7030 §4.1.3): of the self-signed ones, the one with the latest
     notAfter. ``None`` when the set holds no self-signed certificate."""
     best, best_after = None, None
@@ -148,12 +151,12 @@ def most_recent_root(certs: Iterable[Any]) -> Any | None:
 
 
 def validate_ca_set(
-    anchors: Sequence[Any],
-    certs: Sequence[Any],
+    anchors: Sequence[object],
+    certs: Sequence[_Cert],
     *,
     at: _dt.datetime | None = None,
     error: type[EstError] = ProtocolError,
-) -> list[Any]:
+) -> list[_Cert]:
     """Validate every certificate of ``certs`` (the /cacerts set, estcodec or cryptography certificates) as a CA
     certificate that chains to one of ``anchors`` at time ``at`` (default: now). Returns ``certs`` without
     duplicates, in their order; raises ``error`` naming the certificates that fail and why."""
@@ -165,14 +168,14 @@ def validate_ca_set(
         raise error(f"a CA certificate cannot be read: {type(exc).__name__}") from None
 
 
-def _validate(anchors: Sequence[Any], certs: Sequence[Any], at: _dt.datetime | None,
-              error: type[EstError]) -> list[Any]:
+def _validate(anchors: Sequence[object], certs: Sequence[_Cert], at: _dt.datetime | None,
+              error: type[EstError]) -> list[_Cert]:
     when = at or _dt.datetime.now(_dt.timezone.utc)
     if not anchors:
         raise error("no trust anchor to validate the CA certificates against")
     try:
         anchor_cc = [_crypto(a) for a in anchors]
-        items: list[tuple[Any, x509.Certificate]] = []
+        items: list[tuple[_Cert, x509.Certificate]] = []
         seen: set[bytes] = set()
         for c in certs:
             cc = _crypto(c)
@@ -213,10 +216,10 @@ def _validate(anchors: Sequence[Any], certs: Sequence[Any], at: _dt.datetime | N
     queue = deque(anchor_nodes)
     while queue:
         p = queue.popleft()
-        for c in children.get(p, ()):
-            if c not in parent and verify_issued_by(nodes[c], nodes[p]):
-                parent[c] = p
-                queue.append(c)
+        for child in children.get(p, ()):
+            if child not in parent and verify_issued_by(nodes[child], nodes[p]):
+                parent[child] = p
+                queue.append(child)
     problems: list[str] = []
     verifier = _verifier(anchor_cc, when)
     for i, (_, cc) in enumerate(items):

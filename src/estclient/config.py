@@ -8,10 +8,14 @@ import hashlib
 import re
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 __all__ = [
     "EstClientConfig",
@@ -45,7 +49,7 @@ def validate_ca_label(label: str) -> str:
     return label
 
 
-def _load_certs_pem(pem: bytes, what: str) -> list[Any]:
+def _load_certs_pem(pem: bytes, what: str) -> list[x509.Certificate]:
     from cryptography import x509
 
     if isinstance(pem, str):
@@ -106,11 +110,11 @@ class ClientIdentity:
         return cls(cert_pem, key_pem, password)
 
     @property
-    def certificate(self) -> Any:
+    def certificate(self) -> x509.Certificate:
         """The leaf certificate as a ``cryptography`` object."""
         return _load_certs_pem(self.cert_pem, "client certificate")[0]
 
-    def private_key(self) -> Any:
+    def private_key(self) -> PrivateKeyTypes:
         """The private key as a ``cryptography`` object."""
         from cryptography.hazmat.primitives import serialization
 

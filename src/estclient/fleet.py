@@ -32,9 +32,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from .config import ClientIdentity
+
+if TYPE_CHECKING:
+    from estcodec.x509 import Certificate
 from .protocol import Issued, Pending
 
 __all__ = ["FleetRequest", "FleetResult", "FleetProgress", "FleetRun", "enroll_many", "reenroll_many"]
@@ -75,7 +78,7 @@ class FleetResult:
         return "issued" if self.issued is not None else "pending" if self.pending is not None else "failed"
 
     @property
-    def certificate(self) -> Any:
+    def certificate(self) -> Certificate | None:
         """The issued certificate (an :class:`estcodec.x509.Certificate`), or None."""
         return self.issued.certificate if self.issued is not None else None
 

@@ -19,9 +19,12 @@ import shutil
 import ssl
 import tempfile
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import ClientIdentity, TrustAnchors
+
+if TYPE_CHECKING:
+    from cryptography import x509
 from .errors import ConfigError, TlsConfigError
 
 __all__ = [
@@ -53,7 +56,7 @@ class ConnectionInfo:
         return self.tls_unique is not None
 
 
-def connection_info(ssl_object: Any) -> ConnectionInfo:
+def connection_info(ssl_object: ssl.SSLSocket | ssl.SSLObject | None) -> ConnectionInfo:
     """Version and (TLS <= 1.2 only) tls-unique of an ``ssl.SSLSocket`` / ``ssl.SSLObject``."""
     if ssl_object is None:
         return ConnectionInfo(None, None)
@@ -68,7 +71,7 @@ def connection_info(ssl_object: Any) -> ConnectionInfo:
 # ----------------------------------------------------------------------------- server authorization
 
 
-def host_matches(cert: Any, host: str) -> bool:
+def host_matches(cert: x509.Certificate, host: str) -> bool:
     """RFC 6125 host name check of a ``cryptography`` certificate: DNS-ID (leftmost-label wildcard allowed) or
     IP-ID; the subject CN is considered only when the certificate has no subjectAltName."""
     from cryptography import x509
