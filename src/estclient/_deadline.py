@@ -20,7 +20,7 @@ import httpx
 
 __all__ = ["Deadline", "current_deadline", "sync_transport", "async_transport"]
 
-_current: ContextVar["Deadline | None"] = ContextVar("estclient_deadline", default=None)
+_current: ContextVar[Deadline | None] = ContextVar("estclient_deadline", default=None)
 
 
 class Deadline:
@@ -37,7 +37,7 @@ class Deadline:
         return self.at - time.monotonic()
 
     @contextlib.contextmanager
-    def active(self) -> Iterator["Deadline"]:
+    def active(self) -> Iterator[Deadline]:
         token = _current.set(self)
         try:
             yield self

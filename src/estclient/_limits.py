@@ -99,7 +99,7 @@ class AsyncSlots(_Counters):
             raise RuntimeError("release() without acquire()")
         self.in_use -= 1
 
-    async def __aenter__(self) -> "AsyncSlots":
+    async def __aenter__(self) -> AsyncSlots:
         await self.acquire()
         return self
 
@@ -152,7 +152,7 @@ class ThreadSlots(_Counters):
                 raise RuntimeError("release() without acquire()")
             self.in_use -= 1
 
-    def __enter__(self) -> "ThreadSlots":
+    def __enter__(self) -> ThreadSlots:
         self.acquire()
         return self
 

@@ -101,7 +101,7 @@ class ClientIdentity:
             object.__setattr__(self, "cert_pem", self.cert_pem.encode("ascii"))
 
     @classmethod
-    def from_files(cls, cert_path: str | Path, key_path: str | Path, password: bytes | None = None) -> "ClientIdentity":
+    def from_files(cls, cert_path: str | Path, key_path: str | Path, password: bytes | None = None) -> ClientIdentity:
         try:
             cert_pem = Path(cert_path).read_bytes()
             key_pem = Path(key_path).read_bytes()
@@ -214,18 +214,18 @@ class TrustAnchors:
             raise ConfigError("fingerprint_sha256 and confirm belong to TrustAnchors.bootstrap only")
 
     @classmethod
-    def system(cls) -> "TrustAnchors":
+    def system(cls) -> TrustAnchors:
         return cls("system")
 
     @classmethod
-    def from_pem(cls, pem_bytes: bytes | str) -> "TrustAnchors":
+    def from_pem(cls, pem_bytes: bytes | str) -> TrustAnchors:
         if isinstance(pem_bytes, str):
             pem_bytes = pem_bytes.encode("ascii", "replace")
         _load_certs_pem(pem_bytes, "trust anchor PEM")
         return cls("explicit", pem=bytes(pem_bytes))
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "TrustAnchors":
+    def from_file(cls, path: str | Path) -> TrustAnchors:
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
@@ -238,7 +238,7 @@ class TrustAnchors:
         fingerprint_sha256: str | bytes | None = None,
         *,
         confirm: Callable[[Any], bool] | None = None,
-    ) -> "TrustAnchors":
+    ) -> TrustAnchors:
         if fingerprint_sha256 is None and confirm is None:
             raise ConfigError("bootstrap needs fingerprint_sha256 or a confirm callback")
         if confirm is not None and not callable(confirm):

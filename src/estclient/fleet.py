@@ -129,7 +129,7 @@ class FleetRun:
         self.in_flight = 0
 
     # -- iteration
-    def __aiter__(self) -> "FleetRun":
+    def __aiter__(self) -> FleetRun:
         return self
 
     async def __anext__(self) -> FleetResult:
@@ -203,7 +203,7 @@ class FleetRun:
         if workers:
             await asyncio.gather(*workers, return_exceptions=True)
 
-    async def __aenter__(self) -> "FleetRun":
+    async def __aenter__(self) -> FleetRun:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:

@@ -167,7 +167,9 @@ class POPOSigningKey(Sequence):
 class ProofOfPossession(Choice):
     ra_verified: Annotated[None, Null] = field(implicit=0)
     signature: POPOSigningKey = field(implicit=1)
-    key_encipherment: Annotated[bytes, Any] = field(explicit=2)      # POPOPrivKey (a CHOICE, so the tag is explicit), kept raw
+    # POPOPrivKey (a CHOICE, so the tag is explicit), kept raw
+    key_encipherment: Annotated[bytes,
+                                Any] = field(explicit=2)
     key_agreement: Annotated[bytes, Any] = field(explicit=3)
 
 
@@ -193,7 +195,8 @@ class OtherReqMsg(Sequence):
 
     body_part_id: Annotated[int, Integer]
     request_message_type: Annotated[str, ObjectIdentifier]
-    request_message_value: Annotated[object, Any] = field(defined_by="request_message_type", registry=OTHER_REQUEST_TYPES)
+    request_message_value: Annotated[object,
+                                     Any] = field(defined_by="request_message_type", registry=OTHER_REQUEST_TYPES)
 
 
 class TaggedRequest(Choice):
@@ -261,7 +264,9 @@ class CMCStatusInfoV2(Sequence):
     cmc_status: Annotated[int, Integer]
     body_list: Annotated[list[BodyPartReference], SequenceOf(BodyPartReference, min_size=1)]
     status_string: Annotated[str | None, UTF8String] = field(optional=True)
-    other_info: Annotated[bytes | None, Any] = field(optional=True)     # OtherStatusInfo ::= CHOICE { failInfo, pendInfo, extendedFailInfo }
+    # OtherStatusInfo ::= CHOICE { failInfo, pendInfo, extendedFailInfo }
+    other_info: Annotated[bytes | None,
+                          Any] = field(optional=True)
 
     def other_info_value(self) -> "tuple[str, object] | None":
         """``("fail_info", int)``, ``("pend_info", PendingInfo)``, ``("extended_fail_info", ExtendedFailInfo)``

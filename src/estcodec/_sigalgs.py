@@ -12,8 +12,8 @@ Every primitive comes from ``cryptography``; this module only maps between ASN.1
 
 ``sign(private_key, data, ...)`` returns ``(AlgorithmIdentifier, signature)``; ``verify(algorithm, public_key,
 data, signature)`` returns ``None`` or raises :class:`SignatureError`. An algorithm this module cannot check
-(MD2/MD4/MD5, refused because their collisions are practical; unknown OIDs; malformed parameters) raises :class:`UnsupportedSignatureAlgorithm`, a subclass of
-``SignatureError``, so ``except SignatureError`` fails closed.
+(MD2/MD4/MD5, refused because their collisions are practical; unknown OIDs; malformed parameters) raises
+:class:`UnsupportedSignatureAlgorithm`, a subclass of ``SignatureError``, so ``except SignatureError`` fails closed.
 """
 from __future__ import annotations
 

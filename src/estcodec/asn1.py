@@ -821,7 +821,7 @@ class _Compiler:
         self.used.update({"OPEN_TYPES"})
         self.compile_values()
         for mod in self.mods.values():
-            for name, node in mod.types.items():
+            for name in mod.types:
                 try:
                     self.compile_named(mod, name)
                 except CompileError as exc:
@@ -847,7 +847,8 @@ class _Compiler:
             f'"""estcodec models compiled from the ASN.1 modules {", ".join(self.mods)} by estcodec.asn1.',
             "",
             "Generated source: edit the ASN.1 and compile again. SIZE constraints of strings and value constraints",
-            'are noted, not enforced. OPEN_TYPES maps "Type.component" to the registry (value -> type) of an open type."""',
+            'are noted, not enforced. OPEN_TYPES maps "Type.component" to the registry (value -> type) of an '
+            'open type."""',
             "from estcodec import asn1 as _a",
             "from estcodec import schema as _s",
             "",

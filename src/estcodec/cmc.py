@@ -821,11 +821,12 @@ class PkiResponseBuilder:
         self._controls.append((oid.STATUS_INFO_V2, [value]))
         return self
 
-    def success(self, body_list: "Iterable[int | Iterable[int]]" = (0,), *, status_string: Optional[str] = None) -> "PkiResponseBuilder":
+    def success(self, body_list: "Iterable[int | Iterable[int]]" = (0,), *, status_string: Optional[str] = None
+                ) -> "PkiResponseBuilder":
         return self.status(CmcStatusValue.SUCCESS, body_list, status_string=status_string)
 
-    def failed(self, fail_info: int, body_list: "Iterable[int | Iterable[int]]" = (0,), *, status_string: Optional[str] = None,
-               extended_oid: Optional[str] = None) -> "PkiResponseBuilder":
+    def failed(self, fail_info: int, body_list: "Iterable[int | Iterable[int]]" = (0,), *,
+               status_string: Optional[str] = None, extended_oid: Optional[str] = None) -> "PkiResponseBuilder":
         """A failed status with a failInfo code; with ``extended_oid`` the code goes into extendedFailInfo
         (failInfoValue an INTEGER) instead."""
         if extended_oid is not None:

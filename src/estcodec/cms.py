@@ -32,7 +32,7 @@ from ._der import BitStringValue
 from . import _sigalgs
 from . import pem as _pem
 from ._sigalgs import SignatureError, UnsupportedSignatureAlgorithm
-from .errors import DecodeError, EncodeError
+from .errors import DecodeError
 from .schema import (
     Any, BitString, Choice, Integer, ObjectIdentifier, OctetString, Sequence, SequenceOf, SetOf, decode,
     encode, field,
@@ -55,7 +55,8 @@ __all__ = [
     "IssuerAndSerialNumber", "CertificateChoices", "OtherCertificateFormat", "RevocationInfoChoice",
     "OtherRevocationInfoFormat", "CertificateList",
     "parse_content_info", "parse_signed_data", "parse_certs_only", "build_certs_only", "sign_signed_data",
-    "verify_signed_data", "verify_signer_info", "order_chain", "as_certificate", "SignatureError", "UnsupportedSignatureAlgorithm",
+    "verify_signed_data", "verify_signer_info", "order_chain", "as_certificate", "SignatureError",
+    "UnsupportedSignatureAlgorithm",
     "OID_DATA", "OID_SIGNED_DATA", "OID_ENVELOPED_DATA", "OID_DIGESTED_DATA", "OID_ENCRYPTED_DATA",
     "OID_AUTHENTICATED_DATA", "OID_CONTENT_TYPE", "OID_MESSAGE_DIGEST", "OID_SIGNING_TIME",
 ]
@@ -219,7 +220,8 @@ class SignedData(Sequence):
     version: Annotated[int, Integer]
     digest_algorithms: Annotated[list[AlgorithmIdentifier], SetOf(AlgorithmIdentifier)]
     encap_content_info: EncapsulatedContentInfo
-    certificates: Annotated[list[CertificateChoices] | None, SetOf(CertificateChoices)] = field(implicit=0, optional=True)
+    certificates: Annotated[list[CertificateChoices] | None,
+                            SetOf(CertificateChoices)] = field(implicit=0, optional=True)
     crls: Annotated[list[RevocationInfoChoice] | None, SetOf(RevocationInfoChoice)] = field(implicit=1, optional=True)
     signer_infos: Annotated[list[SignerInfo], SetOf(SignerInfo)]
 
@@ -244,8 +246,10 @@ class _SignedDataInOrder(Sequence):
     version: Annotated[int, Integer]
     digest_algorithms: Annotated[list[AlgorithmIdentifier], SetOf(AlgorithmIdentifier)]
     encap_content_info: EncapsulatedContentInfo
-    certificates: Annotated[list[CertificateChoices] | None, SequenceOf(CertificateChoices)] = field(implicit=0, optional=True)
-    crls: Annotated[list[RevocationInfoChoice] | None, SequenceOf(RevocationInfoChoice)] = field(implicit=1, optional=True)
+    certificates: Annotated[list[CertificateChoices] | None,
+                            SequenceOf(CertificateChoices)] = field(implicit=0, optional=True)
+    crls: Annotated[list[RevocationInfoChoice] | None,
+                    SequenceOf(RevocationInfoChoice)] = field(implicit=1, optional=True)
     signer_infos: Annotated[list[SignerInfo], SetOf(SignerInfo)]
 
 

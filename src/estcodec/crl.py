@@ -114,7 +114,8 @@ class RevokedCertificate(Sequence, gc=False):
     @property
     def certificate_issuer(self) -> "Optional[List[GeneralName]]":
         """The certificateIssuer entry extension (indirect CRLs): a list of GeneralName, or None."""
-        out: Optional[List[GeneralName]] = _ext_value(self.extensions, oid.CERTIFICATE_ISSUER, (".crl_entry_extensions",))
+        out: Optional[List[GeneralName]] = _ext_value(self.extensions, oid.CERTIFICATE_ISSUER,
+                                                      (".crl_entry_extensions",))
         return out
 
     def extension(self, extn_id: str) -> "Optional[Extension]":
@@ -137,7 +138,8 @@ class TBSCertList(Sequence, gc=False):
     issuer: Name
     this_update: Annotated[_dt.datetime, Time]
     next_update: Annotated[_dt.datetime | None, Time] = field(optional=True)
-    revoked_certificates: Annotated[list[RevokedCertificate] | None, SequenceOf(RevokedCertificate)] = field(optional=True)
+    revoked_certificates: Annotated[list[RevokedCertificate] | None,
+                                    SequenceOf(RevokedCertificate)] = field(optional=True)
     crl_extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=0, optional=True)
 
 
@@ -350,7 +352,7 @@ class CertificateList:
         read); returns the CRL."""
         for i, ext in enumerate(self.extensions):
             try:
-                ext.parsed
+                ext.parsed  # noqa: B018 - reading it decodes (and so checks) the value
             except DecodeError as e:
                 for seg in (".extn_value", f"[{i}]", ".crl_extensions", ".tbs_cert_list"):
                     e._push(seg)

@@ -172,7 +172,8 @@ class CertificationRequestInfoTemplate(Sequence):
 
     version: Annotated[int, Integer]
     subject: Annotated[NameTemplate | None, NameTemplate] = field(optional=True)
-    subject_pk_info: Annotated[SubjectPublicKeyInfoTemplate | None, SubjectPublicKeyInfoTemplate] = field(implicit=0, optional=True)
+    subject_pk_info: Annotated[SubjectPublicKeyInfoTemplate | None,
+                               SubjectPublicKeyInfoTemplate] = field(implicit=0, optional=True)
     attributes: Annotated[list[Attribute], SetOf(Attribute)] = field(implicit=1)
 
     @classmethod

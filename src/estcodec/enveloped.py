@@ -30,7 +30,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass, field as dc_field
-from typing import TYPE_CHECKING, Annotated, Callable, Iterable, List, Optional, Sequence as TypingSequence, Tuple, Union
+from typing import TYPE_CHECKING, Annotated, Callable, Iterable, List, Optional, Tuple, Union
 from typing import Any as _TypingAny
 
 from cryptography import x509 as _cx509
@@ -162,7 +162,8 @@ class KEKRecipientInfo(Sequence):
 
 class PasswordRecipientInfo(Sequence):
     version: Annotated[int, Integer]
-    key_derivation_algorithm: Annotated[AlgorithmIdentifier | None, AlgorithmIdentifier] = field(implicit=0, optional=True)
+    key_derivation_algorithm: Annotated[AlgorithmIdentifier | None,
+                                        AlgorithmIdentifier] = field(implicit=0, optional=True)
     key_encryption_algorithm: AlgorithmIdentifier
     encrypted_key: Annotated[bytes, OctetString]
 
@@ -230,7 +231,8 @@ class EnvelopedData(_EnvelopeMixin, Sequence):
     originator_info: Annotated[OriginatorInfo | None, OriginatorInfo] = field(implicit=0, optional=True)
     recipient_infos: Annotated[list[RecipientInfo], SetOf(RecipientInfo, min_size=1)]
     encrypted_content_info: EncryptedContentInfo
-    unprotected_attrs: Annotated[list[Attribute] | None, SetOf(Attribute, min_size=1)] = field(implicit=1, optional=True)
+    unprotected_attrs: Annotated[list[Attribute] | None,
+                                 SetOf(Attribute, min_size=1)] = field(implicit=1, optional=True)
 
     @property
     def _eci(self) -> EncryptedContentInfo:
@@ -869,8 +871,8 @@ def _decrypt_envelope(env: "EnvelopedData | AuthEnvelopedData", *, private_key: 
     raise DecryptionError()
 
 
-def decrypt_enveloped_data(data: "bytes | bytearray | memoryview", key: DecryptionKey, *, encrypted_content: Optional[bytes] = None,
-                           ber: bool = True) -> bytes:
+def decrypt_enveloped_data(data: "bytes | bytearray | memoryview", key: DecryptionKey, *,
+                           encrypted_content: Optional[bytes] = None, ber: bool = True) -> bytes:
     """Decrypt the content of an EnvelopedData/AuthEnvelopedData with a content-encryption key the caller
     already holds. The key's algorithm must be the message's; otherwise :class:`DecryptionError`."""
     if not isinstance(key, DecryptionKey):

@@ -44,7 +44,7 @@ class DecodeError(Error, ValueError):
     def __str__(self) -> str:
         return f"{self.detail} at {self.path} (byte {self.offset})"
 
-    def __reduce__(self) -> "tuple[object, tuple[str, int, str, str]]":  # keep pickling (multiprocessing workers) working
+    def __reduce__(self) -> tuple[object, tuple[str, int, str, str]]:  # keep pickling (multiprocessing workers) working
         return (_rebuild_decode_error, (self.detail, self.offset, self.reason, self.path))
 
 

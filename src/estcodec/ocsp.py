@@ -30,8 +30,7 @@ import datetime as _dt
 
 from ._der import BitStringValue
 from . import _sigalgs
-from ._sigalgs import SignatureError
-from .errors import DecodeError, EncodeError
+from .errors import EncodeError
 from .schema import (
     BitString, Choice, Enumerated, GeneralizedTime, Integer, Null, ObjectIdentifier, OctetString, Sequence,
     SequenceOf, encode, field,

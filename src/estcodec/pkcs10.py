@@ -278,7 +278,8 @@ def _to_extension(ext: object, value: object = None, critical: bool = False) -> 
         return Extension.build(ext, value, critical)
     # cryptography: an ExtensionType instance (has .oid and .public_bytes()) or an x509.Extension
     if hasattr(ext, "value") and hasattr(ext, "critical") and hasattr(ext, "oid"):
-        return Extension(extn_id=ext.oid.dotted_string, critical=bool(ext.critical), extn_value=ext.value.public_bytes())
+        return Extension(extn_id=ext.oid.dotted_string, critical=bool(ext.critical),
+                         extn_value=ext.value.public_bytes())
     if hasattr(ext, "public_bytes") and hasattr(ext, "oid"):
         return Extension(extn_id=ext.oid.dotted_string, critical=critical, extn_value=ext.public_bytes())
     raise TypeError(f"cannot make an Extension from {type(ext).__name__}")

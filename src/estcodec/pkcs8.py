@@ -195,7 +195,8 @@ class RSAPrivateKey(Sequence):
     exponent1: Annotated[int, Integer]
     exponent2: Annotated[int, Integer]
     coefficient: Annotated[int, Integer]
-    other_prime_infos: Annotated[list[_OtherPrimeInfo] | None, SequenceOf(_OtherPrimeInfo, min_size=1)] = field(optional=True)
+    other_prime_infos: Annotated[list[_OtherPrimeInfo] | None,
+                                 SequenceOf(_OtherPrimeInfo, min_size=1)] = field(optional=True)
 
     def __repr__(self) -> str:
         return f"RSAPrivateKey({self.modulus.bit_length()} bits, <key material hidden>)"

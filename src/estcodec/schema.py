@@ -20,9 +20,9 @@ argument, the schema the ASN.1 type among the metadata (a model class whose inst
         parameters: Annotated[object, Any] = field(optional=True, defined_by="algorithm", registry=ALGORITHM_PARAMS)
 
 An annotation ``ClassVar[...]`` declares a class attribute for checkers (such as a descriptor set on the class
-later), not a field. The bare ASN.1 type (``version: Integer``) is still accepted, as generated or older code may declare it; only the
-``Annotated`` form tells a checker what the field holds. Either way the annotation is read once, when the class is
-made: decoding never looks at it.
+later), not a field. The bare ASN.1 type (``version: Integer``) is still accepted, as older code may declare it;
+only the ``Annotated`` form tells a checker what the field holds. Either way the annotation is read once, when the
+class is made: decoding never looks at it.
 
 ``Model.from_der(data)`` decodes (strict DER; ``ber=True`` for BER), ``instance.to_der()`` encodes (a decoded
 instance gives back exactly its input bytes), ``Model(field=value, ...)`` builds, ``instance.replace(...)`` copies

@@ -30,7 +30,8 @@ from . import der as _der
 from . import pem as _pem
 from .errors import DecodeError, Error
 
-__all__ = ["KINDS", "identify", "summarize", "summarize_as", "summarize_certificate", "describe_public_key", "summarize_bytes", "load_blocks", "format_text", "run", "add_arguments"]
+__all__ = ["KINDS", "identify", "summarize", "summarize_as", "summarize_certificate", "describe_public_key",
+           "summarize_bytes", "load_blocks", "format_text", "run", "add_arguments"]
 
 KINDS = {
     "certificate": "X.509 certificate",
@@ -69,7 +70,8 @@ _MORE_NAMES = {
     "1.2.840.113549.1.9.16.3.9": "id-alg-PWRI-KEK", "1.2.840.113549.1.5.12": "PBKDF2",
     "1.2.840.113549.1.5.13": "PBES2",
     "1.3.132.1.11.1": "dhSinglePass-stdDH-sha256kdf-scheme", "1.3.132.1.11.2": "dhSinglePass-stdDH-sha384kdf-scheme",
-    "1.3.132.1.11.3": "dhSinglePass-stdDH-sha512kdf-scheme", "1.3.133.16.840.63.0.2": "dhSinglePass-stdDH-sha1kdf-scheme",
+    "1.3.132.1.11.3": "dhSinglePass-stdDH-sha512kdf-scheme",
+    "1.3.133.16.840.63.0.2": "dhSinglePass-stdDH-sha1kdf-scheme",
     "1.2.840.113549.1.9.7": "challengePassword", "1.2.840.113549.1.9.14": "extensionRequest",
     "1.2.840.113549.1.9.15": "smimeCapabilities", "1.2.840.113549.1.9.16.2.56": "otpChallenge",
     "1.2.840.113549.1.9.16.2.37": "decryptKeyIdentifier", "1.2.840.113549.1.9.16.2.54": "asymmDecryptKeyID",
@@ -247,7 +249,7 @@ def _summarize_csr(der: bytes) -> dict[str, Any]:
         out["extensions"] = _extension_names(csr.extensions)
         for e in csr.extensions:
             if e.oid == "2.5.29.17":
-                out["subject_alt_names"] = [_general_name(g) for g in getattr(e, "parsed")]
+                out["subject_alt_names"] = [_general_name(g) for g in e.parsed]
     except Error as exc:
         out["extensions"] = f"unreadable: {exc}"
     try:

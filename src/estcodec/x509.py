@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Iterable, cast
 from typing import Any as _TypingAny
 
 from . import pem as _pem
-from ._der import BitStringValue, FieldPath, LazyContained, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of
+from ._der import (
+    BitStringValue, FieldPath, LazyContained, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of,
+)
 from .errors import DecodeError, EncodeError
 from .schema import (
-    Any, AnyValue, BitString, Boolean, Choice, Enumerated, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
-    OctetString, PrintableString, Sequence, SequenceOf, SetOf, UTCTime, UTF8String, decode, encode, field,
+    Any, AnyValue, BitString, Boolean, Choice, Enumerated, GeneralizedTime, IA5String, Integer, NamedBitString,
+    ObjectIdentifier, OctetString, PrintableString, Sequence, SequenceOf, SetOf, UTCTime, UTF8String, decode, encode,
+    field,
 )
 
 if TYPE_CHECKING:
@@ -408,7 +411,8 @@ REASON_FLAGS = ("unused", "key_compromise", "ca_compromise", "affiliation_change
 
 
 class DistributionPoint(Sequence, gc=False):
-    distribution_point: Annotated[DistributionPointName | None, DistributionPointName] = field(explicit=0, optional=True)
+    distribution_point: Annotated[DistributionPointName | None,
+                                  DistributionPointName] = field(explicit=0, optional=True)
     reasons: Annotated[frozenset[str] | None, NamedBitString(*REASON_FLAGS)] = field(implicit=1, optional=True)
     crl_issuer: Annotated[list[GeneralName] | None, GeneralNames] = field(implicit=2, optional=True)
 
@@ -431,7 +435,8 @@ class PolicyQualifierInfo(Sequence, gc=False):
 
 class PolicyInformation(Sequence, gc=False):
     policy_identifier: Annotated[str, ObjectIdentifier]
-    policy_qualifiers: Annotated[list[PolicyQualifierInfo] | None, SequenceOf(PolicyQualifierInfo, min_size=1)] = field(optional=True)
+    policy_qualifiers: Annotated[list[PolicyQualifierInfo] | None,
+                                 SequenceOf(PolicyQualifierInfo, min_size=1)] = field(optional=True)
 
 
 CertificatePolicies = SequenceOf(PolicyInformation, min_size=1)

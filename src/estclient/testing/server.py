@@ -359,7 +359,8 @@ class _Handler(BaseHTTPRequestHandler):
             # RFC 9112 §6.1/§7.1: a recipient must parse chunked; Transfer-Encoding overrides Content-Length
             # (§6.3), and such a message ends the connection afterwards
             if coding.strip().lower() != "chunked":
-                raise _HttpError(501, "only the chunked transfer coding is implemented", headers={"Connection": "close"})
+                raise _HttpError(501, "only the chunked transfer coding is implemented",
+                                 headers={"Connection": "close"})
             return self._read_chunked()
         raw = self.headers.get("Content-Length", "0") or "0"
         try:
@@ -414,7 +415,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif len(segments) == 2:
             label, op = segments
             if label not in self.est.ca_labels:
-                raise _HttpError(404, f"unknown CA label")
+                raise _HttpError(404, "unknown CA label")
         else:
             raise _HttpError(404, "Not Found")
         if op not in OPERATIONS:
@@ -461,7 +462,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if ok_user and ok_pass:
                     self._auth_by = "basic"
                     return
-            raise _unauthorized(f'Basic realm="{est.realm}"', "credentials refused" if header else "credentials required")
+            raise _unauthorized(f'Basic realm="{est.realm}"',
+                                "credentials refused" if header else "credentials required")
         if est.auth == "digest":
             assert est._digest is not None
             ok, stale = est._digest.verify(header, method, self.path) if header else (False, False)
@@ -545,7 +547,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _op_cacerts(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         est = self.est
-        return self._b64_response("application/pkcs7-mime", _certs_only([*est.ca.ca_certificates, *est.extra_ca_certificates]))
+        return self._b64_response("application/pkcs7-mime",
+                                  _certs_only([*est.ca.ca_certificates, *est.extra_ca_certificates]))
 
     def _op_csrattrs(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         der = self.est.csr_attrs_der()
@@ -849,7 +852,8 @@ class EstTestServer:
     ``server_keygen_key_format``: ``"pkcs8"`` (default) or ``"traditional"``
     (PKCS#1/SEC1, as libest sends under the pkcs8 label) for the unencrypted key part; an encrypted
     key is always a OneAsymmetricKey in an AsymmetricKeyPackage (RFC 7030 §4.4.2, RFC 5958).
-    ``verify_serverkeygen_signature`` (default False: RFC 7030 §4.4.1 says the server MUST ignore the CSR's key and signature).
+    ``verify_serverkeygen_signature`` (default False: RFC 7030 §4.4.1 says the server MUST ignore the CSR's key and
+    signature).
     ``rsa_key_transport``: ``"oaep"``
     (default, SHA-256) or ``"pkcs1v15"`` when the CSR's SMIMECapabilities do not choose.
     ``require_channel_binding``: caps TLS at 1.2 and requires base64(tls-unique) as challengePassword.
