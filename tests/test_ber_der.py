@@ -14,8 +14,7 @@ import pytest
 from estcodec import DecodeError, der
 from estcodec import enveloped as E
 from estcodec.schema import (
-    AnyValue, Boolean, Integer, NamedBitString, ObjectIdentifier, OctetString, PrintableString, Sequence, SequenceOf,
-    SetOf, field,
+    AnyValue, Boolean, Integer, NamedBitString, ObjectIdentifier, OctetString, Sequence, SetOf, field,
 )
 
 DATA = Path(__file__).resolve().parent / "data" / "enveloped"

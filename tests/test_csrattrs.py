@@ -27,7 +27,7 @@ from estcodec.csrattrs import (
     SubjectPublicKeyInfoTemplate,
     Unrecognized, oid,
 )
-from estcodec.schema import Any, Integer, ObjectIdentifier, OctetString, SequenceOf, UTF8String, encode
+from estcodec.schema import Integer, ObjectIdentifier, OctetString, SequenceOf, UTF8String, encode
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 LAMPS = VECTORS / "lamps-csrattrs-draft"
@@ -330,9 +330,9 @@ def test_challenge_attributes(attr_oid):
 
 def test_rfc7894_oids():
     from pyasn1_modules import rfc7894
-    assert oid.OTP_CHALLENGE == str(rfc7894.id_aa_otpChallenge)
-    assert oid.REVOCATION_CHALLENGE == str(rfc7894.id_aa_revocationChallenge)
-    assert oid.EST_IDENTITY_LINKING == str(rfc7894.id_aa_estIdentityLinking)
+    assert str(rfc7894.id_aa_otpChallenge) == oid.OTP_CHALLENGE
+    assert str(rfc7894.id_aa_revocationChallenge) == oid.REVOCATION_CHALLENGE
+    assert str(rfc7894.id_aa_estIdentityLinking) == oid.EST_IDENTITY_LINKING
 
 
 # ---------------------------------------------------------------- building

@@ -37,7 +37,7 @@ SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[Heal
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 KEY = ec.derive_private_key(0x5EED_D1FF, ec.SECP256R1())
-CN, O, C, SERIAL = "2.5.4.3", "2.5.4.10", "2.5.4.6", "2.5.4.5"
+CN, O, C, SERIAL = "2.5.4.3", "2.5.4.10", "2.5.4.6", "2.5.4.5"  # noqa: E741 - X.520 short names
 
 # ------------------------------------------------------------------ strategies
 
@@ -95,7 +95,7 @@ def test_name_we_encode_pyasn1_reads(attrs):
 @given(name_attrs, st.booleans())
 def test_name_pyasn1_encodes_we_read(attrs, printable_strings):
     rdns = rfc5280.RDNSequence()
-    for i, (o, v) in enumerate(attrs):
+    for o, v in attrs:
         atv = rfc5280.AttributeTypeAndValue()
         atv["type"] = univ.ObjectIdentifier(o)
         use_printable = printable_strings and all(ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -110,7 +110,7 @@ def test_empty_label_allowed_by_rfc7468():
 
 
 def test_bytes_with_non_ascii_explanatory_text():
-    text = "Subject: CN=Ünïcödé\n".encode("utf-8") + pem.encode("CERTIFICATE", DER).encode()
+    text = "Subject: CN=Ünïcödé\n".encode() + pem.encode("CERTIFICATE", DER).encode()
     assert pem.decode(text) == [("CERTIFICATE", DER)]
 
 

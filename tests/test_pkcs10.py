@@ -8,7 +8,6 @@ pyasn1-alt-modules' tests (tests/vectors/pyasn1-alt-modules, BSD-2). Oracles: ``
 """
 from __future__ import annotations
 
-import os
 import pickle
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 import cryptography_vectors
 import pytest
 from cryptography import x509 as cx509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import AttributeOID, ExtensionOID, NameOID
 
@@ -27,7 +26,7 @@ import estcodec.pem
 from estcodec import _sigalgs, pkcs10
 from estcodec.pkcs10 import CertificationRequest, CertificationRequestBuilder, CertificationRequestInfo
 from estcodec.schema import BMPString, IA5String, PrintableString, TeletexString, UniversalString, UTF8String, encode
-from estcodec.x509 import Attribute, Extension, GeneralName, Name, oid
+from estcodec.x509 import Attribute, Extension, GeneralName, oid
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 CV_REQUESTS = Path(cryptography_vectors.__file__).resolve().parent / "x509" / "requests"

@@ -463,8 +463,8 @@ def test_sequence_ber_input_is_normalised_to_der():
 
 def test_sequence_input_types():
     data = H("3008 020105 3003020107")
-    for given in (bytearray(data), memoryview(data)):
-        r = Rec.from_der(given)
+    for source in (bytearray(data), memoryview(data)):
+        r = Rec.from_der(source)
         assert type(r.to_der()) is bytes and r.to_der() == data
     assert Rec.from_der(memoryview(data + b"\x00")[:-1]).d.x == 7
 

@@ -121,7 +121,7 @@ class FaultProxy:
         self._conns: list[socket.socket] = []
 
     # ------------------------------------------------------------------ lifecycle
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> FaultProxy:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((self.host, 0))
@@ -159,7 +159,7 @@ class FaultProxy:
         while not self._stop.is_set():
             try:
                 raw, _ = self._sock.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return

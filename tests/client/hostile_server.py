@@ -156,7 +156,7 @@ class HostileServer:
         self.url = f"https://127.0.0.1:{self.port}"
 
     # -- lifecycle
-    def start(self) -> "HostileServer":
+    def start(self) -> HostileServer:
         t = threading.Thread(target=self._accept_loop, name="hostile-accept", daemon=True)
         self._threads.append(t)
         t.start()
@@ -168,7 +168,7 @@ class HostileServer:
             t.join(_SOCKET_TIMEOUT + 2)
         self._sock.close()
 
-    def __enter__(self) -> "HostileServer":
+    def __enter__(self) -> HostileServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -196,7 +196,7 @@ class HostileServer:
         while not self._stop.is_set():
             try:
                 conn, _ = self._sock.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             with self._lock:
                 self.connections += 1
@@ -252,7 +252,7 @@ class HostileServer:
                         with self._lock:
                             self.closed_by_client += 1
                         return
-                except socket.timeout:
+                except TimeoutError:
                     continue
         except OSError:
             with self._lock:
@@ -298,7 +298,7 @@ class HostileServer:
         try:
             conn.settimeout(_POLL)
             return conn.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             return None
         except (ssl.SSLError, OSError):
             return b""

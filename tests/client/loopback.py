@@ -9,11 +9,10 @@ import datetime as dt
 import ipaddress
 import os
 import shutil
-import socket
 import ssl
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
@@ -21,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs7
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 
 
 @dataclass
@@ -133,7 +132,7 @@ class LoopbackServer:
 
     def __init__(
         self,
-        handler: Callable[[Req, "LoopbackServer"], Answer],
+        handler: Callable[[Req, LoopbackServer], Answer],
         *,
         ca: Pki | None = None,
         server_pki: Pki | None = None,
@@ -220,7 +219,7 @@ class LoopbackServer:
         self.url = f"https://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "LoopbackServer":
+    def __enter__(self) -> LoopbackServer:
         self._thread.start()
         return self
 

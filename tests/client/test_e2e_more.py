@@ -8,11 +8,8 @@ from email.utils import format_datetime
 import pytest
 
 from estclient import (
-    AsyncEstClient,
     AuthenticationRequired,
-    ClientIdentity,
     CsrBuilder,
-    EstClient,
     EstClientConfig,
     HttpAuth,
     Issued,

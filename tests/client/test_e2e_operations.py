@@ -7,12 +7,11 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
-import ssl
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from estclient.client import AsyncEstClient, EstClient
 from estclient.config import ClientIdentity, EstClientConfig, HttpAuth, TrustAnchors

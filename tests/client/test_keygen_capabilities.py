@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from cryptography import x509
 
 from estclient.csr import DEFAULT_KEYGEN_CAPABILITIES, OID, CsrBuilder

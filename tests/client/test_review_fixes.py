@@ -342,7 +342,7 @@ def test_unbounded_max_wait_is_refused_before_sending(mode: str) -> None:
         cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.ca_pem), channel_binding="off")
         for max_wait in (float("inf"), 1e10):
             with pytest.raises(ConfigError, match="max_wait"):
-                run(mode, cfg, lambda c: c.enroll_and_wait(CsrBuilder().common_name("w"), max_wait=max_wait))
+                run(mode, cfg, lambda c, m=max_wait: c.enroll_and_wait(CsrBuilder().common_name("w"), max_wait=m))
         assert srv.requests == []
         # the longest allowed budget: the huge Retry-After ends in PendingTimeout after one request
         from estclient.errors import PendingTimeout

@@ -208,7 +208,7 @@ def test_fullcmc_signed_pki_response(tmp_path: Path, signer: str, intermediate: 
 def test_fullcmc_two_requests_and_certs_only(tmp_path: Path) -> None:
     with EstTestServer(fullcmc_response="certs-only") as srv:
         identity = srv.issue_client_identity("cmc-operator")
-        (csr1, k1), (csr2, k2) = make_csr("one"), make_csr("two")
+        (csr1, _k1), (csr2, _k2) = make_csr("one"), make_csr("two")
         request = sign_with_openssl(pki_data([(1, csr1), (2, csr2)], 1, b"n"), identity[0], identity[1],
                                     tmp_path, by_key_id=False)
         r = post_cmc(srv, request)

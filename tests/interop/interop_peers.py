@@ -47,7 +47,8 @@ def run(args: list[str], *, input: bytes | None = None, cwd: Path | None = None,
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        raise AssertionError(f"{args[0]} did not finish within {timeout}s: {err.decode(errors='replace')[-2000:]}")
+        raise AssertionError(
+            f"{args[0]} did not finish within {timeout}s: {err.decode(errors='replace')[-2000:]}") from None
     return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
