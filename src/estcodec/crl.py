@@ -28,7 +28,7 @@ Build (fluent; used by tests and by a test CA)::
 """
 import datetime as _dt
 import enum
-from typing import TYPE_CHECKING, Annotated, Iterator, List, Optional, cast
+from typing import TYPE_CHECKING, Annotated, ClassVar, Iterator, List, Optional, cast
 from typing import Any as _TypingAny
 
 from . import _sigalgs
@@ -91,8 +91,8 @@ class RevokedCertificate(Sequence, gc=False):
     revocation_date: Annotated[_dt.datetime, Time]
     crl_entry_extensions: Annotated[list[Extension] | None, Extensions] = field(optional=True)
 
-    serial_number = FieldPath(0)
-    extensions = FieldPath(2, none_as_list=True)
+    serial_number: ClassVar["FieldPath[int]"] = FieldPath(0)
+    extensions: ClassVar["FieldPath[List[Extension]]"] = FieldPath(2, none_as_list=True)
 
     @property
     def reason(self) -> "Optional[int]":

@@ -27,7 +27,7 @@ Field names follow RFC 2986 except ``signature_value`` (RFC 2986 calls it ``sign
 ``x509.Certificate`` so that ``.signature`` is, for both, the signature bytes.
 """
 import string
-from typing import TYPE_CHECKING, Annotated, Iterable, List, Optional, Sequence as _Seq, Tuple, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Iterable, List, Optional, Sequence as _Seq, Tuple, Union
 from typing import Any as _TypingAny
 
 from . import _sigalgs
@@ -124,13 +124,15 @@ class CertificationRequest(Sequence, gc=False):
         return cls.from_der(csr.public_bytes(Encoding.DER))
 
     # -- fields (read in C through the nested models) --
-    version = FieldPath(0, 0)  # int
-    subject = FieldPath(0, 1)  # Name
-    public_key_info = FieldPath(0, 2)  # SubjectPublicKeyInfo
-    attributes = FieldPath(0, 3)  # every attribute in the order found (values as raw DER TLVs)
-    tbs_der = FieldPath(0, raw=True)  # the DER of certificationRequestInfo: the bytes the signature covers
-    signature_algorithm_oid = FieldPath(1, 0)
-    signature = FieldPath(2, attr="data")  # the signature bits as bytes
+    version: ClassVar["FieldPath[int]"] = FieldPath(0, 0)
+    subject: ClassVar["FieldPath[Name]"] = FieldPath(0, 1)
+    public_key_info: ClassVar["FieldPath[SubjectPublicKeyInfo]"] = FieldPath(0, 2)
+    # every attribute in the order found (values as raw DER TLVs)
+    attributes: ClassVar["FieldPath[List[Attribute]]"] = FieldPath(0, 3)
+    # the DER of certificationRequestInfo: the bytes the signature covers
+    tbs_der: ClassVar["FieldPath[bytes]"] = FieldPath(0, raw=True)
+    signature_algorithm_oid: ClassVar["FieldPath[str]"] = FieldPath(1, 0)
+    signature: ClassVar["FieldPath[bytes]"] = FieldPath(2, attr="data")  # the signature bits as bytes
 
     def attribute(self, attr_oid: str) -> Optional[Attribute]:
         """The attribute with this type, None if absent; DecodeError if it appears more than once."""

@@ -335,7 +335,7 @@ class SubjectPublicKeyInfo(Sequence, gc=False):
     algorithm: AlgorithmIdentifier
     subject_public_key: Annotated[BitStringValue, BitString]
 
-    algorithm_oid = FieldPath(0, 0)
+    algorithm_oid: ClassVar["FieldPath[str]"] = FieldPath(0, 0)
 
     def to_cryptography(self) -> "PublicKeyTypes":
         from cryptography.hazmat.primitives.serialization import load_der_public_key
@@ -470,8 +470,9 @@ class Extension(Sequence, gc=False):
     # the typed value inside extnValue, decoded on first read (set below, once EXTENSION_TYPES is complete)
     parsed: ClassVar[LazyContained]
 
-    oid = FieldPath(0)  # extn_id
-    value = FieldPath(2)  # the contents of extnValue (the DER of the extension's own value)
+    oid: ClassVar["FieldPath[str]"] = FieldPath(0)  # extn_id
+    # the contents of extnValue (the DER of the extension's own value)
+    value: ClassVar["FieldPath[bytes]"] = FieldPath(2)
 
     @classmethod
     def build(cls, extn_id: str, value: object, critical: bool = False) -> "Extension":
@@ -565,26 +566,26 @@ class Certificate(Sequence, gc=False):
         return _pem.encode("CERTIFICATE", self.to_der())
 
     # -- the fields users read --
-    version = FieldPath(0, 0)
+    version: ClassVar["FieldPath[int]"] = FieldPath(0, 0)
 
-    serial_number = FieldPath(0, 1)
+    serial_number: ClassVar["FieldPath[int]"] = FieldPath(0, 1)
 
-    subject = FieldPath(0, 5)
+    subject: ClassVar["FieldPath[Name]"] = FieldPath(0, 5)
 
-    issuer = FieldPath(0, 3)
+    issuer: ClassVar["FieldPath[Name]"] = FieldPath(0, 3)
 
-    not_before = FieldPath(0, 4, 0)
+    not_before: ClassVar["FieldPath[_dt.datetime]"] = FieldPath(0, 4, 0)
 
-    not_after = FieldPath(0, 4, 1)
+    not_after: ClassVar["FieldPath[_dt.datetime]"] = FieldPath(0, 4, 1)
 
-    public_key_info = FieldPath(0, 6)
+    public_key_info: ClassVar["FieldPath[SubjectPublicKeyInfo]"] = FieldPath(0, 6)
 
-    extensions = FieldPath(0, 9, none_as_list=True)
+    extensions: ClassVar["FieldPath[list[Extension]]"] = FieldPath(0, 9, none_as_list=True)
 
-    signature_algorithm_oid = FieldPath(1, 0)
+    signature_algorithm_oid: ClassVar["FieldPath[str]"] = FieldPath(1, 0)
 
-    signature = FieldPath(2, attr="data")  # the signature bits as bytes
-    tbs_der = FieldPath(0, raw=True)  # the exact bytes the issuer signed
+    signature: ClassVar["FieldPath[bytes]"] = FieldPath(2, attr="data")  # the signature bits as bytes
+    tbs_der: ClassVar["FieldPath[bytes]"] = FieldPath(0, raw=True)  # the exact bytes the issuer signed
 
     def extension(self, extn_id: str) -> "Extension | None":
         for ext in self.extensions:

@@ -7,7 +7,9 @@ from typing_extensions import assert_type
 
 from estcodec.pkcs10 import CertificationRequest
 from estcodec.schema import BitStringValue
-from estcodec.x509 import AlgorithmIdentifier, Certificate, Extension, GeneralName, Name, TBSCertificate
+from estcodec.x509 import (
+    AlgorithmIdentifier, Certificate, Extension, GeneralName, Name, NameAttributes, SubjectPublicKeyInfo, TBSCertificate,
+)
 
 
 def certificate_fields(cert: Certificate) -> None:
@@ -27,6 +29,13 @@ def certificate_fields(cert: Certificate) -> None:
     assert_type(cert.replace(), Certificate)
     assert_type(cert.subject_alt_names, list[GeneralName])
     assert_type(cert.key_usage, frozenset[str] | None)
+    # the accessors declared with FieldPath
+    assert_type(cert.serial_number, int)
+    assert_type(cert.subject, Name)
+    assert_type(cert.not_after, dt.datetime)
+    assert_type(cert.extensions, list[Extension])
+    assert_type(cert.tbs_der, bytes)
+    assert_type(cert.subject.attributes, NameAttributes)
 
 
 def extension_fields(ext: Extension) -> None:
@@ -38,4 +47,7 @@ def extension_fields(ext: Extension) -> None:
 def request_fields(csr: CertificationRequest) -> None:
     assert_type(csr.certification_request_info.version, int)
     assert_type(csr.extensions, list[Extension])
+    assert_type(csr.subject, Name)
+    assert_type(csr.public_key_info, SubjectPublicKeyInfo)
+    assert_type(csr.signature, bytes)
     assert_type(CertificationRequest.from_der(b""), CertificationRequest)
