@@ -26,7 +26,6 @@ so a wrong key is reported deterministically.
 
 import enum
 import functools
-import hashlib
 import hmac
 import os
 from dataclasses import dataclass, field as dc_field
@@ -38,6 +37,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import _cms_crypto as _cc
 from . import _der as _core
+from . import oids as _oids
+from . import pkix as _pkix
 from . import der as _der
 from .errors import DecodeError, Error
 from .schema import (Any, Choice, GeneralizedTime, Integer, ObjectIdentifier, OctetString, Sequence, SequenceOf,
@@ -64,11 +65,11 @@ __all__ = [
     "wrap_server_generated_key",
 ]
 
-ID_DATA = "1.2.840.113549.1.7.1"
-ID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-ID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
-ID_AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
-ID_CT_KP_A_KEY_PACKAGE = "2.16.840.1.101.2.1.2.78.5"
+ID_DATA = _oids.ID_DATA
+ID_SIGNED_DATA = _oids.ID_SIGNED_DATA
+ID_ENVELOPED_DATA = _oids.ID_ENVELOPED_DATA
+ID_AUTH_ENVELOPED_DATA = _oids.ID_CT_AUTH_ENVELOPED_DATA
+ID_CT_KP_A_KEY_PACKAGE = _oids.ID_CT_KP_A_KEY_PACKAGE
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -519,15 +520,6 @@ def _load_private_key(key):
     raise TypeError(f"an RSA or EC private key is needed, not {type(key).__name__}")
 
 
-def _key_identifiers(public_key) -> set:
-    """Subject key identifiers a sender may have used for this key: RFC 5280 method 1 (SHA-1 of the key bits),
-    and RFC 7093 method 1 (SHA-256, truncated to 160 bits)."""
-    bits = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    spki = _der.parse(bits)
-    key_bits = spki[1].content[1:]
-    return {hashlib.sha1(key_bits).digest(), hashlib.sha256(key_bits).digest()[:20]}
-
-
 @dataclass
 class _Identity:
     private_key: object
@@ -550,7 +542,7 @@ def _identity(private_key, certificate) -> Optional[_Identity]:
             raise TypeError("a certificate alone cannot decrypt: pass the private_key too")
         return None
     key = _load_private_key(private_key)
-    ident = _Identity(key, skis=_key_identifiers(key.public_key()))
+    ident = _Identity(key, skis=set(_pkix.key_identifiers(key.public_key())))
     if certificate is not None:
         cert = _load_certificate(certificate)
         cert_key = cert.public_key_info.to_cryptography()
@@ -892,8 +884,7 @@ def _ski_of(cert: Optional[Certificate], public_key, explicit: Optional[bytes]) 
         return bytes(explicit)
     if cert is not None and cert.subject_key_identifier:
         return bytes(cert.subject_key_identifier)
-    return hashlib.sha1(_der.parse(public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))[1].content[1:]).digest()
+    return _pkix.key_identifier(public_key)
 
 
 @dataclass(frozen=True)

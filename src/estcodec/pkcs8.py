@@ -22,6 +22,7 @@ OCTET STRING unchanged). Encrypted keys (``EncryptedPrivateKeyInfo``) need ``pas
 
 Key material never appears in ``repr()`` or in error messages.
 """
+from . import oids as _oids
 from . import pem as _pem
 from .der import parse as _parse
 from .errors import DecodeError, EncodeError
@@ -39,15 +40,15 @@ V2 = 1
 
 
 class oid:  # noqa: N801 - a namespace of constants
-    RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-    RSASSA_PSS = "1.2.840.113549.1.1.10"
-    EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-    DSA = "1.2.840.10040.4.1"
-    X25519 = "1.3.101.110"
-    X448 = "1.3.101.111"
-    ED25519 = "1.3.101.112"
-    ED448 = "1.3.101.113"
-    CT_KP_A_KEY_PACKAGE = "2.16.840.1.101.2.1.2.78.5"  # RFC 5958 id-ct-KP-aKeyPackage
+    RSA_ENCRYPTION = _oids.RSA_ENCRYPTION
+    RSASSA_PSS = _oids.ID_RSASSA_PSS
+    EC_PUBLIC_KEY = _oids.ID_EC_PUBLIC_KEY
+    DSA = _oids.ID_DSA
+    X25519 = _oids.ID_X25519
+    X448 = _oids.ID_X448
+    ED25519 = _oids.ID_ED25519
+    ED448 = _oids.ID_ED448
+    CT_KP_A_KEY_PACKAGE = _oids.ID_CT_KP_A_KEY_PACKAGE  # RFC 5958 id-ct-KP-aKeyPackage
 
 
 def _redacted_repr(self, shown: "tuple[str, ...]") -> str:
