@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Union, cast
 
 from .errors import Error
 
@@ -41,9 +41,12 @@ def _spki(public_key: PublicKeyLike) -> SubjectPublicKeyInfo:
 
     if isinstance(public_key, SubjectPublicKeyInfo):
         return public_key
+    spki: SubjectPublicKeyInfo
     if isinstance(public_key, (bytes, bytearray, memoryview)):
-        return SubjectPublicKeyInfo.from_der(bytes(public_key))
-    return SubjectPublicKeyInfo.from_cryptography(public_key)
+        spki = SubjectPublicKeyInfo.from_der(bytes(public_key))
+    else:
+        spki = SubjectPublicKeyInfo.from_cryptography(public_key)
+    return spki
 
 
 def _as_certificate(cert: CertificateLike) -> Certificate:
@@ -63,7 +66,7 @@ def key_identifier(public_key: PublicKeyLike) -> bytes:
 def key_identifiers(public_key: PublicKeyLike) -> frozenset[bytes]:
     """The key identifiers a peer may have used for ``public_key``: RFC 5280 method (1) (SHA-1 of the key bits)
     and RFC 7093 method (1) (SHA-256 of them, cut to 160 bits)."""
-    bits = bytes(_spki(public_key).subject_public_key.data)
+    bits = bytes(cast(Any, _spki(public_key).subject_public_key).data)
     return frozenset({hashlib.sha1(bits).digest(), hashlib.sha256(bits).digest()[:20]})  # noqa: S324 - RFC 5280
 
 
@@ -224,7 +227,8 @@ def ca_role(cert: CertificateLike) -> str:
     c = _as_certificate(cert)
     if not c.is_self_issued:
         return "intermediate"
-    return "root" if issued_by(c.to_cryptography(), c.to_cryptography()) else "key-update"
+    crypto = cast(Any, c).to_cryptography()  # cryptography compares the self-signature, as the CLI always did
+    return "root" if issued_by(crypto, crypto) else "key-update"
 
 
 def _normalized_spki(spki_der: bytes) -> bytes:
