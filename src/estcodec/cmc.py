@@ -862,37 +862,17 @@ def _trust_list(signer_trust) -> list:
     return [_as_certificate(c) for c in signer_trust]
 
 
-def _sniff_content_type(data: bytes) -> Optional[str]:
-    """The contentType of a ContentInfo, or None for a bare CMC message (a SEQUENCE whose first element is not
-    an OBJECT IDENTIFIER). Reads only the first two headers (the whole message is decoded afterwards, by the
-    model that the content type selects), DER or BER."""
-    n = len(data)
-    if n < 2 or data[0] != 0x30:
-        raise DecodeError("expected a SEQUENCE (a ContentInfo or a bare CMC message)", 0,
-                          "truncated" if n < 2 else "unexpected-tag")
-    first_len = data[1]
-    p = 2 if first_len <= 0x80 else 2 + (first_len & 0x7F)
-    if p + 2 > n:
-        raise DecodeError("message ends inside its first element", min(p, n), "truncated")
-    if data[p] != 0x06:
-        return None
-    end = p + 2 + data[p + 1]
-    if data[p + 1] & 0x80 or end > n:
-        raise DecodeError("malformed contentType", p, "invalid-oid")
-    return decode(_a.ObjectIdentifier, data[p:end])
-
-
 def _unwrap(data: bytes, expected_type: str, signer_trust) -> Tuple[bytes, list, bool, object]:
     """(content DER, certificates, verified, signer) of a SignedData/AuthenticatedData-wrapped or bare message."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
-    content_type = _sniff_content_type(data)
+    from . import cms as _cms
+    content_type = _cms.content_type_of(data)
     if content_type is None:
         if signer_trust is not None:
             raise CmcError("a signer trust anchor was given but the message is not signed")
         return data, [], False, None
-    from . import cms as _cms
     if content_type == expected_type:   # a ContentInfo holding the bare message
         if signer_trust is not None:
             raise CmcError("a signer trust anchor was given but the message is not signed")
@@ -983,7 +963,7 @@ def _verify_self_signed(data: bytes, pki: PKIData) -> None:
     from . import _sigalgs
     from . import cms as _cms
     from ._sigalgs import SignatureError
-    if _sniff_content_type(data) != oid.ID_SIGNED_DATA:
+    if _cms.content_type_of(data) != oid.ID_SIGNED_DATA:
         raise CmcError("the request is not signed")
     sd = _cms.parse_signed_data(data)
     if len(sd.signer_infos) != 1:

@@ -40,6 +40,7 @@ from . import _der as _core
 from . import oids as _oids
 from . import pkix as _pkix
 from . import der as _der
+from .cms import ContentInfo, content_type_of  # the one ContentInfo, its registry and sniffer
 from .errors import DecodeError, Error
 from .schema import (Any, Choice, GeneralizedTime, Integer, ObjectIdentifier, OctetString, Sequence, SequenceOf,
                      SetOf, BitString, decode, encode, field)
@@ -256,11 +257,6 @@ class AuthEnvelopedData(_EnvelopeMixin, Sequence):
         return GCMParameters.from_der(params).aes_nonce
 
 
-class ContentInfo(Sequence):
-    content_type: ObjectIdentifier
-    content: Any = field(explicit=0)
-
-
 class RSAESOAEPParams(Sequence):
     # DEFAULTs (sha1, mgf1SHA1, pSpecifiedEmpty) are modelled as OPTIONAL: absent means the default.
     hash_algorithm: AlgorithmIdentifier = field(explicit=0, optional=True)
@@ -394,7 +390,7 @@ def _parse_any(data, ber: bool) -> Union[EnvelopedData, AuthEnvelopedData]:
     data = _as_input(data)
     if ber:
         data = _der.normalize_ber(data)
-    if _looks_like_content_info(data):
+    if content_type_of(data) is not None:
         top = ContentInfo.from_der(data, ber=ber)
     elif _has_top_level_octet_string(data):
         # a bare AuthEnvelopedData: unlike EnvelopedData it has an OCTET STRING (its mac) at the top
@@ -427,11 +423,6 @@ def _children_headers(data: bytes, limit: int):
         out.append((ccls, ccons, ctag))
         p = cend
     return out
-
-
-def _looks_like_content_info(data: bytes) -> bool:
-    first = _children_headers(data, 1)
-    return bool(first) and first[0] == (0, False, 6)
 
 
 def _has_top_level_octet_string(data: bytes) -> bool:
@@ -467,13 +458,7 @@ def is_encrypted_key(data) -> bool:
         raw = blocks[0][1]
     try:
         raw = _der.normalize_ber(raw)   # the whole input must be well-formed BER
-        cls, cons, tag, p, end = _core.peek_header(raw)
-        if (cls, cons, tag) != (0, True, 16) or len(_children_headers(raw, 2)) < 2:
-            return False
-        ocls, ocons, otag, ostart, oend = _core.peek_header(raw, p, end)
-        if (ocls, ocons, otag) != (0, False, 6):
-            return False
-        return decode(ObjectIdentifier, raw[p:oend]) in (ID_ENVELOPED_DATA, ID_AUTH_ENVELOPED_DATA)
+        return content_type_of(raw) in (ID_ENVELOPED_DATA, ID_AUTH_ENVELOPED_DATA)
     except Error:
         return False
 
@@ -1130,7 +1115,7 @@ def _key_from_signed_data(plaintext: bytes, signer_trust, verify_signer: bool):
     from . import cms as _cms
     from . import pkcs8 as _pkcs8
 
-    if _looks_like_content_info(_der.normalize_ber(plaintext)):
+    if content_type_of(_der.normalize_ber(plaintext)) is not None:
         content_info = plaintext  # OpenSSL style: a whole ContentInfo under id-data
     else:
         content_info = ContentInfo(content_type=ID_SIGNED_DATA, content=plaintext).to_der()

@@ -356,20 +356,17 @@ def _decrypt(der: bytes, password: bytes) -> OneAsymmetricKey:
 def parse_asymmetric_key_package(data) -> "list[OneAsymmetricKey]":
     """Decode an AsymmetricKeyPackage into its keys, in order. ``data`` is the package itself or a ContentInfo
     of type id-ct-KP-aKeyPackage holding it."""
+    from ._der import peek_header
+    from .cms import ContentInfo, content_type_of
+
     data = bytes(data)
-    top = _parse(data)
-    if len(top) == 2 and top[0].tag_class == "universal" and top[0].tag == 6:
-        content_type = top[0].value
+    content_type = content_type_of(data)
+    if content_type is not None:
         if content_type != oid.CT_KP_A_KEY_PACKAGE:
-            raise DecodeError(f"a ContentInfo of type {content_type}, not id-ct-KP-aKeyPackage", top[0].offset,
-                              "unexpected-tag", "$.content_type")
-        content = top[1]
-        if content.tag_class != "context" or content.tag != 0 or len(content) != 1:
-            raise DecodeError("ContentInfo content is not [0] EXPLICIT", content.offset, "unexpected-tag",
-                              "$.content")
-        inner = content[0]
-        keys = parse_asymmetric_key_package(data[inner.offset:inner.end])
-        return keys
+            raise DecodeError(f"a ContentInfo of type {content_type}, not id-ct-KP-aKeyPackage",
+                              peek_header(data)[3], "unexpected-tag", "$.content_type")
+        # the core bounds the nesting of the whole input, so this recursion is bounded too
+        return parse_asymmetric_key_package(ContentInfo.from_der(data).content)
     keys = decode(AsymmetricKeyPackage, data)
     elements = _parse(data)
     for i, k in enumerate(keys):

@@ -520,18 +520,9 @@ def _to_der(data: bytes) -> bytes:
 
 def _content_type(data: bytes) -> str | None:
     """The contentType of a ContentInfo, or None when ``data`` is not shaped like one."""
-    try:
-        top = _der.parse(data, ber=True)
-    except DecodeError:
-        return None
-    kids = top.children if top.constructed else []
-    if (top.tag_class == "universal" and top.tag == 16 and len(kids) == 2
-            and kids[0].tag_class == "universal" and kids[0].tag == 6
-            and kids[1].tag_class == "context" and kids[1].tag == 0):
-        from .schema import ObjectIdentifier, decode
+    from .cms import content_type_of
 
-        return decode(ObjectIdentifier, kids[0].to_der())
-    return None
+    return content_type_of(data)
 
 
 def _signed_data_kind(data: bytes) -> str:
