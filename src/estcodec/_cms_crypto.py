@@ -41,6 +41,10 @@ except ImportError:  # pragma: no cover - older cryptography
 
 from . import oids as _oids
 from .errors import Error
+from .schema import Any, ObjectIdentifier, OctetString, Sequence, encode, field
+from .x509 import AlgorithmIdentifier
+
+_NULL = b"\x05\x00"  # the DER of NULL, as AlgorithmIdentifier parameters
 
 __all__ = [
     "DecryptionError",
@@ -511,42 +515,20 @@ def rsa_oaep_decrypt_key(private_key: rsa.RSAPrivateKey, encrypted_key: bytes, *
 # --------------------------------------------------------------------------------------------------------------
 # Key agreement (ECDH, RFC 5753)
 
-# A tiny DER writer for the few fixed structures this module builds (ECC-CMS-SharedInfo, the AlgorithmIdentifier
-# of a key-wrap algorithm). Kept private and isolated so it can give way to the schema models.
+class _EccCmsSharedInfo(Sequence):
+    """ECC-CMS-SharedInfo (RFC 5753 §7.2); ``key_info`` is kept as the raw AlgorithmIdentifier of the message."""
 
-
-def _der_length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes((n,))
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0x80 | len(body),)) + body
-
-
-def _der_tlv(tag: int, content: bytes) -> bytes:
-    return bytes((tag,)) + _der_length(len(content)) + content
-
-
-def _der_oid(oid: str) -> bytes:
-    arcs = [int(a) for a in oid.split(".")]
-    if len(arcs) < 2 or arcs[0] > 2 or (arcs[0] < 2 and arcs[1] > 39):
-        raise ValueError(f"invalid OID {oid!r}")
-    out = bytearray()
-    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        out += bytes(reversed(chunk))
-    return _der_tlv(0x06, bytes(out))
+    key_info: Any
+    entity_u_info: OctetString = field(explicit=0, optional=True)
+    supp_pub_info: OctetString = field(explicit=2)
 
 
 def key_wrap_algorithm_identifier(wrap_oid: str) -> bytes:
     """The DER AlgorithmIdentifier of a key-wrap algorithm as CMS writes it: AES wraps without parameters
     (RFC 3565 §2.3.2), CMS3DESwrap with NULL parameters (RFC 3217 §3)."""
     wrap = key_wrap_algorithm(wrap_oid)
-    body = _der_oid(wrap.oid) + (b"\x05\x00" if wrap.null_parameters else b"")
-    return _der_tlv(0x30, body)
+    return encode(AlgorithmIdentifier, AlgorithmIdentifier(algorithm=wrap.oid,
+                                                           parameters=_NULL if wrap.null_parameters else None))
 
 
 def ecc_cms_shared_info(key_info: bytes, entity_u_info: Optional[bytes], key_bits: int) -> bytes:
@@ -564,11 +546,9 @@ def ecc_cms_shared_info(key_info: bytes, entity_u_info: Optional[bytes], key_bit
         raise ValueError("key_info must be a DER AlgorithmIdentifier (a SEQUENCE)")
     if not 0 < key_bits < 2**32:
         raise ValueError("key_bits out of range")
-    body = key_info
-    if entity_u_info is not None:
-        body += _der_tlv(0xA0, _der_tlv(0x04, _as_bytes(entity_u_info, "entity_u_info")))
-    body += _der_tlv(0xA2, _der_tlv(0x04, key_bits.to_bytes(4, "big")))
-    return _der_tlv(0x30, body)
+    ukm = None if entity_u_info is None else _as_bytes(entity_u_info, "entity_u_info")
+    return encode(_EccCmsSharedInfo, _EccCmsSharedInfo(key_info=key_info, entity_u_info=ukm,
+                                                        supp_pub_info=key_bits.to_bytes(4, "big")))
 
 
 def x963_kdf(hash_oid: str, shared_secret: bytes, length: int, shared_info: bytes) -> bytes:
@@ -629,7 +609,7 @@ def ec_originator_public_key(curve: ec.EllipticCurve, point: bytes, parameters: 
         oid = EC_CURVE_OIDS.get(curve.name)
         if parameters[:1] != b"\x06":
             raise UnsupportedAlgorithmError("explicit EC parameters")
-        if oid is None or parameters != _der_oid(oid):
+        if oid is None or parameters != encode(ObjectIdentifier, oid):
             raise DecryptionError()
     return _peer_key(curve, point)
 
