@@ -42,7 +42,8 @@ __all__ = [
     "ContentInfo", "SignedData", "EncapsulatedContentInfo", "SignerInfo", "SignerIdentifier",
     "IssuerAndSerialNumber", "CertificateChoices", "OtherCertificateFormat", "RevocationInfoChoice",
     "OtherRevocationInfoFormat", "CertificateList",
-    "parse_content_info", "parse_signed_data", "content_type_of", "content_model", "register_content_type", "parse_certs_only", "build_certs_only", "sign_signed_data",
+    "parse_content_info", "parse_signed_data", "content_type_of", "content_model", "register_content_type",
+    "parse_certs_only", "build_certs_only", "sign_signed_data",
     "verify_signed_data", "verify_signer_info", "order_chain", "as_certificate", "SignatureError", "UnsupportedSignatureAlgorithm",
     "OID_DATA", "OID_SIGNED_DATA", "OID_ENVELOPED_DATA", "OID_DIGESTED_DATA", "OID_ENCRYPTED_DATA",
     "OID_AUTHENTICATED_DATA", "OID_CONTENT_TYPE", "OID_MESSAGE_DIGEST", "OID_SIGNING_TIME",
@@ -90,7 +91,7 @@ class ContentInfo(Sequence):
                               "$.content_type")
         return _decode_content(SignedData, self)
 
-    def decode_content(self):
+    def decode_content(self) -> object:
         """The content decoded as the model registered for its content type (see :func:`content_model`):
         SignedData, EnvelopedData, PKIData ... DecodeError (reason ``unexpected-content-type``) for a type
         without a model; offsets and paths of other errors refer to the whole ContentInfo."""
@@ -128,7 +129,7 @@ def register_content_type(content_type: str, model: object) -> None:
         raise ValueError(f"content type {content_type} already has a model")
 
 
-def content_model(content_type: str) -> object:
+def content_model(content_type: str) -> "object | None":
     """The model registered for ``content_type``, or None."""
     model = _CONTENT_TYPES.get(content_type)
     if isinstance(model, str):
@@ -140,7 +141,7 @@ def content_model(content_type: str) -> object:
     return model
 
 
-def content_type_of(data) -> Optional[str]:
+def content_type_of(data: "bytes | bytearray | memoryview") -> Optional[str]:
     """The contentType of ``data`` when it is shaped like a ContentInfo (DER or BER): a SEQUENCE holding an
     OBJECT IDENTIFIER and then, as its last element, a ``[0]`` constructed element; None for anything else
     (a bare message, another structure, malformed input: the decoder that runs next reports those). Reads
@@ -163,9 +164,10 @@ def content_type_of(data) -> Optional[str]:
             return None
         if c_end is not None and c_end != limit and not (end is None and data[c_end:c_end + 2] == b"\0\0"):
             return None
-        return decode(ObjectIdentifier, data[start:oid_end], ber=True)
+        content_type: str = decode(ObjectIdentifier, data[start:oid_end], ber=True)
     except DecodeError:
         return None
+    return content_type
 
 
 def _decode_content(model, ci: ContentInfo):
