@@ -11,15 +11,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from estcodec import oids as _oids
+
 __all__ = ["TestCa", "generate_key", "KEY_TYPES"]
 
 KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519")
-CMC_RA_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.28")  # id-kp-cmcRA (RFC 6402)
+CMC_RA_EKU = x509.ObjectIdentifier(_oids.ID_KP_CMC_RA)  # id-kp-cmcRA (RFC 6402)
 
 
-_SAN = "2.5.29.17"
-_KEY_USAGE = "2.5.29.15"
-_EKU = "2.5.29.37"
+_SAN = _oids.ID_CE_SUBJECT_ALT_NAME
+_KEY_USAGE = _oids.ID_CE_KEY_USAGE
+_EKU = _oids.ID_CE_EXT_KEY_USAGE
 
 
 def _requested_extension(ext: object) -> tuple[str, bool, x509.ExtensionType]:

@@ -81,6 +81,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from estcodec import Error as CodecError
+from estcodec import oids as _oids
 from estcodec.cmc import CmcFailInfo, PKIData, PkiResponseBuilder, parse_pki_data
 from estcodec.cmc import oid as cmc_oid
 from estcodec.cms import ContentInfo, SignedData, build_certs_only, verify_signer_info
@@ -105,16 +106,16 @@ _MAX_BODY = 1 << 20
 _MAX_CHUNK_LINE = 1024  # a chunk-size line (with extensions) or a trailer line longer than this is refused
 _MAX_TRAILERS = 32
 SERVER_KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519")  # server_keygen_key_type choices
-_OID_SHA256 = "2.16.840.1.101.3.4.2.1"  # what /csrattrs lists by default (RFC 7030 A.2 style)
+_OID_SHA256 = _oids.ID_SHA256  # what /csrattrs lists by default (RFC 7030 A.2 style)
 # SMIMECapabilities the server acts on (RFC 8551 §2.5.2), and the key-agreement algorithms it uses
 _AES_CBC = {a.value for a in (EncryptionAlgorithm.AES128_CBC, EncryptionAlgorithm.AES192_CBC,
                               EncryptionAlgorithm.AES256_CBC)}
-_OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"  # PKCS#1 v1.5 key transport
-_OID_RSAES_OAEP = "1.2.840.113549.1.1.7"
-_OID_ECDH_STD_SHA256_KDF = "1.3.132.1.11.1"  # dhSinglePass-stdDH-sha256kdf-scheme (RFC 5753)
-_OID_ECDH_STD_SHA384_KDF = "1.3.132.1.11.2"
-_OID_AES128_WRAP = "2.16.840.1.101.3.4.1.5"
-_OID_AES256_WRAP = "2.16.840.1.101.3.4.1.45"
+_OID_RSA_ENCRYPTION = _oids.RSA_ENCRYPTION  # PKCS#1 v1.5 key transport
+_OID_RSAES_OAEP = _oids.ID_RSAES_OAEP
+_OID_ECDH_STD_SHA256_KDF = _oids.DH_SINGLE_PASS_STD_DH_SHA256KDF_SCHEME  # dhSinglePass-stdDH-sha256kdf-scheme (RFC 5753)
+_OID_ECDH_STD_SHA384_KDF = _oids.DH_SINGLE_PASS_STD_DH_SHA384KDF_SCHEME
+_OID_AES128_WRAP = _oids.ID_AES128_WRAP
+_OID_AES256_WRAP = _oids.ID_AES256_WRAP
 
 _TLS_VERSIONS = {
     "1.2": ssl.TLSVersion.TLSv1_2,
