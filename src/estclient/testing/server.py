@@ -93,6 +93,7 @@ from estcodec.x509 import Certificate
 
 from ._keygen import apply_capabilities
 from ._ca import TestCa, generate_key, key_type_of
+from ._revocation import RevocationService
 from ._csr import CsrError, CsrInfo, certificate_san_der, from_request, parse_csr
 from ._digest import DigestVerifier
 
@@ -906,6 +907,10 @@ class EstTestServer:
         enroll_response_chain: bool = False,
         tls_cmc_ra: bool = False,
         tls_hostname_in_cert: bool = True,
+        revocation: bool = False,
+        revocation_port: int = 0,
+        ocsp_signer: str = "ca",
+        ca_name_constraints: x509.NameConstraints | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         idle_timeout: float = 15.0,
@@ -974,8 +979,10 @@ class EstTestServer:
         self.enroll_response_chain = enroll_response_chain
         self.ca = TestCa(
             key_type=ca_key_type, tls_cmc_ra=tls_cmc_ra, tls_include_hostname=tls_hostname_in_cert,
-            intermediate=ca_intermediate, rollover=ca_rollover,
+            intermediate=ca_intermediate, rollover=ca_rollover, name_constraints=ca_name_constraints,
         )
+        self.revocation = (RevocationService(self.ca, host=host, port=revocation_port, ocsp_signer=ocsp_signer)
+                           if revocation else None)
         self.requests: list[RequestRecord] = []
         self.connections_opened = 0
         self.tls_failures = 0
@@ -1022,12 +1029,16 @@ class EstTestServer:
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="EstTestServer", daemon=True
         )
         self._thread.start()
+        if self.revocation is not None:
+            self.revocation.start()
         return self
 
     def stop(self) -> None:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        if self.revocation is not None:
+            self.revocation.stop()
         httpd.shutdown()
         httpd.server_close()
         with self._lock:
@@ -1151,6 +1162,13 @@ class EstTestServer:
                     fh.write(identity[1])
                 ctx.load_cert_chain(cert_path, key_path)
         return ctx
+
+    def revoke(self, certificate: Any, *, reason: x509.ReasonFlags | None = x509.ReasonFlags.key_compromise) -> None:
+        """Revoke a certificate this server issued (``cryptography`` or ``estcodec`` certificate, or a serial):
+        the CRL lists it and the OCSP responder answers "revoked" from now on."""
+        if isinstance(certificate, Certificate):
+            certificate = certificate.to_cryptography()
+        self.ca.revoke(certificate, reason=reason)
 
     def reset_pending(self) -> None:
         """Forget which requests were already answered 202."""
