@@ -237,10 +237,12 @@ class RevocationService:
             signer_key, signer_cert = self._delegated(authorized=True)
             builder = builder.certificates([signer_cert])
         builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, signer_cert)
-        if "ocsp-bad-signature" in self.faults:
-            signer_key = generate_key("ec-p256")
         response = builder.sign(signer_key, _sign_hash(signer_key))  # type: ignore[arg-type]
-        return response.public_bytes(serialization.Encoding.DER)
+        der = response.public_bytes(serialization.Encoding.DER)
+        if "ocsp-bad-signature" in self.faults:  # one bit of the signature flipped (its last octet: still DER)
+            sig = response.signature
+            der = der.replace(sig, sig[:-1] + bytes([sig[-1] ^ 1]))
+        return der
 
     # ------------------------------------------------------------------------------------------ admin
 
