@@ -52,7 +52,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
 from ._cacerts import _crypto, _shown, verify_issued_by
 from .errors import RevocationError, RevocationFetchError
@@ -133,7 +133,7 @@ def ocsp_urls(certificate: Any) -> list[str]:
         return []
     except (ValueError, TypeError) as exc:
         raise RevocationError(f"the certificate's authorityInfoAccess cannot be read: {type(exc).__name__}") from None
-    return _uris([d.access_location for d in aia if d.access_method == x509.AuthorityInformationAccessOID.OCSP])
+    return _uris([d.access_location for d in aia if d.access_method == AuthorityInformationAccessOID.OCSP])
 
 
 def crl_urls(certificate: Any) -> list[str]:

@@ -208,9 +208,10 @@ class RevocationService:
             this_update, next_update = now - _dt.timedelta(days=2), now - _dt.timedelta(days=1)
         builder = ocsp.OCSPResponseBuilder()
         for cid in cert_ids:
-            algorithm = _CERT_ID_HASHES.get(cid.hash_algorithm.algorithm)
-            if algorithm is None:
+            algorithm_class = _CERT_ID_HASHES.get(cid.hash_algorithm.algorithm)
+            if algorithm_class is None:
                 return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+            algorithm = algorithm_class()
             name = hashlib.new(algorithm.name, name_der).digest()
             key = hashlib.new(algorithm.name, key_bits).digest()
             if (bytes(cid.issuer_name_hash), bytes(cid.issuer_key_hash)) != (name, key):
@@ -222,7 +223,7 @@ class RevocationService:
             status = (ocsp.OCSPCertStatus.REVOKED if revoked is not None
                       else ocsp.OCSPCertStatus.GOOD if known else ocsp.OCSPCertStatus.UNKNOWN)
             builder = builder.add_response_by_hash(
-                name, key, serial, algorithm(), status, this_update, next_update,
+                name, key, serial, algorithm, status, this_update, next_update,
                 revoked[0] if revoked else None, revoked[1] if revoked else None,
             )
         if nonce is not None:
@@ -237,7 +238,7 @@ class RevocationService:
             signer_key, signer_cert = self._delegated(authorized=True)
             builder = builder.certificates([signer_cert])
         builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, signer_cert)
-        response = builder.sign(signer_key, _sign_hash(signer_key))  # type: ignore[arg-type]
+        response = builder.sign(signer_key, _sign_hash(signer_key))
         der = response.public_bytes(serialization.Encoding.DER)
         if "ocsp-bad-signature" in self.faults:  # one bit of the signature flipped (its last octet: still DER)
             sig = response.signature

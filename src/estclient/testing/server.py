@@ -1167,7 +1167,7 @@ class EstTestServer:
         """Revoke a certificate this server issued (``cryptography`` or ``estcodec`` certificate, or a serial):
         the CRL lists it and the OCSP responder answers "revoked" from now on."""
         if isinstance(certificate, Certificate):
-            certificate = certificate.to_cryptography()
+            certificate = x509.load_der_x509_certificate(certificate.to_der())
         self.ca.revoke(certificate, reason=reason)
 
     def reset_pending(self) -> None:
