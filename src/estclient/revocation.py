@@ -56,6 +56,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsag
 
 from ._cacerts import _crypto, _shown, verify_issued_by
 from .errors import RevocationError, RevocationFetchError
+from .validation import CertificateInput
 
 if TYPE_CHECKING:
     import httpx
@@ -125,7 +126,7 @@ def _uris(names: Sequence[x509.GeneralName] | None) -> list[str]:
     return [n.value for n in names or () if isinstance(n, x509.UniformResourceIdentifier)]
 
 
-def ocsp_urls(certificate: Any) -> list[str]:
+def ocsp_urls(certificate: CertificateInput) -> list[str]:
     """The OCSP responder URLs of ``certificate``'s authorityInfoAccess, in order (empty when none)."""
     try:
         aia = _crypto(certificate).extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
@@ -136,7 +137,7 @@ def ocsp_urls(certificate: Any) -> list[str]:
     return _uris([d.access_location for d in aia if d.access_method == AuthorityInformationAccessOID.OCSP])
 
 
-def crl_urls(certificate: Any) -> list[str]:
+def crl_urls(certificate: CertificateInput) -> list[str]:
     """The URIs of ``certificate``'s cRLDistributionPoints that name a complete CRL of its issuer (points limited
     to some reasons or naming another CRL issuer are left out), in order."""
     try:
@@ -214,7 +215,7 @@ class RevocationChecker:
 
     # ------------------------------------------------------------------------------------------ checks
 
-    def check(self, certificate: Any, issuer: Any, *, method: str = "auto",
+    def check(self, certificate: CertificateInput, issuer: CertificateInput, *, method: str = "auto",
               at: _dt.datetime | None = None) -> RevocationStatus:
         """The revocation status of ``certificate`` (issued by ``issuer``; ``cryptography`` or ``estcodec``
         certificates). ``method``: ``"auto"`` (OCSP, then the CRL when OCSP fails or answers unknown),
@@ -247,7 +248,7 @@ class RevocationChecker:
             return first  # the responder's "unknown" says more than "no CRL"
         return second
 
-    def check_ocsp(self, certificate: Any, issuer: Any, *, at: _dt.datetime | None = None) -> RevocationStatus:
+    def check_ocsp(self, certificate: CertificateInput, issuer: CertificateInput, *, at: _dt.datetime | None = None) -> RevocationStatus:
         """The status by OCSP alone (unknown when the certificate names no usable responder)."""
         cert, iss = _pair(certificate, issuer)
         when = _utc(at) or _dt.datetime.now(_dt.timezone.utc)
@@ -269,7 +270,7 @@ class RevocationChecker:
                 errors.append(exc)
         raise _combined(errors)
 
-    def check_crl(self, certificate: Any, issuer: Any, *, at: _dt.datetime | None = None) -> RevocationStatus:
+    def check_crl(self, certificate: CertificateInput, issuer: CertificateInput, *, at: _dt.datetime | None = None) -> RevocationStatus:
         """The status by CRL alone (unknown when the certificate names no usable distribution point)."""
         cert, iss = _pair(certificate, issuer)
         when = _utc(at) or _dt.datetime.now(_dt.timezone.utc)
@@ -457,7 +458,7 @@ class RevocationChecker:
         return crl
 
 
-def _pair(certificate: Any, issuer: Any) -> tuple[x509.Certificate, x509.Certificate]:
+def _pair(certificate: CertificateInput, issuer: CertificateInput) -> tuple[x509.Certificate, x509.Certificate]:
     try:
         return _crypto(certificate), _crypto(issuer)
     except (ValueError, TypeError) as exc:
@@ -517,14 +518,13 @@ def _crl_status(crl: x509.CertificateRevocationList, cert: x509.Certificate, url
                             this_update=this_update, next_update=next_update)
 
 
-def check_revocation(certificate: Any, issuer: Any, *, method: str = "auto", at: _dt.datetime | None = None,
-                     checker: RevocationChecker | None = None, **options: Any) -> RevocationStatus:
+def check_revocation(certificate: CertificateInput, issuer: CertificateInput, *, method: str = "auto",
+                     at: _dt.datetime | None = None, checker: RevocationChecker | None = None,
+                     timeout: float = 10.0, allow_https: bool = False) -> RevocationStatus:
     """The revocation status of ``certificate`` issued by ``issuer``: :meth:`RevocationChecker.check` with
-    ``checker`` (which keeps its CRL cache between calls) or with a one-shot checker made from ``options``
-    (the :class:`RevocationChecker` keyword arguments)."""
+    ``checker`` (which keeps its CRL cache between calls and carries the other options), or with a one-shot
+    checker made with ``timeout`` and ``allow_https``."""
     if checker is not None:
-        if options:
-            raise TypeError("pass options to RevocationChecker, not with checker=")
         return checker.check(certificate, issuer, method=method, at=at)
-    with RevocationChecker(**options) as own:
+    with RevocationChecker(timeout=timeout, allow_https=allow_https) as own:
         return own.check(certificate, issuer, method=method, at=at)

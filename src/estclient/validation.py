@@ -18,7 +18,7 @@ extendedKeyUsage is checked against ``extended_key_usage`` when given (any purpo
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
 from cryptography import x509
 from cryptography.x509 import verification as _v
@@ -29,8 +29,11 @@ from .errors import ChainValidationError
 
 __all__ = ["validate_chain", "validate_ca_certificates", "CertificateInput"]
 
+if TYPE_CHECKING:
+    from estcodec.x509 import Certificate as CodecCertificate
+
 #: What the functions accept as a certificate: ``cryptography``'s, an ``estcodec.x509.Certificate`` or DER bytes.
-CertificateInput = Any
+CertificateInput = Union[x509.Certificate, "CodecCertificate", bytes]
 
 
 def validate_ca_certificates(

@@ -165,10 +165,38 @@ def test_network_failure_raises_never_good():
 
 def test_size_limits_apply(srv):
     cert, issuer = enroll(srv, "big")
-    with pytest.raises(RevocationFetchError, match="larger than 50 bytes"):
-        check_revocation(cert, issuer, method="crl", max_crl_bytes=50)
-    with pytest.raises(RevocationFetchError, match="larger than 50 bytes"):
-        check_revocation(cert, issuer, method="ocsp", max_ocsp_bytes=50)
+    with RevocationChecker(max_crl_bytes=50, max_ocsp_bytes=50) as small:
+        with pytest.raises(RevocationFetchError, match="larger than 50 bytes"):
+            small.check(cert, issuer, method="crl")
+        with pytest.raises(RevocationFetchError, match="larger than 50 bytes"):
+            small.check(cert, issuer, method="ocsp")
+
+
+def test_what_is_not_a_crl_is_refused(srv):
+    """A distribution point that answers 200 with something else (here: an OCSP response) and one that answers
+    404: neither is read as good."""
+    import base64
+    from urllib.parse import quote
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509 import ocsp
+
+    cert, issuer = enroll(srv, "not-a-crl")
+    req = ocsp.OCSPRequestBuilder().add_certificate(cert.to_cryptography(), issuer, hashes.SHA1()).build()
+    b64 = quote(base64.b64encode(req.public_bytes(serialization.Encoding.DER)).decode(), safe="")
+    saved = srv.ca.crl_url, srv.ca.ocsp_url
+    try:
+        srv.ca.ocsp_url = None
+        srv.ca.crl_url = srv.revocation.url + "/ocsp/" + b64  # the OCSP GET form: a 200 with a DER OCSP response
+        wrong_body, _ = enroll(srv, "not-a-crl")
+        srv.ca.crl_url = srv.revocation.url + "/crl/missing.crl"
+        missing, _ = enroll(srv, "missing-crl")
+    finally:
+        srv.ca.crl_url, srv.ca.ocsp_url = saved
+    with pytest.raises(RevocationError, match="not a DER CRL"):
+        check_revocation(wrong_body, issuer)
+    with pytest.raises(RevocationFetchError, match="HTTP 404"):
+        check_revocation(missing, issuer)
 
 
 def test_only_http_urls_unless_allowed():
