@@ -1022,15 +1022,20 @@ class EstTestServer:
         if self._httpd is not None:
             return self
         ctx = self._ssl_context()
-        httpd = _Server((self.host, self._requested_port), self)
+        if self.revocation is not None:  # first, so that a port in use leaves nothing running
+            self.revocation.start()
+        try:
+            httpd = _Server((self.host, self._requested_port), self)
+        except BaseException:
+            if self.revocation is not None:
+                self.revocation.stop()
+            raise
         httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="EstTestServer", daemon=True
         )
         self._thread.start()
-        if self.revocation is not None:
-            self.revocation.start()
         return self
 
     def stop(self) -> None:
