@@ -55,7 +55,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
 from ._cacerts import _crypto, _shown, verify_issued_by
-from .errors import RevocationError, RevocationFetchError
+from .errors import ConfigError, RevocationError, RevocationFetchError
 from .validation import CertificateInput
 
 if TYPE_CHECKING:
@@ -175,10 +175,12 @@ class RevocationChecker:
         max_age: float = 86400.0,
         cache_size: int = 32,
     ) -> None:
-        if timeout <= 0 or max_crl_bytes <= 0 or max_ocsp_bytes <= 0 or cache_size < 0 or clock_skew < 0:
-            raise ValueError("timeout and the size limits must be positive, cache_size and clock_skew not negative")
+        if not (timeout > 0 and max_crl_bytes > 0 and max_ocsp_bytes > 0 and cache_size >= 0 and clock_skew >= 0
+                and max_age > 0):
+            raise ConfigError("timeout, max_age and the size limits must be positive, cache_size and clock_skew "
+                              "not negative")
         if require_nonce and not use_nonce:
-            raise ValueError("require_nonce needs use_nonce")
+            raise ConfigError("require_nonce needs use_nonce")
         self.timeout = float(timeout)
         self.max_crl_bytes = int(max_crl_bytes)
         self.max_ocsp_bytes = int(max_ocsp_bytes)
@@ -225,7 +227,7 @@ class RevocationChecker:
         if method == "crl":
             return self.check_crl(certificate, issuer, at=at)
         if method != "auto":
-            raise ValueError("method must be 'auto', 'ocsp' or 'crl'")
+            raise ConfigError("method must be 'auto', 'ocsp' or 'crl'")
         first: RevocationStatus | None = None
         error: RevocationError | None = None
         try:
@@ -248,7 +250,8 @@ class RevocationChecker:
             return first  # the responder's "unknown" says more than "no CRL"
         return second
 
-    def check_ocsp(self, certificate: CertificateInput, issuer: CertificateInput, *, at: _dt.datetime | None = None) -> RevocationStatus:
+    def check_ocsp(self, certificate: CertificateInput, issuer: CertificateInput, *,
+                   at: _dt.datetime | None = None) -> RevocationStatus:
         """The status by OCSP alone (unknown when the certificate names no usable responder)."""
         cert, iss = _pair(certificate, issuer)
         when = _utc(at) or _dt.datetime.now(_dt.timezone.utc)
@@ -270,7 +273,8 @@ class RevocationChecker:
                 errors.append(exc)
         raise _combined(errors)
 
-    def check_crl(self, certificate: CertificateInput, issuer: CertificateInput, *, at: _dt.datetime | None = None) -> RevocationStatus:
+    def check_crl(self, certificate: CertificateInput, issuer: CertificateInput, *,
+                  at: _dt.datetime | None = None) -> RevocationStatus:
         """The status by CRL alone (unknown when the certificate names no usable distribution point)."""
         cert, iss = _pair(certificate, issuer)
         when = _utc(at) or _dt.datetime.now(_dt.timezone.utc)
@@ -332,7 +336,7 @@ class RevocationChecker:
                     if time.monotonic() > deadline:
                         raise RevocationFetchError(f"{shown}: the answer took too long")
                 return bytes(data)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise RevocationFetchError(f"{shown}: {type(exc).__name__}") from None
 
     # ------------------------------------------------------------------------------------------ OCSP

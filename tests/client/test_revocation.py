@@ -244,3 +244,12 @@ def test_ocsp_get_form_is_served(srv):
     r = httpx.get(f"{srv.revocation.ocsp_url}/{quote(b64, safe='')}", trust_env=False)
     resp = ocsp.load_der_ocsp_response(r.content)
     assert resp.certificate_status is ocsp.OCSPCertStatus.GOOD
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:99999/x.crl", "http://bad host/x.crl"])
+def test_malformed_urls_are_fetch_errors(url):
+    with EstTestServer(revocation=True) as server:
+        server.ca.crl_url, server.ca.ocsp_url = url, None
+        cert, issuer = enroll(server, "bad-url")
+    with pytest.raises(RevocationFetchError):
+        check_revocation(cert, issuer, timeout=5)

@@ -149,7 +149,8 @@ class RevocationService:
                    .this_update(this_update).next_update(next_update)
                    .crl_number(number).authority_key_identifier(ski))
         for serial, (when, reason) in revoked:
-            builder = builder.add_revoked(serial, when, reason=None if reason is None else CRLReason[reason.name.upper()])
+            code = None if reason is None else CRLReason[reason.name.upper()]  # same names, as RFC 5280 spells them
+            builder = builder.add_revoked(serial, when, reason=code)
         key = generate_key("ec-p256") if "crl-bad-signature" in self.faults else ca.issuer_key
         return builder.sign(key).to_der()
 
@@ -199,8 +200,8 @@ class RevocationService:
         ca = self.ca
         issuer = ca.issuer_certificate
         name_der = issuer.subject.public_bytes()
-        spki = SubjectPublicKeyInfo.from_der(
-            issuer.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
+        spki = SubjectPublicKeyInfo.from_der(issuer.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
         key_bits = spki.subject_public_key.data
         now = _now()
         this_update, next_update = now - _dt.timedelta(minutes=1), now + _dt.timedelta(seconds=self.ocsp_validity)
