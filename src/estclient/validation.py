@@ -27,10 +27,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from ._cacerts import _crypto, _name, _shown, validate_ca_set
 from .errors import ChainValidationError
 
-__all__ = ["validate_chain", "validate_ca_certificates", "CertificateInput"]
+__all__ = ["validate_chain", "validate_ca_certificates", "anchors_in_use", "CertificateInput"]
 
 if TYPE_CHECKING:
     from estcodec.x509 import Certificate as CodecCertificate
+
+    from .config import TrustAnchors
 
 #: What the functions accept as a certificate: ``cryptography``'s, an ``estcodec.x509.Certificate`` or DER bytes.
 CertificateInput = Union[x509.Certificate, "CodecCertificate", bytes]
@@ -44,6 +46,22 @@ def validate_ca_certificates(
     dropped) or raises :class:`ChainValidationError` naming each one that fails and why."""
     valid = validate_ca_set(anchors, certificates, at=at, error=ChainValidationError)
     return [_crypto(c) for c in valid]
+
+
+def anchors_in_use(trust: TrustAnchors | None, cacerts: Sequence[CertificateInput] = ()) -> list[x509.Certificate]:
+    """The trust anchors a client configured with ``trust`` validates against, as the client itself picks them for
+    ``/cacerts`` (RFC 7030 §4.1.3): explicit anchors (``TrustAnchors.from_pem``/``from_file``) as given; otherwise
+    (system trust, bootstrap) the most recent self-signed CA certificate of ``cacerts``, the set the server sent
+    over an authenticated connection. Raises :class:`ChainValidationError` when there is none."""
+    from ._cacerts import most_recent_root
+
+    if trust is not None and trust.kind == "explicit" and trust.pem is not None:
+        return list(x509.load_pem_x509_certificates(trust.pem))
+    root = most_recent_root(cacerts)
+    if root is None:
+        raise ChainValidationError("no trust anchor in use: no explicit anchors and no self-signed CA certificate in "
+                                   "the /cacerts set")
+    return [_crypto(root)]
 
 
 def _ee_policy(extended_key_usage: x509.ObjectIdentifier | None) -> Any:

@@ -13,7 +13,7 @@ from estclient.config import EstClientConfig, HttpAuth, TrustAnchors
 from estclient.csr import CsrBuilder
 from estclient.errors import ChainValidationError
 from estclient.testing import EstTestServer
-from estclient.validation import validate_ca_certificates, validate_chain
+from estclient.validation import anchors_in_use, validate_ca_certificates, validate_chain
 
 
 def enroll(server, dns):
@@ -88,3 +88,13 @@ def test_unreadable_input_is_a_chain_validation_error(srv):
         validate_chain(b"\x30\x03\x02\x01\x01", [srv.ca_certificate])
     with pytest.raises(ChainValidationError, match="no trust anchor"):
         validate_chain(srv.tls_certificate, [])
+
+
+def test_anchors_in_use_follow_the_trust_configuration(srv):
+    cert, cacerts = enroll(srv, "node.example")
+    explicit = anchors_in_use(TrustAnchors.from_pem(srv.trust_anchor_pem))
+    assert explicit == [srv.ca_certificate]
+    assert anchors_in_use(TrustAnchors.system(), cacerts) == [srv.ca_certificate]  # the set's current root
+    assert validate_chain(cert, anchors_in_use(TrustAnchors.system(), cacerts), cacerts)
+    with pytest.raises(ChainValidationError, match="no trust anchor in use"):
+        anchors_in_use(TrustAnchors.system(), srv.ca.intermediates)
