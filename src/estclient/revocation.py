@@ -304,12 +304,13 @@ class RevocationChecker:
     def _http(self) -> httpx.Client:
         import httpx
 
-        if self._client is None:
-            self._client = httpx.Client(
-                timeout=httpx.Timeout(self.timeout), follow_redirects=False, trust_env=False,
-                verify=self.https_context or ssl.create_default_context(),
-            )
-        return self._client
+        with self._lock:  # threads sharing a checker share one client
+            if self._client is None:
+                self._client = httpx.Client(
+                    timeout=httpx.Timeout(self.timeout), follow_redirects=False, trust_env=False,
+                    verify=self.https_context or ssl.create_default_context(),
+                )
+            return self._client
 
     def _fetch(self, url: str, body: bytes | None, content_type: str | None, limit: int) -> bytes:
         """GET (or POST ``body``) ``url``; the 200 body, at most ``limit`` bytes, within four timeouts."""
