@@ -94,6 +94,7 @@ from estcodec.x509 import Certificate
 
 from ._keygen import apply_capabilities
 from ._ca import TestCa, generate_key, key_type_of
+from ._revocation import RevocationService
 from ._csr import CsrError, CsrInfo, certificate_san_der, from_request, parse_csr
 from ._digest import DigestVerifier
 
@@ -907,6 +908,10 @@ class EstTestServer:
         enroll_response_chain: bool = False,
         tls_cmc_ra: bool = False,
         tls_hostname_in_cert: bool = True,
+        revocation: bool = False,
+        revocation_port: int = 0,
+        ocsp_signer: str = "ca",
+        ca_name_constraints: x509.NameConstraints | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         idle_timeout: float = 15.0,
@@ -975,8 +980,10 @@ class EstTestServer:
         self.enroll_response_chain = enroll_response_chain
         self.ca = TestCa(
             key_type=ca_key_type, tls_cmc_ra=tls_cmc_ra, tls_include_hostname=tls_hostname_in_cert,
-            intermediate=ca_intermediate, rollover=ca_rollover,
+            intermediate=ca_intermediate, rollover=ca_rollover, name_constraints=ca_name_constraints,
         )
+        self.revocation = (RevocationService(self.ca, host=host, port=revocation_port, ocsp_signer=ocsp_signer)
+                           if revocation else None)
         self.requests: list[RequestRecord] = []
         self.connections_opened = 0
         self.tls_failures = 0
@@ -1016,7 +1023,14 @@ class EstTestServer:
         if self._httpd is not None:
             return self
         ctx = self._ssl_context()
-        httpd = _Server((self.host, self._requested_port), self)
+        if self.revocation is not None:  # first, so that a port in use leaves nothing running
+            self.revocation.start()
+        try:
+            httpd = _Server((self.host, self._requested_port), self)
+        except BaseException:
+            if self.revocation is not None:
+                self.revocation.stop()
+            raise
         httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
         self._httpd = httpd
         self._thread = threading.Thread(
@@ -1029,6 +1043,8 @@ class EstTestServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        if self.revocation is not None:
+            self.revocation.stop()
         httpd.shutdown()
         httpd.server_close()
         with self._lock:
@@ -1152,6 +1168,13 @@ class EstTestServer:
                     fh.write(identity[1])
                 ctx.load_cert_chain(cert_path, key_path)
         return ctx
+
+    def revoke(self, certificate: Any, *, reason: x509.ReasonFlags | None = x509.ReasonFlags.key_compromise) -> None:
+        """Revoke a certificate this server issued (``cryptography`` or ``estcodec`` certificate, or a serial):
+        the CRL lists it and the OCSP responder answers "revoked" from now on."""
+        if isinstance(certificate, Certificate):
+            certificate = x509.load_der_x509_certificate(certificate.to_der())
+        self.ca.revoke(certificate, reason=reason)
 
     def reset_pending(self) -> None:
         """Forget which requests were already answered 202."""
