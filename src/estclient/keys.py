@@ -70,15 +70,11 @@ def key_type_of(key: Union[KeyLike, PublicKey]) -> str:
     """The :data:`KEY_TYPES` name of a private key, a signer or a public key (:class:`ConfigError` when the
     key's type is not one this client can generate)."""
     public: object = key
-    if isinstance(key, Signer) and not isinstance(key, type):
+    if not hasattr(key, "public_bytes"):  # a private key or a signer
         public = key.public_key()
-    elif hasattr(key, "public_key") and not hasattr(key, "public_bytes"):
-        public = key.public_key()  # type: ignore[union-attr]
-    elif hasattr(key, "private_bytes"):
-        public = key.public_key()  # type: ignore[union-attr]
     if isinstance(public, ec.EllipticCurvePublicKey):
         for name, curve in EC_CURVES.items():
-            if curve.name == public.curve.name:
+            if curve().name == public.curve.name:
                 return name
     elif isinstance(public, rsa.RSAPublicKey):
         name = f"rsa-{public.key_size}"
@@ -207,7 +203,7 @@ def private_key_pem(key: KeyLike, password: PasswordLike = None, *, encoding: st
     enc: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(pw) if pw else serialization.NoEncryption())
     fmt = serialization.Encoding.PEM if encoding == "pem" else serialization.Encoding.DER
-    return signer.private_key().private_bytes(fmt, serialization.PrivateFormat.PKCS8, enc)
+    return bytes(signer.private_key().private_bytes(fmt, serialization.PrivateFormat.PKCS8, enc))
 
 
 def write_key_file(path: Union[str, "os.PathLike[str]"], key: KeyLike, password: PasswordLike = None, *,
