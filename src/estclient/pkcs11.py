@@ -498,24 +498,32 @@ def load_signer(uri: str, *, pin: Union[str, bytes, None] = None,
 
 
 def _generate(session: Any, key_type: str, label: str, key_id: bytes) -> Any:
+    """A key pair on the token: private half sensitive, not extractable, private; signing only where the token
+    allows it. Some tokens make every key a sign-and-decrypt key and refuse a template that says otherwise
+    (tpm2-pkcs11 does): then the key is made with the capabilities the token insists on."""
     p11 = _pkcs11()
-    private = {p11.Attribute.SENSITIVE: True, p11.Attribute.EXTRACTABLE: False, p11.Attribute.PRIVATE: True,
-               p11.Attribute.SIGN: True, p11.Attribute.DECRYPT: False, p11.Attribute.UNWRAP: False,
-               p11.Attribute.DERIVE: False}
-    public = {p11.Attribute.VERIFY: True, p11.Attribute.ENCRYPT: False, p11.Attribute.WRAP: False}
-    common: dict[str, Any] = {"store": True, "label": label, "id": key_id,
-                              "private_template": private, "public_template": public}
-    try:
-        if key_type in _CURVE_OIDS:
-            params = session.create_domain_parameters(
-                p11.KeyType.EC, {p11.Attribute.EC_PARAMS: encode(ObjectIdentifier, _CURVE_OIDS[key_type])},
-                local=True)
-            _pub, priv = params.generate_keypair(**common)
-        else:
-            _pub, priv = session.generate_keypair(p11.KeyType.RSA, int(key_type[4:]), **common)
-    except p11.exceptions.PKCS11Error as e:
-        raise TokenError(f"the token could not generate a {key_type} key: {type(e).__name__}") from None
-    return priv
+    flags = p11.MechanismFlag
+    private = {p11.Attribute.SENSITIVE: True, p11.Attribute.EXTRACTABLE: False, p11.Attribute.PRIVATE: True}
+    last: Optional[BaseException] = None
+    for caps in (flags.SIGN | flags.VERIFY, flags.SIGN | flags.VERIFY | flags.ENCRYPT | flags.DECRYPT):
+        kw: dict[str, Any] = {"store": True, "label": label, "id": key_id, "capabilities": caps,
+                              "private_template": private}
+        try:
+            if key_type in _CURVE_OIDS:
+                params = session.create_domain_parameters(
+                    p11.KeyType.EC, {p11.Attribute.EC_PARAMS: encode(ObjectIdentifier, _CURVE_OIDS[key_type])},
+                    local=True)
+                _pub, priv = params.generate_keypair(**kw)
+            else:
+                _pub, priv = session.generate_keypair(p11.KeyType.RSA, int(key_type[4:]), **kw)
+            return priv
+        except (p11.exceptions.GeneralError, p11.exceptions.TemplateInconsistent,
+                p11.exceptions.AttributeValueInvalid) as e:
+            last = e  # the token refused this template: try the next one
+        except p11.exceptions.PKCS11Error as e:
+            last = e
+            break
+    raise TokenError(f"the token could not generate a {key_type} key: {type(last).__name__}")
 
 
 def generate_signer(uri: str, *, key_type: str = "ec-p256", pin: Union[str, bytes, None] = None,
