@@ -125,7 +125,7 @@ def _extensions_in(value: object) -> list[Extension]:
         outer = der_parse(bytes(value))
     except EstcodecError:
         return []
-    if outer.tag != 0x30 or not outer.constructed:
+    if outer.tag_class != "universal" or outer.tag != 16 or not outer.constructed:  # a SEQUENCE
         return []
     found = []
     for child in outer.children:
@@ -594,6 +594,11 @@ class CsrBuilder:
                     return bytes(value.value)
                 return bytes(value.public_bytes())
         return None
+
+    def attribute_oids(self) -> list[str]:
+        """The dotted OIDs of the attributes the request will carry besides extensionRequest and the
+        per-connection challengePassword."""
+        return [oid for oid, _values in self._attributes()]
 
     def extension_oids(self) -> list[str]:
         """The dotted OIDs of the extensions the request will carry, in order."""

@@ -171,3 +171,20 @@ def test_unreadable_key_file_is_a_config_error(tmp_path):
         keys.load_key(str(bad))
     with pytest.raises(ConfigError, match="cannot read"):
         keys.load_key(str(tmp_path / "missing.pem"))
+
+
+def test_extension_request_mixing_extensions_and_bare_oids():
+    """An older server's extensionRequest value that mixes Extensions with bare OIDs: the Extensions are copied
+    (criticality included), the OIDs skipped, as before csr.py read DER through the codec."""
+    from estcodec.csrattrs import CsrAttribute, CsrAttrs
+    from estcodec.pkcs10 import CertificationRequest
+
+    ext = bytes.fromhex("300f0603551d130101ff040530030101ff")  # basicConstraints, critical, cA TRUE
+    bare = bytes.fromhex("06052b0601020a")
+    value = b"\x30" + bytes([len(ext) + len(bare)]) + ext + bare
+    attrs = CsrAttrs([CsrAttribute.of("1.2.840.113549.1.9.14", value)])
+    b = CsrBuilder().common_name("old-server").with_attributes(attrs)
+    assert b.extension_oids() == ["2.5.29.19"]
+    req = CertificationRequest.from_der(b.build()[0])
+    (copied,) = [e for e in req.extensions if e.extn_id == "2.5.29.19"]
+    assert copied.critical is True
