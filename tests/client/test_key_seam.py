@@ -188,3 +188,24 @@ def test_extension_request_mixing_extensions_and_bare_oids():
     req = CertificationRequest.from_der(b.build()[0])
     (copied,) = [e for e in req.extensions if e.extn_id == "2.5.29.19"]
     assert copied.critical is True
+
+
+async def test_fleet_enrolls_opaque_signers():
+    """enroll_many through AsyncEstClient with keys that cannot be exported: each certificate is for its key."""
+    from estclient.client import AsyncEstClient
+    from estclient.config import EstClientConfig, HttpAuth, TrustAnchors
+    from estclient.fleet import enroll_many
+    from estclient.testing import EstTestServer
+
+    signers = [OpaqueSigner(ec.generate_private_key(ec.SECP256R1())) for _ in range(3)]
+    with EstTestServer(auth="basic") as srv:
+        cfg = EstClientConfig(srv.url, trust=TrustAnchors.from_pem(srv.trust_anchor_pem),
+                              http_auth=HttpAuth(srv.username, srv.password), timeout=15.0)
+        async with AsyncEstClient(cfg) as c:
+            builders = [CsrBuilder().common_name(f"fleet-{i}").with_key(s) for i, s in enumerate(signers)]
+            results = [r async for r in enroll_many(c, builders, concurrency=2)]
+    assert len(results) == 3 and all(r.ok for r in results)
+    for r in results:
+        signer = signers[r.index]
+        assert r.issued.certificate.to_cryptography().public_key() == signer.public_key()
+        assert signer.calls >= 1

@@ -264,3 +264,19 @@ def test_uri_parsing() -> None:
     for bad in ("pkcs12:token=x", "pkcs11:token", "pkcs11:token=a;token=b", "pkcs11:object=%zz"):
         with pytest.raises(ConfigError):
             parse_uri(bad)
+
+
+def test_uri_parsing_never_fails_otherwise() -> None:
+    """Any text ends in a Pkcs11Uri or a ConfigError (seeded, bounded)."""
+    import random
+
+    from estclient.pkcs11 import Pkcs11Uri, parse_uri
+
+    rng = random.Random(18)
+    alphabet = "pkcs11:;?&=%0aFzé/ \x00"
+    for _ in range(3000):
+        text = "pkcs11:" + "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
+        try:
+            assert isinstance(parse_uri(text), Pkcs11Uri)
+        except ConfigError:
+            pass
