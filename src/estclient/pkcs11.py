@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -87,11 +88,12 @@ class Pkcs11Uri:
         return f"{what} on token {self.token!r}" if self.token is not None else what
 
 
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def _pct(value: str, where: str) -> bytes:
-    if "%" in value:
-        for i in range(len(value)):
-            if value[i] == "%" and not all(c in "0123456789abcdefABCDEF" for c in value[i + 1:i + 3].ljust(2, "x")):
-                raise ConfigError(f"bad percent-encoding in the pkcs11 URI's {where}")
+    if _BAD_PERCENT.search(value):
+        raise ConfigError(f"bad percent-encoding in the pkcs11 URI's {where}")
     return unquote_to_bytes(value)
 
 
