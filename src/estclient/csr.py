@@ -30,7 +30,7 @@ from estcodec.signer import Signer, SoftwarePrivateKey, as_signer, is_signer
 from estcodec.x509 import AlgorithmIdentifier, Extension
 
 from .errors import ConfigError
-from .keys import EC_CURVES, KEY_TYPES, generate_software_key
+from .keys import KEY_TYPES, generate_software_key
 
 __all__ = ["CsrBuilder", "KEY_TYPES", "OID", "DEFAULT_KEYGEN_CAPABILITIES"]
 
