@@ -38,11 +38,11 @@ from pathlib import Path
 from typing import Any, Callable, Generator, Union
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from . import _atomic
 from .config import ClientIdentity
-from .csr import _CURVES, KEY_TYPES, CsrBuilder
+from .csr import CsrBuilder
+from .keys import KEY_TYPES, key_type_of, private_key_pem
 from ._polling import DEFAULT_MIN_RETRY_DELAY, MAX_WAIT_LIMIT, PendingWait
 from .errors import ConfigError, EstError, PendingTimeout, ProtocolError
 
@@ -65,6 +65,7 @@ __all__ = [
     "previous_path",
     "renewal_csr",
     "key_type_of",
+    "renewal_csr_for",
 ]
 
 log = logging.getLogger("estclient.renewal")
@@ -393,48 +394,36 @@ class _RenewalCsr(CsrBuilder):
         return self._renewal_subject
 
 
-def key_type_of(private_key: Any) -> str:
-    """The :data:`estclient.csr.KEY_TYPES` name of a ``cryptography`` private key."""
-    if isinstance(private_key, ec.EllipticCurvePrivateKey):
-        # every curve CsrBuilder can make (brainpool included), by the name cryptography gives it
-        name = {curve.name: kt for kt, curve in _CURVES.items()}.get(private_key.curve.name)
-        if name:
-            return name
-    elif isinstance(private_key, rsa.RSAPrivateKey):
-        name = f"rsa-{private_key.key_size}"
-        if name in KEY_TYPES:
-            return name
-    elif isinstance(private_key, ed25519.Ed25519PrivateKey):
-        return "ed25519"
-    elif isinstance(private_key, ed448.Ed448PrivateKey):
-        return "ed448"
-    raise ConfigError("the current key's type cannot be generated again; set RenewalConfig.key_type")
+def renewal_csr_for(certificate: Any, *, copy_extensions: bool = False) -> CsrBuilder:
+    """A CSR builder without a key for re-enrolling ``certificate`` (a ``cryptography`` certificate): its
+    subject byte for byte and its subjectAltName (with ``copy_extensions`` also keyUsage and extendedKeyUsage),
+    as RFC 7030 §4.2.2 wants. Give it a key with ``key_type`` or ``with_key`` (any signer, a token key too)."""
+    from estcodec.x509 import Certificate
+
+    builder = _RenewalCsr(certificate.subject)
+    wanted = {_SAN, _KU, _EKU} if copy_extensions else {_SAN}
+    for ext in Certificate.from_der(certificate.public_bytes(serialization.Encoding.DER)).extensions:
+        if ext.oid in wanted:
+            builder.add_extension(ext.oid, bytes(ext.value), critical=bool(ext.critical))
+    return builder
 
 
 def renewal_csr(identity: ClientIdentity, config: RenewalConfig) -> CsrBuilder:
     """A CSR builder for re-enrolling ``identity``: same subject and subjectAltName (and, with
     ``copy_extensions``, keyUsage and extendedKeyUsage), a new key of ``config.key_type`` (default: the current
     key's type) or, with ``new_key=False``, the current key."""
-    from estcodec.x509 import Certificate
-
-    cert = identity.certificate
-    builder = _RenewalCsr(cert.subject)
-    wanted = {_SAN, _KU, _EKU} if config.copy_extensions else {_SAN}
-    for ext in Certificate.from_der(cert.public_bytes(serialization.Encoding.DER)).extensions:
-        if ext.oid in wanted:
-            builder.add_extension(ext.oid, bytes(ext.value), critical=bool(ext.critical))
+    builder = renewal_csr_for(identity.certificate, copy_extensions=config.copy_extensions)
     current_key = identity.private_key()
     if config.new_key:
         builder.key_type(config.key_type or key_type_of(current_key))
-        builder.private_key  # generate now (in the caller's worker thread for the async scheduler)
+        builder.signer  # generate now (in the caller's worker thread for the async scheduler)
     else:
         builder.with_key(current_key)
     return builder
 
 
 def _key_pem(private_key: Any, password: bytes | None) -> bytes:
-    enc: Any = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
-    return private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+    return private_key_pem(private_key, password)
 
 
 def _public_der(key: Any) -> bytes:
@@ -489,8 +478,11 @@ def _chain_pem(cert_pem: bytes) -> bytes:
 
 
 def _issue_pair(issued: Any, builder: CsrBuilder, old: ClientIdentity, password: bytes | None) -> ClientIdentity:
+    key = builder.signer
+    if not key.exportable:  # a file store keeps the key in a file: a token key renews on its token
+        raise ConfigError("the renewal file store needs a key that can be written to a file; renew a token key "
+                          "with estclient.pkcs11.renew_on_token")
     cert = issued.certificate
-    key = builder.private_key
     if cert.public_key_info.to_der() != _public_der(key.public_key()):
         raise ProtocolError("the re-enrollment response holds no certificate for the requested key")
     cert_pem = issued.to_pem().encode("ascii")

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 
 from . import oids as _oids
 from .errors import DecodeError, Error
-from .signer import SignatureScheme, as_signer
+from .signer import SignatureScheme, Signer, as_signer
 from .schema import Integer, Sequence, decode, encode, field
 from .x509 import AlgorithmIdentifier, SubjectPublicKeyInfo
 
@@ -202,9 +202,18 @@ def compute_digest(h: hashes.HashAlgorithm, data: bytes) -> bytes:
     return ctx.finalize()
 
 
+def _key_of(key):
+    """A signer's public key (it names the key type); any other key as it is."""
+    if isinstance(key, Signer) and not isinstance(key, type):
+        return key.public_key()
+    return key
+
+
 def default_hash_for_key(key) -> Optional[hashes.HashAlgorithm]:
     """The hash we sign with when none is named: SHA-256 for RSA, the curve's strength for ECDSA (P-384 ->
-    SHA-384, P-521 -> SHA-512), None for Ed25519/Ed448 (they hash internally)."""
+    SHA-384, P-521 -> SHA-512), None for Ed25519/Ed448 (they hash internally). ``key`` may be a
+    :class:`estcodec.signer.Signer`."""
+    key = _key_of(key)
     if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey,
                         ed448.Ed448PrivateKey, ed448.Ed448PublicKey)):
         return None
@@ -226,6 +235,7 @@ def cms_digest_algorithm(key, h: HashLike = None) -> hashes.HashAlgorithm:
     hh = _as_hash(h)
     if hh is not None:
         return hh
+    key = _key_of(key)
     if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
         return hashes.SHA512()
     if isinstance(key, (ed448.Ed448PrivateKey, ed448.Ed448PublicKey)):
