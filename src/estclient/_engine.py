@@ -287,6 +287,15 @@ class FlowEngine(Generic[C]):
         self._slots.release()  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------------------------- the adapters
+    def _send_on(self, channel: Channel, transmit: _Transmit[Channel]) -> Received:
+        """Where every request of the sync client goes out (``transmit.request`` is the EstRequest); a subclass
+        may look at what comes back (the CLI keeps the Full PKI Response for ``--response-out``)."""
+        return channel.send(transmit.request, transmit.credentials, transmit.deadline)
+
+    async def _asend_on(self, channel: AsyncChannel, transmit: _Transmit[AsyncChannel]) -> Received:
+        """As :meth:`_send_on`, for the async client."""
+        return await channel.send(transmit.request, transmit.credentials, transmit.deadline)
+
     def _drive_sync(self, run: _Run[T]) -> T:
         """Execute ``run`` with blocking calls."""
         value: Any = None
@@ -299,7 +308,7 @@ class FlowEngine(Generic[C]):
             value, error = None, None
             try:
                 if isinstance(io, _Transmit):
-                    value = io.channel.send(io.request, io.credentials, io.deadline)
+                    value = self._send_on(io.channel, io)
                 elif isinstance(io, _Acquire):
                     self._slots.acquire()  # type: ignore[attr-defined]
                 elif isinstance(io, _Pause):
@@ -332,7 +341,7 @@ class FlowEngine(Generic[C]):
             value, error = None, None
             try:
                 if isinstance(io, _Transmit):
-                    value = await io.channel.send(io.request, io.credentials, io.deadline)
+                    value = await self._asend_on(io.channel, io)
                 elif isinstance(io, _Acquire):
                     await self._slots.acquire()  # type: ignore[attr-defined]
                 elif isinstance(io, _Pause):
