@@ -2,17 +2,17 @@
 
 :func:`identify` tells which structure some DER/BER bytes hold, by shape (never by file name or PEM label):
 
-=================  ======================================================================================
-``certificate``    X.509 certificate (RFC 5280)
-``csr``            PKCS#10 certification request (RFC 2986)
-``certs-only``     CMS SignedData without content or signers, carrying certificates (RFC 7030 §4.1.3)
-``csr-attributes`` EST CSR attributes (RFC 7030 §4.5.2, RFC 9908)
-``pki-data``       CMC PKIData, signed (Full PKI Request) or bare (RFC 5272 §3.2)
-``pki-response``   CMC PKIResponse, signed (Full PKI Response) or bare (RFC 5272 §4.2)
-``enveloped-data`` CMS EnvelopedData / AuthEnvelopedData (RFC 5652 §6, RFC 5083)
-``private-key``    PKCS#8 / OneAsymmetricKey, PKCS#1 RSA, SEC1 EC, or encrypted PKCS#8 (never printed)
-``signed-data``    any other CMS SignedData
-=================  ======================================================================================
+====================  ======================================================================================
+``certificate``       X.509 certificate (RFC 5280)
+``csr``               PKCS#10 certification request (RFC 2986)
+``certs-only``        CMS SignedData without content or signers, carrying certificates (RFC 7030 §4.1.3)
+``csr-attributes``    EST CSR attributes (RFC 7030 §4.5.2, RFC 9908)
+``pki-data``          CMC PKIData, signed (Full PKI Request) or bare (RFC 5272 §3.2)
+``pki-response``      CMC PKIResponse, signed (Full PKI Response) or bare (RFC 5272 §4.2)
+``enveloped-data``    CMS EnvelopedData / AuthEnvelopedData (RFC 5652 §6, RFC 5083)
+``private-key``       PKCS#8 / OneAsymmetricKey, PKCS#1 RSA, SEC1 EC, or encrypted PKCS#8 (never printed)
+``signed-data``       any other CMS SignedData
+====================  ======================================================================================
 
 :func:`summarize` turns them into a plain ``dict`` (JSON-ready: strings, numbers, booleans, lists, dicts) and
 :func:`format_text` into readable lines. Input is DER, BER, PEM (every block of a PEM file is shown) or base64.
