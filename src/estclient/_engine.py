@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, TypeVar, Un
 
 from . import flows as F
 from ._deadline import Deadline, expired
+from ._limits import AsyncSlots, ThreadSlots
 from .config import EstClientConfig
 from .errors import TlsConfigError
 from .protocol import EstRequest
@@ -95,6 +96,7 @@ class FlowEngine(Generic[C]):
 
     _transport: Transport | AsyncTransport
     _client: C | None
+    _slots: ThreadSlots | AsyncSlots  # the client's queue of operations (see _limits)
 
     def __init__(self, config: EstClientConfig) -> None:
         if not isinstance(config, EstClientConfig):
@@ -284,7 +286,7 @@ class FlowEngine(Generic[C]):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _release(self) -> None:
-        self._slots.release()  # type: ignore[attr-defined]
+        self._slots.release()
 
     # ------------------------------------------------------------------------------------- the adapters
     def _send_on(self, channel: Channel, transmit: _Transmit[Channel]) -> Received:
@@ -310,7 +312,7 @@ class FlowEngine(Generic[C]):
                 if isinstance(io, _Transmit):
                     value = self._send_on(io.channel, io)
                 elif isinstance(io, _Acquire):
-                    self._slots.acquire()  # type: ignore[attr-defined]
+                    cast(ThreadSlots, self._slots).acquire()
                 elif isinstance(io, _Pause):
                     if io.stop is None:
                         time.sleep(io.seconds)
@@ -343,7 +345,7 @@ class FlowEngine(Generic[C]):
                 if isinstance(io, _Transmit):
                     value = await self._asend_on(io.channel, io)
                 elif isinstance(io, _Acquire):
-                    await self._slots.acquire()  # type: ignore[attr-defined]
+                    await cast(AsyncSlots, self._slots).acquire()
                 elif isinstance(io, _Pause):
                     if io.stop is None:
                         await asyncio.sleep(io.seconds)
