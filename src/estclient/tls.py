@@ -70,8 +70,10 @@ def connection_info(ssl_object: Any) -> ConnectionInfo:
 
 def _peer_chain(ssl_object: Any) -> tuple[bytes, ...]:
     """The peer's chain as DER, leaf first: the verified chain (public in Python 3.13, a method of the low-level
-    socket before), else the leaf alone."""
-    getter = getattr(ssl_object, "get_verified_chain", None)
+    object before: ``_ssl._SSLSocket`` itself for the sync client, ``ssl.SSLObject._sslobj`` for the async one),
+    else the leaf alone."""
+    getter = getattr(ssl_object, "get_verified_chain", None) or getattr(
+        getattr(ssl_object, "_sslobj", None), "get_verified_chain", None)  # ssl.SSLObject before 3.13
     try:
         if getter is not None:
             chain = [c if isinstance(c, bytes) else c.public_bytes(_ENCODING_DER) for c in getter() or ()]

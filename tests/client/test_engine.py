@@ -86,6 +86,33 @@ def test_both_drivers_run_the_same_flow_with_the_same_results() -> None:
     assert [op for op, _ in sync_wire].count("simpleenroll") >= 2 and ("simpleenroll", 202) in sync_wire
 
 
+def test_the_transport_reports_the_connection_with_each_response() -> None:
+    # the seam gives the flows the TLS version, tls-unique (TLS 1.2 only) and the verified peer chain
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    def flow(cfg: EstClientConfig, state: F.FlowState) -> F.Flow:
+        rec = yield F.Send(P.build_cacerts_request(), pinned=True, tls12_only=True)
+        return rec.connection
+
+    with EstTestServer(auth=None) as srv:
+        cfg = conf(srv)
+        with EstClient(cfg) as c:
+            sync_info = c._run(flow(c.config, c._state))
+
+        async def run() -> Any:
+            async with AsyncEstClient(cfg) as c:
+                return await c._run(flow(c.config, c._state))
+
+        async_info = asyncio.run(run())
+        anchor = x509.load_pem_x509_certificate(srv.trust_anchor_pem).public_bytes(Encoding.DER)
+    for info in (sync_info, async_info):
+        assert info.version == "TLSv1.2" and info.tls_unique and len(info.tls_unique) >= 12
+        leaf = x509.load_der_x509_certificate(info.peer_chain[0])
+        assert leaf.issuer == x509.load_der_x509_certificate(anchor).subject and info.peer_chain[0] != anchor
+    assert sync_info.peer_chain == async_info.peer_chain and sync_info.tls_unique != async_info.tls_unique
+
+
 def test_renewal_is_a_flow_of_the_same_engine() -> None:
     # no drive loop of its own: the scheduler hands its flow to the client (stop event included)
     import inspect
