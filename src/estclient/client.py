@@ -71,7 +71,7 @@ def _keygen_error(exc: ValueError, signer_trust: object) -> EstError:
 class EstClient(FlowEngine[Channel]):
     """Synchronous EST client (RFC 7030). Use as a context manager, or call :meth:`close`.
 
-    ``transport`` replaces HTTP over httpx (see :mod:`estclient.transport`). Every operation raises
+    ``transport`` replaces HTTP over httpx (a :class:`~estclient.transport.Transport`). Every operation raises
     :class:`estclient.errors.EstError` subclasses only. Several threads may share one client (at most
     ``max_connections`` operations run at a time, the others queue first come first served).
     """
@@ -221,8 +221,9 @@ class _OperationState:
 
 
 class AsyncEstClient(FlowEngine[AsyncChannel]):
-    """Asynchronous EST client: the same operations as :class:`EstClient`, as coroutines. Safe to use from
-    many tasks at once (connections are pooled; channel-bound requests get their own connection)."""
+    """Asynchronous EST client: the same operations as :class:`EstClient`, as coroutines, run by the same flow
+    engine. Safe to use from many tasks at once (connections are pooled; channel-bound requests get their own
+    connection). ``transport`` replaces HTTP over httpx (an :class:`~estclient.transport.AsyncTransport`)."""
 
     def __init__(self, config: EstClientConfig, *, transport: AsyncTransport | None = None) -> None:
         super().__init__(config)
