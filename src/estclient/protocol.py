@@ -411,7 +411,7 @@ def spki_of(key_or_csr: Any) -> bytes | None:
     else:
         pub = key_or_csr
     try:
-        return pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return bytes(pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
     except (AttributeError, TypeError, ValueError):
         return None
 
@@ -785,7 +785,7 @@ def _unwrap_key(encrypted: bytes, *, signer_trust: Any, verify_signer: bool, **k
         raise ProtocolError(
             f"serverkeygen: the encrypted key could not be unwrapped: {type(exc).__name__}: {str(exc)[:200]}{hint}"
         ) from exc
-    return info.to_der()
+    return bytes(info.to_der())
 
 
 def _is_certs_only(der: bytes) -> bool:

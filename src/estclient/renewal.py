@@ -2,8 +2,9 @@
 
 :class:`RenewalScheduler` (a background thread, over :class:`~estclient.EstClient`) and
 :class:`AsyncRenewalScheduler` (an asyncio task, over :class:`~estclient.AsyncEstClient`) run the same
-renewal flow, written once as a generator that yields commands (emit an event, wait, re-enroll, do blocking
-file work, switch the client's identity) which each scheduler carries out in its own way.
+renewal flow, written once as a flow of the client's engine (:mod:`estclient.flows`): it yields the engine's
+commands (call the event callback, do blocking file work in a worker thread, wait, run the re-enrollment as an
+operation of its own, switch the client's identity), and the client runs it as it runs its own operations.
 
 Every ``check_interval`` seconds the scheduler loads the certificate and key from ``cert_path`` and
 ``key_path``. When the certificate expires within ``renewal_threshold`` seconds it builds a CSR with the same
@@ -28,22 +29,23 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as _dt
-import inspect
 import logging
 import os
 import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Generator, Union
+from typing import Any, Callable, Generator
 
 from cryptography.hazmat.primitives import serialization
 
 from . import _atomic
+from . import flows as F
+from ._engine import Stopped as _Stopped
 from .config import ClientIdentity
 from .csr import CsrBuilder
 from .keys import KEY_TYPES, key_type_of, private_key_pem
-from ._polling import DEFAULT_MIN_RETRY_DELAY, MAX_WAIT_LIMIT, PendingWait
+from ._polling import DEFAULT_MIN_RETRY_DELAY, DEFAULT_RETRY_AFTER, MAX_WAIT_LIMIT, PendingWait
 from .errors import ConfigError, EstError, PendingTimeout, ProtocolError
 
 __all__ = [
@@ -70,8 +72,8 @@ __all__ = [
 
 log = logging.getLogger("estclient.renewal")
 
-#: Seconds to wait after a 202 without a usable Retry-After.
-DEFAULT_PENDING_DELAY = 60.0
+#: Seconds to wait after a 202 without a usable Retry-After: the client's one 202 policy (estclient._polling).
+DEFAULT_PENDING_DELAY = DEFAULT_RETRY_AFTER
 
 _SAN, _KU, _EKU = "2.5.29.17", "2.5.29.15", "2.5.29.37"
 
@@ -432,41 +434,7 @@ def _public_der(key: Any) -> bytes:
 
 # ---------------------------------------------------------------------------------------------------- flow
 
-# Commands the renewal flow yields; each scheduler carries them out.
-
-
-@dataclass(frozen=True)
-class _Emit:
-    event: RenewalEvent
-
-
-@dataclass(frozen=True)
-class _Wait:
-    seconds: float  # result: True when the scheduler is stopping
-
-
-@dataclass(frozen=True)
-class _Blocking:
-    fn: Callable[..., Any]  # result: fn(*args); sync: called; async: run in a worker thread
-    args: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class _Reenroll:
-    csr: Any  # result: Issued | Pending, or the EstError is thrown into the flow
-
-
-@dataclass(frozen=True)
-class _UseIdentity:
-    identity: ClientIdentity
-
-
-_Command = Union[_Emit, _Wait, _Blocking, _Reenroll, _UseIdentity]
-_Flow = Generator[_Command, Any, Any]
-
-
-class _Stopped(Exception):
-    pass
+_Flow = Generator[Any, Any, Any]  # a flow of the client's engine (estclient.flows)
 
 
 def _chain_pem(cert_pem: bytes) -> bytes:
@@ -519,25 +487,23 @@ class _Core:
         current = self.client.config.client_identity
         return current is None or current.cert_pem != identity.cert_pem or current.key_pem != identity.key_pem
 
-    @staticmethod
-    def _install(client: Any, identity: ClientIdentity) -> None:
-        # The client's configuration is immutable: give it a new one with the new identity, and drop the TLS
-        # contexts built for the old one. The caller then closes the pooled connections.
-        setter = getattr(client, "set_client_identity", None)
-        if setter is not None:
-            setter(identity)
+    def _emit(self, event: RenewalEvent) -> _Flow:
+        """Give ``event`` to the callback (a coroutine function is awaited by the async client); what it raises
+        is logged and ignored."""
+        cb = self.config.event_callback
+        if cb is None:
             return
-        client.config = dataclasses.replace(client.config, client_identity=identity)
-        contexts = getattr(client, "_contexts", None)
-        if contexts is not None:
-            contexts.clear()
+        try:
+            yield F.Call(cb, (event,))
+        except Exception:
+            _report_callback_error()
 
     def flow(self, force: bool) -> _Flow:
         cfg = self.config
-        yield _Emit(CheckStarted())
-        identity: ClientIdentity = yield _Blocking(self._load, ())
+        yield from self._emit(CheckStarted())
+        identity: ClientIdentity = yield F.Call(self._load, (), blocking=True)
         if self._needs_identity(identity):
-            yield _UseIdentity(identity)
+            yield F.UseIdentity(identity)
         expires_at = identity.certificate.not_valid_after_utc
         remaining = (expires_at - _dt.datetime.now(_dt.timezone.utc)).total_seconds()
         if remaining > cfg.renewal_threshold and not force:
@@ -547,30 +513,33 @@ class _Core:
             log.warning("certificate %s expired %.0f s ago; the server may refuse to re-enroll with it",
                         self.cert_path, -remaining)
         log.info("certificate %s expires at %s: renewing", self.cert_path, expires_at.isoformat())
-        yield _Emit(RenewalNeeded(expires_at))
-        yield _Emit(RenewalStarted())
-        builder = yield _Blocking(renewal_csr, (identity, cfg))
+        yield from self._emit(RenewalNeeded(expires_at))
+        yield from self._emit(RenewalStarted())
+        builder = yield F.Call(renewal_csr, (identity, cfg), blocking=True)
+
+        def reenroll(config: Any, state: F.FlowState) -> F.Flow:  # /simplereenroll, an operation of its own
+            return F.enroll(config, state, builder, reenroll=True)
+
         last_error: BaseException | None = None
         attempts = cfg.max_retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                wait = PendingWait(cfg.max_pending_wait, default_delay=DEFAULT_PENDING_DELAY, what="re-enrollment",
-                                   limit_name="max_pending_wait",
+                wait = PendingWait(cfg.max_pending_wait, what="re-enrollment", limit_name="max_pending_wait",
                                    min_delay=getattr(self.client.config, "min_retry_delay", DEFAULT_MIN_RETRY_DELAY))
-                result = yield _Reenroll(builder)
+                result = yield F.Operation(reenroll)
                 while not hasattr(result, "certificate"):  # Pending: repeat the same request later
                     delay = wait.next_delay(result.retry_after)
                     log.info("re-enrollment pending: repeating in %.0f s", delay)
-                    yield _Emit(RenewalPending(delay))
-                    if (yield _Wait(delay)):
+                    yield from self._emit(RenewalPending(delay))
+                    if (yield F.Sleep(delay)):
                         raise _Stopped
-                    result = yield _Reenroll(builder)
+                    result = yield F.Operation(reenroll)
                 new_identity = _issue_pair(result, builder, identity, cfg.key_password)
-                yield _Blocking(self._save, (new_identity,))
-                yield _UseIdentity(new_identity)
+                yield F.Call(self._save, (new_identity,), blocking=True)
+                yield F.UseIdentity(new_identity)
                 log.info("renewed %s: serial %x, valid until %s", self.cert_path,
                          result.certificate.serial_number, result.certificate.not_after.isoformat())
-                yield _Emit(RenewalSucceeded(result.certificate))
+                yield from self._emit(RenewalSucceeded(result.certificate))
                 return result.certificate
             except EstError as exc:
                 last_error = exc
@@ -580,12 +549,12 @@ class _Core:
                 else:
                     log.warning("renewal attempt %d/%d failed: %s; retrying in %.1f s", attempt, attempts, exc,
                                 retry_in)
-                yield _Emit(RenewalFailed(exc, attempt, retry_in))
-                if retry_in is not None and (yield _Wait(retry_in)):
+                yield from self._emit(RenewalFailed(exc, attempt, retry_in))
+                if retry_in is not None and (yield F.Sleep(retry_in)):
                     raise _Stopped from None
         assert last_error is not None
         log.error("renewal of %s failed after %d attempts; keeping the current pair", self.cert_path, attempts)
-        yield _Emit(RenewalExhausted(last_error))
+        yield from self._emit(RenewalExhausted(last_error))
         raise last_error
 
 
@@ -656,7 +625,7 @@ class RenewalScheduler:
             self._stop.clear()  # a stopped scheduler can still be asked to check once
         with self._lock:
             try:
-                return self._drive(self._core.flow(force))
+                return self._core.client._run(self._core.flow(force), stop=self._stop)
             except _Stopped:
                 return None
 
@@ -672,51 +641,6 @@ class RenewalScheduler:
             if self._stop.wait(self.config.check_interval):
                 break
         log.info("renewal scheduler stopped")
-
-    def _emit(self, event: RenewalEvent) -> None:
-        cb = self.config.event_callback
-        if cb is None:
-            return
-        try:
-            result = cb(event)
-            if inspect.isawaitable(result):
-                raise TypeError("a coroutine event_callback needs AsyncRenewalScheduler")
-        except Exception:
-            _report_callback_error()
-
-    def _drive(self, flow: _Flow) -> Any:
-        result: Any = None
-        error: BaseException | None = None
-        try:
-            while True:
-                try:
-                    cmd = flow.throw(error) if error is not None else flow.send(result)
-                except StopIteration as stop:
-                    return stop.value
-                result, error = None, None
-                if isinstance(cmd, _Emit):
-                    self._emit(cmd.event)
-                elif isinstance(cmd, _Wait):
-                    result = self._stop.wait(cmd.seconds)
-                elif isinstance(cmd, _Blocking):
-                    try:
-                        result = cmd.fn(*cmd.args)
-                    except EstError as exc:
-                        error = exc
-                elif isinstance(cmd, _Reenroll):
-                    if self._stop.is_set():
-                        raise _Stopped
-                    try:
-                        result = self._core.client.simple_reenroll(cmd.csr)
-                    except EstError as exc:
-                        error = exc
-                elif isinstance(cmd, _UseIdentity):
-                    self._core._install(self._core.client, cmd.identity)
-                    self._core.client.close()
-                else:  # pragma: no cover
-                    raise AssertionError(f"unknown renewal command {cmd!r}")
-        finally:
-            flow.close()
 
 
 # ---------------------------------------------------------------------------------------------------- async
@@ -804,7 +728,7 @@ class AsyncRenewalScheduler:
             self._lock = asyncio.Lock()
         async with self._lock:
             try:
-                return await self._drive(self._core.flow(force))
+                return await self._core.client._run(self._core.flow(force), stop=self._event())
             except _Stopped:
                 return None
 
@@ -815,48 +739,3 @@ class AsyncRenewalScheduler:
         except asyncio.TimeoutError:
             return False
         return True
-
-    async def _emit(self, event: RenewalEvent) -> None:
-        cb = self.config.event_callback
-        if cb is None:
-            return
-        try:
-            result = cb(event)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            _report_callback_error()
-
-    async def _drive(self, flow: _Flow) -> Any:
-        result: Any = None
-        error: BaseException | None = None
-        try:
-            while True:
-                try:
-                    cmd = flow.throw(error) if error is not None else flow.send(result)
-                except StopIteration as stop:
-                    return stop.value
-                result, error = None, None
-                if isinstance(cmd, _Emit):
-                    await self._emit(cmd.event)
-                elif isinstance(cmd, _Wait):
-                    result = await self._wait(cmd.seconds)
-                elif isinstance(cmd, _Blocking):
-                    try:
-                        result = await asyncio.to_thread(cmd.fn, *cmd.args)
-                    except EstError as exc:
-                        error = exc
-                elif isinstance(cmd, _Reenroll):
-                    if self._event().is_set():
-                        raise _Stopped
-                    try:
-                        result = await self._core.client.simple_reenroll(cmd.csr)
-                    except EstError as exc:
-                        error = exc
-                elif isinstance(cmd, _UseIdentity):
-                    self._core._install(self._core.client, cmd.identity)
-                    await self._core.client.aclose()
-                else:  # pragma: no cover
-                    raise AssertionError(f"unknown renewal command {cmd!r}")
-        finally:
-            flow.close()
