@@ -412,27 +412,28 @@ def wait_for_result(out: Output, attempt_once: Callable[[], Any], *, max_wait: f
     from ._polling import PendingWait
     from .errors import PendingTimeout
 
-    wait = PendingWait(max_wait, min_delay=min_delay, what="request", limit_name="--max-wait")
     interrupt = threading.Event()
+    wait = PendingWait(max_wait, min_delay=min_delay, what="request", limit_name="--max-wait",
+                       on_wait=lambda delay, attempt: _sleep_with_progress(out, delay, wait.left, attempt, interrupt))
     while True:
         result = attempt_once()
         retry_after = is_pending(result)
         if retry_after is None:
             return result
         try:
-            delay = wait.next_delay(retry_after)
+            wait.next_delay(retry_after)  # the policy's hook waits, showing the countdown
         except PendingTimeout as exc:
             hint = "" if max_wait else " (give --max-wait SECONDS to wait for it)"
             raise CliError(EXIT_PENDING, f"{exc}{hint}") from None
-        _sleep_with_progress(out, delay, wait.left, wait.attempts, interrupt)
 
 
 def _retry_delay(result: Any) -> float | None:
     """Retry delay of an HTTP 202 answer (the same request is repeated, RFC 7030 §4.2.3), else None."""
+    from ._polling import DEFAULT_RETRY_AFTER
     from .protocol import Pending
 
     if isinstance(result, Pending):
-        return result.retry_after if result.retry_after is not None else 5.0
+        return result.retry_after if result.retry_after is not None else DEFAULT_RETRY_AFTER
     return None
 
 
@@ -603,16 +604,9 @@ def cmd_cacerts(args: argparse.Namespace) -> int:
 def _ca_role(cert: Any) -> str:
     """``root`` (self-signed), ``key-update`` (self-issued, signed by another key: RFC 4210 rollover
     certificates) or ``intermediate``."""
-    from cryptography.exceptions import InvalidSignature
+    from estcodec.pkix import ca_role
 
-    c = cert.to_cryptography()
-    if c.subject != c.issuer:
-        return "intermediate"
-    try:
-        c.verify_directly_issued_by(c)
-        return "root"
-    except (InvalidSignature, ValueError, TypeError):
-        return "key-update"
+    return ca_role(cert)
 
 
 def cmd_csrattrs(args: argparse.Namespace) -> int:

@@ -882,7 +882,7 @@ def _parse(sources: Iterable[str] | str | _Node) -> _Node:
     if isinstance(sources, dict):
         return sources  # already parsed: what asn1tools.parse_string / parse_files return
     try:
-        import asn1tools  # type: ignore[import-untyped]  # an optional extra without type information
+        import asn1tools
     except ImportError as exc:  # pragma: no cover - the optional extra
         raise CompileError("estcodec.asn1 needs asn1tools to parse ASN.1 (pip install 'estclient[asn1]')") from exc
     if isinstance(sources, (str, os.PathLike)):
