@@ -412,7 +412,8 @@ class HttpxChannel:
         with deadline.active(), s.errors(request, deadline):
             auth = s.auth(credentials)
             built = s.build(self._client, request, deadline)
-            response = self._client.send(built, auth=auth, stream=True) if auth else self._client.send(built, stream=True)
+            response = (self._client.send(built, auth=auth, stream=True) if auth
+                        else self._client.send(built, stream=True))
             try:
                 info = _conn_info(response)
                 if response.status_code == 401:

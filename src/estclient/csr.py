@@ -214,42 +214,42 @@ class CsrBuilder:
         self._memo: dict[bytes, bytes] = {}
 
     # -- subject
-    def _rdn(self, oid: Any, value: str) -> "CsrBuilder":
+    def _rdn(self, oid: Any, value: str) -> CsrBuilder:
         if not isinstance(value, str) or not value:
             raise ConfigError("subject attribute values must be non-empty strings")
         self._subject.append((oid, value))
         return self
 
-    def common_name(self, value: str) -> "CsrBuilder":
+    def common_name(self, value: str) -> CsrBuilder:
         return self._rdn(NameOID.COMMON_NAME, value)
 
-    def organization(self, value: str) -> "CsrBuilder":
+    def organization(self, value: str) -> CsrBuilder:
         return self._rdn(NameOID.ORGANIZATION_NAME, value)
 
-    def organizational_unit(self, value: str) -> "CsrBuilder":
+    def organizational_unit(self, value: str) -> CsrBuilder:
         return self._rdn(NameOID.ORGANIZATIONAL_UNIT_NAME, value)
 
-    def country(self, value: str) -> "CsrBuilder":
+    def country(self, value: str) -> CsrBuilder:
         if not isinstance(value, str) or len(value) != 2 or not value.isalpha():
             raise ConfigError("country must be a two-letter code")
         return self._rdn(NameOID.COUNTRY_NAME, value.upper())
 
-    def state(self, value: str) -> "CsrBuilder":
+    def state(self, value: str) -> CsrBuilder:
         return self._rdn(NameOID.STATE_OR_PROVINCE_NAME, value)
 
-    def locality(self, value: str) -> "CsrBuilder":
+    def locality(self, value: str) -> CsrBuilder:
         return self._rdn(NameOID.LOCALITY_NAME, value)
 
-    def serial_number(self, value: str) -> "CsrBuilder":
+    def serial_number(self, value: str) -> CsrBuilder:
         return self._rdn(NameOID.SERIAL_NUMBER, value)
 
     # -- subjectAltName
-    def san_dns(self, *names: str) -> "CsrBuilder":
+    def san_dns(self, *names: str) -> CsrBuilder:
         for n in names:
             self._sans.append(x509.DNSName(n))
         return self
 
-    def san_ip(self, *addresses: Any) -> "CsrBuilder":
+    def san_ip(self, *addresses: Any) -> CsrBuilder:
         for a in addresses:
             try:
                 self._sans.append(x509.IPAddress(ipaddress.ip_address(a)))
@@ -257,18 +257,18 @@ class CsrBuilder:
                 raise ConfigError(f"not an IP address: {a!r}") from None
         return self
 
-    def san_email(self, *addresses: str) -> "CsrBuilder":
+    def san_email(self, *addresses: str) -> CsrBuilder:
         for a in addresses:
             self._sans.append(x509.RFC822Name(a))
         return self
 
-    def san_uri(self, *uris: str) -> "CsrBuilder":
+    def san_uri(self, *uris: str) -> CsrBuilder:
         for u in uris:
             self._sans.append(x509.UniformResourceIdentifier(u))
         return self
 
     # -- usages
-    def key_usage(self, *usages: str) -> "CsrBuilder":
+    def key_usage(self, *usages: str) -> CsrBuilder:
         """Key usage names: digital_signature, content_commitment, key_encipherment, data_encipherment,
         key_agreement, key_cert_sign, crl_sign, encipher_only, decipher_only."""
         bad = [u for u in usages if u not in _KEY_USAGE_FLAGS]
@@ -277,7 +277,7 @@ class CsrBuilder:
         self._key_usage = (self._key_usage or set()) | set(usages)
         return self
 
-    def extended_key_usage(self, *usages: str) -> "CsrBuilder":
+    def extended_key_usage(self, *usages: str) -> CsrBuilder:
         """Names (server_auth, client_auth, code_signing, email_protection, time_stamping, ocsp_signing, cmc_ra)
         or dotted OIDs."""
         for u in usages:
@@ -288,7 +288,7 @@ class CsrBuilder:
         return self
 
     # -- key
-    def key_type(self, key_type: str) -> "CsrBuilder":
+    def key_type(self, key_type: str) -> CsrBuilder:
         if key_type not in KEY_TYPES:
             raise ConfigError(f"key type must be one of {', '.join(KEY_TYPES)}")
         if self._key is not None and key_type != self._key_type:
@@ -296,7 +296,7 @@ class CsrBuilder:
         self._key_type = key_type
         return self
 
-    def with_key(self, private_key: Union[Signer, SoftwarePrivateKey]) -> "CsrBuilder":
+    def with_key(self, private_key: Union[Signer, SoftwarePrivateKey]) -> CsrBuilder:
         """Sign with this key: a ``cryptography`` EC, RSA, Ed25519 or Ed448 private key, or any
         :class:`estcodec.signer.Signer` (a token key from :func:`estclient.keys.load_key`)."""
         if not is_signer(private_key):
@@ -305,7 +305,7 @@ class CsrBuilder:
         self._generated = False
         return self
 
-    def signature_hash(self, algorithm: str) -> "CsrBuilder":
+    def signature_hash(self, algorithm: str) -> CsrBuilder:
         """``"sha256"``, ``"sha384"`` or ``"sha512"`` (ignored for Ed25519/Ed448)."""
         table = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
         if algorithm not in table:
@@ -340,21 +340,21 @@ class CsrBuilder:
         )
 
     # -- attributes
-    def otp_challenge(self, value: str) -> "CsrBuilder":
+    def otp_challenge(self, value: str) -> CsrBuilder:
         """RFC 7894 otpChallenge (a one-time password for this enrollment)."""
         if not isinstance(value, str) or not value:
             raise ConfigError("otp challenge must be a non-empty string")
         self._otp = value
         return self
 
-    def decrypt_key_identifier(self, kek_id: bytes) -> "CsrBuilder":
+    def decrypt_key_identifier(self, kek_id: bytes) -> CsrBuilder:
         """RFC 7030 §4.4.1.1 DecryptKeyIdentifier: encrypt the server-generated key to this KEK."""
         if not isinstance(kek_id, (bytes, bytearray)) or not kek_id:
             raise ConfigError("kek_id must be non-empty bytes")
         self._decrypt_kid = bytes(kek_id)
         return self
 
-    def asymmetric_decrypt_key_identifier(self, ski: bytes) -> "CsrBuilder":
+    def asymmetric_decrypt_key_identifier(self, ski: bytes) -> CsrBuilder:
         """RFC 7030 §4.4.1.2 AsymmetricDecryptKeyIdentifier: encrypt the server-generated key to the key of the
         certificate with this subject key identifier."""
         if not isinstance(ski, (bytes, bytearray)) or not ski:
@@ -365,7 +365,7 @@ class CsrBuilder:
     def has_decrypt_key_request(self) -> bool:
         return self._decrypt_kid is not None or self._asymm_kid is not None
 
-    def smime_capabilities(self, *capabilities: str | tuple[str, bytes | None]) -> "CsrBuilder":
+    def smime_capabilities(self, *capabilities: str | tuple[str, bytes | None]) -> CsrBuilder:
         """SMIMECapabilities (RFC 8551 §2.5.2): the algorithms the client accepts for a server-generated key, in
         order of preference (content encryption such as ``"2.16.840.1.101.3.4.1.42"`` for AES-256-CBC, key wrap,
         key transport or agreement), each an OID or ``(oid, parameters_der)``. Without this call a request
@@ -378,11 +378,12 @@ class CsrBuilder:
         self._smime_caps = caps
         return self
 
-    def add_extension(self, oid: str, value_der: bytes, *, critical: bool = False) -> "CsrBuilder":
+    def add_extension(self, oid: str, value_der: bytes, *, critical: bool = False) -> CsrBuilder:
         """Any extension, as DER of its extnValue contents."""
         self._extra_extensions = [e for e in self._extra_extensions if e.oid.dotted_string != oid]
         self._extra_extensions.append(
-            x509.Extension(x509.ObjectIdentifier(oid), critical, x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value_der))
+            x509.Extension(x509.ObjectIdentifier(oid), critical,
+                           x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value_der))
         )
         return self
 
@@ -391,7 +392,7 @@ class CsrBuilder:
         """True when the server's CSR attributes list challengePassword (RFC 7030 §3.5)."""
         return self._binding_required
 
-    def with_attributes(self, csr_attrs: Any) -> "CsrBuilder":
+    def with_attributes(self, csr_attrs: Any) -> CsrBuilder:
         """Apply the server's ``/csrattrs`` (an :class:`estcodec.csrattrs.CsrAttrs`; RFC 7030 §4.5.2 as clarified
         by RFC 8951 §4 and RFC 9908):
 
@@ -503,7 +504,7 @@ class CsrBuilder:
             self._binding_required = True
 
     # -- building
-    def copy(self) -> "CsrBuilder":
+    def copy(self) -> CsrBuilder:
         """A copy sharing the same key."""
         other = copy.copy(self)
         other._critical_overrides = dict(self._critical_overrides)

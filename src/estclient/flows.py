@@ -99,7 +99,7 @@ class UseAnchors:
 class Operation:
     """Run ``make(config, state)`` as an operation of its own; the result is its result."""
 
-    make: Callable[[EstClientConfig, "FlowState"], "Flow"]
+    make: Callable[[EstClientConfig, FlowState], Flow]
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class FlowState:
     bound: tuple[bool, ConnectionInfo] | None = None
     anchors: Any = None  # the CaCertificates the bootstrap accepted (what a repeated bootstrap() returns)
 
-    def note_pinned(self, tls12_only: bool, rec: "Received") -> None:
+    def note_pinned(self, tls12_only: bool, rec: Received) -> None:
         if self.keep_bound:
             open_ = not rec.closed and rec.connection.tls_unique is not None
             self.bound = (tls12_only, rec.connection) if open_ else None
@@ -186,7 +186,8 @@ def _exchange(cfg: EstClientConfig, state: FlowState, send: Send) -> Flow:
         target = _same_origin_target(cfg, current, rec.response.headers.get("location"))
         if rec.response.status == 303:
             req = replace(req, method="GET", body=None,
-                          headers=tuple(h for h in req.headers if h[0].lower() not in ("content-type", "content-transfer-encoding")))
+                          headers=tuple(h for h in req.headers
+                                        if h[0].lower() not in ("content-type", "content-transfer-encoding")))
         send = replace(send, request=replace(req, url=target))
     raise ProtocolError(f"more than {cfg.max_redirects} redirects")
 

@@ -98,7 +98,7 @@ def _as_bytes(password: PasswordLike) -> Optional[bytes]:
 
 
 def read_password(
-    password: PasswordLike = None, *, password_file: Union[str, "os.PathLike[str]", None] = None,
+    password: PasswordLike = None, *, password_file: Union[str, os.PathLike[str], None] = None,
     env: Optional[str] = None,
 ) -> Optional[bytes]:
     """The password given, else the first line of ``password_file``, else the value of the environment variable
@@ -151,8 +151,8 @@ def _looks_encrypted(data: bytes) -> bool:
 
 
 def load_key(
-    spec: str, *, password: PasswordLike = None, password_file: Union[str, "os.PathLike[str]", None] = None,
-    pin: PasswordLike = None, pin_file: Union[str, "os.PathLike[str]", None] = None,
+    spec: str, *, password: PasswordLike = None, password_file: Union[str, os.PathLike[str], None] = None,
+    pin: PasswordLike = None, pin_file: Union[str, os.PathLike[str], None] = None,
 ) -> Signer:
     """The key ``spec`` names, as a :class:`Signer`.
 
@@ -177,7 +177,7 @@ def load_key(
 
 def generate_key(
     spec_or_type: str, *, key_type: Optional[str] = None, pin: PasswordLike = None,
-    pin_file: Union[str, "os.PathLike[str]", None] = None,
+    pin_file: Union[str, os.PathLike[str], None] = None,
 ) -> Signer:
     """A new key. ``spec_or_type`` is a :data:`KEY_TYPES` name (a software key in memory, write it with
     :func:`write_key_file`) or a ``pkcs11:`` URI naming the token and the label/id of the new key; on a token
@@ -206,7 +206,7 @@ def private_key_pem(key: KeyLike, password: PasswordLike = None, *, encoding: st
     return bytes(signer.private_key().private_bytes(fmt, serialization.PrivateFormat.PKCS8, enc))
 
 
-def write_key_file(path: Union[str, "os.PathLike[str]"], key: KeyLike, password: PasswordLike = None, *,
+def write_key_file(path: Union[str, os.PathLike[str]], key: KeyLike, password: PasswordLike = None, *,
                    overwrite: bool = False) -> None:
     """Write the key to ``path`` as PEM PKCS#8 (encrypted with ``password`` when given), mode 0600, atomically:
     the file appears complete or not at all. Without ``overwrite`` an existing file is an error."""

@@ -175,10 +175,10 @@ def _library(uri: Pkcs11Uri) -> Any:
 
 
 def _resolve_pin(uri: Pkcs11Uri, pin: Union[str, bytes, None],
-                 pin_file: Union[str, "os.PathLike[str]", None]) -> str:
+                 pin_file: Union[str, os.PathLike[str], None]) -> str:
     from .keys import read_password
 
-    source: Union[str, "os.PathLike[str]", None] = pin_file
+    source: Union[str, os.PathLike[str], None] = pin_file
     if source is None and uri.pin_source:
         src = uri.pin_source
         if src.startswith("|"):
@@ -194,7 +194,7 @@ def _resolve_pin(uri: Pkcs11Uri, pin: Union[str, bytes, None],
 
 
 def _open_session(uri: Pkcs11Uri, pin: Union[str, bytes, None],
-                  pin_file: Union[str, "os.PathLike[str]", None]) -> Any:
+                  pin_file: Union[str, os.PathLike[str], None]) -> Any:
     p11 = _pkcs11()
     lib = _library(uri)
     pin_text = _resolve_pin(uri, pin, pin_file)
@@ -463,7 +463,7 @@ class Pkcs11Signer:
             except Exception:  # already closed or the token is gone: nothing left to release
                 pass
 
-    def __enter__(self) -> "Pkcs11Signer":
+    def __enter__(self) -> Pkcs11Signer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -487,7 +487,7 @@ def _der_integer(value: int) -> bytes:
 
 
 def load_signer(uri: str, *, pin: Union[str, bytes, None] = None,
-                pin_file: Union[str, "os.PathLike[str]", None] = None) -> Pkcs11Signer:
+                pin_file: Union[str, os.PathLike[str], None] = None) -> Pkcs11Signer:
     """The token key ``uri`` names, logged in, as a :class:`Pkcs11Signer`. A missing module, token or key, a
     wrong PIN and an object that is not a private key each raise :class:`TokenError`."""
     parsed = parse_uri(uri)
@@ -529,7 +529,7 @@ def _generate(session: Any, key_type: str, label: str, key_id: bytes) -> Any:
 
 
 def generate_signer(uri: str, *, key_type: str = "ec-p256", pin: Union[str, bytes, None] = None,
-                    pin_file: Union[str, "os.PathLike[str]", None] = None) -> Pkcs11Signer:
+                    pin_file: Union[str, os.PathLike[str], None] = None) -> Pkcs11Signer:
     """Generate a key pair on the token: label ``object=`` (required), CKA_ID ``id=`` or 16 random octets;
     the private key sensitive and not extractable. An existing private key with that label or id is an
     error (renewal makes its new key with :func:`renew_on_token`)."""
@@ -553,8 +553,8 @@ def generate_signer(uri: str, *, key_type: str = "ec-p256", pin: Union[str, byte
         raise
 
 
-def renew_on_token(client: "EstClient", signer: Pkcs11Signer, *, key_type: Optional[str] = None,
-                   cert_path: Union[str, "os.PathLike[str]", None] = None,
+def renew_on_token(client: EstClient, signer: Pkcs11Signer, *, key_type: Optional[str] = None,
+                   cert_path: Union[str, os.PathLike[str], None] = None,
                    allow_without_identity: bool = False) -> Pkcs11Signer:
     """Re-enroll a token key (RFC 7030 §4.2.2) and return the signer of the new key.
 

@@ -21,7 +21,7 @@ import email.policy
 import hashlib
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -266,7 +266,7 @@ class CmcRequest:
     @classmethod
     def for_csr(
         cls, csr_der: bytes, private_key: Any, *, certificate: Any = None, transaction_id: int | None = None
-    ) -> "CmcRequest":
+    ) -> CmcRequest:
         from estcodec.cmc import PkiDataBuilder
 
         b = PkiDataBuilder()

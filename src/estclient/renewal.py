@@ -46,7 +46,7 @@ from .config import ClientIdentity
 from .csr import CsrBuilder
 from .keys import KEY_TYPES, key_type_of, private_key_pem
 from ._polling import DEFAULT_MIN_RETRY_DELAY, DEFAULT_RETRY_AFTER, MAX_WAIT_LIMIT, PendingWait
-from .errors import ConfigError, EstError, PendingTimeout, ProtocolError
+from .errors import ConfigError, EstError, ProtocolError
 
 if TYPE_CHECKING:
     from estcodec.signer import SoftwarePrivateKey
@@ -422,7 +422,7 @@ def renewal_csr(identity: ClientIdentity, config: RenewalConfig) -> CsrBuilder:
     current_key = cast("SoftwarePrivateKey", identity.private_key())
     if config.new_key:
         builder.key_type(config.key_type or key_type_of(current_key))
-        builder.signer  # generate now (in the caller's worker thread for the async scheduler)
+        builder.signer  # noqa: B018 - generates the key now (in the caller's worker thread for the async scheduler)
     else:
         builder.with_key(current_key)
     return builder
@@ -595,7 +595,7 @@ class RenewalScheduler:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self) -> "RenewalScheduler":
+    def start(self) -> RenewalScheduler:
         if self.running:
             return self
         self._stop.clear()
@@ -616,7 +616,7 @@ class RenewalScheduler:
         """Block until :meth:`stop` is called (e.g. from a signal handler); True if it was."""
         return self._stop.wait(timeout)
 
-    def __enter__(self) -> "RenewalScheduler":
+    def __enter__(self) -> RenewalScheduler:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -679,7 +679,7 @@ class AsyncRenewalScheduler:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def start(self) -> "asyncio.Task[None]":
+    def start(self) -> asyncio.Task[None]:
         """Start checking in a new task of the running loop (the first check runs at once)."""
         if self._task is not None and not self._task.done():
             return self._task
@@ -703,7 +703,7 @@ class AsyncRenewalScheduler:
                 pass
         self._task = None
 
-    async def __aenter__(self) -> "AsyncRenewalScheduler":
+    async def __aenter__(self) -> AsyncRenewalScheduler:
         self.start()
         return self
 

@@ -46,7 +46,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes

@@ -41,7 +41,6 @@ from ._cmc_asn1 import (
 from .errors import DecodeError, EncodeError, Error
 from .schema import Any as _RawTLV
 from .schema import Integer as _Integer
-from .schema import ObjectIdentifier as _ObjectIdentifier
 from .schema import OctetString as _OctetString
 from .schema import Sequence, SequenceOf, decode, encode
 
@@ -51,7 +50,7 @@ if TYPE_CHECKING:
     from .cms import CertificateLike
     from .pkcs10 import CertificationRequest
     from .signer import Signer, SoftwarePrivateKey
-    from .x509 import Certificate, Extension, GeneralName, Name, SubjectPublicKeyInfo
+    from .x509 import Certificate, GeneralName, Name, SubjectPublicKeyInfo
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 __all__ = [

@@ -24,7 +24,6 @@ STRINGs) when the input is not DER; ``ContentInfo.from_der(data, ber=True)`` doe
 is normalised to DER before decoding, so raw bytes of parts are their DER forms.
 """
 import datetime as _dt
-import hashlib
 from typing import TYPE_CHECKING, Annotated, Iterable, List, Optional, Tuple, Union, cast
 from typing import Any as _TypingAny
 
@@ -42,7 +41,6 @@ from .schema import (
 from .x509 import AlgorithmIdentifier, Attribute, Certificate, Name, Time
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
     from cryptography.x509 import Certificate as _CryptoCertificate
     from cryptography.x509 import CertificateRevocationList as _CryptoCRL
 
@@ -601,9 +599,9 @@ def verify_signed_data(data: "str | bytes | bytearray | memoryview",
     signature that does not verify raises :class:`SignatureError`.
 
     ``verified`` is True only when ``trusted_certs`` was given and every signer's certificate is one of them
-    or chains to one (see :func:`estcodec.pkix.is_anchored`); given ``trusted_certs``, a signer that cannot be anchored raises
-    SignatureError. Without ``trusted_certs`` the result is ``verified=False``: the signatures were checked
-    against keys the message itself supplied, which proves integrity, not origin. A signer whose key cannot
+    or chains to one (see :func:`estcodec.pkix.is_anchored`); given ``trusted_certs``, a signer that cannot be
+    anchored raises SignatureError. Without ``trusted_certs`` the result is ``verified=False``: the signatures
+    were checked against keys the message itself supplied, which proves integrity, not origin. A signer whose key cannot
     be found raises SignatureError. ``content``: the content of a detached signature.
     """
     sd = parse_signed_data(data)

@@ -286,7 +286,8 @@ class CertificationRequestInfoTemplate(Sequence):
         return None
 
 
-_PRINTABLE_RDN_TYPES = frozenset({_oids.ID_AT_COUNTRY_NAME, _oids.ID_AT_SERIAL_NUMBER})  # countryName, serialNumber (X.520)
+# countryName, serialNumber (X.520)
+_PRINTABLE_RDN_TYPES = frozenset({_oids.ID_AT_COUNTRY_NAME, _oids.ID_AT_SERIAL_NUMBER})
 
 
 def _rdn_value_der(attr_oid: str, value: "str | bytes | None") -> "bytes | None":

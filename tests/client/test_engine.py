@@ -154,7 +154,7 @@ class SyncFake:
     def __init__(self, script: Script) -> None:
         self.script = script
 
-    def open(self, context: Any, max_connections: int) -> "SyncFake.Chan":
+    def open(self, context: Any, max_connections: int) -> SyncFake.Chan:
         self.script.opened += 1
         return SyncFake.Chan(self.script)
 
@@ -173,7 +173,7 @@ class AsyncFake:
     def __init__(self, script: Script) -> None:
         self.script = script
 
-    def open(self, context: Any, max_connections: int) -> "AsyncFake.Chan":
+    def open(self, context: Any, max_connections: int) -> AsyncFake.Chan:
         self.script.opened += 1
         return AsyncFake.Chan(self.script)
 

@@ -38,7 +38,10 @@ def drive(flow, answer):
         return stop.value, commands
 
 
-def resp(status, headers=(), body=b"", conn=ConnectionInfo("TLSv1.3"), closed=False):
+_TLS13 = ConnectionInfo("TLSv1.3")
+
+
+def resp(status, headers=(), body=b"", conn=_TLS13, closed=False):
     return F.Received(P.EstResponse(status, list(headers), body), conn, closed)
 
 
@@ -108,7 +111,7 @@ def test_redirects():
                 "https://u:p@est.example:8443/x", None):
         headers = [("Location", loc)] if loc else []
         with pytest.raises(ProtocolError):
-            drive(F.get_ca_certs(config(), F.FlowState()), lambda c: resp(302, headers))
+            drive(F.get_ca_certs(config(), F.FlowState()), lambda c, h=headers: resp(302, h))
 
 
 def test_enroll_and_wait_sleeps_between_identical_requests():
@@ -275,7 +278,7 @@ def test_csr_forms_accepted():
     for form in (der, bytearray(der), CertificationRequest.from_der(der), x509.load_der_x509_csr(der)):
         sent = []
         with pytest.raises(ServerError):
-            drive(F.enroll(config(), F.FlowState(), form), lambda c: (sent.append(c), resp(500))[1])
+            drive(F.enroll(config(), F.FlowState(), form), lambda c, s=sent: (s.append(c), resp(500))[1])
         assert base64.b64decode(sent[0].request.body) == der
     with pytest.raises(TypeError):
         drive(F.enroll(config(), F.FlowState(), "not a csr"), lambda c: resp(500))

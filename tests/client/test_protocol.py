@@ -5,7 +5,6 @@ tests/vectors/rfc7030 (RFC 7030 Appendix A); see the README beside them for prov
 from __future__ import annotations
 
 import base64
-import hashlib
 from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
 

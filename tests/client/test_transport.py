@@ -15,7 +15,6 @@ from estclient.csr import CsrBuilder
 from estclient.errors import (
     AuthenticationRequired,
     BootstrapVerificationError,
-    EstError,
     NotSupported,
     PendingTimeout,
     ProtocolError,
