@@ -1101,6 +1101,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--ca-out", metavar="FILE", help="write the trust anchor (CA certificate PEM) here")
     p.add_argument("--force", action="store_true", help="replace an existing --ca-out file")
 
+    from . import _cli_agent, _cli_config
+
+    _cli_agent.add_parser(sub)
+    _cli_config.add_parser(sub)
+
     p = add("show", "recognise and summarise a PKI file (certificate, CSR, CMC, CMS, CSR attributes, key)",
             cmd_show, parents=False)
     if words is None or "show" in words:
@@ -1163,7 +1168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.enable()
 
 
-_LONG_RUNNING_COMMANDS = frozenset({"renew", "testserver", "demo", "batch"})
+_LONG_RUNNING_COMMANDS = frozenset({"renew", "testserver", "demo", "batch", "agent"})
 
 
 def _describe(exc: BaseException) -> str:

@@ -272,12 +272,12 @@ class FileConfig:
                 out[key] = value
         return out
 
-    def client_config(self) -> Any:
-        """An :class:`~estclient.config.EstClientConfig` from ``[server]``, ``[trust]``, ``[auth]`` and, when its
-        files exist, the pair in ``[storage]`` as the TLS client identity."""
+    def client_config(self, identity: Any = None) -> Any:
+        """An :class:`~estclient.config.EstClientConfig` from ``[server]``, ``[trust]`` and ``[auth]``;
+        ``identity`` (a :class:`~estclient.config.ClientIdentity`, optional) is the TLS client certificate."""
         from ._file_client import client_config
 
-        return client_config(self)
+        return client_config(self, identity)
 
     def renewal_policy(self) -> Any:
         """The :class:`~estclient.renewal.RenewalPolicy` of ``[renewal]``."""

@@ -66,7 +66,7 @@ class PendingEnrollment:
         path = Path(directory)
         if (path / _META).exists():
             raise ConfigError(f"{path} already holds a pending enrollment: resume it or remove the directory")
-        if getattr(builder, "channel_binding_required", lambda: False)():
+        if bool(getattr(builder, "channel_binding_required", False)):
             raise ConfigError("a channel-bound request cannot be re-sent on another connection: it cannot resume")
         csr_der, key = builder.build()
         enc: Any = (serialization.BestAvailableEncryption(key_password) if key_password
