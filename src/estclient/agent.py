@@ -289,7 +289,7 @@ class Agent:
         except (EstError, RenewalError) as exc:
             self._failures += 1
             delay = min(delay, self._backoff())
-            log.warning("round failed (%s); next try in %.0f s", exc, delay, extra={"event": "round_failed"})
+            log.warning("round failed (%s); next try in %.1f s", exc, delay, extra={"event": "round_failed"})
         if self._hooks_due and not self._stop.is_set():
             if not self._run_hooks():
                 delay = min(delay, cfg.hooks.retry_delay)

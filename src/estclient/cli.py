@@ -1073,8 +1073,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--response-out", metavar="FILE", help="also write the Full PKI Response (DER)")
 
     p = add("renew", "renew --cert/--key when they near expiry (once, or --watch as a daemon)", cmd_renew)
-    p.add_argument("--threshold", default="30d", metavar="DURATION",
-                   help="renew when the certificate expires within this (e.g. 30d, 12h, 90s; default 30d)")
+    p.add_argument("--threshold", default=None, metavar="DURATION",
+                   help="renew when the certificate expires within this (e.g. 30d, 12h, 90s; default: when a "
+                        "third of its lifetime is left)")
     p.add_argument("--check-interval", default="1h", metavar="DURATION", help="with --watch: how often to check")
     p.add_argument("--max-retries", type=int, default=3, help="attempts per renewal (default 3)")
     p.add_argument("--retry-delay", default="5s", metavar="DURATION", help="first retry delay (doubles)")
