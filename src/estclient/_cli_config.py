@@ -104,14 +104,16 @@ def _value(v: Any) -> str:
     if isinstance(v, (int, float)):
         return repr(v)
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+        # a JSON string is a valid TOML basic string; "$" doubled so that ${...} is not expanded again
+        return json.dumps(v.replace("$", "$$"), ensure_ascii=False)
     if isinstance(v, list):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     raise TypeError(type(v).__name__)  # pragma: no cover
 
 
 def to_toml(doc: dict[str, dict[str, Any]]) -> str:
-    """Sections of plain values (strings, numbers, booleans, lists of them) as TOML text."""
+    """Sections of plain values (strings, numbers, booleans, lists of them) as TOML text that reads back to the
+    same values (``$`` written as ``$$``)."""
     lines: list[str] = []
     for section, values in doc.items():
         lines.append(f"[{section}]")
