@@ -734,6 +734,10 @@ def _enroll_common(args: argparse.Namespace, *, reenroll: bool) -> int:
             if not _has_subject(args) and args.no_csrattrs:
                 raise CliError(EXIT_USAGE, "give at least --cn (or other subject / subjectAltName flags)")
             builder = _builder_from_flags(args)
+    if getattr(args, "resume", False):
+        from ._cli_resume import enroll_resume
+
+        return enroll_resume(args, out, config, builder)
     from .client import EstClient
     from .protocol import Issued
 
@@ -1055,6 +1059,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             p.add_argument("--same-key", action="store_true", help="keep the current key (default: a new key)")
         else:
             p.set_defaults(same_key=False)
+            from ._cli_resume import add_resume_flag
+
+            add_resume_flag(p)
 
     p = add("serverkeygen", "let the server generate the key (/serverkeygen)", cmd_serverkeygen)
     _add_subject_flags(p)

@@ -72,3 +72,25 @@ def test_watch_with_a_threshold_longer_than_the_lifetime_does_not_renew_in_a_loo
     assert "renewing the certificate this run issued when a third of its lifetime is left instead" in err
     new = x509.load_pem_x509_certificate(cert.read_bytes())
     assert new.serial_number != old.serial_number
+
+
+def test_enroll_resume_after_the_wait_ran_out(pending_server, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    cert, key = tmp_path / "resumed.pem", tmp_path / "resumed.key"
+    args = ["enroll", *pending_server.conn(), "--cn", "resumed", "--out", str(cert), "--key-out", str(key),
+            "--resume", "--max-wait", "0"]
+    r = run_est(*args)
+    assert r.returncode == 7, r.stderr  # pending: the wait ran out at once
+    saved = tmp_path / "resumed.key.pending"
+    assert "kept in" in r.stderr and str(saved) in r.stderr
+    assert (saved / "request.key").stat().st_mode & 0o777 == 0o600 and not cert.exists() and not key.exists()
+    saved_key = serialization.load_pem_private_key((saved / "request.key").read_bytes(), None)
+    r = run_est(*args)  # the same command later: the same request again, now issued
+    assert r.returncode == 0, r.stderr
+    assert "resuming the request saved in" in r.stderr
+    issued = x509.load_pem_x509_certificate(cert.read_bytes())
+    pub = serialization.PublicFormat.SubjectPublicKeyInfo
+    assert issued.public_key().public_bytes(serialization.Encoding.DER, pub) == \
+        saved_key.public_key().public_bytes(serialization.Encoding.DER, pub)
+    assert key.stat().st_mode & 0o777 == 0o600 and not saved.exists()
