@@ -53,7 +53,7 @@ def _default_revocation_check() -> RevocationCheck:
     """The revocation check of ``[renewal] check_revocation``: ``estclient.revocation.agent_revocation_check``
     (a hook the revocation module provides). ConfigError when it is not available."""
     try:
-        from . import revocation  # type: ignore[attr-defined]
+        from . import revocation
 
         check: RevocationCheck = revocation.agent_revocation_check
     except (ImportError, AttributeError):
@@ -79,6 +79,7 @@ class Agent:
         self._wake = threading.Event()  # set on stop and on reload: cuts the sleep between rounds short
         self._reload = threading.Event()
         self._scheduler: Any = None
+        self._revocation: RevocationCheck | None = None
         self._client: Any = None
         self.metrics: Any = None
         self.metrics_port: int | None = None
@@ -299,7 +300,7 @@ class Agent:
 
     def _backoff(self) -> float:
         r = self.config.renewal
-        return min(r.retry_delay * 2 ** max(self._failures - 1, 0), r.max_retry_delay)
+        return min(r.retry_delay * 2.0 ** max(self._failures - 1, 0), r.max_retry_delay)
 
     def _client_for(self, identity: Any) -> Any:
         from .client import EstClient

@@ -77,7 +77,8 @@ environment (flags win over the environment, the environment over the --config f
   EST_SERVER EST_LABEL EST_TRUST EST_BOOTSTRAP_FINGERPRINT EST_CERT EST_KEY EST_USER EST_PASSWORD
   EST_PASSWORD_FILE EST_DIGEST EST_TIMEOUT EST_MIN_RETRY_DELAY EST_CHANNEL_BINDING EST_CONFIG
 
-config file (TOML, Python 3.11+), keys as the long flags without dashes, e.g.:
+config file (TOML; `est config init` writes a commented one with sections), or keys as the long flags
+without dashes, e.g.:
   server = "https://est.example.com:8443"
   label = "arbitraryLabel1"
   trust = "ca.pem"              # relative paths are relative to the config file
@@ -125,7 +126,6 @@ def _one_line(text: str) -> str:
 
 _SETTING_KEYS = ("server", "label", "trust", "bootstrap_fingerprint", "cert", "key", "user", "password",
                  "password_file", "digest", "timeout", "min_retry_delay", "channel_binding")
-_PATH_KEYS = ("trust", "cert", "key", "password_file")
 
 
 @dataclass
@@ -154,29 +154,14 @@ def _truthy(value: Any) -> bool:
 
 
 def _load_toml(path: str) -> dict[str, Any]:
-    if sys.version_info < (3, 11):
-        raise CliError(EXIT_USAGE, "--config needs Python 3.11 or later (tomllib); use flags or EST_* variables")
-    import tomllib
+    """The connection settings of a config file (the sectioned form of :mod:`estclient.config_file`, or the flat
+    form of earlier versions), keyed as the long flags."""
+    from .config_file import load_config
 
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise CliError(EXIT_USAGE, f"cannot read config file {path}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CliError(EXIT_USAGE, f"config file {path} is not valid TOML: {exc}") from None
-    if isinstance(data.get("est"), dict):  # an optional [est] table
-        data = data["est"]
-    out: dict[str, Any] = {}
-    base = Path(path).resolve().parent
-    for k, v in data.items():
-        key = k.replace("-", "_")
-        if key not in _SETTING_KEYS:
-            raise CliError(EXIT_USAGE, f"config file {path}: unknown key {k!r}")
-        if key in _PATH_KEYS and isinstance(v, str):
-            v = str(base / Path(v).expanduser())
-        out[key] = v
-    return out
+        return load_config(path).connection_settings()
+    except E.ConfigError as exc:
+        raise CliError(EXIT_USAGE, str(exc)) from None
 
 
 def resolve_settings(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:

@@ -22,9 +22,14 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from ._renewal_policy import RenewalPolicy
+    from .config import EstClientConfig
+    from .csr import CsrBuilder
 
 __all__ = [
     "FileConfig",
@@ -272,20 +277,20 @@ class FileConfig:
                 out[key] = value
         return out
 
-    def client_config(self, identity: Any = None) -> Any:
+    def client_config(self, identity: Any = None) -> "EstClientConfig":
         """An :class:`~estclient.config.EstClientConfig` from ``[server]``, ``[trust]`` and ``[auth]``;
         ``identity`` (a :class:`~estclient.config.ClientIdentity`, optional) is the TLS client certificate."""
         from ._file_client import client_config
 
         return client_config(self, identity)
 
-    def renewal_policy(self) -> Any:
+    def renewal_policy(self) -> "RenewalPolicy":
         """The :class:`~estclient.renewal.RenewalPolicy` of ``[renewal]``."""
         from ._renewal_policy import RenewalPolicy
 
         return RenewalPolicy(fraction=self.renewal.fraction, threshold=self.renewal.threshold)
 
-    def csr_builder(self) -> Any:
+    def csr_builder(self) -> "CsrBuilder":
         """A :class:`~estclient.csr.CsrBuilder` for the first enrollment, from ``[certificate]`` (the key is
         made when first needed)."""
         from ._file_client import csr_builder

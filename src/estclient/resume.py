@@ -151,6 +151,11 @@ class PendingEnrollment:
         return client.simple_enroll(self.csr_der)
 
 
+def _sleep(seconds: float) -> bool:
+    time.sleep(seconds)
+    return False
+
+
 def complete_enrollment(
     client: Any,
     pending: PendingEnrollment,
@@ -174,7 +179,7 @@ def complete_enrollment(
     from .config import ClientIdentity
     from .renewal import save_pair
 
-    sleep = wait or (lambda s: bool(time.sleep(s)))
+    sleep = wait or _sleep
     poll = PendingWait(max_wait, min_delay=getattr(client.config, "min_retry_delay", 1.0), what="enrollment")
     while True:
         result = pending.send(client)
