@@ -49,16 +49,34 @@ RevocationCheck = Callable[[Any], bool]
 _MIN_SLEEP = 1.0
 
 
-def _default_revocation_check() -> RevocationCheck:
-    """The revocation check of ``[renewal] check_revocation``: ``estclient.revocation.agent_revocation_check``
-    (a hook the revocation module provides). ConfigError when it is not available."""
-    try:
-        from . import revocation
+def _default_revocation_check(cfg: FileConfig) -> RevocationCheck:
+    """The check ``[renewal] check_revocation`` selects: ``estclient.revocation.RevocationChecker`` (OCSP, then
+    the CRL) on the certificate in use, its issuer taken from the chain in the certificate file or from
+    ``[trust] anchors``. ConfigError when this installation has no ``estclient.revocation``."""
+    import importlib
 
-        check: RevocationCheck = revocation.agent_revocation_check
+    try:
+        checker = importlib.import_module(f"{__package__}.revocation").RevocationChecker()
     except (ImportError, AttributeError):
-        raise ConfigError("[renewal] check_revocation needs estclient.revocation.agent_revocation_check, "
-                          "which this installation lacks") from None
+        raise ConfigError("[renewal] check_revocation needs estclient.revocation, which this installation "
+                          "lacks") from None
+
+    def check(identity: Any) -> bool:
+        from cryptography import x509
+
+        certs = x509.load_pem_x509_certificates(identity.cert_pem)
+        candidates = certs[1:]
+        if cfg.trust.anchors:
+            try:
+                candidates += x509.load_pem_x509_certificates(Path(cfg.trust.anchors).read_bytes())
+            except (OSError, ValueError):
+                pass
+        issuer = next((c for c in candidates if c.subject == certs[0].issuer), None)
+        if issuer is None:
+            raise EstError("revocation check: the issuer of the certificate is neither in the certificate file "
+                           "nor in [trust] anchors")
+        return bool(checker.check(certs[0], issuer).revoked)
+
     return check
 
 
@@ -135,7 +153,7 @@ class Agent:
         if self._configure_logs:
             configure_logging(cfg.logging.level, cfg.logging.format)
         if cfg.renewal.check_revocation:
-            self._revocation = self._revocation_override or _default_revocation_check()
+            self._revocation = self._revocation_override or _default_revocation_check(cfg)
         else:
             self._revocation = None
         old_metrics = self.metrics
