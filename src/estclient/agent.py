@@ -106,7 +106,7 @@ class Agent:
         self._failures = 0
         self._hooks_due: str | None = None  # the event whose hooks still have to run ("enrolled", "renewed")
         self._hook_attempts = 0
-        self.config = config if config is not None else self._read_config()
+        self.config = self._check(config) if config is not None else self._read_config()
         self._apply(self.config, first=True)
 
     # ------------------------------------------------------------------------------------------ control
@@ -126,6 +126,7 @@ class Agent:
 
     @property
     def stopping(self) -> bool:
+        """True once :meth:`stop` was called (or SIGTERM received)."""
         return self._stop.is_set()
 
     def _on_signal(self, signum: int, frame: Any) -> None:  # noqa: ARG002
@@ -136,7 +137,10 @@ class Agent:
     # ------------------------------------------------------------------------------------------ config
 
     def _read_config(self) -> FileConfig:
-        cfg = load_config(self._path, environ=self._environ)
+        return self._check(load_config(self._path, environ=self._environ))
+
+    @staticmethod
+    def _check(cfg: FileConfig) -> FileConfig:
         if not (cfg.storage.cert and cfg.storage.key):
             raise ConfigError(f"{cfg.path}: the agent needs [storage] cert and key")
         cfg.renewal_policy()  # checked now: fraction/threshold usable
@@ -290,6 +294,7 @@ class Agent:
         cfg = self.config
         cert_path, key_path = str(cfg.storage.cert), str(cfg.storage.key)
         delay = cfg.renewal.check_interval
+        failed = True
         try:
             if self._has_pending() or not (os.path.exists(cert_path) or os.path.exists(cert_path + ".prev")):
                 self._enroll()
@@ -297,6 +302,7 @@ class Agent:
                 load_identity(cert_path, key_path, cert_mode=cfg.storage.cert_mode)  # repairs an interrupted write
                 self._renew_if_due()
             self._failures = 0
+            failed = False
         except PendingTimeout as exc:
             if self.metrics is not None:
                 self.metrics.attempt("pending")
@@ -312,7 +318,8 @@ class Agent:
         if self._hooks_due and not self._stop.is_set():
             if not self._run_hooks():
                 delay = min(delay, cfg.hooks.retry_delay)
-        delay = min(delay, self._until_due())
+        if not failed:  # after a failure the backoff decides, even for a certificate that is overdue
+            delay = min(delay, self._until_due())
         self._update_metrics()
         return max(delay, _MIN_SLEEP)
 

@@ -408,3 +408,20 @@ def test_check_revocation_without_the_module_is_a_clear_config_error(tmp_path, m
         cfg.write_text(cfg.read_text().replace("[storage]", "check_revocation = true\n[storage]"))
         with pytest.raises(ConfigError, match="check_revocation needs estclient.revocation"):
             Agent(cfg, environ={"EST_TEST_PW": srv.password}, configure_logs=False)
+
+
+def test_failed_rounds_back_off_up_to_the_bound_and_keep_the_pair(tmp_path):
+    with EstTestServer(cert_lifetime=3600) as srv:
+        cfg = write_config(tmp_path, srv, fraction=0.3, metrics=False)
+        agent = Agent(cfg, environ={"EST_TEST_PW": srv.password}, configure_logs=False)
+        assert agent.run_once() == 0
+        pair = ((tmp_path / "dev.pem").read_bytes(), (tmp_path / "dev.key").read_bytes())
+    # the server is gone (its port refuses connections) and the certificate is due (a revocation check says so)
+    text = cfg.read_text().replace("retry_delay = 0.2", "retry_delay = 2\nmax_retry_delay = 5") \
+        .replace("max_retries = 1", "max_retries = 0").replace("[storage]", "check_revocation = true\n[storage]")
+    cfg.write_text(text)
+    agent = Agent(cfg, environ={"EST_TEST_PW": "x"}, configure_logs=False, revocation_check=lambda identity: True)
+    delays = [agent.round() for _ in range(4)]
+    agent.close()
+    assert delays == [2.0, 4.0, 5.0, 5.0]
+    assert ((tmp_path / "dev.pem").read_bytes(), (tmp_path / "dev.key").read_bytes()) == pair
