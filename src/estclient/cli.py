@@ -588,16 +588,9 @@ def cmd_cacerts(args: argparse.Namespace) -> int:
 def _ca_role(cert: Any) -> str:
     """``root`` (self-signed), ``key-update`` (self-issued, signed by another key: RFC 4210 rollover
     certificates) or ``intermediate``."""
-    from cryptography.exceptions import InvalidSignature
+    from estcodec.pkix import ca_role
 
-    c = cert.to_cryptography()
-    if c.subject != c.issuer:
-        return "intermediate"
-    try:
-        c.verify_directly_issued_by(c)
-        return "root"
-    except (InvalidSignature, ValueError, TypeError):
-        return "key-update"
+    return ca_role(cert)
 
 
 def cmd_csrattrs(args: argparse.Namespace) -> int:

@@ -518,6 +518,7 @@ class CsrBuilder:
         - extensionRequest values -> those extensions, copied with their criticality;
         - a CertificationRequestInfo template (RFC 9908) -> the template only: its subject and extensions, the
           value-less RDNs and extensions filled from this builder's values, its key algorithm.
+
         Bare OIDs the client has no value for (e.g. macAddress) are ignored. A key set with :meth:`with_key`
         is kept.
         """

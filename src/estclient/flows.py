@@ -507,16 +507,9 @@ def server_keygen(
 
 
 def _subject_key_identifier(certificate: Any) -> bytes:
-    from cryptography import x509
+    from estcodec.pkix import certificate_key_identifier
 
-    if isinstance(certificate, (bytes, bytearray)):
-        certificate = x509.load_der_x509_certificate(bytes(certificate))
-    elif hasattr(certificate, "to_cryptography"):
-        certificate = certificate.to_cryptography()
-    try:
-        return certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-    except x509.ExtensionNotFound:
-        return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest
+    return certificate_key_identifier(certificate)
 
 
 def _signer_trust(cfg: EstClientConfig, state: FlowState, signer_trust: Any) -> Flow:
