@@ -49,35 +49,39 @@ RevocationCheck = Callable[[Any], bool]
 _MIN_SLEEP = 1.0
 
 
-def _default_revocation_check(cfg: FileConfig) -> RevocationCheck:
-    """The check ``[renewal] check_revocation`` selects: ``estclient.revocation.RevocationChecker`` (OCSP, then
-    the CRL) on the certificate in use, its issuer taken from the chain in the certificate file or from
-    ``[trust] anchors``. ConfigError when this installation has no ``estclient.revocation``."""
-    import importlib
+class _RevocationHook:
+    """The check ``[renewal] check_revocation`` selects: :class:`estclient.revocation.RevocationChecker` (OCSP,
+    then the CRL, CRLs cached until nextUpdate) on the certificate in use, its issuer taken from the chain in the
+    certificate file or from ``[trust] anchors``."""
 
-    try:
-        checker = importlib.import_module(f"{__package__}.revocation").RevocationChecker()
-    except (ImportError, AttributeError):
-        raise ConfigError("[renewal] check_revocation needs estclient.revocation, which this installation "
-                          "lacks") from None
+    def __init__(self, cfg: FileConfig) -> None:
+        from .revocation import RevocationChecker
 
-    def check(identity: Any) -> bool:
+        self._checker = RevocationChecker()
+        self._anchors = cfg.trust.anchors
+
+    def __call__(self, identity: Any) -> bool:
         from cryptography import x509
 
         certs = x509.load_pem_x509_certificates(identity.cert_pem)
         candidates = certs[1:]
-        if cfg.trust.anchors:
+        if self._anchors:
             try:
-                candidates += x509.load_pem_x509_certificates(Path(cfg.trust.anchors).read_bytes())
+                candidates += x509.load_pem_x509_certificates(Path(self._anchors).read_bytes())
             except (OSError, ValueError):
                 pass
         issuer = next((c for c in candidates if c.subject == certs[0].issuer), None)
         if issuer is None:
             raise EstError("revocation check: the issuer of the certificate is neither in the certificate file "
                            "nor in [trust] anchors")
-        return bool(checker.check(certs[0], issuer).revoked)
+        status = self._checker.check(certs[0], issuer)
+        if status.unknown:
+            log.warning("revocation status unknown: %s", status.describe(), extra={"event": "revocation_unknown"})
+        return bool(status.revoked)
 
-    return check
+    def close(self) -> None:
+        """Close the checker's HTTP connections."""
+        self._checker.close()
 
 
 class Agent:
@@ -157,8 +161,10 @@ class Agent:
         if self._configure_logs:
             configure_logging(cfg.logging.level, cfg.logging.format)
         if cfg.renewal.check_revocation:
-            self._revocation = self._revocation_override or _default_revocation_check(cfg)
+            self._close_revocation()
+            self._revocation = self._revocation_override or _RevocationHook(cfg)
         else:
+            self._close_revocation()
             self._revocation = None
         old_metrics = self.metrics
         wants_metrics = bool(cfg.metrics.listen or cfg.metrics.textfile)
@@ -277,8 +283,14 @@ class Agent:
             self.close()
         return EXIT_FAILED if self._failures or self._hooks_due else EXIT_STOPPED
 
+    def _close_revocation(self) -> None:
+        closer = getattr(self._revocation, "close", None)
+        if callable(closer):
+            closer()
+
     def close(self) -> None:
         """Close the client, stop the metrics endpoint, write the textfile one last time."""
+        self._close_revocation()
         if self._client is not None:
             self._client.close()
             self._client = None

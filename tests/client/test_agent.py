@@ -359,55 +359,29 @@ def test_est_agent_refuses_a_bad_config_with_its_location(tmp_path):
     assert "est.toml: [renewal] unknown key 'treshold'" in proc.stderr
 
 
-# ----------------------------------------------------------------------------- revocation (the hook)
+# ----------------------------------------------------------------------------- revocation
 
 
-def test_check_revocation_uses_estclient_revocation_and_renews_a_revoked_certificate(tmp_path, monkeypatch):
-    """The agent's side of [renewal] check_revocation: estclient.revocation.RevocationChecker().check(leaf,
-    issuer).revoked (the module itself is tested on its own; here a stand-in records the calls)."""
-    import types
-
-    seen = []
-
-    class Status:
-        def __init__(self, revoked: bool) -> None:
-            self.revoked = revoked
-
-    class Checker:
-        def check(self, cert, issuer):
-            seen.append((cert.serial_number, issuer.subject.rfc4514_string()))
-            return Status(len(seen) == 1)  # the first certificate checked is revoked
-
-    fake = types.ModuleType("estclient.revocation")
-    fake.RevocationChecker = Checker
-    monkeypatch.setitem(sys.modules, "estclient.revocation", fake)
-    import estclient
-
-    monkeypatch.setattr(estclient, "revocation", fake, raising=False)
-    with EstTestServer(cert_lifetime=3600) as srv:
+def test_a_revoked_certificate_is_renewed_at_once(tmp_path):
+    """[renewal] check_revocation: the reference server's OCSP responder and CRL say the certificate is revoked;
+    the agent renews it at once though it is far from due, and leaves the new (good) one alone."""
+    with EstTestServer(cert_lifetime=3600, revocation=True) as srv:
         cfg = write_config(tmp_path, srv, fraction=0.3, metrics=False)
-        agent = Agent(cfg, environ={"EST_TEST_PW": srv.password}, configure_logs=False)
-        assert agent.run_once() == 0  # enrolled (no revocation check on a fresh enrollment)
-        first = x509.load_pem_x509_certificate((tmp_path / "dev.pem").read_bytes())
         cfg.write_text(cfg.read_text().replace("[storage]", "check_revocation = true\n[storage]"))
         agent = Agent(cfg, environ={"EST_TEST_PW": srv.password}, configure_logs=False)
-        assert agent.run_once() == 0  # revoked: renewed at once, though far from due
+        assert agent.run_once() == 0  # enrolled
+        first = x509.load_pem_x509_certificate((tmp_path / "dev.pem").read_bytes())
+        agent = Agent(cfg, environ={"EST_TEST_PW": srv.password}, configure_logs=False)
+        assert agent.run_once() == 0  # good and not due: nothing to do
+        assert x509.load_pem_x509_certificate((tmp_path / "dev.pem").read_bytes()) == first
+        srv.revoke(first)
+        agent = Agent(cfg, environ={"EST_TEST_PW": srv.password}, configure_logs=False)
+        assert agent.run_once() == 0  # revoked: renewed now
         second = x509.load_pem_x509_certificate((tmp_path / "dev.pem").read_bytes())
         assert second.serial_number != first.serial_number
         agent = Agent(cfg, environ={"EST_TEST_PW": srv.password}, configure_logs=False)
-        assert agent.run_once() == 0  # good: nothing to do
+        assert agent.run_once() == 0
         assert x509.load_pem_x509_certificate((tmp_path / "dev.pem").read_bytes()) == second
-    ca = srv.issuer_certificate.subject.rfc4514_string()
-    assert seen == [(first.serial_number, ca), (second.serial_number, ca)]
-
-
-def test_check_revocation_without_the_module_is_a_clear_config_error(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "estclient.revocation", None)  # import fails
-    with EstTestServer() as srv:
-        cfg = write_config(tmp_path, srv, metrics=False)
-        cfg.write_text(cfg.read_text().replace("[storage]", "check_revocation = true\n[storage]"))
-        with pytest.raises(ConfigError, match="check_revocation needs estclient.revocation"):
-            Agent(cfg, environ={"EST_TEST_PW": srv.password}, configure_logs=False)
 
 
 def test_failed_rounds_back_off_up_to_the_bound_and_keep_the_pair(tmp_path):
