@@ -46,6 +46,7 @@ from .config import ClientIdentity
 from .csr import CsrBuilder
 from .keys import KEY_TYPES, key_type_of, private_key_pem
 from ._polling import DEFAULT_MIN_RETRY_DELAY, DEFAULT_RETRY_AFTER, MAX_WAIT_LIMIT, PendingWait
+from ._renewal_policy import DuePolicy, RenewalPolicy
 from .errors import ConfigError, EstError, ProtocolError
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ __all__ = [
     "renewal_csr",
     "key_type_of",
     "renewal_csr_for",
+    "RenewalPolicy",
 ]
 
 log = logging.getLogger("estclient.renewal")
@@ -172,7 +174,9 @@ class RenewalConfig:
     ``copy_extensions``: also request the current certificate's keyUsage and extendedKeyUsage (its subject and
     subjectAltName are always requested unchanged, as RFC 7030 §4.2.2 requires). When the server returns the
     new certificate without a chain, the chain that followed the old certificate in ``cert_path`` is kept.
-    ``cert_mode``: file mode of the certificate file (the key file is always 0600).
+    ``cert_mode``: file mode of the certificate file (the key file is always 0600). ``policy``: when given
+    (a :class:`RenewalPolicy`, or any object with ``due(cert, now)``), it decides when the certificate is due
+    instead of ``renewal_threshold``.
     """
 
     renewal_threshold: float
@@ -188,6 +192,7 @@ class RenewalConfig:
     max_pending_wait: float = 600.0
     copy_extensions: bool = True
     cert_mode: int = 0o644
+    policy: DuePolicy | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -216,6 +221,8 @@ class RenewalConfig:
                 raise ConfigError("key_password must be non-empty bytes")
         if not isinstance(self.cert_mode, int) or not 0 <= self.cert_mode <= 0o777:
             raise ConfigError("cert_mode must be a file mode such as 0o644")
+        if self.policy is not None and not callable(getattr(self.policy, "due", None)):
+            raise ConfigError("policy must be a RenewalPolicy (or have a due(cert, now) method)")
 
     def retry_delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt ``attempt`` (1-based) before the next one."""
@@ -510,8 +517,10 @@ class _Core:
         if self._needs_identity(identity):
             yield F.UseIdentity(identity)
         expires_at = identity.certificate.not_valid_after_utc
-        remaining = (expires_at - _dt.datetime.now(_dt.timezone.utc)).total_seconds()
-        if remaining > cfg.renewal_threshold and not force:
+        now = _dt.datetime.now(_dt.timezone.utc)
+        remaining = (expires_at - now).total_seconds()
+        due = remaining <= cfg.renewal_threshold if cfg.policy is None else cfg.policy.due(identity.certificate, now)
+        if not due and not force:
             log.debug("certificate %s valid for %.0f s more: no renewal", self.cert_path, remaining)
             return None
         if remaining <= 0:
