@@ -44,7 +44,7 @@ class CsrInfo:
         self.spki_der = request.public_key_info.to_der()
         try:
             self.extensions: list[Extension] = request.extensions
-            self.public_key: Any = request.public_key_info.to_cryptography()  # type: ignore[no-untyped-call]
+            self.public_key: Any = request.public_key_info.to_cryptography()
             # the CA's CertificateBuilder takes a cryptography Name
             self.subject: x509.Name = request.to_cryptography().subject  # type: ignore[no-untyped-call]
         except (CodecError, ValueError, TypeError, UnsupportedAlgorithm) as exc:

@@ -169,7 +169,7 @@ class RevocationService:
                 x509.CertificateBuilder()
                 .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "EstTestServer OCSP responder")]))
                 .issuer_name(self.ca.issuer_certificate.subject)
-                .public_key(key.public_key())  # type: ignore[attr-defined]
+                .public_key(key.public_key())
                 .serial_number(x509.random_serial_number())
                 .not_valid_before(now - _dt.timedelta(minutes=5))
                 .not_valid_after(now + _dt.timedelta(days=30))
@@ -177,7 +177,7 @@ class RevocationService:
                 .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
                 .add_extension(x509.UnrecognizedExtension(_OCSP_NO_CHECK, b"\x05\x00"), critical=False)
                 .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                    self.ca.issuer_key.public_key()), critical=False)  # type: ignore[attr-defined]
+                    self.ca.issuer_key.public_key()), critical=False)
                 .sign(self.ca.issuer_key, _sign_hash(self.ca.issuer_key))  # type: ignore[arg-type]
             )
             pair = (key, cert)
