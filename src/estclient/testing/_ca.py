@@ -191,12 +191,15 @@ class TestCa:
 
     @property
     def certificate_pem(self) -> bytes:
+        """The root CA certificate as PEM."""
         return self.certificate.public_bytes(serialization.Encoding.PEM)
 
     def tls_chain_pem(self) -> bytes:
+        """The server's TLS certificate and the intermediates above it, as PEM."""
         return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [self.tls_certificate, *self.intermediates])
 
     def tls_key_pem(self) -> bytes:
+        """The server's TLS private key as unencrypted PKCS#8 PEM."""
         return self.tls_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
@@ -260,6 +263,7 @@ class TestCa:
         return cert
 
     def find_by_ski(self, ski: bytes) -> x509.Certificate | None:
+        """The certificate this CA issued with subject key identifier ``ski``, or None."""
         with self._lock:
             return self._by_ski.get(ski)
 

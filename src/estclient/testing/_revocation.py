@@ -122,10 +122,12 @@ class RevocationService:
 
     @property
     def crl_url(self) -> str:
+        """Where the CRL is served (DER, ``application/pkix-crl``)."""
         return self.url + CRL_PATH
 
     @property
     def ocsp_url(self) -> str:
+        """The OCSP responder (RFC 6960, GET and POST)."""
         return self.url + "/ocsp"
 
     # ------------------------------------------------------------------------------------------ CRL

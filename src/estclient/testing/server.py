@@ -67,7 +67,7 @@ from typing import Iterable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from estcodec.x509 import Certificate
@@ -151,6 +151,7 @@ class EstTestServer(ServerState):
         if self.tls_max_version is not None:
             ctx.maximum_version = self.tls_max_version
         _load_cert_chain(ctx, self.ca.tls_chain_pem(), self.ca.tls_key_pem(), prefix="est-test-server-")
+        ctx.verify_mode = ssl.CERT_OPTIONAL
         # the intermediate joins the trust store so that clients presenting just their leaf verify
         trust = "".join(
             c.public_bytes(serialization.Encoding.PEM).decode() for c in [self.ca.certificate, *self.ca.intermediates]
@@ -159,6 +160,9 @@ class EstTestServer(ServerState):
         return ctx
 
     def start(self) -> EstTestServer:
+        """Listen on ``host``:``port`` (0: a free port) and serve in a background thread; returns self.
+
+        Starting a running server does nothing. The revocation service, when configured, starts first."""
         if self._httpd is not None:
             return self
         ctx = self._ssl_context()
@@ -179,6 +183,7 @@ class EstTestServer(ServerState):
         return self
 
     def stop(self) -> None:
+        """Stop serving and close every open connection (and the revocation service); idempotent."""
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
@@ -206,6 +211,7 @@ class EstTestServer(ServerState):
 
     @property
     def port(self) -> int:
+        """The TCP port the server listens on; RuntimeError when it is not running."""
         if self._httpd is None:
             raise RuntimeError("the server is not running")
         return int(self._httpd.server_address[1])
@@ -221,14 +227,17 @@ class EstTestServer(ServerState):
 
     @property
     def trust_anchor_pem(self) -> bytes:
+        """PEM of the root CA: the trust anchor for the TLS server certificate and issued certificates."""
         return self.ca.certificate_pem
 
     @property
     def ca_certificate(self) -> x509.Certificate:
+        """The root CA certificate."""
         return self.ca.certificate
 
     @property
-    def ca_key(self) -> object:
+    def ca_key(self) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey:
+        """The root CA's private key."""
         return self.ca.key
 
     @property
@@ -245,10 +254,12 @@ class EstTestServer(ServerState):
 
     @property
     def tls_certificate(self) -> x509.Certificate:
+        """The server's TLS certificate."""
         return self.ca.tls_certificate
 
     @property
     def issued_certificates(self) -> list[x509.Certificate]:
+        """Every certificate this server's CA has issued so far (a copy)."""
         with self.ca._lock:
             return list(self.ca.issued.values())
 
