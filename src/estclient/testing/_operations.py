@@ -31,7 +31,7 @@ _AES_CBC = {a.value for a in (EncryptionAlgorithm.AES128_CBC, EncryptionAlgorith
                               EncryptionAlgorithm.AES256_CBC)}
 _OID_RSA_ENCRYPTION = _oids.RSA_ENCRYPTION  # PKCS#1 v1.5 key transport
 _OID_RSAES_OAEP = _oids.ID_RSAES_OAEP
-_OID_ECDH_STD_SHA256_KDF = _oids.DH_SINGLE_PASS_STD_DH_SHA256KDF_SCHEME  # dhSinglePass-stdDH-sha256kdf-scheme (RFC 5753)
+_OID_ECDH_STD_SHA256_KDF = _oids.DH_SINGLE_PASS_STD_DH_SHA256KDF_SCHEME  # RFC 5753
 _OID_ECDH_STD_SHA384_KDF = _oids.DH_SINGLE_PASS_STD_DH_SHA384KDF_SCHEME
 _OID_AES128_WRAP = _oids.ID_AES128_WRAP
 _OID_AES256_WRAP = _oids.ID_AES256_WRAP
