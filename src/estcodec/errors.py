@@ -53,4 +53,11 @@ def _rebuild_decode_error(detail: str, offset: int, reason: str, path: str) -> D
 
 
 class EncodeError(Error, ValueError):
-    """A value that cannot be encoded as the model requires."""
+    """A value that cannot be encoded as the model requires.
+
+    Attributes:
+        part: the piece of text input at fault when there is one (the ``type=value`` of an RFC 4514 string whose
+            attribute type is unknown), else None.
+    """
+
+    part: "str | None" = None

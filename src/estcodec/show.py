@@ -820,8 +820,8 @@ def add_arguments(p: Any) -> None:
     p.add_argument("--trust", metavar="PEM", help="CA certificates to verify signed CMC messages against")
 
 
-def _show_one(name: str, trust: Any) -> list[dict[str, Any]] | None:
-    """The summaries of one file, or None after printing one error line."""
+def _show_one(name: str, trust: Any, prefix: str) -> list[dict[str, Any]] | None:
+    """The summaries of one file, or None after printing one error line (``PREFIXerror: ...``)."""
     try:
         if name == "-":
             data = sys.stdin.buffer.read()
@@ -829,12 +829,12 @@ def _show_one(name: str, trust: Any) -> list[dict[str, Any]] | None:
             with open(name, "rb") as fh:
                 data = fh.read()
     except OSError as exc:
-        print(f"error: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"{prefix}error: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
         return None
     try:
         blocks = load_blocks(data)
     except (Error, ValueError) as exc:
-        print(f"error: {name}: {exc}", file=sys.stderr)
+        print(f"{prefix}error: {name}: {exc}", file=sys.stderr)
         return None
     summaries: list[dict[str, Any]] = []
     failures: list[str] = []
@@ -843,7 +843,7 @@ def _show_one(name: str, trust: Any) -> list[dict[str, Any]] | None:
             s = summarize(der, trust=trust)
         except (Error, ValueError) as exc:
             if len(blocks) == 1:
-                print(f"error: {name}: {exc}", file=sys.stderr)
+                print(f"{prefix}error: {name}: {exc}", file=sys.stderr)
                 return None
             # one block of several (e.g. the EC PARAMETERS before an EC PRIVATE KEY): say so, show the rest
             failures.append(f"{label}: {exc}")
@@ -852,16 +852,18 @@ def _show_one(name: str, trust: Any) -> list[dict[str, Any]] | None:
             s["pem_label"] = label
         summaries.append(s)
     for f in failures:
-        print(f"note: {name}: PEM block not shown: {f}", file=sys.stderr)
+        print(f"{prefix}note: {name}: PEM block not shown: {f}", file=sys.stderr)
     if not summaries:
-        print(f"error: {name}: no PEM block holds a structure this tool recognises", file=sys.stderr)
+        print(f"{prefix}error: {name}: no PEM block holds a structure this tool recognises", file=sys.stderr)
         return None
     return summaries
 
 
-def run(args: Any) -> int:
+def run(args: Any, *, prog: str | None = None) -> int:
     """Entry point of ``show``: 0 when every file was summarised, 1 when one was unreadable or unrecognised
-    (one line on stderr for each such file)."""
+    (one line on stderr for each such file: ``error: REASON``, or ``PROG: error: REASON`` given ``prog``, as
+    ``est show`` does)."""
+    prefix = f"{prog}: " if prog else ""
     files = list(getattr(args, "files", None) or [args.file])
     trust = None
     if getattr(args, "trust", None):
@@ -869,13 +871,13 @@ def run(args: Any) -> int:
             with open(args.trust, "rb") as fh:
                 trust = fh.read()
         except OSError as exc:
-            print(f"error: cannot read {args.trust}: {exc.strerror or exc}", file=sys.stderr)
+            print(f"{prefix}error: cannot read {args.trust}: {exc.strerror or exc}", file=sys.stderr)
             return 1
     rc = 0
     docs: dict[str, Any] = {}
     texts: list[str] = []
     for name in files:
-        summaries = _show_one(name, trust)
+        summaries = _show_one(name, trust, prefix)
         if summaries is None:
             rc = 1
             continue

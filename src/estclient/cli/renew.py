@@ -9,9 +9,11 @@ import sys
 import threading
 from typing import Any
 
-from .cli import EXIT_OK, EXIT_USAGE, CliError, Output, _cert_lines, make_config, resolve_settings
+from ._errors import EXIT_OK, EXIT_USAGE, CliError
+from ._output import Output, cert_lines
+from ._settings import make_config, resolve_settings
 
-__all__ = ["run_renew", "parse_duration"]
+__all__ = ["cmd_renew", "parse_duration"]
 
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -27,9 +29,10 @@ def parse_duration(text: str, what: str) -> float:
     return value
 
 
-def run_renew(args: argparse.Namespace) -> int:
-    from .client import EstClient
-    from .renewal import (
+def cmd_renew(args: argparse.Namespace) -> int:
+    """Renew --cert/--key once when they near expiry, or keep watching them (--watch)."""
+    from ..client import EstClient
+    from ..renewal import (
         CheckStarted,
         RenewalConfig,
         RenewalExhausted,
@@ -87,7 +90,7 @@ def run_renew(args: argparse.Namespace) -> int:
                          f"{current.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC (threshold {args.threshold})")
             else:
                 out.info("renewed:")
-                for line in _cert_lines(cert):
+                for line in cert_lines(cert):
                     out.info(line)
             out.result({"operation": "renew", "renewed": cert is not None, "events": events})
             return EXIT_OK
