@@ -21,8 +21,22 @@ from importlib import import_module
 from typing import Callable, Sequence
 
 from .. import errors as E
-from ._errors import EXIT_AUTH, EXIT_CODES, EXIT_ERROR, EXIT_FILE, EXIT_NETWORK, EXIT_OK, EXIT_PENDING
-from ._errors import EXIT_PROTOCOL, EXIT_SERVER, EXIT_TLS, EXIT_USAGE, CliError, exit_code_for, print_error
+from ._errors import (  # noqa: F401 - the EXIT_* constants stay importable from here, as before the package
+    EXIT_AUTH,
+    EXIT_CODES,
+    EXIT_ERROR,
+    EXIT_FILE,
+    EXIT_NETWORK,
+    EXIT_OK,
+    EXIT_PENDING,
+    EXIT_PROTOCOL,
+    EXIT_SERVER,
+    EXIT_TLS,
+    EXIT_USAGE,
+    CliError,
+    exit_code_for,
+    print_error,
+)
 from ._errors import describe as _describe
 from ._files import OutputExists
 from ._parser import add_testserver_options, build_parser
@@ -30,9 +44,6 @@ from ._settings import Settings, make_config, resolve_settings
 
 __all__ = ["main", "build_parser", "EXIT_CODES", "Settings", "resolve_settings", "make_config", "exit_code_for",
            "add_testserver_options", "CliError"]
-
-_ = (EXIT_AUTH, EXIT_ERROR, EXIT_FILE, EXIT_NETWORK, EXIT_OK, EXIT_PENDING, EXIT_PROTOCOL, EXIT_SERVER, EXIT_TLS,
-     EXIT_USAGE)  # importable from here, as before the package
 
 # command -> the module that runs it (imported when that command runs, never before)
 _COMMAND_MODULES = {
