@@ -160,21 +160,37 @@ def _pool_args(ctx: Any, limits: httpx.Limits) -> dict[str, Any]:
                 max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry)
 
 
-def sync_transport(ctx: Any, limits: httpx.Limits) -> httpx.HTTPTransport:
+def _proxy_args(proxy: str) -> dict[str, Any]:
+    """httpcore's HTTPProxy arguments for an ``http://[user:password@]host:port`` proxy URL (credentials go in
+    ``proxy_auth``, never in the URL httpcore keeps)."""
+    url = httpx.URL(proxy)
+    auth = (url.username, url.password) if url.username else None
+    return dict(proxy_url=f"{url.scheme}://{url.netloc.decode('ascii').rpartition('@')[2]}", proxy_auth=auth)
+
+
+def sync_transport(ctx: Any, limits: httpx.Limits, proxy: str | None = None) -> httpx.HTTPTransport:
     """httpx's HTTP/1.1 transport over a connection pool whose sockets obey the current :class:`Deadline`.
     (httpx offers no argument for the pool's network backend, so its pool is replaced by an equal one that
-    has it.)"""
+    has it.) With ``proxy`` the pool tunnels each connection through that HTTP proxy (CONNECT)."""
     transport = httpx.HTTPTransport(verify=ctx, trust_env=False, limits=limits)
     if not hasattr(transport, "_pool"):  # pragma: no cover - an httpx that changed its inside
         raise RuntimeError("this httpx version is not supported: its transport has no connection pool")
-    transport._pool = httpcore.ConnectionPool(network_backend=_Backend(), **_pool_args(ctx, limits))
+    if proxy is not None:
+        transport._pool = httpcore.HTTPProxy(network_backend=_Backend(), **_proxy_args(proxy),
+                                             **_pool_args(ctx, limits))
+    else:
+        transport._pool = httpcore.ConnectionPool(network_backend=_Backend(), **_pool_args(ctx, limits))
     return transport
 
 
-def async_transport(ctx: Any, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+def async_transport(ctx: Any, limits: httpx.Limits, proxy: str | None = None) -> httpx.AsyncHTTPTransport:
     """The async counterpart of :func:`sync_transport`."""
     transport = httpx.AsyncHTTPTransport(verify=ctx, trust_env=False, limits=limits)
     if not hasattr(transport, "_pool"):  # pragma: no cover
         raise RuntimeError("this httpx version is not supported: its transport has no connection pool")
-    transport._pool = httpcore.AsyncConnectionPool(network_backend=_AsyncBackend(), **_pool_args(ctx, limits))
+    if proxy is not None:
+        transport._pool = httpcore.AsyncHTTPProxy(network_backend=_AsyncBackend(), **_proxy_args(proxy),
+                                                  **_pool_args(ctx, limits))
+    else:
+        transport._pool = httpcore.AsyncConnectionPool(network_backend=_AsyncBackend(), **_pool_args(ctx, limits))
     return transport

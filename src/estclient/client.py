@@ -216,7 +216,7 @@ class _DriverBase:
             follow_redirects=False,
             trust_env=False,  # no proxies, netrc credentials or SSL_* variables from the environment
             # no content codings: a compressed body inflates by up to ~1000x before max_body_size can count it
-            headers={"User-Agent": self.config.user_agent, "Accept-Encoding": "identity"},
+            headers={"User-Agent": self.config.user_agent, "Accept-Encoding": "identity", **dict(self.config.headers)},
         )
 
     def _make_transport(self, ctx: ssl.SSLContext, limits: httpx.Limits) -> Any:
@@ -331,7 +331,7 @@ class EstClient(_DriverBase):
         self._state.bound = None
 
     def _make_transport(self, ctx: ssl.SSLContext, limits: httpx.Limits) -> Any:
-        return sync_transport(ctx, limits)
+        return sync_transport(ctx, limits, self.config.proxy)
 
     # -- lifecycle
     def __enter__(self) -> "EstClient":
@@ -580,7 +580,7 @@ class AsyncEstClient(_DriverBase):
         await self._close_stale()
 
     def _make_transport(self, ctx: ssl.SSLContext, limits: httpx.Limits) -> Any:
-        return async_transport(ctx, limits)
+        return async_transport(ctx, limits, self.config.proxy)
 
     async def __aenter__(self) -> "AsyncEstClient":
         return self

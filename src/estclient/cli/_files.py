@@ -38,6 +38,8 @@ def check_writable(paths: Sequence[str | os.PathLike[str] | None], *, force: boo
         if key in seen:
             raise OSError(errno.EINVAL, "the same file is named for two outputs", os.fspath(p))
         seen.add(key)
+        if path.is_dir():  # caught before the request, not after the CA issued
+            raise OSError(errno.EISDIR, "is a directory, not a file name", os.fspath(p))
         if path.exists() and not force:
             raise OutputExists(path)
         parent = path.parent if str(path.parent) else Path(".")

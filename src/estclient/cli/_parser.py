@@ -37,7 +37,8 @@ exit status:
 
 environment (flags win over the environment, the environment over the --config file):
   EST_SERVER EST_LABEL EST_TRUST EST_BOOTSTRAP_FINGERPRINT EST_CERT EST_KEY EST_USER EST_PASSWORD
-  EST_PASSWORD_FILE EST_DIGEST EST_TIMEOUT EST_MIN_RETRY_DELAY EST_CHANNEL_BINDING EST_CONFIG
+  EST_PASSWORD_FILE EST_DIGEST EST_TIMEOUT EST_MIN_RETRY_DELAY EST_CHANNEL_BINDING EST_PROXY EST_HEADER
+  EST_HOST_HEADER EST_CONFIG
 
 config file (TOML, Python 3.11+), keys as the long flags without dashes, e.g.:
   server = "https://est.example.com:8443"
@@ -97,6 +98,20 @@ def _common_parent() -> argparse.ArgumentParser:
     g.add_argument("--channel-binding", choices=["auto", "require", "off"], default=None,
                    help="bind CSRs to the TLS session (RFC 7030 §3.5): auto (default: on TLS 1.2), require, off")
     g.add_argument("--config", metavar="TOML", help="settings file (EST_CONFIG)")
+    n = p.add_argument_group("network")
+    n.add_argument("--proxy", metavar="URL",
+                   help="tunnel through this HTTP proxy (http://[user:pw@]host:port, CONNECT); 'env': the "
+                        "environment's https_proxy/no_proxy (never used unless asked) (EST_PROXY)")
+    n.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
+                   help="add this header to every request (repeatable)")
+    n.add_argument("--host-header", metavar="HOST",
+                   help="send this Host header (a server behind a front end); TLS still checks --server's name")
+    d = p.add_argument_group("diagnostics")
+    d.add_argument("-v", "--verbose", action="count", default=0,
+                   help="print each request and response line, TLS version and cipher, the server's certificate "
+                        "and what was decided (trust, binding) on stderr")
+    d.add_argument("--debug", action="store_true",
+                   help="like -v, and the headers of each exchange (credentials redacted)")
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print a JSON document on stdout")
     o.add_argument("--format", choices=["pem", "der"], default=None, help="format of written files (default pem)")

@@ -9,13 +9,13 @@ import time
 from typing import Any, Callable, Sequence
 
 from .. import errors as E
-from ._errors import EXIT_PENDING, EXIT_SERVER, EXIT_USAGE, CliError
+from ._errors import EXIT_ERROR, EXIT_PENDING, EXIT_SERVER, EXIT_USAGE, CliError
 from ._files import KEY_MODE, PUBLIC_MODE, write_file
-from ._output import Output, cert_bytes, cert_lines, cert_summary, key_bytes, read_private_key
+from ._output import Output, cert_bytes, cert_lines, cert_summary, key_bytes, read_der, read_private_key
 from ._settings import make_config, resolve_settings
 
 __all__ = ["wait_for_result", "retry_delay", "builder_from_flags", "has_subject", "apply_csrattrs",
-           "selfcheck_builder", "make_client", "outputs_format", "write_issued"]
+           "selfcheck_builder", "make_client", "client_class", "outputs_format", "write_issued", "read_csr_file"]
 
 def sleep_with_progress(out: Output, delay: float, left: float, attempt: int, interrupt: threading.Event) -> None:
     """Wait ``delay`` seconds, showing the countdown to the next try and the time left of --max-wait."""
@@ -124,9 +124,26 @@ def apply_csrattrs(out: Output, client: Any, builder: Any, args: argparse.Namesp
     except E.ServerError as exc:  # name the step: the request the user asked for was not sent yet
         raise CliError(EXIT_SERVER, f"{exc} (from /csrattrs, asked before the request; --no-csrattrs skips it)") from None
     if not attrs.is_empty():
+        asked = builder.copy().with_attributes(attrs)  # what the server's attributes alone would make of it
         builder.with_attributes(attrs)
         out.note(f"est: applied the server's CSR attributes ({len(attrs)} items)")
+        _keep_explicit_choices(out, builder, asked, args)
     return attrs
+
+
+def _keep_explicit_choices(out: Output, builder: Any, asked: Any, args: argparse.Namespace) -> None:
+    """An explicit --key-type or --hash is kept over the server's CSR attributes, and a note says so (the server
+    may refuse the request; without the flag the server's choice is used)."""
+    key_type = getattr(args, "key_type", None)
+    if key_type and not getattr(args, "use_key", None) and asked.selected_key_type != key_type:
+        builder.key_type(key_type)
+        out.note(f"est: note: the server's CSR attributes ask for key type {asked.selected_key_type}; keeping "
+                 f"--key-type {key_type}")
+    hash_name = getattr(args, "hash", None)
+    asked_hash = getattr(getattr(asked, "_hash", None), "name", None)  # the builder has no public reader of it
+    if hash_name and asked_hash and asked_hash != hash_name:
+        builder.signature_hash(hash_name)
+        out.note(f"est: note: the server's CSR attributes ask for hash {asked_hash}; keeping --hash {hash_name}")
 
 
 def selfcheck_builder(b: Any) -> None:
@@ -139,38 +156,74 @@ def selfcheck_builder(b: Any) -> None:
         raise CliError(EXIT_USAGE, f"cannot build the request: {exc}") from None
 
 
-def make_client(args: argparse.Namespace) -> Any:
+def read_csr_file(path: str) -> bytes:
+    """The DER of the PKCS#10 request in ``path`` (PEM or DER), parsed and its signature checked before anything
+    is sent: garbage, a certificate or a request with a broken signature fails here (exit 1), naming the file."""
+    from estcodec import Error as CodecError
+    from estcodec.pkcs10 import CertificationRequest
+
+    try:
+        der = read_der(path)
+        request = CertificationRequest.from_der(der)
+    except CodecError as exc:
+        raise CliError(EXIT_ERROR, f"{path}: not a PKCS#10 certification request ({exc})") from None
+    if not request.is_signature_valid:
+        raise CliError(EXIT_ERROR, f"{path}: the request's signature does not verify with its own public key")
+    return der
+
+
+def client_class(args: argparse.Namespace) -> Any:
+    """The client class of a command: :class:`estclient.EstClient`, or with ``-v``/``--debug`` its subclass that
+    reports each exchange on stderr (:mod:`._trace`)."""
+    if getattr(args, "verbose", 0) or getattr(args, "debug", False):
+        from ._trace import tracing_client_class
+
+        return tracing_client_class(bool(getattr(args, "debug", False)))
     from ..client import EstClient
 
-    return EstClient(make_config(resolve_settings(args)))
+    return EstClient
+
+
+def make_client(args: argparse.Namespace, config: Any = None) -> Any:
+    """An EST client for the command's settings (``config``, else made from flags, environment and file)."""
+    if config is None:
+        config = make_config(resolve_settings(args))
+    return client_class(args)(config)
 
 
 def outputs_format(args: argparse.Namespace) -> str:
+    """``--format``: pem (the default) or der."""
     return getattr(args, "format", None) or "pem"
 
 
+def _to_stdout(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
 def write_issued(out: Output, args: argparse.Namespace, cert: Any, chain: Sequence[Any], key: Any,
-                  operation: str, extra: dict[str, Any] | None = None) -> None:
-    """Write the key (0600) then the certificate; print the summary."""
+                 operation: str, extra: dict[str, Any] | None = None) -> None:
+    """Write the key (0600) then the certificate (``--out -``: on stdout, in ``--format``); print the summary."""
     fmt = outputs_format(args)
     files = {}
     if key is not None and args.key_out:
         write_file(args.key_out, key_bytes(key, fmt), mode=KEY_MODE, force=args.force)
         files["key"] = args.key_out
     cert_data = cert_bytes(cert, chain, fmt)
-    if args.out:
+    to_file = bool(args.out) and args.out != "-"
+    if to_file:
         write_file(args.out, cert_data, mode=PUBLIC_MODE, force=args.force)
         files["certificate"] = args.out
     if out.json:
         doc = {"operation": operation, "certificate": cert_summary(cert), "files": files}
-        if not args.out:
+        if not to_file:
             doc["certificate_pem"] = cert_bytes(cert, chain, "pem").decode("ascii")
         doc.update(extra or {})
         out.result(doc)
         return
-    if not args.out:
-        sys.stdout.write(cert_bytes(cert, chain, "pem").decode("ascii"))
-        sys.stdout.flush()
+    if not to_file:
+        _to_stdout(cert_data if args.out == "-" else cert_bytes(cert, chain, "pem"))
         target = out.note
     else:
         target = out.info
@@ -181,4 +234,3 @@ def write_issued(out: Output, args: argparse.Namespace, cert: Any, chain: Sequen
         target(f"  {k.replace('_', ' ')}: {v}")
     for what, path in files.items():
         target(f"wrote {what} {path}" + (" (mode 0600)" if what == "key" else ""))
-

@@ -9,15 +9,16 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from ._errors import EXIT_USAGE, CliError
 
-__all__ = ["Settings", "resolve_settings", "make_config", "read_password"]
+__all__ = ["Settings", "resolve_settings", "make_config", "read_password", "headers_of", "proxy_for"]
 
 _SETTING_KEYS = ("server", "label", "trust", "bootstrap_fingerprint", "cert", "key", "user", "password",
-                 "password_file", "digest", "timeout", "min_retry_delay", "channel_binding")
+                 "password_file", "digest", "timeout", "min_retry_delay", "channel_binding", "proxy", "header",
+                 "host_header")
 _PATH_KEYS = ("trust", "cert", "key", "password_file")
 
 
@@ -38,6 +39,9 @@ class Settings:
     timeout: float = 30.0
     min_retry_delay: float = 1.0
     channel_binding: str = "auto"
+    proxy: str | None = field(default=None, repr=False)  # may hold the proxy's credentials
+    header: list[str] = field(default_factory=list)
+    host_header: str | None = None
 
 
 def _truthy(value: Any) -> bool:
@@ -72,6 +76,15 @@ def _load_toml(path: str) -> dict[str, Any]:
     return out
 
 
+def _header_list(value: Any) -> list[str]:
+    """``header`` from a flag (a list), the environment (one string) or the file (a string or a list)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise CliError(EXIT_USAGE, "header must be \"Name: value\" or a list of them")
+
+
 def resolve_settings(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
     """Merge: defaults < config file < environment < flags."""
     env = os.environ if environ is None else environ
@@ -85,12 +98,14 @@ def resolve_settings(args: argparse.Namespace, environ: dict[str, str] | None = 
             merged[key] = value
     for key in _SETTING_KEYS:
         value = getattr(args, key, None)
-        if value is not None:
+        if value is not None and value != []:  # --header not given keeps the file's
             merged[key] = value
     s = Settings()
     for key, value in merged.items():
         if key == "digest":
             s.digest = _truthy(value)
+        elif key == "header":
+            s.header = _header_list(value)
         elif key in ("timeout", "min_retry_delay"):
             try:
                 setattr(s, key, float(value))
@@ -168,5 +183,42 @@ def make_config(s: Settings) -> Any:
     return EstClientConfig(origin, ca_label=label, trust=trust, client_identity=identity, http_auth=auth,
                            timeout=s.timeout, operation_timeout=_OPERATION_TIMEOUT_FACTOR * s.timeout,
                            min_retry_delay=s.min_retry_delay,
-                           channel_binding=s.channel_binding)  # type: ignore[arg-type]
+                           channel_binding=s.channel_binding,  # type: ignore[arg-type]
+                           proxy=proxy_for(s.proxy, origin), headers=headers_of(s))
+
+
+def headers_of(s: Settings) -> tuple[tuple[str, str], ...]:
+    """The extra request headers: each ``--header "Name: value"`` (also ``Name:value``), then ``--host-header``
+    as ``Host``."""
+    out = []
+    for item in s.header:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise CliError(EXIT_USAGE, f"--header wants NAME:VALUE, got {item!r}")
+        out.append((name.strip(), value.strip()))
+    if s.host_header:
+        if any(n.lower() == "host" for n, _ in out):
+            raise CliError(EXIT_USAGE, "give the Host header once: --host-header or --header Host:...")
+        out.append(("Host", s.host_header.strip()))
+    return tuple(out)
+
+
+def proxy_for(proxy: str | None, origin: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The proxy to tunnel through: ``--proxy URL``, or with ``--proxy env`` the environment's choice for
+    ``origin`` (``https_proxy``/``HTTPS_PROXY``, else ``all_proxy``, unless ``no_proxy`` names the host). Without
+    ``--proxy`` the environment is not looked at: the client deliberately ignores it."""
+    if proxy is None or proxy == "":
+        return None
+    if proxy.strip().lower() != "env":
+        return proxy.strip()
+    env = os.environ if environ is None else environ
+    host = urlsplit(origin).hostname or ""
+    no_proxy = env.get("no_proxy", env.get("NO_PROXY", ""))
+    for entry in (e.strip().lower().lstrip(".") for e in no_proxy.split(",")):
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return None
+    for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        if env.get(name):
+            return env[name].strip()
+    return None
 

@@ -10,13 +10,14 @@ from typing import Any
 from .. import errors as E
 from ._errors import EXIT_OK, EXIT_PROTOCOL, EXIT_USAGE, CliError
 from ._files import KEY_MODE, PUBLIC_MODE, check_writable, write_file
-from ._output import Output, key_bytes, key_description, pem_block, read_der, read_private_key
+from ._output import Output, key_bytes, key_description, pem_block, read_private_key
 from ._request import (
     apply_csrattrs,
     builder_from_flags,
     has_subject,
     make_client,
     outputs_format,
+    read_csr_file,
     retry_delay,
     selfcheck_builder,
     wait_for_result,
@@ -27,6 +28,7 @@ from ._settings import make_config, resolve_settings
 __all__ = ["cmd_csr", "cmd_enroll", "cmd_reenroll", "cmd_serverkeygen"]
 
 def cmd_csr(args: argparse.Namespace) -> int:
+    """Make a key and a CSR from the flags (and, with --from-server, the server's /csrattrs)."""
     out = Output(args)
     fmt = outputs_format(args)
     if not args.out:
@@ -63,6 +65,26 @@ def cmd_csr(args: argparse.Namespace) -> int:
 
 
 
+_SUBJECT_FLAGS = ("cn", "org", "ou", "country", "state", "locality", "subject_serial", "san_dns", "san_ip",
+                  "san_email", "san_uri")
+
+
+def _refuse_new_subject(args: argparse.Namespace, identity: Any) -> None:
+    """reenroll keeps the subject and subjectAltName of --cert (RFC 7030 §4.2.2): a flag that would change them
+    is refused, not silently ignored (``--cn`` equal to the current commonName is allowed)."""
+    from cryptography.x509.oid import NameOID
+
+    given = [f for f in _SUBJECT_FLAGS if getattr(args, f, None)]
+    if given == ["cn"]:
+        current = [a.value for a in identity.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        if current == [args.cn]:
+            return
+    if given:
+        flags = ", ".join("--" + ("serial-number" if f == "subject_serial" else f.replace("_", "-")) for f in given)
+        raise CliError(EXIT_USAGE, f"reenroll keeps the subject and subjectAltName of --cert (RFC 7030 §4.2.2): "
+                                   f"{flags} would change them; use enroll for a new subject")
+
+
 def _enroll_common(args: argparse.Namespace, *, reenroll: bool) -> int:
     out = Output(args)
     operation = "reenroll" if reenroll else "enroll"
@@ -72,26 +94,29 @@ def _enroll_common(args: argparse.Namespace, *, reenroll: bool) -> int:
     if args.csr:
         if has_subject(args) or args.use_key:
             raise CliError(EXIT_USAGE, "--csr sends a ready request: do not combine it with subject or key flags")
-        csr_der = read_der(args.csr)
+        if args.key_out:
+            raise CliError(EXIT_USAGE, "--csr sends a ready request whose key stays with you: --key-out has "
+                                       "nothing to write")
+        csr_der = read_csr_file(args.csr)
     if reenroll:
         if not (settings.cert and settings.key):
             raise CliError(EXIT_USAGE, "reenroll needs the current identity: --cert FILE --key FILE")
     new_key = csr_der is None and not (reenroll and args.same_key) and not args.use_key
     if new_key and not args.key_out:
         raise CliError(EXIT_USAGE, f"{operation} makes a new key: give --key-out FILE (or --use-key FILE)")
-    check_writable([args.out, args.key_out if new_key else None], force=args.force)
+    check_writable([args.out, args.key_out], force=args.force)
     config = make_config(settings)
     if csr_der is None:
         if reenroll:
+            _refuse_new_subject(args, config.client_identity)
             builder = _reenroll_builder(args, config)
         else:
             if not has_subject(args) and args.no_csrattrs:
                 raise CliError(EXIT_USAGE, "give at least --cn (or other subject / subjectAltName flags)")
             builder = builder_from_flags(args)
-    from ..client import EstClient
     from ..protocol import Issued
 
-    with EstClient(config) as client:
+    with make_client(args, config) as client:
         if builder is not None and not reenroll:
             apply_csrattrs(out, client, builder, args)
             selfcheck_builder(builder)
@@ -100,7 +125,8 @@ def _enroll_common(args: argparse.Namespace, *, reenroll: bool) -> int:
         result = wait_for_result(out, lambda: call(request), max_wait=args.max_wait, is_pending=retry_delay,
                                  min_delay=client.config.min_retry_delay)
     assert isinstance(result, Issued)
-    key = builder.private_key if builder is not None and new_key else None
+    # a new key, or the key the request was made with when --key-out asks for a copy of it
+    key = builder.private_key if builder is not None and (new_key or args.key_out) else None
     write_issued(out, args, result.certificate, result.chain, key, operation)
     return EXIT_OK
 
@@ -121,14 +147,17 @@ def _reenroll_builder(args: argparse.Namespace, config: Any) -> Any:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
+    """Enroll a new key (/simpleenroll), or send the ready-made request of --csr."""
     return _enroll_common(args, reenroll=False)
 
 
 def cmd_reenroll(args: argparse.Namespace) -> int:
+    """Renew --cert/--key (/simplereenroll): same subject and subjectAltName, a new key unless told."""
     return _enroll_common(args, reenroll=True)
 
 
 def cmd_serverkeygen(args: argparse.Namespace) -> int:
+    """Let the server generate the key (/serverkeygen); decrypt it locally when it comes encrypted."""
     out = Output(args)
     if not args.key_out:
         raise CliError(EXIT_USAGE, "serverkeygen returns a private key: give --key-out FILE")
@@ -152,7 +181,6 @@ def cmd_serverkeygen(args: argparse.Namespace) -> int:
     check_writable([args.out, args.key_out], force=args.force)
     config = make_config(settings)
     builder = builder_from_flags(args)
-    from ..client import EstClient
     from ..protocol import ServerKeygenResponse
 
     kw: dict[str, Any] = {}
@@ -164,7 +192,7 @@ def cmd_serverkeygen(args: argparse.Namespace) -> int:
         ident = config.client_identity
         kw = {"private_key": ident.private_key(), "certificate": ident.certificate}
         how = "encrypted to the client certificate's key, decrypted locally"
-    with EstClient(config) as client:
+    with make_client(args, config) as client:
         apply_csrattrs(out, client, builder, args)
         selfcheck_builder(builder)
         result = wait_for_result(out, lambda: client.server_keygen(builder, **kw), max_wait=args.max_wait,

@@ -7,13 +7,23 @@ from typing import Any
 from .. import errors as E
 from ._errors import EXIT_OK, EXIT_PENDING, EXIT_PROTOCOL, EXIT_USAGE, CliError
 from ._files import PUBLIC_MODE, check_writable, write_file
-from ._output import Output, read_der, read_private_key
-from ._request import apply_csrattrs, builder_from_flags, has_subject, retry_delay, wait_for_result, write_issued
+from ._output import Output, read_private_key
+from ._request import (
+    apply_csrattrs,
+    builder_from_flags,
+    client_class,
+    has_subject,
+    read_csr_file,
+    retry_delay,
+    wait_for_result,
+    write_issued,
+)
 from ._settings import make_config, resolve_settings
 
 __all__ = ["cmd_fullcmc"]
 
 def cmd_fullcmc(args: argparse.Namespace) -> int:
+    """Enroll with a Full PKI Request (/fullcmc); --response-out keeps the signed PKIResponse."""
     out = Output(args)
     if not args.csr and not args.key_out and not args.use_key:
         raise CliError(EXIT_USAGE, "fullcmc makes a new key: give --key-out FILE (or --use-key FILE)")
@@ -21,18 +31,18 @@ def cmd_fullcmc(args: argparse.Namespace) -> int:
         raise CliError(EXIT_USAGE, "give at least --cn (or other subject / subjectAltName flags)")
     check_writable([args.out, args.key_out, args.response_out], force=args.force)
     config = make_config(resolve_settings(args))
-    from ..client import EstClient
     from ..protocol import CmcRequest, CmcResponse
 
     builder = None
     if args.csr:
         if not args.use_key:
             raise CliError(EXIT_USAGE, "--csr with fullcmc needs --use-key (the request's key signs the CMC message)")
-        csr_der = read_der(args.csr)
+        csr_der = read_csr_file(args.csr)
         key = read_private_key(args.use_key)
     else:
         builder = builder_from_flags(args)
-    class _Recording(EstClient):
+
+    class _Recording(client_class(args)):  # type: ignore[misc]
         """Keeps the last /fullcmc response, so that --response-out can save the Full PKI Response as sent."""
 
         last: Any = None
