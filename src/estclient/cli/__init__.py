@@ -94,6 +94,24 @@ def _without_httpx_command_line() -> None:
         sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
+def _endpoint(args: argparse.Namespace) -> str:
+    """`` (talking to HOST:PORT[ through proxy HOST:PORT])`` for a network error, from the command's settings."""
+    from urllib.parse import urlsplit
+
+    try:
+        s = resolve_settings(args)
+        config = make_config(s) if s.server else None
+    except Exception:  # noqa: BLE001 - only a hint for the error line: the error itself is already known
+        return ""
+    if config is None:
+        return ""
+    text = f" (talking to {config.host}:{config.port}"
+    if config.proxy:
+        proxy = urlsplit(config.proxy)
+        text += f" through proxy {proxy.hostname}:{proxy.port}"
+    return text + ")"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``est`` console script; returns the exit status."""
     if not sys.warnoptions:  # library deprecation warnings are not for the command's user
@@ -130,7 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return EXIT_ERROR
     except (CliError, E.EstError, OutputExists, OSError) as exc:
-        print_error(args.command, _describe(exc))
+        reason = _describe(exc)
+        if isinstance(exc, E.TransportError):
+            reason += _endpoint(args)
+        print_error(args.command, reason)
         return exit_code_for(exc)
     except Exception as exc:  # estcodec errors for unreadable input, and anything unexpected
         from estcodec import Error as CodecError

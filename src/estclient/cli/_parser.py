@@ -242,7 +242,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--threshold", default="30d", metavar="DURATION",
                    help="renew when the certificate expires within this (e.g. 30d, 12h, 90s; default 30d)")
     p.add_argument("--check-interval", default="1h", metavar="DURATION", help="with --watch: how often to check")
-    p.add_argument("--max-retries", type=int, default=3, help="attempts per renewal (default 3)")
+    p.add_argument("--max-retries", type=int, default=3, metavar="N",
+                   help="retries after a failed first attempt: at most N+1 attempts per renewal (default 3)")
     p.add_argument("--retry-delay", default="5s", metavar="DURATION", help="first retry delay (doubles)")
     p.add_argument("--watch", action="store_true", help="keep running and renew whenever needed")
     p.add_argument("--same-key", action="store_true", help="keep the key (default: a new key each time)")
@@ -256,6 +257,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = add("demo", "walk through every EST operation against a local test server", parents=False)
     p.add_argument("--json", action="store_true", help="print a JSON report of the steps")
     p.add_argument("--keep", metavar="DIR", help="also write the CA, certificates and keys into DIR")
+    p.add_argument("--force", action="store_true", help="with --keep: replace files left by an earlier demo")
 
     p = add("testserver", "run the reference EST test server in the foreground (Ctrl-C stops)",
             parents=False)

@@ -33,6 +33,17 @@ def _pem(der: bytes, label: str = "CERTIFICATE") -> bytes:
     return encode(label, der).encode("ascii")
 
 
+_NEXT_STEPS = (
+    "next steps:",
+    "  est testserver --ca-out ca.pem          # keep a test server running, then in another terminal:",
+    "  est cacerts -s URL --bootstrap-fingerprint SHA256 --out ca.pem",
+    "  est enroll -s URL --trust ca.pem -u USER --password-file pw --cn dev1 --out dev1.pem --key-out dev1.key",
+    "  est check -s URL --trust ca.pem -u USER --password-file pw   # what works, what does not, and why",
+    "  est show dev1.pem                       # what is in a file",
+    "  est --help, est COMMAND --help, man est  # every option",
+)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Start an EstTestServer on loopback and walk through bootstrap, csrattrs, enroll, reenroll,
     serverkeygen (key encrypted to our certificate, decrypted here) and fullcmc. Exit 0 only if all succeed."""
@@ -50,7 +61,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         Path(keep).mkdir(parents=True, exist_ok=True)
         check_writable([os.path.join(keep, n) for n in ("ca.pem", "device.pem", "device.key", "renewed.pem",
                                                         "renewed.key", "serverkey.pem", "serverkey.key",
-                                                        "cmc.pem", "cmc.key")], force=False)
+                                                        "cmc.pem", "cmc.key")], force=bool(args.force))
 
     def say(text: str = "") -> None:
         print(text, file=sys.stderr if as_json else sys.stdout, flush=True)
@@ -217,10 +228,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ok_all = failed is None and len(report) == total
     if keep and ok_all:
         for name, data in files.items():
-            write_file(os.path.join(keep, name), data, mode=KEY_MODE if name.endswith(".key") else PUBLIC_MODE)
+            write_file(os.path.join(keep, name), data, mode=KEY_MODE if name.endswith(".key") else PUBLIC_MODE,
+                       force=bool(args.force))
         say(f"wrote the demo's CA, certificates and keys (mode 0600) to {keep}")
     if ok_all:
         say(f"all {total} steps succeeded in {elapsed:.1f} s")
+        say()
+        for line in _NEXT_STEPS:
+            say(line)
     else:
         say(f"demo failed at step {len(report)} of {total}")
     if as_json:

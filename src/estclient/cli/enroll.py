@@ -39,7 +39,7 @@ def cmd_csr(args: argparse.Namespace) -> int:
     b = builder_from_flags(args)
     if args.from_server:
         with make_client(args) as client:
-            apply_csrattrs(out, client, b, argparse.Namespace(no_csrattrs=False))
+            apply_csrattrs(out, client, b, argparse.Namespace(**{**vars(args), "no_csrattrs": False}))
     if not has_subject(args) and not args.from_server:
         raise CliError(EXIT_USAGE, "give at least --cn (or other subject / subjectAltName flags)")
     try:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import signal
 import sys
 import threading
 from typing import Any
 
-from ._errors import EXIT_OK, EXIT_USAGE, CliError
+from .. import errors as E
+from ._errors import EXIT_OK, EXIT_USAGE, CliError, exit_code_for
 from ._output import Output, cert_lines
+from ._request import make_client
 from ._settings import make_config, resolve_settings
 
 __all__ = ["cmd_renew", "parse_duration"]
@@ -31,7 +34,6 @@ def parse_duration(text: str, what: str) -> float:
 
 def cmd_renew(args: argparse.Namespace) -> int:
     """Renew --cert/--key once when they near expiry, or keep watching them (--watch)."""
-    from ..client import EstClient
     from ..renewal import (
         CheckStarted,
         RenewalConfig,
@@ -71,7 +73,8 @@ def cmd_renew(args: argparse.Namespace) -> int:
             text = (f"renewed: serial {format(ev.certificate.serial_number, 'x')}, valid until "
                     f"{ev.certificate.not_after:%Y-%m-%d %H:%M:%S} UTC; written to {settings.cert} and {settings.key}")
         elif isinstance(ev, RenewalExhausted):
-            text = "every attempt failed: keeping the current certificate and key"
+            events.append({"event": type(ev).__name__, "message": "every attempt failed"})
+            return  # said once, by the error line
         else:
             text = type(ev).__name__
         events.append({"event": type(ev).__name__, "message": text})
@@ -80,10 +83,19 @@ def cmd_renew(args: argparse.Namespace) -> int:
     config = make_config(settings)
     rconf = RenewalConfig(renewal_threshold=threshold, check_interval=interval, max_retries=args.max_retries,
                           initial_retry_delay=first_delay, event_callback=on_event, new_key=not args.same_key)
-    with EstClient(config) as client:
+    # each event is printed once, above: the renewal module's own log lines would repeat them (without a handler
+    # of its own, Python's last-resort handler prints its warnings on stderr)
+    logging.getLogger("estclient.renewal").addHandler(logging.NullHandler())
+    with make_client(args, config) as client:
         scheduler = RenewalScheduler(client, rconf, settings.cert, settings.key)
         if not args.watch:
-            cert = scheduler.check_now()
+            try:
+                cert = scheduler.check_now()
+            except E.EstError as exc:
+                if any(e["event"] == "RenewalExhausted" for e in events):  # each failure was printed already
+                    raise CliError(exit_code_for(exc), f"all {args.max_retries + 1} attempts failed (see above); "
+                                                       "the current certificate and key are kept") from None
+                raise
             if cert is None:
                 current = config.client_identity.certificate
                 out.info(f"no renewal needed: {settings.cert} is valid until "
