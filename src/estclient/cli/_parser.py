@@ -267,6 +267,23 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--ca-out", metavar="FILE", help="write the trust anchor (CA certificate PEM) here")
     p.add_argument("--force", action="store_true", help="replace an existing --ca-out file")
 
+    p = add("export", "write a certificate (chain, key) as pem, der or pfx (PKCS#12)", parents=False,
+            description="Write the certificate of --cert as --format pem (certificate then chain), der (the "
+                        "certificate alone) or pfx (PKCS#12, its password from --password-file); --include-key adds "
+                        "the key of --key, --chain-out writes the chain to its own file. Talks to no server.")
+    p.add_argument("--cert", required=True, metavar="FILE", help="the certificate, and its chain (PEM, DER or "
+                   "certs-only PKCS#7)")
+    p.add_argument("--key", metavar="FILE", help="its private key (checked to match)")
+    p.add_argument("--format", choices=["pem", "der", "pfx"], default="pem", help="output format (default pem)")
+    p.add_argument("--include-key", action="store_true", help="put the key in the output (pem or pfx)")
+    p.add_argument("--out", "-o", metavar="FILE", help="output file ('-': stdout; the default for pem)")
+    p.add_argument("--chain-out", metavar="FILE", help="write the chain here instead of into --out")
+    p.add_argument("--password-file", metavar="FILE",
+                   help="password (first line) protecting the PKCS#12 file or the PEM key")
+    p.add_argument("--name", help="friendly name inside the PKCS#12 file (default: the subject)")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.add_argument("--quiet", "-q", action="store_true", help="no summary on stderr")
+
     p = add("show", "recognise and summarise a PKI file (certificate, CSR, CMC, CMS, CSR attributes, key)",
             parents=False)
     if words is None or "show" in words:
