@@ -267,6 +267,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--ca-out", metavar="FILE", help="write the trust anchor (CA certificate PEM) here")
     p.add_argument("--force", action="store_true", help="replace an existing --ca-out file")
 
+    p = add("check", "check each step to the server and say what fails and what to do",
+            description="Walk the settings, TCP connectivity, the TLS handshake and the server's authorization, "
+                        "/cacerts, /csrattrs and the credentials (one empty request to /simpleenroll, which no CA "
+                        "can issue for), and say what failed and what to do (see docs/troubleshooting.md).")
+    p.add_argument("--no-credentials-probe", action="store_true",
+                   help="do not send the empty /simpleenroll request that checks the credentials")
+
     p = add("export", "write a certificate (chain, key) as pem, der or pfx (PKCS#12)", parents=False,
             description="Write the certificate of --cert as --format pem (certificate then chain), der (the "
                         "certificate alone) or pfx (PKCS#12, its password from --password-file); --include-key adds "
