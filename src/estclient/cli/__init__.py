@@ -6,7 +6,7 @@ flags win. Output files are written atomically, private keys with mode 0600, and
 without ``--force``. Each failure class has its own exit status (see ``est --help``).
 
 The package has one module per command group (:mod:`.enroll`, :mod:`.cacerts`, :mod:`.fullcmc`, :mod:`.show`,
-:mod:`.renew`, :mod:`.batch`, :mod:`.demo`, :mod:`.testserver`, :mod:`.export`, :mod:`.check`), each imported only when its command runs, and
+:mod:`.renew`, :mod:`.batch`, :mod:`.demo`, :mod:`.testserver`, :mod:`.export`, :mod:`.check`, :mod:`.generate` for completions and the man page), each imported only when its command runs, and
 shared modules that import none of them: :mod:`._parser` (the one parser), :mod:`._settings`,
 :mod:`._output`, :mod:`._request`, :mod:`._errors` (exit statuses and the one error-line format) and
 :mod:`._files`. Nothing in the package imports this module back.
@@ -50,6 +50,7 @@ _COMMAND_MODULES = {
     "cacerts": "cacerts", "csrattrs": "cacerts", "csr": "enroll", "enroll": "enroll", "reenroll": "enroll",
     "serverkeygen": "enroll", "fullcmc": "fullcmc", "renew": "renew", "batch": "batch", "demo": "demo",
     "testserver": "testserver", "show": "show", "export": "export", "check": "check",
+    "completion": "generate", "manpage": "generate",
 }
 
 
@@ -79,6 +80,8 @@ cmd_testserver = _command("testserver")
 cmd_show = _command("show")
 cmd_export = _command("export")
 cmd_check = _command("check")
+cmd_completion = _command("completion")
+cmd_manpage = _command("manpage")
 
 _LONG_RUNNING_COMMANDS = frozenset({"renew", "testserver", "demo", "batch"})
 

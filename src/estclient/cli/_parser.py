@@ -291,6 +291,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", "-q", action="store_true", help="no summary on stderr")
 
+    p = add("completion", "print a shell completion script (bash, zsh or fish)", parents=False,
+            description="Print the completion script of SHELL, generated from this parser: "
+                        "bash: source <(est completion bash); zsh: est completion zsh > ~/.zfunc/_est (a directory "
+                        "of $fpath); fish: est completion fish > ~/.config/fish/completions/est.fish")
+    p.add_argument("shell", choices=["bash", "zsh", "fish"])
+    add("manpage", "print the est(1) man page (roff), generated from this parser", parents=False,
+        description="Print est(1) in roff: est manpage > est.1 && man ./est.1")
+
     p = add("show", "recognise and summarise a PKI file (certificate, CSR, CMC, CMS, CSR attributes, key)",
             parents=False)
     if words is None or "show" in words:
