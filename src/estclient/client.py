@@ -769,3 +769,8 @@ class AsyncEstClient(_DriverBase):
     async def full_cmc(self, request: Any, *, signer_trust: Any = None) -> P.CmcResponse | P.Pending:
         await self._bootstrap_once()
         return await self._run(F.full_cmc(self.config, self._state, request, signer_trust=signer_trust))
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

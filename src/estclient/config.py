@@ -412,3 +412,8 @@ def _check_headers(headers: object) -> tuple[tuple[str, str], ...]:
             raise ConfigError(f"header {name} is set by the client itself and cannot be given")
         out.append((name, value))
     return tuple(out)
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

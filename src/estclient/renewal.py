@@ -868,3 +868,8 @@ class AsyncRenewalScheduler:
                     raise AssertionError(f"unknown renewal command {cmd!r}")
         finally:
             flow.close()
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

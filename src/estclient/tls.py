@@ -259,3 +259,8 @@ def verify_certificate_chain_pem(pem: bytes) -> None:
             raise ConfigError("no certificate")
     except ValueError:
         raise ConfigError("trust anchors are not PEM certificates") from None
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -630,3 +630,8 @@ def order_chain(certs: Iterable, leaf=None) -> List[Certificate]:
             seen.add(d)
             tail.append(c)
     return chain + tail
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

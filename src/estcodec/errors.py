@@ -61,3 +61,8 @@ class EncodeError(Error, ValueError):
     """
 
     part: "str | None" = None
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

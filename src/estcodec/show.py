@@ -739,3 +739,8 @@ def run(args: Any, *, prog: str | None = None) -> int:
     from ._show_cli import run as run_show
 
     return run_show(args, prog=prog)
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

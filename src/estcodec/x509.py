@@ -656,3 +656,8 @@ class Certificate(Sequence, gc=False):
             text = format(serial, "x")
             shown = f"0x{text[:40]}...({(serial.bit_length() + 7) // 8} bytes)"
         return f"<Certificate subject={self.subject.rfc4514_string()!r} serial={shown}>"
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())
