@@ -64,6 +64,9 @@ def test_export_pem_der_and_the_chain_apart(pair, tmp_path):
     leaf = x509.load_der_x509_certificate((tmp_path / "c.der").read_bytes())
     assert leaf.subject.rfc4514_string() == "CN=export-me"
     assert len(pkcs7.load_der_pkcs7_certificates((tmp_path / "chain.p7b").read_bytes())) == 1
+    r = run_est("export", "--cert", str(cert.parent / "leaf.pem"), "--format", "der", "--out",
+                str(tmp_path / "leaf.der"), "--chain-out", str(tmp_path / "none.p7b"))
+    assert r.returncode == 0 and "holds no chain" in r.stderr and not (tmp_path / "none.p7b").exists(), r.stderr
     # the DER chain is what --trust takes
     r = run_est("show", str(tmp_path / "chain.p7b"))
     assert r.returncode == 0 and "certs-only" in r.stdout

@@ -132,9 +132,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
-    if args.chain_out:
-        if not chain:
-            out.note(f"est export: note: {args.cert} holds no chain: {args.chain_out} has no certificate")
+    if args.chain_out and not chain:
+        out.note(f"est export: note: {args.cert} holds no chain: nothing written to {args.chain_out}")
+    elif args.chain_out:
         write_file(args.chain_out, _chain_bytes(args.format, chain), mode=PUBLIC_MODE, force=args.force)
         written.append(args.chain_out)
     what = f"{args.format}: the certificate" + (" and its key" if included is not None else "")
