@@ -33,7 +33,7 @@ from ._show_formats import is_pkcs12, openssl_general_name, serial_hex, summariz
 from ._show_text import format_text, terminal_safe
 from .errors import DecodeError, Error
 
-__all__ = ["KINDS", "identify", "summarize", "summarize_as", "summarize_certificate", "describe_public_key", "summarize_bytes", "load_blocks", "format_text", "run", "add_arguments"]
+__all__ = ["KINDS", "identify", "summarize", "summarize_as", "summarize_certificate", "describe_public_key", "summarize_bytes", "load_blocks", "format_text", "terminal_safe", "run", "add_arguments"]
 
 KINDS = {
     "certificate": "X.509 certificate",

@@ -141,7 +141,7 @@ def read_password(s: Settings) -> str | None:
         try:
             return Path(s.password_file).read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
-            raise CliError(EXIT_USAGE, f"cannot read password file: {exc.strerror or exc}") from None
+            raise CliError(EXIT_USAGE, f"cannot read password file {s.password_file}: {exc.strerror or exc}") from None
     if s.user and sys.stdin.isatty():
         return getpass.getpass(f"EST password for {s.user}: ")
     return None
