@@ -93,8 +93,8 @@ def cmd_renew(args: argparse.Namespace) -> int:
                 cert = scheduler.check_now()
             except E.EstError as exc:
                 if any(e["event"] == "RenewalExhausted" for e in events):  # each failure was printed already
-                    raise CliError(exit_code_for(exc), f"all {args.max_retries + 1} attempts failed (see above); "
-                                                       "the current certificate and key are kept") from None
+                    raise CliError(exit_code_for(exc), f"all {args.max_retries + 1} attempts failed (see above): "
+                                                       "keeping the current certificate and key") from None
                 raise
             if cert is None:
                 current = config.client_identity.certificate
