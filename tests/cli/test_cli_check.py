@@ -65,7 +65,7 @@ def test_check_through_a_proxy(testserver):
 
 
 def test_the_troubleshooting_page_is_the_check_outcomes_table():
-    from estclient.cli.check import OUTCOMES, troubleshooting_markdown
+    from estclient.cli._check import OUTCOMES, troubleshooting_markdown
 
     page = (REPO / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
     block = page.split("regenerate this block -->\n", 1)[1].split("<!-- end of generated block -->", 1)[0]

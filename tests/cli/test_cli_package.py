@@ -13,7 +13,8 @@ import pytest
 PACKAGE = Path(importlib.import_module("estclient.cli").__file__).resolve().parent
 MODULES = sorted("estclient.cli" + ("" if p.stem == "__init__" else "." + p.stem) for p in PACKAGE.glob("*.py")
                  if p.stem != "__main__")
-COMMAND_MODULES = {"enroll", "fullcmc", "cacerts", "show", "renew", "batch", "demo", "testserver"}
+COMMAND_MODULES = {"_enroll", "_fullcmc", "_cacerts", "_show", "_renew", "_batch", "_demo", "_testserver",
+                   "_check", "_export", "_generate"}
 
 
 def _module_level_imports(name: str) -> set[str]:

@@ -5,9 +5,10 @@ environment variables (``EST_SERVER``, ``EST_USER``, ...), then a TOML file (``-
 flags win. Output files are written atomically, private keys with mode 0600, and nothing is overwritten
 without ``--force``. Each failure class has its own exit status (see ``est --help``).
 
-The package has one module per command group (:mod:`.enroll`, :mod:`.cacerts`, :mod:`.fullcmc`, :mod:`.show`,
-:mod:`.renew`, :mod:`.batch`, :mod:`.demo`, :mod:`.testserver`, :mod:`.export`, :mod:`.check`, :mod:`.generate` for completions and the man page), each imported only when its command runs, and
-shared modules that import none of them: :mod:`._parser` (the one parser), :mod:`._settings`,
+The package has one private module per command group (:mod:`._enroll`, :mod:`._cacerts`, :mod:`._fullcmc`,
+:mod:`._show`, :mod:`._renew`, :mod:`._batch`, :mod:`._demo`, :mod:`._testserver`, :mod:`._export`,
+:mod:`._check`, and :mod:`._generate` for completions and the man page), each imported only when its command
+runs, and shared modules that import none of them: :mod:`._parser` (the one parser), :mod:`._settings`,
 :mod:`._output`, :mod:`._request`, :mod:`._errors` (exit statuses and the one error-line format) and
 :mod:`._files`. Nothing in the package imports this module back.
 """
@@ -47,10 +48,10 @@ __all__ = ["main", "build_parser", "EXIT_CODES", "Settings", "resolve_settings",
 
 # command -> the module that runs it (imported when that command runs, never before)
 _COMMAND_MODULES = {
-    "cacerts": "cacerts", "csrattrs": "cacerts", "csr": "enroll", "enroll": "enroll", "reenroll": "enroll",
-    "serverkeygen": "enroll", "fullcmc": "fullcmc", "renew": "renew", "batch": "batch", "demo": "demo",
-    "testserver": "testserver", "show": "show", "export": "export", "check": "check",
-    "completion": "generate", "manpage": "generate",
+    "cacerts": "_cacerts", "csrattrs": "_cacerts", "csr": "_enroll", "enroll": "_enroll", "reenroll": "_enroll",
+    "serverkeygen": "_enroll", "fullcmc": "_fullcmc", "renew": "_renew", "batch": "_batch", "demo": "_demo",
+    "testserver": "_testserver", "show": "_show", "export": "_export", "check": "_check",
+    "completion": "_generate", "manpage": "_generate",
 }
 
 

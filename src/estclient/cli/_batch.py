@@ -246,7 +246,7 @@ def _valid_pair(cert_path: Path, key_path: Path, now: dt.datetime) -> tuple[Any,
 def _threshold(args: argparse.Namespace) -> float | None:
     if args.threshold is None:
         return None
-    from .renew import parse_duration
+    from ._renew import parse_duration
 
     return parse_duration(args.threshold, "--threshold")
 
