@@ -186,6 +186,10 @@ def test_proxy_tunnels_every_connection_and_the_environment_is_used_only_when_as
         cfg.write_text(f'proxy = "{url}"\n')
         r = run_est("cacerts", *testserver.conn(auth=False), "--config", str(cfg))
         assert r.returncode == 0 and len(proxy.targets) == n + 2, r.stderr
+        # est batch (the async client) goes through it too
+        (tmp_path / "ids.csv").write_text("name,cn\nproxied-1,proxied-1\n")
+        r = run_est("batch", str(tmp_path / "ids.csv"), *testserver.conn(), "--proxy", url, "--progress", "never")
+        assert r.returncode == 0 and len(proxy.targets) >= n + 3, r.stderr
         # wrong proxy credentials: a network-class failure naming the proxy, not the password
         bad = f"http://proxyuser:wrong@127.0.0.1:{proxy.port}"
         r = run_est("cacerts", *testserver.conn(auth=False), "--proxy", bad)
@@ -217,6 +221,7 @@ def test_verbose_reports_what_was_decided(testserver):
     assert r.returncode == 0, r.stderr
     json.loads(r.stdout)  # diagnostics never mix into stdout
     assert "trust: explicit" in r.stderr and "channel binding: auto" in r.stderr
+    assert "channel binding: not on this connection (TLS 1.3" in r.stderr or "carry its tls-unique" in r.stderr
     assert "> GET " in r.stderr and "< HTTP/1.1 200" in r.stderr
 
 

@@ -94,7 +94,16 @@ def _peer_lines(ssl_object: Any) -> list[str]:
     return lines
 
 
-def _hooks(debug: bool) -> dict[str, list[Callable[[Any], None]]]:
+def _binding_line(version: str | None, mode: str) -> str:
+    """What channel binding (RFC 7030 §3.5) does on a connection of this TLS version."""
+    if mode == "off":
+        return "channel binding: off (--channel-binding off)"
+    if version == "TLSv1.3":
+        return "channel binding: not on this connection (TLS 1.3 has no tls-unique); CSRs sent here are not bound"
+    return "channel binding: CSRs the client builds and sends on this connection carry its tls-unique"
+
+
+def _hooks(debug: bool, binding: str) -> dict[str, list[Callable[[Any], None]]]:
     seen: set[int] = set()  # TLS details once per connection
 
     def on_request(request: Any) -> None:
@@ -110,6 +119,7 @@ def _hooks(debug: bool) -> dict[str, list[Callable[[Any], None]]]:
             seen.add(id(ssl_object))
             for line in _peer_lines(ssl_object):
                 emit(line)
+            emit(_binding_line(ssl_object.version(), binding))
         reason = response.reason_phrase or ""
         emit(f"< {response.http_version} {response.status_code} {reason}".rstrip())
         if debug:
@@ -132,7 +142,7 @@ def tracing_client_class(debug: bool) -> Any:
 
         def _client_kwargs(self, ctx: Any, max_connections: int) -> dict[str, Any]:
             kwargs = super()._client_kwargs(ctx, max_connections)
-            kwargs["event_hooks"] = _hooks(debug)
+            kwargs["event_hooks"] = _hooks(debug, self.config.channel_binding)
             return kwargs
 
     return TracingEstClient
