@@ -59,6 +59,16 @@ def test_use_key_with_key_out_copies_the_key(testserver, tmp_path):
     assert (tmp_path / "copy.key").stat().st_mode & 0o777 == 0o600
     cert = x509.load_pem_x509_certificate((tmp_path / "c.pem").read_bytes())
     assert cert.public_key().public_numbers() == key.public_key().public_numbers()
+    # fullcmc wrapping a ready request: --key-out is a copy of --use-key as well
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "cmc-use-key")]))
+           .sign(key, hashes.SHA256()))
+    (tmp_path / "r.csr").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+    r = run_est("fullcmc", *testserver.conn(), "--csr", str(tmp_path / "r.csr"), "--use-key", str(key_file), "--out",
+                str(tmp_path / "cmc.pem"), "--key-out", str(tmp_path / "cmc.key"))
+    assert r.returncode == 0, r.stderr
+    copy = serialization.load_pem_private_key((tmp_path / "cmc.key").read_bytes(), None)
+    assert copy.private_numbers() == key.private_numbers()
 
 
 def test_reenroll_refuses_a_new_subject(testserver, tmp_path):

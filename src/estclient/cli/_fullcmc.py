@@ -101,6 +101,7 @@ def cmd_fullcmc(args: argparse.Namespace) -> int:
         extra["signature_verified"] = "yes" if pr.signature_verified else "no"
     if args.response_out:
         extra["response_file"] = args.response_out
-    write_issued(out, args, cert, others, key if builder is not None else None, "fullcmc", extra)
+    # a new key, or a copy of the --use-key key when --key-out asks for one
+    write_issued(out, args, cert, others, key if builder is not None or args.key_out else None, "fullcmc", extra)
     return EXIT_OK
 
