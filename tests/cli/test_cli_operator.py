@@ -109,6 +109,15 @@ def test_out_dash_writes_to_stdout_in_the_format_asked(testserver, tmp_path):
                         "-", "--key-out", str(tmp_path / "k2")], capture_output=True, env=clean_env(), timeout=60)
     assert p.returncode == 0, p.stderr
     assert x509.load_der_x509_certificate(p.stdout).subject.rfc4514_string() == "CN=der-out"
+    # every --out takes "-"; a key never goes to stdout
+    r = run_est("csr", "--cn", "csr-out", "--out", "-", "--key-out", str(tmp_path / "k3"), cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.startswith("-----BEGIN CERTIFICATE REQUEST-----"), r.stderr
+    r = run_est("cacerts", *testserver.conn(auth=False), "--out", "-", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.startswith("-----BEGIN CERTIFICATE-----"), r.stderr
+    r = run_est("enroll", *testserver.conn(), "--cn", "k", "--out", str(tmp_path / "c4"), "--key-out", "-",
+                cwd=tmp_path)
+    assert r.returncode == 2 and "standard output" in r.stderr and "PRIVATE KEY" not in r.stdout
+    assert not (tmp_path / "-").exists() and not (tmp_path / "c4").exists()
 
 
 def test_trust_accepts_the_der_that_cacerts_writes(testserver, tmp_path):

@@ -129,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(words)
     args = parser.parse_args(words)
+    if getattr(args, "key_out", None) == "-":
+        parser.error("--key-out -: a private key is not written to standard output; give a file name")
     # A one-shot command allocates mostly objects that live as long as the process (the modules it imports): the
     # cyclic garbage collector would walk them again and again for nothing, and once more when the interpreter
     # exits (about 10 ms CPU of one enrollment). Commands that keep running keep it. Run as the ``est`` program

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -52,8 +53,17 @@ def write_file(path: str | os.PathLike[str], data: bytes, *, mode: int = PUBLIC_
     :func:`estclient._atomic.write_atomic` (temporary file beside the target, fsync, rename or hard link; the
     one implementation renewal uses too, without importing the renewal machinery).
 
+    ``path`` ``-`` is standard output (refused for ``KEY_MODE``: keys go to files only).
+
     Raises :class:`OutputExists` when ``path`` exists and ``force`` is false; ``OSError`` for I/O failures.
     """
+    if os.fspath(path) == "-":  # --out -: standard output (never a private key)
+        if mode == KEY_MODE:
+            raise OSError(errno.EINVAL, "a private key is not written to standard output: give a file name", "-")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(bytes(data))
+        sys.stdout.buffer.flush()
+        return
     from .._atomic import write_atomic
 
     try:
