@@ -250,3 +250,23 @@ def test_verbose_is_silent_without_the_flag(testserver, tmp_path, command):
         else []
     r = run_est(command, *testserver.conn(), *extra)
     assert r.returncode == 0 and "est: *" not in r.stderr
+
+
+def test_explicit_key_type_is_kept_over_the_servers_csr_attributes_and_said(tmp_path):
+    from estclient.testing import EstTestServer
+
+    with EstTestServer(auth=None, csr_attrs=["1.3.132.0.34"]) as srv:  # secp384r1: the server asks for P-384
+        ca = tmp_path / "ca.pem"
+        ca.write_bytes(srv.trust_anchor_pem)
+        conn = ["--server", srv.url, "--trust", str(ca)]
+        r = run_est("enroll", *conn, "--cn", "p256", "--key-type", "ec-p256", "--out", str(tmp_path / "a.pem"),
+                    "--key-out", str(tmp_path / "a.key"))
+        assert r.returncode == 0, r.stderr
+        assert "ask for key type ec-p384; keeping --key-type ec-p256" in r.stderr
+        cert = x509.load_pem_x509_certificate((tmp_path / "a.pem").read_bytes())
+        assert cert.public_key().curve.name == "secp256r1"
+        r = run_est("enroll", *conn, "--cn", "p384", "--out", str(tmp_path / "b.pem"), "--key-out",
+                    str(tmp_path / "b.key"))
+        assert r.returncode == 0 and "keeping" not in r.stderr, r.stderr
+        cert = x509.load_pem_x509_certificate((tmp_path / "b.pem").read_bytes())
+        assert cert.public_key().curve.name == "secp384r1"
