@@ -72,3 +72,15 @@ def test_the_troubleshooting_page_is_the_check_outcomes_table():
     assert block == troubleshooting_markdown()
     for code in OUTCOMES:
         assert f"`{code}`" in page
+
+
+def test_check_reports_a_server_certificate_that_does_not_name_the_host(tmp_path):
+    from estclient.testing import EstTestServer
+
+    with EstTestServer(auth=None, tls_hostname_in_cert=False) as srv:
+        ca = tmp_path / "ca.pem"
+        ca.write_bytes(srv.trust_anchor_pem)
+        r = run_est("check", "--server", srv.url, "--trust", str(ca))
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "(server-name-mismatch). What to do:" in r.stdout
+    assert _steps(r.stdout).get("authorization") == "FAIL"

@@ -115,6 +115,8 @@ def troubleshooting_markdown() -> str:
 
 def _classify_ssl(exc: BaseException) -> str:
     text = str(exc).lower()
+    if "not authorized" in text or "cmcra" in text:  # RFC 7030 §3.6.1, checked by estclient.tls
+        return "server-name-mismatch"
     if isinstance(exc, ssl.SSLCertVerificationError):
         if "expired" in text or "not yet valid" in text:
             return "server-cert-expired"
@@ -192,7 +194,9 @@ def _handshake(config: Any, timeout: float) -> list[str]:
             with ctx.wrap_socket(raw, server_hostname=config.host) as tls:
                 version, cipher, der = tls.version(), tls.cipher(), tls.getpeercert(binary_form=True)
     except (ssl.SSLError, E.EstError, ValueError) as exc:
-        raise _Failed(_classify_ssl(exc), one_line(getattr(exc, "verify_message", None) or exc)) from None
+        detail = getattr(exc, "verify_message", None) or (exc.args[0] if exc.args and isinstance(exc.args[0], str)
+                                                           else exc)
+        raise _Failed(_classify_ssl(exc), one_line(detail)) from None
     except OSError as exc:
         raise _Failed("network", one_line(exc)) from None
     from cryptography import x509
