@@ -74,8 +74,10 @@ def looks_like_text(data: bytes) -> bool:
         text = data[:8192].decode("utf-8")
     except UnicodeDecodeError:
         return False
-    if re.fullmatch(r"[A-Za-z0-9+/=\s]*", text):
-        return False  # base64: the reader's own error says more
+    compact = "".join(text.split())
+    words_on_a_line = any(len(line.split()) > 1 for line in text.splitlines())
+    if not words_on_a_line and len(compact) % 4 == 0 and re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", compact):
+        return False  # base64 of something: the reader's own error about what it holds says more
     return all(ch.isprintable() or ch in "\t\r\n\f\v" for ch in text)
 
 

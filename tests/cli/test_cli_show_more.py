@@ -73,3 +73,7 @@ def test_show_calls_a_text_file_a_text_file(tmp_path):
     assert r.returncode == 1
     line = one_line_error(r.stderr)
     assert line == f"est show: error: {notes}: not a PKI file (looks like text)"
+    short = tmp_path / "short.txt"
+    short.write_text("junk text here\n")  # every letter is in the base64 alphabet: still text, not base64
+    r = run_est("show", str(short))
+    assert r.returncode == 1 and one_line_error(r.stderr).endswith("not a PKI file (looks like text)")
