@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from connect_proxy import ConnectProxy
-from est_cli_helpers import clean_env, one_line_error, run_est
+from est_cli_helpers import REPO, clean_env, one_line_error, run_est
 
 DEAD = "https://127.0.0.1:9"  # nothing listens there: a command that fails for another reason sent nothing
 
@@ -149,6 +149,13 @@ def test_errors_name_the_file_and_the_host_and_port(testserver, tmp_path):
     assert r.returncode == 2 and "nope.pem" in one_line_error(r.stderr), r.stderr
     r = run_est("cacerts", "--server", DEAD, "--trust", str(testserver.ca_file))
     assert r.returncode == 8 and "127.0.0.1:9" in one_line_error(r.stderr), r.stderr
+    r = run_est("cacerts", "--server", testserver.url, "--trust", str(tmp_path / ".." / "nope.pem"))
+    assert r.returncode == 2 and "nope.pem" in one_line_error(r.stderr), r.stderr
+    port = testserver.url.rsplit(":", 1)[1]
+    wrong = tmp_path / "wrong.pem"  # a CA that did not issue the server's certificate
+    wrong.write_bytes((REPO / "tests/vectors/asn1crypto/keys/test.crt").read_bytes())
+    r = run_est("cacerts", "--server", testserver.url, "--trust", str(wrong))
+    assert r.returncode == 4 and f"127.0.0.1:{port}" in one_line_error(r.stderr), r.stderr
 
 
 def test_renew_prints_each_failure_once_and_max_retries_says_what_it_counts(testserver, tmp_path):

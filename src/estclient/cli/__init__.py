@@ -157,8 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except (CliError, E.EstError, OutputExists, OSError) as exc:
         reason = _describe(exc)
-        if isinstance(exc, E.TransportError):
-            reason += _endpoint(args)
+        if isinstance(exc, E.TransportError) or (
+                isinstance(exc, E.TlsConfigError) and str(exc).startswith(("server certificate", "TLS handshake"))):
+            reason += _endpoint(args)  # which server (and proxy) the connection was to
         print_error(args.command, reason)
         return exit_code_for(exc)
     except Exception as exc:  # estcodec errors for unreadable input, and anything unexpected
