@@ -602,3 +602,8 @@ def verify_signed_data(data, trusted_certs: Optional[Iterable] = None, *, conten
 # --- chains ---------------------------------------------------------------------------------------------------
 
 order_chain = _pkix.order_chain  # certificates in issuing order; the one home is estcodec.pkix
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

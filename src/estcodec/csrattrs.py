@@ -644,3 +644,8 @@ def _check_tlv(value: bytes) -> None:
         decode(Any, bytes(value))
     except DecodeError as exc:
         raise EncodeError("an attribute value must be one whole DER element") from exc
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

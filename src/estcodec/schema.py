@@ -343,3 +343,8 @@ class Choice(ChoiceModel, metaclass=_ModelMeta):
         cls._asn1_spec = Spec(_der.KIND_CHOICE, -1, 0, model=cls, fields=fields, transparent=transparent,
                               type_name=f"CHOICE ({cls.__name__})")
         cls._field_names = tuple(f.name for f in fields)
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -222,9 +222,12 @@ class Name(Choice, gc=False, lazy=True):
                 raise EncodeError(f"not an RFC 4514 attribute: {text[i:]!r}")
             key = text[i:eq].strip()
             attr_oid = _NAME_BY_KEYWORD.get(key.upper()) or (key if _DOTTED_OID.fullmatch(key) else None)
+            value, end = _rfc4514_value(text, eq + 1)
             if attr_oid is None:
-                raise EncodeError(f"unknown attribute type {key!r} in an RFC 4514 string")
-            value, i = _rfc4514_value(text, eq + 1)
+                err = EncodeError(f"unknown attribute type {key!r} in an RFC 4514 string")
+                err.part = text[i:end].strip()
+                raise err
+            i = end
             rdn.append((attr_oid, value))
             if i >= n:
                 break
@@ -654,3 +657,8 @@ class Certificate(Sequence, gc=False):
             text = format(serial, "x")
             shown = f"0x{text[:40]}...({(serial.bit_length() + 7) // 8} bytes)"
         return f"<Certificate subject={self.subject.rfc4514_string()!r} serial={shown}>"
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

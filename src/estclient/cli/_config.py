@@ -125,9 +125,9 @@ def to_toml(doc: dict[str, dict[str, Any]]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``est config ACTION`` with parsed ``args``; returns the exit status."""
-    from ._atomic import write_atomic
-    from .config_file import find_config, load_config
-    from .errors import ConfigError
+    from .._atomic import write_atomic
+    from ..config_file import find_config, load_config
+    from ..errors import ConfigError
 
     try:
         if args.config_action == "init":

@@ -34,8 +34,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``est agent`` with parsed ``args``; returns the exit status."""
-    from .agent import EXIT_CONFIG, Agent
-    from .errors import ConfigError
+    from ..agent import EXIT_CONFIG, Agent
+    from ..errors import ConfigError
 
     try:
         agent = Agent(getattr(args, "config", None))
