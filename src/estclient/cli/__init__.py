@@ -51,7 +51,7 @@ _COMMAND_MODULES = {
     "cacerts": "_cacerts", "csrattrs": "_cacerts", "csr": "_enroll", "enroll": "_enroll", "reenroll": "_enroll",
     "serverkeygen": "_enroll", "fullcmc": "_fullcmc", "renew": "_renew", "batch": "_batch", "demo": "_demo",
     "testserver": "_testserver", "show": "_show", "export": "_export", "check": "_check",
-    "completion": "_generate", "manpage": "_generate",
+    "completion": "_generate", "manpage": "_generate", "agent": "_agent", "config": "_config", "status": "_status",
 }
 
 
@@ -83,6 +83,9 @@ cmd_export = _command("export")
 cmd_check = _command("check")
 cmd_completion = _command("completion")
 cmd_manpage = _command("manpage")
+cmd_agent = _command("agent")
+cmd_config = _command("config")
+cmd_status = _command("status")
 
 _LONG_RUNNING_COMMANDS = frozenset({"renew", "testserver", "demo", "batch", "agent"})
 

@@ -45,3 +45,5 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "once", False):
         return agent.run_once()
     return agent.run()
+
+cmd_agent = run  # the name the command line dispatches to

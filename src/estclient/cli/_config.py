@@ -156,3 +156,5 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"est config: error: {exc.strerror or exc}", file=sys.stderr)
         return 9
+
+cmd_config = run  # the name the command line dispatches to

@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
+if TYPE_CHECKING:
+    from cryptography import x509
 
 from ..errors import ChainValidationError, EstError, RevocationError, RevocationFetchError
 
@@ -51,6 +52,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _read_certs(path: str) -> list[x509.Certificate]:
+    from cryptography import x509
+
     with open(path, "rb") as fh:
         data = fh.read()
     try:
@@ -163,3 +166,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"chain        {chain_text}")
         print(f"revocation   {revocation_text}")
     return rc
+
+cmd_status = run  # the name the command line dispatches to
