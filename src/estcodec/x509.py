@@ -477,7 +477,8 @@ class Extension(Sequence, gc=False):
 Extension._asn1_spec.nslots = len(Extension._asn1_spec.fields) + 1
 Extension.parsed = LazyContained(2, 0, len(Extension._asn1_spec.fields), EXTENSION_TYPES)
 
-Extensions = SequenceOf(Extension, min_size=1)
+# lazy: a long list (hostile input: thousands of 7-byte extensions) is checked while decoding and built when read
+Extensions = SequenceOf(Extension, min_size=1, lazy=True)
 
 
 class Attribute(Sequence, gc=False):
