@@ -313,47 +313,22 @@ cdef class ChoiceModel:
 @cython.final
 cdef class _Decoder:
     """Holds one model class's spec; its bound ``from_der`` is set on the class as ``from_der`` (a plain call,
-    without the classmethod binding and the spec lookup of ``Model.from_der``). With a check, the decoded value's
-    field at ``path`` must equal ``expected``, else ``on_mismatch(data, value)`` is called (it raises)."""
+    without the classmethod binding and the spec lookup of ``Model.from_der``)."""
     cdef Spec spec
-    cdef Py_ssize_t path[2]
-    cdef Py_ssize_t npath
-    cdef object expected
-    cdef object on_mismatch
 
     @cython.binding(False)
     def from_der(self, data, *, bint ber=False):
         """Decode ``data`` (strict DER; ``ber=True`` also accepts BER: the instance then re-encodes as DER, with the
         rules only the schema knows applied too: DEFAULT values left out, named bit lists without trailing zero bits,
         IMPLICIT-tagged strings primitive)."""
-        cdef Py_ssize_t k
-        v = _decode_top(self.spec, data, ber)
-        if self.on_mismatch is not None:
-            got = v
-            for k in range(self.npath):
-                got = (<Model?>got)._get(self.path[k])
-            if not (type(got) is type(self.expected) and got == self.expected):
-                self.on_mismatch(data, got)
-                raise AssertionError("on_mismatch returned")
-        return v
+        return _decode_top(self.spec, data, ber)
 
 
-def bound_decoder(Spec spec, tuple check=None):
+def bound_decoder(Spec spec):
     """A ``from_der(data, *, ber=False)`` callable that decodes ``spec`` (estcodec.schema puts one on each model
-    class that does not define its own). ``check``: ``(path, expected, on_mismatch)``, a path of up to two field
-    indexes whose decoded value must equal ``expected`` (a version number), else ``on_mismatch(data, value)``
-    raises the error; checked in C, without a Python-level ``from_der`` around the decoder."""
+    class that does not define its own)."""
     cdef _Decoder d = _Decoder.__new__(_Decoder)
     d.spec = spec
-    if check is not None:
-        path, expected, on_mismatch = check
-        if not 1 <= len(path) <= 2 or not callable(on_mismatch):
-            raise ValueError("check is (path of 1 or 2 field indexes, expected value, on_mismatch callable)")
-        d.npath = len(path)
-        for k, i in enumerate(path):
-            d.path[k] = i
-        d.expected = expected
-        d.on_mismatch = on_mismatch
     return d.from_der
 
 

@@ -33,7 +33,6 @@ from . import _sigalgs
 from . import pem as _pem
 from ._sigalgs import SignatureError, UnsupportedSignatureAlgorithm
 from ._der import FieldPath
-from ._der import bound_decoder as _der_bound_decoder
 from ._der import decode as _der_decode
 from .errors import DecodeError, EncodeError
 from .schema import (
@@ -85,8 +84,15 @@ class CertificationRequest(Sequence, gc=False):
     signature_value: BitString
 
     # -- loading / saving --
-    # from_der(data, *, ber=False): decode (strict DER unless ``ber``), refusing versions other than v1; set below
-    # the class as one C call (schema's bound decoder with the version check)
+    @classmethod
+    def from_der(cls, data, *, ber: bool = False) -> "CertificationRequest":
+        """Decode (strict DER unless ``ber``); refuses versions other than v1."""
+        csr = _der_decode(cls._asn1_spec, data, ber)
+        version = csr.version
+        if version != 0:
+            raise DecodeError(f"CertificationRequest version must be 0 (v1), got {version}", _version_offset(data),
+                              "invalid-value", "$.certification_request_info.version")
+        return csr
 
     @classmethod
     def from_pem(cls, text) -> "CertificationRequest":
@@ -200,18 +206,6 @@ class CertificationRequest(Sequence, gc=False):
 
     def __repr__(self) -> str:
         return f"<CertificationRequest subject={self.subject.rfc4514_string()!r}>"
-
-
-def _check_version(data: object, version: object) -> None:
-    if version != 0:
-        raise DecodeError(f"CertificationRequest version must be 0 (v1), got {version}", _version_offset(data),
-                          "invalid-value", "$.certification_request_info.version")
-
-
-# CertificationRequest.from_der as one C call: decode, then certificationRequestInfo.version must be 0, else
-# _check_version raises (no Python frame on success)
-type.__setattr__(CertificationRequest, "from_der",
-                 _der_bound_decoder(CertificationRequest._asn1_spec, ((0, 0), 0, _check_version)))
 
 
 def _index_of(attrs: List[Attribute], attr_oid: str) -> int:
