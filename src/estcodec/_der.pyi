@@ -13,6 +13,7 @@ KIND_EXPLICIT: int
 KIND_NAMEDBITS: int
 MODEL_MAX_SLOTS: int
 SEQOF_EAGER_ELEMENTS: int
+SEQOF_EAGER_MAX_ELEMENTS: int
 
 @disjoint_base
 class BitStringValue:
@@ -85,6 +86,7 @@ class Spec:
     untrack: bool
     lazy: bool
     rdn_pairs: bool
+    lenient_values: bool
     def __init__(
         self,
         kind: int,

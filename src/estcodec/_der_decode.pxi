@@ -166,7 +166,7 @@ cdef object _decode_choice(_Ctx* ctx, Spec s, Header* h, int depth):
     if lazy:
         pairs = _rdn_pairs_checked(ctx, h, depth + 1) if s.rdn_pairs and not ctx.ber else None
         if pairs is None:
-            _validate(ctx, alt.spec, h, depth + 1)
+            _validate(ctx, alt.spec, h, depth + 1, s.lenient_values)
         v = None
     else:
         v = _decode(ctx, alt.spec, h, depth + 1)
@@ -275,8 +275,9 @@ cdef bint _needs_values(Spec s):
     return False
 
 
-cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
-    """Every check ``_decode`` makes, without building values where that can be avoided."""
+cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth, bint shallow=False) except -1:
+    """Every check ``_decode`` makes, without building values where that can be avoided. ``shallow``: the
+    contents of open-type values (ANY) are not checked (their element's header is; see Spec.lenient_values)."""
     cdef int kind = s.kind
     cdef Header ih
     cdef Header ch
@@ -309,7 +310,7 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
                 have = True
             if have and _matches(f.spec, &ch):
                 _enter(ctx, <PyObject*>f.seg, 0)
-                _validate(ctx, f.spec, &ch, depth + 1)
+                _validate(ctx, f.spec, &ch, depth + 1, shallow)
                 _leave(ctx)
                 p = ch.cend
                 have = False
@@ -331,7 +332,7 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
             read_header(ctx.buf, p, h.cend, &ch, False)
             if not _matches(s.inner, &ch):
                 _unexpected(s.inner, &ch)
-            _validate(ctx, s.inner, &ch, depth + 1)
+            _validate(ctx, s.inner, &ch, depth + 1, shallow)
             p = ch.cend
             i += 1
         _leave(ctx)
@@ -346,15 +347,17 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth) except -1:
             _fail("explicitly tagged value is followed by more data", ih.cend, "trailing-data")
         if not _matches(s.inner, &ih):
             _unexpected(s.inner, &ih)
-        return _validate(ctx, s.inner, &ih, depth + 1)
+        return _validate(ctx, s.inner, &ih, depth + 1, shallow)
     if kind == K_CHOICE:
         idx = _choice_index(s, h)
         if idx < 0:
             _unexpected(s, h)
         alt = <FieldSpec>PyTuple_GET_ITEM(s.fields, idx)
         _enter(ctx, <PyObject*>alt.seg, 0)
-        _validate(ctx, alt.spec, h, depth + 1)
+        _validate(ctx, alt.spec, h, depth + 1, shallow)
         _leave(ctx)
+        return 0
+    if shallow and (kind == K_ANY or kind == K_ANYVAL):
         return 0
     if kind == K_ANY:
         return _check_tree(ctx, h, depth)
@@ -640,17 +643,22 @@ cdef int _decode_contained(_Ctx* ctx, FieldSpec f, Model m, Header* h, int depth
 
 
 cdef object _decode_seqof(_Ctx* ctx, Spec s, Header* h, int depth):
-    # A ``lazy`` SEQUENCE OF builds its first SEQOF_EAGER elements; the rest are checked here (the same checks,
-    # through _validate) and built when read (a LazyList, _der_seqof.pxi).
+    # A ``lazy`` SEQUENCE OF builds its first elements as any does; past ``eager`` of them the rest are checked
+    # here (the same checks, through _validate) and built when read (a LazyList, _der_seqof.pxi). ``eager`` is
+    # SEQOF_EAGER, or one element per 128 bytes of contents up to SEQOF_EAGER_MAX: lists of elements of a real
+    # size (a bundle of certificates) are built whole as before, long runs of tiny ones are not.
     cdef list out = []
     cdef Py_ssize_t p = h.cstart
     cdef Py_ssize_t end = h.cend
     cdef Py_ssize_t rest = -1
+    cdef Py_ssize_t eager = -1
     cdef Header ch
     cdef Spec es = s.inner
     cdef Py_ssize_t i = 0
     if not h.cons:
         _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
+    if s.lazy:
+        eager = min(max((end - p) >> 7, SEQOF_EAGER), SEQOF_EAGER_MAX)
     _enter(ctx, NULL, 0)
     while p < end:
         if ctx.top <= MAX_PATH:
@@ -660,7 +668,7 @@ cdef object _decode_seqof(_Ctx* ctx, Spec s, Header* h, int depth):
             _unexpected(es, &ch)
         if rest >= 0:
             _validate(ctx, es, &ch, depth + 1)
-        elif i == SEQOF_EAGER and s.lazy:
+        elif i == eager:
             rest = p
             _validate(ctx, es, &ch, depth + 1)
         else:

@@ -244,6 +244,7 @@ cdef class ChoiceModel:
         ctx.top = 0
         ctx.fixes = 0
         read_header(ctx.buf, self._start, self._end, &h, False)
+        _enter(&ctx, <PyObject*>alt.seg, 0)     # errors (values checked only now: Spec.lenient_values) say where
         try:
             self._value = _decode(&ctx, alt.spec, &h, 1)
         except DecodeError as e:

@@ -1,7 +1,8 @@
 # SEQUENCE OF / SET OF values whose elements are built when read.
 #
-# A SEQUENCE OF declared ``lazy=True`` (``SequenceOf(X, lazy=True)``) decodes its first SEQOF_EAGER elements as
-# any list does; past that, the decoder keeps checking every element (structure, tags, DER rules, the size
+# A SEQUENCE OF declared ``lazy=True`` (``SequenceOf(X, lazy=True)``) decodes its first elements as any list
+# does (SEQOF_EAGER, or one per 128 bytes of its contents, at most SEQOF_EAGER_MAX: a list of elements of a real
+# size is built whole); past that, the decoder keeps checking every element (structure, tags, DER rules, the size
 # constraint: a malformed element still fails in ``from_der``, with its offset and ``[i]`` path) but builds none
 # of them. The field then holds a ``LazyList``: the count, where the remaining elements lie in the source bytes,
 # and the elements built so far. A long run of tiny elements (hostile input: thousands of 3-byte OIDs) then costs
@@ -12,6 +13,7 @@
 # list once and keep it. Re-encoding is byte-identical: the model holding the list encodes from its source bytes.
 
 SEQOF_EAGER_ELEMENTS = SEQOF_EAGER
+SEQOF_EAGER_MAX_ELEMENTS = SEQOF_EAGER_MAX
 
 
 @cython.final

@@ -132,7 +132,8 @@ KIND_EXPLICIT = K_EXPLICIT
 KIND_NAMEDBITS = K_NAMEDBITS
 
 DEF MAX_ENCODE_DEPTH = 100
-DEF SEQOF_EAGER = 64    # elements of a lazy SEQUENCE OF built while decoding; the rest is checked, built on read
+DEF SEQOF_EAGER = 64        # elements of a lazy SEQUENCE OF built while decoding at least (see _decode_seqof)
+DEF SEQOF_EAGER_MAX = 1024  # and at most; the rest is checked while decoding, built when read
 
 
 cdef struct _FPlan:
@@ -171,6 +172,8 @@ cdef class Spec:
                                     # SEQUENCE OF / SET OF: elements past SEQOF_EAGER checked, built when read
     cdef public bint rdn_pairs      # lazy CHOICE of an RDNSequence: the (type, value) pairs are collected while
                                     # validating, so reading them costs no second walk (x509.Name)
+    cdef public bint lenient_values # lazy CHOICE: the structure is checked while decoding, but the contents of
+                                    # open-type values inside (ANY) only when the value is built (x509 names)
     cdef signed char _ctab[128]     # CHOICE: alternative selected by each one-byte identifier (-1: none)
     cdef tuple _ctab_of             # the fields tuple the table was built from (kept alive: compared by identity)
     cdef _FPlan* _plan              # SEQUENCE: the fields flattened (built on first decode)
@@ -214,6 +217,7 @@ cdef class Spec:
         s.untrack = self.untrack
         s.lazy = self.lazy
         s.rdn_pairs = self.rdn_pairs
+        s.lenient_values = self.lenient_values
         return s
 
     def __repr__(self):

@@ -33,8 +33,8 @@ Speed notes. Each class is compiled once; its spec is fixed from then on (``_asn
 ``__dict__`` that the cyclic GC never tracks, allocated from a list of reused blocks: the cheapest objects the
 engine can make. Decoding checks everything eagerly, but builds the value of an OCTET STRING or BIT STRING field
 only when it is first read (until then the instance keeps where it lies in the source bytes), a ``lazy=True``
-CHOICE builds its value on first access, and a ``SequenceOf(X, lazy=True)`` builds its first 64 elements while
-decoding and the rest (checked while decoding all the same) when read.
+CHOICE builds its value on first access, and a long ``SequenceOf(X, lazy=True)`` of small elements builds its first
+elements while decoding (64, or one per 128 bytes, at most 1024) and the rest (checked all the same) when read.
 """
 from __future__ import annotations
 
@@ -141,9 +141,9 @@ class _CollectionFactory:
         return self(item)
 
     def __call__(self, item: object, *, min_size: int = 0, max_size: int = -1, lazy: bool = False) -> _TypeExpr:
-        """The collection type of ``item``. ``lazy=True``: past its first ``_der.SEQOF_EAGER_ELEMENTS`` elements,
-        a decoded value's elements are checked while decoding but built only when read (a ``LazyList``, which
-        reads as a list), so a long list of tiny elements costs no Python object per element."""
+        """The collection type of ``item``. ``lazy=True``: past its first elements (64, or one per 128 bytes of
+        contents, at most 1024), a decoded value's elements are checked while decoding but built only when read (a
+        ``LazyList``, which reads as a list), so a long list of tiny elements costs no Python object per element."""
         inner = spec_of(item)
         name = f"{self._label} {inner.type_name or getattr(item, '__name__', '?')}"
         spec = Spec(self._kind, 0, self._tag, inner=inner, min_size=min_size, max_size=max_size, type_name=name)

@@ -15,7 +15,9 @@ import ipaddress
 import re
 
 from . import pem as _pem
-from ._der import FieldPath, LazyContained, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of
+from ._der import (
+    FieldPath, LazyContained, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of, tlv_children,
+)
 from .errors import DecodeError, EncodeError
 from .schema import (
     Any, AnyValue, BitString, Boolean, Choice, Enumerated, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
@@ -253,8 +255,29 @@ class Name(Choice, gc=False, lazy=True):
         """RFC 4514 form: RDNs last to first, short names for the attributes in ``OID_NAMES`` (the ones
         ``cryptography`` uses) else the dotted OID, values escaped as ``cryptography`` escapes them, values that are
         not strings as ``#`` and the hex of their DER (RFC 4514 §2.4)."""
-        s = rfc4514_of(self, OID_NAMES)  # read from the DER in one walk (the core)
-        return s if s is not None else self._rfc4514_from_models()
+        try:
+            s = rfc4514_of(self, OID_NAMES)  # read from the DER in one walk (the core)
+            return s if s is not None else self._rfc4514_from_models()
+        except DecodeError:
+            # a certificate's name whose values are checked only when read (see _CERT_NAME) holds a malformed
+            # one: it shows as the hex of its DER, as RFC 4514 §2.4 writes a value without a string form; this
+            # display never raises (the decoded accessors do)
+            return self._rfc4514_raw()
+
+    def _rfc4514_raw(self) -> str:
+        # Values as str where they decode as one, else as # and the hex of their DER; the structure was checked.
+        src = self.to_der()
+        out = []
+        for _, _, _, _, rs, re_ in tlv_children(src, *_contents(src)):
+            parts = []
+            for _, _, _, _, as_, ae in tlv_children(src, rs, re_):
+                (_, _, _, ts, _, te), (_, _, _, vs, _, ve) = tlv_children(src, as_, ae)
+                key = decode(ObjectIdentifier, src[ts:te])
+                key = OID_NAMES.get(key, key)
+                v = _built_value(src[vs:ve])
+                parts.append(f"{key}={_escape_rfc4514(v)}" if isinstance(v, str) else f"{key}=#{src[vs:ve].hex()}")
+            out.append("+".join(parts))
+        return ",".join(reversed(out))
 
     def _rfc4514_from_models(self) -> str:
         # The generic path, over the RDN models: names built from values, or decoded as BER.
@@ -509,6 +532,26 @@ class TBSCertificate(Sequence, gc=False):
     extensions: Extensions = field(explicit=3, optional=True)
 
 
+# A certificate's issuer and subject: their structure is checked strictly while decoding (RDNs, attribute types,
+# each value one well-formed element), each attribute value's contents when it is read, as extension values are
+# (cryptography also loads such certificates and fails when the name is read). A malformed value (invalid UTF-8,
+# an unsupported tag) raises DecodeError from the decoded accessors (attributes, rdns, get, common_name);
+# rfc4514_string() shows it as hex; Certificate.validate_names() checks both names at once. Elsewhere (requests,
+# CRLs, OCSP, CMS) names stay checked in full while decoding.
+_CERT_NAME = Name._asn1_spec.copy()
+_CERT_NAME.lenient_values = True
+for _f in TBSCertificate._asn1_spec.fields:
+    if _f.name in ("issuer", "subject"):
+        _f.spec = _CERT_NAME
+del _f
+
+
+def _contents(der: bytes) -> "tuple[int, int]":
+    # Where the contents of the one element ``der`` lie.
+    (_, _, _, _, cs, ce), = tlv_children(der, 0, len(der))
+    return cs, ce
+
+
 def _parsed_at(ext: Extension, index: int):
     # ext.parsed, with the error's path completed to where the extension sits in a certificate.
     try:
@@ -591,6 +634,23 @@ class Certificate(Sequence, gc=False):
         the path ``$.tbs_certificate.extensions[i].extn_value...`` of the first malformed value."""
         for i, ext in enumerate(self.extensions):
             _parsed_at(ext, i)
+        return self
+
+    def validate_names(self) -> "Certificate":
+        """Check every attribute value of the issuer and subject names now (``from_der`` checks their structure;
+        the values are otherwise checked when read). Returns the certificate, so
+        ``Certificate.from_der(data).validate_names()`` refuses a certificate with a malformed name as estcodec did
+        before names were checked lazily. Raises ``DecodeError`` with the offset in the certificate's bytes and the
+        path ``$.tbs_certificate.issuer.rdn_sequence[i][j].value`` (or ``.subject...``) of the first malformed
+        value."""
+        tbs = self.tbs_certificate
+        for seg, name in ((".issuer", tbs.issuer), (".subject", tbs.subject)):
+            try:
+                name.value  # noqa: B018 - decoded (and checked) on first access
+            except DecodeError as e:
+                e._push(seg)
+                e._push(".tbs_certificate")
+                raise
         return self
 
     @property
