@@ -6,8 +6,9 @@ OCTET STRING). The value *inside* an extnValue is checked when it is read (``Ext
 built on it, such as ``Certificate.key_usage``), as cryptography and OpenSSL do: a certificate whose keyUsage has
 trailing zero bits or whose subjectAltName holds a UTF-8 dNSName stays readable, and reading that one extension
 raises ``DecodeError``. ``Certificate.validate_extensions()`` checks every registered extension value at once, for
-callers who want a certificate refused as a whole. Certificates keep their exact bytes: ``tbs_der`` is what the
-issuer signed.
+callers who want a certificate refused as a whole. The issuer's and subject's attribute values are treated the
+same way (structure checked by ``from_der``, each value when read; ``Certificate.validate_names()``). Certificates
+keep their exact bytes: ``tbs_der`` is what the issuer signed.
 """
 import datetime as _dt
 import hashlib
