@@ -14,6 +14,8 @@ import pytest
 from estcodec import DecodeError, _der
 from estcodec.cms import ContentInfo, SignedData, parse_certs_only, parse_signed_data
 from estcodec.csrattrs import CsrAttrs
+from estcodec.pkcs10 import CertificationRequest
+from estcodec.x509 import Certificate
 from estcodec.schema import Integer, ObjectIdentifier, Sequence, SequenceOf, SetOf, decode, encode, spec_of
 
 from test_ber_memory import DECODER_BOUND, _tlv, peak_of
@@ -190,3 +192,54 @@ def test_a_malformed_tiny_element_still_fails_the_parse(k):
     with pytest.raises(DecodeError) as excinfo:
         SignedData.from_der(bytes(data))
     assert excinfo.value.path == f"$.certificates[{k - 1}].other"     # as for an element built while decoding
+
+
+# --- more shapes: a request's attributes and their values, a certificate's extensions -------------------------
+
+def _csr(attributes: bytes) -> bytes:
+    spki = _tlv(0x30, _tlv(0x30, _tlv(0x06, bytes.fromhex("2a8648ce3d0201"))) + _tlv(0x03, b"\x00"))
+    info = _tlv(0x30, _tlv(0x02, b"\x00") + _tlv(0x30, b"") + spki + _tlv(0xA0, attributes))
+    return _tlv(0x30, info + _tlv(0x30, _tlv(0x06, bytes.fromhex("2a8648ce3d040302"))) + _tlv(0x03, b"\x00"))
+
+
+def _certificate_with_extensions(extensions: bytes) -> bytes:
+    from test_x509 import CERTS
+
+    cert = Certificate.from_der(CERTS[-1][1])
+    tbs = cert.tbs_certificate.replace(extensions=None).to_der()
+    (_, _, _, _, cs, ce), = _der.tlv_children(tbs, 0, len(tbs))
+    tbs = _tlv(0x30, tbs[cs:ce] + _tlv(0xA3, _tlv(0x30, extensions)))
+    return _tlv(0x30, tbs + cert.signature_algorithm.to_der() + _tlv(0x03, b"\x00\x01"))
+
+
+OID_CHALLENGE = bytes.fromhex("06092a864886f70d010907")
+MORE_SHAPES = {
+    # one attribute holding 2-byte values (was 22x)
+    "csr-attribute-values": (_csr(_tlv(0x30, OID_CHALLENGE + _tlv(0x31, b"\x04\x00" * (SIZE // 2)))),
+                             CertificationRequest.from_der),
+    # 9-byte attributes (was 28x)
+    "csr-attributes": (_csr(_tlv(0x30, b"\x06\x01\x00\x31\x02\x05\x00") * (SIZE // 9)), CertificationRequest.from_der),
+    # 7-byte extensions (was 24x)
+    "certificate-extensions": (_certificate_with_extensions(b"\x30\x05\x06\x01\x00\x04\x00" * (SIZE // 7)),
+                               Certificate.from_der),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(MORE_SHAPES))
+def test_more_shapes_stay_within_the_bound(shape):
+    data, decoder = MORE_SHAPES[shape]
+    peak = peak_of(decoder, data)
+    assert peak <= DECODER_BOUND * len(data), f"{shape}: peak {peak / len(data):.1f}x the input"
+
+
+def test_more_shapes_read_whole():
+    csr = CertificationRequest.from_der(MORE_SHAPES["csr-attribute-values"][0])
+    (attr,) = csr.attributes
+    assert len(attr.attr_values) == SIZE // 2 and attr.attr_values[-1] == b"\x04\x00"
+    with pytest.raises(DecodeError):
+        csr.challenge_password                              # more than one value
+    csr = CertificationRequest.from_der(MORE_SHAPES["csr-attributes"][0])
+    assert len(csr.attributes) == SIZE // 9 and csr.attribute("1.2.3") is None
+    cert = Certificate.from_der(MORE_SHAPES["certificate-extensions"][0])
+    assert len(cert.extensions) == SIZE // 7 and cert.extensions[-1].oid == "0.0"
+    assert cert.to_der() == MORE_SHAPES["certificate-extensions"][0]

@@ -509,7 +509,7 @@ class Attribute(Sequence, gc=False):
     """An attribute (RFC 5280 / PKCS#10 / CMS): a type and a SET OF values kept as raw DER."""
 
     attr_type: ObjectIdentifier
-    attr_values: SetOf(Any)
+    attr_values: SetOf(Any, lazy=True)    # a long set of tiny values is checked, not built, by the decode
 
     @property
     def oid(self) -> str:
