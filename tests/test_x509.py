@@ -16,12 +16,17 @@ from estcodec.x509 import Certificate, Name
 
 VECTORS = Path(os.path.dirname(cryptography_vectors.__file__)) / "x509"
 
-# Loaded by cryptography, which refuses their names once read: a malformed attribute value in a name. from_der
-# reads them (the names' structure is checked, each attribute value when read, as cryptography does);
-# validate_names() refuses them (reason slug), as from_der did before. Certificates with one malformed extension
-# value are read the same way (the value is checked when read): tests/test_x509_lenient.py.
-MALFORMED_NAMES = {
+# Loaded by cryptography, refused here (reason slug): a name attribute value that is not DER at all (a constructed
+# [APPLICATION 9] whose contents are not TLVs; der.parse refuses it too), which cryptography refuses too once the
+# name is read. Strict DER holds all the way down.
+STRICT_REFUSALS = {
     "custom/name_attribute_unsupported_tag.pem": "truncated",
+}
+# Loaded by cryptography, which refuses their names once read: a DER-valid attribute value whose string contents
+# are malformed. from_der reads them (the names are checked as DER, each value's string contents when read, as
+# cryptography does); validate_names() refuses them (reason slug), as from_der did before. Certificates with one
+# malformed extension value are read the same way (the value is checked when read): tests/test_x509_lenient.py.
+MALFORMED_NAMES = {
     "custom/invalid_utf8_common_name.pem": "invalid-string",
 }
 
@@ -90,9 +95,20 @@ def test_every_certificate_cryptography_accepts_matches_field_by_field():
             if exts is not None:
                 assert [(e.oid, e.critical) for e in ours.extensions] == exts, name
             matched += 1
-    assert refused == {}
+    assert refused == STRICT_REFUSALS
     assert names_refused == MALFORMED_NAMES
     assert matched > 600
+
+
+@pytest.mark.parametrize("name", sorted(STRICT_REFUSALS))
+def test_strict_refusals_name_offset_and_path(name):
+    path = VECTORS / name
+    data = path.read_bytes()
+    der = pem.load_any(data) if data.startswith(b"-----") else data
+    with pytest.raises(DecodeError) as info:
+        Certificate.from_der(der)
+    assert info.value.reason == STRICT_REFUSALS[name]
+    assert info.value.path.startswith("$.tbs_certificate.") and 0 < info.value.offset < len(der)
 
 
 @pytest.mark.parametrize("name", sorted(MALFORMED_NAMES))

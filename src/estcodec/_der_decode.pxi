@@ -276,8 +276,9 @@ cdef bint _needs_values(Spec s):
 
 
 cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth, bint shallow=False) except -1:
-    """Every check ``_decode`` makes, without building values where that can be avoided. ``shallow``: the
-    contents of open-type values (ANY) are not checked (their element's header is; see Spec.lenient_values)."""
+    """Every check ``_decode`` makes, without building values where that can be avoided. ``shallow``: open-type
+    values (ANY) get the schema-less checks only (``_check_tree``: DER framing, tags, forms, the contents of
+    BOOLEAN, INTEGER, OID, BIT STRING), not those of their string or time contents (see Spec.lenient_values)."""
     cdef int kind = s.kind
     cdef Header ih
     cdef Header ch
@@ -358,7 +359,7 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth, bint shallow=False) 
         _leave(ctx)
         return 0
     if shallow and (kind == K_ANY or kind == K_ANYVAL):
-        return 0
+        return _check_tree(ctx, h, depth)   # DER framing all the way down; string and time contents when read
     if kind == K_ANY:
         return _check_tree(ctx, h, depth)
     if kind == K_ANYVAL:

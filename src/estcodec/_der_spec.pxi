@@ -172,8 +172,8 @@ cdef class Spec:
                                     # SEQUENCE OF / SET OF: elements past SEQOF_EAGER checked, built when read
     cdef public bint rdn_pairs      # lazy CHOICE of an RDNSequence: the (type, value) pairs are collected while
                                     # validating, so reading them costs no second walk (x509.Name)
-    cdef public bint lenient_values # lazy CHOICE: the structure is checked while decoding, but the contents of
-                                    # open-type values inside (ANY) only when the value is built (x509 names)
+    cdef public bint lenient_values # lazy CHOICE: checked while decoding as DER all the way down, but the string
+                                    # and time contents of open-type values inside only when built (x509 names)
     cdef signed char _ctab[128]     # CHOICE: alternative selected by each one-byte identifier (-1: none)
     cdef tuple _ctab_of             # the fields tuple the table was built from (kept alive: compared by identity)
     cdef _FPlan* _plan              # SEQUENCE: the fields flattened (built on first decode)

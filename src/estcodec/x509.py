@@ -533,12 +533,13 @@ class TBSCertificate(Sequence, gc=False):
     extensions: Extensions = field(explicit=3, optional=True)
 
 
-# A certificate's issuer and subject: their structure is checked strictly while decoding (RDNs, attribute types,
-# each value one well-formed element), each attribute value's contents when it is read, as extension values are
-# (cryptography also loads such certificates and fails when the name is read). A malformed value (invalid UTF-8,
-# an unsupported tag) raises DecodeError from the decoded accessors (attributes, rdns, get, common_name);
-# rfc4514_string() shows it as hex; Certificate.validate_names() checks both names at once. Elsewhere (requests,
-# CRLs, OCSP, CMS) names stay checked in full while decoding.
+# A certificate's issuer and subject are checked as strict DER while decoding, all the way down (RDNs, attribute
+# types, each value's framing, tags and forms, as der.parse checks them); the string and time contents of each
+# attribute value when it is read, as extension values are (cryptography also loads such certificates and fails
+# when the name is read). A value with malformed contents (a UTF8String that is not UTF-8) raises DecodeError from
+# the decoded accessors (attributes, rdns, get, common_name); rfc4514_string() shows it as hex;
+# Certificate.validate_names() checks both names at once. Elsewhere (requests, CRLs, OCSP, CMS) names stay checked
+# in full while decoding.
 _CERT_NAME = Name._asn1_spec.copy()
 _CERT_NAME.lenient_values = True
 for _f in TBSCertificate._asn1_spec.fields:
