@@ -29,6 +29,7 @@ The template OIDs are those IANA assigned in the published RFC 9908 (id-aa 61 an
 placeholders of the drafts.
 """
 from dataclasses import dataclass, field as _dc_field
+from typing import Iterable
 
 from .der import normalize_ber
 from .errors import DecodeError, EncodeError
@@ -387,6 +388,8 @@ class CsrAttrs:
     exactly the input bytes."""
 
     __slots__ = ("_built", "_elems", "_raw")
+    _built: "tuple[str | CsrAttribute | Unrecognized, ...] | None"     # the items, once made
+    _elems: "Iterable[AttrOrOID] | None"                               # the decoded elements, until then
 
     def __init__(self, items=()) -> None:
         """Build from items in order: ``str`` (a bare OID), ``CsrAttribute``, an ``Attribute`` model, or
@@ -409,7 +412,7 @@ class CsrAttrs:
                 out.append(Unrecognized(bytes(it.der)))
             else:
                 raise TypeError(f"a CsrAttrs item is an OID string or a CsrAttribute, not {type(it).__name__}")
-        self._built: "tuple | None" = tuple(out)
+        self._built = tuple(out)
         self._elems = None
         self._raw = None
 
@@ -427,10 +430,10 @@ class CsrAttrs:
         return self
 
     @property
-    def _items(self) -> tuple:
+    def _items(self) -> "tuple[str | CsrAttribute | Unrecognized, ...]":
         # The items, made from the decoded elements on first use and kept.
         if self._built is None:
-            self._built = tuple([_item_of_choice(e) for e in self._elems])
+            self._built = tuple([_item_of_choice(e) for e in self._elems or ()])
             self._elems = None
         return self._built
 
