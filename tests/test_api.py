@@ -18,6 +18,8 @@ CODEC = {
     "estcodec.enveloped": ["EnvelopedData", "parse_enveloped_data", "EncryptionAlgorithm", "DecryptionKey",
                            "decrypt_enveloped_data", "decrypt", "is_encrypted_key", "unwrap_server_generated_key",
                            "DecryptionError"],
+    "estcodec.oids": ["OID_NAMES", "oid_name", "oid_label", "ID_SIGNED_DATA", "ID_CE_SUBJECT_ALT_NAME"],
+    "estcodec.pkix": ["key_identifier", "issued_by", "order_chain", "is_anchored", "select_issued", "ca_role"],
 }
 CLIENT = {
     "estclient": ["__version__", "EstClientConfig", "ClientIdentity", "HttpAuth", "TrustAnchors", "EstClient",

@@ -27,6 +27,38 @@ def parse_duration(text: str, what: str) -> float:
     return value
 
 
+class _CliPolicy:
+    """``est renew``'s renewal policy: ``--threshold`` alone when given (as before), else a third of the
+    lifetime (:class:`estclient.renewal.RenewalPolicy`). A threshold not shorter than a certificate's lifetime
+    would renew it at every check: that is said once per certificate, and a certificate this run issued itself
+    is then renewed by the fraction instead, so ``--watch`` does not renew in a loop."""
+
+    def __init__(self, threshold: float | None, text: str | None, out: Output) -> None:
+        from .renewal import RenewalPolicy
+
+        self.policy = RenewalPolicy(threshold=threshold, fraction=None) if threshold else RenewalPolicy()
+        self.fallback = RenewalPolicy()
+        self.text = text
+        self.out = out
+        self.issued_here: set[int] = set()
+        self._warned: set[int] = set()
+
+    def due(self, cert: Any, now: Any) -> bool:
+        from .errors import ConfigError
+
+        try:
+            return self.policy.due(cert, now)
+        except ConfigError as exc:
+            serial = cert.serial_number
+            mine = serial in self.issued_here
+            if serial not in self._warned:
+                self._warned.add(serial)
+                then = ("renewing the certificate this run issued when a third of its lifetime is left instead"
+                        if mine else "every run renews it")
+                self.out.note(f"est renew: warning: --threshold {self.text}: {exc}; {then}")
+            return self.fallback.due(cert, now) if mine else True
+
+
 def run_renew(args: argparse.Namespace) -> int:
     from .client import EstClient
     from .renewal import (
@@ -45,7 +77,7 @@ def run_renew(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
     if not (settings.cert and settings.key):
         raise CliError(EXIT_USAGE, "renew needs the identity to renew: --cert FILE --key FILE")
-    threshold = parse_duration(args.threshold, "--threshold")
+    threshold = parse_duration(args.threshold, "--threshold") if args.threshold else None
     interval = parse_duration(args.check_interval, "--check-interval")
     first_delay = parse_duration(args.retry_delay, "--retry-delay")
     if args.max_retries < 0:
@@ -74,17 +106,26 @@ def run_renew(args: argparse.Namespace) -> int:
         events.append({"event": type(ev).__name__, "message": text})
         out.note(f"est renew: {text}")
 
+    policy = _CliPolicy(threshold, args.threshold, out)
+
+    def on_event_and_policy(ev: Any) -> None:
+        if isinstance(ev, RenewalSucceeded):
+            policy.issued_here.add(ev.certificate.serial_number)
+        on_event(ev)
+
     config = make_config(settings)
-    rconf = RenewalConfig(renewal_threshold=threshold, check_interval=interval, max_retries=args.max_retries,
-                          initial_retry_delay=first_delay, event_callback=on_event, new_key=not args.same_key)
+    rconf = RenewalConfig(renewal_threshold=threshold or 1, check_interval=interval, max_retries=args.max_retries,
+                          initial_retry_delay=first_delay, event_callback=on_event_and_policy,
+                          new_key=not args.same_key, policy=policy)
     with EstClient(config) as client:
         scheduler = RenewalScheduler(client, rconf, settings.cert, settings.key)
         if not args.watch:
             cert = scheduler.check_now()
             if cert is None:
                 current = config.client_identity.certificate
+                rule = f"threshold {args.threshold}" if threshold else "a third of its lifetime"
                 out.info(f"no renewal needed: {settings.cert} is valid until "
-                         f"{current.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC (threshold {args.threshold})")
+                         f"{current.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC (renewal at {rule} left)")
             else:
                 out.info("renewed:")
                 for line in _cert_lines(cert):
@@ -93,8 +134,9 @@ def run_renew(args: argparse.Namespace) -> int:
             return EXIT_OK
         stop = threading.Event()
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        rule = args.threshold if threshold else "a third of the lifetime"
         out.note(f"est renew: watching {settings.cert} every {args.check_interval} "
-                 f"(renew {args.threshold} before expiry); Ctrl-C stops")
+                 f"(renew {rule} before expiry); Ctrl-C stops")
         scheduler.start()
         try:
             while not stop.wait(0.5):

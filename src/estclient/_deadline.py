@@ -1,24 +1,22 @@
-"""A total deadline for one operation's exchanges (``EstClientConfig.operation_timeout``), for both drivers.
+"""A total deadline for one operation's exchanges (``EstClientConfig.operation_timeout``), for every transport.
 
-httpx's timeouts bound each connect, read and write on its own, so a server that sends one byte just before
-each read timeout could hold a request for ever. Here the drivers run every exchange under a
-:class:`Deadline` (a context variable), and the connection pool's network backend is wrapped so that every
-socket step (TCP connect, TLS handshake, each read and write) gets at most the time left before it; when none
-is left the step fails at once with httpcore's timeout error, and the driver reports the deadline. The same
-wrapper serves the sync (:class:`httpcore.NetworkBackend`) and async (:class:`httpcore.AsyncNetworkBackend`)
-pools; connections made before a deadline was set (pooled ones) obey the deadline of the exchange using them.
+Per-step timeouts bound each connect, read and write on its own, so a server that sends one byte just before
+each read timeout could hold a request for ever. The engine (:mod:`estclient._engine`) gives each operation one
+:class:`Deadline`, from its first request (a new one after each 202 wait), and hands it to the transport with
+every request; a transport runs the exchange under it (:meth:`Deadline.active` sets a context variable), so that
+every socket step gets at most the time left before it. The httpx transport does this by wrapping its
+connection pool's network backend (:mod:`estclient._transport_httpx`). Nothing here imports httpx.
 """
 from __future__ import annotations
 
 import contextlib
 import time
 from contextvars import ContextVar
-from typing import Any, Iterator
+from typing import Iterator
 
-import httpcore
-import httpx
+from .errors import TransportError
 
-__all__ = ["Deadline", "current_deadline", "sync_transport", "async_transport"]
+__all__ = ["Deadline", "current_deadline", "expired"]
 
 _current: ContextVar["Deadline | None"] = ContextVar("estclient_deadline", default=None)
 
@@ -50,131 +48,8 @@ def current_deadline() -> Deadline | None:
     return _current.get()
 
 
-@contextlib.contextmanager
-def _step(timeout: float | None, expired: type[Exception]) -> Iterator[float | None]:
-    """The timeout one network step may use under the current deadline (if any)."""
-    deadline = _current.get()
-    if deadline is None:
-        yield timeout
-        return
-    left = deadline.left()
-    if left <= 0:
-        deadline.hit = True
-        raise expired("the total deadline of the operation was reached")
-    if timeout is not None and timeout <= left:
-        yield timeout
-        return
-    try:
-        yield left
-    except httpcore.TimeoutException:
-        deadline.hit = True  # this step's timeout was the deadline's
-        raise
-
-
-class _Stream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        with _step(timeout, httpcore.ReadTimeout) as t:
-            return self._inner.read(max_bytes, t)
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        with _step(timeout, httpcore.WriteTimeout) as t:
-            self._inner.write(buffer, t)
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        with _step(timeout, httpcore.ConnectTimeout) as t:
-            return _Stream(self._inner.start_tls(ssl_context, server_hostname, t))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _Backend(httpcore.NetworkBackend):
-    def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Any = None) -> httpcore.NetworkStream:
-        with _step(timeout, httpcore.ConnectTimeout) as t:
-            return _Stream(self._inner.connect_tcp(host, port, t, local_address, socket_options))
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Any = None) -> httpcore.NetworkStream:  # pragma: no cover - unused
-        with _step(timeout, httpcore.ConnectTimeout) as t:
-            return _Stream(self._inner.connect_unix_socket(path, t, socket_options))
-
-    def sleep(self, seconds: float) -> None:  # pragma: no cover - httpcore sleeps only between its retries (off)
-        self._inner.sleep(seconds)
-
-
-class _AsyncStream(httpcore.AsyncNetworkStream):
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        with _step(timeout, httpcore.ReadTimeout) as t:
-            return await self._inner.read(max_bytes, t)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        with _step(timeout, httpcore.WriteTimeout) as t:
-            await self._inner.write(buffer, t)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
-        with _step(timeout, httpcore.ConnectTimeout) as t:
-            return _AsyncStream(await self._inner.start_tls(ssl_context, server_hostname, t))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _AsyncBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self) -> None:
-        self._inner = httpcore.AnyIOBackend()  # the async client runs on asyncio (anyio serves it)
-
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        with _step(timeout, httpcore.ConnectTimeout) as t:
-            return _AsyncStream(await self._inner.connect_tcp(host, port, t, local_address, socket_options))
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:  # pragma: no cover
-        with _step(timeout, httpcore.ConnectTimeout) as t:
-            return _AsyncStream(await self._inner.connect_unix_socket(path, t, socket_options))
-
-    async def sleep(self, seconds: float) -> None:  # pragma: no cover - see _Backend.sleep
-        await self._inner.sleep(seconds)
-
-
-def _pool_args(ctx: Any, limits: httpx.Limits) -> dict[str, Any]:
-    return dict(ssl_context=ctx, max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry)
-
-
-def sync_transport(ctx: Any, limits: httpx.Limits) -> httpx.HTTPTransport:
-    """httpx's HTTP/1.1 transport over a connection pool whose sockets obey the current :class:`Deadline`.
-    (httpx offers no argument for the pool's network backend, so its pool is replaced by an equal one that
-    has it.)"""
-    transport = httpx.HTTPTransport(verify=ctx, trust_env=False, limits=limits)
-    if not hasattr(transport, "_pool"):  # pragma: no cover - an httpx that changed its inside
-        raise RuntimeError("this httpx version is not supported: its transport has no connection pool")
-    transport._pool = httpcore.ConnectionPool(network_backend=_Backend(), **_pool_args(ctx, limits))
-    return transport
-
-
-def async_transport(ctx: Any, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """The async counterpart of :func:`sync_transport`."""
-    transport = httpx.AsyncHTTPTransport(verify=ctx, trust_env=False, limits=limits)
-    if not hasattr(transport, "_pool"):  # pragma: no cover
-        raise RuntimeError("this httpx version is not supported: its transport has no connection pool")
-    transport._pool = httpcore.AsyncConnectionPool(network_backend=_AsyncBackend(), **_pool_args(ctx, limits))
-    return transport
+def expired(deadline: Deadline) -> TransportError:
+    """The error of an operation whose total deadline was reached."""
+    return TransportError(
+        f"total deadline reached: the exchange took longer than operation_timeout ({deadline.seconds:g} s)"
+    )

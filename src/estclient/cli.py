@@ -77,7 +77,8 @@ environment (flags win over the environment, the environment over the --config f
   EST_SERVER EST_LABEL EST_TRUST EST_BOOTSTRAP_FINGERPRINT EST_CERT EST_KEY EST_USER EST_PASSWORD
   EST_PASSWORD_FILE EST_DIGEST EST_TIMEOUT EST_MIN_RETRY_DELAY EST_CHANNEL_BINDING EST_CONFIG
 
-config file (TOML, Python 3.11+), keys as the long flags without dashes, e.g.:
+config file (TOML; `est config init` writes a commented one with sections), or keys as the long flags
+without dashes, e.g.:
   server = "https://est.example.com:8443"
   label = "arbitraryLabel1"
   trust = "ca.pem"              # relative paths are relative to the config file
@@ -125,7 +126,6 @@ def _one_line(text: str) -> str:
 
 _SETTING_KEYS = ("server", "label", "trust", "bootstrap_fingerprint", "cert", "key", "user", "password",
                  "password_file", "digest", "timeout", "min_retry_delay", "channel_binding")
-_PATH_KEYS = ("trust", "cert", "key", "password_file")
 
 
 @dataclass
@@ -154,29 +154,14 @@ def _truthy(value: Any) -> bool:
 
 
 def _load_toml(path: str) -> dict[str, Any]:
-    if sys.version_info < (3, 11):
-        raise CliError(EXIT_USAGE, "--config needs Python 3.11 or later (tomllib); use flags or EST_* variables")
-    import tomllib
+    """The connection settings of a config file (the sectioned form of :mod:`estclient.config_file`, or the flat
+    form of earlier versions), keyed as the long flags."""
+    from .config_file import load_config
 
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise CliError(EXIT_USAGE, f"cannot read config file {path}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CliError(EXIT_USAGE, f"config file {path} is not valid TOML: {exc}") from None
-    if isinstance(data.get("est"), dict):  # an optional [est] table
-        data = data["est"]
-    out: dict[str, Any] = {}
-    base = Path(path).resolve().parent
-    for k, v in data.items():
-        key = k.replace("-", "_")
-        if key not in _SETTING_KEYS:
-            raise CliError(EXIT_USAGE, f"config file {path}: unknown key {k!r}")
-        if key in _PATH_KEYS and isinstance(v, str):
-            v = str(base / Path(v).expanduser())
-        out[key] = v
-    return out
+        return load_config(path).connection_settings()
+    except E.ConfigError as exc:
+        raise CliError(EXIT_USAGE, str(exc)) from None
 
 
 def resolve_settings(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
@@ -412,27 +397,28 @@ def wait_for_result(out: Output, attempt_once: Callable[[], Any], *, max_wait: f
     from ._polling import PendingWait
     from .errors import PendingTimeout
 
-    wait = PendingWait(max_wait, min_delay=min_delay, what="request", limit_name="--max-wait")
     interrupt = threading.Event()
+    wait = PendingWait(max_wait, min_delay=min_delay, what="request", limit_name="--max-wait",
+                       on_wait=lambda delay, attempt: _sleep_with_progress(out, delay, wait.left, attempt, interrupt))
     while True:
         result = attempt_once()
         retry_after = is_pending(result)
         if retry_after is None:
             return result
         try:
-            delay = wait.next_delay(retry_after)
+            wait.next_delay(retry_after)  # the policy's hook waits, showing the countdown
         except PendingTimeout as exc:
             hint = "" if max_wait else " (give --max-wait SECONDS to wait for it)"
             raise CliError(EXIT_PENDING, f"{exc}{hint}") from None
-        _sleep_with_progress(out, delay, wait.left, wait.attempts, interrupt)
 
 
 def _retry_delay(result: Any) -> float | None:
     """Retry delay of an HTTP 202 answer (the same request is repeated, RFC 7030 §4.2.3), else None."""
+    from ._polling import DEFAULT_RETRY_AFTER
     from .protocol import Pending
 
     if isinstance(result, Pending):
-        return result.retry_after if result.retry_after is not None else 5.0
+        return result.retry_after if result.retry_after is not None else DEFAULT_RETRY_AFTER
     return None
 
 
@@ -603,16 +589,9 @@ def cmd_cacerts(args: argparse.Namespace) -> int:
 def _ca_role(cert: Any) -> str:
     """``root`` (self-signed), ``key-update`` (self-issued, signed by another key: RFC 4210 rollover
     certificates) or ``intermediate``."""
-    from cryptography.exceptions import InvalidSignature
+    from estcodec.pkix import ca_role
 
-    c = cert.to_cryptography()
-    if c.subject != c.issuer:
-        return "intermediate"
-    try:
-        c.verify_directly_issued_by(c)
-        return "root"
-    except (InvalidSignature, ValueError, TypeError):
-        return "key-update"
+    return ca_role(cert)
 
 
 def cmd_csrattrs(args: argparse.Namespace) -> int:
@@ -734,6 +713,10 @@ def _enroll_common(args: argparse.Namespace, *, reenroll: bool) -> int:
             if not _has_subject(args) and args.no_csrattrs:
                 raise CliError(EXIT_USAGE, "give at least --cn (or other subject / subjectAltName flags)")
             builder = _builder_from_flags(args)
+    if getattr(args, "resume", False):
+        from ._cli_resume import enroll_resume
+
+        return enroll_resume(args, out, config, builder)
     from .client import EstClient
     from .protocol import Issued
 
@@ -1055,6 +1038,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             p.add_argument("--same-key", action="store_true", help="keep the current key (default: a new key)")
         else:
             p.set_defaults(same_key=False)
+            from ._cli_resume import add_resume_flag
+
+            add_resume_flag(p)
 
     p = add("serverkeygen", "let the server generate the key (/serverkeygen)", cmd_serverkeygen)
     _add_subject_flags(p)
@@ -1073,8 +1059,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--response-out", metavar="FILE", help="also write the Full PKI Response (DER)")
 
     p = add("renew", "renew --cert/--key when they near expiry (once, or --watch as a daemon)", cmd_renew)
-    p.add_argument("--threshold", default="30d", metavar="DURATION",
-                   help="renew when the certificate expires within this (e.g. 30d, 12h, 90s; default 30d)")
+    p.add_argument("--threshold", default=None, metavar="DURATION",
+                   help="renew when the certificate expires within this (e.g. 30d, 12h, 90s; default: when a "
+                        "third of its lifetime is left)")
     p.add_argument("--check-interval", default="1h", metavar="DURATION", help="with --watch: how often to check")
     p.add_argument("--max-retries", type=int, default=3, help="attempts per renewal (default 3)")
     p.add_argument("--retry-delay", default="5s", metavar="DURATION", help="first retry delay (doubles)")
@@ -1100,6 +1087,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                    help="answer the first request of each key with 202 and this Retry-After")
     p.add_argument("--ca-out", metavar="FILE", help="write the trust anchor (CA certificate PEM) here")
     p.add_argument("--force", action="store_true", help="replace an existing --ca-out file")
+
+    from . import _cli_agent, _cli_config
+
+    _cli_agent.add_parser(sub)
+    _cli_config.add_parser(sub)
 
     p = add("show", "recognise and summarise a PKI file (certificate, CSR, CMC, CMS, CSR attributes, key)",
             cmd_show, parents=False)
@@ -1163,7 +1155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.enable()
 
 
-_LONG_RUNNING_COMMANDS = frozenset({"renew", "testserver", "demo", "batch"})
+_LONG_RUNNING_COMMANDS = frozenset({"renew", "testserver", "demo", "batch", "agent"})
 
 
 def _describe(exc: BaseException) -> str:

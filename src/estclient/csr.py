@@ -5,22 +5,32 @@ so that the EST client can sign the request separately for each TLS connection i
 (channel binding, RFC 7030 §3.5). ``challengePassword`` is set only by that channel-binding code
 (:meth:`CsrBuilder.build_for_connection`); :meth:`CsrBuilder.build` never sets it.
 
-Signing goes through one internal function, :func:`_sign_request`, which builds the subject and extensions with
-``cryptography`` and adds the attributes ``cryptography`` cannot express (OCTET STRING and SEQUENCE values)
-to the CertificationRequestInfo before signing it with the same key.
+The key is any :class:`estcodec.signer.Signer` (a ``cryptography`` private key is wrapped in one), so a key that
+never leaves its token signs requests the same way as a key in memory. Signing goes through one internal
+function, :func:`_sign_request`, which builds the CertificationRequestInfo with :mod:`estcodec.pkcs10`; every
+attribute value is written and every server value read by the codec, never by hand.
 """
 from __future__ import annotations
 
 import copy
 import ipaddress
-from typing import Any, Iterable
+from typing import Any, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from estcodec._sigalgs import default_hash_for_key
+from estcodec.csrattrs import CsrAttribute
+from estcodec.der import parse as der_parse
+from estcodec.errors import Error as EstcodecError
+from estcodec.pkcs10 import CertificationRequestBuilder
+from estcodec.schema import AnyValue, ObjectIdentifier, OctetString, SequenceOf, UTF8String, decode, encode
+from estcodec.signer import Signer, SoftwarePrivateKey, as_signer, is_signer
+from estcodec.x509 import AlgorithmIdentifier, Extension
 
 from .errors import ConfigError
+from .keys import KEY_TYPES, generate_software_key
 
 __all__ = ["CsrBuilder", "KEY_TYPES", "OID", "DEFAULT_KEYGEN_CAPABILITIES"]
 
@@ -41,20 +51,10 @@ class OID:
     P521 = "1.3.132.0.35"
 
 
-KEY_TYPES = (
-    "ec-p256", "ec-p384", "ec-p521", "ec-brainpoolp256r1", "ec-brainpoolp384r1", "ec-brainpoolp512r1",
-    "rsa-2048", "rsa-3072", "rsa-4096", "ed25519", "ed448",
-)
-
 _CURVE_KEY_TYPE = {
     OID.P256: "ec-p256", OID.P384: "ec-p384", OID.P521: "ec-p521",
     "1.3.36.3.3.2.8.1.1.7": "ec-brainpoolp256r1", "1.3.36.3.3.2.8.1.1.11": "ec-brainpoolp384r1",
     "1.3.36.3.3.2.8.1.1.13": "ec-brainpoolp512r1",
-}
-_CURVES = {
-    "ec-p256": ec.SECP256R1, "ec-p384": ec.SECP384R1, "ec-p521": ec.SECP521R1,
-    "ec-brainpoolp256r1": ec.BrainpoolP256R1, "ec-brainpoolp384r1": ec.BrainpoolP384R1,
-    "ec-brainpoolp512r1": ec.BrainpoolP512R1,
 }
 _HASH_BY_OID: dict[str, Any] = {
     # hash algorithms (RFC 7030 §4.5.2 lists them bare) and signature algorithms (RFC 9908)
@@ -64,9 +64,6 @@ _HASH_BY_OID: dict[str, Any] = {
     "1.2.840.113549.1.1.11": hashes.SHA256, "1.2.840.113549.1.1.12": hashes.SHA384,
     "1.2.840.113549.1.1.13": hashes.SHA512,
 }
-_EC_SIG = {"sha256": "1.2.840.10045.4.3.2", "sha384": "1.2.840.10045.4.3.3", "sha512": "1.2.840.10045.4.3.4"}
-_RSA_SIG = {"sha256": "1.2.840.113549.1.1.11", "sha384": "1.2.840.113549.1.1.12", "sha512": "1.2.840.113549.1.1.13"}
-
 _KEY_USAGE_FLAGS = (
     "digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
     "key_cert_sign", "crl_sign", "encipher_only", "decipher_only",
@@ -93,110 +90,50 @@ DEFAULT_KEYGEN_CAPABILITIES = (
     "1.3.132.1.11.2",  # dhSinglePass-stdDH-sha384kdf-scheme
 )
 
-_PRINTABLE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?")
+# ----------------------------------------------------------------------------- DER through estcodec
 
 
-# ----------------------------------------------------------------------------- minimal DER plumbing
-
-
-def _len(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(b)]) + b
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _len(len(content)) + content
-
-
-def _oid(dotted: str) -> bytes:
+def _check_oid(dotted: str) -> str:
+    """``dotted`` if it is a well-formed OID (checked by the codec's writer), else :class:`ConfigError`."""
     try:
-        arcs = [int(a) for a in dotted.split(".")]
-    except ValueError:
+        encode(ObjectIdentifier, dotted)
+    except (EstcodecError, ValueError, TypeError):
         raise ConfigError(f"not an OID: {dotted!r}") from None
-    if len(arcs) < 2 or arcs[0] > 2 or (arcs[0] < 2 and arcs[1] > 39) or any(a < 0 for a in arcs):
-        raise ConfigError(f"not an OID: {dotted!r}")
-    out = bytearray()
-    for arc in [arcs[0] * 40 + arcs[1]] + arcs[2:]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        out += bytes(reversed(chunk))
-    return _tlv(0x06, bytes(out))
+    return dotted
 
 
-def _header(data: bytes, pos: int) -> tuple[int, int, int]:
-    """(tag byte, content start, content length) of the TLV at ``pos`` (single-byte tags, definite lengths)."""
-    if pos + 2 > len(data):
-        raise ValueError("truncated")
-    tag, first = data[pos], data[pos + 1]
-    if first < 0x80:
-        return tag, pos + 2, first
-    n = first & 0x7F
-    if n == 0 or n > 4 or pos + 2 + n > len(data):
-        raise ValueError("bad length")
-    return tag, pos + 2 + n, int.from_bytes(data[pos + 2 : pos + 2 + n], "big")
-
-
-def _children(data: bytes) -> list[bytes]:
-    """The TLVs inside the content ``data``."""
-    out, pos = [], 0
-    while pos < len(data):
-        _tag, start, length = _header(data, pos)
-        end = start + length
-        if end > len(data):
-            raise ValueError("truncated")
-        out.append(data[pos:end])
-        pos = end
-    return out
-
-
-def _content(tlv: bytes) -> bytes:
-    _tag, start, length = _header(tlv, 0)
-    return tlv[start : start + length]
-
-
-def _decode_oid(tlv: bytes) -> str:
-    if not tlv or tlv[0] != 0x06:
-        raise ValueError("not an OID")
-    body = _content(tlv)
-    arcs, cur = [], 0
-    for b in body:
-        cur = (cur << 7) | (b & 0x7F)
-        if not b & 0x80:
-            arcs.append(cur)
-            cur = 0
-    if not arcs:
-        raise ValueError("empty OID")
-    first = arcs[0]
-    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
-    return ".".join(str(a) for a in head + arcs[1:])
-
-
-def _attribute(oid: str, values: Iterable[bytes]) -> bytes:
-    return _tlv(0x30, _oid(oid) + _tlv(0x31, b"".join(sorted(values))))
-
-
-def _directory_string(text: str) -> bytes:
-    raw = text.encode("utf-8")
-    return _tlv(0x13 if set(text) <= _PRINTABLE else 0x0C, raw)
-
-
-def _decode_string(value_der: bytes) -> str:
-    """A DirectoryString-like value (UTF8String, PrintableString, IA5String, BMPString, ...) as text."""
+def _template_string(value_der: bytes) -> str:
+    """A DirectoryString-like value of the server's subject template (UTF8String, PrintableString, IA5String,
+    BMPString, UniversalString, ...) as text, read by the codec."""
     try:
-        tag, start, length = _header(value_der, 0)
-        body = value_der[start : start + length]
-    except ValueError:
+        text = decode(AnyValue, value_der)
+    except EstcodecError:
         raise ConfigError("unreadable subject value in the server's template") from None
-    if tag == 0x1E:
-        return body.decode("utf-16-be", "replace")
-    if tag == 0x1C:
-        return body.decode("utf-32-be", "replace")
-    return body.decode("utf-8", "replace")
+    if not isinstance(text, str):
+        raise ConfigError("unreadable subject value in the server's template")
+    return text
+
+
+def _extensions_in(value: object) -> list[Extension]:
+    """The Extensions of one extensionRequest value: the typed view's list, or, for a value that is not a clean
+    Extensions SEQUENCE (older servers put bare OIDs there), each element that is an Extension."""
+    if isinstance(value, list):
+        return value
+    if not isinstance(value, (bytes, bytearray)):
+        return []
+    try:
+        outer = der_parse(bytes(value))
+    except EstcodecError:
+        return []
+    if outer.tag_class != "universal" or outer.tag != 16 or not outer.constructed:  # a SEQUENCE
+        return []
+    found = []
+    for child in outer.children:
+        try:
+            found.append(decode(Extension, child.to_der()))
+        except EstcodecError:
+            continue
+    return found
 
 
 def _rsa_key_type(size: int | None, current: str) -> str:
@@ -208,80 +145,29 @@ def _rsa_key_type(size: int | None, current: str) -> str:
     return "rsa-4096"
 
 
-# ----------------------------------------------------------------------------- signing (swappable)
-
-
-def _hash_name(h: Any) -> str:
-    return h.name if isinstance(h, hashes.HashAlgorithm) else h().name
+# ----------------------------------------------------------------------------- signing
 
 
 def _sign_request(
-    key: Any,
+    signer: Signer,
     subject: x509.Name,
     extensions: list[x509.Extension[Any]],
     attributes: list[tuple[str, list[bytes]]],
     challenge_password: str | None,
-    hash_alg: Any,
+    hash_alg: hashes.HashAlgorithm | None,
     memo: dict[bytes, bytes] | None = None,
 ) -> bytes:
-    """The one place requests are signed: PKCS#10 DER built by :mod:`estcodec.pkcs10` (or, where that module is
-    missing, by ``cryptography`` with the attributes spliced in). With ``memo``, an identical
-    CertificationRequestInfo gets the identical request back, so a repeated request is byte-identical as
-    RFC 7030 §4.2.3 wants for 202 polling, although ECDSA signatures are randomized."""
-    is_ed = isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
-    h = None if is_ed else (hash_alg() if isinstance(hash_alg, type) else hash_alg)
-    try:
-        from estcodec.pkcs10 import CertificationRequestBuilder
-    except ImportError:  # pragma: no cover - the codec ships with this package
-        return _sign_with_cryptography(key, subject, extensions, attributes, challenge_password, h, memo)
+    """The one place requests are signed: PKCS#10 DER built by :mod:`estcodec.pkcs10`, signed by ``signer`` (a
+    key in memory or on a token). With ``memo``, an identical CertificationRequestInfo gets the identical request
+    back, so a repeated request is byte-identical as RFC 7030 §4.2.3 wants for 202 polling, although ECDSA
+    signatures are randomized."""
     builder = CertificationRequestBuilder(subject=subject.public_bytes(), extensions=extensions,
                                           attributes=attributes, challenge_password=challenge_password)
-    memo_key = builder.build_info(key.public_key()).to_der() + (h.name.encode() if h is not None else b"")
+    memo_key = builder.build_info(signer.public_key()).to_der() + (
+        hash_alg.name.encode() if hash_alg is not None else b"")
     if memo is not None and memo_key in memo:
         return memo[memo_key]
-    der = builder.sign(key, h).to_der()
-    if memo is not None:
-        if len(memo) > 16:
-            memo.clear()
-        memo[memo_key] = der
-    return der
-
-
-def _sign_with_cryptography(
-    key: Any,
-    subject: x509.Name,
-    extensions: list[x509.Extension[Any]],
-    attributes: list[tuple[str, list[bytes]]],
-    challenge_password: str | None,
-    h: Any,
-    memo: dict[bytes, bytes] | None,
-) -> bytes:
-    builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
-    for ext in extensions:
-        builder = builder.add_extension(ext.value, critical=ext.critical)
-    base = builder.sign(key, h)
-    cri = base.tbs_certrequest_bytes
-    parts = _children(_content(cri))  # version, subject, spki, [0] attributes (if any)
-    existing = _children(_content(parts[3])) if len(parts) > 3 else []
-    extra = [_attribute(o, v) for o, v in attributes]
-    if challenge_password is not None:
-        extra.append(_attribute(OID.CHALLENGE_PASSWORD, [_directory_string(challenge_password)]))
-    new_cri = _tlv(0x30, b"".join(parts[:3]) + _tlv(0xA0, b"".join(sorted(existing + extra))))
-    memo_key = new_cri + (h.name.encode() if h is not None else b"")
-    if memo is not None and memo_key in memo:
-        return memo[memo_key]
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        sig, alg = key.sign(new_cri), _tlv(0x30, _oid(OID.ED25519))
-    elif isinstance(key, ed448.Ed448PrivateKey):
-        sig, alg = key.sign(new_cri), _tlv(0x30, _oid(OID.ED448))
-    elif isinstance(key, ec.EllipticCurvePrivateKey):
-        sig, alg = key.sign(new_cri, ec.ECDSA(h)), _tlv(0x30, _oid(_EC_SIG[h.name]))
-    elif isinstance(key, rsa.RSAPrivateKey):
-        sig = key.sign(new_cri, padding.PKCS1v15(), h)
-        alg = _tlv(0x30, _oid(_RSA_SIG[h.name]) + b"\x05\x00")
-    else:  # pragma: no cover - rejected by with_key
-        raise ConfigError("unsupported key type")
-    der = _tlv(0x30, new_cri + alg + _tlv(0x03, b"\x00" + sig))
+    der: bytes = builder.sign(signer, hash_alg).to_der()
     if memo is not None:
         if len(memo) > 16:
             memo.clear()
@@ -292,22 +178,13 @@ def _sign_with_cryptography(
 # ----------------------------------------------------------------------------- builder
 
 
-def _generate(key_type: str) -> Any:
-    if key_type in _CURVES:
-        return ec.generate_private_key(_CURVES[key_type]())
-    if key_type.startswith("rsa-"):
-        return rsa.generate_private_key(65537, int(key_type[4:]))
-    if key_type == "ed25519":
-        return ed25519.Ed25519PrivateKey.generate()
-    if key_type == "ed448":
-        return ed448.Ed448PrivateKey.generate()
-    raise ConfigError(f"unknown key type {key_type!r}")  # pragma: no cover
+def _default_hash(public: Any) -> hashes.HashAlgorithm | None:
+    """SHA-256, or the curve's strength for ECDSA (P-384 -> SHA-384, P-521 -> SHA-512); None for EdDSA."""
+    return default_hash_for_key(public)
 
 
-def _default_hash(key: Any) -> Any:
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return {384: hashes.SHA384, 512: hashes.SHA512, 521: hashes.SHA512}.get(key.curve.key_size, hashes.SHA256)
-    return hashes.SHA256
+def _is_eddsa(public: Any) -> bool:
+    return isinstance(public, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey))
 
 
 class CsrBuilder:
@@ -322,7 +199,7 @@ class CsrBuilder:
         self._key_usage: set[str] | None = None
         self._eku: list[str] = []
         self._key_type = "ec-p256"
-        self._key: Any = None
+        self._key: Signer | None = None
         self._generated = False
         self._hash: Any = None
         self._otp: str | None = None
@@ -405,7 +282,7 @@ class CsrBuilder:
         or dotted OIDs."""
         for u in usages:
             oid = _EKU_NAMES.get(u, u)
-            _oid(oid)  # validates
+            _check_oid(oid)
             if oid not in self._eku:
                 self._eku.append(oid)
         return self
@@ -419,13 +296,12 @@ class CsrBuilder:
         self._key_type = key_type
         return self
 
-    def with_key(self, private_key: Any) -> "CsrBuilder":
-        if not isinstance(
-            private_key,
-            (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey),
-        ):
-            raise ConfigError("with_key needs a cryptography EC, RSA, Ed25519 or Ed448 private key")
-        self._key = private_key
+    def with_key(self, private_key: Union[Signer, SoftwarePrivateKey]) -> "CsrBuilder":
+        """Sign with this key: a ``cryptography`` EC, RSA, Ed25519 or Ed448 private key, or any
+        :class:`estcodec.signer.Signer` (a token key from :func:`estclient.keys.load_key`)."""
+        if not is_signer(private_key):
+            raise ConfigError("with_key needs a cryptography EC, RSA, Ed25519 or Ed448 private key or a Signer")
+        self._key = as_signer(private_key)
         self._generated = False
         return self
 
@@ -443,15 +319,23 @@ class CsrBuilder:
         return "given" if self._key is not None and not self._generated else self._key_type
 
     @property
-    def private_key(self) -> Any:
-        """The builder's private key (generated now if needed)."""
+    def signer(self) -> Signer:
+        """The builder's key as a :class:`estcodec.signer.Signer` (a software key is generated now if needed)."""
         if self._key is None:
-            self._key = _generate(self._key_type)
+            self._key = as_signer(generate_software_key(self._key_type))
             self._generated = True
         return self._key
 
+    @property
+    def private_key(self) -> Any:
+        """The builder's private key (generated now if needed): the ``cryptography`` key when it can be exported,
+        else the :class:`~estcodec.signer.Signer` itself (a token key)."""
+        signer = self.signer
+        return signer.private_key() if signer.exportable else signer
+
     def public_key_spki(self) -> bytes:
-        return self.private_key.public_key().public_bytes(
+        """The DER SubjectPublicKeyInfo of the builder's key."""
+        return self.signer.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
@@ -489,7 +373,7 @@ class CsrBuilder:
         caps = []
         for c in capabilities:
             oid, params = (c, None) if isinstance(c, str) else c
-            _oid(oid)
+            _check_oid(oid)
             caps.append((oid, params))
         self._smime_caps = caps
         return self
@@ -518,6 +402,7 @@ class CsrBuilder:
         - extensionRequest values -> those extensions, copied with their criticality;
         - a CertificationRequestInfo template (RFC 9908) -> the template only: its subject and extensions, the
           value-less RDNs and extensions filled from this builder's values, its key algorithm.
+
         Bare OIDs the client has no value for (e.g. macAddress) are ignored. A key set with :meth:`with_key`
         is kept.
         """
@@ -559,13 +444,9 @@ class CsrBuilder:
         if not values or oid in (OID.CHALLENGE_PASSWORD, OID.ED25519, OID.ED448) or oid in _HASH_BY_OID:
             self._apply_oid(oid)
             return
+        typed = CsrAttribute(oid, [bytes(v) for v in values]).typed_values
         if oid == OID.EC_PUBLIC_KEY:
-            curves = []
-            for v in values:
-                try:
-                    curves.append(_decode_oid(v))
-                except ValueError:
-                    continue
+            curves = [v for v in typed if isinstance(v, str)]
             known = [_CURVE_KEY_TYPE[c] for c in curves if c in _CURVE_KEY_TYPE]
             if known:
                 self._set_key_type(known[0])
@@ -573,40 +454,20 @@ class CsrBuilder:
                 self._apply_oid(oid)
             return
         if oid == OID.RSA_ENCRYPTION:
-            size = None
-            for v in values:
-                if v[:1] == b"\x02":
-                    try:
-                        size = int.from_bytes(_content(v), "big", signed=True)
-                    except ValueError:
-                        continue
-                    break
+            size = next((v for v in typed if isinstance(v, int)), None)
             self._set_key_type(_rsa_key_type(size, self._key_type))
             return
         if oid == OID.EXTENSION_REQUEST:
-            for v in values:
+            for v in typed:
                 self._copy_extensions(v)
         # other attributes: nothing the client can fill in on its own
 
-    def _copy_extensions(self, extensions_der: bytes) -> None:
-        """Copy each Extension of an Extensions SEQUENCE, criticality included. Older servers put bare OIDs in
+    def _copy_extensions(self, value: object) -> None:
+        """Copy each Extension of an extensionRequest value, criticality included. Older servers put bare OIDs in
         extensionRequest (RFC 7030's macAddress example): those cannot be filled and are skipped."""
-        if extensions_der[:1] != b"\x30":
-            return
-        try:
-            exts = _children(_content(extensions_der))
-        except ValueError:
-            return
-        for ext in exts:
-            try:
-                parts = _children(_content(ext))
-                oid = _decode_oid(parts[0])
-                critical = len(parts) == 3 and parts[1] == b"\x01\x01\xff"
-                value = _content(parts[-1]) if parts[-1][:1] == b"\x04" else None
-            except (ValueError, IndexError):
-                continue
-            if value:
-                self.add_extension(oid, value, critical=critical)
+        for ext in _extensions_in(value):
+            if ext.value:
+                self.add_extension(ext.oid, bytes(ext.value), critical=bool(ext.critical))
 
     def _apply_template(self, template: Any) -> None:
         """RFC 9908 §4: the server's CertificationRequestInfo shape, used alone."""
@@ -625,7 +486,7 @@ class CsrBuilder:
             names: list[tuple[str, str | None]] = []
             for rdn in subject:
                 for oid, value in rdn:
-                    names.append((oid, None if value is None else _decode_string(value)))
+                    names.append((oid, None if value is None else _template_string(value)))
             self._template_subject = names
         wanted: list[str] = []
         overrides: dict[str, bool] = {}
@@ -692,28 +553,57 @@ class CsrBuilder:
     def _attributes(self) -> list[tuple[str, list[bytes]]]:
         attrs: list[tuple[str, list[bytes]]] = []
         if self._otp is not None:
-            attrs.append((OID.OTP_CHALLENGE, [_tlv(0x0C, self._otp.encode("utf-8"))]))
+            attrs.append((OID.OTP_CHALLENGE, [encode(UTF8String, self._otp)]))
         if self._decrypt_kid is not None:
-            attrs.append((OID.DECRYPT_KEY_ID, [_tlv(0x04, self._decrypt_kid)]))
+            attrs.append((OID.DECRYPT_KEY_ID, [encode(OctetString, self._decrypt_kid)]))
         if self._asymm_kid is not None:
-            attrs.append((OID.ASYMM_DECRYPT_KEY_ID, [_tlv(0x04, self._asymm_kid)]))
+            attrs.append((OID.ASYMM_DECRYPT_KEY_ID, [encode(OctetString, self._asymm_kid)]))
         caps_list = self._smime_caps
         if caps_list is None and self.has_decrypt_key_request():
             # RFC 7030 §4.4.1: an encrypted server-keygen request says which algorithms the client accepts
             caps_list = [(o, None) for o in DEFAULT_KEYGEN_CAPABILITIES]
         if caps_list is not None:
-            caps = b"".join(_tlv(0x30, _oid(o) + (p or b"")) for o, p in caps_list)
-            attrs.append((OID.SMIME_CAPABILITIES, [_tlv(0x30, caps)]))
+            caps = [AlgorithmIdentifier(algorithm=o, parameters=p) if p else AlgorithmIdentifier(algorithm=o)
+                    for o, p in caps_list]
+            attrs.append((OID.SMIME_CAPABILITIES, [encode(SequenceOf(AlgorithmIdentifier), caps)]))
         return attrs
 
     def build_for_connection(self, challenge_password: str | None) -> bytes:
         """Sign the request. ``challenge_password`` is for the channel-binding code only: base64 of the
         tls-unique value of the connection the request is posted on (RFC 7030 §3.5)."""
-        key = self.private_key
-        h = self._hash or _default_hash(key)
+        signer = self.signer
+        public = signer.public_key()
+        h: hashes.HashAlgorithm | None = None
+        if not _is_eddsa(public):  # Ed25519/Ed448 hash internally: a chosen hash is ignored
+            h = self._hash() if self._hash is not None else _default_hash(public)
         return _sign_request(
-            key, self._subject_name(), self._extensions(), self._attributes(), challenge_password, h, self._memo
+            signer, self._subject_name(), self._extensions(), self._attributes(), challenge_password, h, self._memo
         )
+
+    @property
+    def subject(self) -> x509.Name:
+        """The Subject the request will carry (the server template's shape filled with this builder's values)."""
+        return self._subject_name()
+
+    @property
+    def subject_alt_name_der(self) -> bytes | None:
+        """The DER of the subjectAltName extension value the request will carry, or None without one."""
+        for ext in self._extensions():
+            if ext.oid.dotted_string == "2.5.29.17":
+                value = ext.value
+                if isinstance(value, x509.UnrecognizedExtension):
+                    return bytes(value.value)
+                return bytes(value.public_bytes())
+        return None
+
+    def attribute_oids(self) -> list[str]:
+        """The dotted OIDs of the attributes the request will carry besides extensionRequest and the
+        per-connection challengePassword."""
+        return [oid for oid, _values in self._attributes()]
+
+    def extension_oids(self) -> list[str]:
+        """The dotted OIDs of the extensions the request will carry, in order."""
+        return [e.oid.dotted_string for e in self._extensions()]
 
     def build(self) -> tuple[bytes, Any]:
         """``(csr_der, private_key)`` — without challengePassword (use the EST client for channel binding)."""

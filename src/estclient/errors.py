@@ -18,6 +18,9 @@ __all__ = [
     "TransportError",
     "ConfigError",
     "PendingTimeout",
+    "ChainValidationError",
+    "RevocationError",
+    "RevocationFetchError",
 ]
 
 
@@ -104,3 +107,19 @@ class PendingTimeout(EstError, TimeoutError):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ChainValidationError(EstError):
+    """A certificate (or a ``/cacerts`` set) does not validate as a chain to the trust anchors in use (RFC 5280
+    path validation: signatures, validity, basicConstraints, keyUsage, name constraints)."""
+
+
+class RevocationError(EstError):
+    """The revocation status of a certificate could not be established: the CRL or OCSP response is malformed,
+    signed by the wrong key, stale, for another certificate or issuer, or the responder refused to answer. Never
+    read as "good"."""
+
+
+class RevocationFetchError(RevocationError, TransportError):
+    """A CRL or OCSP response could not be fetched: network failure, timeout, an HTTP status other than 200, a
+    body over the size limit, or a URL scheme not allowed."""

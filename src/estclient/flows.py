@@ -1,14 +1,20 @@
-"""EST operations as generator flows, driven by :mod:`estclient.client` (the pattern of httpx's auth flows).
+"""EST operations as generator flows, carried out by the flow engine (:mod:`estclient._engine`), the pattern of
+httpx's auth flows.
 
 A flow yields *commands* and receives their results:
 
 - :class:`Send` -> :class:`Received`: send one request. ``pinned=True`` sends it on the flow's own connection
   (channel binding needs the CSR to be signed for the connection it travels on); ``tls12_only`` caps that
   connection at TLS 1.2; ``verify=False`` is used once, for the bootstrap ``/cacerts``; ``auth`` asks the
-  driver to attach the configured HTTP credentials (which it does over verified TLS only).
-- :class:`Sleep` -> ``None``: wait (202 polling).
+  engine to attach the configured HTTP credentials (which it does over verified TLS only).
+- :class:`Sleep` -> ``bool``: wait (202 polling, renewal's backoff); True when the wait was cut short by a stop.
 - :class:`UseAnchors` -> ``None``: bootstrap accepted these CA certificates; every later request runs on a new,
   verified session anchored on them.
+- :class:`Operation` -> its result: run another flow as an operation of its own (its own queue slot, deadline
+  and connections), e.g. the re-enrollment inside automatic renewal; its EstError is thrown into this flow.
+- :class:`Call` -> ``fn(*args)``: ordinary work (``blocking``: run in a worker thread by the async client;
+  otherwise a coroutine function's result is awaited there); an exception is thrown into this flow.
+- :class:`UseIdentity` -> ``None``: the client switches its TLS client identity (and closes its connections).
 
 The flow's ``return`` value is the operation's result. Flows never sleep, never touch sockets and never
 import httpx, so the sync and async clients share every rule written here: 401 handling (one retry with
@@ -20,12 +26,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Generator
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable, Generator
 from urllib.parse import urljoin, urlsplit
 
 from . import protocol as P
-from ._polling import PendingWait
+from ._polling import DEFAULT_RETRY_AFTER, PendingWait, WaitHook  # noqa: F401 (DEFAULT_RETRY_AFTER: re-exported)
 from .config import EstClientConfig
 from .errors import (
     AuthenticationRequired,
@@ -35,12 +41,19 @@ from .errors import (
     TlsConfigError,
 )
 from .tls import ConnectionInfo
+from .transport import Received
+
+if TYPE_CHECKING:
+    from .config import ClientIdentity
 
 __all__ = [
     "Send",
     "Received",
     "Sleep",
     "UseAnchors",
+    "Operation",
+    "Call",
+    "UseIdentity",
     "FlowState",
     "Flow",
     "get_ca_certs",
@@ -55,11 +68,12 @@ __all__ = [
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_BIND_ATTEMPTS = 4
-DEFAULT_RETRY_AFTER = 5.0
 
 
 @dataclass(frozen=True)
 class Send:
+    """Send ``request``; the result is its :class:`Received` (see the module for the options)."""
+
     request: P.EstRequest
     auth: bool = False
     pinned: bool = False
@@ -68,22 +82,45 @@ class Send:
 
 
 @dataclass(frozen=True)
-class Received:
-    response: P.EstResponse
-    connection: ConnectionInfo = field(default_factory=lambda: ConnectionInfo(None, None))
-    closed: bool = False  # the server closed (or announced closing) the connection
-
-
-@dataclass(frozen=True)
 class Sleep:
+    """Wait ``seconds``; the result is True when the wait was cut short by a stop request."""
+
     seconds: float
 
 
 @dataclass(frozen=True)
 class UseAnchors:
+    """The bootstrap accepted these anchors (PEM): later requests go over new, verified sessions."""
+
     pem: bytes
 
 
+@dataclass(frozen=True)
+class Operation:
+    """Run ``make(config, state)`` as an operation of its own; the result is its result."""
+
+    make: Callable[[EstClientConfig, "FlowState"], "Flow"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """Call ``fn(*args)``; with ``blocking`` the async client runs it in a worker thread, without it a coroutine
+    function's result is awaited."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    blocking: bool = False
+
+
+@dataclass(frozen=True)
+class UseIdentity:
+    """Switch the client's TLS client identity to ``identity`` (and close its connections)."""
+
+    identity: ClientIdentity
+
+
+Command = Send | Sleep | UseAnchors | Operation | Call | UseIdentity
+#: A flow: yields commands, receives their results, returns the operation's result.
 Flow = Generator[Any, Any, Any]
 
 
@@ -455,12 +492,14 @@ def enroll(
 
 
 def enroll_and_wait(
-    cfg: EstClientConfig, state: FlowState, csr: Any, *, max_wait: float, reenroll: bool = False
+    cfg: EstClientConfig, state: FlowState, csr: Any, *, max_wait: float, reenroll: bool = False,
+    on_wait: WaitHook | None = None,
 ) -> Flow:
-    """Enroll, repeating the same request after each Retry-After (at least ``cfg.min_retry_delay``) until
-    issued; stops with PendingTimeout before ``max_wait`` seconds (monotonic, from the call) pass."""
-    wait = PendingWait(max_wait, min_delay=cfg.min_retry_delay, default_delay=DEFAULT_RETRY_AFTER,
-                       what="enrollment")
+    """Enroll, repeating the same request after each wait of the 202 policy (:class:`~estclient._polling.
+    PendingWait`: the Retry-After, at least ``cfg.min_retry_delay``) until issued; stops with PendingTimeout
+    before ``max_wait`` seconds (monotonic, from the call) pass. ``on_wait(delay, attempt)`` is told of each
+    wait before it starts."""
+    wait = PendingWait(max_wait, min_delay=cfg.min_retry_delay, what="enrollment", on_wait=on_wait)
     while True:
         result = yield from enroll(cfg, state, csr, reenroll=reenroll)
         if isinstance(result, P.Issued):
@@ -507,16 +546,9 @@ def server_keygen(
 
 
 def _subject_key_identifier(certificate: Any) -> bytes:
-    from cryptography import x509
+    from estcodec.pkix import certificate_key_identifier
 
-    if isinstance(certificate, (bytes, bytearray)):
-        certificate = x509.load_der_x509_certificate(bytes(certificate))
-    elif hasattr(certificate, "to_cryptography"):
-        certificate = certificate.to_cryptography()
-    try:
-        return certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-    except x509.ExtensionNotFound:
-        return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest
+    return certificate_key_identifier(certificate)
 
 
 def _signer_trust(cfg: EstClientConfig, state: FlowState, signer_trust: Any) -> Flow:

@@ -411,77 +411,21 @@ def spki_of(key_or_csr: Any) -> bytes | None:
     else:
         pub = key_or_csr
     try:
-        return pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return bytes(pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
     except (AttributeError, TypeError, ValueError):
         return None
-
-
-def _normalized_spki(spki_der: bytes) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
-    try:
-        pub = serialization.load_der_public_key(spki_der)
-        return pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    except (ValueError, TypeError):
-        return spki_der
-    except Exception:  # unsupported algorithm
-        return spki_der
-
-
-def _cert_spki(cert: Any) -> bytes:
-    return cert.public_key_info.to_der()
-
-
-def _is_ca(cert: Any) -> bool:
-    """basicConstraints cA, or keyUsage keyCertSign (RFC 7030 A.1's key-update certificates have only the
-    latter)."""
-    from cryptography import x509
-
-    try:
-        exts = cert.to_cryptography().extensions
-    except Exception:
-        return False
-    try:
-        if exts.get_extension_for_class(x509.BasicConstraints).value.ca:
-            return True
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        return bool(exts.get_extension_for_class(x509.KeyUsage).value.key_cert_sign)
-    except x509.ExtensionNotFound:
-        return False
 
 
 def select_issued_certificate(certs: Sequence[Any], our_spki: bytes | None) -> tuple[Any, tuple[Any, ...]]:
     """Pick the certificate issued to us: the one whose SubjectPublicKeyInfo is ours (RFC 7030 §4.2.3 does not
     define an order). Without a key to compare: the only certificate, else the only non-CA one that issues
     none of the others. Returns ``(certificate, others)``; raises ProtocolError when none fits."""
-    if not certs:
-        raise ProtocolError("the response holds no certificate")
-    if our_spki is not None:
-        want = _normalized_spki(our_spki)
-        for i, c in enumerate(certs):
-            try:
-                spki = _cert_spki(c)
-            except Exception:
-                continue
-            if spki == our_spki or _normalized_spki(spki) == want:
-                return c, tuple(x for j, x in enumerate(certs) if j != i)
-        raise ProtocolError("no certificate in the response carries the requested public key")
-    if len(certs) == 1:
-        return certs[0], ()
-    issuers = {c.issuer.to_der() for c in certs}
-    # a root key-update certificate (RFC 4210 style, RFC 7030 A.1) carries a CA key: not ours either
-    ca_keys = {_cert_spki(c) for c in certs if _is_ca(c)}
-    candidates = [
-        i for i, c in enumerate(certs)
-        if not _is_ca(c) and c.subject.to_der() not in issuers and _cert_spki(c) not in ca_keys
-    ]
-    if not candidates:
-        candidates = [i for i, c in enumerate(certs) if not _is_ca(c)]
-    if not candidates:
-        raise ProtocolError("cannot tell which certificate of the response was issued")
-    i = candidates[0]
+    from estcodec.pkix import SelectionError, select_issued
+
+    try:
+        i = select_issued(certs, our_spki)
+    except SelectionError as e:
+        raise ProtocolError(str(e)) from None
     return certs[i], tuple(x for j, x in enumerate(certs) if j != i)
 
 
@@ -841,7 +785,7 @@ def _unwrap_key(encrypted: bytes, *, signer_trust: Any, verify_signer: bool, **k
         raise ProtocolError(
             f"serverkeygen: the encrypted key could not be unwrapped: {type(exc).__name__}: {str(exc)[:200]}{hint}"
         ) from exc
-    return info.to_der()
+    return bytes(info.to_der())
 
 
 def _is_certs_only(der: bytes) -> bool:

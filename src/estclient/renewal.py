@@ -2,8 +2,9 @@
 
 :class:`RenewalScheduler` (a background thread, over :class:`~estclient.EstClient`) and
 :class:`AsyncRenewalScheduler` (an asyncio task, over :class:`~estclient.AsyncEstClient`) run the same
-renewal flow, written once as a generator that yields commands (emit an event, wait, re-enroll, do blocking
-file work, switch the client's identity) which each scheduler carries out in its own way.
+renewal flow, written once as a flow of the client's engine (:mod:`estclient.flows`): it yields the engine's
+commands (call the event callback, do blocking file work in a worker thread, wait, run the re-enrollment as an
+operation of its own, switch the client's identity), and the client runs it as it runs its own operations.
 
 Every ``check_interval`` seconds the scheduler loads the certificate and key from ``cert_path`` and
 ``key_path``. When the certificate expires within ``renewal_threshold`` seconds it builds a CSR with the same
@@ -28,22 +29,24 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as _dt
-import inspect
 import logging
 import os
 import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Generator, Union
+from typing import Any, Callable, Generator
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from . import _atomic
+from . import flows as F
+from ._engine import Stopped as _Stopped
 from .config import ClientIdentity
-from .csr import _CURVES, KEY_TYPES, CsrBuilder
-from ._polling import DEFAULT_MIN_RETRY_DELAY, MAX_WAIT_LIMIT, PendingWait
+from .csr import CsrBuilder
+from .keys import KEY_TYPES, key_type_of, private_key_pem
+from ._polling import DEFAULT_MIN_RETRY_DELAY, DEFAULT_RETRY_AFTER, MAX_WAIT_LIMIT, PendingWait
+from ._renewal_policy import DuePolicy, RenewalPolicy
 from .errors import ConfigError, EstError, PendingTimeout, ProtocolError
 
 __all__ = [
@@ -65,12 +68,14 @@ __all__ = [
     "previous_path",
     "renewal_csr",
     "key_type_of",
+    "renewal_csr_for",
+    "RenewalPolicy",
 ]
 
 log = logging.getLogger("estclient.renewal")
 
-#: Seconds to wait after a 202 without a usable Retry-After.
-DEFAULT_PENDING_DELAY = 60.0
+#: Seconds to wait after a 202 without a usable Retry-After: the client's one 202 policy (estclient._polling).
+DEFAULT_PENDING_DELAY = DEFAULT_RETRY_AFTER
 
 _SAN, _KU, _EKU = "2.5.29.17", "2.5.29.15", "2.5.29.37"
 
@@ -166,7 +171,9 @@ class RenewalConfig:
     ``copy_extensions``: also request the current certificate's keyUsage and extendedKeyUsage (its subject and
     subjectAltName are always requested unchanged, as RFC 7030 §4.2.2 requires). When the server returns the
     new certificate without a chain, the chain that followed the old certificate in ``cert_path`` is kept.
-    ``cert_mode``: file mode of the certificate file (the key file is always 0600).
+    ``cert_mode``: file mode of the certificate file (the key file is always 0600). ``policy``: when given
+    (a :class:`RenewalPolicy`, or any object with ``due(cert, now)``), it decides when the certificate is due
+    instead of ``renewal_threshold``.
     """
 
     renewal_threshold: float
@@ -182,6 +189,7 @@ class RenewalConfig:
     max_pending_wait: float = 600.0
     copy_extensions: bool = True
     cert_mode: int = 0o644
+    policy: DuePolicy | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -210,6 +218,8 @@ class RenewalConfig:
                 raise ConfigError("key_password must be non-empty bytes")
         if not isinstance(self.cert_mode, int) or not 0 <= self.cert_mode <= 0o777:
             raise ConfigError("cert_mode must be a file mode such as 0o644")
+        if self.policy is not None and not callable(getattr(self.policy, "due", None)):
+            raise ConfigError("policy must be a RenewalPolicy (or have a due(cert, now) method)")
 
     def retry_delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt ``attempt`` (1-based) before the next one."""
@@ -393,48 +403,36 @@ class _RenewalCsr(CsrBuilder):
         return self._renewal_subject
 
 
-def key_type_of(private_key: Any) -> str:
-    """The :data:`estclient.csr.KEY_TYPES` name of a ``cryptography`` private key."""
-    if isinstance(private_key, ec.EllipticCurvePrivateKey):
-        # every curve CsrBuilder can make (brainpool included), by the name cryptography gives it
-        name = {curve.name: kt for kt, curve in _CURVES.items()}.get(private_key.curve.name)
-        if name:
-            return name
-    elif isinstance(private_key, rsa.RSAPrivateKey):
-        name = f"rsa-{private_key.key_size}"
-        if name in KEY_TYPES:
-            return name
-    elif isinstance(private_key, ed25519.Ed25519PrivateKey):
-        return "ed25519"
-    elif isinstance(private_key, ed448.Ed448PrivateKey):
-        return "ed448"
-    raise ConfigError("the current key's type cannot be generated again; set RenewalConfig.key_type")
+def renewal_csr_for(certificate: Any, *, copy_extensions: bool = False) -> CsrBuilder:
+    """A CSR builder without a key for re-enrolling ``certificate`` (a ``cryptography`` certificate): its
+    subject byte for byte and its subjectAltName (with ``copy_extensions`` also keyUsage and extendedKeyUsage),
+    as RFC 7030 §4.2.2 wants. Give it a key with ``key_type`` or ``with_key`` (any signer, a token key too)."""
+    from estcodec.x509 import Certificate
+
+    builder = _RenewalCsr(certificate.subject)
+    wanted = {_SAN, _KU, _EKU} if copy_extensions else {_SAN}
+    for ext in Certificate.from_der(certificate.public_bytes(serialization.Encoding.DER)).extensions:
+        if ext.oid in wanted:
+            builder.add_extension(ext.oid, bytes(ext.value), critical=bool(ext.critical))
+    return builder
 
 
 def renewal_csr(identity: ClientIdentity, config: RenewalConfig) -> CsrBuilder:
     """A CSR builder for re-enrolling ``identity``: same subject and subjectAltName (and, with
     ``copy_extensions``, keyUsage and extendedKeyUsage), a new key of ``config.key_type`` (default: the current
     key's type) or, with ``new_key=False``, the current key."""
-    from estcodec.x509 import Certificate
-
-    cert = identity.certificate
-    builder = _RenewalCsr(cert.subject)
-    wanted = {_SAN, _KU, _EKU} if config.copy_extensions else {_SAN}
-    for ext in Certificate.from_der(cert.public_bytes(serialization.Encoding.DER)).extensions:
-        if ext.oid in wanted:
-            builder.add_extension(ext.oid, bytes(ext.value), critical=bool(ext.critical))
+    builder = renewal_csr_for(identity.certificate, copy_extensions=config.copy_extensions)
     current_key = identity.private_key()
     if config.new_key:
         builder.key_type(config.key_type or key_type_of(current_key))
-        builder.private_key  # generate now (in the caller's worker thread for the async scheduler)
+        builder.signer  # generate now (in the caller's worker thread for the async scheduler)
     else:
         builder.with_key(current_key)
     return builder
 
 
 def _key_pem(private_key: Any, password: bytes | None) -> bytes:
-    enc: Any = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
-    return private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+    return private_key_pem(private_key, password)
 
 
 def _public_der(key: Any) -> bytes:
@@ -443,41 +441,7 @@ def _public_der(key: Any) -> bytes:
 
 # ---------------------------------------------------------------------------------------------------- flow
 
-# Commands the renewal flow yields; each scheduler carries them out.
-
-
-@dataclass(frozen=True)
-class _Emit:
-    event: RenewalEvent
-
-
-@dataclass(frozen=True)
-class _Wait:
-    seconds: float  # result: True when the scheduler is stopping
-
-
-@dataclass(frozen=True)
-class _Blocking:
-    fn: Callable[..., Any]  # result: fn(*args); sync: called; async: run in a worker thread
-    args: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class _Reenroll:
-    csr: Any  # result: Issued | Pending, or the EstError is thrown into the flow
-
-
-@dataclass(frozen=True)
-class _UseIdentity:
-    identity: ClientIdentity
-
-
-_Command = Union[_Emit, _Wait, _Blocking, _Reenroll, _UseIdentity]
-_Flow = Generator[_Command, Any, Any]
-
-
-class _Stopped(Exception):
-    pass
+_Flow = Generator[Any, Any, Any]  # a flow of the client's engine (estclient.flows)
 
 
 def _chain_pem(cert_pem: bytes) -> bytes:
@@ -489,8 +453,11 @@ def _chain_pem(cert_pem: bytes) -> bytes:
 
 
 def _issue_pair(issued: Any, builder: CsrBuilder, old: ClientIdentity, password: bytes | None) -> ClientIdentity:
+    key = builder.signer
+    if not key.exportable:  # a file store keeps the key in a file: a token key renews on its token
+        raise ConfigError("the renewal file store needs a key that can be written to a file; renew a token key "
+                          "with estclient.pkcs11.renew_on_token")
     cert = issued.certificate
-    key = builder.private_key
     if cert.public_key_info.to_der() != _public_der(key.public_key()):
         raise ProtocolError("the re-enrollment response holds no certificate for the requested key")
     cert_pem = issued.to_pem().encode("ascii")
@@ -527,58 +494,61 @@ class _Core:
         current = self.client.config.client_identity
         return current is None or current.cert_pem != identity.cert_pem or current.key_pem != identity.key_pem
 
-    @staticmethod
-    def _install(client: Any, identity: ClientIdentity) -> None:
-        # The client's configuration is immutable: give it a new one with the new identity, and drop the TLS
-        # contexts built for the old one. The caller then closes the pooled connections.
-        setter = getattr(client, "set_client_identity", None)
-        if setter is not None:
-            setter(identity)
+    def _emit(self, event: RenewalEvent) -> _Flow:
+        """Give ``event`` to the callback (a coroutine function is awaited by the async client); what it raises
+        is logged and ignored."""
+        cb = self.config.event_callback
+        if cb is None:
             return
-        client.config = dataclasses.replace(client.config, client_identity=identity)
-        contexts = getattr(client, "_contexts", None)
-        if contexts is not None:
-            contexts.clear()
+        try:
+            yield F.Call(cb, (event,))
+        except Exception:
+            _report_callback_error()
 
     def flow(self, force: bool) -> _Flow:
         cfg = self.config
-        yield _Emit(CheckStarted())
-        identity: ClientIdentity = yield _Blocking(self._load, ())
+        yield from self._emit(CheckStarted())
+        identity: ClientIdentity = yield F.Call(self._load, (), blocking=True)
         if self._needs_identity(identity):
-            yield _UseIdentity(identity)
+            yield F.UseIdentity(identity)
         expires_at = identity.certificate.not_valid_after_utc
-        remaining = (expires_at - _dt.datetime.now(_dt.timezone.utc)).total_seconds()
-        if remaining > cfg.renewal_threshold and not force:
+        now = _dt.datetime.now(_dt.timezone.utc)
+        remaining = (expires_at - now).total_seconds()
+        due = remaining <= cfg.renewal_threshold if cfg.policy is None else cfg.policy.due(identity.certificate, now)
+        if not due and not force:
             log.debug("certificate %s valid for %.0f s more: no renewal", self.cert_path, remaining)
             return None
         if remaining <= 0:
             log.warning("certificate %s expired %.0f s ago; the server may refuse to re-enroll with it",
                         self.cert_path, -remaining)
         log.info("certificate %s expires at %s: renewing", self.cert_path, expires_at.isoformat())
-        yield _Emit(RenewalNeeded(expires_at))
-        yield _Emit(RenewalStarted())
-        builder = yield _Blocking(renewal_csr, (identity, cfg))
+        yield from self._emit(RenewalNeeded(expires_at))
+        yield from self._emit(RenewalStarted())
+        builder = yield F.Call(renewal_csr, (identity, cfg), blocking=True)
+
+        def reenroll(config: Any, state: F.FlowState) -> F.Flow:  # /simplereenroll, an operation of its own
+            return F.enroll(config, state, builder, reenroll=True)
+
         last_error: BaseException | None = None
         attempts = cfg.max_retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                wait = PendingWait(cfg.max_pending_wait, default_delay=DEFAULT_PENDING_DELAY, what="re-enrollment",
-                                   limit_name="max_pending_wait",
+                wait = PendingWait(cfg.max_pending_wait, what="re-enrollment", limit_name="max_pending_wait",
                                    min_delay=getattr(self.client.config, "min_retry_delay", DEFAULT_MIN_RETRY_DELAY))
-                result = yield _Reenroll(builder)
+                result = yield F.Operation(reenroll)
                 while not hasattr(result, "certificate"):  # Pending: repeat the same request later
                     delay = wait.next_delay(result.retry_after)
                     log.info("re-enrollment pending: repeating in %.0f s", delay)
-                    yield _Emit(RenewalPending(delay))
-                    if (yield _Wait(delay)):
+                    yield from self._emit(RenewalPending(delay))
+                    if (yield F.Sleep(delay)):
                         raise _Stopped
-                    result = yield _Reenroll(builder)
+                    result = yield F.Operation(reenroll)
                 new_identity = _issue_pair(result, builder, identity, cfg.key_password)
-                yield _Blocking(self._save, (new_identity,))
-                yield _UseIdentity(new_identity)
+                yield F.Call(self._save, (new_identity,), blocking=True)
+                yield F.UseIdentity(new_identity)
                 log.info("renewed %s: serial %x, valid until %s", self.cert_path,
                          result.certificate.serial_number, result.certificate.not_after.isoformat())
-                yield _Emit(RenewalSucceeded(result.certificate))
+                yield from self._emit(RenewalSucceeded(result.certificate))
                 return result.certificate
             except EstError as exc:
                 last_error = exc
@@ -588,12 +558,12 @@ class _Core:
                 else:
                     log.warning("renewal attempt %d/%d failed: %s; retrying in %.1f s", attempt, attempts, exc,
                                 retry_in)
-                yield _Emit(RenewalFailed(exc, attempt, retry_in))
-                if retry_in is not None and (yield _Wait(retry_in)):
+                yield from self._emit(RenewalFailed(exc, attempt, retry_in))
+                if retry_in is not None and (yield F.Sleep(retry_in)):
                     raise _Stopped from None
         assert last_error is not None
         log.error("renewal of %s failed after %d attempts; keeping the current pair", self.cert_path, attempts)
-        yield _Emit(RenewalExhausted(last_error))
+        yield from self._emit(RenewalExhausted(last_error))
         raise last_error
 
 
@@ -664,7 +634,7 @@ class RenewalScheduler:
             self._stop.clear()  # a stopped scheduler can still be asked to check once
         with self._lock:
             try:
-                return self._drive(self._core.flow(force))
+                return self._core.client._run(self._core.flow(force), stop=self._stop)
             except _Stopped:
                 return None
 
@@ -680,51 +650,6 @@ class RenewalScheduler:
             if self._stop.wait(self.config.check_interval):
                 break
         log.info("renewal scheduler stopped")
-
-    def _emit(self, event: RenewalEvent) -> None:
-        cb = self.config.event_callback
-        if cb is None:
-            return
-        try:
-            result = cb(event)
-            if inspect.isawaitable(result):
-                raise TypeError("a coroutine event_callback needs AsyncRenewalScheduler")
-        except Exception:
-            _report_callback_error()
-
-    def _drive(self, flow: _Flow) -> Any:
-        result: Any = None
-        error: BaseException | None = None
-        try:
-            while True:
-                try:
-                    cmd = flow.throw(error) if error is not None else flow.send(result)
-                except StopIteration as stop:
-                    return stop.value
-                result, error = None, None
-                if isinstance(cmd, _Emit):
-                    self._emit(cmd.event)
-                elif isinstance(cmd, _Wait):
-                    result = self._stop.wait(cmd.seconds)
-                elif isinstance(cmd, _Blocking):
-                    try:
-                        result = cmd.fn(*cmd.args)
-                    except EstError as exc:
-                        error = exc
-                elif isinstance(cmd, _Reenroll):
-                    if self._stop.is_set():
-                        raise _Stopped
-                    try:
-                        result = self._core.client.simple_reenroll(cmd.csr)
-                    except EstError as exc:
-                        error = exc
-                elif isinstance(cmd, _UseIdentity):
-                    self._core._install(self._core.client, cmd.identity)
-                    self._core.client.close()
-                else:  # pragma: no cover
-                    raise AssertionError(f"unknown renewal command {cmd!r}")
-        finally:
-            flow.close()
 
 
 # ---------------------------------------------------------------------------------------------------- async
@@ -812,7 +737,7 @@ class AsyncRenewalScheduler:
             self._lock = asyncio.Lock()
         async with self._lock:
             try:
-                return await self._drive(self._core.flow(force))
+                return await self._core.client._run(self._core.flow(force), stop=self._event())
             except _Stopped:
                 return None
 
@@ -823,48 +748,3 @@ class AsyncRenewalScheduler:
         except asyncio.TimeoutError:
             return False
         return True
-
-    async def _emit(self, event: RenewalEvent) -> None:
-        cb = self.config.event_callback
-        if cb is None:
-            return
-        try:
-            result = cb(event)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            _report_callback_error()
-
-    async def _drive(self, flow: _Flow) -> Any:
-        result: Any = None
-        error: BaseException | None = None
-        try:
-            while True:
-                try:
-                    cmd = flow.throw(error) if error is not None else flow.send(result)
-                except StopIteration as stop:
-                    return stop.value
-                result, error = None, None
-                if isinstance(cmd, _Emit):
-                    await self._emit(cmd.event)
-                elif isinstance(cmd, _Wait):
-                    result = await self._wait(cmd.seconds)
-                elif isinstance(cmd, _Blocking):
-                    try:
-                        result = await asyncio.to_thread(cmd.fn, *cmd.args)
-                    except EstError as exc:
-                        error = exc
-                elif isinstance(cmd, _Reenroll):
-                    if self._event().is_set():
-                        raise _Stopped
-                    try:
-                        result = await self._core.client.simple_reenroll(cmd.csr)
-                    except EstError as exc:
-                        error = exc
-                elif isinstance(cmd, _UseIdentity):
-                    self._core._install(self._core.client, cmd.identity)
-                    await self._core.client.aclose()
-                else:  # pragma: no cover
-                    raise AssertionError(f"unknown renewal command {cmd!r}")
-        finally:
-            flow.close()

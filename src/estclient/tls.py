@@ -18,11 +18,11 @@ import os
 import shutil
 import ssl
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .config import ClientIdentity, TrustAnchors
-from .errors import ConfigError, TlsConfigError
+from .errors import TlsConfigError
 
 __all__ = [
     "ID_KP_CMC_RA",
@@ -39,10 +39,13 @@ _TLS12_OR_LOWER = ("TLSv1", "TLSv1.1", "TLSv1.2")
 
 @dataclass(frozen=True)
 class ConnectionInfo:
-    """What channel binding needs to know about one TLS connection."""
+    """What the flows need to know about one TLS connection: the negotiated version, the channel-binding value
+    (tls-unique, TLS <= 1.2 only) and the peer's certificate chain (DER, leaf first: the verified chain where the
+    ``ssl`` module gives it, else the leaf alone; not part of equality)."""
 
     version: str | None
     tls_unique: bytes | None = None
+    peer_chain: tuple[bytes, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def is_tls13(self) -> bool:
@@ -62,7 +65,27 @@ def connection_info(ssl_object: Any) -> ConnectionInfo:
     if version in _TLS12_OR_LOWER:
         # never on TLS 1.3: CPython would return a value no peer computes (a known CPython bug)
         unique = ssl_object.get_channel_binding("tls-unique")
-    return ConnectionInfo(version, unique)
+    return ConnectionInfo(version, unique, _peer_chain(ssl_object))
+
+
+def _peer_chain(ssl_object: Any) -> tuple[bytes, ...]:
+    """The peer's chain as DER, leaf first: the verified chain (public in Python 3.13, a method of the low-level
+    object before: ``_ssl._SSLSocket`` itself for the sync client, ``ssl.SSLObject._sslobj`` for the async one),
+    else the leaf alone."""
+    getter = getattr(ssl_object, "get_verified_chain", None) or getattr(
+        getattr(ssl_object, "_sslobj", None), "get_verified_chain", None)  # ssl.SSLObject before 3.13
+    try:
+        if getter is not None:
+            chain = [c if isinstance(c, bytes) else c.public_bytes(_ENCODING_DER) for c in getter() or ()]
+            if chain:
+                return tuple(chain)
+        leaf = ssl_object.getpeercert(True)
+    except (ssl.SSLError, ValueError, TypeError, AttributeError):
+        return ()
+    return (leaf,) if leaf else ()
+
+
+_ENCODING_DER = 2  # _ssl.ENCODING_DER: the DER form of the low-level certificate objects
 
 
 # ----------------------------------------------------------------------------- server authorization
@@ -248,14 +271,3 @@ def create_ssl_context(
     if identity is not None:
         _load_identity(ctx, identity)
     return ctx
-
-
-def verify_certificate_chain_pem(pem: bytes) -> None:
-    """Raise ConfigError unless ``pem`` holds at least one certificate (used for anchors built at runtime)."""
-    from cryptography import x509
-
-    try:
-        if not x509.load_pem_x509_certificates(pem):
-            raise ConfigError("no certificate")
-    except ValueError:
-        raise ConfigError("trust anchors are not PEM certificates") from None

@@ -15,6 +15,7 @@ matches:
 Both are checked when a message is parsed through :mod:`estcodec.cmc` (``parse_pki_data`` /
 ``parse_pki_response``), so malformed content still fails at parse time.
 """
+from . import oids as _oids
 from . import _der
 from .schema import (
     Any, BitString, Boolean, Choice, Enumerated, GeneralizedTime, Integer, NamedBitString, Null,
@@ -38,59 +39,59 @@ except ImportError:  # pragma: no cover
 class oid:  # noqa: N801 - a namespace of constants
     """OIDs of CMC (RFC 5272, RFC 6402)."""
 
-    ID_PKIX = "1.3.6.1.5.5.7"
-    ID_CMC = "1.3.6.1.5.5.7.7"
-    ID_CCT = "1.3.6.1.5.5.7.12"
+    ID_PKIX = _oids.ID_PKIX
+    ID_CMC = _oids.ID_CMC
+    ID_CCT = _oids.ID_CCT
     # content types
-    PKI_DATA = "1.3.6.1.5.5.7.12.2"            # id-cct-PKIData
-    PKI_RESPONSE = "1.3.6.1.5.5.7.12.3"        # id-cct-PKIResponse
+    PKI_DATA = _oids.ID_CCT_PKI_DATA            # id-cct-PKIData
+    PKI_RESPONSE = _oids.ID_CCT_PKI_RESPONSE        # id-cct-PKIResponse
     ID_CCT_PKI_DATA = PKI_DATA
     ID_CCT_PKI_RESPONSE = PKI_RESPONSE
     # controls (id-cmc n)
-    STATUS_INFO = "1.3.6.1.5.5.7.7.1"
-    IDENTIFICATION = "1.3.6.1.5.5.7.7.2"
-    IDENTITY_PROOF = "1.3.6.1.5.5.7.7.3"
-    DATA_RETURN = "1.3.6.1.5.5.7.7.4"
-    TRANSACTION_ID = "1.3.6.1.5.5.7.7.5"
-    SENDER_NONCE = "1.3.6.1.5.5.7.7.6"
-    RECIPIENT_NONCE = "1.3.6.1.5.5.7.7.7"
-    ADD_EXTENSIONS = "1.3.6.1.5.5.7.7.8"
-    ENCRYPTED_POP = "1.3.6.1.5.5.7.7.9"
-    DECRYPTED_POP = "1.3.6.1.5.5.7.7.10"
-    LRA_POP_WITNESS = "1.3.6.1.5.5.7.7.11"
-    GET_CERT = "1.3.6.1.5.5.7.7.15"
-    GET_CRL = "1.3.6.1.5.5.7.7.16"
-    REVOKE_REQUEST = "1.3.6.1.5.5.7.7.17"
-    REG_INFO = "1.3.6.1.5.5.7.7.18"
-    RESPONSE_INFO = "1.3.6.1.5.5.7.7.19"
-    QUERY_PENDING = "1.3.6.1.5.5.7.7.21"
-    POP_LINK_RANDOM = "1.3.6.1.5.5.7.7.22"
-    POP_LINK_WITNESS = "1.3.6.1.5.5.7.7.23"
-    CONFIRM_CERT_ACCEPTANCE = "1.3.6.1.5.5.7.7.24"
-    STATUS_INFO_V2 = "1.3.6.1.5.5.7.7.25"
-    TRUSTED_ANCHORS = "1.3.6.1.5.5.7.7.26"     # Publish Trust Anchors
-    AUTH_DATA = "1.3.6.1.5.5.7.7.27"
-    BATCH_REQUESTS = "1.3.6.1.5.5.7.7.28"
-    BATCH_RESPONSES = "1.3.6.1.5.5.7.7.29"
-    PUBLISH_CERT = "1.3.6.1.5.5.7.7.30"
-    MOD_CERT_TEMPLATE = "1.3.6.1.5.5.7.7.31"
-    CONTROL_PROCESSED = "1.3.6.1.5.5.7.7.32"
-    POP_LINK_WITNESS_V2 = "1.3.6.1.5.5.7.7.33"
-    IDENTITY_PROOF_V2 = "1.3.6.1.5.5.7.7.34"
-    RA_IDENTITY_WITNESS = "1.3.6.1.5.5.7.7.35"
-    CHANGE_SUBJECT_NAME = "1.3.6.1.5.5.7.7.36"
-    RESPONSE_BODY = "1.3.6.1.5.5.7.7.37"
+    STATUS_INFO = _oids.ID_CMC_STATUS_INFO
+    IDENTIFICATION = _oids.ID_CMC_IDENTIFICATION
+    IDENTITY_PROOF = _oids.ID_CMC_IDENTITY_PROOF
+    DATA_RETURN = _oids.ID_CMC_DATA_RETURN
+    TRANSACTION_ID = _oids.ID_CMC_TRANSACTION_ID
+    SENDER_NONCE = _oids.ID_CMC_SENDER_NONCE
+    RECIPIENT_NONCE = _oids.ID_CMC_RECIPIENT_NONCE
+    ADD_EXTENSIONS = _oids.ID_CMC_ADD_EXTENSIONS
+    ENCRYPTED_POP = _oids.ID_CMC_ENCRYPTED_POP
+    DECRYPTED_POP = _oids.ID_CMC_DECRYPTED_POP
+    LRA_POP_WITNESS = _oids.ID_CMC_LRA_POP_WITNESS
+    GET_CERT = _oids.ID_CMC_GET_CERT
+    GET_CRL = _oids.ID_CMC_GET_CRL
+    REVOKE_REQUEST = _oids.ID_CMC_REVOKE_REQUEST
+    REG_INFO = _oids.ID_CMC_REG_INFO
+    RESPONSE_INFO = _oids.ID_CMC_RESPONSE_INFO
+    QUERY_PENDING = _oids.ID_CMC_QUERY_PENDING
+    POP_LINK_RANDOM = _oids.ID_CMC_POP_LINK_RANDOM
+    POP_LINK_WITNESS = _oids.ID_CMC_POP_LINK_WITNESS
+    CONFIRM_CERT_ACCEPTANCE = _oids.ID_CMC_CONFIRM_CERT_ACCEPTANCE
+    STATUS_INFO_V2 = _oids.ID_CMC_STATUS_INFO_V2
+    TRUSTED_ANCHORS = _oids.ID_CMC_TRUSTED_ANCHORS     # Publish Trust Anchors
+    AUTH_DATA = _oids.ID_CMC_AUTH_DATA
+    BATCH_REQUESTS = _oids.ID_CMC_BATCH_REQUESTS
+    BATCH_RESPONSES = _oids.ID_CMC_BATCH_RESPONSES
+    PUBLISH_CERT = _oids.ID_CMC_PUBLISH_CERT
+    MOD_CERT_TEMPLATE = _oids.ID_CMC_MOD_CERT_TEMPLATE
+    CONTROL_PROCESSED = _oids.ID_CMC_CONTROL_PROCESSED
+    POP_LINK_WITNESS_V2 = _oids.ID_CMC_POP_LINK_WITNESS_V2
+    IDENTITY_PROOF_V2 = _oids.ID_CMC_IDENTITY_PROOF_V2
+    RA_IDENTITY_WITNESS = _oids.ID_CMC_RA_IDENTITY_WITNESS
+    CHANGE_SUBJECT_NAME = _oids.ID_CMC_CHANGE_SUBJECT_NAME
+    RESPONSE_BODY = _oids.ID_CMC_RESPONSE_BODY
     # other
-    EXTENSION_REQUEST = "1.2.840.113549.1.9.14"
-    SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
-    ID_KP_CMC_CA = "1.3.6.1.5.5.7.3.27"
-    ID_KP_CMC_RA = "1.3.6.1.5.5.7.3.28"
-    ID_KP_CMC_ARCHIVE = "1.3.6.1.5.5.7.3.29"
-    ID_AD_CMC = "1.3.6.1.5.5.7.48.12"
-    ID_ALG_NO_SIGNATURE = "1.3.6.1.5.5.7.6.2"
-    ID_AA_CMC_UNSIGNED_DATA = "1.2.840.113549.1.9.16.2.34"
-    ID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-    ID_CT_AUTH_DATA = "1.2.840.113549.1.9.16.1.2"
+    EXTENSION_REQUEST = _oids.PKCS_9_AT_EXTENSION_REQUEST
+    SUBJECT_KEY_IDENTIFIER = _oids.ID_CE_SUBJECT_KEY_IDENTIFIER
+    ID_KP_CMC_CA = _oids.ID_KP_CMC_CA
+    ID_KP_CMC_RA = _oids.ID_KP_CMC_RA
+    ID_KP_CMC_ARCHIVE = _oids.ID_KP_CMC_ARCHIVE
+    ID_AD_CMC = _oids.ID_AD_CMC
+    ID_ALG_NO_SIGNATURE = _oids.ID_ALG_NO_SIGNATURE
+    ID_AA_CMC_UNSIGNED_DATA = _oids.ID_AA_CMC_UNSIGNED_DATA
+    ID_SIGNED_DATA = _oids.ID_SIGNED_DATA
+    ID_CT_AUTH_DATA = _oids.ID_CT_AUTH_DATA
 
 
 def _tagged_any(tag_number: int, label: str, *, tag_class: int = 2) -> type:

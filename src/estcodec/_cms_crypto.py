@@ -39,7 +39,12 @@ try:  # cryptography >= 43 keeps Triple-DES in its "decrepit" module
 except ImportError:  # pragma: no cover - older cryptography
     from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES as _TripleDES  # type: ignore
 
+from . import oids as _oids
 from .errors import Error
+from .schema import Any, ObjectIdentifier, OctetString, Sequence, encode, field
+from .x509 import AlgorithmIdentifier
+
+_NULL = b"\x05\x00"  # the DER of NULL, as AlgorithmIdentifier parameters
 
 __all__ = [
     "DecryptionError",
@@ -101,50 +106,50 @@ class UnsupportedAlgorithmError(DecryptionError):
 # --------------------------------------------------------------------------------------------------------------
 # OIDs
 
-OID_AES128_CBC = "2.16.840.1.101.3.4.1.2"
-OID_AES192_CBC = "2.16.840.1.101.3.4.1.22"
-OID_AES256_CBC = "2.16.840.1.101.3.4.1.42"
-OID_DES_EDE3_CBC = "1.2.840.113549.3.7"
-OID_AES128_GCM = "2.16.840.1.101.3.4.1.6"
-OID_AES192_GCM = "2.16.840.1.101.3.4.1.26"
-OID_AES256_GCM = "2.16.840.1.101.3.4.1.46"
+OID_AES128_CBC = _oids.ID_AES128_CBC
+OID_AES192_CBC = _oids.ID_AES192_CBC
+OID_AES256_CBC = _oids.ID_AES256_CBC
+OID_DES_EDE3_CBC = _oids.DES_EDE3_CBC
+OID_AES128_GCM = _oids.ID_AES128_GCM
+OID_AES192_GCM = _oids.ID_AES192_GCM
+OID_AES256_GCM = _oids.ID_AES256_GCM
 
-OID_AES128_WRAP = "2.16.840.1.101.3.4.1.5"
-OID_AES192_WRAP = "2.16.840.1.101.3.4.1.25"
-OID_AES256_WRAP = "2.16.840.1.101.3.4.1.45"
-OID_CMS3DES_WRAP = "1.2.840.113549.1.9.16.3.6"
-OID_PWRI_KEK = "1.2.840.113549.1.9.16.3.9"
+OID_AES128_WRAP = _oids.ID_AES128_WRAP
+OID_AES192_WRAP = _oids.ID_AES192_WRAP
+OID_AES256_WRAP = _oids.ID_AES256_WRAP
+OID_CMS3DES_WRAP = _oids.ID_ALG_CMS3DES_WRAP
+OID_PWRI_KEK = _oids.ID_ALG_PWRI_KEK
 
-OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-OID_RSAES_OAEP = "1.2.840.113549.1.1.7"
-OID_MGF1 = "1.2.840.113549.1.1.8"
-OID_P_SPECIFIED = "1.2.840.113549.1.1.9"
+OID_RSA_ENCRYPTION = _oids.RSA_ENCRYPTION
+OID_RSAES_OAEP = _oids.ID_RSAES_OAEP
+OID_MGF1 = _oids.ID_MGF1
+OID_P_SPECIFIED = _oids.ID_P_SPECIFIED
 
-OID_PBKDF2 = "1.2.840.113549.1.5.12"
-OID_HMAC_SHA1 = "1.2.840.113549.2.7"
-OID_HMAC_SHA224 = "1.2.840.113549.2.8"
-OID_HMAC_SHA256 = "1.2.840.113549.2.9"
-OID_HMAC_SHA384 = "1.2.840.113549.2.10"
-OID_HMAC_SHA512 = "1.2.840.113549.2.11"
+OID_PBKDF2 = _oids.ID_PBKDF2
+OID_HMAC_SHA1 = _oids.ID_HMAC_WITH_SHA1
+OID_HMAC_SHA224 = _oids.ID_HMAC_WITH_SHA224
+OID_HMAC_SHA256 = _oids.ID_HMAC_WITH_SHA256
+OID_HMAC_SHA384 = _oids.ID_HMAC_WITH_SHA384
+OID_HMAC_SHA512 = _oids.ID_HMAC_WITH_SHA512
 
-OID_SHA1 = "1.3.14.3.2.26"
-OID_SHA224 = "2.16.840.1.101.3.4.2.4"
-OID_SHA256 = "2.16.840.1.101.3.4.2.1"
-OID_SHA384 = "2.16.840.1.101.3.4.2.2"
-OID_SHA512 = "2.16.840.1.101.3.4.2.3"
+OID_SHA1 = _oids.ID_SHA1
+OID_SHA224 = _oids.ID_SHA224
+OID_SHA256 = _oids.ID_SHA256
+OID_SHA384 = _oids.ID_SHA384
+OID_SHA512 = _oids.ID_SHA512
 
-OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+OID_EC_PUBLIC_KEY = _oids.ID_EC_PUBLIC_KEY
 
-OID_DH_SINGLE_PASS_STDDH_SHA1KDF = "1.3.133.16.840.63.0.2"
-OID_DH_SINGLE_PASS_COFACTORDH_SHA1KDF = "1.3.133.16.840.63.0.3"
-OID_DH_SINGLE_PASS_STDDH_SHA224KDF = "1.3.132.1.11.0"
-OID_DH_SINGLE_PASS_STDDH_SHA256KDF = "1.3.132.1.11.1"
-OID_DH_SINGLE_PASS_STDDH_SHA384KDF = "1.3.132.1.11.2"
-OID_DH_SINGLE_PASS_STDDH_SHA512KDF = "1.3.132.1.11.3"
-OID_DH_SINGLE_PASS_COFACTORDH_SHA224KDF = "1.3.132.1.14.0"
-OID_DH_SINGLE_PASS_COFACTORDH_SHA256KDF = "1.3.132.1.14.1"
-OID_DH_SINGLE_PASS_COFACTORDH_SHA384KDF = "1.3.132.1.14.2"
-OID_DH_SINGLE_PASS_COFACTORDH_SHA512KDF = "1.3.132.1.14.3"
+OID_DH_SINGLE_PASS_STDDH_SHA1KDF = _oids.DH_SINGLE_PASS_STD_DH_SHA1KDF_SCHEME
+OID_DH_SINGLE_PASS_COFACTORDH_SHA1KDF = _oids.DH_SINGLE_PASS_COFACTOR_DH_SHA1KDF_SCHEME
+OID_DH_SINGLE_PASS_STDDH_SHA224KDF = _oids.DH_SINGLE_PASS_STD_DH_SHA224KDF_SCHEME
+OID_DH_SINGLE_PASS_STDDH_SHA256KDF = _oids.DH_SINGLE_PASS_STD_DH_SHA256KDF_SCHEME
+OID_DH_SINGLE_PASS_STDDH_SHA384KDF = _oids.DH_SINGLE_PASS_STD_DH_SHA384KDF_SCHEME
+OID_DH_SINGLE_PASS_STDDH_SHA512KDF = _oids.DH_SINGLE_PASS_STD_DH_SHA512KDF_SCHEME
+OID_DH_SINGLE_PASS_COFACTORDH_SHA224KDF = _oids.DH_SINGLE_PASS_COFACTOR_DH_SHA224KDF_SCHEME
+OID_DH_SINGLE_PASS_COFACTORDH_SHA256KDF = _oids.DH_SINGLE_PASS_COFACTOR_DH_SHA256KDF_SCHEME
+OID_DH_SINGLE_PASS_COFACTORDH_SHA384KDF = _oids.DH_SINGLE_PASS_COFACTOR_DH_SHA384KDF_SCHEME
+OID_DH_SINGLE_PASS_COFACTORDH_SHA512KDF = _oids.DH_SINGLE_PASS_COFACTOR_DH_SHA512KDF_SCHEME
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -510,42 +515,20 @@ def rsa_oaep_decrypt_key(private_key: rsa.RSAPrivateKey, encrypted_key: bytes, *
 # --------------------------------------------------------------------------------------------------------------
 # Key agreement (ECDH, RFC 5753)
 
-# A tiny DER writer for the few fixed structures this module builds (ECC-CMS-SharedInfo, the AlgorithmIdentifier
-# of a key-wrap algorithm). Kept private and isolated so it can give way to the schema models.
+class _EccCmsSharedInfo(Sequence):
+    """ECC-CMS-SharedInfo (RFC 5753 §7.2); ``key_info`` is kept as the raw AlgorithmIdentifier of the message."""
 
-
-def _der_length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes((n,))
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0x80 | len(body),)) + body
-
-
-def _der_tlv(tag: int, content: bytes) -> bytes:
-    return bytes((tag,)) + _der_length(len(content)) + content
-
-
-def _der_oid(oid: str) -> bytes:
-    arcs = [int(a) for a in oid.split(".")]
-    if len(arcs) < 2 or arcs[0] > 2 or (arcs[0] < 2 and arcs[1] > 39):
-        raise ValueError(f"invalid OID {oid!r}")
-    out = bytearray()
-    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        out += bytes(reversed(chunk))
-    return _der_tlv(0x06, bytes(out))
+    key_info: Any
+    entity_u_info: OctetString = field(explicit=0, optional=True)
+    supp_pub_info: OctetString = field(explicit=2)
 
 
 def key_wrap_algorithm_identifier(wrap_oid: str) -> bytes:
     """The DER AlgorithmIdentifier of a key-wrap algorithm as CMS writes it: AES wraps without parameters
     (RFC 3565 §2.3.2), CMS3DESwrap with NULL parameters (RFC 3217 §3)."""
     wrap = key_wrap_algorithm(wrap_oid)
-    body = _der_oid(wrap.oid) + (b"\x05\x00" if wrap.null_parameters else b"")
-    return _der_tlv(0x30, body)
+    return encode(AlgorithmIdentifier, AlgorithmIdentifier(algorithm=wrap.oid,
+                                                           parameters=_NULL if wrap.null_parameters else None))
 
 
 def ecc_cms_shared_info(key_info: bytes, entity_u_info: Optional[bytes], key_bits: int) -> bytes:
@@ -563,11 +546,9 @@ def ecc_cms_shared_info(key_info: bytes, entity_u_info: Optional[bytes], key_bit
         raise ValueError("key_info must be a DER AlgorithmIdentifier (a SEQUENCE)")
     if not 0 < key_bits < 2**32:
         raise ValueError("key_bits out of range")
-    body = key_info
-    if entity_u_info is not None:
-        body += _der_tlv(0xA0, _der_tlv(0x04, _as_bytes(entity_u_info, "entity_u_info")))
-    body += _der_tlv(0xA2, _der_tlv(0x04, key_bits.to_bytes(4, "big")))
-    return _der_tlv(0x30, body)
+    ukm = None if entity_u_info is None else _as_bytes(entity_u_info, "entity_u_info")
+    return encode(_EccCmsSharedInfo, _EccCmsSharedInfo(key_info=key_info, entity_u_info=ukm,
+                                                        supp_pub_info=key_bits.to_bytes(4, "big")))
 
 
 def x963_kdf(hash_oid: str, shared_secret: bytes, length: int, shared_info: bytes) -> bytes:
@@ -602,15 +583,15 @@ def ecdh_shared_secret(private_key: ec.EllipticCurvePrivateKey,
 
 #: named curves: cryptography's curve name -> namedCurve OID (RFC 5480)
 EC_CURVE_OIDS: Mapping[str, str] = {
-    "secp192r1": "1.2.840.10045.3.1.1",
-    "secp224r1": "1.3.132.0.33",
-    "secp256r1": "1.2.840.10045.3.1.7",
-    "secp384r1": "1.3.132.0.34",
-    "secp521r1": "1.3.132.0.35",
-    "secp256k1": "1.3.132.0.10",
-    "brainpoolP256r1": "1.3.36.3.3.2.8.1.1.7",
-    "brainpoolP384r1": "1.3.36.3.3.2.8.1.1.11",
-    "brainpoolP512r1": "1.3.36.3.3.2.8.1.1.13",
+    "secp192r1": _oids.SECP192R1,
+    "secp224r1": _oids.SECP224R1,
+    "secp256r1": _oids.SECP256R1,
+    "secp384r1": _oids.SECP384R1,
+    "secp521r1": _oids.SECP521R1,
+    "secp256k1": _oids.SECP256K1,
+    "brainpoolP256r1": _oids.BRAINPOOL_P256R1,
+    "brainpoolP384r1": _oids.BRAINPOOL_P384R1,
+    "brainpoolP512r1": _oids.BRAINPOOL_P512R1,
 }
 
 
@@ -628,7 +609,7 @@ def ec_originator_public_key(curve: ec.EllipticCurve, point: bytes, parameters: 
         oid = EC_CURVE_OIDS.get(curve.name)
         if parameters[:1] != b"\x06":
             raise UnsupportedAlgorithmError("explicit EC parameters")
-        if oid is None or parameters != _der_oid(oid):
+        if oid is None or parameters != encode(ObjectIdentifier, oid):
             raise DecryptionError()
     return _peer_key(curve, point)
 

@@ -23,8 +23,9 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
+from . import oids as _oids
 from .errors import DecodeError, Error
-from .signer import SignatureScheme, as_signer
+from .signer import SignatureScheme, Signer, as_signer
 from .schema import Integer, Sequence, decode, encode, field
 from .x509 import AlgorithmIdentifier, SubjectPublicKeyInfo
 
@@ -49,28 +50,28 @@ class UnsupportedSignatureAlgorithm(SignatureError):
 
 # --- OIDs -------------------------------------------------------------------------------------------------------
 
-OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-OID_RSASSA_PSS = "1.2.840.113549.1.1.10"
-OID_MGF1 = "1.2.840.113549.1.1.8"
-OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-OID_ED25519 = "1.3.101.112"
-OID_ED448 = "1.3.101.113"
-OID_DSA = "1.2.840.10040.4.1"
+OID_RSA_ENCRYPTION = _oids.RSA_ENCRYPTION
+OID_RSASSA_PSS = _oids.ID_RSASSA_PSS
+OID_MGF1 = _oids.ID_MGF1
+OID_EC_PUBLIC_KEY = _oids.ID_EC_PUBLIC_KEY
+OID_ED25519 = _oids.ID_ED25519
+OID_ED448 = _oids.ID_ED448
+OID_DSA = _oids.ID_DSA
 
-OID_SHA1 = "1.3.14.3.2.26"
-OID_SHA224 = "2.16.840.1.101.3.4.2.4"
-OID_SHA256 = "2.16.840.1.101.3.4.2.1"
-OID_SHA384 = "2.16.840.1.101.3.4.2.2"
-OID_SHA512 = "2.16.840.1.101.3.4.2.3"
-OID_SHA512_224 = "2.16.840.1.101.3.4.2.5"
-OID_SHA512_256 = "2.16.840.1.101.3.4.2.6"
-OID_SHA3_224 = "2.16.840.1.101.3.4.2.7"
-OID_SHA3_256 = "2.16.840.1.101.3.4.2.8"
-OID_SHA3_384 = "2.16.840.1.101.3.4.2.9"
-OID_SHA3_512 = "2.16.840.1.101.3.4.2.10"
-OID_SHAKE128 = "2.16.840.1.101.3.4.2.11"
-OID_SHAKE256 = "2.16.840.1.101.3.4.2.12"
-OID_SHAKE256_LEN = "2.16.840.1.101.3.4.2.18"  # RFC 8419: the CMS digest of Ed448, parameter INTEGER 512
+OID_SHA1 = _oids.ID_SHA1
+OID_SHA224 = _oids.ID_SHA224
+OID_SHA256 = _oids.ID_SHA256
+OID_SHA384 = _oids.ID_SHA384
+OID_SHA512 = _oids.ID_SHA512
+OID_SHA512_224 = _oids.ID_SHA512_224
+OID_SHA512_256 = _oids.ID_SHA512_256
+OID_SHA3_224 = _oids.ID_SHA3_224
+OID_SHA3_256 = _oids.ID_SHA3_256
+OID_SHA3_384 = _oids.ID_SHA3_384
+OID_SHA3_512 = _oids.ID_SHA3_512
+OID_SHAKE128 = _oids.ID_SHAKE128
+OID_SHAKE256 = _oids.ID_SHAKE256
+OID_SHAKE256_LEN = _oids.ID_SHAKE256_LEN  # RFC 8419: the CMS digest of Ed448, parameter INTEGER 512
 
 # digest OID -> name (hashes.<name> class); SHAKE256 handled apart (it needs an output size).
 _DIGESTS = {
@@ -82,40 +83,40 @@ _DIGEST_OID_BY_NAME = {v.lower(): k for k, v in _DIGESTS.items()}
 
 # signature OID -> (family, hash name or None)
 SIGNATURE_ALGORITHMS = {
-    "1.2.840.113549.1.1.5": ("rsa", "SHA1"),
-    "1.3.14.3.2.29": ("rsa", "SHA1"),  # sha1WithRSASignature (OIW), still met in old CSRs
-    "1.2.840.113549.1.1.14": ("rsa", "SHA224"),
-    "1.2.840.113549.1.1.11": ("rsa", "SHA256"),
-    "1.2.840.113549.1.1.12": ("rsa", "SHA384"),
-    "1.2.840.113549.1.1.13": ("rsa", "SHA512"),
-    "1.2.840.113549.1.1.15": ("rsa", "SHA512_224"),
-    "1.2.840.113549.1.1.16": ("rsa", "SHA512_256"),
-    "2.16.840.1.101.3.4.3.13": ("rsa", "SHA3_224"),
-    "2.16.840.1.101.3.4.3.14": ("rsa", "SHA3_256"),
-    "2.16.840.1.101.3.4.3.15": ("rsa", "SHA3_384"),
-    "2.16.840.1.101.3.4.3.16": ("rsa", "SHA3_512"),
+    _oids.SHA1_WITH_RSA_ENCRYPTION: ("rsa", "SHA1"),
+    _oids.SHA1_WITH_RSA_SIGNATURE: ("rsa", "SHA1"),  # sha1WithRSASignature (OIW), still met in old CSRs
+    _oids.SHA224_WITH_RSA_ENCRYPTION: ("rsa", "SHA224"),
+    _oids.SHA256_WITH_RSA_ENCRYPTION: ("rsa", "SHA256"),
+    _oids.SHA384_WITH_RSA_ENCRYPTION: ("rsa", "SHA384"),
+    _oids.SHA512_WITH_RSA_ENCRYPTION: ("rsa", "SHA512"),
+    _oids.SHA512_224_WITH_RSA_ENCRYPTION: ("rsa", "SHA512_224"),
+    _oids.SHA512_256_WITH_RSA_ENCRYPTION: ("rsa", "SHA512_256"),
+    _oids.ID_RSASSA_PKCS1_V1_5_WITH_SHA3_224: ("rsa", "SHA3_224"),
+    _oids.ID_RSASSA_PKCS1_V1_5_WITH_SHA3_256: ("rsa", "SHA3_256"),
+    _oids.ID_RSASSA_PKCS1_V1_5_WITH_SHA3_384: ("rsa", "SHA3_384"),
+    _oids.ID_RSASSA_PKCS1_V1_5_WITH_SHA3_512: ("rsa", "SHA3_512"),
     OID_RSA_ENCRYPTION: ("rsa", None),  # CMS: hash from digestAlgorithm
     OID_RSASSA_PSS: ("pss", None),
-    "1.2.840.10045.4.1": ("ecdsa", "SHA1"),
-    "1.2.840.10045.4.3.1": ("ecdsa", "SHA224"),
-    "1.2.840.10045.4.3.2": ("ecdsa", "SHA256"),
-    "1.2.840.10045.4.3.3": ("ecdsa", "SHA384"),
-    "1.2.840.10045.4.3.4": ("ecdsa", "SHA512"),
-    "2.16.840.1.101.3.4.3.9": ("ecdsa", "SHA3_224"),
-    "2.16.840.1.101.3.4.3.10": ("ecdsa", "SHA3_256"),
-    "2.16.840.1.101.3.4.3.11": ("ecdsa", "SHA3_384"),
-    "2.16.840.1.101.3.4.3.12": ("ecdsa", "SHA3_512"),
+    _oids.ECDSA_WITH_SHA1: ("ecdsa", "SHA1"),
+    _oids.ECDSA_WITH_SHA224: ("ecdsa", "SHA224"),
+    _oids.ECDSA_WITH_SHA256: ("ecdsa", "SHA256"),
+    _oids.ECDSA_WITH_SHA384: ("ecdsa", "SHA384"),
+    _oids.ECDSA_WITH_SHA512: ("ecdsa", "SHA512"),
+    _oids.ID_ECDSA_WITH_SHA3_224: ("ecdsa", "SHA3_224"),
+    _oids.ID_ECDSA_WITH_SHA3_256: ("ecdsa", "SHA3_256"),
+    _oids.ID_ECDSA_WITH_SHA3_384: ("ecdsa", "SHA3_384"),
+    _oids.ID_ECDSA_WITH_SHA3_512: ("ecdsa", "SHA3_512"),
     OID_EC_PUBLIC_KEY: ("ecdsa", None),  # some CMS signers name the key algorithm; hash from digestAlgorithm
-    "1.2.840.10040.4.3": ("dsa", "SHA1"),
-    "2.16.840.1.101.3.4.3.1": ("dsa", "SHA224"),
-    "2.16.840.1.101.3.4.3.2": ("dsa", "SHA256"),
-    "2.16.840.1.101.3.4.3.3": ("dsa", "SHA384"),
-    "2.16.840.1.101.3.4.3.4": ("dsa", "SHA512"),
+    _oids.ID_DSA_WITH_SHA1: ("dsa", "SHA1"),
+    _oids.ID_DSA_WITH_SHA224: ("dsa", "SHA224"),
+    _oids.ID_DSA_WITH_SHA256: ("dsa", "SHA256"),
+    _oids.ID_DSA_WITH_SHA384: ("dsa", "SHA384"),
+    _oids.ID_DSA_WITH_SHA512: ("dsa", "SHA512"),
     OID_ED25519: ("ed25519", None),
     OID_ED448: ("ed448", None),
 }
 _SIGN_OIDS = {(fam, h): o for o, (fam, h) in SIGNATURE_ALGORITHMS.items()
-              if h is not None and o != "1.3.14.3.2.29"}
+              if h is not None and o != _oids.SHA1_WITH_RSA_SIGNATURE}
 
 _NULL = b"\x05\x00"
 
@@ -201,9 +202,18 @@ def compute_digest(h: hashes.HashAlgorithm, data: bytes) -> bytes:
     return ctx.finalize()
 
 
+def _key_of(key):
+    """A signer's public key (it names the key type); any other key as it is."""
+    if isinstance(key, Signer) and not isinstance(key, type):
+        return key.public_key()
+    return key
+
+
 def default_hash_for_key(key) -> Optional[hashes.HashAlgorithm]:
     """The hash we sign with when none is named: SHA-256 for RSA, the curve's strength for ECDSA (P-384 ->
-    SHA-384, P-521 -> SHA-512), None for Ed25519/Ed448 (they hash internally)."""
+    SHA-384, P-521 -> SHA-512), None for Ed25519/Ed448 (they hash internally). ``key`` may be a
+    :class:`estcodec.signer.Signer`."""
+    key = _key_of(key)
     if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey,
                         ed448.Ed448PrivateKey, ed448.Ed448PublicKey)):
         return None
@@ -225,6 +235,7 @@ def cms_digest_algorithm(key, h: HashLike = None) -> hashes.HashAlgorithm:
     hh = _as_hash(h)
     if hh is not None:
         return hh
+    key = _key_of(key)
     if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
         return hashes.SHA512()
     if isinstance(key, (ed448.Ed448PrivateKey, ed448.Ed448PublicKey)):

@@ -23,11 +23,11 @@ the same value into the CSR.
 """
 import datetime as _dt
 import enum
-import hashlib
 import os
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Tuple, Union
 
+from . import pkix as _pkix
 from . import _cmc_asn1 as _a
 from ._cmc_asn1 import (
     BODY_PART_ID_MAX, CONTROL_TYPES, AddExtensions, AuthenticatedData, BodyPartList, BodyPartPath, BodyPartReference,
@@ -448,81 +448,20 @@ class PKIResponse(_ControlsMixin, Sequence):
     def chain_for(self, certificate) -> list:
         """``certificate`` followed by its issuers found among ``certificates``, matched by issuer name and key
         identifiers rather than by position (RFC 5272 §4.2 gives the SET no order)."""
-        return _build_chain(certificate, self.certificates)
+        return _pkix.chain_from(certificate, self.certificates)
 
     def issued_certificates(self) -> list:
         """The certificates of the response that issue no other certificate in it (the end-entity ones)."""
         certs = self.certificates
-        return [c for c in certs if not any(_issued_by(o, c) and o is not c for o in certs)]
-
-
-# --- chain building ----------------------------------------------------------------------------------------
-
-def _ext_value(cert, ext_oid):
-    for e in cert.extensions or ():
-        if e.extn_id == ext_oid:
-            return e
-    return None
-
-
-def _ski(cert) -> Optional[bytes]:
-    e = _ext_value(cert, "2.5.29.14")
-    if e is None:
-        return None
-    try:
-        return decode(_a.OctetString, e.extn_value)
-    except DecodeError:
-        return None
-
-
-def _aki(cert) -> Optional[bytes]:
-    e = _ext_value(cert, "2.5.29.35")
-    if e is None:
-        return None
-    try:
-        from .x509 import AuthorityKeyIdentifier
-        return decode(AuthorityKeyIdentifier, e.extn_value).key_identifier
-    except DecodeError:
-        return None
-
-
-def _issued_by(cert, issuer) -> bool:
-    if cert.issuer.to_der() != issuer.subject.to_der():
-        return False
-    aki, ski = _aki(cert), _ski(issuer)
-    return aki is None or ski is None or aki == ski
-
-
-def _build_chain(cert, pool) -> list:
-    chain = [cert]
-    seen = {cert.to_der()}
-    while True:
-        cur = chain[-1]
-        if cur.issuer.to_der() == cur.subject.to_der():
-            break
-        nxt = next((c for c in pool if c.to_der() not in seen and _issued_by(cur, c)), None)
-        if nxt is None:
-            break
-        chain.append(nxt)
-        seen.add(nxt.to_der())
-    return chain
+        return [c for c in certs if not any(_pkix.names_issuer(o, c) and o is not c for o in certs)]
 
 
 # --- building ----------------------------------------------------------------------------------------------
 
 def subject_key_identifier(public_key) -> bytes:
     """RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING's value. ``public_key`` is a
-    ``cryptography`` public key, a SubjectPublicKeyInfo model, or its DER."""
-    from .x509 import SubjectPublicKeyInfo
-    if isinstance(public_key, (bytes, bytearray)):
-        spki = SubjectPublicKeyInfo.from_der(bytes(public_key))
-    elif isinstance(public_key, SubjectPublicKeyInfo):
-        spki = public_key
-    else:
-        from cryptography.hazmat.primitives import serialization
-        spki = SubjectPublicKeyInfo.from_der(public_key.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return hashlib.sha1(bytes(spki.subject_public_key.data)).digest()  # noqa: S324 - RFC 5280 method (1)
+    ``cryptography`` public key, a SubjectPublicKeyInfo model, or its DER (see :func:`estcodec.pkix.key_identifier`)."""
+    return _pkix.key_identifier(public_key)
 
 
 def _as_certification_request(csr):
@@ -923,37 +862,17 @@ def _trust_list(signer_trust) -> list:
     return [_as_certificate(c) for c in signer_trust]
 
 
-def _sniff_content_type(data: bytes) -> Optional[str]:
-    """The contentType of a ContentInfo, or None for a bare CMC message (a SEQUENCE whose first element is not
-    an OBJECT IDENTIFIER). Reads only the first two headers (the whole message is decoded afterwards, by the
-    model that the content type selects), DER or BER."""
-    n = len(data)
-    if n < 2 or data[0] != 0x30:
-        raise DecodeError("expected a SEQUENCE (a ContentInfo or a bare CMC message)", 0,
-                          "truncated" if n < 2 else "unexpected-tag")
-    first_len = data[1]
-    p = 2 if first_len <= 0x80 else 2 + (first_len & 0x7F)
-    if p + 2 > n:
-        raise DecodeError("message ends inside its first element", min(p, n), "truncated")
-    if data[p] != 0x06:
-        return None
-    end = p + 2 + data[p + 1]
-    if data[p + 1] & 0x80 or end > n:
-        raise DecodeError("malformed contentType", p, "invalid-oid")
-    return decode(_a.ObjectIdentifier, data[p:end])
-
-
 def _unwrap(data: bytes, expected_type: str, signer_trust) -> Tuple[bytes, list, bool, object]:
     """(content DER, certificates, verified, signer) of a SignedData/AuthenticatedData-wrapped or bare message."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
-    content_type = _sniff_content_type(data)
+    from . import cms as _cms
+    content_type = _cms.content_type_of(data)
     if content_type is None:
         if signer_trust is not None:
             raise CmcError("a signer trust anchor was given but the message is not signed")
         return data, [], False, None
-    from . import cms as _cms
     if content_type == expected_type:   # a ContentInfo holding the bare message
         if signer_trust is not None:
             raise CmcError("a signer trust anchor was given but the message is not signed")
@@ -1044,7 +963,7 @@ def _verify_self_signed(data: bytes, pki: PKIData) -> None:
     from . import _sigalgs
     from . import cms as _cms
     from ._sigalgs import SignatureError
-    if _sniff_content_type(data) != oid.ID_SIGNED_DATA:
+    if _cms.content_type_of(data) != oid.ID_SIGNED_DATA:
         raise CmcError("the request is not signed")
     sd = _cms.parse_signed_data(data)
     if len(sd.signer_infos) != 1:

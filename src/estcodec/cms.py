@@ -24,10 +24,11 @@ STRINGs) when the input is not DER; ``ContentInfo.from_der(data, ber=True)`` doe
 is normalised to DER before decoding, so raw bytes of parts are their DER forms.
 """
 import datetime as _dt
-import hashlib
 from typing import Iterable, List, Optional, Tuple
 
 from . import _sigalgs
+from . import oids as _oids
+from . import pkix as _pkix
 from . import pem as _pem
 from ._sigalgs import SignatureError, UnsupportedSignatureAlgorithm
 from .errors import DecodeError, EncodeError
@@ -41,21 +42,22 @@ __all__ = [
     "ContentInfo", "SignedData", "EncapsulatedContentInfo", "SignerInfo", "SignerIdentifier",
     "IssuerAndSerialNumber", "CertificateChoices", "OtherCertificateFormat", "RevocationInfoChoice",
     "OtherRevocationInfoFormat", "CertificateList",
-    "parse_content_info", "parse_signed_data", "parse_certs_only", "build_certs_only", "sign_signed_data",
+    "parse_content_info", "parse_signed_data", "content_type_of", "content_model", "register_content_type",
+    "parse_certs_only", "build_certs_only", "sign_signed_data",
     "verify_signed_data", "verify_signer_info", "order_chain", "as_certificate", "SignatureError", "UnsupportedSignatureAlgorithm",
     "OID_DATA", "OID_SIGNED_DATA", "OID_ENVELOPED_DATA", "OID_DIGESTED_DATA", "OID_ENCRYPTED_DATA",
     "OID_AUTHENTICATED_DATA", "OID_CONTENT_TYPE", "OID_MESSAGE_DIGEST", "OID_SIGNING_TIME",
 ]
 
-OID_DATA = "1.2.840.113549.1.7.1"
-OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-OID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
-OID_DIGESTED_DATA = "1.2.840.113549.1.7.5"
-OID_ENCRYPTED_DATA = "1.2.840.113549.1.7.6"
-OID_AUTHENTICATED_DATA = "1.2.840.113549.1.9.16.1.2"
-OID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
-OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
-OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
+OID_DATA = _oids.ID_DATA
+OID_SIGNED_DATA = _oids.ID_SIGNED_DATA
+OID_ENVELOPED_DATA = _oids.ID_ENVELOPED_DATA
+OID_DIGESTED_DATA = _oids.ID_DIGESTED_DATA
+OID_ENCRYPTED_DATA = _oids.ID_ENCRYPTED_DATA
+OID_AUTHENTICATED_DATA = _oids.ID_CT_AUTH_DATA
+OID_CONTENT_TYPE = _oids.ID_CONTENT_TYPE
+OID_MESSAGE_DIGEST = _oids.ID_MESSAGE_DIGEST
+OID_SIGNING_TIME = _oids.ID_SIGNING_TIME
 
 
 # --- models (RFC 5652 §3, §5, §10) ------------------------------------------------------------------------------
@@ -89,12 +91,90 @@ class ContentInfo(Sequence):
                               "$.content_type")
         return _decode_content(SignedData, self)
 
+    def decode_content(self) -> object:
+        """The content decoded as the model registered for its content type (see :func:`content_model`):
+        SignedData, EnvelopedData, PKIData ... DecodeError (reason ``unexpected-content-type``) for a type
+        without a model; offsets and paths of other errors refer to the whole ContentInfo."""
+        model = content_model(self.content_type)
+        if model is None:
+            raise DecodeError(f"no model for content type {_oids.oid_label(self.content_type)}", 0,
+                              "unexpected-content-type", "$.content_type")
+        return _decode_content(model, self)
+
+
+# --- the content-type registry ----------------------------------------------------------------------------------
+# Content type -> model of the content. "module:Class" entries are imported when first needed, so reading a
+# ContentInfo does not import every model module. Adding a CMS content type: its OID in estcodec.oids, and its
+# model with one line here (or a register_content_type call in the model's module).
+_CONTENT_TYPES: "dict[str, object]" = {
+    _oids.ID_DATA: OctetString,
+    _oids.ID_SIGNED_DATA: "estcodec.cms:SignedData",
+    _oids.ID_ENVELOPED_DATA: "estcodec.enveloped:EnvelopedData",
+    _oids.ID_CT_AUTH_ENVELOPED_DATA: "estcodec.enveloped:AuthEnvelopedData",
+    _oids.ID_CT_AUTH_DATA: "estcodec._cmc_asn1:AuthenticatedData",
+    _oids.ID_CCT_PKI_DATA: "estcodec.cmc:PKIData",
+    _oids.ID_CCT_PKI_RESPONSE: "estcodec.cmc:PKIResponse",
+    _oids.ID_CT_KP_A_KEY_PACKAGE: "estcodec.pkcs8:AsymmetricKeyPackage",
+}
+
+
+def register_content_type(content_type: str, model: object) -> None:
+    """Make ``model`` (a model class, or ``"module:Class"`` imported when first used) the model of
+    ``content_type`` for :meth:`ContentInfo.decode_content`. An OID already registered to another model is refused
+    (ValueError)."""
+    if not _oids.is_dotted_oid(content_type):
+        raise ValueError(f"not a dotted OID: {content_type!r}")
+    have = _CONTENT_TYPES.setdefault(content_type, model)
+    if have is not model and content_model(content_type) is not model:
+        raise ValueError(f"content type {content_type} already has a model")
+
+
+def content_model(content_type: str) -> "object | None":
+    """The model registered for ``content_type``, or None."""
+    model = _CONTENT_TYPES.get(content_type)
+    if isinstance(model, str):
+        import importlib
+
+        module, _, name = model.partition(":")
+        model = getattr(importlib.import_module(module), name)
+        _CONTENT_TYPES[content_type] = model
+    return model
+
+
+def content_type_of(data: "bytes | bytearray | memoryview") -> Optional[str]:
+    """The contentType of ``data`` when it is shaped like a ContentInfo (DER or BER): a SEQUENCE holding an
+    OBJECT IDENTIFIER and then, as its last element, a ``[0]`` constructed element; None for anything else
+    (a bare message, another structure, malformed input: the decoder that runs next reports those). Reads
+    three headers with the core's checked cursor, not the whole input, so it is cheap on large messages."""
+    from ._der import peek_header
+
+    data = bytes(data)
+    try:
+        cls, cons, tag, start, end = peek_header(data, ber=True)
+        if (cls, cons, tag) != (0, True, 16):
+            return None
+        limit = len(data) if end is None else end
+        if start >= limit:
+            return None
+        cls, cons, tag, oid_start, oid_end = peek_header(data, start, limit, ber=True)
+        if (cls, cons, tag) != (0, False, 6) or oid_end is None or oid_end >= limit:
+            return None
+        cls, cons, tag, _c0, c_end = peek_header(data, oid_end, limit, ber=True)
+        if (cls, cons, tag) != (2, True, 0):
+            return None
+        if c_end is not None and c_end != limit and not (end is None and data[c_end:c_end + 2] == b"\0\0"):
+            return None
+        content_type: str = decode(ObjectIdentifier, data[start:oid_end], ber=True)
+    except DecodeError:
+        return None
+    return content_type
+
 
 def _decode_content(model, ci: ContentInfo):
     """Decode ``ci.content`` as ``model``; error offsets and paths refer to the whole ContentInfo."""
     content = ci.content
     try:
-        return model.from_der(content)
+        return model.from_der(content) if hasattr(model, "from_der") else decode(model, content)
     except DecodeError as e:
         ci_der = ci.to_der()
         e.offset += len(ci_der) - len(content)  # the content is the last element of the ContentInfo
@@ -376,17 +456,6 @@ def build_certs_only(certs: Iterable, crls: Iterable = (), *, keep_order: bool =
                             crls=_crl_choices(crls, not keep_order), signer_infos=[])
 
 
-def _key_identifier(public_key) -> bytes:
-    """RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value."""
-    from cryptography.hazmat.primitives import serialization
-
-    from .x509 import SubjectPublicKeyInfo
-
-    spki = SubjectPublicKeyInfo.from_der(public_key.public_bytes(serialization.Encoding.DER,
-                                                                 serialization.PublicFormat.SubjectPublicKeyInfo))
-    return hashlib.sha1(bytes(spki.subject_public_key)).digest()
-
-
 def _attr(attr_oid: str, value_der: bytes) -> Attribute:
     return Attribute(attr_type=attr_oid, attr_values=[value_der])
 
@@ -416,7 +485,7 @@ def sign_signed_data(content_type_oid: str, content_der: bytes, private_key, cer
                                                                               serial_number=cert.serial_number))
         si_version = 1
     else:
-        ski = subject_key_identifier if subject_key_identifier is not None else _key_identifier(
+        ski = subject_key_identifier if subject_key_identifier is not None else _pkix.key_identifier(
             private_key.public_key())
         sid = SignerIdentifier(subject_key_identifier=bytes(ski))
         si_version = 3
@@ -446,11 +515,6 @@ def sign_signed_data(content_type_oid: str, content_der: bytes, private_key, cer
 
 
 # --- verifying --------------------------------------------------------------------------------------------------
-
-def _cert_ski(cert: Certificate) -> bytes:
-    ski = cert.subject_key_identifier
-    return ski if ski is not None else cert.public_key_info.key_identifier()
-
 
 def _matches_sid(cert: Certificate, sid: SignerIdentifier) -> bool:
     if sid.name == "issuer_and_serial_number":
@@ -501,47 +565,6 @@ def verify_signer_info(signed_data: SignedData, signer_info: SignerInfo, public_
                     digest_algorithm=signer_info.digest_algorithm)
 
 
-def _verify_issued_by(cert: Certificate, issuer: Certificate) -> bool:
-    if cert.issuer.to_der() != issuer.subject.to_der():
-        return False
-    return _sigalgs.is_valid_signature(cert.signature_algorithm, issuer.public_key_info, cert.tbs_der,
-                                       cert.signature)
-
-
-def _anchored(cert: Certificate, pool: List[Certificate], trusted: List[Certificate]) -> bool:
-    """Whether ``cert`` is a trusted certificate or chains to one through ``pool`` (signatures checked, CA flag
-    required of intermediates). Not a full RFC 5280 path validation: validity times and policies are not
-    checked."""
-    trusted_der = {t.to_der() for t in trusted}
-    seen = set()
-    cur = cert
-    for _ in range(16):
-        der = cur.to_der()
-        if der in trusted_der:
-            return True
-        for t in trusted:
-            try:
-                if _verify_issued_by(cur, t):
-                    return True
-            except UnsupportedSignatureAlgorithm:
-                continue
-        seen.add(der)
-        nxt = None
-        for c in pool:
-            if c.to_der() in seen or not c.is_ca:
-                continue
-            try:
-                if _verify_issued_by(cur, c):
-                    nxt = c
-                    break
-            except UnsupportedSignatureAlgorithm:
-                continue
-        if nxt is None:
-            return False
-        cur = nxt
-    return False
-
-
 def verify_signed_data(data, trusted_certs: Optional[Iterable] = None, *, content: Optional[bytes] = None,
                        signer_public_key=None) -> Tuple[str, Optional[bytes], Optional[Certificate], bool]:
     """Read a SignedData ContentInfo (DER, else BER) and check its signers.
@@ -552,7 +575,7 @@ def verify_signed_data(data, trusted_certs: Optional[Iterable] = None, *, conten
     signature that does not verify raises :class:`SignatureError`.
 
     ``verified`` is True only when ``trusted_certs`` was given and every signer's certificate is one of them
-    or chains to one (see :func:`_anchored`); given ``trusted_certs``, a signer that cannot be anchored raises
+    or chains to one (see :func:`estcodec.pkix.is_anchored`); given ``trusted_certs``, a signer that cannot be anchored raises
     SignatureError. Without ``trusted_certs`` the result is ``verified=False``: the signatures were checked
     against keys the message itself supplied, which proves integrity, not origin. A signer whose key cannot
     be found raises SignatureError. ``content``: the content of a detached signature.
@@ -570,7 +593,7 @@ def verify_signed_data(data, trusted_certs: Optional[Iterable] = None, *, conten
             raise SignatureError(f"no certificate or key for signer {i}")
         verify_signer_info(sd, si, cert if cert is not None else signer_public_key, content)
         if trusted is not None:
-            if cert is None or not _anchored(cert, pool, trusted):
+            if cert is None or not _pkix.is_anchored(cert, pool, trusted):
                 raise SignatureError(f"signer {i} does not chain to a trusted certificate")
         if i == 0:
             first_cert = cert
@@ -578,57 +601,6 @@ def verify_signed_data(data, trusted_certs: Optional[Iterable] = None, *, conten
     return sd.econtent_type, econtent, first_cert, trusted is not None
 
 
-# --- chains -----------------------------------------------------------------------------------------------------
+# --- chains ---------------------------------------------------------------------------------------------------
 
-def _issued(child: Certificate, parent: Certificate) -> bool:
-    """Whether ``parent`` names ``child``'s issuer (subject = issuer; key identifiers agree where both exist)."""
-    if child.issuer.to_der() != parent.subject.to_der():
-        return False
-    aki = child.authority_key_identifier
-    if aki is not None:
-        return aki == _cert_ski(parent)
-    return True
-
-
-def order_chain(certs: Iterable, leaf=None) -> List[Certificate]:
-    """Certificates in issuing order: the leaf, its issuer, that one's issuer ... up to a self-issued
-    certificate or the last one found, followed by any certificates not on that path, in their input order.
-
-    Issuers are matched by name and, where present, authority/subject key identifiers (not by signature).
-    ``leaf``: the end-entity to start from (a certificate or an index into ``certs``); by default the first
-    certificate that issued none of the others, preferring one that is not a CA.
-    """
-    items = [as_certificate(c) for c in certs]
-    if not items:
-        return []
-    if isinstance(leaf, int):
-        start = items[leaf]
-    elif leaf is not None:
-        start = as_certificate(leaf)
-    else:
-        def issues_other(c: Certificate) -> bool:
-            return any(o is not c and not o.is_self_issued and _issued(o, c) for o in items)
-
-        ends = [c for c in items if not issues_other(c)] or items
-        non_ca = [c for c in ends if not c.is_ca]
-        start = (non_ca or ends)[0]
-    chain = [start]
-    used = {start.to_der()}
-    cur = start
-    while not cur.is_self_issued:
-        nxt = next((c for c in items if c.to_der() not in used and _issued(cur, c)), None)
-        if nxt is None:
-            break
-        chain.append(nxt)
-        used.add(nxt.to_der())
-        cur = nxt
-    rest = [c for c in items if c.to_der() not in used]
-    # Input duplicates of chain members are dropped; other certificates keep their order.
-    seen = set()
-    tail = []
-    for c in rest:
-        d = c.to_der()
-        if d not in seen:
-            seen.add(d)
-            tail.append(c)
-    return chain + tail
+order_chain = _pkix.order_chain  # certificates in issuing order; the one home is estcodec.pkix

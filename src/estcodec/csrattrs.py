@@ -31,6 +31,7 @@ placeholders of the drafts.
 from dataclasses import dataclass, field as _dc_field
 from typing import Iterable
 
+from . import oids as _oids
 from .der import normalize_ber
 from .errors import DecodeError, EncodeError
 from .schema import (
@@ -51,35 +52,35 @@ __all__ = [
 class oid:  # noqa: N801 - a namespace of constants
     """OIDs that CSR attributes use."""
 
-    EXTENSION_REQUEST = "1.2.840.113549.1.9.14"          # PKCS#9 id-ExtensionReq
-    CHALLENGE_PASSWORD = "1.2.840.113549.1.9.7"          # PKCS#9
-    OTP_CHALLENGE = "1.2.840.113549.1.9.16.2.56"         # RFC 7894 id-aa-otpChallenge
-    REVOCATION_CHALLENGE = "1.2.840.113549.1.9.16.2.57"  # RFC 7894 id-aa-revocationChallenge
-    EST_IDENTITY_LINKING = "1.2.840.113549.1.9.16.2.58"  # RFC 7894 id-aa-estIdentityLinking
+    EXTENSION_REQUEST = _oids.PKCS_9_AT_EXTENSION_REQUEST          # PKCS#9 id-ExtensionReq
+    CHALLENGE_PASSWORD = _oids.PKCS_9_AT_CHALLENGE_PASSWORD          # PKCS#9
+    OTP_CHALLENGE = _oids.ID_AA_OTP_CHALLENGE         # RFC 7894 id-aa-otpChallenge
+    REVOCATION_CHALLENGE = _oids.ID_AA_REVOCATION_CHALLENGE  # RFC 7894 id-aa-revocationChallenge
+    EST_IDENTITY_LINKING = _oids.ID_AA_EST_IDENTITY_LINKING  # RFC 7894 id-aa-estIdentityLinking
     # RFC 9908 (IANA "SMI Security for S/MIME Attributes"): the published values, not the drafts' TBD2/TBD3
-    CERTIFICATION_REQUEST_INFO_TEMPLATE = "1.2.840.113549.1.9.16.2.61"
-    EXTENSION_REQ_TEMPLATE = "1.2.840.113549.1.9.16.2.62"
+    CERTIFICATION_REQUEST_INFO_TEMPLATE = _oids.ID_AA_CERTIFICATION_REQUEST_INFO_TEMPLATE
+    EXTENSION_REQ_TEMPLATE = _oids.ID_AA_EXTENSION_REQ_TEMPLATE
 
-    RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-    RSASSA_PSS = "1.2.840.113549.1.1.10"
-    EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-    EC_DH = "1.3.132.1.12"
-    EC_MQV = "1.3.132.1.13"
-    DSA = "1.2.840.10040.4.1"
-    X25519 = "1.3.101.110"
-    X448 = "1.3.101.111"
-    ED25519 = "1.3.101.112"
-    ED448 = "1.3.101.113"
-    ML_DSA_44 = "2.16.840.1.101.3.4.3.17"
-    ML_DSA_65 = "2.16.840.1.101.3.4.3.18"
-    ML_DSA_87 = "2.16.840.1.101.3.4.3.19"
-    ML_KEM_512 = "2.16.840.1.101.3.4.4.1"
-    ML_KEM_768 = "2.16.840.1.101.3.4.4.2"
-    ML_KEM_1024 = "2.16.840.1.101.3.4.4.3"
+    RSA_ENCRYPTION = _oids.RSA_ENCRYPTION
+    RSASSA_PSS = _oids.ID_RSASSA_PSS
+    EC_PUBLIC_KEY = _oids.ID_EC_PUBLIC_KEY
+    EC_DH = _oids.ID_EC_DH
+    EC_MQV = _oids.ID_EC_MQV
+    DSA = _oids.ID_DSA
+    X25519 = _oids.ID_X25519
+    X448 = _oids.ID_X448
+    ED25519 = _oids.ID_ED25519
+    ED448 = _oids.ID_ED448
+    ML_DSA_44 = _oids.ID_ML_DSA_44
+    ML_DSA_65 = _oids.ID_ML_DSA_65
+    ML_DSA_87 = _oids.ID_ML_DSA_87
+    ML_KEM_512 = _oids.ID_ALG_ML_KEM_512
+    ML_KEM_768 = _oids.ID_ALG_ML_KEM_768
+    ML_KEM_1024 = _oids.ID_ALG_ML_KEM_1024
 
-    SECP256R1 = "1.2.840.10045.3.1.7"
-    SECP384R1 = "1.3.132.0.34"
-    SECP521R1 = "1.3.132.0.35"
+    SECP256R1 = _oids.SECP256R1
+    SECP384R1 = _oids.SECP384R1
+    SECP521R1 = _oids.SECP521R1
 
 
 # Public-key algorithms a key-type attribute may name (RFC 9908 §3.3: "the OID specifying the type of the key").
@@ -279,7 +280,7 @@ class CertificationRequestInfoTemplate(Sequence):
         return None
 
 
-_PRINTABLE_RDN_TYPES = frozenset({"2.5.4.6", "2.5.4.5"})  # countryName, serialNumber (X.520)
+_PRINTABLE_RDN_TYPES = frozenset({_oids.ID_AT_COUNTRY_NAME, _oids.ID_AT_SERIAL_NUMBER})  # countryName, serialNumber (X.520)
 
 
 def _rdn_value_der(attr_oid: str, value: "str | bytes | None") -> "bytes | None":

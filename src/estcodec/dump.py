@@ -22,95 +22,14 @@ from datetime import datetime
 from typing import IO, Any
 
 from . import der
+from . import oids as _oids
 from .errors import DecodeError
 from .pem import load_any
 
 __all__ = ["OID_NAMES", "oid_name", "format_tree", "dump_bytes", "run"]
 
-# Names of common X.509 / PKIX / PKCS / CMS / CMC / EST object identifiers (the names OpenSSL and the RFCs use).
-OID_NAMES: dict[str, str] = {
-    # X.520 attribute types
-    "2.5.4.3": "commonName", "2.5.4.4": "surname", "2.5.4.5": "serialNumber", "2.5.4.6": "countryName",
-    "2.5.4.7": "localityName", "2.5.4.8": "stateOrProvinceName", "2.5.4.9": "streetAddress",
-    "2.5.4.10": "organizationName", "2.5.4.11": "organizationalUnitName", "2.5.4.12": "title",
-    "2.5.4.42": "givenName", "2.5.4.43": "initials", "2.5.4.44": "generationQualifier",
-    "2.5.4.46": "dnQualifier", "2.5.4.65": "pseudonym", "2.5.4.97": "organizationIdentifier",
-    "0.9.2342.19200300.100.1.1": "userId", "0.9.2342.19200300.100.1.25": "domainComponent",
-    # X.509 certificate and CRL extensions
-    "2.5.29.14": "subjectKeyIdentifier", "2.5.29.15": "keyUsage", "2.5.29.16": "privateKeyUsagePeriod",
-    "2.5.29.17": "subjectAltName", "2.5.29.18": "issuerAltName", "2.5.29.19": "basicConstraints",
-    "2.5.29.20": "cRLNumber", "2.5.29.21": "cRLReason", "2.5.29.24": "invalidityDate",
-    "2.5.29.27": "deltaCRLIndicator", "2.5.29.28": "issuingDistributionPoint",
-    "2.5.29.29": "certificateIssuer", "2.5.29.30": "nameConstraints", "2.5.29.31": "cRLDistributionPoints",
-    "2.5.29.32": "certificatePolicies", "2.5.29.32.0": "anyPolicy", "2.5.29.33": "policyMappings",
-    "2.5.29.35": "authorityKeyIdentifier", "2.5.29.36": "policyConstraints", "2.5.29.37": "extKeyUsage",
-    "2.5.29.37.0": "anyExtendedKeyUsage", "2.5.29.46": "freshestCRL", "2.5.29.54": "inhibitAnyPolicy",
-    # PKIX
-    "1.3.6.1.5.5.7.1.1": "authorityInfoAccess", "1.3.6.1.5.5.7.1.11": "subjectInfoAccess",
-    "1.3.6.1.5.5.7.1.24": "tlsFeature", "1.3.6.1.5.5.7.2.1": "cps", "1.3.6.1.5.5.7.2.2": "unotice",
-    "1.3.6.1.5.5.7.3.1": "serverAuth", "1.3.6.1.5.5.7.3.2": "clientAuth", "1.3.6.1.5.5.7.3.3": "codeSigning",
-    "1.3.6.1.5.5.7.3.4": "emailProtection", "1.3.6.1.5.5.7.3.8": "timeStamping",
-    "1.3.6.1.5.5.7.3.9": "OCSPSigning", "1.3.6.1.5.5.7.3.27": "cmcCA", "1.3.6.1.5.5.7.3.28": "cmcRA",
-    "1.3.6.1.5.5.7.3.29": "cmcArchive", "1.3.6.1.5.5.7.3.32": "cmKGA",
-    "1.3.6.1.5.5.7.48.1": "OCSP", "1.3.6.1.5.5.7.48.2": "caIssuers", "1.3.6.1.5.5.7.48.5": "caRepository",
-    # CMC (RFC 5272 / 6402) controls and content types
-    "1.3.6.1.5.5.7.7.1": "id-cmc-statusInfo", "1.3.6.1.5.5.7.7.2": "id-cmc-identification",
-    "1.3.6.1.5.5.7.7.3": "id-cmc-identityProof", "1.3.6.1.5.5.7.7.4": "id-cmc-dataReturn",
-    "1.3.6.1.5.5.7.7.5": "id-cmc-transactionId", "1.3.6.1.5.5.7.7.6": "id-cmc-senderNonce",
-    "1.3.6.1.5.5.7.7.7": "id-cmc-recipientNonce", "1.3.6.1.5.5.7.7.8": "id-cmc-addExtensions",
-    "1.3.6.1.5.5.7.7.9": "id-cmc-encryptedPOP", "1.3.6.1.5.5.7.7.10": "id-cmc-decryptedPOP",
-    "1.3.6.1.5.5.7.7.11": "id-cmc-lraPOPWitness", "1.3.6.1.5.5.7.7.15": "id-cmc-getCert",
-    "1.3.6.1.5.5.7.7.16": "id-cmc-getCRL", "1.3.6.1.5.5.7.7.17": "id-cmc-revokeRequest",
-    "1.3.6.1.5.5.7.7.18": "id-cmc-regInfo", "1.3.6.1.5.5.7.7.19": "id-cmc-responseInfo",
-    "1.3.6.1.5.5.7.7.21": "id-cmc-queryPending", "1.3.6.1.5.5.7.7.22": "id-cmc-popLinkRandom",
-    "1.3.6.1.5.5.7.7.23": "id-cmc-popLinkWitness", "1.3.6.1.5.5.7.7.24": "id-cmc-confirmCertAcceptance",
-    "1.3.6.1.5.5.7.7.25": "id-cmc-statusInfoV2", "1.3.6.1.5.5.7.7.26": "id-cmc-trustedAnchors",
-    "1.3.6.1.5.5.7.7.27": "id-cmc-authData", "1.3.6.1.5.5.7.7.28": "id-cmc-batchRequests",
-    "1.3.6.1.5.5.7.7.29": "id-cmc-batchResponses", "1.3.6.1.5.5.7.7.30": "id-cmc-publishCert",
-    "1.3.6.1.5.5.7.7.31": "id-cmc-modCertTemplate", "1.3.6.1.5.5.7.7.32": "id-cmc-controlProcessed",
-    "1.3.6.1.5.5.7.7.33": "id-cmc-popLinkWitnessV2", "1.3.6.1.5.5.7.7.34": "id-cmc-identityProofV2",
-    "1.3.6.1.5.5.7.7.35": "id-cmc-raIdentityWitness", "1.3.6.1.5.5.7.7.36": "id-cmc-changeSubjectName",
-    "1.3.6.1.5.5.7.7.37": "id-cmc-responseBody",
-    "1.3.6.1.5.5.7.12.2": "id-cct-PKIData", "1.3.6.1.5.5.7.12.3": "id-cct-PKIResponse",
-    # PKCS #1 and algorithms
-    "1.2.840.113549.1.1.1": "rsaEncryption", "1.2.840.113549.1.1.4": "md5WithRSAEncryption",
-    "1.2.840.113549.1.1.5": "sha1WithRSAEncryption", "1.2.840.113549.1.1.7": "rsaesOaep",
-    "1.2.840.113549.1.1.8": "mgf1", "1.2.840.113549.1.1.10": "rsassaPss",
-    "1.2.840.113549.1.1.11": "sha256WithRSAEncryption", "1.2.840.113549.1.1.12": "sha384WithRSAEncryption",
-    "1.2.840.113549.1.1.13": "sha512WithRSAEncryption", "1.2.840.113549.1.1.14": "sha224WithRSAEncryption",
-    "1.2.840.10045.2.1": "ecPublicKey", "1.2.840.10045.3.1.7": "prime256v1", "1.3.132.0.34": "secp384r1",
-    "1.3.132.0.35": "secp521r1", "1.2.840.10045.4.1": "ecdsa-with-SHA1",
-    "1.2.840.10045.4.3.2": "ecdsa-with-SHA256", "1.2.840.10045.4.3.3": "ecdsa-with-SHA384",
-    "1.2.840.10045.4.3.4": "ecdsa-with-SHA512", "1.3.101.110": "X25519", "1.3.101.111": "X448",
-    "1.3.101.112": "Ed25519", "1.3.101.113": "Ed448",
-    "1.3.132.1.11.1": "dhSinglePass-stdDH-sha256kdf-scheme", "1.3.132.1.11.2": "dhSinglePass-stdDH-sha384kdf-scheme",
-    "1.3.14.3.2.26": "sha1", "2.16.840.1.101.3.4.2.1": "sha256", "2.16.840.1.101.3.4.2.2": "sha384",
-    "2.16.840.1.101.3.4.2.3": "sha512", "2.16.840.1.101.3.4.2.4": "sha224",
-    "2.16.840.1.101.3.4.1.2": "aes128-CBC", "2.16.840.1.101.3.4.1.22": "aes192-CBC",
-    "2.16.840.1.101.3.4.1.42": "aes256-CBC", "2.16.840.1.101.3.4.1.5": "aes128-wrap",
-    "2.16.840.1.101.3.4.1.25": "aes192-wrap", "2.16.840.1.101.3.4.1.45": "aes256-wrap",
-    "2.16.840.1.101.3.4.1.6": "aes128-GCM", "2.16.840.1.101.3.4.1.26": "aes192-GCM",
-    "2.16.840.1.101.3.4.1.46": "aes256-GCM", "1.2.840.113549.3.7": "des-ede3-cbc",
-    "1.2.840.113549.3.2": "rc2-cbc", "1.2.840.113549.1.5.12": "PBKDF2", "1.2.840.113549.1.5.13": "PBES2",
-    "1.2.840.113549.2.7": "hmacWithSHA1", "1.2.840.113549.2.9": "hmacWithSHA256",
-    "1.2.840.113549.2.10": "hmacWithSHA384", "1.2.840.113549.2.11": "hmacWithSHA512",
-    # PKCS #7 / CMS content types
-    "1.2.840.113549.1.7.1": "data", "1.2.840.113549.1.7.2": "signedData", "1.2.840.113549.1.7.3": "envelopedData",
-    "1.2.840.113549.1.7.5": "digestedData", "1.2.840.113549.1.7.6": "encryptedData",
-    "1.2.840.113549.1.9.16.1.2": "id-ct-authData", "1.2.840.113549.1.9.16.1.9": "id-ct-compressedData",
-    "1.2.840.113549.1.9.16.1.23": "id-ct-authEnvelopedData", "1.2.840.113549.1.9.16.3.8": "id-alg-zlibCompress",
-    "1.2.840.113549.1.9.16.3.9": "id-alg-PWRI-KEK",
-    "2.16.840.1.101.2.1.2.78.5": "id-ct-KP-aKeyPackage",
-    # PKCS #9 attributes, and the ones RFC 7030 (EST) uses
-    "1.2.840.113549.1.9.1": "emailAddress", "1.2.840.113549.1.9.3": "contentType",
-    "1.2.840.113549.1.9.4": "messageDigest", "1.2.840.113549.1.9.5": "signingTime",
-    "1.2.840.113549.1.9.7": "challengePassword", "1.2.840.113549.1.9.14": "extensionRequest",
-    "1.2.840.113549.1.9.15": "smimeCapabilities", "1.2.840.113549.1.9.16.2.12": "signingCertificate",
-    "1.2.840.113549.1.9.16.2.47": "signingCertificateV2", "1.2.840.113549.1.9.16.2.37": "id-aa-decryptKeyID",
-    "1.2.840.113549.1.9.16.2.54": "id-aa-asymmDecryptKeyID",
-    # Microsoft certificate templates (common in enterprise EST/CMC requests)
-    "1.3.6.1.4.1.311.20.2": "certificateTemplateName", "1.3.6.1.4.1.311.21.7": "certificateTemplate",
-}
+# The one name table of estcodec (OID -> short name); kept here under its old name.
+OID_NAMES: dict[str, str] = _oids.OID_NAMES
 
 _UNIVERSAL = {
     0: "EOC", 1: "BOOLEAN", 2: "INTEGER", 3: "BIT STRING", 4: "OCTET STRING", 5: "NULL", 6: "OBJECT",
@@ -127,10 +46,7 @@ MAX_VALUE_CHARS = 80   # strings longer than this are cut
 MAX_HEX_BYTES = 32     # octet/bit strings longer than this are cut
 
 
-def oid_name(oid: str) -> str:
-    """``"commonName (2.5.4.3)"`` for a known OID, the dotted form otherwise."""
-    name = OID_NAMES.get(oid)
-    return f"{name} ({oid})" if name else oid
+oid_name = _oids.oid_label  # ``"commonName (2.5.4.3)"`` for a known OID, the dotted form otherwise
 
 
 def _tag_name(el: Any) -> str:

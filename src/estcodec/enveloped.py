@@ -26,7 +26,6 @@ so a wrong key is reported deterministically.
 
 import enum
 import functools
-import hashlib
 import hmac
 import os
 from dataclasses import dataclass, field as dc_field
@@ -38,7 +37,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import _cms_crypto as _cc
 from . import _der as _core
+from . import oids as _oids
+from . import pkix as _pkix
 from . import der as _der
+from .cms import ContentInfo, content_type_of  # the one ContentInfo, its registry and sniffer
 from .errors import DecodeError, Error
 from .schema import (Any, Choice, GeneralizedTime, Integer, ObjectIdentifier, OctetString, Sequence, SequenceOf,
                      SetOf, BitString, decode, encode, field)
@@ -64,11 +66,11 @@ __all__ = [
     "wrap_server_generated_key",
 ]
 
-ID_DATA = "1.2.840.113549.1.7.1"
-ID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-ID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
-ID_AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
-ID_CT_KP_A_KEY_PACKAGE = "2.16.840.1.101.2.1.2.78.5"
+ID_DATA = _oids.ID_DATA
+ID_SIGNED_DATA = _oids.ID_SIGNED_DATA
+ID_ENVELOPED_DATA = _oids.ID_ENVELOPED_DATA
+ID_AUTH_ENVELOPED_DATA = _oids.ID_CT_AUTH_ENVELOPED_DATA
+ID_CT_KP_A_KEY_PACKAGE = _oids.ID_CT_KP_A_KEY_PACKAGE
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -255,11 +257,6 @@ class AuthEnvelopedData(_EnvelopeMixin, Sequence):
         return GCMParameters.from_der(params).aes_nonce
 
 
-class ContentInfo(Sequence):
-    content_type: ObjectIdentifier
-    content: Any = field(explicit=0)
-
-
 class RSAESOAEPParams(Sequence):
     # DEFAULTs (sha1, mgf1SHA1, pSpecifiedEmpty) are modelled as OPTIONAL: absent means the default.
     hash_algorithm: AlgorithmIdentifier = field(explicit=0, optional=True)
@@ -393,7 +390,7 @@ def _parse_any(data, ber: bool) -> Union[EnvelopedData, AuthEnvelopedData]:
     data = _as_input(data)
     if ber:
         data = _der.normalize_ber(data)
-    if _looks_like_content_info(data):
+    if content_type_of(data) is not None:
         top = ContentInfo.from_der(data, ber=ber)
     elif _has_top_level_octet_string(data):
         # a bare AuthEnvelopedData: unlike EnvelopedData it has an OCTET STRING (its mac) at the top
@@ -426,11 +423,6 @@ def _children_headers(data: bytes, limit: int):
         out.append((ccls, ccons, ctag))
         p = cend
     return out
-
-
-def _looks_like_content_info(data: bytes) -> bool:
-    first = _children_headers(data, 1)
-    return bool(first) and first[0] == (0, False, 6)
 
 
 def _has_top_level_octet_string(data: bytes) -> bool:
@@ -466,13 +458,7 @@ def is_encrypted_key(data) -> bool:
         raw = blocks[0][1]
     try:
         raw = _der.normalize_ber(raw)   # the whole input must be well-formed BER
-        cls, cons, tag, p, end = _core.peek_header(raw)
-        if (cls, cons, tag) != (0, True, 16) or len(_children_headers(raw, 2)) < 2:
-            return False
-        ocls, ocons, otag, ostart, oend = _core.peek_header(raw, p, end)
-        if (ocls, ocons, otag) != (0, False, 6):
-            return False
-        return decode(ObjectIdentifier, raw[p:oend]) in (ID_ENVELOPED_DATA, ID_AUTH_ENVELOPED_DATA)
+        return content_type_of(raw) in (ID_ENVELOPED_DATA, ID_AUTH_ENVELOPED_DATA)
     except Error:
         return False
 
@@ -519,15 +505,6 @@ def _load_private_key(key):
     raise TypeError(f"an RSA or EC private key is needed, not {type(key).__name__}")
 
 
-def _key_identifiers(public_key) -> set:
-    """Subject key identifiers a sender may have used for this key: RFC 5280 method 1 (SHA-1 of the key bits),
-    and RFC 7093 method 1 (SHA-256, truncated to 160 bits)."""
-    bits = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    spki = _der.parse(bits)
-    key_bits = spki[1].content[1:]
-    return {hashlib.sha1(key_bits).digest(), hashlib.sha256(key_bits).digest()[:20]}
-
-
 @dataclass
 class _Identity:
     private_key: object
@@ -550,7 +527,7 @@ def _identity(private_key, certificate) -> Optional[_Identity]:
             raise TypeError("a certificate alone cannot decrypt: pass the private_key too")
         return None
     key = _load_private_key(private_key)
-    ident = _Identity(key, skis=_key_identifiers(key.public_key()))
+    ident = _Identity(key, skis=set(_pkix.key_identifiers(key.public_key())))
     if certificate is not None:
         cert = _load_certificate(certificate)
         cert_key = cert.public_key_info.to_cryptography()
@@ -892,8 +869,7 @@ def _ski_of(cert: Optional[Certificate], public_key, explicit: Optional[bytes]) 
         return bytes(explicit)
     if cert is not None and cert.subject_key_identifier:
         return bytes(cert.subject_key_identifier)
-    return hashlib.sha1(_der.parse(public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))[1].content[1:]).digest()
+    return _pkix.key_identifier(public_key)
 
 
 @dataclass(frozen=True)
@@ -1139,7 +1115,7 @@ def _key_from_signed_data(plaintext: bytes, signer_trust, verify_signer: bool):
     from . import cms as _cms
     from . import pkcs8 as _pkcs8
 
-    if _looks_like_content_info(_der.normalize_ber(plaintext)):
+    if content_type_of(_der.normalize_ber(plaintext)) is not None:
         content_info = plaintext  # OpenSSL style: a whole ContentInfo under id-data
     else:
         content_info = ContentInfo(content_type=ID_SIGNED_DATA, content=plaintext).to_der()

@@ -26,6 +26,7 @@ responseBytes included; as for certificates, extension values are checked when r
 import enum
 from typing import List, Optional
 
+from . import oids as _oids
 from . import _sigalgs
 from ._sigalgs import SignatureError
 from .errors import DecodeError, EncodeError
@@ -47,14 +48,14 @@ __all__ = [
 
 
 class oid:  # noqa: N801 - a namespace of constants
-    OCSP_BASIC = "1.3.6.1.5.5.7.48.1.1"
+    OCSP_BASIC = _oids.ID_PKIX_OCSP_BASIC
     NONCE = _x509_oid.OCSP_NONCE  # an OCTET STRING inside extnValue (RFC 8954), registered in x509
-    CRL_ID = "1.3.6.1.5.5.7.48.1.3"
-    ACCEPTABLE_RESPONSES = "1.3.6.1.5.5.7.48.1.4"
-    NO_CHECK = "1.3.6.1.5.5.7.48.1.5"
-    ARCHIVE_CUTOFF = "1.3.6.1.5.5.7.48.1.6"
-    SERVICE_LOCATOR = "1.3.6.1.5.5.7.48.1.7"
-    SHA1 = "1.3.14.3.2.26"
+    CRL_ID = _oids.ID_PKIX_OCSP_CRL
+    ACCEPTABLE_RESPONSES = _oids.ID_PKIX_OCSP_RESPONSE
+    NO_CHECK = _oids.ID_PKIX_OCSP_NOCHECK
+    ARCHIVE_CUTOFF = _oids.ID_PKIX_OCSP_ARCHIVE_CUTOFF
+    SERVICE_LOCATOR = _oids.ID_PKIX_OCSP_SERVICE_LOCATOR
+    SHA1 = _oids.ID_SHA1
 
 
 class ResponseStatus(enum.IntEnum):

@@ -29,6 +29,7 @@ Field names follow RFC 2986 except ``signature_value`` (RFC 2986 calls it ``sign
 import string
 from typing import Iterable, List, Optional, Sequence as _Seq, Tuple, Union
 
+from . import oids as _oids
 from . import _sigalgs
 from . import pem as _pem
 from ._sigalgs import SignatureError, UnsupportedSignatureAlgorithm
@@ -47,10 +48,10 @@ __all__ = [
     "OID_MS_EXTENSION_REQUEST", "OID_UNSTRUCTURED_NAME",
 ]
 
-OID_CHALLENGE_PASSWORD = "1.2.840.113549.1.9.7"
-OID_EXTENSION_REQUEST = "1.2.840.113549.1.9.14"
-OID_MS_EXTENSION_REQUEST = "1.3.6.1.4.1.311.2.1.14"
-OID_UNSTRUCTURED_NAME = "1.2.840.113549.1.9.2"
+OID_CHALLENGE_PASSWORD = _oids.PKCS_9_AT_CHALLENGE_PASSWORD
+OID_EXTENSION_REQUEST = _oids.PKCS_9_AT_EXTENSION_REQUEST
+OID_MS_EXTENSION_REQUEST = _oids.MS_EXT_REQ
+OID_UNSTRUCTURED_NAME = _oids.PKCS_9_AT_UNSTRUCTURED_NAME
 
 _PRINTABLE = frozenset(string.ascii_letters + string.digits + " '()+,-./:=?")
 

@@ -22,6 +22,7 @@ OCTET STRING unchanged). Encrypted keys (``EncryptedPrivateKeyInfo``) need ``pas
 
 Key material never appears in ``repr()`` or in error messages.
 """
+from . import oids as _oids
 from . import pem as _pem
 from .der import parse as _parse
 from .errors import DecodeError, EncodeError
@@ -39,15 +40,15 @@ V2 = 1
 
 
 class oid:  # noqa: N801 - a namespace of constants
-    RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-    RSASSA_PSS = "1.2.840.113549.1.1.10"
-    EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-    DSA = "1.2.840.10040.4.1"
-    X25519 = "1.3.101.110"
-    X448 = "1.3.101.111"
-    ED25519 = "1.3.101.112"
-    ED448 = "1.3.101.113"
-    CT_KP_A_KEY_PACKAGE = "2.16.840.1.101.2.1.2.78.5"  # RFC 5958 id-ct-KP-aKeyPackage
+    RSA_ENCRYPTION = _oids.RSA_ENCRYPTION
+    RSASSA_PSS = _oids.ID_RSASSA_PSS
+    EC_PUBLIC_KEY = _oids.ID_EC_PUBLIC_KEY
+    DSA = _oids.ID_DSA
+    X25519 = _oids.ID_X25519
+    X448 = _oids.ID_X448
+    ED25519 = _oids.ID_ED25519
+    ED448 = _oids.ID_ED448
+    CT_KP_A_KEY_PACKAGE = _oids.ID_CT_KP_A_KEY_PACKAGE  # RFC 5958 id-ct-KP-aKeyPackage
 
 
 def _redacted_repr(self, shown: "tuple[str, ...]") -> str:
@@ -355,20 +356,17 @@ def _decrypt(der: bytes, password: bytes) -> OneAsymmetricKey:
 def parse_asymmetric_key_package(data) -> "list[OneAsymmetricKey]":
     """Decode an AsymmetricKeyPackage into its keys, in order. ``data`` is the package itself or a ContentInfo
     of type id-ct-KP-aKeyPackage holding it."""
+    from ._der import peek_header
+    from .cms import ContentInfo, content_type_of
+
     data = bytes(data)
-    top = _parse(data)
-    if len(top) == 2 and top[0].tag_class == "universal" and top[0].tag == 6:
-        content_type = top[0].value
+    content_type = content_type_of(data)
+    if content_type is not None:
         if content_type != oid.CT_KP_A_KEY_PACKAGE:
-            raise DecodeError(f"a ContentInfo of type {content_type}, not id-ct-KP-aKeyPackage", top[0].offset,
-                              "unexpected-tag", "$.content_type")
-        content = top[1]
-        if content.tag_class != "context" or content.tag != 0 or len(content) != 1:
-            raise DecodeError("ContentInfo content is not [0] EXPLICIT", content.offset, "unexpected-tag",
-                              "$.content")
-        inner = content[0]
-        keys = parse_asymmetric_key_package(data[inner.offset:inner.end])
-        return keys
+            raise DecodeError(f"a ContentInfo of type {content_type}, not id-ct-KP-aKeyPackage",
+                              peek_header(data)[3], "unexpected-tag", "$.content_type")
+        # the core bounds the nesting of the whole input, so this recursion is bounded too
+        return parse_asymmetric_key_package(ContentInfo.from_der(data).content)
     keys = decode(AsymmetricKeyPackage, data)
     elements = _parse(data)
     for i, k in enumerate(keys):

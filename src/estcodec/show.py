@@ -2,17 +2,17 @@
 
 :func:`identify` tells which structure some DER/BER bytes hold, by shape (never by file name or PEM label):
 
-=================  ======================================================================================
-``certificate``    X.509 certificate (RFC 5280)
-``csr``            PKCS#10 certification request (RFC 2986)
-``certs-only``     CMS SignedData without content or signers, carrying certificates (RFC 7030 §4.1.3)
-``csr-attributes`` EST CSR attributes (RFC 7030 §4.5.2, RFC 9908)
-``pki-data``       CMC PKIData, signed (Full PKI Request) or bare (RFC 5272 §3.2)
-``pki-response``   CMC PKIResponse, signed (Full PKI Response) or bare (RFC 5272 §4.2)
-``enveloped-data`` CMS EnvelopedData / AuthEnvelopedData (RFC 5652 §6, RFC 5083)
-``private-key``    PKCS#8 / OneAsymmetricKey, PKCS#1 RSA, SEC1 EC, or encrypted PKCS#8 (never printed)
-``signed-data``    any other CMS SignedData
-=================  ======================================================================================
+====================  ======================================================================================
+``certificate``       X.509 certificate (RFC 5280)
+``csr``               PKCS#10 certification request (RFC 2986)
+``certs-only``        CMS SignedData without content or signers, carrying certificates (RFC 7030 §4.1.3)
+``csr-attributes``    EST CSR attributes (RFC 7030 §4.5.2, RFC 9908)
+``pki-data``          CMC PKIData, signed (Full PKI Request) or bare (RFC 5272 §3.2)
+``pki-response``      CMC PKIResponse, signed (Full PKI Response) or bare (RFC 5272 §4.2)
+``enveloped-data``    CMS EnvelopedData / AuthEnvelopedData (RFC 5652 §6, RFC 5083)
+``private-key``       PKCS#8 / OneAsymmetricKey, PKCS#1 RSA, SEC1 EC, or encrypted PKCS#8 (never printed)
+``signed-data``       any other CMS SignedData
+====================  ======================================================================================
 
 :func:`summarize` turns them into a plain ``dict`` (JSON-ready: strings, numbers, booleans, lists, dicts) and
 :func:`format_text` into readable lines. Input is DER, BER, PEM (every block of a PEM file is shown) or base64.
@@ -26,6 +26,7 @@ import json
 import sys
 from typing import Any, Callable
 
+from . import oids as _oids
 from . import der as _der
 from . import pem as _pem
 from .errors import DecodeError, Error
@@ -45,53 +46,8 @@ KINDS = {
     "public-key": "public key (SubjectPublicKeyInfo)",
 }
 
-_ID_DATA = "1.2.840.113549.1.7.1"
-_ID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-_ID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
-_ID_AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
-_ID_PKI_DATA = "1.3.6.1.5.5.7.12.2"
-_ID_PKI_RESPONSE = "1.3.6.1.5.5.7.12.3"
-
-_MORE_NAMES = {
-    "1.2.840.10045.2.1": "ecPublicKey", "1.2.840.10045.3.1.7": "P-256", "1.3.132.0.34": "P-384",
-    "1.3.132.0.35": "P-521", "1.3.101.110": "X25519", "1.3.101.111": "X448", "1.3.101.112": "Ed25519",
-    "1.3.101.113": "Ed448", "1.2.840.10040.4.1": "dsa",
-    "1.2.840.10045.4.3.2": "ecdsa-with-SHA256", "1.2.840.10045.4.3.3": "ecdsa-with-SHA384",
-    "1.2.840.10045.4.3.4": "ecdsa-with-SHA512", "1.2.840.10045.4.1": "ecdsa-with-SHA1",
-    "2.16.840.1.101.3.4.2.1": "sha256", "2.16.840.1.101.3.4.2.2": "sha384", "2.16.840.1.101.3.4.2.3": "sha512",
-    "1.3.14.3.2.26": "sha1",
-    "2.16.840.1.101.3.4.1.2": "aes128-CBC", "2.16.840.1.101.3.4.1.22": "aes192-CBC",
-    "2.16.840.1.101.3.4.1.42": "aes256-CBC", "2.16.840.1.101.3.4.1.6": "aes128-GCM",
-    "2.16.840.1.101.3.4.1.26": "aes192-GCM", "2.16.840.1.101.3.4.1.46": "aes256-GCM",
-    "2.16.840.1.101.3.4.1.5": "aes128-wrap", "2.16.840.1.101.3.4.1.25": "aes192-wrap",
-    "2.16.840.1.101.3.4.1.45": "aes256-wrap", "1.2.840.113549.3.7": "des-ede3-cbc",
-    "1.2.840.113549.3.2": "rc2-cbc", "1.2.840.113549.1.9.16.3.6": "id-alg-CMS3DESwrap",
-    "1.2.840.113549.1.9.16.3.9": "id-alg-PWRI-KEK", "1.2.840.113549.1.5.12": "PBKDF2",
-    "1.2.840.113549.1.5.13": "PBES2",
-    "1.3.132.1.11.1": "dhSinglePass-stdDH-sha256kdf-scheme", "1.3.132.1.11.2": "dhSinglePass-stdDH-sha384kdf-scheme",
-    "1.3.132.1.11.3": "dhSinglePass-stdDH-sha512kdf-scheme", "1.3.133.16.840.63.0.2": "dhSinglePass-stdDH-sha1kdf-scheme",
-    "1.2.840.113549.1.9.7": "challengePassword", "1.2.840.113549.1.9.14": "extensionRequest",
-    "1.2.840.113549.1.9.15": "smimeCapabilities", "1.2.840.113549.1.9.16.2.56": "otpChallenge",
-    "1.2.840.113549.1.9.16.2.37": "decryptKeyIdentifier", "1.2.840.113549.1.9.16.2.54": "asymmDecryptKeyID",
-    "1.2.840.113549.1.9.16.1.19": "id-ct-contentCollection",  # RFC 4073 (aKeyPackage is 2.16.840.1.101.2.1.2.78.5)
-    "1.2.840.113549.1.7.1": "id-data", "1.2.840.113549.1.7.2": "id-signedData",
-    "1.2.840.113549.1.7.3": "id-envelopedData", "1.2.840.113549.1.9.16.1.23": "id-ct-authEnvelopedData",
-    "1.2.840.113549.1.9.16.1.2": "id-ct-authData",
-    "1.3.6.1.1.1.1.22": "macAddress", "1.2.840.113549.1.9.1": "emailAddress",
-}
-
-
-def _oid_name(oid: str) -> str:
-    """A readable name for an OID: ``"aes256-CBC"``; the dotted form when unknown."""
-    from .dump import OID_NAMES
-
-    name = OID_NAMES.get(oid) or _MORE_NAMES.get(oid)
-    return name if name else oid
-
-
-def _oid_label(oid: str) -> str:
-    name = _oid_name(oid)
-    return oid if name == oid else f"{name} ({oid})"
+_oid_name = _oids.oid_name  # names and labels come from the one table, estcodec.oids.OID_NAMES
+_oid_label = _oids.oid_label
 
 
 def _hex(data: bytes | None) -> str | None:
@@ -246,7 +202,7 @@ def _summarize_csr(der: bytes) -> dict[str, Any]:
     try:
         out["extensions"] = _extension_names(csr.extensions)
         for e in csr.extensions:
-            if e.oid == "2.5.29.17":
+            if e.oid == _oids.ID_CE_SUBJECT_ALT_NAME:
                 out["subject_alt_names"] = [_general_name(g) for g in getattr(e, "parsed")]
     except Error as exc:
         out["extensions"] = f"unreadable: {exc}"
@@ -270,7 +226,7 @@ def _csrattr_value(attr_oid: str, value: Any) -> Any:
     if isinstance(value, list):  # extensionRequest: a list of Extension
         return "extensions " + ", ".join(_oid_name(e.oid) for e in value)
     if isinstance(value, str):
-        return _oid_name(value) if attr_oid != "1.2.840.113549.1.9.7" else value
+        return _oid_name(value) if attr_oid != _oids.PKCS_9_AT_CHALLENGE_PASSWORD else value
     if hasattr(value, "key_algorithm_oid"):  # RFC 9908 template
         return "CertificationRequestInfoTemplate"
     return str(value)
@@ -358,7 +314,7 @@ def _nested_body_parts(msg: Any) -> dict[str, Any]:
 def _summarize_pki_response(der: bytes, trust: Any = None) -> dict[str, Any]:
     from .cmc import parse_pki_response
 
-    signed = _content_type(der) in (_ID_SIGNED_DATA,)
+    signed = _content_type(der) in (_oids.ID_SIGNED_DATA,)
     resp = parse_pki_response(der, signer_trust=trust if signed else None)
     statuses = []
     for s in resp.statuses:
@@ -395,7 +351,7 @@ def _summarize_pki_response(der: bytes, trust: Any = None) -> dict[str, Any]:
 def _summarize_pki_data(der: bytes, trust: Any = None) -> dict[str, Any]:
     from .cmc import parse_pki_data
 
-    signed = _content_type(der) == _ID_SIGNED_DATA
+    signed = _content_type(der) == _oids.ID_SIGNED_DATA
     pki = parse_pki_data(der, signer_trust=trust if signed else None)
     requests = []
     req_sequence: Any = pki.req_sequence
@@ -473,7 +429,7 @@ def _summarize_enveloped(der: bytes) -> dict[str, Any]:
         "encrypted_content": "detached" if content is None else f"{len(content)} bytes",
         "recipients": [_recipient(r) for r in env.recipients],
     }
-    if env.content_type == _ID_SIGNED_DATA:
+    if env.content_type == _oids.ID_SIGNED_DATA:
         out["note"] = "encrypted SignedData: the shape of an RFC 7030 server-generated key"
     return out
 
@@ -564,29 +520,20 @@ def _to_der(data: bytes) -> bytes:
 
 def _content_type(data: bytes) -> str | None:
     """The contentType of a ContentInfo, or None when ``data`` is not shaped like one."""
-    try:
-        top = _der.parse(data, ber=True)
-    except DecodeError:
-        return None
-    kids = top.children if top.constructed else []
-    if (top.tag_class == "universal" and top.tag == 16 and len(kids) == 2
-            and kids[0].tag_class == "universal" and kids[0].tag == 6
-            and kids[1].tag_class == "context" and kids[1].tag == 0):
-        from .schema import ObjectIdentifier, decode
+    from .cms import content_type_of
 
-        return decode(ObjectIdentifier, kids[0].to_der())
-    return None
+    return content_type_of(data)
 
 
 def _signed_data_kind(data: bytes) -> str:
     from .cms import parse_signed_data
 
     sd = parse_signed_data(data)
-    if sd.econtent_type == _ID_PKI_DATA:
+    if sd.econtent_type == _oids.ID_CCT_PKI_DATA:
         return "pki-data"
-    if sd.econtent_type == _ID_PKI_RESPONSE:
+    if sd.econtent_type == _oids.ID_CCT_PKI_RESPONSE:
         return "pki-response"
-    if sd.econtent_type == _ID_DATA and sd.econtent is None and not sd.signer_infos:
+    if sd.econtent_type == _oids.ID_DATA and sd.econtent is None and not sd.signer_infos:
         return "certs-only"
     return "signed-data"
 
@@ -628,13 +575,13 @@ def identify(data: bytes) -> str:
             return "csr-attributes"
         raise exc
     ct = _content_type(data)
-    if ct == _ID_SIGNED_DATA:
+    if ct == _oids.ID_SIGNED_DATA:
         return _signed_data_kind(data)
-    if ct in (_ID_ENVELOPED_DATA, _ID_AUTH_ENVELOPED_DATA):
+    if ct in (_oids.ID_ENVELOPED_DATA, _oids.ID_CT_AUTH_ENVELOPED_DATA):
         return "enveloped-data"
-    if ct == _ID_PKI_DATA:
+    if ct == _oids.ID_CCT_PKI_DATA:
         return "pki-data"
-    if ct == _ID_PKI_RESPONSE:
+    if ct == _oids.ID_CCT_PKI_RESPONSE:
         return "pki-response"
     if ct is not None:
         raise DecodeError(f"a CMS ContentInfo of type {_oid_label(ct)}, which this tool does not summarise", 0,

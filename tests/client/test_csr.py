@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from estclient.csr import OID, CsrBuilder, _sign_with_cryptography
+from estclient.csr import OID, CsrBuilder
 from estclient.errors import ConfigError
 
 from client_vectors import RFC7030, VECTORS, capture
@@ -147,16 +147,20 @@ def test_serverkeygen_and_otp_attributes_decoded_independently():
     assert parsed.attribute(OID.DECRYPT_KEY_ID) is not None
 
 
-def test_cryptography_fallback_signer_agrees():
-    """The fallback signer (used only when estcodec.pkcs10 is missing) produces an equivalent request."""
+def test_request_agrees_with_cryptography_builder():
+    """The request estcodec builds has the subject and extensions cryptography's own CSR builder gives for the
+    same values, and carries the attributes cryptography cannot express (the removed fallback signer's check)."""
     from cryptography.hazmat.primitives import hashes
 
     key = ec.generate_private_key(ec.SECP256R1())
     b = CsrBuilder().with_key(key).common_name("fb").san_dns("fb.example").decrypt_key_identifier(b"k")
-    der = _sign_with_cryptography(key, b._subject_name(), b._extensions(), b._attributes(), "pw", hashes.SHA256(), None)
-    a, c = load(der), load(b.build_for_connection("pw"))
+    ref = x509.CertificateSigningRequestBuilder().subject_name(b._subject_name())
+    for ext in b._extensions():
+        ref = ref.add_extension(ext.value, critical=ext.critical)
+    a, c = ref.sign(key, hashes.SHA256()), load(b.build_for_connection("pw"))
     assert a.subject == c.subject and list(a.extensions) == list(c.extensions)
-    assert sorted(x.oid.dotted_string for x in a.attributes) == sorted(x.oid.dotted_string for x in c.attributes)
+    assert sorted(x.oid.dotted_string for x in c.attributes) == sorted(
+        [OID.CHALLENGE_PASSWORD, OID.DECRYPT_KEY_ID, OID.EXTENSION_REQUEST, OID.SMIME_CAPABILITIES])
 
 
 # ----------------------------------------------------------------------------- server CSR attributes

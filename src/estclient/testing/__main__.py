@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pending", type=int, default=None, metavar="SECONDS",
                    help="answer the first request of each key with 202 and this Retry-After")
     p.add_argument("--tls13-only", action="store_true")
+    p.add_argument("--revocation", action="store_true",
+                   help="serve a CRL and an OCSP responder over HTTP and name them in issued certificates")
     p.add_argument("--ca-out", default="est-test-ca.pem", help="where to write the trust anchor PEM")
     args = p.parse_args(argv)
     keks = {}
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             password=args.password, ca_label=args.label or None, pending_retry_after=args.pending,
             require_channel_binding=args.channel_binding, tls_min_version="1.3" if args.tls13_only else None,
             server_keygen_keks=keks, cert_lifetime=args.cert_lifetime, digest_algorithm=args.digest_algorithm,
-            server_keygen_key_type=args.server_key_type, verbose=args.verbose,
+            server_keygen_key_type=args.server_key_type, verbose=args.verbose, revocation=args.revocation,
         )
     except ValueError as exc:
         p.error(str(exc))
@@ -48,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         for label in srv.ca_labels:
             print(f"  label      {srv.url}/.well-known/est/{label}/")
         print(f"trust anchor {os.path.abspath(args.ca_out)}")
+        if srv.revocation is not None:
+            print(f"CRL          {srv.revocation.crl_url}")
+            print(f"OCSP         {srv.revocation.ocsp_url}")
+            print(f"revoke       curl --data-binary @CERT.pem {srv.revocation.url}/admin/revoke")
         print(f"CA SHA-256   {srv.ca_fingerprint_sha256.hex()}")
         if srv.auth in ("basic", "digest"):
             print(f"credentials  {srv.username} / {srv.password} ({srv.auth})")

@@ -9,17 +9,19 @@ from typing import Iterable
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+
+from estcodec import oids as _oids
 
 __all__ = ["TestCa", "generate_key", "KEY_TYPES"]
 
 KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519")
-CMC_RA_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.28")  # id-kp-cmcRA (RFC 6402)
+CMC_RA_EKU = x509.ObjectIdentifier(_oids.ID_KP_CMC_RA)  # id-kp-cmcRA (RFC 6402)
 
 
-_SAN = "2.5.29.17"
-_KEY_USAGE = "2.5.29.15"
-_EKU = "2.5.29.37"
+_SAN = _oids.ID_CE_SUBJECT_ALT_NAME
+_KEY_USAGE = _oids.ID_CE_KEY_USAGE
+_EKU = _oids.ID_CE_EXT_KEY_USAGE
 
 
 def _requested_extension(ext: object) -> tuple[str, bool, x509.ExtensionType]:
@@ -66,7 +68,7 @@ def _now() -> _dt.datetime:
 
 def _ca_certificate(
     subject: x509.Name, public_key: object, issuer: x509.Name, signer: object, now: _dt.datetime,
-    *, days: int = 3650, path_length: int | None = None,
+    *, days: int = 3650, path_length: int | None = None, name_constraints: x509.NameConstraints | None = None,
 ) -> x509.Certificate:
     builder = (
         x509.CertificateBuilder()
@@ -87,6 +89,8 @@ def _ca_certificate(
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
     )
+    if name_constraints is not None:
+        builder = builder.add_extension(name_constraints, critical=True)
     signer_pub = signer.public_key()  # type: ignore[attr-defined]
     if signer_pub != public_key:
         builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_pub), critical=False)
@@ -109,13 +113,16 @@ class TestCa:
         tls_include_hostname: bool = True,
         intermediate: bool = False,
         rollover: bool = False,
+        name_constraints: x509.NameConstraints | None = None,
     ) -> None:
         self._lock = threading.Lock()
         now = _now()
         self.key = generate_key(key_type)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
         pub = self.key.public_key()  # type: ignore[attr-defined]
-        self.certificate = _ca_certificate(name, pub, name, self.key, now)
+        self.certificate = _ca_certificate(
+            name, pub, name, self.key, now, name_constraints=None if intermediate else name_constraints
+        )
         # the CA that issues (the root, or an intermediate below it) and the chain a client needs
         self.issuer_key = self.key
         self.issuer_certificate = self.certificate
@@ -124,7 +131,8 @@ class TestCa:
             self.issuer_key = generate_key(key_type)
             sub = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name + " Issuing CA")])
             self.issuer_certificate = _ca_certificate(
-                sub, self.issuer_key.public_key(), name, self.key, now, path_length=0  # type: ignore[attr-defined]
+                sub, self.issuer_key.public_key(), name, self.key, now, path_length=0,  # type: ignore[attr-defined]
+                name_constraints=name_constraints,
             )
             self.intermediates = [self.issuer_certificate]
         # RFC 4210 §4.4 root CA key update: NewWithNew, OldWithNew, NewWithOld (RFC 7030 §4.1.3)
@@ -137,6 +145,10 @@ class TestCa:
             new_with_old = _ca_certificate(name, new_pub, name, self.key, now, days=3650)
             self.rollover_certificates = [new_with_new, old_with_new, new_with_old]
         self.issued: dict[int, x509.Certificate] = {}
+        # revocation: serial -> (revocation time, reason); the URLs put into issued certificates (None: left out)
+        self.revoked: dict[int, tuple[_dt.datetime, x509.ReasonFlags | None]] = {}
+        self.crl_url: str | None = None
+        self.ocsp_url: str | None = None
         self._by_ski: dict[bytes, x509.Certificate] = {}
         # the TLS server identity
         self.tls_key = generate_key("ec-p256")
@@ -219,6 +231,13 @@ class TestCa:
                 critical=False,
             )
         )
+        if self.crl_url is not None:
+            point = x509.DistributionPoint([x509.UniformResourceIdentifier(self.crl_url)], None, None, None)
+            builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+        if self.ocsp_url is not None:
+            access = x509.AccessDescription(AuthorityInformationAccessOID.OCSP,
+                                            x509.UniformResourceIdentifier(self.ocsp_url))
+            builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
         have_eku = False
         for ext in requested:
             dotted, critical, value = _requested_extension(ext)
@@ -245,3 +264,23 @@ class TestCa:
         with self._lock:
             mine = self.issued.get(cert.serial_number)
         return mine is not None and mine == cert
+
+    # ------------------------------------------------------------------------------------------ revoke
+
+    def revoke(
+        self,
+        certificate: x509.Certificate | int,
+        *,
+        reason: x509.ReasonFlags | None = x509.ReasonFlags.key_compromise,
+        when: _dt.datetime | None = None,
+    ) -> None:
+        """Revoke a certificate this CA issued (or a serial number): the next CRL lists it and the OCSP responder
+        answers "revoked". ``reason`` None leaves the reason out; ``when`` defaults to now."""
+        serial = certificate if isinstance(certificate, int) else certificate.serial_number
+        with self._lock:
+            self.revoked[serial] = (when or _now(), reason)
+
+    def revocation_of(self, serial: int) -> tuple[_dt.datetime, x509.ReasonFlags | None] | None:
+        """(time, reason) when ``serial`` is revoked, else None."""
+        with self._lock:
+            return self.revoked.get(serial)

@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from estcodec import Error as CodecError
+from estcodec import oids as _oids
 from estcodec.cmc import oid as cmc_oid
 from estcodec.pkcs10 import CertificationRequest
 from estcodec.schema import OctetString, SequenceOf, decode
@@ -21,9 +22,9 @@ from estcodec.x509 import oid as x509_oid
 
 __all__ = ["CsrError", "CsrInfo", "parse_csr", "from_request"]
 
-OID_SMIME_CAPABILITIES = "1.2.840.113549.1.9.15"  # RFC 8551 §2.5.2
-OID_DECRYPT_KEY_IDENTIFIER = "1.2.840.113549.1.9.16.2.37"  # RFC 7030 §4.4.1.1
-OID_ASYMMETRIC_DECRYPT_KEY_IDENTIFIER = "1.2.840.113549.1.9.16.2.54"  # RFC 7030 §4.4.1.2
+OID_SMIME_CAPABILITIES = _oids.PKCS_9_AT_SMIME_CAPABILITIES  # RFC 8551 §2.5.2
+OID_DECRYPT_KEY_IDENTIFIER = _oids.ID_AA_DECRYPT_KEY_ID  # RFC 7030 §4.4.1.1
+OID_ASYMMETRIC_DECRYPT_KEY_IDENTIFIER = _oids.ID_AA_ASYMM_DECRYPT_KEY_ID  # RFC 7030 §4.4.1.2
 
 # SMIMECapabilities ::= SEQUENCE OF SMIMECapability; SMIMECapability has AlgorithmIdentifier's shape
 # (capabilityID OBJECT IDENTIFIER, parameters ANY OPTIONAL).

@@ -81,6 +81,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from estcodec import Error as CodecError
+from estcodec import oids as _oids
 from estcodec.cmc import CmcFailInfo, PKIData, PkiResponseBuilder, parse_pki_data
 from estcodec.cmc import oid as cmc_oid
 from estcodec.cms import ContentInfo, SignedData, build_certs_only, verify_signer_info
@@ -93,6 +94,7 @@ from estcodec.x509 import Certificate
 
 from ._keygen import apply_capabilities
 from ._ca import TestCa, generate_key, key_type_of
+from ._revocation import RevocationService
 from ._csr import CsrError, CsrInfo, certificate_san_der, from_request, parse_csr
 from ._digest import DigestVerifier
 
@@ -105,16 +107,16 @@ _MAX_BODY = 1 << 20
 _MAX_CHUNK_LINE = 1024  # a chunk-size line (with extensions) or a trailer line longer than this is refused
 _MAX_TRAILERS = 32
 SERVER_KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519")  # server_keygen_key_type choices
-_OID_SHA256 = "2.16.840.1.101.3.4.2.1"  # what /csrattrs lists by default (RFC 7030 A.2 style)
+_OID_SHA256 = _oids.ID_SHA256  # what /csrattrs lists by default (RFC 7030 A.2 style)
 # SMIMECapabilities the server acts on (RFC 8551 §2.5.2), and the key-agreement algorithms it uses
 _AES_CBC = {a.value for a in (EncryptionAlgorithm.AES128_CBC, EncryptionAlgorithm.AES192_CBC,
                               EncryptionAlgorithm.AES256_CBC)}
-_OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"  # PKCS#1 v1.5 key transport
-_OID_RSAES_OAEP = "1.2.840.113549.1.1.7"
-_OID_ECDH_STD_SHA256_KDF = "1.3.132.1.11.1"  # dhSinglePass-stdDH-sha256kdf-scheme (RFC 5753)
-_OID_ECDH_STD_SHA384_KDF = "1.3.132.1.11.2"
-_OID_AES128_WRAP = "2.16.840.1.101.3.4.1.5"
-_OID_AES256_WRAP = "2.16.840.1.101.3.4.1.45"
+_OID_RSA_ENCRYPTION = _oids.RSA_ENCRYPTION  # PKCS#1 v1.5 key transport
+_OID_RSAES_OAEP = _oids.ID_RSAES_OAEP
+_OID_ECDH_STD_SHA256_KDF = _oids.DH_SINGLE_PASS_STD_DH_SHA256KDF_SCHEME  # dhSinglePass-stdDH-sha256kdf-scheme (RFC 5753)
+_OID_ECDH_STD_SHA384_KDF = _oids.DH_SINGLE_PASS_STD_DH_SHA384KDF_SCHEME
+_OID_AES128_WRAP = _oids.ID_AES128_WRAP
+_OID_AES256_WRAP = _oids.ID_AES256_WRAP
 
 _TLS_VERSIONS = {
     "1.2": ssl.TLSVersion.TLSv1_2,
@@ -906,6 +908,10 @@ class EstTestServer:
         enroll_response_chain: bool = False,
         tls_cmc_ra: bool = False,
         tls_hostname_in_cert: bool = True,
+        revocation: bool = False,
+        revocation_port: int = 0,
+        ocsp_signer: str = "ca",
+        ca_name_constraints: x509.NameConstraints | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         idle_timeout: float = 15.0,
@@ -974,8 +980,10 @@ class EstTestServer:
         self.enroll_response_chain = enroll_response_chain
         self.ca = TestCa(
             key_type=ca_key_type, tls_cmc_ra=tls_cmc_ra, tls_include_hostname=tls_hostname_in_cert,
-            intermediate=ca_intermediate, rollover=ca_rollover,
+            intermediate=ca_intermediate, rollover=ca_rollover, name_constraints=ca_name_constraints,
         )
+        self.revocation = (RevocationService(self.ca, host=host, port=revocation_port, ocsp_signer=ocsp_signer)
+                           if revocation else None)
         self.requests: list[RequestRecord] = []
         self.connections_opened = 0
         self.tls_failures = 0
@@ -1015,7 +1023,14 @@ class EstTestServer:
         if self._httpd is not None:
             return self
         ctx = self._ssl_context()
-        httpd = _Server((self.host, self._requested_port), self)
+        if self.revocation is not None:  # first, so that a port in use leaves nothing running
+            self.revocation.start()
+        try:
+            httpd = _Server((self.host, self._requested_port), self)
+        except BaseException:
+            if self.revocation is not None:
+                self.revocation.stop()
+            raise
         httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
         self._httpd = httpd
         self._thread = threading.Thread(
@@ -1028,6 +1043,8 @@ class EstTestServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        if self.revocation is not None:
+            self.revocation.stop()
         httpd.shutdown()
         httpd.server_close()
         with self._lock:
@@ -1151,6 +1168,13 @@ class EstTestServer:
                     fh.write(identity[1])
                 ctx.load_cert_chain(cert_path, key_path)
         return ctx
+
+    def revoke(self, certificate: Any, *, reason: x509.ReasonFlags | None = x509.ReasonFlags.key_compromise) -> None:
+        """Revoke a certificate this server issued (``cryptography`` or ``estcodec`` certificate, or a serial):
+        the CRL lists it and the OCSP responder answers "revoked" from now on."""
+        if isinstance(certificate, Certificate):
+            certificate = x509.load_der_x509_certificate(certificate.to_der())
+        self.ca.revoke(certificate, reason=reason)
 
     def reset_pending(self) -> None:
         """Forget which requests were already answered 202."""

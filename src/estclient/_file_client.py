@@ -1,0 +1,92 @@
+"""From a checked :class:`~estclient.config_file.FileConfig` to the objects the client uses: the
+:class:`~estclient.config.EstClientConfig` and the first enrollment's :class:`~estclient.csr.CsrBuilder`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .config import ClientIdentity, EstClientConfig
+    from .config_file import FileConfig
+    from .csr import CsrBuilder
+
+__all__ = ["client_config", "csr_builder", "read_password"]
+
+#: A whole operation may take this many times the per-step timeout (as the command line does).
+_OPERATION_TIMEOUT_FACTOR = 4
+
+
+def read_password(cfg: "FileConfig") -> str | None:
+    """The HTTP password of ``[auth]``: given inline or read from ``password_file`` (one line)."""
+    if cfg.auth.password is not None:
+        return cfg.auth.password
+    if cfg.auth.password_file:
+        try:
+            return Path(cfg.auth.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(f"cannot read [auth] password_file: {exc.strerror or exc}") from None
+    return None
+
+
+def client_config(cfg: "FileConfig", identity: "ClientIdentity | None" = None) -> "EstClientConfig":
+    """The client settings of ``cfg``; ``identity`` (optional) is the TLS client certificate to present."""
+    from .config import EstClientConfig, HttpAuth, TrustAnchors
+
+    if not cfg.server.url:
+        raise ConfigError("no EST server: set [server] url")
+    url = cfg.server.url.strip()
+    label = cfg.server.label
+    marker = "/.well-known/est/"
+    if marker in url + "/":  # the form `est testserver` prints: https://host:port/.well-known/est[/label]/
+        head, _, rest = (url + "/").partition(marker)
+        url, rest = head, rest.strip("/")
+        if rest and label is None:
+            label = rest
+    if cfg.trust.anchors:
+        trust = TrustAnchors.from_file(cfg.trust.anchors)
+    elif cfg.trust.bootstrap_fingerprint:
+        trust = TrustAnchors.bootstrap(cfg.trust.bootstrap_fingerprint)
+    else:
+        trust = TrustAnchors.system()
+    auth = None
+    if cfg.auth.user:
+        password = read_password(cfg)
+        if password is None:
+            raise ConfigError("[auth] user needs password or password_file")
+        auth = HttpAuth(cfg.auth.user, password, "digest" if cfg.auth.scheme == "digest" else "basic")
+    op_timeout = cfg.server.operation_timeout or _OPERATION_TIMEOUT_FACTOR * cfg.server.timeout
+    return EstClientConfig(url, ca_label=label, trust=trust, client_identity=identity, http_auth=auth,
+                           timeout=cfg.server.timeout, operation_timeout=op_timeout,
+                           min_retry_delay=cfg.server.min_retry_delay,
+                           channel_binding=cfg.server.channel_binding)  # type: ignore[arg-type]
+
+
+def csr_builder(cfg: "FileConfig") -> "CsrBuilder":
+    """A builder for the first enrollment, from ``[certificate]``; every name and usage is checked now."""
+    from .csr import CsrBuilder
+
+    c = cfg.certificate
+    b = CsrBuilder()
+    for value, setter in ((c.common_name, b.common_name), (c.organization, b.organization),
+                          (c.country, b.country), (c.state, b.state), (c.locality, b.locality),
+                          (c.serial_number, b.serial_number)):
+        if value:
+            setter(value)
+    for ou in c.organizational_unit:
+        b.organizational_unit(ou)
+    if c.san_dns:
+        b.san_dns(*c.san_dns)
+    if c.san_ip:
+        b.san_ip(*c.san_ip)
+    if c.san_email:
+        b.san_email(*c.san_email)
+    if c.san_uri:
+        b.san_uri(*c.san_uri)
+    if c.key_usage:
+        b.key_usage(*c.key_usage)
+    if c.extended_key_usage:
+        b.extended_key_usage(*c.extended_key_usage)
+    b.key_type(c.key_type)
+    return b
