@@ -76,7 +76,7 @@ class CertificationRequestInfo(Sequence, gc=False):
     version: Integer
     subject: Name
     subject_pk_info: SubjectPublicKeyInfo
-    attributes: SetOf(Attribute) = field(implicit=0)
+    attributes: SetOf(Attribute, lazy=True) = field(implicit=0)    # lazy: see schema.SequenceOf
 
 
 class CertificationRequest(Sequence, gc=False):
