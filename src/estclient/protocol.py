@@ -889,3 +889,8 @@ def parse_fullcmc_response(
             desc = str(fi)
         raise ServerError(200, f"CMC failure: {desc}", pki_response=pr, fail_info=fi)
     return CmcResponse(pr, tuple(pr.certificates or ()))
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

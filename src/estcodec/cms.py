@@ -298,13 +298,16 @@ class RevocationInfoChoice(Choice):
 
 
 class SignedData(Sequence):
+    # lazy=True: a long set is checked while decoding and its elements built when read (memory bounded by the
+    # input whatever the element size; the values read as lists)
     version: Annotated[int, Integer]
-    digest_algorithms: Annotated[list[AlgorithmIdentifier], SetOf(AlgorithmIdentifier)]
+    digest_algorithms: Annotated[list[AlgorithmIdentifier], SetOf(AlgorithmIdentifier, lazy=True)]
     encap_content_info: EncapsulatedContentInfo
     certificates: Annotated[list[CertificateChoices] | None,
-                            SetOf(CertificateChoices)] = field(implicit=0, optional=True)
-    crls: Annotated[list[RevocationInfoChoice] | None, SetOf(RevocationInfoChoice)] = field(implicit=1, optional=True)
-    signer_infos: Annotated[list[SignerInfo], SetOf(SignerInfo)]
+                            SetOf(CertificateChoices, lazy=True)] = field(implicit=0, optional=True)
+    crls: Annotated[list[RevocationInfoChoice] | None,
+                    SetOf(RevocationInfoChoice, lazy=True)] = field(implicit=1, optional=True)
+    signer_infos: Annotated[list[SignerInfo], SetOf(SignerInfo, lazy=True)]
 
     @property
     def certificate_list(self) -> List[Certificate]:
@@ -628,3 +631,8 @@ def verify_signed_data(data: "str | bytes | bytearray | memoryview",
 # --- chains ---------------------------------------------------------------------------------------------------
 
 order_chain = _pkix.order_chain  # certificates in issuing order; the one home is estcodec.pkix
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -108,7 +108,9 @@ class AttrOrOID(Choice):
     unrecognized: Annotated[bytes, Any]
 
 
-_CSR_ATTRS = SequenceOf(AttrOrOID)
+# lazy: a long list is checked while decoding and its elements built when read (CsrAttrs builds its items on
+# first use), so thousands of 3-byte OIDs do not cost a Python object each in from_der
+_CSR_ATTRS = SequenceOf(AttrOrOID, lazy=True)
 
 
 # RFC 9908 Appendix A (module CRITemplateModule, IMPLICIT TAGS)
@@ -400,7 +402,9 @@ class CsrAttrs:
     """A decoded (or built) CSR Attributes response. Immutable; ``to_der()`` of a decoded instance gives back
     exactly the input bytes."""
 
-    __slots__ = ("_items", "_raw")
+    __slots__ = ("_built", "_elems", "_raw")
+    _built: "tuple[str | CsrAttribute | Unrecognized, ...] | None"     # the items, once made
+    _elems: "Iterable[AttrOrOID] | None"                               # the decoded elements, until then
 
     def __init__(self, items: "Iterable[str | CsrAttribute | Attribute | Unrecognized]" = ()) -> None:
         """Build from items in order: ``str`` (a bare OID), ``CsrAttribute``, an ``Attribute`` model, or
@@ -423,7 +427,8 @@ class CsrAttrs:
                 out.append(Unrecognized(bytes(it.der)))
             else:
                 raise TypeError(f"a CsrAttrs item is an OID string or a CsrAttribute, not {type(it).__name__}")
-        self._items = tuple(out)
+        self._built = tuple(out)
+        self._elems = None
         self._raw: bytes | None = None
 
     # -- decoding / encoding ----------------------------------------------------------------------------------
@@ -433,11 +438,19 @@ class CsrAttrs:
         """Decode a CsrAttrs (strict DER but for the documented leniencies; ``ber=True`` also accepts BER, which
         is normalised to DER first, so ``to_der()`` then gives the DER form). Raises ``DecodeError``."""
         data = normalize_ber(bytes(data)) if ber else bytes(data)
-        items = [_item_of_choice(e) for e in decode(_CSR_ATTRS, data)]
         self = cls.__new__(cls)
-        self._items = tuple(items)
+        self._elems = decode(_CSR_ATTRS, data)   # every element checked; items made on first use (_items)
+        self._built = None
         self._raw = data
         return self
+
+    @property
+    def _items(self) -> "tuple[str | CsrAttribute | Unrecognized, ...]":
+        # The items, made from the decoded elements on first use and kept.
+        if self._built is None:
+            self._built = tuple([_item_of_choice(e) for e in self._elems or ()])
+            self._elems = None
+        return self._built
 
     def to_der(self) -> bytes:
         if self._raw is not None:
@@ -662,3 +675,8 @@ def _check_tlv(value: bytes) -> None:
         decode(Any, bytes(value))
     except DecodeError as exc:
         raise EncodeError("an attribute value must be one whole DER element") from exc
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -82,7 +82,7 @@ class CertificationRequestInfo(Sequence, gc=False):
     version: Annotated[int, Integer]
     subject: Name
     subject_pk_info: SubjectPublicKeyInfo
-    attributes: Annotated[list[Attribute], SetOf(Attribute)] = field(implicit=0)
+    attributes: Annotated[list[Attribute], SetOf(Attribute, lazy=True)] = field(implicit=0)  # lazy: see schema.SequenceOf
 
 
 class CertificationRequest(Sequence, gc=False):
@@ -380,3 +380,8 @@ class CertificationRequestBuilder:
                                  pss_salt_length=pss_salt_length)
         csr = CertificationRequest(certification_request_info=info, signature_algorithm=alg, signature_value=sig)
         return CertificationRequest.from_der(encode(CertificationRequest, csr))
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -9,7 +9,6 @@ import pty
 import select
 import stat
 import subprocess
-import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 import ipaddress
 import threading
-from typing import Any, Iterable
+from typing import Any, Iterable, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -15,9 +15,6 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsag
 from estcodec import oids as _oids
 
 __all__ = ["TestCa", "generate_key", "KEY_TYPES"]
-
-# The keys this CA generates (and signs with).
-CaKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519")
 CMC_RA_EKU = x509.ObjectIdentifier(_oids.ID_KP_CMC_RA)  # id-kp-cmcRA (RFC 6402)
@@ -38,7 +35,11 @@ def _requested_extension(ext: object) -> tuple[str, bool, x509.ExtensionType]:
     return dotted, bool(model.critical), raw
 
 
-def generate_key(key_type: str) -> CaKey:
+GeneratedKey = Union[ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey]
+
+
+def generate_key(key_type: str) -> GeneratedKey:
+    """A new private key of ``key_type`` (one of ``KEY_TYPES``)."""
     if key_type == "ec-p256":
         return ec.generate_private_key(ec.SECP256R1())
     if key_type == "ec-p384":
@@ -72,7 +73,7 @@ def _now() -> _dt.datetime:
 
 
 def _ca_certificate(
-    subject: x509.Name, public_key: CertificateIssuerPublicKeyTypes, issuer: x509.Name, signer: CaKey,
+    subject: x509.Name, public_key: CertificateIssuerPublicKeyTypes, issuer: x509.Name, signer: GeneratedKey,
     now: _dt.datetime,
     *, days: int = 3650, path_length: int | None = None, name_constraints: x509.NameConstraints | None = None,
 ) -> x509.Certificate:
@@ -193,12 +194,15 @@ class TestCa:
 
     @property
     def certificate_pem(self) -> bytes:
+        """The root CA certificate as PEM."""
         return self.certificate.public_bytes(serialization.Encoding.PEM)
 
     def tls_chain_pem(self) -> bytes:
+        """The server's TLS certificate and the intermediates above it, as PEM."""
         return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [self.tls_certificate, *self.intermediates])
 
     def tls_key_pem(self) -> bytes:
+        """The server's TLS private key as unencrypted PKCS#8 PEM."""
         return self.tls_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
@@ -262,6 +266,7 @@ class TestCa:
         return cert
 
     def find_by_ski(self, ski: bytes) -> x509.Certificate | None:
+        """The certificate this CA issued with subject key identifier ``ski``, or None."""
         with self._lock:
             return self._by_ski.get(ski)
 

@@ -39,7 +39,7 @@ from estcodec.crl import CertificateListBuilder, CRLReason
 from estcodec.ocsp import OCSPRequest
 from estcodec.x509 import Name, SubjectPublicKeyInfo
 
-from ._ca import TestCa, _sign_hash, generate_key
+from ._ca import GeneratedKey, TestCa, _sign_hash, generate_key
 
 __all__ = ["RevocationService", "FAULTS", "CRL_PATH"]
 
@@ -84,8 +84,8 @@ class RevocationService:
         self._requested_port = port
         self._httpd: HTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._responder: tuple[Any, x509.Certificate] | None = None
-        self._unauthorized: tuple[Any, x509.Certificate] | None = None
+        self._responder: tuple[GeneratedKey, x509.Certificate] | None = None
+        self._unauthorized: tuple[GeneratedKey, x509.Certificate] | None = None
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -122,10 +122,12 @@ class RevocationService:
 
     @property
     def crl_url(self) -> str:
+        """Where the CRL is served (DER, ``application/pkix-crl``)."""
         return self.url + CRL_PATH
 
     @property
     def ocsp_url(self) -> str:
+        """The OCSP responder (RFC 6960, GET and POST)."""
         return self.url + "/ocsp"
 
     # ------------------------------------------------------------------------------------------ CRL
@@ -156,7 +158,7 @@ class RevocationService:
 
     # ------------------------------------------------------------------------------------------ OCSP
 
-    def _delegated(self, *, authorized: bool) -> tuple[Any, x509.Certificate]:
+    def _delegated(self, *, authorized: bool) -> tuple[GeneratedKey, x509.Certificate]:
         """A responder key and certificate issued by the issuing CA (with id-kp-OCSPSigning when ``authorized``)."""
         with self._lock:
             have = self._responder if authorized else self._unauthorized
@@ -230,7 +232,7 @@ class RevocationService:
         if nonce is not None:
             echoed = bytes(reversed(nonce)) + b"x" if "ocsp-wrong-nonce" in self.faults else nonce
             builder = builder.add_extension(x509.OCSPNonce(echoed), critical=False)
-        signer_key: Any = ca.issuer_key
+        signer_key: GeneratedKey = ca.issuer_key
         signer_cert = issuer
         if "ocsp-unauthorized-signer" in self.faults:
             signer_key, signer_cert = self._delegated(authorized=False)
