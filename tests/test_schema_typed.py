@@ -5,6 +5,7 @@ The static side (what mypy sees) is tests/typecheck/models_usage.py, checked her
 
 Models are declared at module level without ``from __future__ import annotations`` (the schema reads
 annotations as objects)."""
+import collections.abc
 import datetime as dt
 import importlib
 import importlib.util
@@ -17,6 +18,7 @@ from typing import Annotated, ClassVar, Optional, Union
 
 import pytest
 
+from estcodec import _der
 from estcodec._der import ChoiceModel, Model
 from estcodec.schema import (
     Any, BitString, BitStringValue, Boolean, Choice, IA5String, Integer, NamedBitString, ObjectIdentifier,
@@ -186,8 +188,8 @@ def _check_value(value, hint, where):
     if hint is type(None):
         assert value is None, where
         return
-    if origin is list:
-        assert isinstance(value, list), where
+    if origin in (list, collections.abc.Sequence):  # Sequence: a lazy SET/SEQUENCE OF gives a list or a LazyList
+        assert isinstance(value, list) or origin is not list and isinstance(value, _der.LazyList), where
         (item,) = typing.get_args(hint) or (object,)
         for i, v in enumerate(value):
             _check_value(v, item, f"{where}[{i}]")

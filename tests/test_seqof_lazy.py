@@ -42,7 +42,7 @@ def test_reads_as_the_list_it_was(n):
     assert type(plain) is list
     assert (type(lazy) is _der.LazyList) == (n > EAGER)
     assert len(lazy) == n and bool(lazy) == bool(n)
-    assert lazy == plain and plain == lazy and not (lazy != plain)
+    assert lazy == plain and plain == lazy and not (lazy != plain)  # noqa: SIM202 - __ne__ is under test too
     assert list(lazy) == plain and list(iter(lazy)) == plain
     assert repr(lazy) == repr(plain)
     for i in (0, n // 2, n - 1, -1, -n):
@@ -70,7 +70,7 @@ def test_iteration_builds_elements_one_at_a_time_until_the_list_is_built():
     lazy = decode(LAZY_OIDS, encode(EAGER_OIDS, _oids(n)))
     it = iter(lazy)
     first = [next(it) for _ in range(EAGER + 2)]
-    assert lazy[EAGER + 5] == "1.2.%d" % (EAGER + 5)       # builds the whole list meanwhile
+    assert lazy[EAGER + 5] == f"1.2.{EAGER + 5}"       # builds the whole list meanwhile
     assert first + list(it) == _oids(n)                    # the running iterator is not disturbed
     assert lazy[EAGER + 5] is lazy[EAGER + 5]              # once built, kept
 
@@ -121,7 +121,7 @@ def test_ber_input_with_a_long_lazy_list():
     ber = b"\x30\x80" + _tlv(0x02, b"\x01") + b"\x30\x80" + elements + b"\x00\x00" + _tlv(0x31, b"\x02\x01\x05") + \
         b"\x00\x00"
     h = Holder.from_der(ber, ber=True)
-    assert len(h.oids) == EAGER * 2 and h.oids[-1] == "1.2.%d" % ((EAGER * 2 - 1) & 0x7F)
+    assert len(h.oids) == EAGER * 2 and h.oids[-1] == f"1.2.{(EAGER * 2 - 1) & 0x7F}"
     assert Holder.from_der(h.to_der()) == h
 
 

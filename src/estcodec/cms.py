@@ -25,6 +25,7 @@ is normalised to DER before decoding, so raw bytes of parts are their DER forms.
 """
 import datetime as _dt
 from typing import TYPE_CHECKING, Annotated, Iterable, List, Optional, Tuple, Union, cast
+from typing import Sequence as _Seq
 from typing import Any as _TypingAny
 
 from ._der import BitStringValue
@@ -301,13 +302,13 @@ class SignedData(Sequence):
     # lazy=True: a long set is checked while decoding and its elements built when read (memory bounded by the
     # input whatever the element size; the values read as lists)
     version: Annotated[int, Integer]
-    digest_algorithms: Annotated[list[AlgorithmIdentifier], SetOf(AlgorithmIdentifier, lazy=True)]
+    digest_algorithms: Annotated[_Seq[AlgorithmIdentifier], SetOf(AlgorithmIdentifier, lazy=True)]
     encap_content_info: EncapsulatedContentInfo
-    certificates: Annotated[list[CertificateChoices] | None,
+    certificates: Annotated[_Seq[CertificateChoices] | None,
                             SetOf(CertificateChoices, lazy=True)] = field(implicit=0, optional=True)
-    crls: Annotated[list[RevocationInfoChoice] | None,
+    crls: Annotated[_Seq[RevocationInfoChoice] | None,
                     SetOf(RevocationInfoChoice, lazy=True)] = field(implicit=1, optional=True)
-    signer_infos: Annotated[list[SignerInfo], SetOf(SignerInfo, lazy=True)]
+    signer_infos: Annotated[_Seq[SignerInfo], SetOf(SignerInfo, lazy=True)]
 
     @property
     def certificate_list(self) -> List[Certificate]:

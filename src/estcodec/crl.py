@@ -29,6 +29,7 @@ Build (fluent; used by tests and by a test CA)::
 import datetime as _dt
 import enum
 from typing import TYPE_CHECKING, Annotated, ClassVar, Iterator, List, Optional, cast
+from typing import Sequence as _Seq
 from typing import Any as _TypingAny
 
 from . import _sigalgs
@@ -89,10 +90,10 @@ class RevokedCertificate(Sequence, gc=False):
 
     user_certificate: Annotated[int, Integer]
     revocation_date: Annotated[_dt.datetime, Time]
-    crl_entry_extensions: Annotated[list[Extension] | None, Extensions] = field(optional=True)
+    crl_entry_extensions: Annotated[_Seq[Extension] | None, Extensions] = field(optional=True)
 
     serial_number: ClassVar["FieldPath[int]"] = FieldPath(0)
-    extensions: ClassVar["FieldPath[List[Extension]]"] = FieldPath(2, none_as_list=True)
+    extensions: ClassVar["FieldPath[_Seq[Extension]]"] = FieldPath(2, none_as_list=True)
 
     @property
     def reason(self) -> "Optional[int]":
@@ -140,7 +141,7 @@ class TBSCertList(Sequence, gc=False):
     next_update: Annotated[_dt.datetime | None, Time] = field(optional=True)
     revoked_certificates: Annotated[list[RevokedCertificate] | None,
                                     SequenceOf(RevokedCertificate)] = field(optional=True)
-    crl_extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=0, optional=True)
+    crl_extensions: Annotated[_Seq[Extension] | None, Extensions] = field(explicit=0, optional=True)
 
 
 class _CertificateListModel(Sequence, gc=False):

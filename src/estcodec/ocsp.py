@@ -25,6 +25,7 @@ responseBytes included; as for certificates, extension values are checked when r
 """
 import enum
 from typing import Annotated, List, Optional, cast
+from typing import Sequence as _Seq
 from typing import Any as _TypingAny
 import datetime as _dt
 
@@ -92,14 +93,14 @@ class CertID(Sequence, gc=False):
 
 class Request(Sequence, gc=False):
     req_cert: CertID
-    single_request_extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=0, optional=True)
+    single_request_extensions: Annotated[_Seq[Extension] | None, Extensions] = field(explicit=0, optional=True)
 
 
 class TBSRequest(Sequence, gc=False):
     version: Annotated[int, Integer] = field(explicit=0, default=0)
     requestor_name: Annotated[GeneralName | None, GeneralName] = field(explicit=1, optional=True)
     request_list: Annotated[list[Request], SequenceOf(Request)]
-    request_extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=2, optional=True)
+    request_extensions: Annotated[_Seq[Extension] | None, Extensions] = field(explicit=2, optional=True)
 
 
 class Signature(Sequence, gc=False):
@@ -120,7 +121,7 @@ class OCSPRequest(Sequence, gc=False):
         return [r.req_cert for r in self.tbs_request.request_list]
 
     @property
-    def extensions(self) -> "List[Extension]":
+    def extensions(self) -> "_Seq[Extension]":
         return self.tbs_request.request_extensions or []
 
     @property
@@ -207,7 +208,7 @@ class SingleResponse(Sequence, gc=False):
     cert_status: _CertStatus
     this_update: Annotated[_dt.datetime, GeneralizedTime]
     next_update: Annotated[_dt.datetime | None, GeneralizedTime] = field(explicit=0, optional=True)
-    single_extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=1, optional=True)
+    single_extensions: Annotated[_Seq[Extension] | None, Extensions] = field(explicit=1, optional=True)
 
     @property
     def status(self) -> CertStatus:
@@ -234,7 +235,7 @@ class SingleResponse(Sequence, gc=False):
             return reason
 
     @property
-    def extensions(self) -> "List[Extension]":
+    def extensions(self) -> "_Seq[Extension]":
         return self.single_extensions or []
 
 
@@ -243,7 +244,7 @@ class ResponseData(Sequence, gc=False):
     responder_id: ResponderID
     produced_at: Annotated[_dt.datetime, GeneralizedTime]
     responses: Annotated[list[SingleResponse], SequenceOf(SingleResponse)]
-    response_extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=1, optional=True)
+    response_extensions: Annotated[_Seq[Extension] | None, Extensions] = field(explicit=1, optional=True)
 
 
 class BasicOCSPResponse(Sequence, gc=False):
@@ -265,7 +266,7 @@ class BasicOCSPResponse(Sequence, gc=False):
         return self.tbs_response_data.responses
 
     @property
-    def extensions(self) -> "List[Extension]":
+    def extensions(self) -> "_Seq[Extension]":
         return self.tbs_response_data.response_extensions or []
 
     @property

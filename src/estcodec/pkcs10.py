@@ -82,7 +82,8 @@ class CertificationRequestInfo(Sequence, gc=False):
     version: Annotated[int, Integer]
     subject: Name
     subject_pk_info: SubjectPublicKeyInfo
-    attributes: Annotated[list[Attribute], SetOf(Attribute, lazy=True)] = field(implicit=0)  # lazy: see schema.SequenceOf
+    # lazy: see schema.SequenceOf
+    attributes: Annotated[_Seq[Attribute], SetOf(Attribute, lazy=True)] = field(implicit=0)
 
 
 class CertificationRequest(Sequence, gc=False):
@@ -219,7 +220,7 @@ class CertificationRequest(Sequence, gc=False):
         return f"<CertificationRequest subject={self.subject.rfc4514_string()!r}>"
 
 
-def _index_of(attrs: List[Attribute], attr_oid: str) -> int:
+def _index_of(attrs: _Seq[Attribute], attr_oid: str) -> int:
     """Index of the attribute of this type (-1: none); DecodeError if there are several."""
     found = -1
     for i, a in enumerate(attrs):

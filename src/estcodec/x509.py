@@ -15,6 +15,7 @@ import hashlib
 import ipaddress
 import re
 from typing import TYPE_CHECKING, Annotated, ClassVar, Iterable, cast
+from typing import Sequence as _Seq
 from typing import Any as _TypingAny
 
 from . import oids as _oids
@@ -530,14 +531,14 @@ class Attribute(Sequence, gc=False):
 
     attr_type: Annotated[str, ObjectIdentifier]
     # a long set of tiny values is checked, not built, by the decode
-    attr_values: Annotated[list[bytes], SetOf(Any, lazy=True)]
+    attr_values: Annotated[_Seq[bytes], SetOf(Any, lazy=True)]
 
     @property
     def oid(self) -> str:
         return self.attr_type
 
     @property
-    def values(self) -> "list[bytes]":
+    def values(self) -> "_Seq[bytes]":
         return self.attr_values
 
 
@@ -551,7 +552,7 @@ class TBSCertificate(Sequence, gc=False):
     subject_public_key_info: SubjectPublicKeyInfo
     issuer_unique_id: Annotated[BitStringValue | None, BitString] = field(implicit=1, optional=True)
     subject_unique_id: Annotated[BitStringValue | None, BitString] = field(implicit=2, optional=True)
-    extensions: Annotated[list[Extension] | None, Extensions] = field(explicit=3, optional=True)
+    extensions: Annotated[_Seq[Extension] | None, Extensions] = field(explicit=3, optional=True)
 
 
 # A certificate's issuer and subject are checked as strict DER while decoding, all the way down (RDNs, attribute
@@ -630,7 +631,7 @@ class Certificate(Sequence, gc=False):
 
     public_key_info: ClassVar["FieldPath[SubjectPublicKeyInfo]"] = FieldPath(0, 6)
 
-    extensions: ClassVar["FieldPath[list[Extension]]"] = FieldPath(0, 9, none_as_list=True)
+    extensions: ClassVar["FieldPath[_Seq[Extension]]"] = FieldPath(0, 9, none_as_list=True)
 
     signature_algorithm_oid: ClassVar["FieldPath[str]"] = FieldPath(1, 0)
 

@@ -303,7 +303,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise CliError(EXIT_USAGE, "--concurrency must be at least 1")
     if args.format == "der":
-        raise CliError(EXIT_USAGE, "batch writes PEM pairs (a certificate with its chain, a PKCS#8 key): no --format der")
+        raise CliError(EXIT_USAGE,
+                       "batch writes PEM pairs (a certificate with its chain, a PKCS#8 key): no --format der")
     rows = read_identities(args.file, out_dir=args.out_dir, renew=args.renew)
     threshold = _threshold(args) if args.renew else None
     config = make_config(resolve_settings(args))

@@ -84,7 +84,8 @@ def cmd_fullcmc(args: argparse.Namespace) -> int:
         info = result.pki_response.pending_info()
         detail = ""
         if info is not None:
-            detail = f"; pendToken {bytes(info.pend_token).hex()}, ask again after {info.pend_time:%Y-%m-%d %H:%M:%S} UTC"
+            detail = (f"; pendToken {bytes(info.pend_token).hex()}, "
+                      f"ask again after {info.pend_time:%Y-%m-%d %H:%M:%S} UTC")
         raise CliError(EXIT_PENDING, "the CA holds the Full PKI Request (CMC status pending)" + detail)
     from cryptography.hazmat.primitives import serialization
 

@@ -59,7 +59,8 @@ def add_subject_flags(p: argparse.ArgumentParser, *, require_subject: bool = Fal
     g.add_argument("--country", help="subject countryName (two letters)")
     g.add_argument("--state", help="subject stateOrProvinceName")
     g.add_argument("--locality", help="subject localityName")
-    g.add_argument("--serial-number", dest="subject_serial", metavar="SERIAL", help="subject serialNumber (e.g. a device id)")
+    g.add_argument("--serial-number", dest="subject_serial", metavar="SERIAL",
+                   help="subject serialNumber (e.g. a device id)")
     g.add_argument("--san-dns", action="append", default=[], metavar="NAME", help="subjectAltName dNSName")
     g.add_argument("--san-ip", action="append", default=[], metavar="ADDR", help="subjectAltName iPAddress")
     g.add_argument("--san-email", action="append", default=[], metavar="ADDR", help="subjectAltName rfc822Name")

@@ -123,7 +123,8 @@ def apply_csrattrs(out: Output, client: Any, builder: Any, args: argparse.Namesp
     except E.NotSupported:
         return None
     except E.ServerError as exc:  # name the step: the request the user asked for was not sent yet
-        raise CliError(EXIT_SERVER, f"{exc} (from /csrattrs, asked before the request; --no-csrattrs skips it)") from None
+        raise CliError(EXIT_SERVER,
+                       f"{exc} (from /csrattrs, asked before the request; --no-csrattrs skips it)") from None
     if not attrs.is_empty():
         asked = builder.copy().with_attributes(attrs)  # what the server's attributes alone would make of it
         builder.with_attributes(attrs)

@@ -117,7 +117,8 @@ class EstTestServer(ServerState):
     ``server_keygen_key_format``: ``"pkcs8"`` (default) or ``"traditional"``
     (PKCS#1/SEC1, as libest sends under the pkcs8 label) for the unencrypted key part; an encrypted
     key is always a OneAsymmetricKey in an AsymmetricKeyPackage (RFC 7030 §4.4.2, RFC 5958).
-    ``verify_serverkeygen_signature`` (default False: RFC 7030 §4.4.1 says the server MUST ignore the CSR's key and signature).
+    ``verify_serverkeygen_signature`` (default False: RFC 7030 §4.4.1 says the server MUST ignore the CSR's key and
+    signature).
     ``rsa_key_transport``: ``"oaep"``
     (default, SHA-256) or ``"pkcs1v15"`` when the CSR's SMIMECapabilities do not choose.
     ``require_channel_binding``: caps TLS at 1.2 and requires base64(tls-unique) as challengePassword.
