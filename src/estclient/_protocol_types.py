@@ -26,6 +26,8 @@ class EstRequest:
     url: str | None = None
 
     def header_dict(self) -> dict[str, str]:
+        """The headers as a ``dict`` (name -> value), in the order they were given; a repeated name keeps its
+        last value."""
         return dict(self.headers)
 
 
@@ -77,6 +79,8 @@ class EstResponse:
 
     @property
     def media_type(self) -> str | None:
+        """The type/subtype of ``Content-Type``, lower-cased and without parameters (see
+        :func:`parse_media_type`); ``None`` when the response has no ``Content-Type``."""
         ct = self.headers.get("content-type")
         return parse_media_type(ct)[0] if ct else None
 
@@ -110,6 +114,7 @@ class CaCertificates(Sequence[Any]):
 
     @property
     def certificates(self) -> list[Any]:
+        """A new list of the :class:`estcodec.x509.Certificate` models, in the server's order."""
         return list(self._certs)
 
     def to_pem(self) -> str:
@@ -117,6 +122,8 @@ class CaCertificates(Sequence[Any]):
         return "".join(_pem("CERTIFICATE", c.to_der()) for c in self._certs)
 
     def fingerprints_sha256(self) -> list[str]:
+        """The SHA-256 fingerprint of each certificate's DER, as lower-case hex without separators, in the
+        server's order (what an operator compares out of band, RFC 7030 §4.1.1)."""
         return [hashlib.sha256(c.to_der()).hexdigest() for c in self._certs]
 
     def __repr__(self) -> str:
@@ -132,6 +139,7 @@ class Issued:
     chain: tuple[Any, ...] = ()
 
     def to_pem(self) -> str:
+        """The issued certificate, then the rest of the chain, as concatenated PEM ``CERTIFICATE`` blocks."""
         return _pem("CERTIFICATE", self.certificate.to_der()) + "".join(
             _pem("CERTIFICATE", c.to_der()) for c in self.chain
         )
@@ -182,6 +190,8 @@ class CmcResponse:
     certificates: tuple[Any, ...] = ()
 
     def is_pending(self) -> bool:
+        """True when the PKIResponse's status is pending (RFC 5272 §6.1.1): the CA has not decided yet and the
+        request should be repeated later. A certs-only response is never pending."""
         return self.pki_response is not None and bool(self.pki_response.is_pending())
 
 
@@ -199,6 +209,13 @@ class CmcRequest:
     def for_csr(
         cls, csr_der: bytes, private_key: Any, *, certificate: Any = None, transaction_id: int | None = None
     ) -> "CmcRequest":
+        """A Full PKI Request that wraps one PKCS#10 CSR (RFC 5272 §3.2.1.2.1) with a random senderNonce.
+
+        :param csr_der: the CSR as DER.
+        :param private_key: the key (or signer) that signs the SignedData around the PKIData.
+        :param certificate: the signer's certificate; without it the signer is named by subject key identifier.
+        :param transaction_id: the transactionId control to include (RFC 5272 §6.6); none when ``None``.
+        """
         from estcodec.cmc import PkiDataBuilder
 
         b = PkiDataBuilder()
@@ -209,6 +226,8 @@ class CmcRequest:
         return cls(b.build(), private_key, certificate)
 
     def to_der(self) -> bytes:
+        """Sign the PKIData (RFC 5272 §3.2: a SignedData of content type id-cct-PKIData) and return the
+        ContentInfo DER to send to ``/fullcmc``."""
         from estcodec.cmc import sign_pki_data
 
         return sign_pki_data(self.pki_data, self.private_key, self.certificate)

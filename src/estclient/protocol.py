@@ -74,10 +74,16 @@ def _accept(*types: str) -> tuple[str, str]:
 
 
 def build_cacerts_request(ca_label: str | None = None) -> EstRequest:
+    """The ``GET /cacerts`` request (RFC 7030 §4.1.2) for the CA named by ``ca_label`` (or the default CA).
+
+    Raises :class:`~estclient.errors.ConfigError` (a :class:`ValueError`) when ``ca_label`` is not a valid CA
+    label (RFC 7030 §3.2.2).
+    """
     return EstRequest("GET", operation_path("cacerts", ca_label), "cacerts", (_accept(CT_PKCS7),))
 
 
 def build_csrattrs_request(ca_label: str | None = None) -> EstRequest:
+    """The ``GET /csrattrs`` request (RFC 7030 §4.5.1) for the CA named by ``ca_label`` (or the default CA)."""
     return EstRequest("GET", operation_path("csrattrs", ca_label), "csrattrs", (_accept(CT_CSRATTRS),))
 
 
@@ -99,18 +105,29 @@ def _csr_request(operation: str, csr_der: bytes, ca_label: str | None) -> EstReq
 
 
 def build_simpleenroll_request(csr_der: bytes, ca_label: str | None = None) -> EstRequest:
+    """The ``POST /simpleenroll`` request (RFC 7030 §4.2.1): the PKCS#10 CSR ``csr_der`` as a base64
+    ``application/pkcs10`` body. Raises :class:`ValueError` when ``csr_der`` is not non-empty bytes."""
     return _csr_request("simpleenroll", csr_der, ca_label)
 
 
 def build_simplereenroll_request(csr_der: bytes, ca_label: str | None = None) -> EstRequest:
+    """The ``POST /simplereenroll`` request (RFC 7030 §4.2.2): like :func:`build_simpleenroll_request`; the
+    CSR's subject and subjectAltName should match the certificate being renewed."""
     return _csr_request("simplereenroll", csr_der, ca_label)
 
 
 def build_serverkeygen_request(csr_der: bytes, ca_label: str | None = None) -> EstRequest:
+    """The ``POST /serverkeygen`` request (RFC 7030 §4.4.1): the CSR as a base64 ``application/pkcs10`` body,
+    accepting ``multipart/mixed``. Raises :class:`ValueError` when ``csr_der`` is not non-empty bytes."""
     return _csr_request("serverkeygen", csr_der, ca_label)
 
 
 def build_fullcmc_request(full_pki_request: bytes, ca_label: str | None = None) -> EstRequest:
+    """The ``POST /fullcmc`` request (RFC 7030 §4.3.1): a signed Full PKI Request (for instance
+    :meth:`CmcRequest.to_der`) as a base64 ``application/pkcs7-mime; smime-type=CMC-request`` body.
+
+    Raises :class:`ValueError` when ``full_pki_request`` is not non-empty bytes.
+    """
     if not isinstance(full_pki_request, (bytes, bytearray)) or not full_pki_request:
         raise ValueError("the Full PKI Request must be non-empty DER bytes")
     return EstRequest(
