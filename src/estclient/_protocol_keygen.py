@@ -16,6 +16,9 @@ from .errors import ConfigError, ProtocolError
 
 
 def _multipart_parts(resp: EstResponse) -> list[tuple[str, dict[str, str], bytes]]:
+    """The parts of a ``multipart/mixed`` body (RFC 2046 §5.1) as ``(media type, parameters, raw bytes)``,
+    each payload exactly as received (Content-Transfer-Encoding ignored, RFC 8951). ProtocolError otherwise.
+    """
     ct = resp.headers.get("content-type", "")
     mtype, params = parse_media_type(ct)
     boundary = params.get("boundary")

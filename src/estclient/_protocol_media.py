@@ -13,7 +13,6 @@ from email.utils import parsedate_to_datetime
 from .config import OPERATIONS, validate_ca_label
 from .errors import ProtocolError
 
-
 WELL_KNOWN = "/.well-known/est"
 
 CT_PKCS10 = "application/pkcs10"
@@ -25,6 +24,7 @@ CT_TEXT = "text/plain"
 
 #: Operations a server may leave out (RFC 7030 §4): 404/501 there mean "not supported".
 OPTIONAL_OPERATIONS = ("csrattrs", "serverkeygen", "fullcmc")
+
 _B64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_")
 _WHITESPACE = b" \t\r\n\x0b\x0c"
 
