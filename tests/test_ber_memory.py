@@ -130,18 +130,11 @@ def test_normalize_ber_memory_is_bounded(kind):
     assert peak <= NORMALIZE_BOUND * len(data), f"{kind}: peak {peak / len(data):.1f}x the input"
 
 
-# Left open (not BER): a decoder that accepts a SEQUENCE OF many tiny elements builds a Python object per
-# element, e.g. CsrAttrs keeps each unrecognised element raw (about 22x for 13-byte elements), and
-# parse_certs_only decodes a certificates SET of 7-byte ``other`` choices to models (about 47x, DER too).
-MODEL_LEVEL_GAPS = {("short-times", "CsrAttrs(ber)")}
-
-
+# A SEQUENCE OF many tiny elements once cost one Python object per element (CsrAttrs on short-times: 22x); the
+# lazy SEQUENCE OF (tests/test_seqof_lazy.py) closed that gap, so every pair here is held to the bound.
 @pytest.mark.parametrize("decoder", sorted(DECODERS))
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
-def test_decoders_memory_is_bounded(kind, decoder, request):
-    if (kind, decoder) in MODEL_LEVEL_GAPS:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="one Python object per tiny element (schema "
-                                              "level, not BER normalisation)"))
+def test_decoders_memory_is_bounded(kind, decoder):
     data = HOSTILE[kind]()
     peak = peak_of(DECODERS[decoder], data)
     assert peak <= DECODER_BOUND * len(data), f"{decoder} on {kind}: peak {peak / len(data):.1f}x the input"

@@ -16,11 +16,17 @@ from estcodec.x509 import Certificate, Name
 
 VECTORS = Path(os.path.dirname(cryptography_vectors.__file__)) / "x509"
 
-# Loaded by cryptography, refused here (reason slug): malformed names, part of the certificate's own structure,
-# which cryptography refuses too once the name is read. Certificates with one malformed extension value are read
-# (the value is checked when read): tests/test_x509_lenient.py.
+# Loaded by cryptography, refused here (reason slug): a name attribute value that is not DER at all (a constructed
+# [APPLICATION 9] whose contents are not TLVs; der.parse refuses it too), which cryptography refuses too once the
+# name is read. Strict DER holds all the way down.
 STRICT_REFUSALS = {
     "custom/name_attribute_unsupported_tag.pem": "truncated",
+}
+# Loaded by cryptography, which refuses their names once read: a DER-valid attribute value whose string contents
+# are malformed. from_der reads them (the names are checked as DER, each value's string contents when read, as
+# cryptography does); validate_names() refuses them (reason slug), as from_der did before. Certificates with one
+# malformed extension value are read the same way (the value is checked when read): tests/test_x509_lenient.py.
+MALFORMED_NAMES = {
     "custom/invalid_utf8_common_name.pem": "invalid-string",
 }
 
@@ -53,7 +59,7 @@ def test_corpus_is_large():
 
 
 def test_every_certificate_cryptography_accepts_matches_field_by_field():
-    matched, refused = 0, {}
+    matched, refused, names_refused = 0, {}, {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name, der in CERTS:
@@ -66,6 +72,10 @@ def test_every_certificate_cryptography_accepts_matches_field_by_field():
             except DecodeError as err:
                 refused[name.split("#")[0]] = err.reason
                 continue
+            try:
+                ours.validate_names()
+            except DecodeError as err:
+                names_refused[name.split("#")[0]] = err.reason
             assert ours.to_der() == der, name
             assert ours.serial_number == theirs.serial_number, name
             assert ours.tbs_der == theirs.tbs_certificate_bytes, name
@@ -86,6 +96,7 @@ def test_every_certificate_cryptography_accepts_matches_field_by_field():
                 assert [(e.oid, e.critical) for e in ours.extensions] == exts, name
             matched += 1
     assert refused == STRICT_REFUSALS
+    assert names_refused == MALFORMED_NAMES
     assert matched > 600
 
 
@@ -98,6 +109,34 @@ def test_strict_refusals_name_offset_and_path(name):
         Certificate.from_der(der)
     assert info.value.reason == STRICT_REFUSALS[name]
     assert info.value.path.startswith("$.tbs_certificate.") and 0 < info.value.offset < len(der)
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED_NAMES))
+def test_malformed_name_values_raise_when_read_with_offset_and_path(name):
+    path = VECTORS / name
+    data = path.read_bytes()
+    der = pem.load_any(data) if data.startswith(b"-----") else data
+    cert = Certificate.from_der(der)                       # the structure is sound
+    assert cert.to_der() == der and cert.serial_number > 0 and cert.tbs_der
+    with pytest.raises(DecodeError) as info:
+        cert.validate_names()
+    assert info.value.reason == MALFORMED_NAMES[name]
+    assert info.value.path.startswith("$.tbs_certificate.") and 0 < info.value.offset < len(der)
+    assert info.value.path.endswith(".rdn_sequence[0][0].value")
+    malformed = cert.issuer if ".issuer." in info.value.path else cert.subject
+    for read in (lambda: malformed.attributes, lambda: malformed.rdns, lambda: malformed.common_name,
+                 lambda: malformed.value):
+        with pytest.raises(DecodeError) as again:
+            read()
+        assert again.value.offset == info.value.offset and again.value.reason == info.value.reason
+    # display never raises: the malformed value shows as the hex of its DER (RFC 4514 §2.4)
+    assert "=#" in malformed.rfc4514_string() and repr(cert).startswith("<Certificate subject=")
+    # strict DER structure is kept: a broken RDN framing is still refused by from_der
+    at = der.index(malformed.to_der())
+    broken = bytearray(der)
+    broken[at + 2] = 0x30                                  # the first RDN's SET tag
+    with pytest.raises(DecodeError):
+        Certificate.from_der(bytes(broken))
 
 
 def test_name_build_uses_the_string_type_rfc5280_asks_for():

@@ -32,7 +32,7 @@ def read_password(cfg: "FileConfig") -> str | None:
 
 def client_config(cfg: "FileConfig", identity: "ClientIdentity | None" = None) -> "EstClientConfig":
     """The client settings of ``cfg``; ``identity`` (optional) is the TLS client certificate to present."""
-    from .config import EstClientConfig, HttpAuth, TrustAnchors
+    from .config import EstClientConfig, HttpAuth, TrustAnchors, resolve_proxy
 
     if not cfg.server.url:
         raise ConfigError("no EST server: set [server] url")
@@ -60,7 +60,21 @@ def client_config(cfg: "FileConfig", identity: "ClientIdentity | None" = None) -
     return EstClientConfig(url, ca_label=label, trust=trust, client_identity=identity, http_auth=auth,
                            timeout=cfg.server.timeout, operation_timeout=op_timeout,
                            min_retry_delay=cfg.server.min_retry_delay,
-                           channel_binding=cfg.server.channel_binding)  # type: ignore[arg-type]
+                           channel_binding=cfg.server.channel_binding,  # type: ignore[arg-type]
+                           proxy=resolve_proxy(cfg.server.proxy, url), headers=_headers(cfg))
+
+
+def _headers(cfg: "FileConfig") -> tuple[tuple[str, str], ...]:
+    """``[server] headers`` ("Name: value" each) and ``host_header`` as request headers."""
+    out = []
+    for item in cfg.server.headers:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise ConfigError(f"[server] headers: want \"Name: value\", got {item!r}")
+        out.append((name.strip(), value.strip()))
+    if cfg.server.host_header:
+        out.append(("Host", cfg.server.host_header.strip()))
+    return tuple(out)
 
 
 def csr_builder(cfg: "FileConfig") -> "CsrBuilder":

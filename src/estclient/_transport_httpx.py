@@ -262,23 +262,39 @@ def _pool_args(ctx: Any, limits: httpx.Limits) -> dict[str, Any]:
                 max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry)
 
 
-def _sync_pool(ctx: Any, limits: httpx.Limits) -> httpx.HTTPTransport:
+def _proxy_args(proxy: str) -> dict[str, Any]:
+    """httpcore's HTTPProxy arguments for an ``http://[user:password@]host:port`` proxy URL (credentials go in
+    ``proxy_auth``, never in the URL httpcore keeps)."""
+    url = httpx.URL(proxy)
+    auth = (url.username, url.password) if url.username else None
+    return dict(proxy_url=f"{url.scheme}://{url.netloc.decode('ascii').rpartition('@')[2]}", proxy_auth=auth)
+
+
+def _sync_pool(ctx: Any, limits: httpx.Limits, proxy: str | None = None) -> httpx.HTTPTransport:
     """httpx's HTTP/1.1 transport over a connection pool whose sockets obey the current :class:`Deadline`.
     (httpx offers no argument for the pool's network backend, so its pool is replaced by an equal one that
-    has it.)"""
+    has it.) With ``proxy`` the pool tunnels each connection through that HTTP proxy (CONNECT)."""
     transport = httpx.HTTPTransport(verify=ctx, trust_env=False, limits=limits)
     if not hasattr(transport, "_pool"):  # pragma: no cover - an httpx that changed its inside
         raise RuntimeError("this httpx version is not supported: its transport has no connection pool")
-    transport._pool = httpcore.ConnectionPool(network_backend=_Backend(), **_pool_args(ctx, limits))
+    if proxy is not None:
+        transport._pool = httpcore.HTTPProxy(network_backend=_Backend(), **_proxy_args(proxy),
+                                             **_pool_args(ctx, limits))
+    else:
+        transport._pool = httpcore.ConnectionPool(network_backend=_Backend(), **_pool_args(ctx, limits))
     return transport
 
 
-def _async_pool(ctx: Any, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+def _async_pool(ctx: Any, limits: httpx.Limits, proxy: str | None = None) -> httpx.AsyncHTTPTransport:
     """The async counterpart of :func:`_sync_pool`."""
     transport = httpx.AsyncHTTPTransport(verify=ctx, trust_env=False, limits=limits)
     if not hasattr(transport, "_pool"):  # pragma: no cover
         raise RuntimeError("this httpx version is not supported: its transport has no connection pool")
-    transport._pool = httpcore.AsyncConnectionPool(network_backend=_AsyncBackend(), **_pool_args(ctx, limits))
+    if proxy is not None:
+        transport._pool = httpcore.AsyncHTTPProxy(network_backend=_AsyncBackend(), **_proxy_args(proxy),
+                                                  **_pool_args(ctx, limits))
+    else:
+        transport._pool = httpcore.AsyncConnectionPool(network_backend=_AsyncBackend(), **_pool_args(ctx, limits))
     return transport
 
 
@@ -289,8 +305,12 @@ class _Settings:
     """What every channel of one client shares: the server, timeouts, size cap, headers and the Digest state."""
 
     def __init__(self, server_url: str, timeout: float, max_body_size: int, user_agent: str,
-                 http_auth: HttpAuth | None) -> None:
+                 http_auth: HttpAuth | None, proxy: str | None = None,
+                 headers: tuple[tuple[str, str], ...] = (), event_hooks: dict[str, list[Any]] | None = None) -> None:
         self.server_url = server_url
+        self.proxy = proxy
+        self.headers = headers
+        self.event_hooks = event_hooks
         self.timeout_seconds = float(timeout)
         self.timeout = httpx.Timeout(timeout)
         self.max_body_size = max_body_size
@@ -306,14 +326,16 @@ class _Settings:
             self.digest = _GuardedDigest(auth.username, auth.password)
 
     def client_kwargs(self, transport: httpx.BaseTransport | httpx.AsyncBaseTransport) -> dict[str, Any]:
+        extra: dict[str, Any] = {"event_hooks": self.event_hooks} if self.event_hooks else {}
         return dict(
+            **extra,
             base_url=self.server_url,
             transport=transport,  # sockets obeying operation_timeout (see _Backend)
             timeout=self.timeout,
             follow_redirects=False,
             trust_env=False,  # no proxies, netrc credentials or SSL_* variables from the environment
             # no content codings: a compressed body inflates by up to ~1000x before max_body_size can count it
-            headers={"User-Agent": self.user_agent, "Accept-Encoding": "identity"},
+            headers={"User-Agent": self.user_agent, "Accept-Encoding": "identity", **dict(self.headers)},
         )
 
     def auth(self, credentials: HttpAuth | None) -> httpx.Auth | None:
@@ -404,7 +426,7 @@ class HttpxChannel:
     def __init__(self, settings: _Settings, context: ssl.SSLContext, max_connections: int) -> None:
         self._settings = settings
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._client = httpx.Client(**settings.client_kwargs(_sync_pool(context, limits)))
+        self._client = httpx.Client(**settings.client_kwargs(_sync_pool(context, limits, settings.proxy)))
 
     def send(self, request: P.EstRequest, credentials: HttpAuth | None, deadline: Deadline) -> Received:
         """Send ``request`` under ``deadline`` and return the complete answer (see the module)."""
@@ -446,7 +468,7 @@ class AsyncHttpxChannel:
     def __init__(self, settings: _Settings, context: ssl.SSLContext, max_connections: int) -> None:
         self._settings = settings
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._client = httpx.AsyncClient(**settings.client_kwargs(_async_pool(context, limits)))
+        self._client = httpx.AsyncClient(**settings.client_kwargs(_async_pool(context, limits, settings.proxy)))
 
     async def send(self, request: P.EstRequest, credentials: HttpAuth | None, deadline: Deadline) -> Received:
         """As :meth:`HttpxChannel.send`."""
@@ -490,8 +512,10 @@ class HttpxTransport:
     state)."""
 
     def __init__(self, server_url: str, *, timeout: float, max_body_size: int, user_agent: str,
-                 http_auth: HttpAuth | None) -> None:
-        self._settings = _Settings(server_url, timeout, max_body_size, user_agent, http_auth)
+                 http_auth: HttpAuth | None, proxy: str | None = None,
+                 headers: tuple[tuple[str, str], ...] = (), event_hooks: dict[str, list[Any]] | None = None) -> None:
+        self._settings = _Settings(server_url, timeout, max_body_size, user_agent, http_auth, proxy, headers,
+                                   event_hooks)
 
     def open(self, context: ssl.SSLContext, max_connections: int) -> HttpxChannel:
         """A new ``httpx.Client`` over ``context`` with at most ``max_connections`` connections."""

@@ -47,12 +47,14 @@ __all__ = ["EstClient", "AsyncEstClient"]
 T = TypeVar("T")
 
 
-def _default_transport(config: EstClientConfig, kind: str) -> Any:
+def _default_transport(config: EstClientConfig, kind: str, event_hooks: Any = None) -> Any:
+    """HTTP over httpx for ``config`` (``event_hooks``: httpx's per-request callbacks, for ``est -v``)."""
     from ._transport_httpx import AsyncHttpxTransport, HttpxTransport
 
     cls = AsyncHttpxTransport if kind == "async" else HttpxTransport
     return cls(config.server_url, timeout=config.timeout, max_body_size=config.max_body_size,
-               user_agent=config.user_agent, http_auth=config.http_auth)
+               user_agent=config.user_agent, http_auth=config.http_auth, proxy=config.proxy,
+               headers=config.headers, event_hooks=event_hooks)
 
 
 def _keygen_error(exc: ValueError, signer_trust: object) -> EstError:
@@ -377,3 +379,8 @@ class AsyncEstClient(FlowEngine[AsyncChannel]):
         await self._bootstrap_once()
         return cast("P.CmcResponse | P.Pending", await self._run(F.full_cmc(self.config, self._state, request,
                                                                            signer_trust=signer_trust)))
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -5,16 +5,18 @@ All classes are immutable. Secrets (passwords, private keys) never appear in ``r
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Mapping
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
 __all__ = [
     "EstClientConfig",
+    "resolve_proxy",
     "ClientIdentity",
     "HttpAuth",
     "TrustAnchors",
@@ -107,7 +109,7 @@ class ClientIdentity:
             cert_pem = Path(cert_path).read_bytes()
             key_pem = Path(key_path).read_bytes()
         except OSError as exc:
-            raise ConfigError(f"cannot read client identity: {exc.strerror or exc}") from None
+            raise ConfigError(f"cannot read client identity {exc.filename}: {exc.strerror or exc}") from None
         return cls(cert_pem, key_pem, password)
 
     @property
@@ -169,6 +171,22 @@ def _normalize_fingerprint(value: str | bytes) -> bytes:
     if len(raw) != 32:
         raise ConfigError("a SHA-256 fingerprint has 32 bytes (64 hex digits)")
     return raw
+
+
+def _der_certificates_as_pem(data: bytes, where: str) -> bytes:
+    """PEM of the certificates of DER ``data``: one X.509 certificate or a certs-only CMS SignedData."""
+    from estcodec import Error as CodecError
+    from estcodec.cms import parse_certs_only
+    from estcodec.x509 import Certificate
+
+    try:
+        certs = [Certificate.from_der(data)]
+    except CodecError:
+        try:
+            certs = list(parse_certs_only(data))
+        except CodecError:
+            raise ConfigError(f"{where}: neither PEM nor a DER certificate or certs-only PKCS#7") from None
+    return "".join(c.to_pem() for c in certs).encode("ascii")
 
 
 @dataclass(frozen=True)
@@ -241,7 +259,9 @@ class TrustAnchors:
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
-            raise ConfigError(f"cannot read trust anchors: {exc.strerror or exc}") from None
+            raise ConfigError(f"cannot read trust anchors {exc.filename}: {exc.strerror or exc}") from None
+        if b"-----BEGIN" not in data:  # DER: one certificate, or a certs-only PKCS#7 as /cacerts sends it
+            data = _der_certificates_as_pem(data, str(path))
         return cls.from_pem(data)
 
     @classmethod
@@ -291,6 +311,12 @@ class EstClientConfig:
     same-origin redirects (other origins are always refused); ``max_connections`` sizes the connection pool
     (more concurrent operations than connections simply queue).
 
+    ``proxy`` is an ``http://[user:password@]host:port`` proxy that every connection is tunnelled through (HTTP
+    CONNECT; TLS stays end to end); proxies from the environment are never used unless given here. ``headers``
+    are (name, value) pairs added to every request (a ``Host`` pair replaces the host name sent, for servers
+    behind a front end; TLS still verifies the URL's host); the headers EST itself sets and the credential
+    headers cannot be given.
+
     Channel binding uses tls-unique (RFC 5929), the only binding RFC 7030 specifies. tls-exporter (RFC 9266) is
     not offered: it is not specified for EST, and CPython's ``ssl`` module cannot export keying material.
     """
@@ -309,6 +335,8 @@ class EstClientConfig:
     max_redirects: int = 5
     max_connections: int = 20
     user_agent: str = "estclient"
+    proxy: str | None = field(default=None, repr=False)  # may hold proxy credentials
+    headers: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.server_url, str):
@@ -357,6 +385,9 @@ class EstClientConfig:
             raise ConfigError("max_redirects must be >= 0")
         if not (isinstance(self.max_connections, int) and self.max_connections > 0):
             raise ConfigError("max_connections must be > 0")
+        if self.proxy is not None:
+            object.__setattr__(self, "proxy", _check_proxy(self.proxy))
+        object.__setattr__(self, "headers", _check_headers(self.headers))
 
     @property
     def host(self) -> str:
@@ -367,3 +398,71 @@ class EstClientConfig:
     def port(self) -> int:
         """The port of ``server_url``; 443 when it names none."""
         return urlsplit(self.server_url).port or 443
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_RESERVED_HEADERS = frozenset({"authorization", "proxy-authorization", "content-type", "content-length",
+                               "content-transfer-encoding", "transfer-encoding", "connection", "accept-encoding"})
+
+
+def resolve_proxy(proxy: str | None, origin: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The proxy a setting names for ``origin``: None for none, a URL as given, and for ``"env"`` the
+    environment's choice (``https_proxy``/``HTTPS_PROXY``, else ``all_proxy``/``ALL_PROXY``, unless
+    ``no_proxy``/``NO_PROXY`` names the host or is ``*``). The environment is read only when asked for with
+    ``"env"``: the client never picks up proxies by accident."""
+    if proxy is None or proxy.strip() == "":
+        return None
+    if proxy.strip().lower() != "env":
+        return proxy.strip()
+    env = os.environ if environ is None else environ
+    host = urlsplit(origin).hostname or ""
+    no_proxy = env.get("no_proxy", env.get("NO_PROXY", ""))
+    for entry in (e.strip().lower().lstrip(".") for e in no_proxy.split(",")):
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return None
+    for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        if env.get(name):
+            return env[name].strip()
+    return None
+
+
+def _check_proxy(proxy: object) -> str:
+    """An ``http://[user:password@]host:port`` proxy URL, else ConfigError (which never repeats a password)."""
+    if not isinstance(proxy, str):
+        raise ConfigError("proxy must be a string URL")
+    try:
+        parts = urlsplit(proxy)
+        port = parts.port
+    except ValueError:
+        raise ConfigError("proxy is not a valid URL") from None
+    if parts.scheme.lower() != "http" or not parts.hostname or port is None:
+        raise ConfigError("proxy must be http://host:port (an HTTP proxy that tunnels with CONNECT)")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise ConfigError("proxy must be http://host:port, without a path")
+    return proxy
+
+
+def _check_headers(headers: object) -> tuple[tuple[str, str], ...]:
+    """Extra request headers as (name, value) pairs: valid tokens, no line breaks, none EST or auth sets."""
+    if isinstance(headers, dict):
+        headers = list(headers.items())
+    if not isinstance(headers, (list, tuple)):
+        raise ConfigError("headers must be (name, value) pairs")
+    out = []
+    for item in headers:
+        if not (isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(x, str) for x in item)):
+            raise ConfigError("headers must be (name, value) pairs of strings")
+        name, value = item[0].strip(), item[1].strip()
+        if not _HEADER_NAME.fullmatch(name):
+            raise ConfigError(f"not a valid header name: {name!r}")
+        if any(c in value for c in "\r\n\0"):
+            raise ConfigError(f"header {name}: the value has a line break")
+        if name.lower() in _RESERVED_HEADERS:
+            raise ConfigError(f"header {name} is set by the client itself and cannot be given")
+        out.append((name, value))
+    return tuple(out)
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

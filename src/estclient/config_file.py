@@ -121,6 +121,9 @@ class ServerSection:
     operation_timeout: float | None = _f("duration")
     min_retry_delay: float = _f("duration", 1.0)
     channel_binding: str = _f("choice", "auto", choices=("auto", "require", "off"))
+    proxy: str | None = _f("secret")  # http://[user:password@]host:port, or "env"; may hold credentials
+    headers: list[str] = _f("strlist", [])  # extra request headers, "Name: value"
+    host_header: str | None = _f("str")
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,7 @@ LEGACY_KEYS: dict[str, tuple[str, str]] = {
     "key": ("storage", "key"), "user": ("auth", "user"), "password": ("auth", "password"),
     "password_file": ("auth", "password_file"), "digest": ("auth", "scheme"), "timeout": ("server", "timeout"),
     "min_retry_delay": ("server", "min_retry_delay"), "channel_binding": ("server", "channel_binding"),
+    "proxy": ("server", "proxy"), "header": ("server", "headers"), "host_header": ("server", "host_header"),
 }
 
 
@@ -273,7 +277,7 @@ class FileConfig:
                     out[key] = True
                 continue
             default = next(f.default for f in dataclasses.fields(_SECTIONS[section]) if f.name == name)
-            if value is not None and value != default:
+            if value is not None and value != default and value != []:
                 out[key] = value
         return out
 

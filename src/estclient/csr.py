@@ -646,3 +646,8 @@ class CsrBuilder:
 
     def __repr__(self) -> str:
         return f"CsrBuilder(subject={self._subject_name().rfc4514_string()!r}, key_type={self._key_type!r})"
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

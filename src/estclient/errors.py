@@ -123,3 +123,8 @@ class RevocationError(EstError):
 class RevocationFetchError(RevocationError, TransportError):
     """A CRL or OCSP response could not be fetched: network failure, timeout, an HTTP status other than 200, a
     body over the size limit, or a URL scheme not allowed."""
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -267,3 +267,8 @@ async def _with_identity(client: Any, identity: ClientIdentity, csr: Any, reenro
         if reenroll:
             return await own.simple_reenroll(csr)
         return await own.simple_enroll(csr)
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

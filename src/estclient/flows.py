@@ -595,3 +595,8 @@ def full_cmc(cfg: EstClientConfig, state: FlowState, request: Any, *, signer_tru
 def fingerprint(cert: Any) -> str:
     """Hex SHA-256 fingerprint of a certificate model (what :meth:`TrustAnchors.bootstrap` compares)."""
     return hashlib.sha256(cert.to_der()).hexdigest()
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -208,3 +208,8 @@ for _name in __all__:
     if getattr(_obj, "__module__", "").startswith("estclient._protocol_"):
         _obj.__module__ = __name__
 del _name, _obj
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -782,3 +782,7 @@ class AsyncRenewalScheduler:
         except asyncio.TimeoutError:
             return False
         return True
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

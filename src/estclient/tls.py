@@ -273,3 +273,8 @@ def create_ssl_context(
     if identity is not None:
         _load_identity(ctx, identity)
     return ctx
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -11,7 +11,11 @@ The module is split into parts that are textually included:
 * ``_der_element.pxi`` -- the schema-less ``Element`` tree (``estcodec.der.parse``)
 * ``_der_ber.pxi``     -- streaming BER to DER (``estcodec.der.normalize_ber``), no tree
 * ``_der_write.pxi``   -- the encoder
-* ``_der_schema.pxi``  -- the schema engine (specs, decode, encode)
+* ``_der_spec.pxi``    -- specs compiled from models, the allocator of gc=False instances
+* ``_der_model.pxi``   -- the model base classes, their descriptors, pickling
+* ``_der_decode.pxi``  -- the schema engine's decoder (and its validation-only walk)
+* ``_der_seqof.pxi``   -- SEQUENCE OF / SET OF values checked while decoding, elements built when read
+* ``_der_encode.pxi``  -- the schema engine's encoder (and the DER rewrite of BER input)
 * ``_der_lazy.pxi``    -- values checked when read (x509 extension values), elements decoded in place, and
   the offset index over a CRL's revoked entries
 * ``_der_names.pxi``   -- X.509 names read from their DER (RFC 4514 strings, attribute lists)
@@ -25,7 +29,7 @@ from cpython.list cimport PyList_New, PyList_SET_ITEM, PyList_GET_SIZE, PyList_G
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM, PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.dict cimport PyDict_GetItem
-from cpython.object cimport PyObject, PyTypeObject, Py_TYPE
+from cpython.object cimport PyObject, PyTypeObject, Py_TYPE, PyObject_RichCompare
 from cpython.datetime cimport import_datetime, datetime_new
 from libc.string cimport memcmp, memcpy, memmove, memset
 from libc.stdint cimport uint64_t, int64_t, uint32_t
@@ -66,6 +70,10 @@ include "_der_read.pxi"
 include "_der_write.pxi"
 include "_der_element.pxi"
 include "_der_ber.pxi"
-include "_der_schema.pxi"
+include "_der_spec.pxi"
+include "_der_model.pxi"
+include "_der_decode.pxi"
+include "_der_seqof.pxi"
+include "_der_encode.pxi"
 include "_der_lazy.pxi"
 include "_der_names.pxi"

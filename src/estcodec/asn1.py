@@ -917,3 +917,8 @@ def run(args) -> int:
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     return 0
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

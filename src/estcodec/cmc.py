@@ -999,3 +999,8 @@ def parse_pki_response(data: bytes, *, signer_trust=None) -> PKIResponse:
     resp.__dict__["_signer"] = signer
     resp.statuses  # noqa: B018 - resolve the statuses now, so a malformed one fails here
     return resp
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

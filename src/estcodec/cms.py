@@ -281,12 +281,14 @@ class RevocationInfoChoice(Choice):
 
 
 class SignedData(Sequence):
+    # lazy=True: a long set is checked while decoding and its elements built when read (memory bounded by the
+    # input whatever the element size; the values read as lists)
     version: Integer
-    digest_algorithms: SetOf(AlgorithmIdentifier)
+    digest_algorithms: SetOf(AlgorithmIdentifier, lazy=True)
     encap_content_info: EncapsulatedContentInfo
-    certificates: SetOf(CertificateChoices) = field(implicit=0, optional=True)
-    crls: SetOf(RevocationInfoChoice) = field(implicit=1, optional=True)
-    signer_infos: SetOf(SignerInfo)
+    certificates: SetOf(CertificateChoices, lazy=True) = field(implicit=0, optional=True)
+    crls: SetOf(RevocationInfoChoice, lazy=True) = field(implicit=1, optional=True)
+    signer_infos: SetOf(SignerInfo, lazy=True)
 
     @property
     def certificate_list(self) -> List[Certificate]:
@@ -602,3 +604,8 @@ def verify_signed_data(data, trusted_certs: Optional[Iterable] = None, *, conten
 # --- chains ---------------------------------------------------------------------------------------------------
 
 order_chain = _pkix.order_chain  # certificates in issuing order; the one home is estcodec.pkix
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

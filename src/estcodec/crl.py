@@ -442,3 +442,8 @@ class CertificateListBuilder:
         alg2, sig = _sigalgs.sign(private_key, tbs_der, hash_algorithm=hash_algorithm)
         body = tbs_der + encode(AlgorithmIdentifier, alg2) + encode(BitString, BitStringValue(sig, 0))
         return CertificateList.from_der(encode_header(0, True, 16, len(body)) + body)
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -29,6 +29,7 @@ The template OIDs are those IANA assigned in the published RFC 9908 (id-aa 61 an
 placeholders of the drafts.
 """
 from dataclasses import dataclass, field as _dc_field
+from typing import Iterable
 
 from . import oids as _oids
 from .der import normalize_ber
@@ -105,7 +106,9 @@ class AttrOrOID(Choice):
     unrecognized: Any
 
 
-_CSR_ATTRS = SequenceOf(AttrOrOID)
+# lazy: a long list is checked while decoding and its elements built when read (CsrAttrs builds its items on
+# first use), so thousands of 3-byte OIDs do not cost a Python object each in from_der
+_CSR_ATTRS = SequenceOf(AttrOrOID, lazy=True)
 
 
 # RFC 9908 Appendix A (module CRITemplateModule, IMPLICIT TAGS)
@@ -385,7 +388,9 @@ class CsrAttrs:
     """A decoded (or built) CSR Attributes response. Immutable; ``to_der()`` of a decoded instance gives back
     exactly the input bytes."""
 
-    __slots__ = ("_items", "_raw")
+    __slots__ = ("_built", "_elems", "_raw")
+    _built: "tuple[str | CsrAttribute | Unrecognized, ...] | None"     # the items, once made
+    _elems: "Iterable[AttrOrOID] | None"                               # the decoded elements, until then
 
     def __init__(self, items=()) -> None:
         """Build from items in order: ``str`` (a bare OID), ``CsrAttribute``, an ``Attribute`` model, or
@@ -408,7 +413,8 @@ class CsrAttrs:
                 out.append(Unrecognized(bytes(it.der)))
             else:
                 raise TypeError(f"a CsrAttrs item is an OID string or a CsrAttribute, not {type(it).__name__}")
-        self._items = tuple(out)
+        self._built = tuple(out)
+        self._elems = None
         self._raw = None
 
     # -- decoding / encoding ----------------------------------------------------------------------------------
@@ -418,11 +424,19 @@ class CsrAttrs:
         """Decode a CsrAttrs (strict DER but for the documented leniencies; ``ber=True`` also accepts BER, which
         is normalised to DER first, so ``to_der()`` then gives the DER form). Raises ``DecodeError``."""
         data = normalize_ber(bytes(data)) if ber else bytes(data)
-        items = [_item_of_choice(e) for e in decode(_CSR_ATTRS, data)]
         self = cls.__new__(cls)
-        self._items = tuple(items)
+        self._elems = decode(_CSR_ATTRS, data)   # every element checked; items made on first use (_items)
+        self._built = None
         self._raw = data
         return self
+
+    @property
+    def _items(self) -> "tuple[str | CsrAttribute | Unrecognized, ...]":
+        # The items, made from the decoded elements on first use and kept.
+        if self._built is None:
+            self._built = tuple([_item_of_choice(e) for e in self._elems or ()])
+            self._elems = None
+        return self._built
 
     def to_der(self) -> bytes:
         if self._raw is not None:
@@ -644,3 +658,8 @@ def _check_tlv(value: bytes) -> None:
         decode(Any, bytes(value))
     except DecodeError as exc:
         raise EncodeError("an attribute value must be one whole DER element") from exc
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -20,3 +20,8 @@ from __future__ import annotations
 from ._der import BitStringValue, Element, encode_header, normalize_ber, parse
 
 __all__ = ["parse", "Element", "BitStringValue", "normalize_ber", "encode_header"]
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -233,3 +233,8 @@ def run(args: Any) -> int:
         print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return dump_bytes(data, ber=args.ber, expand=not args.no_expand)
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -1157,3 +1157,8 @@ def wrap_server_generated_key(private_key, recipients: Iterable[Recipient], *, s
     else:
         raise ValueError("inner_content_type is ID_SIGNED_DATA or ID_DATA")
     return build_enveloped_data(content, recipients, algorithm=algorithm, content_type=inner_content_type)
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -53,4 +53,16 @@ def _rebuild_decode_error(detail: str, offset: int, reason: str, path: str) -> D
 
 
 class EncodeError(Error, ValueError):
-    """A value that cannot be encoded as the model requires."""
+    """A value that cannot be encoded as the model requires.
+
+    Attributes:
+        part: the piece of text input at fault when there is one (the ``type=value`` of an RFC 4514 string whose
+            attribute type is unknown), else None.
+    """
+
+    part: "str | None" = None
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

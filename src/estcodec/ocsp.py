@@ -315,3 +315,7 @@ class OCSPResponse(Sequence, gc=False):
             return None
         return rb._response_contained
 
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

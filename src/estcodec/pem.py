@@ -178,3 +178,8 @@ def load_any(data: str | bytes | bytearray | memoryview) -> bytes:
     if not raw:
         raise _error("empty input", 0)
     return raw
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

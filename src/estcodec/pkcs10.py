@@ -76,7 +76,7 @@ class CertificationRequestInfo(Sequence, gc=False):
     version: Integer
     subject: Name
     subject_pk_info: SubjectPublicKeyInfo
-    attributes: SetOf(Attribute) = field(implicit=0)
+    attributes: SetOf(Attribute, lazy=True) = field(implicit=0)    # lazy: see schema.SequenceOf
 
 
 class CertificationRequest(Sequence, gc=False):
@@ -364,3 +364,8 @@ class CertificationRequestBuilder:
                                  pss_salt_length=pss_salt_length)
         csr = CertificationRequest(certification_request_info=info, signature_algorithm=alg, signature_value=sig)
         return CertificationRequest.from_der(encode(CertificationRequest, csr))
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -385,3 +385,7 @@ def build_asymmetric_key_package(keys) -> bytes:
         raise EncodeError("an AsymmetricKeyPackage holds at least one key")
     return encode(AsymmetricKeyPackage, items)
 
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

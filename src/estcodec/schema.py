@@ -20,7 +20,8 @@ A model reads like the RFC's ASN.1; annotations are the types, ``field()`` gives
 instance gives back exactly its input bytes), ``Model(field=value, ...)`` builds, ``instance.replace(...)`` copies
 with changes. Python values: INTEGER/ENUMERATED ``int``, BOOLEAN ``bool``, NULL ``None``, OBJECT IDENTIFIER dotted
 ``str``, BIT STRING ``BitStringValue``, named BIT STRING ``frozenset`` of names, OCTET STRING ``bytes``, string types
-``str``, times aware UTC ``datetime``, SEQUENCE OF / SET OF ``list``, ``Any`` raw TLV ``bytes``, ``AnyValue`` the
+``str``, times aware UTC ``datetime``, SEQUENCE OF / SET OF ``list`` (a read-only ``LazyList`` for a long
+``lazy=True`` one), ``Any`` raw TLV ``bytes``, ``AnyValue`` the
 decoded value of a universal primitive (else raw TLV bytes).
 
 Field names double as error-path segments (``$.tbs_certificate.validity.not_after``). Annotations must be real
@@ -31,8 +32,9 @@ Speed notes. Each class is compiled once; its spec is fixed from then on (``_asn
 ``class M(Sequence, gc=False)`` (as every model of ``estcodec.x509`` is declared) makes instances without a
 ``__dict__`` that the cyclic GC never tracks, allocated from a list of reused blocks: the cheapest objects the
 engine can make. Decoding checks everything eagerly, but builds the value of an OCTET STRING or BIT STRING field
-only when it is first read (until then the instance keeps where it lies in the source bytes), and a ``lazy=True``
-CHOICE builds its value on first access.
+only when it is first read (until then the instance keeps where it lies in the source bytes), a ``lazy=True``
+CHOICE builds its value on first access, and a long ``SequenceOf(X, lazy=True)`` of small elements builds its first
+elements while decoding (64, or one per 128 bytes, at most 1024) and the rest (checked all the same) when read.
 """
 from __future__ import annotations
 
@@ -138,11 +140,15 @@ class _CollectionFactory:
     def __getitem__(self, item: object) -> _TypeExpr:
         return self(item)
 
-    def __call__(self, item: object, *, min_size: int = 0, max_size: int = -1) -> _TypeExpr:
+    def __call__(self, item: object, *, min_size: int = 0, max_size: int = -1, lazy: bool = False) -> _TypeExpr:
+        """The collection type of ``item``. ``lazy=True``: past its first elements (64, or one per 128 bytes of
+        contents, at most 1024), a decoded value's elements are checked while decoding but built only when read (a
+        ``LazyList``, which reads as a list), so a long list of tiny elements costs no Python object per element."""
         inner = spec_of(item)
         name = f"{self._label} {inner.type_name or getattr(item, '__name__', '?')}"
-        return _TypeExpr(Spec(self._kind, 0, self._tag, inner=inner, min_size=min_size, max_size=max_size,
-                              type_name=name))
+        spec = Spec(self._kind, 0, self._tag, inner=inner, min_size=min_size, max_size=max_size, type_name=name)
+        spec.lazy = lazy
+        return _TypeExpr(spec)
 
 
 SequenceOf = _CollectionFactory(_der.KIND_SEQOF, 16, "SEQUENCE OF")
@@ -343,3 +349,8 @@ class Choice(ChoiceModel, metaclass=_ModelMeta):
         cls._asn1_spec = Spec(_der.KIND_CHOICE, -1, 0, model=cls, fields=fields, transparent=transparent,
                               type_name=f"CHOICE ({cls.__name__})")
         cls._field_names = tuple(f.name for f in fields)
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -12,7 +12,10 @@
 ``enveloped-data``    CMS EnvelopedData / AuthEnvelopedData (RFC 5652 §6, RFC 5083)
 ``private-key``       PKCS#8 / OneAsymmetricKey, PKCS#1 RSA, SEC1 EC, or encrypted PKCS#8 (never printed)
 ``signed-data``       any other CMS SignedData
+``pkcs12``            PKCS#12 / PFX (RFC 7292): what it holds when it opens without a password
 ====================  ======================================================================================
+
+``est show`` also reads the RFC 7030 §4.4.2 ``multipart/mixed`` server-keygen body (each part summarised).
 
 :func:`summarize` turns them into a plain ``dict`` (JSON-ready: strings, numbers, booleans, lists, dicts) and
 :func:`format_text` into readable lines. Input is DER, BER, PEM (every block of a PEM file is shown) or base64.
@@ -22,16 +25,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
-import sys
 from typing import Any, Callable
 
 from . import oids as _oids
 from . import der as _der
 from . import pem as _pem
+from ._show_formats import is_pkcs12, openssl_general_name, serial_hex, summarize_pkcs12
+from ._show_text import format_text, terminal_safe
 from .errors import DecodeError, Error
 
-__all__ = ["KINDS", "identify", "summarize", "summarize_as", "summarize_certificate", "describe_public_key", "summarize_bytes", "load_blocks", "format_text", "run", "add_arguments"]
+__all__ = ["KINDS", "identify", "summarize", "summarize_as", "summarize_certificate", "describe_public_key", "summarize_bytes", "load_blocks", "format_text", "terminal_safe", "run", "add_arguments"]
 
 KINDS = {
     "certificate": "X.509 certificate",
@@ -44,6 +47,7 @@ KINDS = {
     "private-key": "private key",
     "signed-data": "CMS SignedData",
     "public-key": "public key (SubjectPublicKeyInfo)",
+    "pkcs12": "PKCS#12 (PFX)",
 }
 
 _oid_name = _oids.oid_name  # names and labels come from the one table, estcodec.oids.OID_NAMES
@@ -116,16 +120,7 @@ def _describe_private_key(info: Any) -> str:
 
 
 def _general_name(gn: Any) -> str:
-    kind = getattr(gn, "name", "name")
-    try:
-        value = gn.python_value()
-    except Exception:
-        value = gn.value
-    if isinstance(value, (bytes, bytearray)):
-        value = bytes(value).hex()
-    elif hasattr(value, "rfc4514_string"):
-        value = value.rfc4514_string()
-    return f"{kind}:{value}"
+    return openssl_general_name(gn)
 
 
 def _extension_names(extensions: Any) -> list[str]:
@@ -148,7 +143,7 @@ def summarize_certificate(cert: Any, *, now: _dt.datetime | None = None) -> dict
     out: dict[str, Any] = {
         "subject": cert.subject.rfc4514_string(),
         "issuer": cert.issuer.rfc4514_string(),
-        "serial": format(cert.serial_number, "x"),
+        "serial": serial_hex(cert.serial_number),
         "not_before": _time(nb),
         "not_after": _time(na),
         "validity": state,
@@ -181,7 +176,7 @@ def _short_certificate(cert: Any) -> dict[str, Any]:
     return {
         "subject": cert.subject.rfc4514_string(),
         "issuer": cert.issuer.rfc4514_string(),
-        "serial": format(cert.serial_number, "x"),
+        "serial": serial_hex(cert.serial_number),
         "not_after": _time(cert.not_after),
         "key": describe_public_key(cert.public_key_info),
         "ca": bool(cert.is_ca),
@@ -385,7 +380,7 @@ def _recipient(ri: Any) -> dict[str, Any]:
         rid = ri.rid
         if rid.name == "issuer_and_serial_number":
             out["recipient"] = (f"issuer {rid.value.issuer.rfc4514_string()}, "
-                                f"serial {format(rid.value.serial_number, 'x')}")
+                                f"serial {serial_hex(rid.value.serial_number)}")
         else:
             out["recipient"] = f"subject key identifier {_hex(rid.value)}"
     elif kind == "KeyAgreeRecipientInfo":
@@ -398,7 +393,7 @@ def _recipient(ri: Any) -> dict[str, Any]:
         for rek in ri.recipient_encrypted_keys:
             if rek.rid.name == "issuer_and_serial_number":
                 recips.append(f"issuer {rek.rid.value.issuer.rfc4514_string()}, "
-                              f"serial {format(rek.rid.value.serial_number, 'x')}")
+                              f"serial {serial_hex(rek.rid.value.serial_number)}")
             else:
                 recips.append(f"subject key identifier {_hex(rek.rid.value.subject_key_identifier)}")
         out["recipients"] = recips
@@ -588,6 +583,8 @@ def identify(data: bytes) -> str:
                           "unsupported")
     if not (top.tag_class == "universal" and top.tag == 16 and top.constructed):
         raise DecodeError("not a PKI structure: the outer element is not a SEQUENCE", 0, "unexpected-tag")
+    if is_pkcs12(data):
+        return "pkcs12"
     from .x509 import Certificate
 
     der = _to_der(data)
@@ -632,6 +629,7 @@ _SUMMARIZERS: dict[str, Callable[..., dict[str, Any]]] = {
     "private-key": lambda d, t: _summarize_private_key(_to_der(d)),
     "signed-data": lambda d, t: _summarize_signed_data(d),
     "public-key": lambda d, t: _summarize_public_key(_to_der(d)),
+    "pkcs12": lambda d, t: summarize_pkcs12(d),
 }
 
 
@@ -671,167 +669,25 @@ def summarize_bytes(data: bytes, *, trust: Any = None) -> list[dict[str, Any]]:
     return out
 
 
-# ----------------------------------------------------------------------------------------------- text output
-
-_LABELS = {
-    "not_before": "not before", "not_after": "not after", "signature_algorithm": "signature",
-    "key_usage": "key usage", "extended_key_usage": "extended key usage", "subject_alt_names": "subject alt names",
-    "subject_key_identifier": "subject key id", "sha256_fingerprint": "SHA-256", "self_issued": "self-issued",
-    "signature_valid": "signature valid", "challenge_password": "challengePassword",
-    "challenge_password_requested": "challengePassword requested", "key_types": "key types",
-    "signature_verified": "signature verified", "transaction_id": "transaction id", "body_parts": "body part ids",
-    "cms_sequence": "cms sequence", "other_msg_sequence": "other messages", "status_string": "status string",
-    "fail_info": "failInfo", "pend_info": "pendInfo", "pend_token": "pend token", "pend_time": "pend time",
-    "body_list": "body list", "body_part_id": "body part id", "content_type": "content type",
-    "content_encryption": "content encryption", "encrypted_content": "encrypted content",
-    "key_encryption": "key encryption", "key_derivation": "key derivation", "kek_id": "KEK id",
-    "public_key_included": "public key included", "encrypted_bytes": "encrypted bytes",
-    "digest_algorithms": "digest algorithms", "pem_label": "PEM label", "rsa_key_size": "RSA key size",
-    "key_algorithm": "key algorithm", "ori_type": "ori type",
-}
-
-
-def _label(key: str) -> str:
-    return _LABELS.get(key, key.replace("_", " "))
-
-
-# Text that comes from the input (names, SAN values, labels) is printed to a terminal: control characters (C0,
-# DEL, C1) and the Unicode bidirectional overrides are shown escaped, so a certificate cannot move the cursor,
-# recolour the screen or reorder what the reader sees.
-_UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
-_UNSAFE.update({c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` with control characters and bidirectional overrides written as ``\\xNN`` / ``\\uNNNN``."""
-    return text.translate(_UNSAFE)
-
-
-def _scalar(v: Any) -> str:
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    return terminal_safe(str(v))
-
-
-def _lines(value: Any, indent: int) -> list[str]:
-    pad = "  " * indent
-    out: list[str] = []
-    if isinstance(value, dict):
-        width = max((len(_label(k)) for k in value), default=0)
-        for k, v in value.items():
-            if isinstance(v, (dict, list)) and v and not all(not isinstance(x, (dict, list)) for x in
-                                                              (v.values() if isinstance(v, dict) else v)):
-                out.append(f"{pad}{_label(k)}:")
-                out.extend(_lines(v, indent + 1))
-            elif isinstance(v, list):
-                text = ", ".join(_scalar(x) for x in v) if v else "none"
-                out.append(f"{pad}{_label(k) + ':':<{width + 1}} {text}")
-            elif isinstance(v, dict):
-                out.append(f"{pad}{_label(k)}:")
-                out.extend(_lines(v, indent + 1))
-            else:
-                out.append(f"{pad}{_label(k) + ':':<{width + 1}} {_scalar(v)}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value, 1):
-            if isinstance(v, dict):
-                sub = _lines(v, 0)
-                out.append(f"{pad}- {sub[0] if sub else ''}")
-                out.extend(f"{pad}  {line}" for line in sub[1:])
-            elif isinstance(v, list):
-                out.append(f"{pad}[{i}]")
-                out.extend(_lines(v, indent + 1))
-            else:
-                out.append(f"{pad}- {_scalar(v)}")
-    else:
-        out.append(pad + _scalar(value))
-    return out
-
-
-def format_text(summary: dict[str, Any]) -> str:
-    """Readable lines for one summary, headed by the structure's name."""
-    head = f"{summary['name']} ({summary['encoding']}, {summary['size']} bytes)"
-    if summary.get("pem_label"):
-        head += f", PEM {summary['pem_label']}"
-    body = {k: v for k, v in summary.items() if k not in ("type", "name", "encoding", "size", "pem_label")}
-    return "\n".join([head] + _lines(body, 1))
-
-
 # ----------------------------------------------------------------------------------------------- command line
 
 
 def add_arguments(p: Any) -> None:
     """The arguments of the ``show`` subcommand (shared by ``est show`` and ``python -m estcodec show``)."""
-    p.add_argument("files", nargs="+", metavar="FILE", help="DER, BER, PEM or base64 file ('-' for stdin)")
-    p.add_argument("--json", action="store_true",
-                   help="print the summary as JSON (several files: an object keyed by file name)")
-    p.add_argument("--trust", metavar="PEM", help="CA certificates to verify signed CMC messages against")
+    from ._show_cli import add_arguments as add
+
+    add(p)
 
 
-def _show_one(name: str, trust: Any) -> list[dict[str, Any]] | None:
-    """The summaries of one file, or None after printing one error line."""
-    try:
-        if name == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(name, "rb") as fh:
-                data = fh.read()
-    except OSError as exc:
-        print(f"error: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
-        return None
-    try:
-        blocks = load_blocks(data)
-    except (Error, ValueError) as exc:
-        print(f"error: {name}: {exc}", file=sys.stderr)
-        return None
-    summaries: list[dict[str, Any]] = []
-    failures: list[str] = []
-    for label, der in blocks:
-        try:
-            s = summarize(der, trust=trust)
-        except (Error, ValueError) as exc:
-            if len(blocks) == 1:
-                print(f"error: {name}: {exc}", file=sys.stderr)
-                return None
-            # one block of several (e.g. the EC PARAMETERS before an EC PRIVATE KEY): say so, show the rest
-            failures.append(f"{label}: {exc}")
-            continue
-        if label is not None:
-            s["pem_label"] = label
-        summaries.append(s)
-    for f in failures:
-        print(f"note: {name}: PEM block not shown: {f}", file=sys.stderr)
-    if not summaries:
-        print(f"error: {name}: no PEM block holds a structure this tool recognises", file=sys.stderr)
-        return None
-    return summaries
-
-
-def run(args: Any) -> int:
+def run(args: Any, *, prog: str | None = None) -> int:
     """Entry point of ``show``: 0 when every file was summarised, 1 when one was unreadable or unrecognised
-    (one line on stderr for each such file)."""
-    files = list(getattr(args, "files", None) or [args.file])
-    trust = None
-    if getattr(args, "trust", None):
-        try:
-            with open(args.trust, "rb") as fh:
-                trust = fh.read()
-        except OSError as exc:
-            print(f"error: cannot read {args.trust}: {exc.strerror or exc}", file=sys.stderr)
-            return 1
-    rc = 0
-    docs: dict[str, Any] = {}
-    texts: list[str] = []
-    for name in files:
-        summaries = _show_one(name, trust)
-        if summaries is None:
-            rc = 1
-            continue
-        docs[name] = summaries[0] if len(summaries) == 1 else summaries
-        text = "\n\n".join(format_text(s) for s in summaries)
-        texts.append(f"==> {name} <==\n{text}" if len(files) > 1 else text)
-    if args.json:
-        if docs:
-            print(json.dumps(docs if len(files) > 1 else docs[files[0]], indent=2))
-    elif texts:
-        print("\n\n".join(texts))
-    return rc
+    (one line on stderr for each such file: ``error: REASON``, or ``PROG: error: REASON`` given ``prog``, as
+    ``est show`` does)."""
+    from ._show_cli import run as run_show
+
+    return run_show(args, prog=prog)
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

@@ -132,3 +132,8 @@ def as_signer(key: Union[Signer, SoftwarePrivateKey]) -> Signer:
     if isinstance(key, Signer) and not isinstance(key, type):
         return key
     raise TypeError(f"not a private key or signer: {type(key).__name__}")
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

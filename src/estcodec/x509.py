@@ -6,8 +6,9 @@ OCTET STRING). The value *inside* an extnValue is checked when it is read (``Ext
 built on it, such as ``Certificate.key_usage``), as cryptography and OpenSSL do: a certificate whose keyUsage has
 trailing zero bits or whose subjectAltName holds a UTF-8 dNSName stays readable, and reading that one extension
 raises ``DecodeError``. ``Certificate.validate_extensions()`` checks every registered extension value at once, for
-callers who want a certificate refused as a whole. Certificates keep their exact bytes: ``tbs_der`` is what the
-issuer signed.
+callers who want a certificate refused as a whole. The issuer's and subject's attribute values are treated the
+same way (structure checked by ``from_der``, each value when read; ``Certificate.validate_names()``). Certificates
+keep their exact bytes: ``tbs_der`` is what the issuer signed.
 """
 import datetime as _dt
 import hashlib
@@ -16,7 +17,9 @@ import re
 
 from . import oids as _oids
 from . import pem as _pem
-from ._der import FieldPath, LazyContained, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of
+from ._der import (
+    FieldPath, LazyContained, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of, tlv_children,
+)
 from .errors import DecodeError, EncodeError
 from .schema import (
     Any, AnyValue, BitString, Boolean, Choice, Enumerated, GeneralizedTime, IA5String, Integer, NamedBitString, ObjectIdentifier,
@@ -222,9 +225,12 @@ class Name(Choice, gc=False, lazy=True):
                 raise EncodeError(f"not an RFC 4514 attribute: {text[i:]!r}")
             key = text[i:eq].strip()
             attr_oid = _NAME_BY_KEYWORD.get(key.upper()) or (key if _DOTTED_OID.fullmatch(key) else None)
+            value, end = _rfc4514_value(text, eq + 1)
             if attr_oid is None:
-                raise EncodeError(f"unknown attribute type {key!r} in an RFC 4514 string")
-            value, i = _rfc4514_value(text, eq + 1)
+                err = EncodeError(f"unknown attribute type {key!r} in an RFC 4514 string")
+                err.part = text[i:end].strip()
+                raise err
+            i = end
             rdn.append((attr_oid, value))
             if i >= n:
                 break
@@ -254,8 +260,29 @@ class Name(Choice, gc=False, lazy=True):
         """RFC 4514 form: RDNs last to first, short names for the attributes in ``OID_NAMES`` (the ones
         ``cryptography`` uses) else the dotted OID, values escaped as ``cryptography`` escapes them, values that are
         not strings as ``#`` and the hex of their DER (RFC 4514 §2.4)."""
-        s = rfc4514_of(self, OID_NAMES)  # read from the DER in one walk (the core)
-        return s if s is not None else self._rfc4514_from_models()
+        try:
+            s = rfc4514_of(self, OID_NAMES)  # read from the DER in one walk (the core)
+            return s if s is not None else self._rfc4514_from_models()
+        except DecodeError:
+            # a certificate's name whose values are checked only when read (see _CERT_NAME) holds a malformed
+            # one: it shows as the hex of its DER, as RFC 4514 §2.4 writes a value without a string form; this
+            # display never raises (the decoded accessors do)
+            return self._rfc4514_raw()
+
+    def _rfc4514_raw(self) -> str:
+        # Values as str where they decode as one, else as # and the hex of their DER; the structure was checked.
+        src = self.to_der()
+        out = []
+        for _, _, _, _, rs, re_ in tlv_children(src, *_contents(src)):
+            parts = []
+            for _, _, _, _, as_, ae in tlv_children(src, rs, re_):
+                (_, _, _, ts, _, te), (_, _, _, vs, _, ve) = tlv_children(src, as_, ae)
+                key = decode(ObjectIdentifier, src[ts:te])
+                key = OID_NAMES.get(key, key)
+                v = _built_value(src[vs:ve])
+                parts.append(f"{key}={_escape_rfc4514(v)}" if isinstance(v, str) else f"{key}=#{src[vs:ve].hex()}")
+            out.append("+".join(parts))
+        return ",".join(reversed(out))
 
     def _rfc4514_from_models(self) -> str:
         # The generic path, over the RDN models: names built from values, or decoded as BER.
@@ -478,14 +505,15 @@ class Extension(Sequence, gc=False):
 Extension._asn1_spec.nslots = len(Extension._asn1_spec.fields) + 1
 Extension.parsed = LazyContained(2, 0, len(Extension._asn1_spec.fields), EXTENSION_TYPES)
 
-Extensions = SequenceOf(Extension, min_size=1)
+# lazy: a long list (hostile input: thousands of 7-byte extensions) is checked while decoding and built when read
+Extensions = SequenceOf(Extension, min_size=1, lazy=True)
 
 
 class Attribute(Sequence, gc=False):
     """An attribute (RFC 5280 / PKCS#10 / CMS): a type and a SET OF values kept as raw DER."""
 
     attr_type: ObjectIdentifier
-    attr_values: SetOf(Any)
+    attr_values: SetOf(Any, lazy=True)    # a long set of tiny values is checked, not built, by the decode
 
     @property
     def oid(self) -> str:
@@ -507,6 +535,27 @@ class TBSCertificate(Sequence, gc=False):
     issuer_unique_id: BitString = field(implicit=1, optional=True)
     subject_unique_id: BitString = field(implicit=2, optional=True)
     extensions: Extensions = field(explicit=3, optional=True)
+
+
+# A certificate's issuer and subject are checked as strict DER while decoding, all the way down (RDNs, attribute
+# types, each value's framing, tags and forms, as der.parse checks them); the string and time contents of each
+# attribute value when it is read, as extension values are (cryptography also loads such certificates and fails
+# when the name is read). A value with malformed contents (a UTF8String that is not UTF-8) raises DecodeError from
+# the decoded accessors (attributes, rdns, get, common_name); rfc4514_string() shows it as hex;
+# Certificate.validate_names() checks both names at once. Elsewhere (requests, CRLs, OCSP, CMS) names stay checked
+# in full while decoding.
+_CERT_NAME = Name._asn1_spec.copy()
+_CERT_NAME.lenient_values = True
+for _f in TBSCertificate._asn1_spec.fields:
+    if _f.name in ("issuer", "subject"):
+        _f.spec = _CERT_NAME
+del _f
+
+
+def _contents(der: bytes) -> "tuple[int, int]":
+    # Where the contents of the one element ``der`` lie.
+    (_, _, _, _, cs, ce), = tlv_children(der, 0, len(der))
+    return cs, ce
 
 
 def _parsed_at(ext: Extension, index: int):
@@ -593,6 +642,23 @@ class Certificate(Sequence, gc=False):
             _parsed_at(ext, i)
         return self
 
+    def validate_names(self) -> "Certificate":
+        """Check every attribute value of the issuer and subject names now (``from_der`` checks their structure;
+        the values are otherwise checked when read). Returns the certificate, so
+        ``Certificate.from_der(data).validate_names()`` refuses a certificate with a malformed name as estcodec did
+        before names were checked lazily. Raises ``DecodeError`` with the offset in the certificate's bytes and the
+        path ``$.tbs_certificate.issuer.rdn_sequence[i][j].value`` (or ``.subject...``) of the first malformed
+        value."""
+        tbs = self.tbs_certificate
+        for seg, name in ((".issuer", tbs.issuer), (".subject", tbs.subject)):
+            try:
+                name.value  # noqa: B018 - decoded (and checked) on first access
+            except DecodeError as e:
+                e._push(seg)
+                e._push(".tbs_certificate")
+                raise
+        return self
+
     @property
     def subject_key_identifier(self) -> "bytes | None":
         return self._ext_value(oid.SUBJECT_KEY_IDENTIFIER)
@@ -654,3 +720,8 @@ class Certificate(Sequence, gc=False):
             text = format(serial, "x")
             shown = f"0x{text[:40]}...({(serial.bit_length() + 7) // 8} bytes)"
         return f"<Certificate subject={self.subject.rfc4514_string()!r} serial={shown}>"
+
+
+from ._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

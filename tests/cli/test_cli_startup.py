@@ -85,7 +85,9 @@ def test_as_the_est_program_the_collector_stays_off_for_the_exit(monkeypatch, ve
 # What one `est enroll` process loads (issue 14: per-process enrollment). The sync client needs neither asyncio nor
 # the renewal machinery (its atomic write lives in estclient._atomic), nor the option modules of `batch` and `show`,
 # nor httpx's own command line (click, rich, pygments when installed).
-ENROLL_ABSENT = ["asyncio", "estclient.renewal", "estclient._cli_batch", "estclient.fleet", "httpx._main", "click"]
+ENROLL_ABSENT = ["asyncio", "estclient.renewal", "estclient._cli_batch", "estclient.fleet", "httpx._main", "click",
+                 "estclient.cli._batch", "estclient.cli._renew", "estclient.cli._demo", "estclient.cli._cacerts",
+                 "estclient.cli._trace", "estclient.cli._check", "estclient.cli._export", "estclient.cli._generate"]
 
 
 def test_one_enroll_process_loads_none_of_what_it_does_not_use(testserver, tmp_path):

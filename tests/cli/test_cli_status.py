@@ -1,4 +1,4 @@
-"""``est status FILE`` (estclient._cli_status): expiry, chain and revocation of a certificate, against the reference
+"""``est status FILE`` (estclient.cli._status): expiry, chain and revocation of a certificate, against the reference
 server's CRL and OCSP responder on loopback. The command is run through its own ``add_parser``/``run``, as the
 ``est`` parser registers it; ``python -m estclient.testing --revocation`` is run as a process."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from estclient import _cli_status
+from estclient.cli import _status as _cli_status
 from estclient.testing import EstTestServer
 
 

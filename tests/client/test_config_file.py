@@ -15,7 +15,7 @@ from estclient.config_file import find_config, load_config, parse_config, parse_
 from estclient.errors import ConfigError
 from estclient.renewal import RenewalConfig, RenewalPolicy
 from estclient.testing import EstTestServer
-from estclient._cli_config import TEMPLATE, to_toml
+from estclient.cli._config import TEMPLATE, to_toml
 
 UTC = dt.timezone.utc
 

@@ -28,6 +28,17 @@ def need(*programs: str) -> dict[str, str]:
     return {p: str(path) for p, path in found.items()}
 
 
+def need_module(name: str) -> None:
+    """Skip (or fail, under EST_REQUIRE_PEERS) when the Python module ``name`` cannot be imported."""
+    import importlib.util
+
+    if importlib.util.find_spec(name) is None:
+        msg = f"Python module missing: {name}"
+        if REQUIRE_PEERS:
+            pytest.fail(msg + " (EST_REQUIRE_PEERS is set)")
+        pytest.skip(msg)
+
+
 def need_files(*paths: str) -> None:
     missing = [p for p in paths if not Path(p).exists()]
     if missing:

@@ -21,7 +21,7 @@ import pytest
 
 from estclient.testing import EstTestServer
 
-from interop_peers import need, need_files, run, show
+from interop_peers import need, need_files, need_module, run, show
 
 TPM_MODULE = "/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so"
 CHILD = r'''
@@ -81,6 +81,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def tpm_token(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A running swtpm + tpm2-abrmd with a PKCS#11 token ``est-tpm`` (user PIN 1234); the environment for it."""
     tools = need("swtpm", "tpm2-abrmd", "dbus-daemon", "tpm2_ptool")
+    need_module("pkcs11")  # python-pkcs11, the extra 'pkcs11'
     need_files(TPM_MODULE)
     port = _free_port_pair()
     (tmp_path / "state").mkdir()

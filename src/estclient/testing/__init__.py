@@ -13,3 +13,8 @@ from __future__ import annotations
 from .server import OPERATIONS, SERVER_KEY_TYPES, EstTestServer, RequestRecord
 
 __all__ = ["EstTestServer", "RequestRecord", "OPERATIONS", "SERVER_KEY_TYPES"]
+
+
+from estcodec._api import public_dir as _public_dir  # noqa: E402 - last, so that dir() lists the API only
+
+__dir__ = _public_dir(globals())

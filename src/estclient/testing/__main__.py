@@ -15,6 +15,7 @@ from .server import EstTestServer
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run an EstTestServer in the foreground with the ``est testserver`` options; returns the exit status."""
     from ..cli import add_testserver_options
 
     p = argparse.ArgumentParser(prog="python -m estclient.testing", description=__doc__.splitlines()[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 import ipaddress
 import threading
-from typing import Iterable
+from typing import Iterable, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -33,7 +33,11 @@ def _requested_extension(ext: object) -> tuple[str, bool, x509.ExtensionType]:
     return dotted, bool(ext.critical), raw  # type: ignore[attr-defined]
 
 
-def generate_key(key_type: str) -> object:
+GeneratedKey = Union[ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey]
+
+
+def generate_key(key_type: str) -> GeneratedKey:
+    """A new private key of ``key_type`` (one of ``KEY_TYPES``)."""
     if key_type == "ec-p256":
         return ec.generate_private_key(ec.SECP256R1())
     if key_type == "ec-p384":
@@ -119,7 +123,7 @@ class TestCa:
         now = _now()
         self.key = generate_key(key_type)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        pub = self.key.public_key()  # type: ignore[attr-defined]
+        pub = self.key.public_key()
         self.certificate = _ca_certificate(
             name, pub, name, self.key, now, name_constraints=None if intermediate else name_constraints
         )
@@ -131,7 +135,7 @@ class TestCa:
             self.issuer_key = generate_key(key_type)
             sub = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name + " Issuing CA")])
             self.issuer_certificate = _ca_certificate(
-                sub, self.issuer_key.public_key(), name, self.key, now, path_length=0,  # type: ignore[attr-defined]
+                sub, self.issuer_key.public_key(), name, self.key, now, path_length=0,
                 name_constraints=name_constraints,
             )
             self.intermediates = [self.issuer_certificate]
@@ -139,7 +143,7 @@ class TestCa:
         self.rollover_certificates: list[x509.Certificate] = []
         if rollover:
             new_key = generate_key(key_type)
-            new_pub = new_key.public_key()  # type: ignore[attr-defined]
+            new_pub = new_key.public_key()
             new_with_new = _ca_certificate(name, new_pub, name, new_key, now, days=7300)
             old_with_new = _ca_certificate(name, pub, name, new_key, now, days=3650)
             new_with_old = _ca_certificate(name, new_pub, name, self.key, now, days=3650)
@@ -161,7 +165,7 @@ class TestCa:
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "EstTestServer")]))
             .issuer_name(self.issuer_certificate.subject)
-            .public_key(self.tls_key.public_key())  # type: ignore[attr-defined]
+            .public_key(self.tls_key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - _dt.timedelta(minutes=5))
             .not_valid_after(now + _dt.timedelta(days=365))
@@ -169,7 +173,7 @@ class TestCa:
             .add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                    self.issuer_key.public_key()  # type: ignore[attr-defined]
+                    self.issuer_key.public_key()
                 ),
                 critical=False,
             )
@@ -187,13 +191,16 @@ class TestCa:
 
     @property
     def certificate_pem(self) -> bytes:
+        """The root CA certificate as PEM."""
         return self.certificate.public_bytes(serialization.Encoding.PEM)
 
     def tls_chain_pem(self) -> bytes:
+        """The server's TLS certificate and the intermediates above it, as PEM."""
         return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [self.tls_certificate, *self.intermediates])
 
     def tls_key_pem(self) -> bytes:
-        return self.tls_key.private_bytes(  # type: ignore[attr-defined,no-any-return]
+        """The server's TLS private key as unencrypted PKCS#8 PEM."""
+        return self.tls_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
 
@@ -227,7 +234,7 @@ class TestCa:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.issuer_key.public_key()),  # type: ignore[attr-defined]
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.issuer_key.public_key()),
                 critical=False,
             )
         )
@@ -256,6 +263,7 @@ class TestCa:
         return cert
 
     def find_by_ski(self, ski: bytes) -> x509.Certificate | None:
+        """The certificate this CA issued with subject key identifier ``ski``, or None."""
         with self._lock:
             return self._by_ski.get(ski)
 

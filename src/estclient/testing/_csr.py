@@ -44,13 +44,14 @@ class CsrInfo:
         self.spki_der = request.public_key_info.to_der()
         try:
             self.extensions: list[Extension] = request.extensions
-            self.public_key: Any = request.public_key_info.to_cryptography()  # type: ignore[no-untyped-call]
+            self.public_key: Any = request.public_key_info.to_cryptography()
             # the CA's CertificateBuilder takes a cryptography Name
             self.subject: x509.Name = request.to_cryptography().subject  # type: ignore[no-untyped-call]
         except (CodecError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise CsrError(f"malformed CSR content: {exc}") from None
 
     def extension(self, extn_id: str) -> Extension | None:
+        """The requested extension with this OID (dotted), or None."""
         for ext in self.extensions:
             if ext.extn_id == extn_id:
                 return ext
@@ -63,6 +64,7 @@ class CsrInfo:
 
     @property
     def challenge_password(self) -> str | None:
+        """The challengePassword attribute, or None; CsrError when it is not a directory string."""
         try:
             return self.request.challenge_password
         except CodecError:
@@ -79,14 +81,17 @@ class CsrInfo:
 
     @property
     def decrypt_key_identifier(self) -> bytes | None:
+        """The DecryptKeyIdentifier attribute (RFC 7030 §4.4.1.1), or None."""
         return self._octets(OID_DECRYPT_KEY_IDENTIFIER)
 
     @property
     def asymmetric_decrypt_key_identifier(self) -> bytes | None:
+        """The AsymmetricDecryptKeyIdentifier attribute (RFC 7030 §4.4.1.2), or None."""
         return self._octets(OID_ASYMMETRIC_DECRYPT_KEY_IDENTIFIER)
 
     @property
     def has_change_subject_name(self) -> bool:
+        """Whether the request carries a changeSubjectName attribute (RFC 6402 §2.8)."""
         return any(a.attr_type == cmc_oid.CHANGE_SUBJECT_NAME and a.attr_values for a in self.request.attributes)
 
     @property

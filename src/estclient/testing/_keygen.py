@@ -4,19 +4,19 @@ when it lists ones the server can use; otherwise the defaults that go with the r
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from typing import Sequence
 
-from estcodec import _cms_crypto as _cc
-from estcodec.enveloped import KeyAgreeRecipient
+from estcodec import oids as _oids
+from estcodec.enveloped import KeyAgreeRecipient, Recipient
 
 __all__ = ["apply_capabilities"]
 
-_AES_WRAP = (_cc.OID_AES128_WRAP, _cc.OID_AES192_WRAP, _cc.OID_AES256_WRAP)
-_ECDH_SCHEMES = (_cc.OID_DH_SINGLE_PASS_STDDH_SHA256KDF, _cc.OID_DH_SINGLE_PASS_STDDH_SHA384KDF,
-                 _cc.OID_DH_SINGLE_PASS_STDDH_SHA512KDF)
+_AES_WRAP = (_oids.ID_AES128_WRAP, _oids.ID_AES192_WRAP, _oids.ID_AES256_WRAP)
+_ECDH_SCHEMES = (_oids.DH_SINGLE_PASS_STD_DH_SHA256KDF_SCHEME, _oids.DH_SINGLE_PASS_STD_DH_SHA384KDF_SCHEME,
+                 _oids.DH_SINGLE_PASS_STD_DH_SHA512KDF_SCHEME)
 
 
-def apply_capabilities(recipient: Any, capabilities: Sequence[str]) -> Any:
+def apply_capabilities(recipient: Recipient, capabilities: Sequence[str]) -> Recipient:
     """``recipient`` with its key-wrap and key-agreement scheme taken from ``capabilities`` (capability OIDs,
     the client's order); the content cipher and RSA padding are chosen by the caller from the same list.
     A KEK recipient's wrap follows its key size and is returned unchanged."""

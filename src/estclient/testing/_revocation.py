@@ -39,7 +39,7 @@ from estcodec.crl import CertificateListBuilder, CRLReason
 from estcodec.ocsp import OCSPRequest
 from estcodec.x509 import Name, SubjectPublicKeyInfo
 
-from ._ca import TestCa, _sign_hash, generate_key
+from ._ca import GeneratedKey, TestCa, _sign_hash, generate_key
 
 __all__ = ["RevocationService", "FAULTS", "CRL_PATH"]
 
@@ -84,8 +84,8 @@ class RevocationService:
         self._requested_port = port
         self._httpd: HTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._responder: tuple[Any, x509.Certificate] | None = None
-        self._unauthorized: tuple[Any, x509.Certificate] | None = None
+        self._responder: tuple[GeneratedKey, x509.Certificate] | None = None
+        self._unauthorized: tuple[GeneratedKey, x509.Certificate] | None = None
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -122,10 +122,12 @@ class RevocationService:
 
     @property
     def crl_url(self) -> str:
+        """Where the CRL is served (DER, ``application/pkix-crl``)."""
         return self.url + CRL_PATH
 
     @property
     def ocsp_url(self) -> str:
+        """The OCSP responder (RFC 6960, GET and POST)."""
         return self.url + "/ocsp"
 
     # ------------------------------------------------------------------------------------------ CRL
@@ -156,7 +158,7 @@ class RevocationService:
 
     # ------------------------------------------------------------------------------------------ OCSP
 
-    def _delegated(self, *, authorized: bool) -> tuple[Any, x509.Certificate]:
+    def _delegated(self, *, authorized: bool) -> tuple[GeneratedKey, x509.Certificate]:
         """A responder key and certificate issued by the issuing CA (with id-kp-OCSPSigning when ``authorized``)."""
         with self._lock:
             have = self._responder if authorized else self._unauthorized
@@ -169,7 +171,7 @@ class RevocationService:
                 x509.CertificateBuilder()
                 .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "EstTestServer OCSP responder")]))
                 .issuer_name(self.ca.issuer_certificate.subject)
-                .public_key(key.public_key())  # type: ignore[attr-defined]
+                .public_key(key.public_key())
                 .serial_number(x509.random_serial_number())
                 .not_valid_before(now - _dt.timedelta(minutes=5))
                 .not_valid_after(now + _dt.timedelta(days=30))
@@ -177,7 +179,7 @@ class RevocationService:
                 .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
                 .add_extension(x509.UnrecognizedExtension(_OCSP_NO_CHECK, b"\x05\x00"), critical=False)
                 .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                    self.ca.issuer_key.public_key()), critical=False)  # type: ignore[attr-defined]
+                    self.ca.issuer_key.public_key()), critical=False)
                 .sign(self.ca.issuer_key, _sign_hash(self.ca.issuer_key))  # type: ignore[arg-type]
             )
             pair = (key, cert)
@@ -230,7 +232,7 @@ class RevocationService:
         if nonce is not None:
             echoed = bytes(reversed(nonce)) + b"x" if "ocsp-wrong-nonce" in self.faults else nonce
             builder = builder.add_extension(x509.OCSPNonce(echoed), critical=False)
-        signer_key: Any = ca.issuer_key
+        signer_key: GeneratedKey = ca.issuer_key
         signer_cert = issuer
         if "ocsp-unauthorized-signer" in self.faults:
             signer_key, signer_cert = self._delegated(authorized=False)

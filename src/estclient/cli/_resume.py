@@ -24,10 +24,14 @@ def add_resume_flag(p: argparse.ArgumentParser) -> None:
 def enroll_resume(args: argparse.Namespace, out: Any, config: Any, builder: Any) -> int:
     """Enroll with ``--resume``: resume the request saved beside ``--key-out``, or save a new one from
     ``builder`` and send it; write the outputs when issued. Returns the exit status."""
-    from .cli import EXIT_OK, EXIT_PENDING, EXIT_USAGE, CliError, _apply_csrattrs, _retry_delay, _selfcheck_builder
-    from .cli import _write_issued, wait_for_result
-    from .client import EstClient
-    from .resume import PendingEnrollment, pending_dir_for
+    from ..client import EstClient
+    from ..resume import PendingEnrollment, pending_dir_for
+    from ._errors import EXIT_OK, EXIT_PENDING, EXIT_USAGE, CliError
+    from ._request import apply_csrattrs as _apply_csrattrs
+    from ._request import retry_delay as _retry_delay
+    from ._request import selfcheck_builder as _selfcheck_builder
+    from ._request import wait_for_result
+    from ._request import write_issued as _write_issued
 
     if not args.key_out or args.csr or args.use_key:
         raise CliError(EXIT_USAGE, "--resume makes and keeps a new key: give --key-out FILE, without --csr or "
@@ -55,7 +59,7 @@ def enroll_resume(args: argparse.Namespace, out: Any, config: Any, builder: Any)
             raise
     from cryptography.hazmat.primitives import serialization
 
-    from .errors import ProtocolError
+    from ..errors import ProtocolError
 
     key = pending.private_key()
     ours = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -125,9 +125,9 @@ def to_toml(doc: dict[str, dict[str, Any]]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``est config ACTION`` with parsed ``args``; returns the exit status."""
-    from ._atomic import write_atomic
-    from .config_file import find_config, load_config
-    from .errors import ConfigError
+    from .._atomic import write_atomic
+    from ..config_file import find_config, load_config
+    from ..errors import ConfigError
 
     try:
         if args.config_action == "init":
@@ -156,3 +156,5 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"est config: error: {exc.strerror or exc}", file=sys.stderr)
         return 9
+
+cmd_config = run  # the name the command line dispatches to

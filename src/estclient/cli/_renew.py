@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import signal
 import sys
 import threading
 from typing import Any
 
-from .cli import EXIT_OK, EXIT_USAGE, CliError, Output, _cert_lines, make_config, resolve_settings
+from .. import errors as E
+from ._errors import EXIT_OK, EXIT_USAGE, CliError, exit_code_for
+from ._output import Output, cert_lines
+from ._request import make_client
+from ._settings import make_config, resolve_settings
 
-__all__ = ["run_renew", "parse_duration"]
+__all__ = ["cmd_renew", "parse_duration"]
 
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -34,7 +39,7 @@ class _CliPolicy:
     is then renewed by the fraction instead, so ``--watch`` does not renew in a loop."""
 
     def __init__(self, threshold: float | None, text: str | None, out: Output) -> None:
-        from .renewal import RenewalPolicy
+        from ..renewal import RenewalPolicy
 
         self.policy = RenewalPolicy(threshold=threshold, fraction=None) if threshold else RenewalPolicy()
         self.fallback = RenewalPolicy()
@@ -44,7 +49,7 @@ class _CliPolicy:
         self._warned: set[int] = set()
 
     def due(self, cert: Any, now: Any) -> bool:
-        from .errors import ConfigError
+        from ..errors import ConfigError
 
         try:
             return self.policy.due(cert, now)
@@ -59,9 +64,9 @@ class _CliPolicy:
             return self.fallback.due(cert, now) if mine else True
 
 
-def run_renew(args: argparse.Namespace) -> int:
-    from .client import EstClient
-    from .renewal import (
+def cmd_renew(args: argparse.Namespace) -> int:
+    """Renew --cert/--key once when they near expiry, or keep watching them (--watch)."""
+    from ..renewal import (
         CheckStarted,
         RenewalConfig,
         RenewalExhausted,
@@ -100,7 +105,8 @@ def run_renew(args: argparse.Namespace) -> int:
             text = (f"renewed: serial {format(ev.certificate.serial_number, 'x')}, valid until "
                     f"{ev.certificate.not_after:%Y-%m-%d %H:%M:%S} UTC; written to {settings.cert} and {settings.key}")
         elif isinstance(ev, RenewalExhausted):
-            text = "every attempt failed: keeping the current certificate and key"
+            events.append({"event": type(ev).__name__, "message": "every attempt failed"})
+            return  # said once, by the error line
         else:
             text = type(ev).__name__
         events.append({"event": type(ev).__name__, "message": text})
@@ -117,10 +123,19 @@ def run_renew(args: argparse.Namespace) -> int:
     rconf = RenewalConfig(renewal_threshold=threshold or 1, check_interval=interval, max_retries=args.max_retries,
                           initial_retry_delay=first_delay, event_callback=on_event_and_policy,
                           new_key=not args.same_key, policy=policy)
-    with EstClient(config) as client:
+    # each event is printed once, above: the renewal module's own log lines would repeat them (without a handler
+    # of its own, Python's last-resort handler prints its warnings on stderr)
+    logging.getLogger("estclient.renewal").addHandler(logging.NullHandler())
+    with make_client(args, config) as client:
         scheduler = RenewalScheduler(client, rconf, settings.cert, settings.key)
         if not args.watch:
-            cert = scheduler.check_now()
+            try:
+                cert = scheduler.check_now()
+            except E.EstError as exc:
+                if any(e["event"] == "RenewalExhausted" for e in events):  # each failure was printed already
+                    raise CliError(exit_code_for(exc), f"all {args.max_retries + 1} attempts failed (see above): "
+                                                       "keeping the current certificate and key") from None
+                raise
             if cert is None:
                 current = config.client_identity.certificate
                 rule = f"threshold {args.threshold}" if threshold else "a third of its lifetime"
@@ -128,7 +143,7 @@ def run_renew(args: argparse.Namespace) -> int:
                          f"{current.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC (renewal at {rule} left)")
             else:
                 out.info("renewed:")
-                for line in _cert_lines(cert):
+                for line in cert_lines(cert):
                     out.info(line)
             out.result({"operation": "renew", "renewed": cert is not None, "events": events})
             return EXIT_OK

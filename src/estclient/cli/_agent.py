@@ -34,8 +34,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``est agent`` with parsed ``args``; returns the exit status."""
-    from .agent import EXIT_CONFIG, Agent
-    from .errors import ConfigError
+    from ..agent import EXIT_CONFIG, Agent
+    from ..errors import ConfigError
 
     try:
         agent = Agent(getattr(args, "config", None))
@@ -45,3 +45,5 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "once", False):
         return agent.run_once()
     return agent.run()
+
+cmd_agent = run  # the name the command line dispatches to

@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
+if TYPE_CHECKING:
+    from cryptography import x509
 
-from .errors import ChainValidationError, EstError, RevocationError, RevocationFetchError
+from ..errors import ChainValidationError, EstError, RevocationError, RevocationFetchError
 
 __all__ = ["add_parser", "run"]
 
@@ -51,6 +52,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _read_certs(path: str) -> list[x509.Certificate]:
+    from cryptography import x509
+
     with open(path, "rb") as fh:
         data = fh.read()
     try:
@@ -64,13 +67,13 @@ def _read_certs(path: str) -> list[x509.Certificate]:
 
 
 def _name(cert: x509.Certificate) -> str:
-    from ._cacerts import _name as shown_name
+    from .._cacerts import _name as shown_name
 
     return shown_name(cert)
 
 
 def _shown(text: str) -> str:
-    from ._cacerts import _shown as shown
+    from .._cacerts import _shown as shown
 
     return shown(text)
 
@@ -81,10 +84,10 @@ def _when(value: _dt.datetime | None) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``est status``: print the report (text, or JSON with ``--json``) and return the exit status."""
-    from ._cacerts import verify_issued_by
-    from .cli import EXIT_CODES
-    from .revocation import check_revocation
-    from .validation import validate_chain
+    from .._cacerts import verify_issued_by
+    from ._errors import EXIT_CODES
+    from ..revocation import check_revocation
+    from ..validation import validate_chain
 
     certs = _read_certs(args.file)
     leaf, given = certs[0], certs[1:]
@@ -163,3 +166,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"chain        {chain_text}")
         print(f"revocation   {revocation_text}")
     return rc
+
+cmd_status = run  # the name the command line dispatches to

@@ -1,4 +1,4 @@
-"""``est demo`` (every EST operation against an in-process test server) and ``est testserver``."""
+"""``est demo``: every EST operation against an in-process test server, one summary per step."""
 from __future__ import annotations
 
 import argparse
@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from . import errors as E
-from ._cli_files import KEY_MODE, PUBLIC_MODE, OutputExists, check_writable, write_file
-from .cli import EXIT_FILE, EXIT_OK, EXIT_USAGE, CliError, _cert_lines, _cert_summary, _key_bytes, _key_description
-from .cli import _one_line, exit_code_for
+from .. import errors as E
+from ._errors import EXIT_OK, exit_code_for, one_line, print_error
+from ._files import KEY_MODE, PUBLIC_MODE, check_writable, write_file
+from ._output import cert_lines, cert_summary, key_bytes, key_description
 
-__all__ = ["run_demo", "run_testserver"]
+__all__ = ["cmd_demo"]
 
 
 class _Step:
@@ -33,16 +33,27 @@ def _pem(der: bytes, label: str = "CERTIFICATE") -> bytes:
     return encode(label, der).encode("ascii")
 
 
-def run_demo(args: argparse.Namespace) -> int:
+_NEXT_STEPS = (
+    "next steps:",
+    "  est testserver --ca-out ca.pem          # keep a test server running, then in another terminal:",
+    "  est cacerts -s URL --bootstrap-fingerprint SHA256 --out ca.pem",
+    "  est enroll -s URL --trust ca.pem -u USER --password-file pw --cn dev1 --out dev1.pem --key-out dev1.key",
+    "  est check -s URL --trust ca.pem -u USER --password-file pw   # what works, what does not, and why",
+    "  est show dev1.pem                       # what is in a file",
+    "  est --help, est COMMAND --help, man est  # every option",
+)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
     """Start an EstTestServer on loopback and walk through bootstrap, csrattrs, enroll, reenroll,
     serverkeygen (key encrypted to our certificate, decrypted here) and fullcmc. Exit 0 only if all succeed."""
     from cryptography.hazmat.primitives import serialization
 
-    from .client import EstClient
-    from .config import ClientIdentity, EstClientConfig, HttpAuth, TrustAnchors
-    from .csr import CsrBuilder
-    from .protocol import CmcRequest, CmcResponse, Issued, ServerKeygenResponse
-    from .testing import EstTestServer
+    from ..client import EstClient
+    from ..config import ClientIdentity, EstClientConfig, HttpAuth, TrustAnchors
+    from ..csr import CsrBuilder
+    from ..protocol import CmcRequest, CmcResponse, Issued, ServerKeygenResponse
+    from ..testing import EstTestServer
 
     as_json = bool(getattr(args, "json", False))
     keep = getattr(args, "keep", None)
@@ -50,7 +61,7 @@ def run_demo(args: argparse.Namespace) -> int:
         Path(keep).mkdir(parents=True, exist_ok=True)
         check_writable([os.path.join(keep, n) for n in ("ca.pem", "device.pem", "device.key", "renewed.pem",
                                                         "renewed.key", "serverkey.pem", "serverkey.key",
-                                                        "cmc.pem", "cmc.key")], force=False)
+                                                        "cmc.pem", "cmc.key")], force=bool(args.force))
 
     def say(text: str = "") -> None:
         print(text, file=sys.stderr if as_json else sys.stdout, flush=True)
@@ -79,8 +90,8 @@ def run_demo(args: argparse.Namespace) -> int:
             st.lines.append(f"fetched /cacerts without trust, accepted the CA whose SHA-256 is {fp[:16]}...")
             for c in cas:
                 st.lines.append(f"  trust anchor: {c.subject.rfc4514_string()} (valid until "
-                                f"{c.not_after:%Y-%m-%d}, key {_cert_summary(c)['key']})")
-            st.data["ca_certificates"] = [_cert_summary(c) for c in cas]
+                                f"{c.not_after:%Y-%m-%d}, key {cert_summary(c)['key']})")
+            st.data["ca_certificates"] = [cert_summary(c) for c in cas]
 
         def client_for(identity: Any = None) -> Any:
             return EstClient(EstClientConfig(srv.url, trust=TrustAnchors.from_pem(state["anchors"]),
@@ -107,16 +118,16 @@ def run_demo(args: argparse.Namespace) -> int:
                 res = client.simple_enroll(b)
             if not isinstance(res, Issued):
                 raise E.ProtocolError("the enrollment is pending; the demo server should issue at once")
-            key_pem = _key_bytes(b.private_key, "pem")
+            key_pem = key_bytes(b.private_key, "pem")
             state["identity"] = ClientIdentity(_pem(res.certificate.to_der()), key_pem)
             state["device_cert"] = res.certificate
             files["device.pem"], files["device.key"] = _pem(res.certificate.to_der()), key_pem
             st.lines.append("new EC P-256 key made here; CSR signed with it; HTTP Basic authenticated")
-            st.lines += _cert_lines(res.certificate, "  ")
-            st.data["certificate"] = _cert_summary(res.certificate)
+            st.lines += cert_lines(res.certificate, "  ")
+            st.data["certificate"] = cert_summary(res.certificate)
 
         def step4(st: _Step) -> None:
-            from .renewal import RenewalConfig, renewal_csr
+            from ..renewal import RenewalConfig, renewal_csr
 
             old = state["device_cert"]
             ident = state["identity"]
@@ -129,14 +140,14 @@ def run_demo(args: argparse.Namespace) -> int:
             if res.certificate.serial_number == old.serial_number:
                 raise E.ProtocolError("the renewed certificate has the old serial number")
             by = [r.authenticated_by for r in srv.requests if r.operation == "simplereenroll" and r.status == 200]
-            key_pem = _key_bytes(b.private_key, "pem")
+            key_pem = key_bytes(b.private_key, "pem")
             state["identity"] = ClientIdentity(_pem(res.certificate.to_der()), key_pem)
             files["renewed.pem"], files["renewed.key"] = _pem(res.certificate.to_der()), key_pem
             st.lines.append(f"TLS client certificate = the certificate from step 3 (server saw: "
                             f"{by[-1] if by else '?'} authentication); same subject and SAN, new key")
-            st.lines += _cert_lines(res.certificate, "  ")
+            st.lines += cert_lines(res.certificate, "  ")
             st.lines.append(f"  replaces serial {format(old.serial_number, 'x')}")
-            st.data["certificate"] = _cert_summary(res.certificate)
+            st.data["certificate"] = cert_summary(res.certificate)
 
         def step5(st: _Step) -> None:
             ident = state["identity"]
@@ -153,14 +164,14 @@ def run_demo(args: argparse.Namespace) -> int:
                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
             if spki != res.certificate.public_key_info.to_der():
                 raise E.ProtocolError("the server-generated key does not match its certificate")
-            files["serverkey.pem"], files["serverkey.key"] = _pem(res.certificate.to_der()), _key_bytes(key, "pem")
+            files["serverkey.pem"], files["serverkey.key"] = _pem(res.certificate.to_der()), key_bytes(key, "pem")
             st.lines.append("the server made the key pair, signed it (CMS SignedData) and encrypted it to our "
                             "certificate's key (EnvelopedData, ECDH)")
-            st.lines.append(f"  decrypted here with the step-4 key: {_key_description(key)}, signature checked "
+            st.lines.append(f"  decrypted here with the step-4 key: {key_description(key)}, signature checked "
                             "against the CA, matches the certificate")
-            st.lines += _cert_lines(res.certificate, "  ")
-            st.data["certificate"] = _cert_summary(res.certificate)
-            st.data["private_key"] = {"type": _key_description(key), "encrypted_in_transit": True,
+            st.lines += cert_lines(res.certificate, "  ")
+            st.data["certificate"] = cert_summary(res.certificate)
+            st.data["private_key"] = {"type": key_description(key), "encrypted_in_transit": True,
                                       "matches_certificate": True}
 
         def step6(st: _Step) -> None:
@@ -175,14 +186,14 @@ def run_demo(args: argparse.Namespace) -> int:
             mine = [c for c in res.certificates if c.public_key_info.to_der() == spki]
             if not pr.is_success() or not mine:
                 raise E.ProtocolError("the Full PKI Response does not carry our certificate")
-            files["cmc.pem"], files["cmc.key"] = _pem(mine[0].to_der()), _key_bytes(key, "pem")
+            files["cmc.pem"], files["cmc.key"] = _pem(mine[0].to_der()), key_bytes(key, "pem")
             statuses = ", ".join(f"{getattr(s.status, 'name', s.status)} for body parts {list(s.body_list)}"
                                  for s in pr.statuses)
             st.lines.append("PKIData (transactionId 4711, senderNonce, one PKCS#10) signed with the new key")
             st.lines.append(f"  PKIResponse: {statuses or 'no status control'}; signature verified against the "
                             f"CA: {'yes' if pr.signature_verified else 'no'}")
-            st.lines += _cert_lines(mine[0], "  ")
-            st.data["certificate"] = _cert_summary(mine[0])
+            st.lines += cert_lines(mine[0], "  ")
+            st.data["certificate"] = cert_summary(mine[0])
             st.data["cmc_status"] = getattr(pr.status, "name", str(pr.status)).lower()
             st.data["signature_verified"] = bool(pr.signature_verified)
 
@@ -204,7 +215,7 @@ def run_demo(args: argparse.Namespace) -> int:
             except Exception as exc:  # report the step, stop the walk
                 ok = False
                 failed = exc
-                st.lines.append(f"FAILED: {type(exc).__name__}: {_one_line(str(exc))}")
+                st.lines.append(f"FAILED: {type(exc).__name__}: {one_line(str(exc))}")
             ms = (time.monotonic() - t0) * 1000
             say(f"[{i}/{total}] {title} ... {'ok' if ok else 'FAILED'} ({ms:.0f} ms)")
             for line in st.lines:
@@ -217,73 +228,20 @@ def run_demo(args: argparse.Namespace) -> int:
     ok_all = failed is None and len(report) == total
     if keep and ok_all:
         for name, data in files.items():
-            write_file(os.path.join(keep, name), data, mode=KEY_MODE if name.endswith(".key") else PUBLIC_MODE)
+            write_file(os.path.join(keep, name), data, mode=KEY_MODE if name.endswith(".key") else PUBLIC_MODE,
+                       force=bool(args.force))
         say(f"wrote the demo's CA, certificates and keys (mode 0600) to {keep}")
     if ok_all:
         say(f"all {total} steps succeeded in {elapsed:.1f} s")
+        say()
+        for line in _NEXT_STEPS:
+            say(line)
     else:
         say(f"demo failed at step {len(report)} of {total}")
     if as_json:
         print(json.dumps({"ok": ok_all, "steps": report, "seconds": round(elapsed, 2)}, indent=2, default=str))
     if not ok_all:
         assert failed is not None
-        print(f"est demo: error: step {report[-1]['step']} failed: {_one_line(str(failed))}", file=sys.stderr)
+        print_error("demo", f"step {report[-1]['step']} failed: {failed}")
         return exit_code_for(failed)
-    return EXIT_OK
-
-
-def run_testserver(args: argparse.Namespace) -> int:
-    """Run EstTestServer in the foreground until Ctrl-C or SIGTERM."""
-    from .testing import EstTestServer
-
-    keks: dict[bytes, bytes] = {}
-    for item in args.kek:
-        kid, _, key = item.partition(":")
-        try:
-            keks[bytes.fromhex(kid)] = bytes.fromhex(key)
-        except ValueError:
-            raise CliError(EXIT_USAGE, f"--kek wants ID_HEX:KEY_HEX, got {item!r}") from None
-    if args.ca_out:
-        check_writable([args.ca_out], force=args.force)
-    try:
-        srv = EstTestServer(
-            port=args.port, auth=None if args.auth == "none" else args.auth, username=args.user,
-            password=args.password, ca_label=args.label or None, pending_retry_after=args.pending,
-            require_channel_binding=args.channel_binding, server_keygen_keks=keks,
-            cert_lifetime=args.cert_lifetime, digest_algorithm=args.digest_algorithm,
-            server_keygen_key_type=args.server_key_type, verbose=args.verbose,
-        )
-    except ValueError as exc:
-        raise CliError(EXIT_USAGE, str(exc)) from None
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        with srv:
-            if args.ca_out:
-                write_file(args.ca_out, srv.trust_anchor_pem, mode=PUBLIC_MODE, force=args.force)
-            fp = srv.ca_fingerprint_sha256.hex()
-            print(f"EST test server  {srv.url}/.well-known/est/", flush=True)
-            for label in srv.ca_labels:
-                print(f"  CA label       {srv.url}/.well-known/est/{label}/")
-            print(f"CA SHA-256       {fp}")
-            if args.ca_out:
-                print(f"trust anchor     {os.path.abspath(args.ca_out)}")
-            if srv.auth in ("basic", "digest"):
-                print(f"credentials      {srv.username} / {srv.password} ({srv.auth})")
-                if srv.auth == "digest":
-                    print(f"digest algorithm {args.digest_algorithm}")
-            else:
-                print(f"authentication   {srv.auth or 'none'}")
-            if args.pending is not None:
-                print(f"pending          first request of each key answered 202, Retry-After {args.pending:g}")
-            print("try it:          est cacerts --server " + srv.url + f" --bootstrap-fingerprint {fp}")
-            print("Ctrl-C stops it.", flush=True)
-            try:
-                while not stop.wait(0.5):
-                    pass
-            except KeyboardInterrupt:
-                pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    print("stopped.", flush=True)
     return EXIT_OK

@@ -35,17 +35,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import errors as E
-from .cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, Output, _one_line, exit_code_for, make_config, \
-    resolve_settings
+from estcodec.x509 import OID_NAMES
+from estcodec.x509 import oid as _oid
 
-__all__ = ["run_batch", "add_batch_arguments", "read_identities", "BatchRow"]
+from .. import errors as E
+from ._errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, exit_code_for, one_line
+from ._output import Output
+from ._settings import make_config, resolve_settings
+
+__all__ = ["cmd_batch", "read_identities", "BatchRow"]
 
 _COLUMNS = ("name", "subject", "cn", "san_dns", "san_ip", "san_email", "san_uri", "key_type", "cert_out",
             "key_out", "cert", "key")
-_SUBJECT_ATTRS = {
-    "cn": "common_name", "o": "organization", "ou": "organizational_unit", "c": "country",
-    "st": "state", "l": "locality", "serialnumber": "serial_number",
+_SUBJECT_METHODS = {  # attribute type -> the CsrBuilder method that sets it
+    _oid.COMMON_NAME: "common_name", _oid.ORGANIZATION: "organization", _oid.ORGANIZATIONAL_UNIT: "organizational_unit",
+    _oid.COUNTRY: "country", _oid.STATE: "state", _oid.LOCALITY: "locality", _oid.SERIAL_NUMBER: "serial_number",
 }
 _SAN_KEYS = ("san_dns", "san_ip", "san_email", "san_uri")
 _MAX_ROWS = 1_000_000
@@ -66,49 +70,35 @@ class BatchRow:
     key: Path = Path()
 
 
-def add_batch_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE", help="identities: CSV with a header line, or JSON lines (.jsonl)")
-    p.add_argument("--renew", action="store_true",
-                   help="re-enroll the pairs listed (cert/key, default cert_out/key_out) instead of enrolling")
-    p.add_argument("--concurrency", "-c", type=int, default=20, metavar="N",
-                   help="identities in flight at once, and connections to the server (default 20)")
-    p.add_argument("--out-dir", metavar="DIR", help="base of relative output paths (default: FILE's directory)")
-    p.add_argument("--threshold", metavar="DURATION", default=None,
-                   help="with --renew: renew when less than this is left (e.g. 30d; default: a third of the "
-                        "certificate's lifetime)")
-    p.add_argument("--max-wait", type=float, default=300.0, metavar="SECONDS",
-                   help="how long each identity keeps retrying while the server answers 202 (default 300)")
-    p.add_argument("--progress", choices=["auto", "always", "never"], default="auto",
-                   help="progress bar on stderr: auto (when stderr is a terminal), always, never")
-
-
 # ----------------------------------------------------------------------------------------------- input
 
 
+_SUBJECT_HELP = "CN=, O=, OU=, C=, ST=, L=, serialNumber="
+
+
 def _split_subject(text: str, where: str) -> list[tuple[str, str]]:
-    parts: list[str] = []
-    cur: list[str] = []
-    chars = iter(text)
-    for ch in chars:
-        if ch == "\\":
-            nxt = next(chars, "")
-            cur.append(nxt)
-        elif ch in ",+":
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    parts.append("".join(cur))
+    """(CsrBuilder method, value) of each attribute of ``subject``, read by
+    :meth:`estcodec.x509.Name.from_rfc4514`, in the order written (the file's ``CN=dev1,O=Acme`` puts the
+    commonName first in the request, as it always has)."""
+    from estcodec.errors import EncodeError
+    from estcodec.x509 import Name
+
+    if not text.strip():
+        return []
+    try:
+        name = Name.from_rfc4514(text)
+    except EncodeError as exc:
+        if exc.part is not None:
+            raise CliError(EXIT_USAGE, f"{where}: subject part {exc.part!r} is not one of {_SUBJECT_HELP}") from None
+        raise CliError(EXIT_USAGE, f"{where}: subject {text!r}: {exc}") from None
     out = []
-    for part in parts:
-        if not part.strip():
-            continue
-        attr, sep, value = part.partition("=")
-        method = _SUBJECT_ATTRS.get(attr.strip().lower())
-        if not sep or method is None:
-            raise CliError(EXIT_USAGE, f"{where}: subject part {part.strip()!r} is not one of "
-                                       "CN=, O=, OU=, C=, ST=, L=, serialNumber=")
-        out.append((method, value.strip()))
+    for rdn in reversed(name.rdns):  # from_rfc4514 stores the last written RDN first
+        for atv in rdn:
+            method = _SUBJECT_METHODS.get(atv.type)
+            if method is None or not isinstance(atv.value, str):
+                part = f"{OID_NAMES.get(atv.type, atv.type)}={atv.value}"
+                raise CliError(EXIT_USAGE, f"{where}: subject part {part!r} is not one of {_SUBJECT_HELP}")
+            out.append((method, atv.value.strip()))
     return out
 
 
@@ -209,7 +199,7 @@ def read_identities(path: str | os.PathLike[str], *, out_dir: str | None = None,
                        base / raw["cert"] if raw.get("cert") else cert_out,
                        base / raw["key"] if raw.get("key") else key_out)
         if row.key_type:
-            from .csr import KEY_TYPES
+            from ..csr import KEY_TYPES
 
             if row.key_type not in KEY_TYPES:
                 raise CliError(EXIT_USAGE, f"{where}: unknown key_type {row.key_type!r}")
@@ -220,7 +210,7 @@ def read_identities(path: str | os.PathLike[str], *, out_dir: str | None = None,
 
 
 def _builder(row: BatchRow) -> Any:
-    from .csr import CsrBuilder
+    from ..csr import CsrBuilder
 
     b = CsrBuilder()
     for method, value in row.subject:
@@ -239,7 +229,7 @@ def _builder(row: BatchRow) -> Any:
 def _valid_pair(cert_path: Path, key_path: Path, now: dt.datetime) -> tuple[Any, str]:
     """(identity or None, why not). A pair is valid when both files read, the key matches, and the
     certificate is inside its validity period now."""
-    from .config import ClientIdentity
+    from ..config import ClientIdentity
 
     if not cert_path.exists() and not key_path.exists():
         return None, "absent"
@@ -256,7 +246,7 @@ def _valid_pair(cert_path: Path, key_path: Path, now: dt.datetime) -> tuple[Any,
 def _threshold(args: argparse.Namespace) -> float | None:
     if args.threshold is None:
         return None
-    from ._cli_renew import parse_duration
+    from ._renew import parse_duration
 
     return parse_duration(args.threshold, "--threshold")
 
@@ -307,7 +297,8 @@ class _Outcome:
     not_after: str | None = None
 
 
-def run_batch(args: argparse.Namespace) -> int:
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Enroll (or --renew) every identity of the file, --concurrency at a time; report each failure once."""
     out = Output(args)
     if args.concurrency < 1:
         raise CliError(EXIT_USAGE, "--concurrency must be at least 1")
@@ -357,8 +348,8 @@ def run_batch(args: argparse.Namespace) -> int:
 
         async def go() -> None:
             nonlocal done
-            from .client import AsyncEstClient
-            from .fleet import FleetRequest, enroll_many, reenroll_many
+            from ..client import AsyncEstClient
+            from ..fleet import FleetRequest, enroll_many, reenroll_many
 
             requests = (_request(row, what, FleetRequest) for row, what in todo)
             async with AsyncEstClient(config) as client:
@@ -383,12 +374,12 @@ def run_batch(args: argparse.Namespace) -> int:
 
 
 def _renew_state(row: BatchRow, now: dt.datetime, threshold: float | None) -> tuple[Any, str]:
-    from .renewal import load_identity
+    from ..renewal import load_identity
 
     try:
         ident = load_identity(row.cert, row.key)
     except E.EstError as exc:
-        return None, f"cannot renew: {_one_line(str(exc))}"
+        return None, f"cannot renew: {one_line(str(exc))}"
     cert = ident.certificate
     left = (cert.not_valid_after_utc - now).total_seconds()
     lifetime = (cert.not_valid_after_utc - cert.not_valid_before_utc).total_seconds()
@@ -399,8 +390,8 @@ def _renew_state(row: BatchRow, now: dt.datetime, threshold: float | None) -> tu
 
 
 def _request(row: BatchRow, what: Any, request_type: Any) -> Any:
-    from .config import ClientIdentity
-    from .renewal import RenewalConfig, renewal_csr
+    from ..config import ClientIdentity
+    from ..renewal import RenewalConfig, renewal_csr
 
     if not isinstance(what, ClientIdentity):
         return request_type(what, name=row.name)
@@ -417,7 +408,7 @@ async def _finish(row: BatchRow, result: Any, renew: bool) -> _Outcome:
         return _Outcome(row, "failed", "still pending (HTTP 202)")
     from cryptography.hazmat.primitives import serialization
 
-    from .renewal import save_pair
+    from ..renewal import save_pair
 
     key = result.request.csr.private_key
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -437,7 +428,7 @@ async def _finish(row: BatchRow, result: Any, renew: bool) -> _Outcome:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror or exc}"
-    text = _one_line(str(exc))
+    text = one_line(str(exc))
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
