@@ -104,6 +104,11 @@ class ClientIdentity:
 
     @classmethod
     def from_files(cls, cert_path: str | Path, key_path: str | Path, password: bytes | None = None) -> ClientIdentity:
+        """Read the certificate (PEM, leaf first) and the private key (PEM) from two files.
+
+        ``password`` decrypts an encrypted key. Raises :class:`~estclient.errors.ConfigError` when a file cannot be
+        read, the key cannot be loaded or it does not match the certificate; the message never quotes key material.
+        """
         try:
             cert_pem = Path(cert_path).read_bytes()
             key_pem = Path(key_path).read_bytes()
@@ -233,10 +238,17 @@ class TrustAnchors:
 
     @classmethod
     def system(cls) -> TrustAnchors:
+        """Anchor on the system certificate store (certifi where the platform has none); the server's host
+        name must match its certificate (RFC 7030 §3.6.1, implicit TA database).
+        """
         return cls("system")
 
     @classmethod
     def from_pem(cls, pem_bytes: bytes | str) -> TrustAnchors:
+        """Anchor on the PEM certificates given (the explicit TA database, RFC 7030 §3.6.1).
+
+        Raises :class:`~estclient.errors.ConfigError` when ``pem_bytes`` holds no readable certificate.
+        """
         if isinstance(pem_bytes, str):
             pem_bytes = pem_bytes.encode("ascii", "replace")
         _load_certs_pem(pem_bytes, "trust anchor PEM")
@@ -244,6 +256,10 @@ class TrustAnchors:
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrustAnchors:
+        """Like :meth:`from_pem`, reading the PEM certificates from ``path``.
+
+        Raises :class:`~estclient.errors.ConfigError` when the file cannot be read or holds no certificate.
+        """
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
@@ -259,6 +275,13 @@ class TrustAnchors:
         *,
         confirm: Callable[[Any], bool] | None = None,
     ) -> TrustAnchors:
+        """No anchor yet: trust the ``/cacerts`` answer once it is confirmed out of band (RFC 7030 §4.1.1).
+
+        :param fingerprint_sha256: the SHA-256 fingerprint of one of the CA certificates, as 32 bytes or hex (colons,
+            spaces and a ``sha256:`` prefix allowed).
+        :param confirm: called with each returned CA certificate; returning True accepts the set.
+        :raises ~estclient.errors.ConfigError: when neither is given, or the fingerprint is not 32 bytes of hex.
+        """
         if fingerprint_sha256 is None and confirm is None:
             raise ConfigError("bootstrap needs fingerprint_sha256 or a confirm callback")
         if confirm is not None and not callable(confirm):
@@ -267,6 +290,7 @@ class TrustAnchors:
         return cls("bootstrap", fingerprint_sha256=fp, confirm=confirm)
 
     def matches_fingerprint(self, cert_der: bytes) -> bool:
+        """True when these are bootstrap anchors with a fingerprint and the SHA-256 of ``cert_der`` equals it."""
         return self.fingerprint_sha256 is not None and hashlib.sha256(cert_der).digest() == self.fingerprint_sha256
 
     @property
@@ -371,10 +395,12 @@ class EstClientConfig:
 
     @property
     def host(self) -> str:
+        """The host name of ``server_url`` (without brackets for an IPv6 literal)."""
         return urlsplit(self.server_url).hostname or ""
 
     @property
     def port(self) -> int:
+        """The port of ``server_url``; 443 when it names none."""
         return urlsplit(self.server_url).port or 443
 
 

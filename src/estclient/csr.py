@@ -36,6 +36,11 @@ __all__ = ["CsrBuilder", "KEY_TYPES", "OID", "DEFAULT_KEYGEN_CAPABILITIES"]
 
 
 class OID:
+    """Dotted OIDs of the PKCS#9 attributes, key algorithms and curves a CSR built here uses or recognises.
+
+    Plain strings, so they compare equal to the OIDs :mod:`estcodec` decodes (``/csrattrs`` items, template
+    attributes).
+    """
     CHALLENGE_PASSWORD = "1.2.840.113549.1.9.7"
     EXTENSION_REQUEST = "1.2.840.113549.1.9.14"
     SMIME_CAPABILITIES = "1.2.840.113549.1.9.15"
@@ -221,35 +226,54 @@ class CsrBuilder:
         return self
 
     def common_name(self, value: str) -> CsrBuilder:
+        """Add a commonName (CN) to the subject. Subject attributes keep the order in which they are added.
+
+        Raises :class:`~estclient.errors.ConfigError` when ``value`` is not a non-empty string (as do the other
+        subject setters).
+        """
         return self._rdn(NameOID.COMMON_NAME, value)
 
     def organization(self, value: str) -> CsrBuilder:
+        """Add an organizationName (O) to the subject."""
         return self._rdn(NameOID.ORGANIZATION_NAME, value)
 
     def organizational_unit(self, value: str) -> CsrBuilder:
+        """Add an organizationalUnitName (OU) to the subject."""
         return self._rdn(NameOID.ORGANIZATIONAL_UNIT_NAME, value)
 
     def country(self, value: str) -> CsrBuilder:
+        """Add a countryName (C) to the subject: a two-letter code, upper-cased.
+
+        Raises :class:`~estclient.errors.ConfigError` when ``value`` is not two letters.
+        """
         if not isinstance(value, str) or len(value) != 2 or not value.isalpha():
             raise ConfigError("country must be a two-letter code")
         return self._rdn(NameOID.COUNTRY_NAME, value.upper())
 
     def state(self, value: str) -> CsrBuilder:
+        """Add a stateOrProvinceName (ST) to the subject."""
         return self._rdn(NameOID.STATE_OR_PROVINCE_NAME, value)
 
     def locality(self, value: str) -> CsrBuilder:
+        """Add a localityName (L) to the subject."""
         return self._rdn(NameOID.LOCALITY_NAME, value)
 
     def serial_number(self, value: str) -> CsrBuilder:
+        """Add a serialNumber attribute (the device's serial, not the certificate's) to the subject."""
         return self._rdn(NameOID.SERIAL_NUMBER, value)
 
     # -- subjectAltName
     def san_dns(self, *names: str) -> CsrBuilder:
+        """Add DNS names to the subjectAltName extension request."""
         for n in names:
             self._sans.append(x509.DNSName(n))
         return self
 
     def san_ip(self, *addresses: Any) -> CsrBuilder:
+        """Add IP addresses (strings or :mod:`ipaddress` objects, v4 or v6) to the subjectAltName.
+
+        Raises :class:`~estclient.errors.ConfigError` when one is not an IP address.
+        """
         for a in addresses:
             try:
                 self._sans.append(x509.IPAddress(ipaddress.ip_address(a)))
@@ -258,11 +282,13 @@ class CsrBuilder:
         return self
 
     def san_email(self, *addresses: str) -> CsrBuilder:
+        """Add e-mail addresses (rfc822Name) to the subjectAltName."""
         for a in addresses:
             self._sans.append(x509.RFC822Name(a))
         return self
 
     def san_uri(self, *uris: str) -> CsrBuilder:
+        """Add URIs (uniformResourceIdentifier) to the subjectAltName."""
         for u in uris:
             self._sans.append(x509.UniformResourceIdentifier(u))
         return self
@@ -289,6 +315,12 @@ class CsrBuilder:
 
     # -- key
     def key_type(self, key_type: str) -> CsrBuilder:
+        """Choose the type of the key generated at the first build: one of :data:`KEY_TYPES` (default
+        ``"ec-p256"``).
+
+        Raises :class:`~estclient.errors.ConfigError` for an unknown type, or when the key already exists with
+        another type.
+        """
         if key_type not in KEY_TYPES:
             raise ConfigError(f"key type must be one of {', '.join(KEY_TYPES)}")
         if self._key is not None and key_type != self._key_type:
@@ -363,6 +395,9 @@ class CsrBuilder:
         return self
 
     def has_decrypt_key_request(self) -> bool:
+        """True when the CSR asks for the server-generated key to be encrypted: a DecryptKeyIdentifier or
+        an AsymmetricDecryptKeyIdentifier was set (RFC 7030 §4.4.1.1, §4.4.1.2).
+        """
         return self._decrypt_kid is not None or self._asymm_kid is not None
 
     def smime_capabilities(self, *capabilities: str | tuple[str, bytes | None]) -> CsrBuilder:

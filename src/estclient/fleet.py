@@ -70,6 +70,7 @@ class FleetResult:
 
     @property
     def ok(self) -> bool:
+        """True when a certificate was issued for this request."""
         return self.issued is not None
 
     @property

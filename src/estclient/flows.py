@@ -140,11 +140,17 @@ class FlowState:
     anchors: Any = None  # the CaCertificates the bootstrap accepted (what a repeated bootstrap() returns)
 
     def note_pinned(self, tls12_only: bool, rec: Received) -> None:
+        """Remember the connection an enrollment was pinned to, for channel binding (RFC 7030 §3.5).
+
+        With ``keep_bound`` set, ``bound`` becomes ``(tls12_only, rec.connection)`` while that connection is still
+        open and has a tls-unique value, so the next enrollment can sign for it at once; otherwise it is cleared.
+        """
         if self.keep_bound:
             open_ = not rec.closed and rec.connection.tls_unique is not None
             self.bound = (tls12_only, rec.connection) if open_ else None
 
     def observe(self, rec: Received) -> None:
+        """Record what an exchange showed about the server: the TLS version it negotiated."""
         if rec.connection.version:
             self.server_tls_version = rec.connection.version
 
@@ -317,12 +323,21 @@ def _ensure_bootstrapped(cfg: EstClientConfig, state: FlowState) -> Flow:
 
 
 def get_ca_certs(cfg: EstClientConfig, state: FlowState) -> Flow:
+    """``/cacerts`` (RFC 7030 §4.1) -> :class:`~estclient.protocol.CaCertificates`.
+
+    Bootstraps first when the trust is a bootstrap; the returned set is validated against the anchor in use
+    (RFC 7030 §4.1.3) and remembered in ``state.cacerts_pem``.
+    """
     yield from _ensure_bootstrapped(cfg, state)
     rec = yield from _simple(cfg, state, P.build_cacerts_request(cfg.ca_label))
     return _validated_ca_set(cfg, state, P.parse_cacerts_response(rec.response))
 
 
 def get_csr_attributes(cfg: EstClientConfig, state: FlowState) -> Flow:
+    """``/csrattrs`` (RFC 7030 §4.5) -> :class:`estcodec.csrattrs.CsrAttrs` (empty when the server has none).
+
+    Bootstraps first when the trust is a bootstrap.
+    """
     yield from _ensure_bootstrapped(cfg, state)
     rec = yield from _simple(cfg, state, P.build_csrattrs_request(cfg.ca_label))
     return P.parse_csrattrs_response(rec.response)

@@ -440,8 +440,7 @@ def _key_pem(private_key: Any, password: bytes | None) -> bytes:
 
 
 def _public_der(key: Any) -> bytes:
-    der: bytes = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return der
+    return bytes(key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
 # ---------------------------------------------------------------------------------------------------- flow
@@ -481,8 +480,8 @@ class _Core:
             raise TypeError("config must be a RenewalConfig")
         self.client = client
         self.config = config
-        self.cert_path = os.fspath(cert_path)
-        self.key_path = os.fspath(key_path)
+        self.cert_path: str = os.fspath(cert_path)
+        self.key_path: str = os.fspath(key_path)
 
     def _load(self) -> ClientIdentity:
         return load_identity(self.cert_path, self.key_path, key_password=self.config.key_password,
@@ -595,16 +594,34 @@ class RenewalScheduler:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    client = property(lambda self: self._core.client)
-    config = property(lambda self: self._core.config)
-    cert_path = property(lambda self: self._core.cert_path)
-    key_path = property(lambda self: self._core.key_path)
+    @property
+    def client(self) -> Any:
+        """The :class:`~estclient.EstClient` the scheduler renews through (switched to each renewed pair)."""
+        return self._core.client
+
+    @property
+    def config(self) -> RenewalConfig:
+        """The :class:`RenewalConfig` given."""
+        return self._core.config
+
+    @property
+    def cert_path(self) -> str:
+        """Where the certificate (PEM) is read from and each renewed one written."""
+        return self._core.cert_path
+
+    @property
+    def key_path(self) -> str:
+        """Where the private key (PEM) is read from and each new one written (0600, atomically)."""
+        return self._core.key_path
 
     @property
     def running(self) -> bool:
+        """True while the background thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> RenewalScheduler:
+        """Start checking in a background daemon thread (the first check runs at once); returns the scheduler.
+        Does nothing when it is already running."""
         if self.running:
             return self
         self._stop.clear()
@@ -674,10 +691,25 @@ class AsyncRenewalScheduler:
         self._lock: asyncio.Lock | None = None
         self._task: asyncio.Task[None] | None = None
 
-    client = property(lambda self: self._core.client)
-    config = property(lambda self: self._core.config)
-    cert_path = property(lambda self: self._core.cert_path)
-    key_path = property(lambda self: self._core.key_path)
+    @property
+    def client(self) -> Any:
+        """The :class:`~estclient.AsyncEstClient` the scheduler renews through (switched to each renewed pair)."""
+        return self._core.client
+
+    @property
+    def config(self) -> RenewalConfig:
+        """The :class:`RenewalConfig` given."""
+        return self._core.config
+
+    @property
+    def cert_path(self) -> str:
+        """Where the certificate (PEM) is read from and each renewed one written."""
+        return self._core.cert_path
+
+    @property
+    def key_path(self) -> str:
+        """Where the private key (PEM) is read from and each new one written (0600, atomically)."""
+        return self._core.key_path
 
     def _event(self) -> asyncio.Event:
         if self._stop is None:
@@ -686,6 +718,7 @@ class AsyncRenewalScheduler:
 
     @property
     def running(self) -> bool:
+        """True while the checking task started by :meth:`start` has not finished."""
         return self._task is not None and not self._task.done()
 
     def start(self) -> asyncio.Task[None]:

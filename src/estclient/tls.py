@@ -52,10 +52,12 @@ class ConnectionInfo:
 
     @property
     def is_tls13(self) -> bool:
+        """True when the connection negotiated TLS 1.3 (which has no tls-unique, RFC 8446 §C.5)."""
         return self.version == "TLSv1.3"
 
     @property
     def can_bind(self) -> bool:
+        """True when a tls-unique value is available, so a CSR can be bound to this connection (RFC 7030 §3.5)."""
         return self.tls_unique is not None
 
 

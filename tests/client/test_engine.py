@@ -341,7 +341,8 @@ def test_the_engine_itself_is_sans_io() -> None:
 
 # ------------------------------------------------------------------------------ the seam holds
 
-ABOVE_TRANSPORT = ["flows.py", "protocol.py", "_engine.py", "client.py", "transport.py", "_polling.py",
+ABOVE_TRANSPORT = ["flows.py", "protocol.py", "_protocol_media.py", "_protocol_types.py", "_protocol_checks.py",
+                   "_protocol_keygen.py", "_protocol_cmc.py", "_engine.py", "client.py", "transport.py", "_polling.py",
                    "_deadline.py", "renewal.py", "fleet.py"]
 
 
