@@ -26,7 +26,7 @@ from estcodec.schema import (
 )
 
 HERE = Path(__file__).resolve().parent
-MODEL_MODULES = ["x509", "crl", "ocsp", "pkcs10", "pkcs8", "cms", "cmc", "_cmc_asn1", "enveloped", "csrattrs",
+MODEL_MODULES = ["x509", "crl", "ocsp", "pkcs10", "pkcs8", "cms", "cmc", "_cmc_asn1", "_cmc_model", "enveloped", "csrattrs",
                  "_sigalgs"]
 
 
