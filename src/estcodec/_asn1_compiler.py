@@ -676,7 +676,6 @@ class _Compiler:
         return "\n".join(out) + "\n"
 
 
-
 def _generate(sources: Iterable[str] | str | _Node, strict: bool, omit: bool = False) -> tuple[str, list[str]]:
     parsed = _parse(sources)
     c = _Compiler(parsed, strict, omit)
@@ -687,4 +686,3 @@ def _generate(sources: Iterable[str] | str | _Node, strict: bool, omit: bool = F
     except (KeyError, TypeError, IndexError, AttributeError, ValueError, RecursionError) as exc:
         # a form of the parser's output this compiler does not know: refused, not a crash
         raise CompileError(f"{c.current or 'ASN.1'}: construct not understood ({type(exc).__name__}: {exc})") from None
-

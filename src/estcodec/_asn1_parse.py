@@ -152,4 +152,3 @@ def _parse(sources: Iterable[str] | str | _Node) -> _Node:
         return out
     except Exception as exc:  # asn1tools raises its own ParseError and others
         raise CompileError(f"ASN.1 parse error: {exc}") from None
-

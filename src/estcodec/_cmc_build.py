@@ -78,23 +78,30 @@ class PkiDataBuilder:
         return self
 
     def transaction_id(self, n: int) -> "PkiDataBuilder":
+        """Set the transactionId control (RFC 5272 §6.6); ``TypeError`` if ``n`` is not an int. Returns the builder.
+        """
         if not isinstance(n, int) or isinstance(n, bool):
             raise TypeError("a transaction id is an int")
         return self._set_control(oid.TRANSACTION_ID, [n])
 
     def random_transaction_id(self) -> "PkiDataBuilder":
+        """Set a random 63-bit transactionId (RFC 5272 §6.6); returns the builder."""
         return self.transaction_id(int.from_bytes(os.urandom(8), "big") >> 1)
 
     def sender_nonce(self, nonce: bytes) -> "PkiDataBuilder":
+        """Set the senderNonce control (RFC 5272 §6.6); returns the builder."""
         return self._set_control(oid.SENDER_NONCE, [bytes(nonce)])
 
     def random_sender_nonce(self, size: int = 16) -> "PkiDataBuilder":
+        """Set a senderNonce of ``size`` random bytes (RFC 5272 §6.6); returns the builder."""
         return self.sender_nonce(os.urandom(size))
 
     def recipient_nonce(self, nonce: bytes) -> "PkiDataBuilder":
+        """Set the recipientNonce control, the server's senderNonce echoed (RFC 5272 §6.6); returns the builder."""
         return self._set_control(oid.RECIPIENT_NONCE, [bytes(nonce)])
 
     def identification(self, name: str) -> "PkiDataBuilder":
+        """Set the identification control (RFC 5272 §6.2.3); returns the builder."""
         return self._set_control(oid.IDENTIFICATION, [str(name)])
 
     def change_subject_name(self, subject: "Name | None" = None, subject_alt: "Iterable[GeneralName] | None" = None
@@ -103,6 +110,7 @@ class PkiDataBuilder:
         return self._set_control(oid.CHANGE_SUBJECT_NAME, [ChangeSubjectName.build(subject, subject_alt)])
 
     def query_pending(self, pend_token: bytes) -> "PkiDataBuilder":
+        """Set the queryPending control with the server's pendToken (RFC 5272 §6.13); returns the builder."""
         return self._set_control(oid.QUERY_PENDING, [bytes(pend_token)])
 
     def add_control(self, control_oid: str, values: Iterable[object], *, body_part_id: Optional[int] = None
@@ -126,6 +134,8 @@ class PkiDataBuilder:
 
     def add_other_request(self, request_message_type: str, value_der: bytes, *,
                           body_part_id: Optional[int] = None) -> "PkiDataBuilder":
+        """Add a request of another type (``orm``, RFC 5272 §3.2.1.3.3) whose value is ``value_der``; returns the
+        builder."""
         self._requests.append(("orm", (request_message_type, bytes(value_der)), body_part_id))
         return self
 
@@ -136,10 +146,13 @@ class PkiDataBuilder:
 
     def add_other_msg(self, other_msg_type: str, value_der: bytes, *, body_part_id: Optional[int] = None
                       ) -> "PkiDataBuilder":
+        """Add an OtherMsg (RFC 5272 §3.2.1.5) whose value is ``value_der``; returns the builder."""
         self._other.append((other_msg_type, bytes(value_der), body_part_id))
         return self
 
     def build(self) -> PKIData:
+        """The PKIData. Body part ids not given are numbered from 1, skipping those given. Raises
+        :class:`~estcodec.EncodeError` for an id outside 0..``BODY_PART_ID_MAX`` or used twice."""
         given = [bp for _, _, bp in self._controls + self._requests if bp is not None]
         given += [bp for _, bp in self._cms if bp is not None]
         given += [bp for _, _, bp in self._other if bp is not None]
@@ -193,14 +206,17 @@ class BatchRequest:
         self._items: List[bytes] = []
 
     def transaction_id(self, n: int) -> "BatchRequest":
+        """Set the batch's transactionId (RFC 5272 §6.6); returns the batch."""
         self._builder.transaction_id(n)
         return self
 
     def random_sender_nonce(self) -> "BatchRequest":
+        """Set a random senderNonce on the batch (RFC 5272 §6.6); returns the batch."""
         self._builder.random_sender_nonce()
         return self
 
     def add(self, full_pki_request: bytes) -> "BatchRequest":
+        """Add a Full PKI Request (the DER of its ContentInfo) to the batch; returns the batch."""
         self._items.append(bytes(full_pki_request))
         return self
 
@@ -208,6 +224,8 @@ class BatchRequest:
         return len(self._items)
 
     def build(self) -> PKIData:
+        """The PKIData carrying the requests and the batchRequests control naming them (RFC 5272 §6.17). Raises
+        :class:`~estcodec.EncodeError` for an empty batch."""
         if not self._items:
             raise EncodeError("a batch needs at least one request")
         # body part ids: controls take 1.., nested requests follow
@@ -229,8 +247,6 @@ class BatchRequest:
         return _listed_content(pki_data, oid.BATCH_REQUESTS, "batchRequests")
 
 
-
-
 class PkiResponseBuilder:
     """Builds a PKIResponse (for the reference server and for tests): statusInfoV2 controls, nonces, the
     transaction id, and the certificates that go into the SignedData wrapper."""
@@ -247,18 +263,22 @@ class PkiResponseBuilder:
         return n
 
     def transaction_id(self, n: int) -> "PkiResponseBuilder":
+        """Set the transactionId control (RFC 5272 §6.6); returns the builder."""
         self._controls.append((oid.TRANSACTION_ID, [n]))
         return self
 
     def recipient_nonce(self, nonce: bytes) -> "PkiResponseBuilder":
+        """Set the recipientNonce control, the request's senderNonce echoed (RFC 5272 §6.6); returns the builder."""
         self._controls.append((oid.RECIPIENT_NONCE, [bytes(nonce)]))
         return self
 
     def sender_nonce(self, nonce: bytes) -> "PkiResponseBuilder":
+        """Set the senderNonce control (RFC 5272 §6.6); returns the builder."""
         self._controls.append((oid.SENDER_NONCE, [bytes(nonce)]))
         return self
 
     def random_sender_nonce(self, size: int = 16) -> "PkiResponseBuilder":
+        """Set a senderNonce of ``size`` random bytes (RFC 5272 §6.6); returns the builder."""
         return self.sender_nonce(os.urandom(size))
 
     def reply_to(self, request: PKIData) -> "PkiResponseBuilder":
@@ -297,6 +317,7 @@ class PkiResponseBuilder:
 
     def success(self, body_list: "Iterable[int | Iterable[int]]" = (0,), *, status_string: Optional[str] = None
                 ) -> "PkiResponseBuilder":
+        """A success statusInfoV2 control for ``body_list`` (default: the whole request); returns the builder."""
         return self.status(CmcStatusValue.SUCCESS, body_list, status_string=status_string)
 
     def failed(self, fail_info: int, body_list: "Iterable[int | Iterable[int]]" = (0,), *,
@@ -310,10 +331,14 @@ class PkiResponseBuilder:
 
     def pending(self, pend_token: bytes, pend_time: _dt.datetime, body_list: "Iterable[int | Iterable[int]]" = (0,), *,
                 status_string: Optional[str] = None) -> "PkiResponseBuilder":
+        """A pending statusInfoV2 control carrying ``pend_token`` and ``pend_time`` (RFC 5272 §6.1.1); returns the
+        builder."""
         return self.status(CmcStatusValue.PENDING, body_list, status_string=status_string,
                            pend_info=PendingInfo(pend_token=bytes(pend_token), pend_time=pend_time))
 
     def add_control(self, control_oid: str, values: Iterable[object]) -> "PkiResponseBuilder":
+        """Add any control (typed values for registered controls, DER bytes of each value for others); returns the
+        builder."""
         self._controls.append((control_oid, list(values)))
         return self
 
@@ -340,9 +365,11 @@ class PkiResponseBuilder:
 
     @property
     def certificates(self) -> "list[Certificate]":
+        """The certificates to put into the SignedData around the response."""
         return list(self._certificates)
 
     def build(self) -> PKIResponse:
+        """The PKIResponse: the controls added, numbered from body part id 1, and the batch responses if any."""
         self._next = 1
         controls = [TaggedAttribute.build(self._bp(), o, v) for o, v in self._controls]
         cms = []
@@ -372,4 +399,3 @@ def _as_certificate(cert: "CertificateLike") -> "Certificate":
 
 
 # --- signing and parsing -----------------------------------------------------------------------------------
-

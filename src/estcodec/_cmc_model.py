@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from .x509 import Certificate
 
 
-
 class CmcError(Error):
     """A semantic check on a CMC message already parsed failed: a trust anchor given for an unsigned message, a
     request that is not signed, a missing control, a batch control naming a missing body part. A signature that
@@ -53,6 +52,7 @@ class CmcStatusValue(enum.IntEnum):
     PARTIAL = 7
 
     def description(self) -> str:
+        """The RFC 5272 §6.1.1 meaning of the status, in words."""
         return _STATUS_TEXT[self]
 
 
@@ -86,6 +86,7 @@ class CmcFailInfo(enum.IntEnum):
     AUTH_DATA_FAIL = 13
 
     def description(self) -> str:
+        """The RFC 5272 §6.1.4 meaning of the failure code, in words."""
         return _FAIL_TEXT[self]
 
 
@@ -154,12 +155,15 @@ class CmcStatusInfo:
     version: int = 2
 
     def is_success(self) -> bool:
+        """True when the status is success (RFC 5272 §6.1.1)."""
         return self.status == CmcStatusValue.SUCCESS
 
     def is_pending(self) -> bool:
+        """True when the status is pending (RFC 5272 §6.1.1): ask again with the pendToken."""
         return self.status == CmcStatusValue.PENDING
 
     def description(self) -> str:
+        """The status, failure and status string in words, for messages."""
         s = self.status.description() if isinstance(self.status, CmcStatusValue) else f"status code {self.status}"
         if self.fail_info is not None:
             s += f": {describe_fail_info(self.fail_info)}"
@@ -287,6 +291,7 @@ class PKIData(_ControlsMixin, Sequence):
 
     @property
     def identification(self) -> Optional[str]:
+        """The identification control's value (RFC 5272 §6.2.3), or None."""
         out: Optional[str] = self.control_value(oid.IDENTIFICATION)
         return out
 
@@ -377,12 +382,15 @@ class PKIResponse(_ControlsMixin, Sequence):
         return non_success[0]  # pragma: no cover - every enum member is in _SEVERITY
 
     def is_success(self) -> bool:
+        """True when the overall :attr:`status` is success."""
         return self.status == CmcStatusValue.SUCCESS
 
     def is_pending(self) -> bool:
+        """True when the overall :attr:`status` is pending (RFC 5272 §6.1.1)."""
         return self.status == CmcStatusValue.PENDING
 
     def is_failed(self) -> bool:
+        """True when the overall :attr:`status` is failed."""
         return self.status == CmcStatusValue.FAILED
 
     def fail_info(self) -> Optional[Union[CmcFailInfo, int]]:
@@ -400,30 +408,36 @@ class PKIResponse(_ControlsMixin, Sequence):
         return None
 
     def extended_fail_info(self) -> Optional[ExtendedFailInfo]:
+        """The first extendedFailInfo among the statuses (RFC 6402 §2.5), or None."""
         for s in self.statuses:
             if s.extended_fail_info is not None:
                 return s.extended_fail_info
         return None
 
     def pending_info(self) -> Optional[PendingInfo]:
+        """The first PendInfo among the statuses (RFC 5272 §6.1.1: pendToken and pendTime), or None."""
         for s in self.statuses:
             if s.pending_info is not None:
                 return s.pending_info
         return None
 
     def status_string(self) -> Optional[str]:
+        """The first non-empty statusString among the statuses, or None."""
         for s in self.statuses:
             if s.status_string:
                 return s.status_string
         return None
 
     def body_part_ids(self) -> List[int]:
+        """The body part ids of the controls, the CMS contents and the other messages, in that order."""
         ids = [c.body_part_id for c in self.control_sequence]
         ids += [c.body_part_id for c in self.cms_sequence]
         ids += [m.body_part_id for m in self.other_msg_sequence]
         return ids
 
     def validate(self) -> "PKIResponse":
+        """Check what the schema cannot: body part ids in range and unique (RFC 5272 §3.2.3), and the
+        controls whose values are resolved by content. Returns self; raises :class:`~estcodec.DecodeError`."""
         self._check_body_part_ids(self.body_part_ids())
         self._validate_controls()
         return self
@@ -448,7 +462,3 @@ class PKIResponse(_ControlsMixin, Sequence):
         """The certificates of the response that issue no other certificate in it (the end-entity ones)."""
         certs = self.certificates
         return [c for c in certs if not any(_pkix.names_issuer(o, c) and o is not c for o in certs)]
-
-
-# --- building ----------------------------------------------------------------------------------------------
-

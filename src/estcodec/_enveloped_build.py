@@ -251,5 +251,3 @@ def build_enveloped_data(content: bytes, recipients: Iterable[Recipient], *,
     if not content_info:
         return der
     return ContentInfo(content_type=outer, content=der).to_der()
-
-

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     pass
 
 
-
 ID_DATA = _oids.ID_DATA
 ID_SIGNED_DATA = _oids.ID_SIGNED_DATA
 ID_ENVELOPED_DATA = _oids.ID_ENVELOPED_DATA
@@ -47,26 +46,32 @@ ID_CT_KP_A_KEY_PACKAGE = _oids.ID_CT_KP_A_KEY_PACKAGE
 
 
 class Attribute(Sequence):
+    """Attribute (RFC 5652 §5.3): an attribute type OID and its values as raw DER."""
     attr_type: Annotated[str, ObjectIdentifier]
     attr_values: Annotated[list[bytes], SetOf[Any]]
 
 
 class IssuerAndSerialNumber(Sequence):
+    """IssuerAndSerialNumber (RFC 5652 §10.2.4): a certificate named by its issuer and serial number."""
     issuer: Name
     serial_number: Annotated[int, Integer]
 
 
 class OtherKeyAttribute(Sequence):
+    """OtherKeyAttribute (RFC 5652 §10.2.7): additional key information, named by OID."""
     key_attr_id: Annotated[str, ObjectIdentifier]
     key_attr: Annotated[bytes | None, Any] = field(optional=True)
 
 
 class RecipientIdentifier(Choice):
+    """RecipientIdentifier (RFC 5652 §6.2.1): the recipient's certificate by issuer and serial number or by subject
+    key identifier."""
     issuer_and_serial_number: IssuerAndSerialNumber
     subject_key_identifier: Annotated[bytes, OctetString] = field(implicit=0)
 
 
 class KeyTransRecipientInfo(Sequence):
+    """KeyTransRecipientInfo (RFC 5652 §6.2.1): the content key encrypted to the recipient's RSA key."""
     version: Annotated[int, Integer]
     rid: RecipientIdentifier
     key_encryption_algorithm: AlgorithmIdentifier
@@ -74,33 +79,40 @@ class KeyTransRecipientInfo(Sequence):
 
 
 class OriginatorPublicKey(Sequence):
+    """OriginatorPublicKey (RFC 5652 §6.2.2): the originator's (ephemeral) public key."""
     algorithm: AlgorithmIdentifier
     public_key: Annotated[BitStringValue, BitString]
 
 
 class OriginatorIdentifierOrKey(Choice):
+    """OriginatorIdentifierOrKey (RFC 5652 §6.2.2): the originator's certificate or its public key."""
     issuer_and_serial_number: IssuerAndSerialNumber
     subject_key_identifier: Annotated[bytes, OctetString] = field(implicit=0)
     originator_key: OriginatorPublicKey = field(implicit=1)
 
 
 class RecipientKeyIdentifier(Sequence):
+    """RecipientKeyIdentifier (RFC 5652 §6.2.2): the recipient's key by subject key identifier."""
     subject_key_identifier: Annotated[bytes, OctetString]
     date: Annotated[_dt.datetime | None, GeneralizedTime] = field(optional=True)
     other: Annotated[OtherKeyAttribute | None, OtherKeyAttribute] = field(optional=True)
 
 
 class KeyAgreeRecipientIdentifier(Choice):
+    """KeyAgreeRecipientIdentifier (RFC 5652 §6.2.2): the recipient by issuer and serial number or by key
+    identifier."""
     issuer_and_serial_number: IssuerAndSerialNumber
     r_key_id: RecipientKeyIdentifier = field(implicit=0)
 
 
 class RecipientEncryptedKey(Sequence):
+    """RecipientEncryptedKey (RFC 5652 §6.2.2): the content key wrapped for one key agreement recipient."""
     rid: KeyAgreeRecipientIdentifier
     encrypted_key: Annotated[bytes, OctetString]
 
 
 class KeyAgreeRecipientInfo(Sequence):
+    """KeyAgreeRecipientInfo (RFC 5652 §6.2.2, RFC 5753): the originator's key, the UKM and the wrapped keys."""
     version: Annotated[int, Integer]
     originator: OriginatorIdentifierOrKey = field(explicit=0)
     ukm: Annotated[bytes | None, OctetString] = field(explicit=1, optional=True)
@@ -109,12 +121,14 @@ class KeyAgreeRecipientInfo(Sequence):
 
 
 class KEKIdentifier(Sequence):
+    """KEKIdentifier (RFC 5652 §6.2.3): the identifier of a previously distributed symmetric key."""
     key_identifier: Annotated[bytes, OctetString]
     date: Annotated[_dt.datetime | None, GeneralizedTime] = field(optional=True)
     other: Annotated[OtherKeyAttribute | None, OtherKeyAttribute] = field(optional=True)
 
 
 class KEKRecipientInfo(Sequence):
+    """KEKRecipientInfo (RFC 5652 §6.2.3): the content key wrapped with a previously distributed symmetric key."""
     version: Annotated[int, Integer]
     kekid: KEKIdentifier
     key_encryption_algorithm: AlgorithmIdentifier
@@ -122,6 +136,8 @@ class KEKRecipientInfo(Sequence):
 
 
 class PasswordRecipientInfo(Sequence):
+    """PasswordRecipientInfo (RFC 5652 §6.2.4, RFC 3211): the content key wrapped with a key derived from a
+    password."""
     version: Annotated[int, Integer]
     key_derivation_algorithm: Annotated[AlgorithmIdentifier | None,
                                         AlgorithmIdentifier] = field(implicit=0, optional=True)
@@ -130,11 +146,14 @@ class PasswordRecipientInfo(Sequence):
 
 
 class OtherRecipientInfo(Sequence):
+    """OtherRecipientInfo (RFC 5652 §6.2.5): a recipient of a type named by OID, its value raw DER."""
     ori_type: Annotated[str, ObjectIdentifier]
     ori_value: Annotated[bytes, Any]
 
 
 class RecipientInfo(Choice):
+    """RecipientInfo (RFC 5652 §6.2): one recipient; ``.name`` says the kind (``ktri``, ``kari``, ``kekri``,
+    ``pwri``, ``ori``)."""
     ktri: KeyTransRecipientInfo
     kari: KeyAgreeRecipientInfo = field(implicit=1)
     kekri: KEKRecipientInfo = field(implicit=2)
@@ -143,11 +162,14 @@ class RecipientInfo(Choice):
 
 
 class OriginatorInfo(Sequence):
+    """OriginatorInfo (RFC 5652 §6.1): certificates and CRLs of the originator, kept as raw DER."""
     certs: Annotated[list[bytes] | None, SetOf[Any]] = field(implicit=0, optional=True)
     crls: Annotated[list[bytes] | None, SetOf[Any]] = field(implicit=1, optional=True)
 
 
 class EncryptedContentInfo(Sequence):
+    """EncryptedContentInfo (RFC 5652 §6.1): the content type, the content-encryption algorithm and the encrypted
+    content."""
     content_type: Annotated[str, ObjectIdentifier]
     content_encryption_algorithm: AlgorithmIdentifier
     encrypted_content: Annotated[bytes | None, OctetString] = field(implicit=0, optional=True)
@@ -188,6 +210,7 @@ class _EnvelopeMixin:
 
 
 class EnvelopedData(_EnvelopeMixin, Sequence):
+    """EnvelopedData (RFC 5652 §6.1): encrypted content and the recipients who can recover its key."""
     version: Annotated[int, Integer]
     originator_info: Annotated[OriginatorInfo | None, OriginatorInfo] = field(implicit=0, optional=True)
     recipient_infos: Annotated[list[RecipientInfo], SetOf(RecipientInfo, min_size=1)]
@@ -210,6 +233,8 @@ class EnvelopedData(_EnvelopeMixin, Sequence):
 
 
 class AuthEnvelopedData(_EnvelopeMixin, Sequence):
+    """AuthEnvelopedData (RFC 5083 §2.1): authenticated-encrypted content (AES-GCM, RFC 5084), its recipients and
+    MAC."""
     version: Annotated[int, Integer]
     originator_info: Annotated[OriginatorInfo | None, OriginatorInfo] = field(implicit=0, optional=True)
     recipient_infos: Annotated[list[RecipientInfo], SetOf(RecipientInfo, min_size=1)]
@@ -232,6 +257,8 @@ class AuthEnvelopedData(_EnvelopeMixin, Sequence):
 
 
 class RSAESOAEPParams(Sequence):
+    """RSAES-OAEP-params (RFC 8017 Appendix A.2.1); an absent field means its default (SHA-1, MGF1 with SHA-1, empty
+    label)."""
     # DEFAULTs (sha1, mgf1SHA1, pSpecifiedEmpty) are modelled as OPTIONAL: absent means the default.
     hash_algorithm: Annotated[AlgorithmIdentifier | None, AlgorithmIdentifier] = field(explicit=0, optional=True)
     mask_gen_algorithm: Annotated[AlgorithmIdentifier | None, AlgorithmIdentifier] = field(explicit=1, optional=True)
@@ -239,11 +266,13 @@ class RSAESOAEPParams(Sequence):
 
 
 class PBKDF2Salt(Choice):
+    """The salt of PBKDF2-params (RFC 8018 Appendix A.2): given, or from another source."""
     specified: Annotated[bytes, OctetString]
     other_source: AlgorithmIdentifier
 
 
 class PBKDF2Params(Sequence):
+    """PBKDF2-params (RFC 8018 Appendix A.2); an absent ``prf`` means hmacWithSHA1."""
     salt: PBKDF2Salt
     iteration_count: Annotated[int, Integer]
     key_length: Annotated[int | None, Integer] = field(optional=True)
@@ -251,6 +280,7 @@ class PBKDF2Params(Sequence):
 
 
 class GCMParameters(Sequence):
+    """GCMParameters (RFC 5084 §3.2): the nonce and the length of the authentication tag."""
     aes_nonce: Annotated[bytes, OctetString]
     aes_icvlen: Annotated[int, Integer] = field(default=12)
 
@@ -278,6 +308,7 @@ class EncryptionAlgorithm(str, enum.Enum):
 
     @property
     def oid(self) -> str:
+        """The algorithm's OID (the enum value)."""
         return self.value
 
     @property
@@ -289,6 +320,7 @@ class EncryptionAlgorithm(str, enum.Enum):
 
     @property
     def is_aead(self) -> bool:
+        """True for the AES-GCM algorithms (used in AuthEnvelopedData, RFC 5083)."""
         return self.value in _cc.AEAD_CIPHERS
 
     def __str__(self) -> str:
@@ -519,5 +551,3 @@ def _identity(private_key: object, certificate: object) -> Optional[_Identity]:
         if ski:
             ident.skis.add(bytes(ski))
     return ident
-
-

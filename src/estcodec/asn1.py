@@ -69,9 +69,12 @@ class TaggedType:
         self.__name__ = name
 
     def from_der(self, data: bytes, *, ber: bool = False) -> _TypingAny:
+        """Decode ``data`` as this tagged type (strict DER unless ``ber``); raises :class:`~estcodec.DecodeError`.
+        """
         return decode(self, data, ber=ber)
 
     def to_der(self, value: object) -> bytes:
+        """The DER of ``value`` under this type's tag."""
         return encode(self, value)
 
     def __repr__(self) -> str:
@@ -103,8 +106,6 @@ def set_type(cls: type) -> type:
     s.tnum = 17
     s.type_name = f"SET ({cls.__name__})"
     return cls
-
-
 
 
 def generate(sources: Iterable[str] | str | _Node, *, strict: bool = False, omit_unsupported: bool = False) -> str:
