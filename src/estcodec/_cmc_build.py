@@ -11,9 +11,9 @@ from typing import Any as _TypingAny
 from . import pkix as _pkix
 from . import _cmc_asn1 as _a
 from ._cmc_asn1 import (
-    BODY_PART_ID_MAX, BodyPartReference,
-    CertReqMsg, ChangeSubjectName, CMCStatusInfoV2, ExtendedFailInfo, OtherMsg, OtherReqMsg, PendingInfo,
-    PublishTrustAnchors, TaggedAttribute, TaggedCertificationRequest, TaggedContentInfo, TaggedRequest, oid,
+    BODY_PART_ID_MAX, BodyPartReference, CertReqMsg, ChangeSubjectName, CMCStatusInfoV2, ExtendedFailInfo, OtherMsg,
+    OtherReqMsg, PendingInfo, PublishTrustAnchors, TaggedAttribute, TaggedCertificationRequest, TaggedContentInfo,
+    TaggedRequest, oid,
 )
 from .errors import EncodeError
 from .schema import Any as _RawTLV

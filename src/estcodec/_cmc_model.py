@@ -11,8 +11,7 @@ from typing import Any as _TypingAny
 from . import pkix as _pkix
 from . import _cmc_asn1 as _a
 from ._cmc_asn1 import (
-    BODY_PART_ID_MAX, ChangeSubjectName, CMCStatusInfo,
-    CMCStatusInfoV2, ExtendedFailInfo, OtherMsg, PendingInfo,
+    BODY_PART_ID_MAX, ChangeSubjectName, CMCStatusInfo, CMCStatusInfoV2, ExtendedFailInfo, OtherMsg, PendingInfo,
     PublishTrustAnchors, TaggedAttribute, TaggedContentInfo, TaggedRequest, decode_other_status_info, oid,
 )
 from .errors import DecodeError, Error

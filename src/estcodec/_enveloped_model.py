@@ -9,7 +9,7 @@ Part of :mod:`estcodec.enveloped`, which re-exports every public name; import th
 import enum
 import hmac
 from dataclasses import dataclass, field as dc_field
-from typing import TYPE_CHECKING, Annotated, Optional, Union
+from typing import Annotated, Optional, Union
 from typing import Any as _TypingAny
 
 from cryptography import x509 as _cx509
@@ -30,8 +30,6 @@ from .schema import (Any, Choice, GeneralizedTime, Integer, ObjectIdentifier, Oc
 from .x509 import AlgorithmIdentifier, Certificate, Name
 from ._cms_crypto import DecryptionError, UnsupportedAlgorithmError
 
-if TYPE_CHECKING:
-    pass
 
 
 ID_DATA = _oids.ID_DATA
