@@ -1,6 +1,5 @@
 """The compiler of :mod:`estcodec.asn1`: from asn1tools' parse tree of ASN.1 modules (X.680) to the Python source
-of estcodec models (tags and tagging modes per X.680 §31, AUTOMATIC TAGS, COMPONENTS OF, DEFAULT values,
-constraints as bounds, information object sets as open-type registries).
+of estcodec models (what maps and how is listed in :mod:`estcodec.asn1`'s docstring and docs/asn1-compile.md).
 
 Internal: :func:`estcodec.asn1.generate` and :func:`estcodec.asn1.compile` are the API.
 """
