@@ -26,8 +26,8 @@ from estcodec.schema import (
 )
 
 HERE = Path(__file__).resolve().parent
-MODEL_MODULES = ["x509", "crl", "ocsp", "pkcs10", "pkcs8", "cms", "cmc", "_cmc_asn1", "enveloped", "csrattrs",
-                 "_sigalgs"]
+MODEL_MODULES = ["x509", "crl", "ocsp", "pkcs10", "pkcs8", "cms", "cmc", "_cmc_asn1", "_cmc_model", "enveloped",
+                 "_enveloped_model", "csrattrs", "_sigalgs"]
 
 
 class _Inner(Sequence):

@@ -45,9 +45,9 @@ def _skip_member(app, what, name, obj, skip, options):  # noqa: ANN001 - Sphinx'
     if home != current:
         for mod_name in _DOCUMENTED:
             mod = sys.modules.get(mod_name)
-            if mod is not None and name in getattr(mod, "__all__", ()):
+            if mod is not None and name in getattr(mod, "__all__", ()) and getattr(mod, name, None) is obj:
                 if mod_name != current:
-                    return True  # described under the first public module that exports it
+                    return True  # described under the first public module exporting the same object
                 break
     return False  # exported here: described here, with or without a docstring
 

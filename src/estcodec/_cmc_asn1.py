@@ -120,6 +120,7 @@ BodyPartList = SequenceOf(Integer, min_size=1)
 
 
 class BodyPartReference(Choice):
+    """BodyPartReference (RFC 5272 §3.2.3): a body part by its id or by a path through nested messages."""
     body_part_id: Annotated[int, Integer]
     body_part_path: Annotated[list[int], BodyPartPath]
 
@@ -134,11 +135,13 @@ class SingleAttribute(Sequence):
 
 
 class OptionalValidity(Sequence):
+    """OptionalValidity (RFC 4211 §5): the validity a request asks for, either end optional."""
     not_before: Annotated[_dt.datetime | None, Time] = field(explicit=0, optional=True)
     not_after: Annotated[_dt.datetime | None, Time] = field(explicit=1, optional=True)
 
 
 class CertTemplate(Sequence):
+    """CertTemplate (RFC 4211 §5): the certificate fields a CRMF request asks for, each optional."""
     version: Annotated[int | None, Integer] = field(implicit=0, optional=True)
     serial_number: Annotated[int | None, Integer] = field(implicit=1, optional=True)
     signing_alg: Annotated[AlgorithmIdentifier | None, AlgorithmIdentifier] = field(implicit=2, optional=True)
@@ -152,6 +155,7 @@ class CertTemplate(Sequence):
 
 
 class CertRequest(Sequence):
+    """CertRequest (RFC 4211 §5): the request id, the certificate template and the CRMF controls."""
     cert_req_id: Annotated[int, Integer]
     cert_template: CertTemplate
     controls: Annotated[list[SingleAttribute] | None, SequenceOf(SingleAttribute, min_size=1)] = field(optional=True)
@@ -161,12 +165,15 @@ _POPOSigningKeyInput = _tagged_any(0, "POPOSigningKeyInput")
 
 
 class POPOSigningKey(Sequence):
+    """POPOSigningKey (RFC 4211 §4.1): proof of possession by a signature (the input is kept as raw DER)."""
     poposk_input: Annotated[bytes | None, _POPOSigningKeyInput] = field(optional=True)
     algorithm_identifier: AlgorithmIdentifier
     signature: Annotated[BitStringValue, BitString]
 
 
 class ProofOfPossession(Choice):
+    """ProofOfPossession (RFC 4211 §4): raVerified, a signature, or key encipherment / agreement (kept as raw DER).
+    """
     ra_verified: Annotated[None, Null] = field(implicit=0)
     signature: POPOSigningKey = field(implicit=1)
     # POPOPrivKey (a CHOICE, so the tag is explicit), kept raw
@@ -176,6 +183,7 @@ class ProofOfPossession(Choice):
 
 
 class CertReqMsg(Sequence):
+    """CertReqMsg (RFC 4211 §3): a CRMF request with its proof of possession and registration info."""
     cert_req: CertRequest
     popo: Annotated[ProofOfPossession | None, ProofOfPossession] = field(optional=True)
     reg_info: Annotated[list[SingleAttribute] | None, SequenceOf(SingleAttribute, min_size=1)] = field(optional=True)
@@ -184,6 +192,7 @@ class CertReqMsg(Sequence):
 # --- requests, content, other messages ---------------------------------------------------------------------
 
 class TaggedCertificationRequest(Sequence):
+    """TaggedCertificationRequest (RFC 5272 §3.2.1.3.1): a PKCS#10 request with its body part id."""
     body_part_id: Annotated[int, Integer]
     certification_request: _CertificationRequest
 
@@ -202,6 +211,8 @@ class OtherReqMsg(Sequence):
 
 
 class TaggedRequest(Choice):
+    """TaggedRequest (RFC 5272 §3.2.1.3): a PKCS#10 request (``tcr``), a CRMF request (``crm``) or another request
+    (``orm``)."""
     tcr: TaggedCertificationRequest = field(implicit=0)
     crm: CertReqMsg = field(implicit=1)
     orm: OtherReqMsg = field(implicit=2)
@@ -218,11 +229,14 @@ class TaggedRequest(Choice):
 
 
 class TaggedContentInfo(Sequence):
+    """TaggedContentInfo (RFC 5272 §3.2.1.4): a CMS ContentInfo with its body part id."""
     body_part_id: Annotated[int, Integer]
     content_info: _ContentInfo
 
 
 class OtherMsg(Sequence):
+    """OtherMsg (RFC 5272 §3.2.1.5): a message of a type named by OID, its value typed through ``OTHER_MSG_TYPES``.
+    """
     body_part_id: Annotated[int, Integer]
     other_msg_type: Annotated[str, ObjectIdentifier]
     other_msg_value: Annotated[object, Any] = field(defined_by="other_msg_type", registry=OTHER_MSG_TYPES)
@@ -241,6 +255,7 @@ PendInfo = PendingInfo
 
 
 class ExtendedFailInfo(Sequence):
+    """ExtendedFailInfo (RFC 6402 §2.5): a failure described by an OID and a value (kept as raw DER)."""
     fail_info_oid: Annotated[str, ObjectIdentifier]
     fail_info_value: Annotated[bytes, Any]
 
@@ -297,24 +312,28 @@ def decode_other_status_info(raw: "bytes | None") -> "tuple[str, object] | None"
 
 
 class IdentifyProofV2(Sequence):
+    """IdentifyProofV2 (RFC 6402 §2.3): the identity proof control, a MAC over the request with named algorithms."""
     proof_alg_id: AlgorithmIdentifier
     mac_alg_id: AlgorithmIdentifier
     witness: Annotated[bytes, OctetString]
 
 
 class PopLinkWitnessV2(Sequence):
+    """PopLinkWitnessV2 (RFC 6402 §2.4): the witness linking proof of possession to the identity proof."""
     key_gen_algorithm: AlgorithmIdentifier
     mac_algorithm: AlgorithmIdentifier
     witness: Annotated[bytes, OctetString]
 
 
 class AddExtensions(Sequence):
+    """AddExtensions (RFC 5272 §6.5.2): extensions to add to the certificates of the referenced requests."""
     pki_data_reference: Annotated[int, Integer]
     cert_references: Annotated[list[int], SequenceOf[Integer]]
     extensions: Annotated[list[Extension], SequenceOf[Extension]]
 
 
 class EncryptedPOP(Sequence):
+    """EncryptedPOP (RFC 5272 §6.7): the server's challenge for indirect proof of possession."""
     request: TaggedRequest
     cms: _ContentInfo
     the_pop_alg_id: AlgorithmIdentifier
@@ -323,22 +342,27 @@ class EncryptedPOP(Sequence):
 
 
 class DecryptedPOP(Sequence):
+    """DecryptedPOP (RFC 5272 §6.7): the client's answer to an EncryptedPOP challenge."""
     body_part_id: Annotated[int, Integer]
     the_pop_alg_id: AlgorithmIdentifier
     the_pop: Annotated[bytes, OctetString]
 
 
 class LraPopWitness(Sequence):
+    """LraPopWitness (RFC 5272 §6.8): an LRA's statement that it checked proof of possession for the listed
+    requests."""
     pki_data_bodyid: Annotated[int, Integer]
     body_ids: Annotated[list[int], SequenceOf[Integer]]
 
 
 class GetCert(Sequence):
+    """GetCert (RFC 5272 §6.9): ask for a certificate by issuer and serial number."""
     issuer_name: GeneralName
     serial_number: Annotated[int, Integer]
 
 
 class GetCRL(Sequence):
+    """GetCRL (RFC 5272 §6.10): ask for a CRL by issuer, with optional name, time and reasons."""
     issuer_name: Name
     crl_name: Annotated[GeneralName | None, GeneralName] = field(optional=True)
     time: Annotated[_dt.datetime | None, GeneralizedTime] = field(optional=True)
@@ -346,6 +370,8 @@ class GetCRL(Sequence):
 
 
 class RevokeRequest(Sequence):
+    """RevokeRequest (RFC 5272 §6.11): ask for a certificate to be revoked, with the reason and optional passphrase.
+    """
     issuer_name: Name
     serial_number: Annotated[int, Integer]
     reason: Annotated[int, Enumerated]                 # CRLReason
@@ -394,12 +420,15 @@ class PublishTrustAnchors(Sequence):
 
 
 class CMCPublicationInfo(Sequence):
+    """CMCPublicationInfo (RFC 5272 §6.18): hashes of certificates to publish and how (PKIPublicationInfo kept as
+    raw DER)."""
     hash_alg: AlgorithmIdentifier
     cert_hashes: Annotated[list[bytes], SequenceOf[OctetString]]
     pub_info: Annotated[bytes, Any]                      # PKIPublicationInfo of RFC 4211, kept raw
 
 
 class ModCertTemplate(Sequence):
+    """ModCertTemplate (RFC 5272 §6.5.1): changes to the certificate templates of the referenced requests."""
     pki_data_reference: Annotated[list[int], BodyPartPath]
     cert_references: Annotated[list[int], BodyPartList]
     # RFC 6402's name for the field: on this model ``replace`` is the field, not ``Model.replace``
@@ -408,6 +437,7 @@ class ModCertTemplate(Sequence):
 
 
 class ControlsProcessed(Sequence):
+    """ControlsProcessed (RFC 5272 §6.19): the body parts of controls an RA processed."""
     body_list: Annotated[list[BodyPartReference], SequenceOf(BodyPartReference, min_size=1)]
 
 
@@ -533,10 +563,12 @@ class TaggedAttribute(Sequence):
 
     @property
     def oid(self) -> str:
+        """The control's type OID (``attr_type``)."""
         return self.attr_type
 
     @property
     def values(self) -> "list[object]":
+        """The control's values, typed through ``CONTROL_TYPES`` for registered controls, raw DER otherwise."""
         return self.attr_values
 
     @property

@@ -90,12 +90,15 @@ class ContentInfo(Sequence):
 
     @classmethod
     def from_pem(cls, text: "str | bytes") -> "ContentInfo":
+        """Decode the first PKCS7 (or CMS, PKCS #7 SIGNED DATA) block of PEM ``text`` (RFC 7468 §9). Raises
+        :class:`~estcodec.DecodeError` when there is none."""
         for label, der in _pem.decode(text):
             if label in ("PKCS7", "CMS", "PKCS #7 SIGNED DATA"):
                 return cls.from_der(der)
         raise DecodeError("no PKCS7 / CMS block in the PEM input", 0, "invalid-pem")
 
     def to_pem(self) -> str:
+        """The ContentInfo as a PEM CMS block (RFC 7468 §9)."""
         return _pem.encode("CMS", self.to_der())
 
     def signed_data(self) -> "SignedData":
@@ -209,6 +212,8 @@ class EncapsulatedContentInfo(Sequence):
 
     @classmethod
     def build(cls, e_content_type: str, content: Optional[bytes]) -> "EncapsulatedContentInfo":
+        """An EncapsulatedContentInfo of type ``e_content_type`` holding ``content`` (None: detached content, RFC
+        5652 §5.2)."""
         return cls(e_content_type=e_content_type,
                    e_content=None if content is None else encode(OctetString, bytes(content)))
 
@@ -227,16 +232,21 @@ class EncapsulatedContentInfo(Sequence):
 
 
 class IssuerAndSerialNumber(Sequence):
+    """IssuerAndSerialNumber (RFC 5652 §10.2.4): a certificate named by its issuer and serial number."""
     issuer: Name
     serial_number: Annotated[int, Integer]
 
 
 class SignerIdentifier(Choice):
+    """SignerIdentifier (RFC 5652 §5.3): the signer's certificate by issuer and serial number or by subject key
+    identifier."""
     issuer_and_serial_number: IssuerAndSerialNumber
     subject_key_identifier: Annotated[bytes, OctetString] = field(implicit=0)
 
 
 class SignerInfo(Sequence):
+    """SignerInfo (RFC 5652 §5.3): one signer's identifier, algorithms, signed and unsigned attributes and
+    signature."""
     version: Annotated[int, Integer]
     sid: SignerIdentifier
     digest_algorithm: AlgorithmIdentifier
@@ -265,6 +275,7 @@ class SignerInfo(Sequence):
 
 
 class OtherCertificateFormat(Sequence):
+    """OtherCertificateFormat (RFC 5652 §10.2.2): a certificate in a format named by OID, as raw DER."""
     other_cert_format: Annotated[str, ObjectIdentifier]
     other_cert: Annotated[bytes, Any]
 
@@ -289,16 +300,19 @@ class CertificateList(Sequence):
 
 
 class OtherRevocationInfoFormat(Sequence):
+    """OtherRevocationInfoFormat (RFC 5652 §10.2.1): revocation information in a format named by OID, as raw DER."""
     other_rev_info_format: Annotated[str, ObjectIdentifier]
     other_rev_info: Annotated[bytes, Any]
 
 
 class RevocationInfoChoice(Choice):
+    """RevocationInfoChoice (RFC 5652 §10.2.1): a CRL or other revocation information."""
     crl: CertificateList
     other: OtherRevocationInfoFormat = field(implicit=1)
 
 
 class SignedData(Sequence):
+    """SignedData (RFC 5652 §5.1): the encapsulated content, the certificates and CRLs, and the signer infos."""
     # lazy=True: a long set is checked while decoding and its elements built when read (memory bounded by the
     # input whatever the element size; the values read as lists)
     version: Annotated[int, Integer]
@@ -317,6 +331,7 @@ class SignedData(Sequence):
 
     @property
     def econtent_type(self) -> str:
+        """The content type OID of the encapsulated content (eContentType)."""
         return self.encap_content_info.e_content_type
 
     @property

@@ -109,6 +109,7 @@ class RevokedCertificate(Sequence, gc=False):
 
     @property
     def invalidity_date(self) -> "Optional[_dt.datetime]":
+        """The invalidityDate entry extension (RFC 5280 §5.3.2), or None."""
         out: Optional[_dt.datetime] = _ext_value(self.extensions, oid.INVALIDITY_DATE, (".crl_entry_extensions",))
         return out
 
@@ -120,6 +121,7 @@ class RevokedCertificate(Sequence, gc=False):
         return out
 
     def extension(self, extn_id: str) -> "Optional[Extension]":
+        """The entry extension with OID ``extn_id``, or None."""
         for ext in self.extensions:
             if ext.extn_id == extn_id:
                 out: Optional[Extension] = ext
@@ -201,6 +203,8 @@ class CertificateList:
 
     @classmethod
     def from_der(cls, data: "bytes | bytearray | memoryview") -> "CertificateList":
+        """Decode a CRL (strict DER). Raises :class:`~estcodec.DecodeError` (with offset and path) for malformed
+        input."""
         src = bytes(data)
         top = _children(src, 0, len(src), ())
         if not top:
@@ -260,15 +264,19 @@ class CertificateList:
 
     @classmethod
     def from_pem(cls, text: "str | bytes") -> "CertificateList":
+        """Decode the first X509 CRL block of PEM ``text``. Raises :class:`~estcodec.DecodeError` when there is
+        none."""
         for label, der in _pem.decode(text):
             if label in ("X509 CRL", "CRL"):
                 return cls.from_der(der)
         raise DecodeError("no X509 CRL block in the PEM input", 0, "invalid-pem")
 
     def to_der(self) -> bytes:
+        """The DER of the CRL, as it was decoded or built."""
         return self._src
 
     def to_pem(self) -> str:
+        """The CRL as a PEM X509 CRL block (RFC 7468 §6)."""
         return _pem.encode("X509 CRL", self._src)
 
     def to_model(self) -> _CertificateListModel:
@@ -289,10 +297,12 @@ class CertificateList:
 
     @property
     def signature_algorithm(self) -> AlgorithmIdentifier:
+        """The outer signatureAlgorithm (RFC 5280 §5.1.1.2)."""
         return self._sig_alg
 
     @property
     def signature_algorithm_oid(self) -> str:
+        """The OID of the outer signatureAlgorithm."""
         return self._sig_alg.algorithm
 
     @property
@@ -303,20 +313,24 @@ class CertificateList:
 
     @property
     def issuer(self) -> Name:
+        """The issuer name (RFC 5280 §5.1.2.3)."""
         out: Name = self._values["issuer"]
         return out
 
     @property
     def this_update(self) -> _dt.datetime:
+        """thisUpdate (RFC 5280 §5.1.2.4)."""
         out: _dt.datetime = self._values["this_update"]
         return out
 
     @property
     def next_update(self) -> "Optional[_dt.datetime]":
+        """nextUpdate (RFC 5280 §5.1.2.5), or None when absent."""
         return self._values.get("next_update")
 
     @property
     def extensions(self) -> "List[Extension]":
+        """The crlExtensions (RFC 5280 §5.2); an empty list when absent."""
         return self._values.get("crl_extensions") or []
 
     @property
@@ -325,6 +339,7 @@ class CertificateList:
         return self._src[self._tbs[3]:self._tbs[5]]
 
     def extension(self, extn_id: str) -> "Optional[Extension]":
+        """The CRL extension with OID ``extn_id``, or None."""
         for ext in self.extensions:
             if ext.extn_id == extn_id:
                 return ext
@@ -335,16 +350,19 @@ class CertificateList:
 
     @property
     def crl_number(self) -> "Optional[int]":
+        """The cRLNumber extension (RFC 5280 §5.2.3), or None."""
         out: Optional[int] = self._crl_ext(oid.CRL_NUMBER)
         return out
 
     @property
     def delta_crl_indicator(self) -> "Optional[int]":
+        """The deltaCRLIndicator extension's base CRL number (RFC 5280 §5.2.4), or None for a complete CRL."""
         out: Optional[int] = self._crl_ext(oid.DELTA_CRL_INDICATOR)
         return out
 
     @property
     def authority_key_identifier(self) -> "Optional[bytes]":
+        """The keyIdentifier of the authorityKeyIdentifier extension (RFC 5280 §5.2.1), or None."""
         aki = self._crl_ext(oid.AUTHORITY_KEY_IDENTIFIER)
         return None if aki is None else cast("Optional[bytes]", aki.key_identifier)
 
@@ -380,6 +398,7 @@ class CertificateList:
         return out
 
     def is_revoked(self, serial_number: int) -> bool:
+        """Whether the CRL lists ``serial_number`` as revoked."""
         return self.get_revoked(serial_number) is not None
 
     # -- signature --
@@ -392,6 +411,8 @@ class CertificateList:
         _sigalgs.verify(self._sig_alg, issuer, self.tbs_der, self.signature)
 
     def is_signature_valid(self, issuer: object) -> bool:
+        """Whether ``issuer`` (a certificate or public key) verifies the CRL's signature. Raises
+        ``UnsupportedSignatureAlgorithm`` for an algorithm this package cannot verify."""
         try:
             self.verify(issuer)
         except _sigalgs.UnsupportedSignatureAlgorithm:
@@ -422,29 +443,38 @@ class CertificateListBuilder:
         self._extensions: List[Extension] = []
 
     def issuer(self, name: Name) -> "CertificateListBuilder":
+        """Set the issuer name; returns the builder."""
         self._issuer = name
         return self
 
     def this_update(self, when: _dt.datetime) -> "CertificateListBuilder":
+        """Set thisUpdate; returns the builder."""
         self._this_update = when
         return self
 
     def next_update(self, when: _dt.datetime) -> "CertificateListBuilder":
+        """Set nextUpdate; returns the builder."""
         self._next_update = when
         return self
 
     def add_extension(self, extn_id: str, value: object, critical: bool = False) -> "CertificateListBuilder":
+        """Add a CRL extension (``value`` is encoded with the OID's registered type); returns the builder."""
         self._extensions.append(Extension.build(extn_id, value, critical))
         return self
 
     def crl_number(self, n: int) -> "CertificateListBuilder":
+        """Add the cRLNumber extension (RFC 5280 §5.2.3); returns the builder."""
         return self.add_extension(oid.CRL_NUMBER, n)
 
     def authority_key_identifier(self, key_identifier: bytes) -> "CertificateListBuilder":
+        """Add the authorityKeyIdentifier extension with ``key_identifier`` (RFC 5280 §5.2.1); returns the builder.
+        """
         return self.add_extension(oid.AUTHORITY_KEY_IDENTIFIER, AuthorityKeyIdentifier(key_identifier=key_identifier))
 
     def add_revoked(self, serial_number: int, revocation_date: _dt.datetime, *, reason: "Optional[int]" = None,
                     invalidity_date: "Optional[_dt.datetime]" = None) -> "CertificateListBuilder":
+        """Add a revoked certificate entry, with optional reasonCode and invalidityDate entry extensions (RFC 5280
+        §5.3); returns the builder."""
         exts = []
         if reason is not None:
             exts.append(Extension.build(oid.REASON_CODE, int(reason)))
@@ -455,6 +485,8 @@ class CertificateListBuilder:
         return self
 
     def tbs(self, signature: AlgorithmIdentifier) -> TBSCertList:
+        """The TBSCertList (version 2) signed with ``signature``. Raises :class:`~estcodec.EncodeError` without an
+        issuer or a thisUpdate."""
         if self._issuer is None or self._this_update is None:
             raise EncodeError("a CRL needs an issuer and a thisUpdate")
         return TBSCertList(version=1, signature=signature, issuer=self._issuer, this_update=self._this_update,
@@ -463,6 +495,7 @@ class CertificateListBuilder:
 
     def sign(self, private_key: "SoftwarePrivateKey | Signer", *, hash_algorithm: _sigalgs.HashLike = None
              ) -> CertificateList:
+        """Sign the CRL with ``private_key`` (or a :class:`~estcodec.signer.Signer`) and return it decoded."""
         # The algorithm identifier is known before signing (sign() returns it with the signature).
         alg, _ = _sigalgs.sign(private_key, b"", hash_algorithm=hash_algorithm)
         tbs_der = encode(TBSCertList, self.tbs(alg))

@@ -102,6 +102,8 @@ _STRING_ATTRIBUTES = frozenset({
 # --- wire models -------------------------------------------------------------------------------------------
 
 class AttrOrOID(Choice):
+    """AttrOrOID (RFC 7030 §4.5.2): one item of a CSR attributes response, an OID or an attribute (an element of any
+    other tag is kept raw, as some servers send one)."""
     oid: Annotated[str, ObjectIdentifier]
     attribute: Attribute
     # leniency: an element with any other tag (not OID, not SEQUENCE) is kept raw, in place (libest sends one)
@@ -133,11 +135,14 @@ class NameTemplate(Choice):
 
     @property
     def rdns(self) -> "list[list[SingleAttributeTemplate]]":
+        """The relative distinguished names of the template in order, each a list of its attribute templates."""
         rdns: list[list[SingleAttributeTemplate]] = self.value
         return rdns
 
 
 class SubjectPublicKeyInfoTemplate(Sequence):
+    """SubjectPublicKeyInfoTemplate (RFC 9908): a key algorithm whose key the client chooses (the key itself
+    optional)."""
     algorithm: AlgorithmIdentifier
     subject_public_key: Annotated[BitStringValue | None, BitString] = field(optional=True)
 
@@ -151,10 +156,13 @@ class ExtensionTemplate(Sequence):
 
     @property
     def oid(self) -> str:
+        """The extension's OID (``extn_id``)."""
         return self.extn_id
 
     @property
     def value(self) -> "bytes | None":
+        """The extension's requested value (the DER inside extnValue), or None when the template leaves it to the
+        client."""
         return self.extn_value
 
 
@@ -243,6 +251,7 @@ class CertificationRequestInfoTemplate(Sequence):
 
     @property
     def key_algorithm_oid(self) -> "str | None":
+        """The OID of the key algorithm the template asks for, or None when it names none."""
         return None if self.subject_pk_info is None else self.subject_pk_info.algorithm.algorithm
 
     @property
@@ -268,6 +277,7 @@ class CertificationRequestInfoTemplate(Sequence):
         return None if key is None else key.modulus.bit_length()
 
     def attribute(self, attr_oid: str) -> "CsrAttribute | None":
+        """The template's attribute with OID ``attr_oid`` as a :class:`CsrAttribute`, or None."""
         for a in self.attributes:
             if a.attr_type == attr_oid:
                 return CsrAttribute(a.attr_type, list(a.attr_values))
@@ -368,6 +378,7 @@ class CsrAttribute:
 
     @classmethod
     def of(cls, attr_oid: str, *values: "bytes") -> "CsrAttribute":
+        """A CsrAttribute of type ``attr_oid`` whose values are the DER ``values``."""
         return cls(attr_oid, [bytes(v) for v in values])
 
 
@@ -384,6 +395,7 @@ class KeyTypeRequirement:
 
     @property
     def any_parameters(self) -> bool:
+        """True when the requirement names the key type only (no parameters such as a curve or a key size)."""
         return not self.parameters
 
 
@@ -453,6 +465,7 @@ class CsrAttrs:
         return self._built
 
     def to_der(self) -> bytes:
+        """The DER of the CsrAttrs (RFC 7030 §4.5.2): the bytes it was decoded from, or its items encoded."""
         if self._raw is not None:
             return self._raw
         return encode(_CSR_ATTRS, [_choice_of_item(it) for it in self._items])
@@ -467,6 +480,7 @@ class CsrAttrs:
 
     @property
     def attributes(self) -> "list[CsrAttribute]":
+        """The attribute items (RFC 7030 §4.5.2 ``attribute``), in order; the bare OIDs are left out."""
         return [it for it in self._items if isinstance(it, CsrAttribute)]
 
     @property
@@ -502,6 +516,7 @@ class CsrAttrs:
         return iter(self._items)
 
     def is_empty(self) -> bool:
+        """True when the server sent no attributes (an empty response or an empty SEQUENCE, RFC 7030 §4.5.2)."""
         return not self._items
 
     def __eq__(self, other: object) -> bool:
@@ -581,8 +596,8 @@ class CsrAttrs:
 
     @property
     def challenge_password_requested(self) -> bool:
+        """True when the server asks for a challengePassword (RFC 2985 §5.4.1) in the CSR."""
         return self.contains_oid(oid.CHALLENGE_PASSWORD)
-
 
 
 def _item_of_choice(e: AttrOrOID) -> "CsrAttrItem":
@@ -648,9 +663,11 @@ class CsrAttrsBuilder:
         return self.attribute(algorithm, *values)
 
     def ec_key(self, curve: "str | None" = None, algorithm: str = _EC_PUBLIC_KEY) -> "CsrAttrsBuilder":
+        """Ask for an EC key, on ``curve`` (a named-curve OID) when given (RFC 7030 §4.5.2); returns the builder."""
         return self.key_type(algorithm, *([] if curve is None else [encode(ObjectIdentifier, curve)]))
 
     def rsa_key(self, bits: "int | None" = None) -> "CsrAttrsBuilder":
+        """Ask for an RSA key, of ``bits`` bits when given (RFC 7030 §4.5.2); returns the builder."""
         return self.key_type(oid.RSA_ENCRYPTION, *([] if bits is None else [encode(Integer, bits)]))
 
     def template(self, template: CertificationRequestInfoTemplate) -> "CsrAttrsBuilder":
@@ -660,6 +677,7 @@ class CsrAttrsBuilder:
         return self.attribute(oid.CERTIFICATION_REQUEST_INFO_TEMPLATE, template.to_der())
 
     def build(self) -> CsrAttrs:
+        """The CsrAttrs holding the items added so far."""
         return CsrAttrs(self._items)
 
 

@@ -33,6 +33,7 @@ class DecodeError(Error, ValueError):
 
     @property
     def path(self) -> str:
+        """Where in the model the error is, as ``$.field.sub[2].leaf`` (``$`` alone at the top level)."""
         if not self._segments:
             return self._base_path
         return self._base_path + "".join(reversed(self._segments))

@@ -51,6 +51,7 @@ __all__ = [
 
 
 class oid:  # noqa: N801 - a namespace of constants
+    """OCSP's OIDs (RFC 6960 §4.4 and Appendix B)."""
     OCSP_BASIC = _oids.ID_PKIX_OCSP_BASIC
     NONCE = _x509_oid.OCSP_NONCE  # an OCTET STRING inside extnValue (RFC 8954), registered in x509
     CRL_ID = _oids.ID_PKIX_OCSP_CRL
@@ -62,6 +63,7 @@ class oid:  # noqa: N801 - a namespace of constants
 
 
 class ResponseStatus(enum.IntEnum):
+    """OCSPResponseStatus (RFC 6960 §4.2.1)."""
     SUCCESSFUL = 0
     MALFORMED_REQUEST = 1
     INTERNAL_ERROR = 2
@@ -71,6 +73,7 @@ class ResponseStatus(enum.IntEnum):
 
 
 class CertStatus(enum.Enum):
+    """The status of one certificate in a SingleResponse (RFC 6960 §4.2.1): good, revoked or unknown."""
     GOOD = "good"
     REVOKED = "revoked"
     UNKNOWN = "unknown"
@@ -79,6 +82,7 @@ class CertStatus(enum.Enum):
 # --- requests ---------------------------------------------------------------------------------------------------
 
 class CertID(Sequence, gc=False):
+    """CertID (RFC 6960 §4.1.1): hashes of the issuer's name and key and the certificate's serial number."""
     hash_algorithm: AlgorithmIdentifier
     issuer_name_hash: Annotated[bytes, OctetString]
     issuer_key_hash: Annotated[bytes, OctetString]
@@ -92,11 +96,13 @@ class CertID(Sequence, gc=False):
 
 
 class Request(Sequence, gc=False):
+    """Request (RFC 6960 §4.1.1): one certificate to report on, with its extensions."""
     req_cert: CertID
     single_request_extensions: Annotated[_Seq[Extension] | None, Extensions] = field(explicit=0, optional=True)
 
 
 class TBSRequest(Sequence, gc=False):
+    """TBSRequest (RFC 6960 §4.1.1): the requests and the request extensions."""
     version: Annotated[int, Integer] = field(explicit=0, default=0)
     requestor_name: Annotated[GeneralName | None, GeneralName] = field(explicit=1, optional=True)
     request_list: Annotated[list[Request], SequenceOf(Request)]
@@ -104,6 +110,7 @@ class TBSRequest(Sequence, gc=False):
 
 
 class Signature(Sequence, gc=False):
+    """Signature (RFC 6960 §4.1.1): the optional signature of an OCSP request."""
     signature_algorithm: AlgorithmIdentifier
     signature: Annotated[BitStringValue, BitString]
     certs: Annotated[list[Certificate] | None, SequenceOf(Certificate)] = field(explicit=0, optional=True)
@@ -113,15 +120,18 @@ _ext_value = extension_value  # one walk for certificates, CRLs and OCSP (estcod
 
 
 class OCSPRequest(Sequence, gc=False):
+    """OCSPRequest (RFC 6960 §4.1.1)."""
     tbs_request: TBSRequest
     optional_signature: Annotated[Signature | None, Signature] = field(explicit=0, optional=True)
 
     @property
     def cert_ids(self) -> "List[CertID]":
+        """The CertIDs of the requests, in order."""
         return [r.req_cert for r in self.tbs_request.request_list]
 
     @property
     def extensions(self) -> "_Seq[Extension]":
+        """The requestExtensions (e.g. the nonce); an empty list when absent."""
         return self.tbs_request.request_extensions or []
 
     @property
@@ -161,24 +171,30 @@ class OCSPRequestBuilder:
 
     def add_certificate(self, cert: Certificate, issuer: Certificate, *, hash_name: str = "sha1"
                         ) -> "OCSPRequestBuilder":
+        """Ask for ``cert`` issued by ``issuer`` (its CertID hashed with ``hash_name``); returns the builder."""
         self._requests.append(Request(req_cert=cert_id_for(cert, issuer, hash_name=hash_name)))
         return self
 
     def add_cert_id(self, cert_id: CertID) -> "OCSPRequestBuilder":
+        """Ask for the certificate ``cert_id`` names; returns the builder."""
         self._requests.append(Request(req_cert=cert_id))
         return self
 
     def nonce(self, value: bytes) -> "OCSPRequestBuilder":
+        """Add the nonce extension (RFC 8954: 1 to 32 octets, else :class:`~estcodec.EncodeError`); returns the
+        builder."""
         if not 1 <= len(value) <= 32:
             raise EncodeError("an OCSP nonce has 1 to 32 octets (RFC 8954)")
         self._extensions.append(Extension(extn_id=oid.NONCE, extn_value=encode(OctetString, bytes(value))))
         return self
 
     def add_extension(self, extn_id: str, value: bytes, critical: bool = False) -> "OCSPRequestBuilder":
+        """Add a request extension whose extnValue is ``value``; returns the builder."""
         self._extensions.append(Extension.build(extn_id, value, critical))
         return self
 
     def build(self) -> OCSPRequest:
+        """The OCSPRequest. Raises :class:`~estcodec.EncodeError` when it names no certificate."""
         if not self._requests:
             raise EncodeError("an OCSP request names at least one certificate")
         tbs = TBSRequest(request_list=self._requests, request_extensions=self._extensions or None)
@@ -188,11 +204,13 @@ class OCSPRequestBuilder:
 # --- responses --------------------------------------------------------------------------------------------------
 
 class ResponderID(Choice, gc=False):
+    """ResponderID (RFC 6960 §4.2.1): the responder by name or by the SHA-1 hash of its key."""
     by_name: Name = field(explicit=1)
     by_key: Annotated[bytes, OctetString] = field(explicit=2)
 
 
 class RevokedInfo(Sequence, gc=False):
+    """RevokedInfo (RFC 6960 §4.2.1): when a certificate was revoked and why."""
     revocation_time: Annotated[_dt.datetime, GeneralizedTime]
     revocation_reason: Annotated[int | None, Enumerated] = field(explicit=0, optional=True)
 
@@ -204,6 +222,7 @@ class _CertStatus(Choice, gc=False):
 
 
 class SingleResponse(Sequence, gc=False):
+    """SingleResponse (RFC 6960 §4.2.1): the status of one certificate and the period it holds for."""
     cert_id: CertID
     cert_status: _CertStatus
     this_update: Annotated[_dt.datetime, GeneralizedTime]
@@ -212,10 +231,12 @@ class SingleResponse(Sequence, gc=False):
 
     @property
     def status(self) -> CertStatus:
+        """The certificate's status as a :class:`CertStatus`."""
         return CertStatus(self.cert_status.name)
 
     @property
     def revocation_time(self) -> "Optional[_dt.datetime]":
+        """The revocationTime when the status is revoked, else None."""
         if self.cert_status.name != "revoked":
             return None
         when: _dt.datetime = self.cert_status.value.revocation_time
@@ -236,10 +257,12 @@ class SingleResponse(Sequence, gc=False):
 
     @property
     def extensions(self) -> "_Seq[Extension]":
+        """The singleExtensions; an empty list when absent."""
         return self.single_extensions or []
 
 
 class ResponseData(Sequence, gc=False):
+    """ResponseData (RFC 6960 §4.2.1): the signed part of a basic response."""
     version: Annotated[int, Integer] = field(explicit=0, default=0)
     responder_id: ResponderID
     produced_at: Annotated[_dt.datetime, GeneralizedTime]
@@ -248,6 +271,7 @@ class ResponseData(Sequence, gc=False):
 
 
 class BasicOCSPResponse(Sequence, gc=False):
+    """BasicOCSPResponse (RFC 6960 §4.2.1): the response data, its signature and the certificates to verify it."""
     tbs_response_data: ResponseData
     signature_algorithm: AlgorithmIdentifier
     signature: Annotated[BitStringValue, BitString]
@@ -255,35 +279,43 @@ class BasicOCSPResponse(Sequence, gc=False):
 
     @property
     def produced_at(self) -> _dt.datetime:
+        """producedAt of the response data."""
         return self.tbs_response_data.produced_at
 
     @property
     def responder_id(self) -> ResponderID:
+        """The responderID of the response data."""
         return self.tbs_response_data.responder_id
 
     @property
     def responses(self) -> "List[SingleResponse]":
+        """The SingleResponses, in order."""
         return self.tbs_response_data.responses
 
     @property
     def extensions(self) -> "_Seq[Extension]":
+        """The responseExtensions; an empty list when absent."""
         return self.tbs_response_data.response_extensions or []
 
     @property
     def nonce(self) -> "Optional[bytes]":
+        """The nonce extension's value (RFC 8954), or None."""
         nonce: Optional[bytes] = _ext_value(self.extensions, oid.NONCE,
                                             (".response_extensions", ".tbs_response_data"))
         return nonce
 
     @property
     def tbs_der(self) -> bytes:
+        """The DER of the response data, the bytes the signature covers."""
         return self.tbs_response_data.to_der()
 
     @property
     def signature_algorithm_oid(self) -> str:
+        """The OID of the signature algorithm."""
         return self.signature_algorithm.algorithm
 
     def response_for(self, cert_id: CertID) -> "Optional[SingleResponse]":
+        """The SingleResponse about the certificate ``cert_id`` names (see :meth:`CertID.matches`), or None."""
         for r in self.responses:
             if r.cert_id.matches(cert_id):
                 return r
@@ -304,6 +336,7 @@ RESPONSE_TYPES: "dict[str, object]" = {oid.OCSP_BASIC: BasicOCSPResponse}
 
 
 class ResponseBytes(Sequence, gc=False):
+    """ResponseBytes (RFC 6960 §4.2.1): the response type OID and the response, decoded for id-pkix-ocsp-basic."""
     response_type: Annotated[str, ObjectIdentifier]
     response: Annotated[bytes, OctetString] = field(defined_by="response_type", registry=RESPONSE_TYPES,
                                                     contains=True)
@@ -312,11 +345,14 @@ class ResponseBytes(Sequence, gc=False):
 
 
 class OCSPResponse(Sequence, gc=False):
+    """OCSPResponse (RFC 6960 §4.2.1): the response status and, when successful, the response bytes."""
     response_status: Annotated[int, Enumerated]
     response_bytes: Annotated[ResponseBytes | None, ResponseBytes] = field(explicit=0, optional=True)
 
     @property
     def status(self) -> "ResponseStatus | int":
+        """The responseStatus as a :class:`ResponseStatus`, or the plain int for a value RFC 6960 does not define.
+        """
         try:
             return ResponseStatus(self.response_status)
         except ValueError:

@@ -79,6 +79,7 @@ class DirectoryString(Choice, transparent=True):
 
 
 class CertificationRequestInfo(Sequence, gc=False):
+    """CertificationRequestInfo (RFC 2986 §4.1): the signed part of a certification request."""
     version: Annotated[int, Integer]
     subject: Name
     subject_pk_info: SubjectPublicKeyInfo
@@ -87,6 +88,8 @@ class CertificationRequestInfo(Sequence, gc=False):
 
 
 class CertificationRequest(Sequence, gc=False):
+    """CertificationRequest (RFC 2986 §4.2): a PKCS#10 certification request, with accessors for its subject, key,
+    extensions and signature."""
     certification_request_info: CertificationRequestInfo
     signature_algorithm: AlgorithmIdentifier
     signature_value: Annotated[BitStringValue, BitString]
@@ -111,6 +114,7 @@ class CertificationRequest(Sequence, gc=False):
         raise DecodeError("no CERTIFICATE REQUEST block in the PEM input", 0, "invalid-pem")
 
     def to_pem(self) -> str:
+        """The request as a PEM CERTIFICATE REQUEST block (RFC 7468 §7)."""
         return _pem.encode("CERTIFICATE REQUEST", self.to_der())
 
     def to_cryptography(self) -> "CertificateSigningRequest":
@@ -121,6 +125,7 @@ class CertificationRequest(Sequence, gc=False):
 
     @classmethod
     def from_cryptography(cls, csr: "CertificateSigningRequest") -> "CertificationRequest":
+        """The CertificationRequest of a ``cryptography`` ``x509.CertificateSigningRequest``."""
         from cryptography.hazmat.primitives.serialization import Encoding
 
         return cls.from_der(csr.public_bytes(Encoding.DER))
@@ -195,6 +200,7 @@ class CertificationRequest(Sequence, gc=False):
         return exts
 
     def extension(self, extn_id: str) -> Optional[Extension]:
+        """The requested extension with OID ``extn_id`` (from the extensionRequest attribute), or None."""
         for ext in self.extensions:
             if ext.extn_id == extn_id:
                 found: Extension = ext
@@ -316,6 +322,8 @@ class CertificationRequestBuilder:
         return new
 
     def subject(self, subject: NameLike) -> "CertificationRequestBuilder":
+        """A builder with ``subject`` as the subject: a Name, an RFC 4514 string (``"CN=device,O=Example"``), the
+        DER of a Name, attribute pairs or a ``cryptography`` ``x509.Name``."""
         return self._copy(_subject=_to_name(subject))
 
     def add_extension(self, extension: object, value: object = None, critical: bool = False

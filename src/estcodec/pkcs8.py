@@ -46,6 +46,7 @@ V2 = 1
 
 
 class oid:  # noqa: N801 - a namespace of constants
+    """The OIDs of the key algorithms and content type PKCS#8 / RFC 5958 messages use."""
     RSA_ENCRYPTION = _oids.RSA_ENCRYPTION
     RSASSA_PSS = _oids.ID_RSASSA_PSS
     EC_PUBLIC_KEY = _oids.ID_EC_PUBLIC_KEY
@@ -77,6 +78,8 @@ class OneAsymmetricKey(Sequence):
 
     @classmethod
     def from_der(cls, data: bytes, *, ber: bool = False) -> "OneAsymmetricKey":
+        """Decode (strict DER unless ``ber``). Raises :class:`~estcodec.DecodeError` for malformed input, a version
+        other than v1/v2 or a private key field that is not an OCTET STRING's content."""
         key: OneAsymmetricKey = decode(cls, data, ber=ber)
         _check_version(key)
         _check_private_key(key)
@@ -91,10 +94,12 @@ class OneAsymmetricKey(Sequence):
         raise DecodeError("no PRIVATE KEY block in the PEM input", 0, "invalid-pem")
 
     def to_pem(self) -> str:
+        """The key as a PEM PRIVATE KEY block (RFC 7468 §10), unencrypted."""
         return _pem.encode("PRIVATE KEY", self.to_der())
 
     @property
     def algorithm_oid(self) -> str:
+        """The OID of the private key algorithm."""
         return self.private_key_algorithm.algorithm
 
     @property

@@ -91,15 +91,20 @@ class SoftwareSigner:
 
     @property
     def exportable(self) -> bool:
+        """Always True: the key is in memory and can be exported."""
         return True
 
     def public_key(self) -> PublicKey:
+        """The public key of the wrapped key."""
         return self._key.public_key()
 
     def private_key(self) -> SoftwarePrivateKey:
+        """The wrapped ``cryptography`` private key."""
         return self._key
 
     def sign(self, data: bytes, scheme: SignatureScheme) -> bytes:
+        """Sign ``data`` with ``scheme`` (hash and RSA padding). Raises ``ValueError`` when the scheme does not fit
+        the key (a hash for Ed25519/Ed448, none for RSA or ECDSA, an unknown padding)."""
         key = self._key
         if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)):
             if scheme.hash is not None:

@@ -112,11 +112,13 @@ _IA5_ATTRS = {oid.EMAIL_ADDRESS, oid.DOMAIN_COMPONENT}
 
 
 class AlgorithmIdentifier(Sequence, gc=False):
+    """AlgorithmIdentifier (RFC 5280 §4.1.1.2): an algorithm OID and its parameters as raw DER."""
     algorithm: Annotated[str, ObjectIdentifier]
     parameters: Annotated[bytes | None, Any] = field(optional=True)
 
 
 class AttributeTypeAndValue(Sequence, gc=False):
+    """AttributeTypeAndValue (RFC 5280 §4.1.2.4): one attribute of a distinguished name."""
     type: Annotated[str, ObjectIdentifier]
     value: Annotated[object, AnyValue]
 
@@ -253,6 +255,7 @@ class Name(Choice, gc=False, lazy=True):
 
     @property
     def rdns(self) -> "list[list[AttributeTypeAndValue]]":
+        """The relative distinguished names in order, each a list of its AttributeTypeAndValue pairs."""
         rdns: list[list[AttributeTypeAndValue]] = self.value
         return rdns
 
@@ -260,10 +263,12 @@ class Name(Choice, gc=False, lazy=True):
     attributes = RdnPairs()
 
     def get(self, attr_oid: str) -> "list[object]":
+        """The values of every attribute of type ``attr_oid`` in the name, in order (may be empty)."""
         return [v for t, v in rdn_pairs_of(self) if t == attr_oid]
 
     @property
     def common_name(self) -> "str | None":
+        """The first commonName value (RFC 5280 §4.1.2.4), or None when the name has none."""
         vals = self.get(oid.COMMON_NAME)
         return cast("str | None", vals[0]) if vals else None
 
@@ -345,6 +350,7 @@ def _value_tlv(atv: AttributeTypeAndValue) -> bytes:
 
 
 class Time(Choice, transparent=True, gc=False):
+    """Time (RFC 5280 §4.1.2.5): UTCTime for 1950-2049, else GeneralizedTime; an aware ``datetime``."""
     utc_time: Annotated[_dt.datetime, UTCTime]
     general_time: Annotated[_dt.datetime, GeneralizedTime]
 
@@ -355,23 +361,27 @@ class Time(Choice, transparent=True, gc=False):
 
 
 class Validity(Sequence, gc=False):
+    """Validity (RFC 5280 §4.1.2.5): the period ``not_before`` to ``not_after`` (both inclusive)."""
     not_before: Annotated[_dt.datetime, Time]
     not_after: Annotated[_dt.datetime, Time]
 
 
 class SubjectPublicKeyInfo(Sequence, gc=False):
+    """SubjectPublicKeyInfo (RFC 5280 §4.1.2.7): the algorithm of a public key and the key itself."""
     algorithm: AlgorithmIdentifier
     subject_public_key: Annotated[BitStringValue, BitString]
 
     algorithm_oid: ClassVar["FieldPath[str]"] = FieldPath(0, 0)
 
     def to_cryptography(self) -> "PublicKeyTypes":
+        """The key as a ``cryptography`` public key (``cryptography`` raises for a key it cannot load)."""
         from cryptography.hazmat.primitives.serialization import load_der_public_key
 
         return load_der_public_key(self.to_der())
 
     @classmethod
     def from_cryptography(cls, public_key: "PublicKeyTypes") -> "SubjectPublicKeyInfo":
+        """The SubjectPublicKeyInfo of a ``cryptography`` public key."""
         from cryptography.hazmat.primitives import serialization
 
         return cls.from_der(public_key.public_bytes(serialization.Encoding.DER,
@@ -385,11 +395,13 @@ class SubjectPublicKeyInfo(Sequence, gc=False):
 # --- extension values ----------------------------------------------------------------------------------------
 
 class AnotherName(Sequence, gc=False):
+    """AnotherName (RFC 5280 §4.2.1.6): an otherName, its value raw DER under ``type_id``."""
     type_id: Annotated[str, ObjectIdentifier]
     value: Annotated[bytes, Any] = field(explicit=0)
 
 
 class GeneralName(Choice, gc=False):
+    """GeneralName (RFC 5280 §4.2.1.6): ``.name`` says which alternative, ``.value`` holds it."""
     other_name: AnotherName = field(implicit=0)
     rfc822_name: Annotated[str, IA5String] = field(implicit=1)
     dns_name: Annotated[str, IA5String] = field(implicit=2)
@@ -411,6 +423,7 @@ GeneralNames = SequenceOf(GeneralName, min_size=1)
 
 
 class BasicConstraints(Sequence, gc=False):
+    """BasicConstraints (RFC 5280 §4.2.1.9): whether the subject is a CA, and its path length limit."""
     ca: Annotated[bool, Boolean] = field(default=False)
     path_len_constraint: Annotated[int | None, Integer] = field(optional=True)
 
@@ -424,12 +437,14 @@ ExtendedKeyUsage = SequenceOf(ObjectIdentifier, min_size=1)
 
 
 class AuthorityKeyIdentifier(Sequence, gc=False):
+    """AuthorityKeyIdentifier (RFC 5280 §4.2.1.1): the identifier of the issuer's key."""
     key_identifier: Annotated[bytes | None, OctetString] = field(implicit=0, optional=True)
     authority_cert_issuer: Annotated[list[GeneralName] | None, GeneralNames] = field(implicit=1, optional=True)
     authority_cert_serial_number: Annotated[int | None, Integer] = field(implicit=2, optional=True)
 
 
 class DistributionPointName(Choice, gc=False):
+    """DistributionPointName (RFC 5280 §4.2.1.13): a full name or a name relative to the CRL issuer."""
     full_name: Annotated[list[GeneralName], GeneralNames] = field(implicit=0)
     name_relative_to_crl_issuer: Annotated[list[AttributeTypeAndValue], RelativeDistinguishedName] = field(implicit=1)
 
@@ -439,6 +454,7 @@ REASON_FLAGS = ("unused", "key_compromise", "ca_compromise", "affiliation_change
 
 
 class DistributionPoint(Sequence, gc=False):
+    """DistributionPoint (RFC 5280 §4.2.1.13): where a CRL is found, its reasons and its issuer."""
     distribution_point: Annotated[DistributionPointName | None,
                                   DistributionPointName] = field(explicit=0, optional=True)
     reasons: Annotated[frozenset[str] | None, NamedBitString(*REASON_FLAGS)] = field(implicit=1, optional=True)
@@ -449,6 +465,7 @@ CRLDistributionPoints = SequenceOf(DistributionPoint, min_size=1)
 
 
 class AccessDescription(Sequence, gc=False):
+    """AccessDescription (RFC 5280 §4.2.2.1): an access method OID and the location it is reached at."""
     access_method: Annotated[str, ObjectIdentifier]
     access_location: GeneralName
 
@@ -457,11 +474,13 @@ AuthorityInfoAccess = SequenceOf(AccessDescription, min_size=1)
 
 
 class PolicyQualifierInfo(Sequence, gc=False):
+    """PolicyQualifierInfo (RFC 5280 §4.2.1.4): a policy qualifier OID and its value as raw DER."""
     policy_qualifier_id: Annotated[str, ObjectIdentifier]
     qualifier: Annotated[bytes, Any]
 
 
 class PolicyInformation(Sequence, gc=False):
+    """PolicyInformation (RFC 5280 §4.2.1.4): a certificate policy OID and its optional qualifiers."""
     policy_identifier: Annotated[str, ObjectIdentifier]
     policy_qualifiers: Annotated[list[PolicyQualifierInfo] | None,
                                  SequenceOf(PolicyQualifierInfo, min_size=1)] = field(optional=True)
@@ -491,6 +510,7 @@ EXTENSION_TYPES: "dict[str, object]" = {
 
 
 class Extension(Sequence, gc=False):
+    """Extension (RFC 5280 §4.1.2.9); ``parsed`` is extnValue decoded by the OID's registered type."""
     extn_id: Annotated[str, ObjectIdentifier]
     critical: Annotated[bool, Boolean] = field(default=False)
     extn_value: Annotated[bytes, OctetString]
@@ -535,14 +555,17 @@ class Attribute(Sequence, gc=False):
 
     @property
     def oid(self) -> str:
+        """The attribute's type OID (``attr_type``)."""
         return self.attr_type
 
     @property
     def values(self) -> "_Seq[bytes]":
+        """The attribute's values as raw DER (``attr_values``)."""
         return self.attr_values
 
 
 class TBSCertificate(Sequence, gc=False):
+    """TBSCertificate (RFC 5280 §4.1.2): the signed part of a certificate."""
     version: Annotated[int, Integer] = field(explicit=0, default=0)
     serial_number: Annotated[int, Integer]
     signature: AlgorithmIdentifier
@@ -602,18 +625,21 @@ def extension_value(exts: "Iterable[Extension] | None", extn_id: str, path: "tup
 
 
 class Certificate(Sequence, gc=False):
+    """Certificate (RFC 5280 §4.1), with accessors for the fields and extensions most callers need."""
     tbs_certificate: TBSCertificate
     signature_algorithm: AlgorithmIdentifier
     signature_value: Annotated[BitStringValue, BitString]
 
     @classmethod
     def from_pem(cls, text: "str | bytes") -> "Certificate":
+        """Decode the first CERTIFICATE block of PEM ``text``; raises :class:`~estcodec.DecodeError`."""
         for label, der in _pem.decode(text):
             if label in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"):
                 return cls.from_der(der)
         raise DecodeError("no CERTIFICATE block in the PEM input", 0, "invalid-pem")
 
     def to_pem(self) -> str:
+        """The certificate as a PEM CERTIFICATE block (RFC 7468 §5)."""
         return _pem.encode("CERTIFICATE", self.to_der())
 
     # -- the fields users read --
@@ -639,6 +665,7 @@ class Certificate(Sequence, gc=False):
     tbs_der: ClassVar["FieldPath[bytes]"] = FieldPath(0, raw=True)  # the exact bytes the issuer signed
 
     def extension(self, extn_id: str) -> "Extension | None":
+        """The extension with OID ``extn_id``, or None when the certificate has none."""
         for ext in self.extensions:
             if ext.extn_id == extn_id:
                 found: Extension = ext
@@ -680,58 +707,70 @@ class Certificate(Sequence, gc=False):
 
     @property
     def subject_key_identifier(self) -> "bytes | None":
+        """The subjectKeyIdentifier extension's key identifier (RFC 5280 §4.2.1.2), or None."""
         ski: bytes | None = self._ext_value(oid.SUBJECT_KEY_IDENTIFIER)
         return ski
 
     @property
     def authority_key_identifier(self) -> "bytes | None":
+        """The keyIdentifier of the authorityKeyIdentifier extension (RFC 5280 §4.2.1.1), or None."""
         aki = self._ext_value(oid.AUTHORITY_KEY_IDENTIFIER)
         return None if aki is None else cast("bytes | None", aki.key_identifier)
 
     @property
     def basic_constraints(self) -> "BasicConstraints | None":
+        """The basicConstraints extension's value (RFC 5280 §4.2.1.9), or None when absent."""
         bc: BasicConstraints | None = self._ext_value(oid.BASIC_CONSTRAINTS)
         return bc
 
     @property
     def is_ca(self) -> bool:
+        """True when basicConstraints says ``cA`` (RFC 5280 §4.2.1.9)."""
         bc = self.basic_constraints
         return bool(bc and bc.ca)
 
     @property
     def key_usage(self) -> "frozenset[str] | None":
+        """The names of the key usage bits set (RFC 5280 §4.2.1.3), or None when the extension is absent."""
         ku: frozenset[str] | None = self._ext_value(oid.KEY_USAGE)
         return ku
 
     @property
     def extended_key_usage(self) -> "list[str]":
+        """The extended key usage OIDs (RFC 5280 §4.2.1.12); an empty list when the extension is absent."""
         eku: list[str] = self._ext_value(oid.EXTENDED_KEY_USAGE, [])
         return eku
 
     @property
     def subject_alt_names(self) -> "list[GeneralName]":
+        """The subjectAltName entries (RFC 5280 §4.2.1.6); an empty list when the extension is absent."""
         sans: list[GeneralName] = self._ext_value(oid.SUBJECT_ALT_NAME, [])
         return sans
 
     @property
     def is_self_issued(self) -> bool:
+        """True when subject and issuer are the same name (compared as DER; RFC 5280 §6.1)."""
         return bool(self.subject.to_der() == self.issuer.to_der())
 
     def fingerprint(self, algorithm: str = "sha256") -> bytes:
+        """The digest of the certificate's DER with ``algorithm`` (any name :func:`hashlib.new` knows)."""
         return hashlib.new(algorithm, self.to_der()).digest()
 
     def is_valid_at(self, when: "_dt.datetime | None" = None) -> bool:
+        """Whether ``when`` (default: now) lies in the validity period (no signature or revocation check)."""
         when = when or _dt.datetime.now(_dt.timezone.utc)
         return bool(self.not_before <= when <= self.not_after)
 
     # -- interop --
     def to_cryptography(self) -> "_CryptoCertificate":
+        """The certificate as a ``cryptography`` ``x509.Certificate``."""
         from cryptography import x509 as _x509
 
         return _x509.load_der_x509_certificate(self.to_der())
 
     @classmethod
     def from_cryptography(cls, cert: "_CryptoCertificate") -> "Certificate":
+        """The certificate of a ``cryptography`` ``x509.Certificate``."""
         from cryptography.hazmat.primitives.serialization import Encoding
 
         return cls.from_der(cert.public_bytes(Encoding.DER))
