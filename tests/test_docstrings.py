@@ -18,7 +18,7 @@ from types import ModuleType
 import pytest
 
 # The packages whose public names are checked (the lead adds "estclient" once its docstrings are complete).
-PACKAGES = ("estcodec",)
+PACKAGES = ("estcodec", "estclient")
 
 
 def _public_modules(package: str) -> list[ModuleType]:
