@@ -88,7 +88,8 @@ def test_oid_namespaces_hold_registered_oids(module: str) -> None:
 def test_no_dotted_oid_literal_outside_oids() -> None:
     literal = re.compile(r"""["'][0-2](\.[0-9]+){2,}["']""")
     offenders = []
-    for path in sorted(SRC.glob("*.py")):
+    # estcodec's modules and estclient's (the test CA included); the IPv4 address 0.0.0.0 is not an OID
+    for path in sorted([*SRC.glob("*.py"), *SRC.parent.joinpath("estclient").rglob("*.py")]):
         if path.name == "oids.py":
             continue
         in_doc = False
@@ -101,6 +102,7 @@ def test_no_dotted_oid_literal_outside_oids() -> None:
                 continue
             if quotes == 1:
                 in_doc = True
-            if literal.search(line.split("#")[0]) and "``" not in line and "__version__" not in line:
-                offenders.append(f"{path.name}:{n}: {stripped}")
+            code = line.split("#")[0].replace('"0.0.0.0"', "")
+            if literal.search(code) and "``" not in line and "__version__" not in line:
+                offenders.append(f"{path.relative_to(SRC.parent)}:{n}: {stripped}")
     assert not offenders, "\n".join(offenders)

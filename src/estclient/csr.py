@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from estcodec._sigalgs import default_hash_for_key
+from estcodec import oids as _oids
 from estcodec.csrattrs import CsrAttribute
 from estcodec.der import parse as der_parse
 from estcodec.errors import Error as EstcodecError
@@ -41,33 +42,34 @@ class OID:
     Plain strings, so they compare equal to the OIDs :mod:`estcodec` decodes (``/csrattrs`` items, template
     attributes).
     """
-    CHALLENGE_PASSWORD = "1.2.840.113549.1.9.7"
-    EXTENSION_REQUEST = "1.2.840.113549.1.9.14"
-    SMIME_CAPABILITIES = "1.2.840.113549.1.9.15"
-    OTP_CHALLENGE = "1.2.840.113549.1.9.16.2.56"  # RFC 7894
-    DECRYPT_KEY_ID = "1.2.840.113549.1.9.16.2.37"  # RFC 7030 §4.4.1.1
-    ASYMM_DECRYPT_KEY_ID = "1.2.840.113549.1.9.16.2.54"  # RFC 7030 §4.4.1.2
-    EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-    RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-    ED25519 = "1.3.101.112"
-    ED448 = "1.3.101.113"
-    P256 = "1.2.840.10045.3.1.7"
-    P384 = "1.3.132.0.34"
-    P521 = "1.3.132.0.35"
+    CHALLENGE_PASSWORD = _oids.PKCS_9_AT_CHALLENGE_PASSWORD
+    EXTENSION_REQUEST = _oids.PKCS_9_AT_EXTENSION_REQUEST
+    SMIME_CAPABILITIES = _oids.PKCS_9_AT_SMIME_CAPABILITIES
+    OTP_CHALLENGE = _oids.ID_AA_OTP_CHALLENGE  # RFC 7894
+    DECRYPT_KEY_ID = _oids.ID_AA_DECRYPT_KEY_ID  # RFC 7030 §4.4.1.1
+    ASYMM_DECRYPT_KEY_ID = _oids.ID_AA_ASYMM_DECRYPT_KEY_ID  # RFC 7030 §4.4.1.2
+    EC_PUBLIC_KEY = _oids.ID_EC_PUBLIC_KEY
+    RSA_ENCRYPTION = _oids.RSA_ENCRYPTION
+    ED25519 = _oids.ID_ED25519
+    ED448 = _oids.ID_ED448
+    P256 = _oids.SECP256R1
+    P384 = _oids.SECP384R1
+    P521 = _oids.SECP521R1
 
 
 _CURVE_KEY_TYPE = {
     OID.P256: "ec-p256", OID.P384: "ec-p384", OID.P521: "ec-p521",
-    "1.3.36.3.3.2.8.1.1.7": "ec-brainpoolp256r1", "1.3.36.3.3.2.8.1.1.11": "ec-brainpoolp384r1",
-    "1.3.36.3.3.2.8.1.1.13": "ec-brainpoolp512r1",
+    _oids.BRAINPOOL_P256R1: "ec-brainpoolp256r1", _oids.BRAINPOOL_P384R1: "ec-brainpoolp384r1",
+    _oids.BRAINPOOL_P512R1: "ec-brainpoolp512r1",
 }
 _HASH_BY_OID: dict[str, Any] = {
     # hash algorithms (RFC 7030 §4.5.2 lists them bare) and signature algorithms (RFC 9908)
-    "2.16.840.1.101.3.4.2.1": hashes.SHA256, "2.16.840.1.101.3.4.2.2": hashes.SHA384,
-    "2.16.840.1.101.3.4.2.3": hashes.SHA512,
-    "1.2.840.10045.4.3.2": hashes.SHA256, "1.2.840.10045.4.3.3": hashes.SHA384, "1.2.840.10045.4.3.4": hashes.SHA512,
-    "1.2.840.113549.1.1.11": hashes.SHA256, "1.2.840.113549.1.1.12": hashes.SHA384,
-    "1.2.840.113549.1.1.13": hashes.SHA512,
+    _oids.ID_SHA256: hashes.SHA256, _oids.ID_SHA384: hashes.SHA384,
+    _oids.ID_SHA512: hashes.SHA512,
+    _oids.ECDSA_WITH_SHA256: hashes.SHA256, _oids.ECDSA_WITH_SHA384: hashes.SHA384,
+    _oids.ECDSA_WITH_SHA512: hashes.SHA512,
+    _oids.SHA256_WITH_RSA_ENCRYPTION: hashes.SHA256, _oids.SHA384_WITH_RSA_ENCRYPTION: hashes.SHA384,
+    _oids.SHA512_WITH_RSA_ENCRYPTION: hashes.SHA512,
 }
 _KEY_USAGE_FLAGS = (
     "digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
@@ -80,19 +82,19 @@ _EKU_NAMES = {
     "email_protection": ExtendedKeyUsageOID.EMAIL_PROTECTION.dotted_string,
     "time_stamping": ExtendedKeyUsageOID.TIME_STAMPING.dotted_string,
     "ocsp_signing": ExtendedKeyUsageOID.OCSP_SIGNING.dotted_string,
-    "cmc_ra": "1.3.6.1.5.5.7.3.28",
+    "cmc_ra": _oids.ID_KP_CMC_RA,
 }
 #: SMIMECapabilities (RFC 8551 §2.5.2) sent with an encrypted server-keygen request when the caller named none
 #: (RFC 7030 §4.4.1), in order of preference: content encryption, key wrap, key transport / key agreement.
 #: Only algorithms ``estcodec.enveloped`` decrypts; RSA PKCS#1 v1.5 key transport is left out (RSAES-OAEP).
 DEFAULT_KEYGEN_CAPABILITIES = (
-    "2.16.840.1.101.3.4.1.42",  # aes256-CBC
-    "2.16.840.1.101.3.4.1.2",  # aes128-CBC
-    "2.16.840.1.101.3.4.1.45",  # id-aes256-wrap
-    "2.16.840.1.101.3.4.1.5",  # id-aes128-wrap
-    "1.2.840.113549.1.1.7",  # id-RSAES-OAEP
-    "1.3.132.1.11.1",  # dhSinglePass-stdDH-sha256kdf-scheme (RFC 5753)
-    "1.3.132.1.11.2",  # dhSinglePass-stdDH-sha384kdf-scheme
+    _oids.ID_AES256_CBC,  # aes256-CBC
+    _oids.ID_AES128_CBC,  # aes128-CBC
+    _oids.ID_AES256_WRAP,  # id-aes256-wrap
+    _oids.ID_AES128_WRAP,  # id-aes128-wrap
+    _oids.ID_RSAES_OAEP,  # id-RSAES-OAEP
+    _oids.DH_SINGLE_PASS_STD_DH_SHA256KDF_SCHEME,  # dhSinglePass-stdDH-sha256kdf-scheme (RFC 5753)
+    _oids.DH_SINGLE_PASS_STD_DH_SHA384KDF_SCHEME,  # dhSinglePass-stdDH-sha384kdf-scheme
 )
 
 # ----------------------------------------------------------------------------- DER through estcodec
@@ -574,12 +576,12 @@ class CsrBuilder:
             exts.append(x509.Extension(value.oid, crit.get(oid, default_critical), value))
 
         copied = {e.oid.dotted_string for e in self._extra_extensions}
-        if self._sans and "2.5.29.17" not in copied:
+        if self._sans and _oids.ID_CE_SUBJECT_ALT_NAME not in copied:
             add(x509.SubjectAlternativeName(self._sans), not self._subject)
-        if self._key_usage and "2.5.29.15" not in copied:
+        if self._key_usage and _oids.ID_CE_KEY_USAGE not in copied:
             ku = {f: (f in self._key_usage) for f in _KEY_USAGE_FLAGS}
             add(x509.KeyUsage(**ku), True)
-        if self._eku and "2.5.29.37" not in copied:
+        if self._eku and _oids.ID_CE_EXT_KEY_USAGE not in copied:
             add(x509.ExtendedKeyUsage([x509.ObjectIdentifier(o) for o in self._eku]), False)
         exts.extend(self._extra_extensions)
         if self._template_extensions is not None:  # the template decides which extensions appear
@@ -625,7 +627,7 @@ class CsrBuilder:
     def subject_alt_name_der(self) -> bytes | None:
         """The DER of the subjectAltName extension value the request will carry, or None without one."""
         for ext in self._extensions():
-            if ext.oid.dotted_string == "2.5.29.17":
+            if ext.oid.dotted_string == _oids.ID_CE_SUBJECT_ALT_NAME:
                 value = ext.value
                 if isinstance(value, x509.UnrecognizedExtension):
                     return bytes(value.value)

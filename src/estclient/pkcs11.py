@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from estcodec.errors import Error as EstcodecError
+from estcodec import oids as _oids
 from estcodec.schema import ObjectIdentifier, OctetString, decode, encode
 from estcodec.signer import KeyNotExportable, PublicKey, SignatureScheme, SoftwarePrivateKey
 
@@ -55,7 +56,7 @@ MODULE_ENV = "EST_PKCS11_MODULE"
 PIN_ENV = "EST_PKCS11_PIN"
 #: Key types :func:`generate_signer` makes on a token.
 TOKEN_KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072")
-_CURVE_OIDS = {"ec-p256": "1.2.840.10045.3.1.7", "ec-p384": "1.3.132.0.34"}
+_CURVE_OIDS = {"ec-p256": _oids.SECP256R1, "ec-p384": _oids.SECP384R1}
 _PATH_ATTRS = {"token", "object", "id", "type", "serial", "manufacturer", "model", "library-manufacturer",
                "library-description", "library-version", "slot-description", "slot-manufacturer", "slot-id"}
 _QUERY_ATTRS = {"pin-source", "pin-value", "module-name", "module-path"}

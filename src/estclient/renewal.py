@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, cast
 
 from cryptography.hazmat.primitives import serialization
 
+from estcodec import oids as _oids
+
 from . import _atomic
 from . import flows as F
 from ._engine import Stopped as _Stopped
@@ -80,7 +82,7 @@ log = logging.getLogger("estclient.renewal")
 #: Seconds to wait after a 202 without a usable Retry-After: the client's one 202 policy (estclient._polling).
 DEFAULT_PENDING_DELAY = DEFAULT_RETRY_AFTER
 
-_SAN, _KU, _EKU = "2.5.29.17", "2.5.29.15", "2.5.29.37"
+_SAN, _KU, _EKU = _oids.ID_CE_SUBJECT_ALT_NAME, _oids.ID_CE_KEY_USAGE, _oids.ID_CE_EXT_KEY_USAGE
 
 
 class RenewalError(EstError):

@@ -21,6 +21,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from estcodec import oids as _oids
+
 from .config import ClientIdentity, TrustAnchors
 from .errors import TlsConfigError
 
@@ -36,7 +38,7 @@ __all__ = [
     "host_matches",
 ]
 
-ID_KP_CMC_RA = "1.3.6.1.5.5.7.3.28"
+ID_KP_CMC_RA = _oids.ID_KP_CMC_RA
 _TLS12_OR_LOWER = ("TLSv1", "TLSv1.1", "TLSv1.2")
 
 

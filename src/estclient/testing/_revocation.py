@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from estcodec import oids as _oids
 from estcodec import Error as CodecError
 from estcodec.crl import CertificateListBuilder, CRLReason
 from estcodec.ocsp import OCSPRequest
@@ -48,11 +49,11 @@ FAULTS = frozenset({"crl-bad-signature", "crl-stale", "ocsp-bad-signature", "ocs
 CRL_PATH = "/crl/issuing-ca.crl"
 _MAX_BODY = 64 * 1024
 _MAX_REQUESTS_PER_OCSP = 16
-_OCSP_NO_CHECK = x509.ObjectIdentifier("1.3.6.1.5.5.7.48.1.5")  # id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1)
+_OCSP_NO_CHECK = x509.ObjectIdentifier(_oids.ID_PKIX_OCSP_NOCHECK)  # id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1)
 # the CertID hash algorithms the responder answers for (dotted OID -> cryptography hash)
 _CERT_ID_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "1.3.14.3.2.26": hashes.SHA1, "2.16.840.1.101.3.4.2.1": hashes.SHA256,
-    "2.16.840.1.101.3.4.2.2": hashes.SHA384, "2.16.840.1.101.3.4.2.3": hashes.SHA512,
+    _oids.ID_SHA1: hashes.SHA1, _oids.ID_SHA256: hashes.SHA256,
+    _oids.ID_SHA384: hashes.SHA384, _oids.ID_SHA512: hashes.SHA512,
 }
 
 
