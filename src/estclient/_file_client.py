@@ -66,15 +66,9 @@ def client_config(cfg: FileConfig, identity: ClientIdentity | None = None) -> Es
 
 def _headers(cfg: FileConfig) -> tuple[tuple[str, str], ...]:
     """``[server] headers`` ("Name: value" each) and ``host_header`` as request headers."""
-    out = []
-    for item in cfg.server.headers:
-        name, sep, value = item.partition(":")
-        if not sep or not name.strip():
-            raise ConfigError(f"[server] headers: want \"Name: value\", got {item!r}")
-        out.append((name.strip(), value.strip()))
-    if cfg.server.host_header:
-        out.append(("Host", cfg.server.host_header.strip()))
-    return tuple(out)
+    from .config import parse_header_lines
+
+    return parse_header_lines(cfg.server.headers, cfg.server.host_header, what="[server] headers")
 
 
 def csr_builder(cfg: FileConfig) -> CsrBuilder:
@@ -82,25 +76,8 @@ def csr_builder(cfg: FileConfig) -> CsrBuilder:
     from .csr import CsrBuilder
 
     c = cfg.certificate
-    b = CsrBuilder()
-    for value, setter in ((c.common_name, b.common_name), (c.organization, b.organization),
-                          (c.country, b.country), (c.state, b.state), (c.locality, b.locality),
-                          (c.serial_number, b.serial_number)):
-        if value:
-            setter(value)
-    for ou in c.organizational_unit:
-        b.organizational_unit(ou)
-    if c.san_dns:
-        b.san_dns(*c.san_dns)
-    if c.san_ip:
-        b.san_ip(*c.san_ip)
-    if c.san_email:
-        b.san_email(*c.san_email)
-    if c.san_uri:
-        b.san_uri(*c.san_uri)
-    if c.key_usage:
-        b.key_usage(*c.key_usage)
-    if c.extended_key_usage:
-        b.extended_key_usage(*c.extended_key_usage)
-    b.key_type(c.key_type)
-    return b
+    return CsrBuilder.from_fields(
+        common_name=c.common_name, organization=c.organization, organizational_units=c.organizational_unit,
+        country=c.country, state=c.state, locality=c.locality, serial_number=c.serial_number,
+        san_dns=c.san_dns, san_ip=c.san_ip, san_email=c.san_email, san_uri=c.san_uri, key_usage=c.key_usage,
+        extended_key_usage=c.extended_key_usage, key_type=c.key_type)

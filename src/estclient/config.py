@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EstClientConfig",
     "resolve_proxy",
+    "parse_header_lines",
     "ClientIdentity",
     "HttpAuth",
     "TrustAnchors",
@@ -444,6 +445,24 @@ def _check_proxy(proxy: object) -> str:
     if parts.path.strip("/") or parts.query or parts.fragment:
         raise ConfigError("proxy must be http://host:port, without a path")
     return proxy
+
+
+def parse_header_lines(lines: list[str] | tuple[str, ...], host: str | None = None,
+                       what: str = "header") -> tuple[tuple[str, str], ...]:
+    """Request headers from ``"Name: value"`` lines (``Name:value`` too) and, when given, ``host`` as the
+    ``Host`` header, for :attr:`EstClientConfig.headers`. ``what`` names the setting in the error message.
+    Raises :class:`~estclient.errors.ConfigError` for a line without a name and colon, or Host given twice."""
+    out = []
+    for item in lines:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise ConfigError(f"{what} wants NAME:VALUE, got {item!r}")
+        out.append((name.strip(), value.strip()))
+    if host:
+        if any(n.lower() == "host" for n, _ in out):
+            raise ConfigError("give the Host header once")
+        out.append(("Host", host.strip()))
+    return tuple(out)
 
 
 def _check_headers(headers: object) -> tuple[tuple[str, str], ...]:

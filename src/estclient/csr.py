@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+from collections.abc import Iterable
 from typing import Any, Union
 
 from cryptography import x509
@@ -541,6 +542,51 @@ class CsrBuilder:
             self._binding_required = True
 
     # -- building
+    @classmethod
+    def from_fields(
+        cls,
+        *,
+        common_name: str | None = None,
+        organization: str | None = None,
+        organizational_units: Iterable[str] = (),
+        country: str | None = None,
+        state: str | None = None,
+        locality: str | None = None,
+        serial_number: str | None = None,
+        san_dns: Iterable[str] = (),
+        san_ip: Iterable[Any] = (),
+        san_email: Iterable[str] = (),
+        san_uri: Iterable[str] = (),
+        key_usage: Iterable[str] = (),
+        extended_key_usage: Iterable[str] = (),
+        key_type: str | None = None,
+        signature_hash: str | None = None,
+    ) -> CsrBuilder:
+        """A builder filled from named fields, each checked now as its setter checks it (empty ones skipped);
+        the one place the command line's flags and the config file's ``[certificate]`` section become a
+        request."""
+        b = cls()
+        for value, setter in ((common_name, b.common_name), (organization, b.organization)):
+            if value:
+                setter(value)
+        for ou in organizational_units:
+            b.organizational_unit(ou)
+        for value, setter in ((country, b.country), (state, b.state), (locality, b.locality),
+                              (serial_number, b.serial_number)):
+            if value:
+                setter(value)
+        for values, adder in ((san_dns, b.san_dns), (san_ip, b.san_ip), (san_email, b.san_email),
+                              (san_uri, b.san_uri), (key_usage, b.key_usage),
+                              (extended_key_usage, b.extended_key_usage)):
+            items = list(values)
+            if items:
+                adder(*items)
+        if key_type:
+            b.key_type(key_type)
+        if signature_hash:
+            b.signature_hash(signature_hash)
+        return b
+
     def copy(self) -> CsrBuilder:
         """A copy sharing the same key."""
         other = copy.copy(self)
