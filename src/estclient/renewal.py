@@ -580,25 +580,16 @@ def _report_callback_error() -> None:
 # ---------------------------------------------------------------------------------------------------- sync
 
 
-class RenewalScheduler:
-    """Renews the pair at ``cert_path``/``key_path`` through ``client`` (an :class:`~estclient.EstClient`) in a
-    background thread. :meth:`start` begins checking (the first check runs at once), :meth:`stop` ends it
-    promptly (waits are interrupted at once; a request in flight finishes first, bounded by the client's
-    timeout). :meth:`check_now` runs one check in the calling thread. A context manager (start/stop).
+class _SchedulerViews:
+    """What both schedulers show of their shared core (:class:`_Core`)."""
 
-    The scheduler switches ``client`` to the pair on disk (and to each renewed pair): while it runs, use the
-    client from one thread at a time.
-    """
-
-    def __init__(self, client: Any, config: RenewalConfig, cert_path: str | Path, key_path: str | Path) -> None:
-        self._core = _Core(client, config, cert_path, key_path)
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+    _core: _Core
 
     @property
     def client(self) -> Any:
-        """The :class:`~estclient.EstClient` the scheduler renews through (switched to each renewed pair)."""
+        """The client the scheduler renews through (an :class:`~estclient.EstClient` for
+        :class:`RenewalScheduler`, an :class:`~estclient.AsyncEstClient` for :class:`AsyncRenewalScheduler`),
+        switched to each renewed pair."""
         return self._core.client
 
     @property
@@ -615,6 +606,23 @@ class RenewalScheduler:
     def key_path(self) -> str:
         """Where the private key (PEM) is read from and each new one written (0600, atomically)."""
         return self._core.key_path
+
+
+class RenewalScheduler(_SchedulerViews):
+    """Renews the pair at ``cert_path``/``key_path`` through ``client`` (an :class:`~estclient.EstClient`) in a
+    background thread. :meth:`start` begins checking (the first check runs at once), :meth:`stop` ends it
+    promptly (waits are interrupted at once; a request in flight finishes first, bounded by the client's
+    timeout). :meth:`check_now` runs one check in the calling thread. A context manager (start/stop).
+
+    The scheduler switches ``client`` to the pair on disk (and to each renewed pair): while it runs, use the
+    client from one thread at a time.
+    """
+
+    def __init__(self, client: Any, config: RenewalConfig, cert_path: str | Path, key_path: str | Path) -> None:
+        self._core = _Core(client, config, cert_path, key_path)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
     @property
     def running(self) -> bool:
@@ -679,7 +687,7 @@ class RenewalScheduler:
 # ---------------------------------------------------------------------------------------------------- async
 
 
-class AsyncRenewalScheduler:
+class AsyncRenewalScheduler(_SchedulerViews):
     """The asyncio form of :class:`RenewalScheduler`, over an :class:`~estclient.AsyncEstClient`.
 
     ``start()`` (inside a running loop) creates the checking task; ``await stop()`` ends it; ``await run()``
@@ -692,26 +700,6 @@ class AsyncRenewalScheduler:
         self._stop: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
         self._task: asyncio.Task[None] | None = None
-
-    @property
-    def client(self) -> Any:
-        """The :class:`~estclient.AsyncEstClient` the scheduler renews through (switched to each renewed pair)."""
-        return self._core.client
-
-    @property
-    def config(self) -> RenewalConfig:
-        """The :class:`RenewalConfig` given."""
-        return self._core.config
-
-    @property
-    def cert_path(self) -> str:
-        """Where the certificate (PEM) is read from and each renewed one written."""
-        return self._core.cert_path
-
-    @property
-    def key_path(self) -> str:
-        """Where the private key (PEM) is read from and each new one written (0600, atomically)."""
-        return self._core.key_path
 
     def _event(self) -> asyncio.Event:
         if self._stop is None:
