@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _models import (  # noqa: E402
-    _crypto_vectors_dir, atheris_main, check_strict_and_ber, decoded, name_hits_f4, own, seeds_for, timed,
+    _crypto_vectors_dir, atheris_main, check_strict_and_ber, name_hits_f4, own, seeds_for, timed,
 )
 
 from estcodec.x509 import Certificate  # noqa: E402
