@@ -173,14 +173,73 @@ def name_hits_f4(name) -> bool:
 
 # Raw (ANY) values are validated by the core for framing, forms and structural primitives; their string
 # charsets and time formats are checked when they are decoded as their type (the lead's decision, commit
-# b79170a). So a strict model may accept what schema-less DER refuses for these reasons only.
+# b79170a). So a strict model may accept what schema-less DER refuses for these reasons only, and, in a
+# certificate's issuer or subject only, for an attribute value whose own TLV is sound but whose constructed contents
+# do not parse: the certificate is read and that value refused when read (cryptography_vectors
+# custom/name_attribute_unsupported_tag.pem). That is tolerated (counted as "certificate-name-value") only when
+# the refusal lies inside the issuer or subject of a certificate that Certificate.from_der accepts and whose
+# validate_names() raises.
 VALUE_LEVEL_REASONS = frozenset({"invalid-string", "invalid-time"})
+CERT_NAME_DESIGN = "certificate-name-value"
 design_hits: dict[str, int] = {}
+MAX_CERT_CANDIDATES = 256
+
+
+def _element_end(data: bytes, start: int) -> int | None:
+    """End of the element whose identifier is at ``start`` (a one-octet tag, definite length), or None."""
+    if start + 2 > len(data):
+        return None
+    first = data[start + 1]
+    if first < 0x80:
+        return start + 2 + first
+    n = first & 0x7F
+    if n == 0 or n > 4 or start + 2 + n > len(data):
+        return None
+    return start + 2 + n + int.from_bytes(data[start + 2:start + 2 + n], "big")
+
+
+def _in_certificate_name(data: bytes, offset: int) -> bool:
+    """Does the schema-less refusal at ``offset`` lie inside the issuer or subject of a certificate held in
+    ``data`` that ``Certificate.from_der`` accepts and whose ``validate_names()`` raises? (Candidates: SEQUENCEs
+    that start before ``offset`` and end after it, nearest first, at most MAX_CERT_CANDIDATES of them.)"""
+    from estcodec import DecodeError
+    from estcodec._der import tlv_children
+    from estcodec.x509 import Certificate
+
+    tried = 0
+    for start in range(min(offset, len(data) - 1), -1, -1):
+        if data[start] != 0x30:
+            continue
+        end = _element_end(data, start)
+        if end is None or end <= offset or end > len(data):
+            continue
+        tried += 1
+        if tried > MAX_CERT_CANDIDATES:
+            return False
+        blob = data[start:end]
+        cert = decoded(Certificate.from_der, blob)
+        if cert is None:
+            continue
+        (_, _, _, _, cs, ce), = tlv_children(blob, 0, len(blob))
+        tbs = tlv_children(blob, cs, ce)[0]
+        parts = tlv_children(blob, tbs[4], tbs[5])
+        v = 1 if parts[0][0] == 2 else 0  # [0] version present
+        spans = [(parts[i][3], parts[i][5]) for i in (2 + v, 4 + v)]
+        if not any(a <= offset - start < b for a, b in spans):
+            continue
+        try:
+            cert.validate_names()
+        except DecodeError:
+            return True
+        return False
+    return False
 
 
 def schema_less_gap(data: bytes) -> None:
     """A strict model accepted ``data`` while schema-less DER (or BER) refused it: fine for a value-level
-    reason inside a raw value (counted in ``design_hits``), else finding F1 (counted while open, else raised)."""
+    reason inside a raw value, or for an unparsable constructed value inside a certificate's name that
+    ``validate_names()`` refuses (both counted in ``design_hits``), else finding F1 (counted while open, else
+    raised)."""
     from estcodec import DecodeError, der
 
     try:
@@ -188,6 +247,9 @@ def schema_less_gap(data: bytes) -> None:
     except DecodeError as err:
         if err.reason in VALUE_LEVEL_REASONS:
             design_hits[err.reason] = design_hits.get(err.reason, 0) + 1
+            return
+        if _in_certificate_name(data, err.offset):
+            design_hits[CERT_NAME_DESIGN] = design_hits.get(CERT_NAME_DESIGN, 0) + 1
             return
     known("F1-any-unchecked")
 

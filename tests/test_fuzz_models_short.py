@@ -200,6 +200,23 @@ def test_f1_strict_acceptance_implies_ber_acceptance():
     assert _refused(Name.from_der, data) or not _refused(Name.from_der, data, ber=True)
 
 
+def test_unparsable_certificate_name_value_is_a_counted_design_hit_only_where_validate_names_raises():
+    # custom/name_attribute_unsupported_tag.pem: strict from_der reads it (the [APPLICATION 9] value whose contents
+    # are not TLVs is kept raw, refused when read); schema-less DER refuses it at that value (byte 40).
+    x509 = harness("x509")
+    data = x509._name_value_seeds().get("name_attribute_unsupported_tag")
+    if data is None:
+        pytest.skip("cryptography_vectors without custom/name_attribute_unsupported_tag.pem")
+    before = _models.design_hits.get(_models.CERT_NAME_DESIGN, 0)
+    x509.check_one(data)
+    assert _models.design_hits[_models.CERT_NAME_DESIGN] == before + 1
+    assert _models._in_certificate_name(data, 40)           # in the issuer, and validate_names() raises
+    assert not _models._in_certificate_name(data, 100)      # in the subject public key info
+    clean = data.replace(bytes.fromhex("690450794341"), bytes.fromhex("0c0450794341"))   # a UTF8String "PyCA"
+    assert not _models._in_certificate_name(clean, 40)      # validate_names() passes: no excuse there
+    assert not _models._in_certificate_name(data[:60], 40)  # no certificate from_der accepts
+
+
 # F2 (fixed in b79170a): str.isdigit() is True for '²' and other non-ASCII digits, and int() refuses more than 4300
 # digits: ValueError escaped the response parsers
 

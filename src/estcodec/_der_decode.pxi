@@ -265,6 +265,35 @@ cdef int _check_tree(_Ctx* ctx, Header* h, int depth) except -1:
     return 0
 
 
+cdef int _check_value_shallow(_Ctx* ctx, Header* h, int depth) except -1:
+    """``_check_tree`` for an open-type value under ``Spec.lenient_values`` (an attribute value of a certificate's
+    issuer or subject). The value's own TLV is checked as ``_check_tree`` checks it (its identifier, its length
+    within the enclosing element, the form of a universal tag, no end-of-contents); a primitive value's contents
+    too. A constructed value's contents are walked, and if they do not parse the value is kept as its raw bytes:
+    decoding it (``Name.value`` and the accessors built on it, ``Certificate.validate_names()``) raises the same
+    ``DecodeError`` then. cryptography loads such certificates and fails when the name is read
+    (cryptography_vectors ``custom/name_attribute_unsupported_tag.pem``: ``[APPLICATION 9]`` around non-TLVs)."""
+    cdef Header ch
+    cdef Py_ssize_t p
+    if not h.cons:
+        return _check_tree(ctx, h, depth)
+    if depth >= MAX_DEPTH:
+        _fail(f"nesting deeper than {MAX_DEPTH} levels", h.start, "too-deep")
+    if h.cls == CLS_UNIVERSAL:
+        if h.tag == T_EOC:
+            _fail("end-of-contents outside an indefinite-length element", h.start, "unexpected-eoc")
+        check_universal_form(h.tag, h.cons, h.start, False)
+    try:
+        p = h.cstart
+        while p < h.cend:
+            read_header(ctx.buf, p, h.cend, &ch, False)
+            _check_tree(ctx, &ch, depth + 1)
+            p = ch.cend
+    except DecodeError:
+        pass   # kept raw: checked when read
+    return 0
+
+
 cdef bint _needs_values(Spec s):
     # A SEQUENCE whose checks need decoded values (ANY DEFINED BY, DEFAULT, contained values) is validated by
     # decoding it.
@@ -359,7 +388,8 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth, bint shallow=False) 
         _leave(ctx)
         return 0
     if shallow and (kind == K_ANY or kind == K_ANYVAL):
-        return _check_tree(ctx, h, depth)   # DER framing all the way down; string and time contents when read
+        return _check_value_shallow(ctx, h, depth)   # string and time contents (and a constructed value's
+                                                     # contents that do not parse) when read
     if kind == K_ANY:
         return _check_tree(ctx, h, depth)
     if kind == K_ANYVAL:

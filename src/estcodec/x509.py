@@ -578,11 +578,13 @@ class TBSCertificate(Sequence, gc=False):
     extensions: Annotated[_Seq[Extension] | None, Extensions] = field(explicit=3, optional=True)
 
 
-# A certificate's issuer and subject are checked as strict DER while decoding, all the way down (RDNs, attribute
-# types, each value's framing, tags and forms, as der.parse checks them); the string and time contents of each
-# attribute value when it is read, as extension values are (cryptography also loads such certificates and fails
-# when the name is read). A value with malformed contents (a UTF8String that is not UTF-8) raises DecodeError from
-# the decoded accessors (attributes, rdns, get, common_name); rfc4514_string() shows it as hex;
+# A certificate's issuer and subject are checked as strict DER while decoding, down to each attribute value's own
+# TLV (RDNs, attribute types, each value's framing, tag and form, as der.parse checks them); the string and time
+# contents of each value, and the contents of a constructed value that do not parse (cryptography_vectors
+# custom/name_attribute_unsupported_tag.pem), when it is read, as extension values are (cryptography also loads
+# such certificates and fails when the name is read). A value with malformed contents (a UTF8String that is not
+# UTF-8, an [APPLICATION 9] around octets that are not TLVs) is kept as its bytes and raises DecodeError from the
+# decoded accessors (attributes, rdns, get, common_name); rfc4514_string() shows it as hex;
 # Certificate.validate_names() checks both names at once. Elsewhere (requests, CRLs, OCSP, CMS) names stay checked
 # in full while decoding.
 _CERT_NAME = Name._asn1_spec.copy()
