@@ -121,6 +121,24 @@ def _endpoint(args: argparse.Namespace) -> str:
     return text + ")"
 
 
+def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run the command; a key it made on a token is removed again when it fails, and the token sessions it
+    opened are closed (only commands that name a pkcs11: key open any, so only they import the module)."""
+    try:
+        return int(func(args))
+    except BaseException:
+        if getattr(args, "new_token_key", None) is not None:
+            from ._keys import discard_new_token_key
+
+            discard_new_token_key(args)
+        raise
+    finally:
+        if getattr(args, "opened_token_keys", None):
+            from ._keys import close_token_keys
+
+            close_token_keys(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``est`` console script; returns the exit status."""
     if not sys.warnoptions:  # library deprecation warnings are not for the command's user
@@ -145,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.disable()
     func: Callable[[argparse.Namespace], int] = globals()[f"cmd_{args.command}"]
     try:
-        rc = int(func(args))
+        rc = _run(func, args)
         sys.stdout.flush()
         return rc
     except KeyboardInterrupt:

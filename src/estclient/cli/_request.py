@@ -105,7 +105,15 @@ def builder_from_flags(args: argparse.Namespace) -> Any:
     if args.hash:
         b.signature_hash(args.hash)
     if args.use_key:
-        b.with_key(read_private_key(args.use_key))
+        from ._keys import load_signer
+
+        b.with_key(load_signer(args, args.use_key))
+    elif getattr(args, "key_out", None) and args.key_out.lower().startswith("pkcs11:"):
+        from ._keys import new_token_key
+
+        token_key = new_token_key(args)  # made on the token now, removed again if the command fails
+        if token_key is not None:
+            b.with_key(token_key)
     return b
 
 
@@ -209,8 +217,14 @@ def write_issued(out: Output, args: argparse.Namespace, cert: Any, chain: Sequen
     """Write the key (0600) then the certificate (``--out -``: on stdout, in ``--format``); print the summary."""
     fmt = outputs_format(args)
     files = {}
-    if key is not None and args.key_out:
-        write_file(args.key_out, key_bytes(key, fmt), mode=KEY_MODE, force=args.force)
+    if getattr(args, "new_token_key", None) is not None:
+        from ._keys import after_issue
+
+        extra = {**after_issue(args, cert), **(extra or {})}  # the key stays on the token: no file
+    elif key is not None and args.key_out:
+        from ._keys import key_out_bytes
+
+        write_file(args.key_out, key_out_bytes(args, key, fmt), mode=KEY_MODE, force=args.force)
         files["key"] = args.key_out
     cert_data = cert_bytes(cert, chain, fmt)
     to_file = bool(args.out) and args.out != "-"
