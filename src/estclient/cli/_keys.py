@@ -63,8 +63,8 @@ def new_token_key(args: argparse.Namespace) -> Optional[Signer]:
     """The new key of ``--key-out pkcs11:...``, made on the token now (type ``--key-type``, default ec-p256),
     or None when --key-out is not a token. The key is removed again if the command fails
     (:func:`discard_new_token_key`)."""
-    spec = getattr(args, "key_out", None)
-    if not is_token(spec):
+    spec: Optional[str] = getattr(args, "key_out", None)
+    if spec is None or not is_token(spec):
         return None
     from ..keys import generate_key
 

@@ -7,6 +7,7 @@ import logging
 import re
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 from .. import errors as E
@@ -86,6 +87,10 @@ def cmd_renew(args: argparse.Namespace) -> int:
     first_delay = parse_duration(args.retry_delay, "--retry-delay")
     if args.max_retries < 0:
         raise CliError(EXIT_USAGE, "--max-retries must be 0 or more")
+    from ._keys import is_token, key_password
+
+    if is_token(settings.key):
+        return _renew_on_token(args, out, settings, threshold)
     events: list[dict[str, Any]] = []
 
     def on_event(ev: Any) -> None:
@@ -121,7 +126,8 @@ def cmd_renew(args: argparse.Namespace) -> int:
     config = make_config(settings)
     rconf = RenewalConfig(renewal_threshold=threshold or 1, check_interval=interval, max_retries=args.max_retries,
                           initial_retry_delay=first_delay, event_callback=on_event_and_policy,
-                          new_key=not args.same_key, policy=policy)
+                          new_key=not args.same_key, policy=policy,
+                          key_password=key_password(args))  # an encrypted key file stays encrypted
     # each event is printed once, above: the renewal module's own log lines would repeat them (without a handler
     # of its own, Python's last-resort handler prints its warnings on stderr)
     logging.getLogger("estclient.renewal").addHandler(logging.NullHandler())
@@ -162,3 +168,58 @@ def cmd_renew(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, previous)
         out.note("est renew: stopped")
         return EXIT_OK
+
+
+def _renew_on_token(args: argparse.Namespace, out: Output, settings: Any, threshold: float | None) -> int:
+    """``est renew --key pkcs11:...``: renew the token key's certificate once when it is due, through
+    :func:`estclient.pkcs11.renew_on_token` (the new key made on the token under the same label, the old pair
+    removed only after the new certificate is stored there and written to --cert). A token key cannot be the TLS
+    client key, so the re-enrollment is authenticated by HTTP credentials (docs/hardware-keys.md)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from ..pkcs11 import renew_on_token
+    from ._keys import TLS_TOKEN_KEY, load_signer
+
+    if not settings.user:
+        raise CliError(EXIT_USAGE, TLS_TOKEN_KEY)
+    if args.watch:
+        raise CliError(EXIT_USAGE, "renew --watch does not take a pkcs11: key yet: run `est renew` (once) from a "
+                                   "timer instead")
+    if args.same_key:
+        raise CliError(EXIT_USAGE, "a renewal on a token always makes a new key there: drop --same-key")
+    signer = load_signer(args, settings.key)
+    der, spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    current = signer.certificate()  # type: ignore[attr-defined]
+    if current is None:  # the certificate is kept beside the key from now on: renew_on_token reads it there
+        try:
+            current = x509.load_pem_x509_certificates(Path(settings.cert).read_bytes())[0]
+        except (OSError, ValueError, IndexError):
+            raise CliError(EXIT_USAGE, f"{settings.cert}: cannot read the current certificate (PEM)") from None
+        if current.public_key().public_bytes(der, spki) != signer.public_key().public_bytes(der, spki):
+            raise CliError(EXIT_USAGE, f"{settings.key} is not the key of the certificate in {settings.cert}")
+    policy = _CliPolicy(threshold, args.threshold, out)
+    if not policy.due(current, dt.datetime.now(dt.timezone.utc)):
+        rule = f"threshold {args.threshold}" if threshold else "a third of its lifetime"
+        out.info(f"no renewal needed: the token key's certificate is valid until "
+                 f"{current.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC (renewal at {rule} left)")
+        out.result({"operation": "renew", "renewed": False, "events": []})
+        return EXIT_OK
+    if signer.certificate() is None:  # type: ignore[attr-defined]
+        signer.store_certificate(current)  # type: ignore[attr-defined]
+        out.note(f"est renew: stored the certificate of {settings.cert} on the token beside its key")
+    out.note("est renew: re-enrolling (/simplereenroll) with a new key on the token, authenticated by HTTP "
+             "credentials (a token key cannot be the TLS client key)")
+    config = make_config(settings, token_identity=True)
+    with make_client(args, config) as client:
+        new = renew_on_token(client, signer, cert_path=settings.cert,  # type: ignore[arg-type]
+                             allow_without_identity=True)
+    args.opened_token_keys.append(new)
+    cert = new.certificate()
+    out.info("renewed (the new key is on the token, the old pair removed):")
+    for line in cert_lines(cert):
+        out.info(line)
+    out.result({"operation": "renew", "renewed": True, "token_key": new.uri, "events": []})
+    return EXIT_OK

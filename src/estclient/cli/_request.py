@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 from .. import errors as E
 from ._errors import EXIT_ERROR, EXIT_PENDING, EXIT_SERVER, EXIT_USAGE, CliError
 from ._files import KEY_MODE, PUBLIC_MODE, write_file
-from ._output import Output, cert_bytes, cert_lines, cert_summary, key_bytes, read_der, read_private_key
+from ._output import Output, cert_bytes, cert_lines, cert_summary, read_der
 from ._settings import make_config, resolve_settings
 
 __all__ = ["wait_for_result", "retry_delay", "builder_from_flags", "has_subject", "apply_csrattrs",
