@@ -301,6 +301,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--ca-out", metavar="FILE", help="write the trust anchor (CA certificate PEM) here")
     p.add_argument("--revocation", action="store_true",
                    help="serve a CRL and an OCSP responder over HTTP (loopback) and name them in issued certificates")
+    p.add_argument("--reenroll-with-credentials", action="store_true",
+                   help="also accept /simplereenroll authenticated by HTTP credentials without a TLS client "
+                        "certificate (it renews the newest certificate issued to the CSR's subject)")
     p.add_argument("--force", action="store_true", help="replace an existing --ca-out file")
 
     p = add("check", "check each step to the server and say what fails and what to do",
