@@ -270,6 +270,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     _add_wait(p)
     p.add_argument("--csr", metavar="FILE", help="wrap this ready-made request (needs --use-key)")
     p.add_argument("--response-out", metavar="FILE", help="also write the Full PKI Response (DER)")
+    p.add_argument("--request-out", metavar="FILE",
+                   help="also write the Full PKI Request (DER, signed by the request's key: `openssl cms -verify` "
+                        "checks it)")
 
     p = add("renew", "renew --cert/--key when they near expiry (once, or --watch as a daemon)")
     p.add_argument("--threshold", default=None, metavar="DURATION",

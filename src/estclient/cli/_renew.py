@@ -217,9 +217,12 @@ def _renew_on_token(args: argparse.Namespace, out: Output, settings: Any, thresh
         new = renew_on_token(client, signer, cert_path=settings.cert,  # type: ignore[arg-type]
                              allow_without_identity=True)
     args.opened_token_keys.append(new)
+    from estcodec.x509 import Certificate
+
     cert = new.certificate()
+    assert cert is not None  # renew_on_token stored it
     out.info("renewed (the new key is on the token, the old pair removed):")
-    for line in cert_lines(cert):
+    for line in cert_lines(Certificate.from_der(cert.public_bytes(serialization.Encoding.DER))):
         out.info(line)
     out.result({"operation": "renew", "renewed": True, "token_key": new.uri, "events": []})
     return EXIT_OK
