@@ -152,6 +152,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(words)
     if getattr(args, "key_out", None) == "-":
         parser.error("--key-out -: a private key is not written to standard output; give a file name")
+    key_out = getattr(args, "key_out", None)
+    if getattr(args, "key_out_password_file", None) and not key_out:
+        parser.error("--key-out-password-file encrypts the key written to --key-out: give --key-out FILE")
+    if getattr(args, "store_cert_on_token", False) and not (key_out and key_out[:7].lower() == "pkcs11:"):
+        parser.error("--store-cert-on-token keeps the certificate beside a key made on a token: give "
+                     "--key-out pkcs11:token=...;object=...")
     # A one-shot command allocates mostly objects that live as long as the process (the modules it imports): the
     # cyclic garbage collector would walk them again and again for nothing, and once more when the interpreter
     # exits (about 10 ms CPU of one enrollment). Commands that keep running keep it. Run as the ``est`` program
