@@ -266,3 +266,27 @@ with lib.get_token(token_label=sys.argv[2]).open(user_pin=sys.argv[3], rw=True) 
         for o in list(s.get_objects({pkcs11.Attribute.CLASS: cls, pkcs11.Attribute.LABEL: sys.argv[4]})):
             o.destroy()
 """
+
+
+def test_commands_without_token_support_refuse_a_token_key(testserver: Any, tmp_path: Path) -> None:
+    """No token needed: batch, serverkeygen, --resume and the TLS identity of other commands refuse a pkcs11:
+    key with one clear line (exit 2), writing nothing; flags that need a token --key-out say so."""
+    (tmp_path / "ids.csv").write_text("name,cn,key_out\ndev1,dev1,pkcs11:token=t;object=dev1\n")
+    res = run_est("batch", "ids.csv", *testserver.conn(), cwd=tmp_path)
+    assert res.returncode == 2 and "pkcs11" in one_line_error(res.stderr)
+    res = run_est("serverkeygen", *testserver.conn(), "--cn", "s", "--key-out", "pkcs11:token=t;object=s",
+                  cwd=tmp_path)
+    assert res.returncode == 2 and "server makes the key" in one_line_error(res.stderr)
+    res = run_est("enroll", *testserver.conn(), "--cn", "r", "--resume", "--key-out", "pkcs11:token=t;object=r",
+                  cwd=tmp_path)
+    assert res.returncode == 2 and "--resume" in one_line_error(res.stderr)
+    res = run_est("cacerts", *testserver.conn(), "--cert", "c.pem", "--key", "pkcs11:token=t;object=k",
+                  cwd=tmp_path)
+    assert res.returncode == 2 and "cannot be the TLS client key" in one_line_error(res.stderr)
+    res = run_est("enroll", *testserver.conn(), "--cn", "x", "--key-out", "x.key", "--store-cert-on-token",
+                  cwd=tmp_path)
+    assert res.returncode == 2 and "--store-cert-on-token" in res.stderr
+    res = run_est("csr", "--cn", "x", "--use-key", "x.key", "--key-out-password-file", "pw", "--out", "x.csr",
+                  cwd=tmp_path)
+    assert res.returncode == 2 and "--key-out-password-file" in res.stderr
+    assert sorted(os.listdir(tmp_path)) == ["ids.csv"]
