@@ -38,7 +38,7 @@ exit status:
 environment (flags win over the environment, the environment over the --config file):
   EST_SERVER EST_LABEL EST_TRUST EST_BOOTSTRAP_FINGERPRINT EST_CERT EST_KEY EST_USER EST_PASSWORD
   EST_PASSWORD_FILE EST_DIGEST EST_TIMEOUT EST_MIN_RETRY_DELAY EST_CHANNEL_BINDING EST_PROXY EST_HEADER
-  EST_HOST_HEADER EST_CONFIG
+  EST_HOST_HEADER EST_CONFIG; keys: EST_KEY_PASSWORD EST_PKCS11_PIN EST_PKCS11_MODULE
 
 config file (TOML; `est config init` writes a commented one with sections), or keys as the long flags
 without dashes, e.g.:
