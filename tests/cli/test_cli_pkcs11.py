@@ -187,6 +187,58 @@ def test_reenroll_and_renew_on_the_token_with_http_credentials(token: Token, ser
     assert res.returncode == 2 and "cannot be the TLS client key" in res.stderr
 
 
+def test_renew_on_the_token_watch_and_refusal(token: Token, server: Any, testserver: Any, tmp_path: Path) -> None:
+    """--watch renews a token key in the background; a server that refuses the renewal (the session's
+    testserver wants the TLS client certificate) leaves the old pair and --cert as they were."""
+    import signal
+    import time
+
+    from est_cli_helpers import est_command
+
+    pin = ["--pin-file", str(token.pin_file)]
+    res = _est(token, "enroll", *server.conn(), "--cn", "watch-me", "--key-out", token.uri("watch-me"), *pin,
+               "--out", "w.pem", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    before = (tmp_path / "w.pem").read_bytes()
+    old_ids = {o["id"] for o in token.objects("watch-me")}
+    # refused (403 without a TLS client certificate): exit 5 after the retries, nothing lost
+    res = _est(token, "renew", *testserver.conn(), "--cert", "w.pem", "--key", token.uri("watch-me"), *pin,
+               "--threshold", "31d", "--max-retries", "1", "--retry-delay", "0.1s", cwd=tmp_path)
+    assert res.returncode == 5, res.stderr
+    assert "attempt 2 failed" in res.stderr and "all 2 attempts failed" in res.stderr
+    assert (tmp_path / "w.pem").read_bytes() == before
+    assert {o["id"] for o in token.objects("watch-me")} == old_ids
+    assert PIN not in res.stderr
+
+    proc = subprocess.Popen([*est_command(), "renew", "--watch", *server.conn(), "--cert", "w.pem", "--key",
+                             token.uri("watch-me"), *pin, "--threshold", "31d", "--check-interval", "1s"],
+                            cwd=tmp_path, env=token.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        seen = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+            if "renewed" in line:
+                break
+        assert any("renewed" in ln for ln in seen), "".join(seen)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+    assert rc == 0
+    renewed = x509.load_pem_x509_certificate((tmp_path / "w.pem").read_bytes())
+    assert renewed.public_bytes(serialization.Encoding.PEM) != before
+    assert token.inspect(token.uri("watch-me"))["spki"] == _spki(renewed)
+    assert not old_ids & {o["id"] for o in token.objects("watch-me")}
+
+
 def test_fullcmc_signed_on_the_token_verifies_with_openssl(token: Token, server: Any, tmp_path: Path) -> None:
     openssl = shutil.which("openssl")
     if openssl is None:
