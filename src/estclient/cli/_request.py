@@ -145,7 +145,8 @@ def _keep_explicit_choices(out: Output, builder: Any, asked: Any, args: argparse
     """An explicit --key-type or --hash is kept over the server's CSR attributes, and a note says so (the server
     may refuse the request; without the flag the server's choice is used)."""
     key_type = getattr(args, "key_type", None)
-    if key_type and not getattr(args, "use_key", None) and asked.selected_key_type != key_type:
+    given_key = getattr(args, "use_key", None) or getattr(args, "new_token_key", None) is not None
+    if key_type and not given_key and asked.selected_key_type != key_type:
         builder.key_type(key_type)
         out.note(f"est: note: the server's CSR attributes ask for key type {asked.selected_key_type}; keeping "
                  f"--key-type {key_type}")
