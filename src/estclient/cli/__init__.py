@@ -121,6 +121,24 @@ def _endpoint(args: argparse.Namespace) -> str:
     return text + ")"
 
 
+def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run the command; a key it made on a token is removed again when it fails, and the token sessions it
+    opened are closed (only commands that name a pkcs11: key open any, so only they import the module)."""
+    try:
+        return int(func(args))
+    except BaseException:
+        if getattr(args, "new_token_key", None) is not None:
+            from ._keys import discard_new_token_key
+
+            discard_new_token_key(args)
+        raise
+    finally:
+        if getattr(args, "opened_token_keys", None):
+            from ._keys import close_token_keys
+
+            close_token_keys(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``est`` console script; returns the exit status."""
     if not sys.warnoptions:  # library deprecation warnings are not for the command's user
@@ -134,6 +152,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(words)
     if getattr(args, "key_out", None) == "-":
         parser.error("--key-out -: a private key is not written to standard output; give a file name")
+    key_out = getattr(args, "key_out", None)
+    if getattr(args, "key_out_password_file", None) and not key_out:
+        parser.error("--key-out-password-file encrypts the key written to --key-out: give --key-out FILE")
+    if getattr(args, "store_cert_on_token", False) and not (key_out and key_out[:7].lower() == "pkcs11:"):
+        parser.error("--store-cert-on-token keeps the certificate beside a key made on a token: give "
+                     "--key-out pkcs11:token=...;object=...")
     # A one-shot command allocates mostly objects that live as long as the process (the modules it imports): the
     # cyclic garbage collector would walk them again and again for nothing, and once more when the interpreter
     # exits (about 10 ms CPU of one enrollment). Commands that keep running keep it. Run as the ``est`` program
@@ -145,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.disable()
     func: Callable[[argparse.Namespace], int] = globals()[f"cmd_{args.command}"]
     try:
-        rc = int(func(args))
+        rc = _run(func, args)
         sys.stdout.flush()
         return rc
     except KeyboardInterrupt:

@@ -176,6 +176,10 @@ def read_identities(path: str | os.PathLike[str], *, out_dir: str | None = None,
         for key in ("name", "subject", "cn", "key_type", "cert_out", "key_out", "cert", "key"):
             if key in raw and not isinstance(raw[key], str):
                 raise CliError(EXIT_USAGE, f"{where}: {key} must be a string")
+        for key in ("key_out", "key"):
+            if str(raw.get(key, ""))[:7].lower() == "pkcs11:":
+                raise CliError(EXIT_USAGE, f"{where}: {key}: batch writes key files; a pkcs11: token key is "
+                                           "enrolled one at a time with est enroll --key-out pkcs11:...")
         subject = _split_subject(raw.get("subject", ""), where)
         if raw.get("cn"):
             subject = [("common_name", raw["cn"]), *[s for s in subject if s[0] != "common_name"]]

@@ -10,7 +10,8 @@ from typing import Any
 from .. import errors as E
 from ._errors import EXIT_OK, EXIT_PROTOCOL, EXIT_USAGE, CliError
 from ._files import KEY_MODE, PUBLIC_MODE, check_writable, write_file
-from ._output import Output, key_bytes, key_description, pem_block, read_private_key
+from ._keys import TLS_TOKEN_KEY, after_issue, is_token, key_out_bytes, load_signer
+from ._output import Output, key_description, pem_block
 from ._request import (
     apply_csrattrs,
     builder_from_flags,
@@ -35,7 +36,7 @@ def cmd_csr(args: argparse.Namespace) -> int:
         raise CliError(EXIT_USAGE, "csr needs --out FILE (the request)")
     if not args.use_key and not args.key_out:
         raise CliError(EXIT_USAGE, "csr makes a new key: give --key-out FILE (or --use-key FILE)")
-    check_writable([args.out, args.key_out], force=args.force)
+    check_writable([args.out, None if is_token(args.key_out) else args.key_out], force=args.force)
     b = builder_from_flags(args)
     if args.from_server:
         with make_client(args) as client:
@@ -48,18 +49,24 @@ def cmd_csr(args: argparse.Namespace) -> int:
         raise
     except (ValueError, TypeError) as exc:
         raise CliError(EXIT_USAGE, f"cannot build the request: {exc}") from None
-    if args.key_out:
-        write_file(args.key_out, key_bytes(key, fmt), mode=KEY_MODE, force=args.force)
+    extra = {}
+    if getattr(args, "new_token_key", None) is not None:
+        extra = after_issue(args, None)  # the key stays on the token
+    elif args.key_out:
+        write_file(args.key_out, key_out_bytes(args, key, fmt), mode=KEY_MODE, force=args.force)
     write_file(args.out, der if fmt == "der" else pem_block("CERTIFICATE REQUEST", der).encode("ascii"),
                mode=PUBLIC_MODE, force=args.force)
     from estcodec.show import summarize_as
 
     s = summarize_as("csr", der)
     if out.json:
-        out.result(dict(s, operation="csr", files={"csr": args.out, "key": args.key_out}))
+        out.result(dict(s, operation="csr", files={"csr": args.out, "key": None if extra else args.key_out},
+                        **extra))
     else:
         out.info(f"wrote request {args.out}: {s['subject'] or '(empty subject)'}, key {s['key']}")
-        if args.key_out:
+        if extra:
+            out.info(f"key made on the token: {extra['token_key']}")
+        elif args.key_out:
             out.info(f"wrote key {args.key_out} (mode 0600)")
     return EXIT_OK
 
@@ -98,18 +105,31 @@ def _enroll_common(args: argparse.Namespace, *, reenroll: bool) -> int:
             raise CliError(EXIT_USAGE, "--csr sends a ready request whose key stays with you: --key-out has "
                                        "nothing to write")
         csr_der = read_csr_file(args.csr)
+    token_identity = reenroll and is_token(settings.key)
     if reenroll:
         if not (settings.cert and settings.key):
             raise CliError(EXIT_USAGE, "reenroll needs the current identity: --cert FILE --key FILE")
+        if token_identity and not settings.user:
+            raise CliError(EXIT_USAGE, TLS_TOKEN_KEY)
+    if getattr(args, "resume", False) and (is_token(args.key_out) or is_token(args.use_key)):
+        raise CliError(EXIT_USAGE, "--resume keeps its key in a file: it does not take a pkcs11: key")
     new_key = csr_der is None and not (reenroll and args.same_key) and not args.use_key
+    if args.key_out and not new_key and (is_token(args.use_key) or (token_identity and args.same_key)):
+        raise CliError(EXIT_USAGE, "the request's key is on a token and cannot leave it: --key-out has nothing to "
+                                   "write")
     if new_key and not args.key_out:
         raise CliError(EXIT_USAGE, f"{operation} makes a new key: give --key-out FILE (or --use-key FILE)")
-    check_writable([args.out, args.key_out], force=args.force)
-    config = make_config(settings)
+    check_writable([args.out, None if is_token(args.key_out) else args.key_out], force=args.force)
+    config = make_config(settings, token_identity=token_identity)
+    identity: Any = config.client_identity
+    if token_identity:
+        identity = _token_identity(args, settings)
+        out.note(f"est {operation}: note: the current key is on a token and cannot authenticate TLS; "
+                 "re-enrolling with HTTP credentials and without a TLS client certificate (docs/hardware-keys.md)")
     if csr_der is None:
         if reenroll:
-            _refuse_new_subject(args, config.client_identity)
-            builder = _reenroll_builder(args, config)
+            _refuse_new_subject(args, identity)
+            builder = _reenroll_builder(args, identity)
         else:
             if not has_subject(args) and args.no_csrattrs:
                 raise CliError(EXIT_USAGE, "give at least --cn (or other subject / subjectAltName flags)")
@@ -125,7 +145,11 @@ def _enroll_common(args: argparse.Namespace, *, reenroll: bool) -> int:
             apply_csrattrs(out, client, builder, args)
             selfcheck_builder(builder)
         request: Any = builder if builder is not None else csr_der
-        call = client.simple_reenroll if reenroll else client.simple_enroll
+        if reenroll:
+            def call(req: Any) -> Any:
+                return client.simple_reenroll(req, allow_without_identity=token_identity)
+        else:
+            call = client.simple_enroll
         result = wait_for_result(out, lambda: call(request), max_wait=args.max_wait, is_pending=retry_delay,
                                  min_delay=client.config.min_retry_delay)
     assert isinstance(result, Issued)
@@ -135,16 +159,58 @@ def _enroll_common(args: argparse.Namespace, *, reenroll: bool) -> int:
     return EXIT_OK
 
 
-def _reenroll_builder(args: argparse.Namespace, config: Any) -> Any:
+class _TokenIdentity:
+    """The identity being renewed when its key is on a token: the --cert certificate and the token signer."""
+
+    def __init__(self, certificate: Any, signer: Any) -> None:
+        self.certificate = certificate
+        self.signer = signer
+
+
+def _token_identity(args: argparse.Namespace, settings: Any) -> _TokenIdentity:
+    """--cert (read) and --key pkcs11:... (opened: a wrong PIN or a missing key fails here, before anything is
+    sent); the key must be the certificate's."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        cert = x509.load_pem_x509_certificates(Path(settings.cert).read_bytes())[0]
+    except (OSError, ValueError, IndexError):
+        raise CliError(EXIT_USAGE, f"{settings.cert}: cannot read the current certificate (PEM)") from None
+    signer = load_signer(args, settings.key)
+    der, spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if signer.public_key().public_bytes(der, spki) != cert.public_key().public_bytes(der, spki):
+        raise CliError(EXIT_USAGE, f"{settings.key} is not the key of the certificate in {settings.cert}")
+    return _TokenIdentity(cert, signer)
+
+
+def _reenroll_builder(args: argparse.Namespace, identity: Any) -> Any:
     """A request with the subject (byte for byte), subjectAltName, keyUsage and extendedKeyUsage of the current
-    certificate (RFC 7030 §4.2.2), built by :func:`estclient.renewal.renewal_csr` as the renewal daemon does."""
-    from ..renewal import RenewalConfig, renewal_csr
+    certificate (RFC 7030 §4.2.2), built by :func:`estclient.renewal.renewal_csr` as the renewal daemon does;
+    with --key-out pkcs11:... the new key is made on the token."""
+    from ..renewal import RenewalConfig, renewal_csr, renewal_csr_for
 
     keep = bool(args.same_key or args.use_key)
-    rc = RenewalConfig(renewal_threshold=1, check_interval=1, new_key=not keep, key_type=args.key_type)
-    b = renewal_csr(config.client_identity, rc)
+    if isinstance(identity, _TokenIdentity):
+        b = renewal_csr_for(identity.certificate)
+        if not keep:
+            from ..keys import key_type_of
+
+            b.key_type(args.key_type or key_type_of(identity.signer))
+        if args.same_key:
+            b.with_key(identity.signer)
+    else:
+        rc = RenewalConfig(renewal_threshold=1, check_interval=1, new_key=not (keep or is_token(args.key_out)),
+                           key_type=args.key_type)
+        b = renewal_csr(identity, rc)
     if args.use_key:
-        b.with_key(read_private_key(args.use_key))
+        b.with_key(load_signer(args, args.use_key))
+    elif not args.same_key and is_token(args.key_out):
+        from ._keys import new_token_key
+
+        token_key = new_token_key(args)
+        if token_key is not None:
+            b.with_key(token_key)
     if getattr(args, "hash", None):
         b.signature_hash(args.hash)
     return b
@@ -165,6 +231,9 @@ def cmd_serverkeygen(args: argparse.Namespace) -> int:
     out = Output(args)
     if not args.key_out:
         raise CliError(EXIT_USAGE, "serverkeygen returns a private key: give --key-out FILE")
+    if is_token(args.key_out) or is_token(args.use_key):
+        raise CliError(EXIT_USAGE, "serverkeygen: the server makes the key, so it is not a token key: --key-out "
+                                   "takes a file")
     if not has_subject(args) and args.no_csrattrs:
         raise CliError(EXIT_USAGE, "give at least --cn (or other subject / subjectAltName flags)")
     kek = kek_id = None

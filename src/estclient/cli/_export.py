@@ -13,7 +13,8 @@ from typing import Any
 
 from ._errors import EXIT_OK, EXIT_USAGE, CliError
 from ._files import KEY_MODE, PUBLIC_MODE, check_writable, write_file
-from ._output import Output, read_private_key
+from ._keys import is_token, load_signer
+from ._output import Output
 
 __all__ = ["cmd_export"]
 
@@ -117,7 +118,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     _check_args(args)
     certs = _read_certificates(args.cert)
     cert, chain = certs[0], certs[1:]
-    key = read_private_key(args.key) if args.key else None
+    if args.include_key and is_token(args.key):
+        raise CliError(EXIT_USAGE, f"{args.key}: the key is on a token and cannot leave it, so --include-key cannot "
+                                   "put it in a file; export the certificate without --include-key")
+    key = None
+    if args.key:
+        signer = load_signer(args, args.key)  # an encrypted file: --key-password-file or EST_KEY_PASSWORD
+        key = signer.private_key() if signer.exportable else signer
     if key is not None and not _key_matches(key, cert):
         raise CliError(EXIT_USAGE, f"{args.key} is not the key of the certificate in {args.cert}")
     password = _read_password(args.password_file) if args.password_file else None

@@ -7,7 +7,8 @@ from typing import Any
 from .. import errors as E
 from ._errors import EXIT_OK, EXIT_PENDING, EXIT_PROTOCOL, EXIT_USAGE, CliError
 from ._files import PUBLIC_MODE, check_writable, write_file
-from ._output import Output, read_private_key
+from ._keys import is_token, load_signer
+from ._output import Output
 from ._request import (
     apply_csrattrs,
     builder_from_flags,
@@ -29,7 +30,11 @@ def cmd_fullcmc(args: argparse.Namespace) -> int:
         raise CliError(EXIT_USAGE, "fullcmc makes a new key: give --key-out FILE (or --use-key FILE)")
     if not args.csr and not has_subject(args):
         raise CliError(EXIT_USAGE, "give at least --cn (or other subject / subjectAltName flags)")
-    check_writable([args.out, args.key_out, args.response_out], force=args.force)
+    if args.key_out and is_token(args.use_key):
+        raise CliError(EXIT_USAGE, "the request's key is on a token and cannot leave it: --key-out has nothing to "
+                                   "write")
+    check_writable([args.out, None if is_token(args.key_out) else args.key_out, args.response_out,
+                    args.request_out], force=args.force)
     config = make_config(resolve_settings(args))
     from ..protocol import CmcRequest, CmcResponse
 
@@ -38,7 +43,7 @@ def cmd_fullcmc(args: argparse.Namespace) -> int:
         if not args.use_key:
             raise CliError(EXIT_USAGE, "--csr with fullcmc needs --use-key (the request's key signs the CMC message)")
         csr_der = read_csr_file(args.csr)
-        key = read_private_key(args.use_key)
+        key = load_signer(args, args.use_key)
     else:
         builder = builder_from_flags(args)
 
@@ -70,6 +75,7 @@ def cmd_fullcmc(args: argparse.Namespace) -> int:
             apply_csrattrs(out, client, builder, args)
             csr_der, key = builder.build()
         request = CmcRequest.for_csr(csr_der, key)
+        request_der = request.to_der() if args.request_out else b""  # the same PKIData, signed once more
         try:
             result = wait_for_result(out, lambda: client.full_cmc(request), max_wait=args.max_wait,
                                      is_pending=retry_delay, min_delay=client.config.min_retry_delay)
@@ -102,6 +108,9 @@ def cmd_fullcmc(args: argparse.Namespace) -> int:
         extra["signature_verified"] = "yes" if pr.signature_verified else "no"
     if args.response_out:
         extra["response_file"] = args.response_out
+    if args.request_out:
+        write_file(args.request_out, request_der, mode=PUBLIC_MODE, force=args.force)
+        extra["request_file"] = args.request_out
     # a new key, or a copy of the --use-key key when --key-out asks for one
     write_issued(out, args, cert, others, key if builder is not None or args.key_out else None, "fullcmc", extra)
     return EXIT_OK

@@ -38,7 +38,7 @@ exit status:
 environment (flags win over the environment, the environment over the --config file):
   EST_SERVER EST_LABEL EST_TRUST EST_BOOTSTRAP_FINGERPRINT EST_CERT EST_KEY EST_USER EST_PASSWORD
   EST_PASSWORD_FILE EST_DIGEST EST_TIMEOUT EST_MIN_RETRY_DELAY EST_CHANNEL_BINDING EST_PROXY EST_HEADER
-  EST_HOST_HEADER EST_CONFIG
+  EST_HOST_HEADER EST_CONFIG; keys: EST_KEY_PASSWORD EST_PKCS11_PIN EST_PKCS11_MODULE
 
 config file (TOML; `est config init` writes a commented one with sections), or keys as the long flags
 without dashes, e.g.:
@@ -72,10 +72,22 @@ def add_subject_flags(p: argparse.ArgumentParser, *, require_subject: bool = Fal
     g.add_argument("--eku", action="append", default=[], metavar="USAGE",
                    help="extendedKeyUsage: client_auth, server_auth, ... or a dotted OID (repeatable)")
     g.add_argument("--hash", choices=["sha256", "sha384", "sha512"], help="CSR signature hash")
-    g.add_argument("--use-key", metavar="FILE", help="an existing private key for the request (default: a new one)")
+    g.add_argument("--use-key", metavar="FILE|URI",
+                   help="an existing private key for the request (default: a new one): a key file (encrypted: "
+                        "--key-password-file) or a pkcs11: URI of a key on a token (PIN: --pin-file)")
     g.add_argument("--no-csrattrs", action="store_true",
                    help="do not fetch and apply the server's /csrattrs (key type, extensions, template)")
 
+
+
+def _add_key_source_flags(g: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--pin-file`` and ``--key-password-file``: how a key named by --key or --use-key is opened."""
+    g.add_argument("--pin-file", metavar="FILE",
+                   help="the PKCS#11 token PIN (first line) for a pkcs11: key (else pin-source= in the URI or "
+                        "EST_PKCS11_PIN; a pin-value= URI is refused)")
+    g.add_argument("--key-password-file", metavar="FILE",
+                   help="the password (first line) of an encrypted key file given as --key or --use-key "
+                        "(else EST_KEY_PASSWORD)")
 
 
 def _common_parent() -> argparse.ArgumentParser:
@@ -87,7 +99,9 @@ def _common_parent() -> argparse.ArgumentParser:
     g.add_argument("--bootstrap-fingerprint", metavar="SHA256",
                    help="bootstrap: accept the server's CA with this SHA-256 fingerprint (RFC 7030 §4.1.1)")
     g.add_argument("--cert", metavar="PEM", help="TLS client certificate (the current identity)")
-    g.add_argument("--key", metavar="PEM", help="private key of --cert")
+    g.add_argument("--key", metavar="PEM", help="private key of --cert (encrypted: --key-password-file; a pkcs11: "
+                   "URI for reenroll/renew with HTTP credentials, see docs/hardware-keys.md)")
+    _add_key_source_flags(g)
     g.add_argument("--user", "-u", metavar="NAME", help="HTTP user name")
     g.add_argument("--password", metavar="PW",
                    help="HTTP password (visible to other local users: prefer --password-file or EST_PASSWORD)")
@@ -122,10 +136,22 @@ def _common_parent() -> argparse.ArgumentParser:
     return p
 
 
-def _add_outputs(p: argparse.ArgumentParser, *, key: bool = True) -> None:
+def _add_outputs(p: argparse.ArgumentParser, *, key: bool = True, token: bool = True) -> None:
     p.add_argument("--out", "-o", metavar="FILE", help="certificate file (default: PEM on stdout)")
     if key:
-        p.add_argument("--key-out", metavar="FILE", help="private key file (written mode 0600)")
+        p.add_argument("--key-out", metavar="FILE|URI" if token else "FILE",
+                       help="private key file (written mode 0600)" + (
+                           "; or pkcs11:token=...;object=... to make the key on the token" if token else ""))
+        _add_key_out_flags(p, token=token)
+
+
+def _add_key_out_flags(p: argparse.ArgumentParser, *, token: bool = True) -> None:
+    p.add_argument("--key-out-password-file", metavar="FILE",
+                   help="write --key-out encrypted (PKCS#8, the best encryption cryptography offers) with the "
+                        "password on the first line of FILE")
+    if token:
+        p.add_argument("--store-cert-on-token", action="store_true",
+                       help="with --key-out pkcs11:...: also keep the issued certificate on the token beside the key")
 
 
 def _add_wait(p: argparse.ArgumentParser) -> None:
@@ -208,7 +234,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = add("csr", "make a key and a CSR (from flags and, with --from-server, the server's /csrattrs)")
     add_subject_flags(p)
     p.add_argument("--out", "-o", metavar="FILE", help="the certification request")
-    p.add_argument("--key-out", metavar="FILE", help="the new private key (mode 0600)")
+    p.add_argument("--key-out", metavar="FILE|URI",
+                   help="the new private key (mode 0600), or pkcs11:token=...;object=... to make it on the token")
+    _add_key_out_flags(p, token=False)
     p.add_argument("--from-server", action="store_true", help="apply the server's /csrattrs")
 
     for name, text in (("enroll", "enroll: get a certificate for a new key (/simpleenroll)"),
@@ -229,7 +257,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     p = add("serverkeygen", "let the server generate the key (/serverkeygen)")
     add_subject_flags(p)
-    _add_outputs(p)
+    _add_outputs(p, token=False)
     _add_wait(p)
     p.add_argument("--kek-id", metavar="HEX", help="ask for the key encrypted to this KEK id (RFC 7030 §4.4.1.1)")
     p.add_argument("--kek-file", metavar="FILE", help="the KEK (AES key, raw or hex) to decrypt it locally")
@@ -242,6 +270,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     _add_wait(p)
     p.add_argument("--csr", metavar="FILE", help="wrap this ready-made request (needs --use-key)")
     p.add_argument("--response-out", metavar="FILE", help="also write the Full PKI Response (DER)")
+    p.add_argument("--request-out", metavar="FILE",
+                   help="also write the Full PKI Request (DER, signed by the request's key: `openssl cms -verify` "
+                        "checks it)")
 
     p = add("renew", "renew --cert/--key when they near expiry (once, or --watch as a daemon)")
     p.add_argument("--threshold", default=None, metavar="DURATION",
@@ -271,6 +302,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--pending", type=float, default=None, metavar="SECONDS",
                    help="answer the first request of each key with 202 and this Retry-After")
     p.add_argument("--ca-out", metavar="FILE", help="write the trust anchor (CA certificate PEM) here")
+    p.add_argument("--revocation", action="store_true",
+                   help="serve a CRL and an OCSP responder over HTTP (loopback) and name them in issued certificates")
+    p.add_argument("--reenroll-with-credentials", action="store_true",
+                   help="also accept /simplereenroll authenticated by HTTP credentials without a TLS client "
+                        "certificate (it renews the newest certificate issued to the CSR's subject)")
     p.add_argument("--force", action="store_true", help="replace an existing --ca-out file")
 
     p = add("check", "check each step to the server and say what fails and what to do",
@@ -286,7 +322,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                         "the key of --key, --chain-out writes the chain to its own file. Talks to no server.")
     p.add_argument("--cert", required=True, metavar="FILE", help="the certificate, and its chain (PEM, DER or "
                    "certs-only PKCS#7)")
-    p.add_argument("--key", metavar="FILE", help="its private key (checked to match)")
+    p.add_argument("--key", metavar="FILE|URI", help="its private key (checked to match; a pkcs11: key cannot be "
+                   "included)")
+    _add_key_source_flags(p)
     p.add_argument("--format", choices=["pem", "der", "pfx"], default="pem", help="output format (default pem)")
     p.add_argument("--include-key", action="store_true", help="put the key in the output (pem or pfx)")
     p.add_argument("--out", "-o", metavar="FILE", help="output file ('-': stdout; the default for pem)")

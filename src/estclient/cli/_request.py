@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 from .. import errors as E
 from ._errors import EXIT_ERROR, EXIT_PENDING, EXIT_SERVER, EXIT_USAGE, CliError
 from ._files import KEY_MODE, PUBLIC_MODE, write_file
-from ._output import Output, cert_bytes, cert_lines, cert_summary, key_bytes, read_der, read_private_key
+from ._output import Output, cert_bytes, cert_lines, cert_summary, read_der
 from ._settings import make_config, resolve_settings
 
 __all__ = ["wait_for_result", "retry_delay", "builder_from_flags", "has_subject", "apply_csrattrs",
@@ -105,7 +105,15 @@ def builder_from_flags(args: argparse.Namespace) -> Any:
     if args.hash:
         b.signature_hash(args.hash)
     if args.use_key:
-        b.with_key(read_private_key(args.use_key))
+        from ._keys import load_signer
+
+        b.with_key(load_signer(args, args.use_key))
+    elif getattr(args, "key_out", None) and args.key_out.lower().startswith("pkcs11:"):
+        from ._keys import new_token_key
+
+        token_key = new_token_key(args)  # made on the token now, removed again if the command fails
+        if token_key is not None:
+            b.with_key(token_key)
     return b
 
 
@@ -137,7 +145,8 @@ def _keep_explicit_choices(out: Output, builder: Any, asked: Any, args: argparse
     """An explicit --key-type or --hash is kept over the server's CSR attributes, and a note says so (the server
     may refuse the request; without the flag the server's choice is used)."""
     key_type = getattr(args, "key_type", None)
-    if key_type and not getattr(args, "use_key", None) and asked.selected_key_type != key_type:
+    given_key = getattr(args, "use_key", None) or getattr(args, "new_token_key", None) is not None
+    if key_type and not given_key and asked.selected_key_type != key_type:
         builder.key_type(key_type)
         out.note(f"est: note: the server's CSR attributes ask for key type {asked.selected_key_type}; keeping "
                  f"--key-type {key_type}")
@@ -209,8 +218,14 @@ def write_issued(out: Output, args: argparse.Namespace, cert: Any, chain: Sequen
     """Write the key (0600) then the certificate (``--out -``: on stdout, in ``--format``); print the summary."""
     fmt = outputs_format(args)
     files = {}
-    if key is not None and args.key_out:
-        write_file(args.key_out, key_bytes(key, fmt), mode=KEY_MODE, force=args.force)
+    if getattr(args, "new_token_key", None) is not None:
+        from ._keys import after_issue
+
+        extra = {**after_issue(args, cert), **(extra or {})}  # the key stays on the token: no file
+    elif key is not None and args.key_out:
+        from ._keys import key_out_bytes
+
+        write_file(args.key_out, key_out_bytes(args, key, fmt), mode=KEY_MODE, force=args.force)
         files["key"] = args.key_out
     cert_data = cert_bytes(cert, chain, fmt)
     to_file = bool(args.out) and args.out != "-"

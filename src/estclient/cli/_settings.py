@@ -41,6 +41,7 @@ class Settings:
     proxy: str | None = field(default=None, repr=False)  # may hold the proxy's credentials
     header: list[str] = field(default_factory=list)
     host_header: str | None = None
+    key_password_file: str | None = None  # --key-password-file (a flag only)
 
 
 def _truthy(value: Any) -> bool:
@@ -98,6 +99,7 @@ def resolve_settings(args: argparse.Namespace, environ: dict[str, str] | None = 
                 raise CliError(EXIT_USAGE, f"{key} must be a number of seconds, got {value!r}") from None
         else:
             setattr(s, key, None if value is None else str(value))
+    s.key_password_file = getattr(args, "key_password_file", None)
     return s
 
 
@@ -137,8 +139,11 @@ def read_password(s: Settings) -> str | None:
 _OPERATION_TIMEOUT_FACTOR = 4
 
 
-def make_config(s: Settings) -> Any:
-    """An :class:`estclient.EstClientConfig` from settings (ConfigError/CliError on bad values)."""
+def make_config(s: Settings, *, token_identity: bool = False) -> Any:
+    """An :class:`estclient.EstClientConfig` from settings (ConfigError/CliError on bad values). An encrypted
+    --key is opened with --key-password-file or EST_KEY_PASSWORD. A ``pkcs11:`` --key cannot be a TLS client key:
+    with ``token_identity`` (reenroll and renew, which handle it themselves) the configuration has no client
+    identity, otherwise it is refused with the routes that work."""
     from ..config import ClientIdentity, EstClientConfig, HttpAuth, TrustAnchors
 
     if not s.server:
@@ -155,8 +160,16 @@ def make_config(s: Settings) -> Any:
     identity = None
     if bool(s.cert) != bool(s.key):
         raise CliError(EXIT_USAGE, "--cert and --key go together (the TLS client certificate and its key)")
-    if s.cert and s.key:
-        identity = ClientIdentity.from_files(s.cert, s.key)
+    if s.cert and s.key and s.key[:7].lower() == "pkcs11:":
+        if not token_identity:
+            from ._keys import TLS_TOKEN_KEY
+
+            raise CliError(EXIT_USAGE, TLS_TOKEN_KEY)
+    elif s.cert and s.key:
+        from ..keys import KEY_PASSWORD_ENV, read_password as read_key_password
+
+        identity = ClientIdentity.from_files(
+            s.cert, s.key, read_key_password(None, password_file=s.key_password_file, env=KEY_PASSWORD_ENV))
     auth = None
     if s.user:
         pw = read_password(s)

@@ -31,7 +31,8 @@ def cmd_testserver(args: argparse.Namespace) -> int:
             password=args.password, ca_label=args.label or None, pending_retry_after=args.pending,
             require_channel_binding=args.channel_binding, server_keygen_keks=keks,
             cert_lifetime=args.cert_lifetime, digest_algorithm=args.digest_algorithm,
-            server_keygen_key_type=args.server_key_type, verbose=args.verbose,
+            server_keygen_key_type=args.server_key_type, verbose=args.verbose, revocation=args.revocation,
+            reenroll_with_credentials=args.reenroll_with_credentials,
         )
     except ValueError as exc:
         raise CliError(EXIT_USAGE, str(exc)) from None
@@ -54,6 +55,12 @@ def cmd_testserver(args: argparse.Namespace) -> int:
                     print(f"digest algorithm {args.digest_algorithm}")
             else:
                 print(f"authentication   {srv.auth or 'none'}")
+            if srv.revocation is not None:
+                print(f"CRL              {srv.revocation.crl_url}")
+                print(f"OCSP             {srv.revocation.ocsp_url}")
+                print(f"revoke           curl --data-binary @CERT.pem {srv.revocation.url}/admin/revoke")
+            if args.reenroll_with_credentials:
+                print("reenroll         also with HTTP credentials and no TLS client certificate")
             if args.pending is not None:
                 print(f"pending          first request of each key answered 202, Retry-After {args.pending:g}")
             print("try it:          est cacerts --server " + srv.url + f" --bootstrap-fingerprint {fp}")

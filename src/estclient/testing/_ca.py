@@ -276,6 +276,12 @@ class TestCa:
             mine = self.issued.get(cert.serial_number)
         return mine is not None and mine == cert
 
+    def latest_issued_to(self, subject: x509.Name) -> x509.Certificate | None:
+        """The unrevoked certificate this CA issued to ``subject`` that expires last, or None."""
+        with self._lock:
+            mine = [c for c in self.issued.values() if c.subject == subject and c.serial_number not in self.revoked]
+        return max(mine, key=lambda c: c.not_valid_after_utc, default=None)
+
     # ------------------------------------------------------------------------------------------ revoke
 
     def revoke(

@@ -119,6 +119,10 @@ def simplereenroll(x: Exchange, body: bytes) -> Reply:
     changeSubjectName (RFC 7030 §4.2.2)."""
     info = read_csr(x, body)
     current = x.peer_cert
+    if current is None and x.est.reenroll_with_credentials and x.est.auth in ("basic", "digest"):
+        # the client proved HTTP credentials (authentication ran first); the certificate being renewed is the
+        # newest one issued to the CSR's subject (a key that cannot present itself over TLS: a token key)
+        current = x.est.ca.latest_issued_to(info.subject)
     if current is None or not x.est.ca.issued_this(current):
         raise HttpError(403, "Forbidden: re-enrollment needs the TLS client certificate being "
                              "renewed, issued by this CA")

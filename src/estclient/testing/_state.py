@@ -111,6 +111,7 @@ class ServerState:
         revocation: bool = False,
         revocation_port: int = 0,
         ocsp_signer: str = "ca",
+        reenroll_with_credentials: bool = False,
         ca_name_constraints: x509.NameConstraints | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -184,6 +185,7 @@ class ServerState:
         )
         self.revocation = (RevocationService(self.ca, host=host, port=revocation_port, ocsp_signer=ocsp_signer)
                            if revocation else None)
+        self.reenroll_with_credentials = reenroll_with_credentials
         self.requests: list[RequestRecord] = []
         self.connections_opened = 0
         self.tls_failures = 0

@@ -30,7 +30,9 @@ Behaviour, in the terms of RFC 7030 (and where it imitates Cisco libest's ``ests
   there), ``auth=None`` lets everyone in. Every 401 carries WWW-Authenticate (RFC 9110 §15.5.2).
 * ``/simplereenroll`` needs (else 403) the TLS client certificate being renewed, issued by this CA, whose
   subject and subjectAltName equal the CSR's, unless the CSR carries changeSubjectName
-  (RFC 7030 §4.2.2; then the CSR's names are used).
+  (RFC 7030 §4.2.2; then the CSR's names are used). With ``reenroll_with_credentials`` a client
+  authenticated by HTTP credentials without a TLS certificate renews the newest unrevoked certificate
+  this CA issued to the CSR's subject (a token key cannot be a TLS client key with Python's ssl).
 * Every CSR signature is verified (400 otherwise), except on /serverkeygen, where RFC 7030 §4.4.1
   says the server MUST ignore the CSR's public key and signature (``verify_serverkeygen_signature``
   turns the check on there too). A challengePassword, when present (and always when
