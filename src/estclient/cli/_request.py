@@ -71,39 +71,16 @@ def retry_delay(result: Any) -> float | None:
 
 
 def builder_from_flags(args: argparse.Namespace) -> Any:
+    """The request the subject, name, usage and key flags describe (:meth:`estclient.csr.CsrBuilder.from_fields`),
+    with the key of ``--use-key``, or one made on the token of ``--key-out pkcs11:...``."""
     from ..csr import CsrBuilder
 
-    b = CsrBuilder()
-    if args.cn:
-        b.common_name(args.cn)
-    if args.org:
-        b.organization(args.org)
-    for ou in args.ou:
-        b.organizational_unit(ou)
-    if args.country:
-        b.country(args.country)
-    if args.state:
-        b.state(args.state)
-    if args.locality:
-        b.locality(args.locality)
-    if args.subject_serial:
-        b.serial_number(args.subject_serial)
-    if args.san_dns:
-        b.san_dns(*args.san_dns)
-    if args.san_ip:
-        b.san_ip(*args.san_ip)
-    if args.san_email:
-        b.san_email(*args.san_email)
-    if args.san_uri:
-        b.san_uri(*args.san_uri)
-    if args.key_type:
-        b.key_type(args.key_type)
-    if args.key_usage:
-        b.key_usage(*args.key_usage)
-    if args.eku:
-        b.extended_key_usage(*args.eku)
-    if args.hash:
-        b.signature_hash(args.hash)
+    b = CsrBuilder.from_fields(
+        common_name=args.cn, organization=args.org, organizational_units=args.ou, country=args.country,
+        state=args.state, locality=args.locality, serial_number=args.subject_serial, san_dns=args.san_dns or (),
+        san_ip=args.san_ip or (), san_email=args.san_email or (), san_uri=args.san_uri or (),
+        key_usage=args.key_usage or (), extended_key_usage=args.eku or (), key_type=args.key_type,
+        signature_hash=args.hash)
     if args.use_key:
         from ._keys import load_signer
 

@@ -187,18 +187,14 @@ def make_config(s: Settings, *, token_identity: bool = False) -> Any:
 
 def headers_of(s: Settings) -> tuple[tuple[str, str], ...]:
     """The extra request headers: each ``--header "Name: value"`` (also ``Name:value``), then ``--host-header``
-    as ``Host``."""
-    out = []
-    for item in s.header:
-        name, sep, value = item.partition(":")
-        if not sep or not name.strip():
-            raise CliError(EXIT_USAGE, f"--header wants NAME:VALUE, got {item!r}")
-        out.append((name.strip(), value.strip()))
-    if s.host_header:
-        if any(n.lower() == "host" for n, _ in out):
-            raise CliError(EXIT_USAGE, "give the Host header once: --host-header or --header Host:...")
-        out.append(("Host", s.host_header.strip()))
-    return tuple(out)
+    as ``Host`` (:func:`estclient.config.parse_header_lines`)."""
+    from ..config import parse_header_lines
+    from ..errors import ConfigError
+
+    try:
+        return parse_header_lines(s.header, s.host_header, what="--header")
+    except ConfigError as exc:
+        raise CliError(EXIT_USAGE, str(exc)) from None
 
 
 def proxy_for(proxy: str | None, origin: str, environ: Mapping[str, str] | None = None) -> str | None:
