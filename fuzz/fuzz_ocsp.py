@@ -9,8 +9,8 @@ In addition:
   is valid schema-less DER and is accepted with ``ber=True``; one accepted with ``ber=True`` re-encodes to the DER
   form of its input (or, where the schema's own DER rules change it further, strict DER that decodes to itself);
   known finding F1 is counted, not raised;
-* the BasicOCSPResponse inside an OCSPResponse's responseBytes is the same DER that ``BasicOCSPResponse.from_der``
-  accepts on its own;
+* the BasicOCSPResponse inside an OCSPResponse's responseBytes is what ``BasicOCSPResponse.from_der`` gives on
+  its own (strict DER for a strict decode; with ``ber=True``, the same DER form);
 * every field returns or raises an ``estcodec.Error``, nothing else: status, responder ID, producedAt, every
   SingleResponse (CertID, status, revocation time and reason, this/next update, extensions and their values),
   nonces, embedded certificates, the request's CertIDs, requestor name and optional signature;
@@ -156,9 +156,13 @@ def read_response(resp: OCSPResponse) -> None:
     if rb is not None:
         assert isinstance(rb.response_type, str) and isinstance(rb.response, bytes)
     if basic is not None:
-        alone = decoded(BasicOCSPResponse.from_der, rb.response)  # type: ignore[union-attr]
+        # (strictly for a strict decode; an OCSPResponse read with ber=True holds the BER it was given)
+        inner: bytes = rb.response  # type: ignore[union-attr]
+        alone = decoded(BasicOCSPResponse.from_der, inner) or decoded(BasicOCSPResponse.from_der, inner, ber=True)
         assert alone is not None and alone.to_der() == basic.to_der(), (
             "the BasicOCSPResponse in responseBytes is refused on its own")
+        if basic.to_der() == inner:  # strict
+            assert decoded(BasicOCSPResponse.from_der, inner) is not None, "strict BasicOCSPResponse refused alone"
         read_basic(basic)
     own(repr, resp)
 

@@ -400,3 +400,45 @@ def test_f4_repr_of_an_enveloped_data_whose_recipient_name_holds_an_integer():
 
     env = parse_enveloped_data((FINDINGS / "F4-enveloped-repr-from-atheris.bin").read_bytes())
     assert isinstance(repr(env), str)
+
+
+# F8 (found by fuzz_ocsp, fixed here): OCSPResponse.from_der(ber=True) decoded the BasicOCSPResponse inside
+# responseBytes in place, BER forms and all (the schema-less normalisation does not look inside an OCTET STRING):
+# the response and its `basic` re-encoded with a BOOLEAN TRUE of 0xFB, not DER, and `basic.to_der()` differed from
+# what BasicOCSPResponse.from_der(..., ber=True) gives for the same bytes
+
+
+def test_f8_ocsp_response_read_with_ber_re_encodes_its_contained_response_as_der():
+    from estcodec.ocsp import BasicOCSPResponse, OCSPResponse
+
+    data = (FINDINGS / "F8-ocsp-contained-ber-boolean.bin").read_bytes()
+    assert _refused(OCSPResponse.from_der, data)  # a BOOLEAN TRUE of 0xFB inside responseBytes
+    resp = OCSPResponse.from_der(data, ber=True)
+    inner = resp.response_bytes.response
+    assert b"\x01\x01\xfb" not in resp.to_der() and b"\x01\x01\xfb" not in inner
+    strict = OCSPResponse.from_der(resp.to_der())  # the DER form reads strictly
+    assert strict.basic.to_der() == resp.basic.to_der() == inner
+    alone = BasicOCSPResponse.from_der(_contained_bytes(data), ber=True)
+    assert alone.to_der() == resp.basic.to_der()
+    assert resp.basic.tbs_der == strict.basic.tbs_der
+    harness("ocsp").check_one(data)
+
+
+def _contained_bytes(data: bytes) -> bytes:
+    """The content octets of responseBytes.response (the OCTET STRING) of an OCSPResponse, as given."""
+    tree = der.parse(data, ber=True)
+    return tree[1][0][1].value
+
+
+def test_f8_der_ocsp_response_keeps_its_bytes_with_ber():
+    from estcodec.ocsp import OCSPResponse
+
+    for data in _models.committed_seeds("ocsp").values():
+        try:
+            strict = OCSPResponse.from_der(data)
+        except DecodeError:
+            continue
+        lenient = OCSPResponse.from_der(data, ber=True)
+        assert lenient.to_der() == data
+        if strict.basic is not None:
+            assert lenient.basic.to_der() == strict.basic.to_der()
