@@ -442,3 +442,16 @@ def test_f8_der_ocsp_response_keeps_its_bytes_with_ber():
         assert lenient.to_der() == data
         if strict.basic is not None:
             assert lenient.basic.to_der() == strict.basic.to_der()
+
+
+def test_f8_contained_value_the_schema_less_pass_refuses_keeps_its_in_place_reading():
+    # (found by fuzz_ocsp against the first F8 fix) a DER response whose embedded certificate holds a raw value
+    # with a malformed time: the schema decode takes it (value-level checks wait until the value is read as its
+    # type), the schema-less normalisation refuses it; ber=True must still accept what strict DER accepts
+    from estcodec.ocsp import OCSPResponse
+
+    data = (FINDINGS / "F8-ocsp-contained-raw-time.bin").read_bytes()
+    strict = OCSPResponse.from_der(data)
+    assert _refused(der.parse, _contained_bytes(data))  # (der.parse of the whole does not look inside it)
+    assert OCSPResponse.from_der(data, ber=True).to_der() == strict.to_der() == data
+    harness("ocsp").check_one(data)
