@@ -14,6 +14,13 @@ Two sources:
   bare CMC PKIData/PKIResponse, signed with a throwaway key whose certificate is ``fuzz/seeds/signer-cert.pem``
   (the PKIResponse harness also verifies with it). ``--generate`` makes new keys and ciphertexts each time;
   the committed files are what the short runs use.
+
+A third, for the CRL and OCSP harnesses: ``--copy-vectors`` copies the CRLs and OCSP messages of the installed
+``cryptography_vectors`` (x509/custom/crl_* and *_crl, x509/ocsp/*; PEM unwrapped to DER) into ``fuzz/seeds/crl/`` and
+``fuzz/seeds/ocsp/``, named after their source, and the certificates the CRL harness verifies with into
+``fuzz/seeds/crl-issuers/`` (RFC 4134 Carl's RSA and DSA certificates from tests/vectors, cryptography's
+valid_signature_cert.pem), so that those harnesses keep their seeds without cryptography_vectors installed
+(provenance: fuzz/seeds/README.md).
 """
 from __future__ import annotations
 
@@ -109,10 +116,47 @@ def generate() -> dict[str, dict[str, bytes]]:
     return out
 
 
+def copy_vectors() -> dict[str, dict[str, bytes]]:
+    """Copy the CRL and OCSP seeds and the CRL issuers from the vectors into fuzz/seeds/ (see the docstring)."""
+    from estcodec import pem
+
+    cv = _models._crypto_vectors_dir()
+    if cv is None:
+        raise SystemExit("cryptography_vectors is not installed")
+    out: dict[str, dict[str, bytes]] = {"crl": {}, "ocsp": {}, "crl-issuers": {}}
+
+    def der_of(path: Path) -> bytes:
+        raw = path.read_bytes()
+        return pem.load_any(raw) if raw.lstrip().startswith(b"-----") else raw
+
+    for path in sorted((cv / "x509" / "custom").glob("*crl*")):
+        if not (path.stem.startswith("crl_") or path.stem.endswith("_crl")):
+            continue  # (cdp_*crl_issuer*, freshestcrl: certificates)
+        if path.stat().st_size <= _models.MAX_SEED_SIZE:  # (crl_almost_10k.pem is read from the vectors)
+            out["crl"][f"cryptography_vectors__x509__custom__{path.stem}.der"] = der_of(path)
+    for path in sorted((cv / "x509" / "ocsp").iterdir()):
+        out["ocsp"][f"cryptography_vectors__x509__ocsp__{path.stem}.der"] = der_of(path)
+    for name in ("CarlRSASelf.cer", "CarlDSSSelf.cer"):
+        out["crl-issuers"][f"rfc4134__{name}"] = (_models.VECTORS / "rfc4134" / name).read_bytes()
+    out["crl-issuers"]["cryptography_vectors__x509__custom__valid_signature_cert.der"] = der_of(
+        cv / "x509" / "custom" / "valid_signature_cert.pem")
+    for folder, files in out.items():
+        (SEEDS / folder).mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (SEEDS / folder / name).write_bytes(data)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--generate", action="store_true", help="rebuild the committed seeds in fuzz/seeds/")
+    p.add_argument("--copy-vectors", action="store_true",
+                   help="copy the CRL/OCSP seeds and CRL issuers of the vectors into fuzz/seeds/")
     args = p.parse_args(argv)
+    if args.copy_vectors:
+        for folder, files in copy_vectors().items():
+            print(f"{len(files)} files -> {SEEDS / folder}")
+        return 0
     if args.generate:
         for harness, files in generate().items():
             print(f"{len(files)} generated {harness} seeds -> {SEEDS / harness}")

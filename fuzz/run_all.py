@@ -40,8 +40,8 @@ from pathlib import Path
 
 FUZZ_DIR = Path(__file__).resolve().parent
 HARNESSES = ("der", "pem", "x509", "pkcs10", "certs_only", "csrattrs", "pki_data", "pki_response", "enveloped",
-             "pkcs8", "protocol", "show")
-MAX_LEN = {"der": 65536, "certs_only": 65536, "pki_data": 65536, "pki_response": 65536}
+             "pkcs8", "protocol", "show", "crl", "ocsp")
+MAX_LEN = {"der": 65536, "certs_only": 65536, "pki_data": 65536, "pki_response": 65536, "crl": 65536}
 
 
 def _libasan() -> str:

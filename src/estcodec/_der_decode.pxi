@@ -669,6 +669,20 @@ cdef int _decode_contained(_Ctx* ctx, FieldSpec f, Model m, Header* h, int depth
     v = _decode(ctx, cs, &ih, depth + 1)
     if ih.cend != h.cend:
         _fail("contained value is followed by more data", ih.cend, "trailing-data")
+    if ctx.ber:
+        # The schema-less normalisation of BER input does not look inside an OCTET STRING: a contained value
+        # with BER-only forms (a BOOLEAN TRUE other than 0xFF, ...) is decoded again on its own, from its
+        # normalised bytes, so that it re-encodes as DER as every ber=True instance does; the value around it is
+        # then re-encoded (_renormalised) with that DER inside this OCTET STRING. Should the schema-less pass refuse
+        # the contents (a raw value's charset or time, checked only when read as its type), the in-place reading
+        # stands, as it does for strict DER.
+        inner = PyBytes_FromStringAndSize(<char*>ctx.buf + h.cstart, h.cend - h.cstart)
+        try:
+            if normalize_ber(inner) != inner:
+                v = _decode_top(cs, inner, True)
+                ctx.fixes += 1
+        except DecodeError:
+            pass
     m._put(f.slot, v)
     return 0
 

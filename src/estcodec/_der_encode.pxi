@@ -107,11 +107,16 @@ cdef int _reencode_seq(Writer w, Spec s, Model m, cbuf buf, Header* h, int depth
                 elif f.contained and not ch.cons and m._get(f.slot) is not None:
                     # OCTET STRING CONTAINING: the contained value, re-encoded, inside this field's own tag
                     cv = m._get(f.slot)
-                    t = f.registry.get(m._get(f.defined_by))
-                    cs = _registered_spec(f, t)
-                    read_header(buf, ch.cstart, ch.cend, &ih, False)
                     cmark = w.length
-                    _reencode(w, cs, cv, buf, &ih, depth + 1)
+                    if isinstance(cv, Model) and (<Model>cv)._src is not None and (
+                            <cbuf>PyBytes_AS_STRING((<Model>cv)._src) != buf):
+                        # decoded on its own from normalised BER (_decode_contained): its DER as it stands
+                        w.put_bytes(cv.to_der())
+                    else:
+                        t = f.registry.get(m._get(f.defined_by))
+                        cs = _registered_spec(f, t)
+                        read_header(buf, ch.cstart, ch.cend, &ih, False)
+                        _reencode(w, cs, cv, buf, &ih, depth + 1)
                     w.close_tlv(cmark, fs.tcls, False, fs.tnum)
                 else:
                     _reencode(w, fs, v, buf, &ch, depth + 1)
