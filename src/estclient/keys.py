@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from estcodec.signer import PublicKey, Signer, SoftwarePrivateKey, as_signer
 
 from . import _atomic
+from ._keyspec import is_pkcs11_uri
 from .errors import ConfigError
 
 __all__ = [
@@ -46,11 +47,6 @@ KEY_PASSWORD_ENV = "EST_KEY_PASSWORD"
 
 KeyLike = Union[Signer, SoftwarePrivateKey]
 PasswordLike = Union[str, bytes, None]
-
-
-def is_pkcs11_uri(spec: object) -> bool:
-    """True when ``spec`` is an RFC 7512 ``pkcs11:`` URI (the scheme is case-insensitive)."""
-    return isinstance(spec, str) and spec[:7].lower() == "pkcs11:"
 
 
 def generate_software_key(key_type: str) -> SoftwarePrivateKey:

@@ -41,6 +41,7 @@ from estcodec import oids as _oids
 from estcodec.schema import ObjectIdentifier, OctetString, decode, encode
 from estcodec.signer import KeyNotExportable, PublicKey, SignatureScheme, SoftwarePrivateKey
 
+from ._keyspec import is_pkcs11_uri
 from . import _atomic
 from .errors import ConfigError, ProtocolError
 
@@ -100,7 +101,7 @@ def _pct(value: str, where: str) -> bytes:
 
 def parse_uri(uri: str) -> Pkcs11Uri:
     """Parse an RFC 7512 ``pkcs11:`` URI; :class:`ConfigError` for anything malformed or a ``pin-value``."""
-    if not isinstance(uri, str) or uri[:7].lower() != "pkcs11:":
+    if not is_pkcs11_uri(uri):
         raise ConfigError("a PKCS#11 key is named by a URI starting with 'pkcs11:'")
     body = uri[7:]
     path, _, query = body.partition("?")

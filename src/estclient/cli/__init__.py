@@ -21,6 +21,7 @@ import sys
 from importlib import import_module
 from typing import Callable, Sequence
 
+from .._keyspec import is_pkcs11_uri
 from .. import errors as E
 from ._errors import (  # noqa: F401 - the EXIT_* constants stay importable from here, as before the package
     EXIT_AUTH,
@@ -155,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     key_out = getattr(args, "key_out", None)
     if getattr(args, "key_out_password_file", None) and not key_out:
         parser.error("--key-out-password-file encrypts the key written to --key-out: give --key-out FILE")
-    if getattr(args, "store_cert_on_token", False) and not (key_out and key_out[:7].lower() == "pkcs11:"):
+    if getattr(args, "store_cert_on_token", False) and not is_pkcs11_uri(key_out):
         parser.error("--store-cert-on-token keeps the certificate beside a key made on a token: give "
                      "--key-out pkcs11:token=...;object=...")
     # A one-shot command allocates mostly objects that live as long as the process (the modules it imports): the

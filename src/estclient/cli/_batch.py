@@ -38,6 +38,7 @@ from typing import Any
 from estcodec.x509 import OID_NAMES
 from estcodec.x509 import oid as _oid
 
+from .._keyspec import is_pkcs11_uri
 from .. import errors as E
 from ._errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, exit_code_for, one_line
 from ._output import Output
@@ -177,7 +178,7 @@ def read_identities(path: str | os.PathLike[str], *, out_dir: str | None = None,
             if key in raw and not isinstance(raw[key], str):
                 raise CliError(EXIT_USAGE, f"{where}: {key} must be a string")
         for key in ("key_out", "key"):
-            if str(raw.get(key, ""))[:7].lower() == "pkcs11:":
+            if is_pkcs11_uri(raw.get(key)):
                 raise CliError(EXIT_USAGE, f"{where}: {key}: batch writes key files; a pkcs11: token key is "
                                            "enrolled one at a time with est enroll --key-out pkcs11:...")
         subject = _split_subject(raw.get("subject", ""), where)

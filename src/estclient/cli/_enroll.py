@@ -10,7 +10,8 @@ from typing import Any
 from .. import errors as E
 from ._errors import EXIT_OK, EXIT_PROTOCOL, EXIT_USAGE, CliError
 from ._files import KEY_MODE, PUBLIC_MODE, check_writable, write_file
-from ._keys import TLS_TOKEN_KEY, after_issue, is_token, key_out_bytes, load_signer
+from .._keyspec import is_pkcs11_uri
+from ._keys import TLS_TOKEN_KEY, after_issue, key_out_bytes, load_signer
 from ._output import Output, key_description, pem_block
 from ._request import (
     apply_csrattrs,
@@ -36,7 +37,7 @@ def cmd_csr(args: argparse.Namespace) -> int:
         raise CliError(EXIT_USAGE, "csr needs --out FILE (the request)")
     if not args.use_key and not args.key_out:
         raise CliError(EXIT_USAGE, "csr makes a new key: give --key-out FILE (or --use-key FILE)")
-    check_writable([args.out, None if is_token(args.key_out) else args.key_out], force=args.force)
+    check_writable([args.out, None if is_pkcs11_uri(args.key_out) else args.key_out], force=args.force)
     b = builder_from_flags(args)
     if args.from_server:
         with make_client(args) as client:
@@ -105,21 +106,21 @@ def _enroll_common(args: argparse.Namespace, *, reenroll: bool) -> int:
             raise CliError(EXIT_USAGE, "--csr sends a ready request whose key stays with you: --key-out has "
                                        "nothing to write")
         csr_der = read_csr_file(args.csr)
-    token_identity = reenroll and is_token(settings.key)
+    token_identity = reenroll and is_pkcs11_uri(settings.key)
     if reenroll:
         if not (settings.cert and settings.key):
             raise CliError(EXIT_USAGE, "reenroll needs the current identity: --cert FILE --key FILE")
         if token_identity and not settings.user:
             raise CliError(EXIT_USAGE, TLS_TOKEN_KEY)
-    if getattr(args, "resume", False) and (is_token(args.key_out) or is_token(args.use_key)):
+    if getattr(args, "resume", False) and (is_pkcs11_uri(args.key_out) or is_pkcs11_uri(args.use_key)):
         raise CliError(EXIT_USAGE, "--resume keeps its key in a file: it does not take a pkcs11: key")
     new_key = csr_der is None and not (reenroll and args.same_key) and not args.use_key
-    if args.key_out and not new_key and (is_token(args.use_key) or (token_identity and args.same_key)):
+    if args.key_out and not new_key and (is_pkcs11_uri(args.use_key) or (token_identity and args.same_key)):
         raise CliError(EXIT_USAGE, "the request's key is on a token and cannot leave it: --key-out has nothing to "
                                    "write")
     if new_key and not args.key_out:
         raise CliError(EXIT_USAGE, f"{operation} makes a new key: give --key-out FILE (or --use-key FILE)")
-    check_writable([args.out, None if is_token(args.key_out) else args.key_out], force=args.force)
+    check_writable([args.out, None if is_pkcs11_uri(args.key_out) else args.key_out], force=args.force)
     config = make_config(settings, token_identity=token_identity)
     identity: Any = config.client_identity
     if token_identity:
@@ -200,12 +201,12 @@ def _reenroll_builder(args: argparse.Namespace, identity: Any) -> Any:
         if args.same_key:
             b.with_key(identity.signer)
     else:
-        rc = RenewalConfig(renewal_threshold=1, check_interval=1, new_key=not (keep or is_token(args.key_out)),
+        rc = RenewalConfig(renewal_threshold=1, check_interval=1, new_key=not (keep or is_pkcs11_uri(args.key_out)),
                            key_type=args.key_type)
         b = renewal_csr(identity, rc)
     if args.use_key:
         b.with_key(load_signer(args, args.use_key))
-    elif not args.same_key and is_token(args.key_out):
+    elif not args.same_key and is_pkcs11_uri(args.key_out):
         from ._keys import new_token_key
 
         token_key = new_token_key(args)
@@ -231,7 +232,7 @@ def cmd_serverkeygen(args: argparse.Namespace) -> int:
     out = Output(args)
     if not args.key_out:
         raise CliError(EXIT_USAGE, "serverkeygen returns a private key: give --key-out FILE")
-    if is_token(args.key_out) or is_token(args.use_key):
+    if is_pkcs11_uri(args.key_out) or is_pkcs11_uri(args.use_key):
         raise CliError(EXIT_USAGE, "serverkeygen: the server makes the key, so it is not a token key: --key-out "
                                    "takes a file")
     if not has_subject(args) and args.no_csrattrs:

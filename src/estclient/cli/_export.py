@@ -13,7 +13,8 @@ from typing import Any
 
 from ._errors import EXIT_OK, EXIT_USAGE, CliError
 from ._files import KEY_MODE, PUBLIC_MODE, check_writable, write_file
-from ._keys import is_token, load_signer
+from .._keyspec import is_pkcs11_uri
+from ._keys import load_signer
 from ._output import Output
 
 __all__ = ["cmd_export"]
@@ -118,7 +119,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     _check_args(args)
     certs = _read_certificates(args.cert)
     cert, chain = certs[0], certs[1:]
-    if args.include_key and is_token(args.key):
+    if args.include_key and is_pkcs11_uri(args.key):
         raise CliError(EXIT_USAGE, f"{args.key}: the key is on a token and cannot leave it, so --include-key cannot "
                                    "put it in a file; export the certificate without --include-key")
     key = None

@@ -7,7 +7,8 @@ from typing import Any
 from .. import errors as E
 from ._errors import EXIT_OK, EXIT_PENDING, EXIT_PROTOCOL, EXIT_USAGE, CliError
 from ._files import PUBLIC_MODE, check_writable, write_file
-from ._keys import is_token, load_signer
+from .._keyspec import is_pkcs11_uri
+from ._keys import load_signer
 from ._output import Output
 from ._request import (
     apply_csrattrs,
@@ -30,10 +31,10 @@ def cmd_fullcmc(args: argparse.Namespace) -> int:
         raise CliError(EXIT_USAGE, "fullcmc makes a new key: give --key-out FILE (or --use-key FILE)")
     if not args.csr and not has_subject(args):
         raise CliError(EXIT_USAGE, "give at least --cn (or other subject / subjectAltName flags)")
-    if args.key_out and is_token(args.use_key):
+    if args.key_out and is_pkcs11_uri(args.use_key):
         raise CliError(EXIT_USAGE, "the request's key is on a token and cannot leave it: --key-out has nothing to "
                                    "write")
-    check_writable([args.out, None if is_token(args.key_out) else args.key_out, args.response_out,
+    check_writable([args.out, None if is_pkcs11_uri(args.key_out) else args.key_out, args.response_out,
                     args.request_out], force=args.force)
     config = make_config(resolve_settings(args))
     from ..protocol import CmcRequest, CmcResponse

@@ -18,10 +18,11 @@ from typing import Any, Optional
 
 from estcodec.signer import Signer
 
-from ..keys import KEY_PASSWORD_ENV, is_pkcs11_uri, load_key, private_key_pem, read_password
+from .._keyspec import is_pkcs11_uri
+from ..keys import KEY_PASSWORD_ENV, load_key, private_key_pem, read_password
 from ._errors import EXIT_USAGE, CliError
 
-__all__ = ["is_token", "load_signer", "new_token_key",
+__all__ = ["load_signer", "new_token_key",
            "key_out_bytes", "key_out_password", "key_password", "after_issue", "discard_new_token_key",
            "close_token_keys", "TLS_TOKEN_KEY"]
 
@@ -30,11 +31,6 @@ TLS_TOKEN_KEY = ("a key on a PKCS#11 token cannot be the TLS client key: Python'
                  "files (docs/hardware-keys.md). Authenticate with HTTP credentials (--user/--password-file; "
                  "reenroll and renew then go without a TLS client certificate) or give a file key (and its "
                  "certificate) as --cert/--key")
-
-
-def is_token(spec: Optional[str]) -> bool:
-    """True when ``spec`` (a --key, --use-key or --key-out value) is a ``pkcs11:`` URI."""
-    return bool(spec) and is_pkcs11_uri(spec)
 
 
 def key_password(args: argparse.Namespace) -> Optional[bytes]:
@@ -52,7 +48,7 @@ def load_signer(args: argparse.Namespace, spec: str) -> Signer:
     """The key ``spec`` names (a file, encrypted or not, or a ``pkcs11:`` URI), as a signer; a token key is kept
     on ``args`` to be closed when the command ends. Errors are :class:`ConfigError` (exit 2) naming the file or
     the token object, never a PIN or password."""
-    if is_token(spec):
+    if is_pkcs11_uri(spec):
         signer = load_key(spec, pin_file=getattr(args, "pin_file", None))
         _opened(args).append(signer)
         return signer
@@ -64,7 +60,7 @@ def new_token_key(args: argparse.Namespace) -> Optional[Signer]:
     or None when --key-out is not a token. The key is removed again if the command fails
     (:func:`discard_new_token_key`)."""
     spec: Optional[str] = getattr(args, "key_out", None)
-    if spec is None or not is_token(spec):
+    if spec is None or not is_pkcs11_uri(spec):
         return None
     from ..keys import generate_key
 

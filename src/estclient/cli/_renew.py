@@ -87,9 +87,10 @@ def cmd_renew(args: argparse.Namespace) -> int:
     first_delay = parse_duration(args.retry_delay, "--retry-delay")
     if args.max_retries < 0:
         raise CliError(EXIT_USAGE, "--max-retries must be 0 or more")
-    from ._keys import is_token, key_password
+    from .._keyspec import is_pkcs11_uri
+    from ._keys import key_password
 
-    if is_token(settings.key):
+    if is_pkcs11_uri(settings.key):
         return _renew_on_token(args, out, settings, threshold)
     events: list[dict[str, Any]] = []
 

@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
+from .._keyspec import is_pkcs11_uri
 from .. import errors as E
 from ._errors import EXIT_ERROR, EXIT_PENDING, EXIT_SERVER, EXIT_USAGE, CliError
 from ._files import KEY_MODE, PUBLIC_MODE, write_file
@@ -85,7 +86,7 @@ def builder_from_flags(args: argparse.Namespace) -> Any:
         from ._keys import load_signer
 
         b.with_key(load_signer(args, args.use_key))
-    elif getattr(args, "key_out", None) and args.key_out.lower().startswith("pkcs11:"):
+    elif is_pkcs11_uri(getattr(args, "key_out", None)):
         from ._keys import new_token_key
 
         token_key = new_token_key(args)  # made on the token now, removed again if the command fails

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from .._keyspec import is_pkcs11_uri
 from ._errors import EXIT_USAGE, CliError
 
 __all__ = ["Settings", "resolve_settings", "make_config", "read_password", "headers_of", "proxy_for"]
@@ -160,7 +161,7 @@ def make_config(s: Settings, *, token_identity: bool = False) -> Any:
     identity = None
     if bool(s.cert) != bool(s.key):
         raise CliError(EXIT_USAGE, "--cert and --key go together (the TLS client certificate and its key)")
-    if s.cert and s.key and s.key[:7].lower() == "pkcs11:":
+    if s.cert and is_pkcs11_uri(s.key):
         if not token_identity:
             from ._keys import TLS_TOKEN_KEY
 
