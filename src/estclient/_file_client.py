@@ -32,18 +32,11 @@ def read_password(cfg: FileConfig) -> str | None:
 
 def client_config(cfg: FileConfig, identity: ClientIdentity | None = None) -> EstClientConfig:
     """The client settings of ``cfg``; ``identity`` (optional) is the TLS client certificate to present."""
-    from .config import EstClientConfig, HttpAuth, TrustAnchors, resolve_proxy
+    from .config import EstClientConfig, HttpAuth, TrustAnchors, resolve_proxy, split_well_known
 
     if not cfg.server.url:
         raise ConfigError("no EST server: set [server] url")
-    url = cfg.server.url.strip()
-    label = cfg.server.label
-    marker = "/.well-known/est/"
-    if marker in url + "/":  # the form `est testserver` prints: https://host:port/.well-known/est[/label]/
-        head, _, rest = (url + "/").partition(marker)
-        url, rest = head, rest.strip("/")
-        if rest and label is None:
-            label = rest
+    url, label = split_well_known(cfg.server.url.strip(), cfg.server.label)
     if cfg.trust.anchors:
         trust = TrustAnchors.from_file(cfg.trust.anchors)
     elif cfg.trust.bootstrap_fingerprint:

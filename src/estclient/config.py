@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EstClientConfig",
     "resolve_proxy",
+    "split_well_known",
     "parse_header_lines",
     "ClientIdentity",
     "HttpAuth",
@@ -408,6 +409,18 @@ class EstClientConfig:
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _RESERVED_HEADERS = frozenset({"authorization", "proxy-authorization", "content-type", "content-length",
                                "content-transfer-encoding", "transfer-encoding", "connection", "accept-encoding"})
+
+
+def split_well_known(url: str, label: str | None = None) -> tuple[str, str | None]:
+    """``https://host[:port]/.well-known/est[/label][/]`` (the form ``est testserver`` prints) as the origin and
+    the label (``label`` wins when given); any other URL is returned as it is, for :class:`EstClientConfig` to
+    check."""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    if parts.query or parts.fragment or not (path == "/.well-known/est" or path.startswith("/.well-known/est/")):
+        return url, label
+    rest = path[len("/.well-known/est"):].strip("/")
+    return f"{parts.scheme}://{parts.netloc}", label if label is not None or not rest else rest
 
 
 def resolve_proxy(proxy: str | None, origin: str, environ: Mapping[str, str] | None = None) -> str | None:

@@ -241,3 +241,14 @@ def test_est_config_init_validate_show(tmp_path):
     (tmp_path / "bad.toml").write_text("[renewal]\nfractoin = 0.3\n")
     r = est("config", "validate", "--config", str(tmp_path / "bad.toml"), cwd=tmp_path)
     assert r.returncode == 2 and "bad.toml: [renewal] unknown key 'fractoin'" in r.stderr
+
+
+def test_split_well_known_takes_origin_and_label_from_the_printed_form() -> None:
+    from estclient.config import split_well_known
+
+    assert split_well_known("https://h:1/.well-known/est/lbl/") == ("https://h:1", "lbl")
+    assert split_well_known("https://h:1/.well-known/est/lbl/", "given") == ("https://h:1", "given")
+    assert split_well_known("https://h:1/.well-known/est") == ("https://h:1", None)
+    # anything else is left for EstClientConfig to refuse
+    for url in ("https://h:1/.well-known/estX/", "https://h/.well-known/est/a?x=1", "https://h/other"):
+        assert split_well_known(url) == (url, None)

@@ -107,17 +107,14 @@ def resolve_settings(args: argparse.Namespace, environ: dict[str, str] | None = 
 def _normalize_server(server: str, label: str | None) -> tuple[str, str | None]:
     """Accept ``host[:port]``, ``https://host[:port]`` and the ``.../.well-known/est[/label]/`` form that
     ``est testserver`` prints; return (origin, label)."""
+    from ..config import split_well_known
+
     text = server.strip()
     if "://" not in text:
         text = "https://" + text
+    text, label = split_well_known(text, label)
     parts = urlsplit(text)
-    path = parts.path.rstrip("/")
-    if path.startswith("/.well-known/est"):
-        rest = path[len("/.well-known/est"):].strip("/")
-        if rest and label is None:
-            label = rest
-        path = ""
-    if path:
+    if parts.path.rstrip("/"):
         raise CliError(EXIT_USAGE, f"--server must be https://host[:port] (got a path: {parts.path!r})")
     return f"{parts.scheme}://{parts.netloc}", label
 
