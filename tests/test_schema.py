@@ -411,6 +411,32 @@ def test_sequence_default_encoded_refused_in_der_accepted_in_ber():
     assert dd.version == 0 and dd.to_der() == H("3003 020101")
 
 
+class Versioned(Sequence, gc=False):
+    version: Integer = field(allowed=(0, 2))
+    label: UTF8String
+
+
+class HoldsVersioned(Choice, gc=False, lazy=True):
+    # a lazy CHOICE is checked without building its value: the restriction holds on that path too
+    versioned: Versioned
+
+
+def test_field_allowed_values_are_checked_while_decoding():
+    for v in (0, 2):
+        data = encode(Versioned, Versioned(version=v, label="x"))
+        assert Versioned.from_der(data).version == v
+        assert HoldsVersioned.from_der(data).value.version == v
+    bad = H("3006 020101 0c0178")
+    e = check_error(Versioned, bad, 2, "$.version", "invalid-value")
+    assert "version must be 0 or 2, got 1" in str(e)
+    check_error(Versioned, bad, 2, "$.version", "invalid-value", ber=True)
+    check_error(HoldsVersioned, bad, 2, "$.versioned.version", "invalid-value")
+    # building does not check it (a CA may need to write such a value on purpose)
+    assert Versioned(version=1, label="x").to_der() == bad
+    with pytest.raises(TypeError):
+        field(allowed=())
+
+
 REC_REJECTED = [
     # hex, offset, path, reason
     ("3000", 0, "$.a", "missing-field"),

@@ -340,7 +340,10 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth, bint shallow=False) 
                 have = True
             if have and _matches(f.spec, &ch):
                 _enter(ctx, <PyObject*>f.seg, 0)
-                _validate(ctx, f.spec, &ch, depth + 1, shallow)
+                if f.allowed is not None:
+                    _check_allowed(f, _decode(ctx, f.spec, &ch, depth + 1), ch.start)
+                else:
+                    _validate(ctx, f.spec, &ch, depth + 1, shallow)
                 _leave(ctx)
                 p = ch.cend
                 have = False
@@ -540,8 +543,9 @@ cdef _FPlan* _build_plan(Spec s) except NULL:
         plan[i].optional = f.optional
         plan[i].has_default = f.has_default
         plan[i].contained = f.contained
+        plan[i].has_allowed = f.allowed is not None
         plan[i].leaf = (fs.kind == T_OCTET_STRING or fs.kind == T_BIT_STRING) and not f.has_default \
-            and plan[i].defined_by < 0
+            and plan[i].defined_by < 0 and not plan[i].has_allowed
     PyMem_Free(s._plan)
     s._plan = plan
     s._plan_of = fields
@@ -613,6 +617,8 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
                         _note_ber_form(ctx, fp.kind, v, &ch)
                 else:
                     v = _decode(ctx, <Spec>fp.spec, &ch, depth + 1)
+                if fp.has_allowed:
+                    _check_allowed(<FieldSpec>fp.field, v, ch.start)
                 if fp.has_default and _is_default(v, (<FieldSpec>fp.field).default):
                     if not ctx.ber:
                         _fail(f"{(<FieldSpec>fp.field).name} is encoded although it equals its DEFAULT", ch.start,

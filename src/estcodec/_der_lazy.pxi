@@ -150,6 +150,9 @@ cdef class LazyContained:
         refuse two items with the same key field: returns None, or the index of the first item whose key an
         earlier item has. A DecodeError of item ``i`` leaves with ``[i]`` and the field's path segment added.
         One C loop for what a request's extension list needs checked (pkcs10)."""
+        return self._read_all(items)
+
+    cdef object _read_all(self, list items):
         cdef Py_ssize_t i, j, n = PyList_GET_SIZE(items)
         cdef Model m
         cdef object key
@@ -167,6 +170,62 @@ cdef class LazyContained:
                 e._push(f"[{i}].{type(m)._asn1_spec.fields[self.index].name}")
                 raise
         return None
+
+    def __set__(self, obj, value):
+        raise AttributeError(f"{type(obj).__name__} is immutable")
+
+    def __delete__(self, obj):
+        raise AttributeError(f"{type(obj).__name__} is immutable")
+
+
+cdef class SingleAttributeList:
+    """Read-only attribute for the common shape of a request's attributes (pkcs10 ``extensions``): the list value
+    (of ``spec``) held by the only value of the only attribute, when that attribute has type ``attr_type``. Each
+    item's contained value is read with ``reader`` (``LazyContained.read_all``); errors leave with ``seg`` (the
+    value's path) added. Any other shape, or two items with the same key, goes to ``fallback(obj)``, which knows
+    the general case and its errors. ``index_path``: the field indexes from the model to the SET OF Attribute."""
+    cdef tuple index_path
+    cdef str attr_type
+    cdef Spec spec
+    cdef LazyContained reader
+    cdef object fallback
+    cdef str seg
+
+    def __init__(self, tuple index_path, str attr_type, spec, LazyContained reader, fallback, str seg):
+        self.index_path = index_path
+        self.attr_type = attr_type
+        self.spec = _as_spec(spec)
+        self.reader = reader
+        self.fallback = fallback
+        self.seg = seg
+
+    def __get__(self, obj, objtype):
+        if obj is None:
+            return self
+        cdef object cur = <Model?>obj
+        cdef Model a
+        for i in self.index_path:
+            cur = (<Model?>cur)._get(i)
+        if type(cur) is not list or PyList_GET_SIZE(cur) != 1:
+            return self.fallback(obj)
+        a = <Model?><object>PyList_GET_ITEM(cur, 0)
+        if a._n < 2 or a._get(0) != self.attr_type:
+            return self.fallback(obj)
+        values = a._get(1)
+        if type(values) is not list or PyList_GET_SIZE(values) != 1:
+            return self.fallback(obj)
+        value = <object>PyList_GET_ITEM(values, 0)
+        if type(value) is not bytes:
+            return self.fallback(obj)
+        try:
+            items = _decode_top(self.spec, value, False)
+            dup = self.reader._read_all(<list>items) if type(items) is list else -1
+        except DecodeError as e:
+            e._push(self.seg)
+            raise
+        if dup is not None:
+            return self.fallback(obj)   # a duplicate: the general path raises with its message
+        return items
 
     def __set__(self, obj, value):
         raise AttributeError(f"{type(obj).__name__} is immutable")

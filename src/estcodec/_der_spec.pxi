@@ -150,6 +150,7 @@ cdef struct _FPlan:
     bint has_default
     bint contained
     bint leaf               # OCTET STRING / BIT STRING without DEFAULT: may be deferred
+    bint has_allowed        # the value must be one of FieldSpec.allowed
 
 
 cdef class Spec:
@@ -236,11 +237,13 @@ cdef class FieldSpec:
     cdef public dict registry           # OID -> Spec (or a type with ``_asn1_spec``)
     cdef public bint contained          # OCTET STRING CONTAINING the registry's type (decoded into ``slot``)
     cdef public Py_ssize_t slot         # where a contained value goes in the value tuple
+    cdef public tuple allowed           # the values a decoded field may hold (``version INTEGER { v1(0) }``)
     cdef dict _resolved                 # registry type -> effective Spec (with this field's own tagging)
     cdef dict _specs                    # registry type -> its Spec (contained values)
 
     def __init__(self, str name, Spec spec, *, bint optional=False, bint has_default=False, default=None,
-                 Py_ssize_t defined_by=-1, dict registry=None, bint contained=False, Py_ssize_t slot=-1):
+                 Py_ssize_t defined_by=-1, dict registry=None, bint contained=False, Py_ssize_t slot=-1,
+                 tuple allowed=None):
         self.name = name
         self.seg = "." + name
         self.spec = spec
@@ -251,12 +254,21 @@ cdef class FieldSpec:
         self.registry = registry
         self.contained = contained
         self.slot = slot
+        self.allowed = allowed
 
     def __repr__(self):
         return f"<FieldSpec {self.name}: {self.spec!r}>"
 
 
 cdef object _MISSING = object()
+
+
+cdef int _check_allowed(FieldSpec f, object v, Py_ssize_t offset) except -1:
+    # A field restricted to some values (``field(allowed=...)``) holds another one.
+    if v not in f.allowed:
+        shown = " or ".join([repr(a) for a in f.allowed])
+        _fail(f"{f.name} must be {shown}, got {v!r}", offset, "invalid-value")
+    return 0
 
 
 cdef bint _null_is_value(Spec s):

@@ -34,7 +34,7 @@ from . import oids as _oids
 from . import _sigalgs
 from . import pem as _pem
 from ._sigalgs import SignatureError, UnsupportedSignatureAlgorithm
-from ._der import BitStringValue, FieldPath
+from ._der import BitStringValue, FieldPath, SingleAttributeList
 from ._der import decode as _der_decode
 from .errors import DecodeError, EncodeError
 from .schema import (
@@ -80,7 +80,8 @@ class DirectoryString(Choice, transparent=True):
 
 class CertificationRequestInfo(Sequence, gc=False):
     """CertificationRequestInfo (RFC 2986 §4.1): the signed part of a certification request."""
-    version: Annotated[int, Integer]
+    # version INTEGER { v1(0) }: any other version is refused while decoding (DecodeError, reason invalid-value)
+    version: Annotated[int, Integer] = field(allowed=(0,))
     subject: Name
     subject_pk_info: SubjectPublicKeyInfo
     # lazy: see schema.SequenceOf
@@ -95,15 +96,7 @@ class CertificationRequest(Sequence, gc=False):
     signature_value: Annotated[BitStringValue, BitString]
 
     # -- loading / saving --
-    @classmethod
-    def from_der(cls, data: bytes, *, ber: bool = False) -> "CertificationRequest":
-        """Decode (strict DER unless ``ber``); refuses versions other than v1."""
-        csr: CertificationRequest = _der_decode(cls._asn1_spec, data, ber)
-        version = csr.version
-        if version != 0:
-            raise DecodeError(f"CertificationRequest version must be 0 (v1), got {version}", _version_offset(data),
-                              "invalid-value", "$.certification_request_info.version")
-        return csr
+    # from_der (the schema's decoder, in C): strict DER unless ber=True; versions other than v1 are refused.
 
     @classmethod
     def from_pem(cls, text: "str | bytes") -> "CertificationRequest":
@@ -164,10 +157,12 @@ class CertificationRequest(Sequence, gc=False):
         value, path = self._single_value(OID_CHALLENGE_PASSWORD)
         return None if value is None else _decode_at(DirectoryString, value, path)
 
-    @property
-    def extensions(self) -> List[Extension]:
-        """The extensions requested (extensionRequest, or msCertExtensions); [] if none. Decoded from the attribute
-        on each read (the model keeps no cache: instances are ``gc=False``)."""
+    # The extensions requested (extensionRequest, or msCertExtensions); [] if none. Decoded from the attribute on
+    # each read (the model keeps no cache: instances are gc=False). The usual request (one attribute, an
+    # extensionRequest with one value) is read in C; every other shape by _extensions_general (set below).
+    extensions: ClassVar["SingleAttributeList[Extension]"]
+
+    def _extensions_general(self) -> List[Extension]:
         attrs = self.attributes
         values: _Seq[bytes] = (attrs[0].attr_values if len(attrs) == 1 and attrs[0].attr_type == OID_EXTENSION_REQUEST
                                else ())
@@ -242,6 +237,9 @@ def _index_of(attrs: _Seq[Attribute], attr_oid: str) -> int:
 # One spec for every extensionRequest value (``SequenceOf[...]`` would build a new one on each call).
 _EXTENSIONS_SPEC = spec_of(SequenceOf(Extension))
 _READ_ALL = Extension.__dict__["parsed"].read_all  # x509.Extension.parsed (LazyContained) over a list
+CertificationRequest.extensions = SingleAttributeList(
+    (0, 3), OID_EXTENSION_REQUEST, _EXTENSIONS_SPEC, Extension.__dict__["parsed"],
+    CertificationRequest._extensions_general, ".certification_request_info.attributes[0].attr_values[0]")
 
 
 def _decode_at(t: object, value: bytes, path: str) -> _TypingAny:
@@ -250,15 +248,6 @@ def _decode_at(t: object, value: bytes, path: str) -> _TypingAny:
     except DecodeError as e:
         e._push(path)
         raise
-
-
-def _version_offset(data: bytes) -> int:
-    from .der import parse
-
-    try:
-        return parse(bytes(data), ber=True)[0][0].offset
-    except Exception:  # noqa: BLE001 - only to place an error message
-        return 0
 
 
 # --- building ---------------------------------------------------------------------------------------------------

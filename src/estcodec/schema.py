@@ -174,19 +174,22 @@ def NamedBitString(*names: str) -> _TypeExpr:  # noqa: N802 - reads like a type
 # --- fields ------------------------------------------------------------------------------------------------
 
 class _FieldInfo:
-    __slots__ = ("explicit", "implicit", "optional", "default", "defined_by", "registry", "tag_class", "contains")
+    __slots__ = ("explicit", "implicit", "optional", "default", "defined_by", "registry", "tag_class", "contains",
+                 "allowed")
 
     def __init__(self, explicit: int | None, implicit: int | None, optional: bool, default: object,
                  defined_by: str | None, registry: dict[str, _TypingAny] | None, tag_class: str,
-                 contains: bool = False) -> None:
+                 contains: bool = False, allowed: tuple[object, ...] | None = None) -> None:
         self.explicit, self.implicit, self.optional, self.default = explicit, implicit, optional, default
         self.defined_by, self.registry, self.tag_class = defined_by, registry, tag_class
         self.contains = contains
+        self.allowed = allowed
 
 
 def field(*, explicit: int | None = None, implicit: int | None = None, optional: bool = False,
           default: object = _NOTHING, defined_by: str | None = None, registry: dict[str, _TypingAny] | None = None,
-          tag_class: str = "context", contains: bool = False) -> _TypingAny:
+          tag_class: str = "context", contains: bool = False,
+          allowed: tuple[object, ...] | None = None) -> _TypingAny:
     """Describe how a component is tagged and whether it may be absent.
 
     ``explicit=n`` / ``implicit=n``: ``[n] EXPLICIT`` / ``[n] IMPLICIT`` (context class unless ``tag_class``);
@@ -198,6 +201,10 @@ def field(*, explicit: int | None = None, implicit: int | None = None, optional:
     ``_<name>_contained`` (or a ``ContainedGetter`` on that slot). ``x509.Extension.parsed`` instead decodes
     its contained value on first read (``LazyContained``), so that one malformed extension value does not make
     a whole certificate unreadable.
+
+    ``allowed``: the values a decoded field may hold (``version INTEGER { v1(0) }`` is ``allowed=(0,)``); any
+    other value is refused while decoding (reason ``invalid-value``, at the field's offset and path). Building an
+    instance does not check it.
     """
     if explicit is not None and implicit is not None:
         raise TypeError("a field is tagged EXPLICIT or IMPLICIT, not both")
@@ -207,7 +214,11 @@ def field(*, explicit: int | None = None, implicit: int | None = None, optional:
         raise TypeError("defined_by and registry go together")
     if contains and defined_by is None:
         raise TypeError("contains needs defined_by and registry")
-    return _FieldInfo(explicit, implicit, optional, default, defined_by, registry, tag_class, contains)
+    if allowed is not None:
+        allowed = tuple(allowed)
+        if not allowed:
+            raise TypeError("allowed needs at least one value")
+    return _FieldInfo(explicit, implicit, optional, default, defined_by, registry, tag_class, contains, allowed)
 
 
 def _tagged(base: Spec, info: _FieldInfo | None, owner: str, name: str) -> Spec:
@@ -283,7 +294,8 @@ def _compile_fields(cls: type, kind: str) -> tuple[FieldSpec, ...]:
             registry = info.registry
         fields.append(FieldSpec(name, spec, optional=optional, has_default=has_default,
                                 default=info.default if info is not None and has_default else None,
-                                defined_by=defined_by, registry=registry, contained=bool(info and info.contains)))
+                                defined_by=defined_by, registry=registry, contained=bool(info and info.contains),
+                                allowed=info.allowed if info is not None else None))
         names.append(name)
     nfields = len(fields)
     extra = 0
