@@ -92,6 +92,7 @@ class Spec:
     untrack: bool
     lazy: bool
     rdn_pairs: bool
+    rdn_pairs_on_read: bool
     lenient_values: bool
     def __init__(
         self,
@@ -123,6 +124,7 @@ class FieldSpec:
     contained: bool
     slot: int
     allowed: tuple[Any, ...] | None
+    lazy: bool
     def __init__(
         self,
         name: str,
@@ -136,6 +138,7 @@ class FieldSpec:
         contained: bool = ...,
         slot: int = ...,
         allowed: tuple[Any, ...] | None = ...,
+        lazy: bool = ...,
     ) -> None: ...
 
 @disjoint_base

@@ -164,9 +164,13 @@ cdef object _decode_choice(_Ctx* ctx, Spec s, Header* h, int depth):
     lazy = s.lazy and not s.transparent
     _enter(ctx, <PyObject*>alt.seg, 0)
     if lazy:
-        pairs = _rdn_pairs_checked(ctx, h, depth + 1) if s.rdn_pairs and not ctx.ber else None
-        if pairs is None:
-            _validate(ctx, alt.spec, h, depth + 1, s.lenient_values)
+        if s.rdn_pairs_on_read and s.rdn_pairs and not ctx.ber:
+            if not _rdn_checked(ctx, h, depth + 1):
+                _validate(ctx, alt.spec, h, depth + 1, s.lenient_values)
+        else:
+            pairs = _rdn_pairs_checked(ctx, h, depth + 1) if s.rdn_pairs and not ctx.ber else None
+            if pairs is None:
+                _validate(ctx, alt.spec, h, depth + 1, s.lenient_values)
         v = None
     else:
         v = _decode(ctx, alt.spec, h, depth + 1)
@@ -444,6 +448,44 @@ cdef list _rdn_pairs_checked(_Ctx* ctx, Header* h, int depth):
     return out
 
 
+cdef bint _rdn_checked(_Ctx* ctx, Header* h, int depth):
+    """``_rdn_pairs_checked`` without collecting the pairs: the same walk and the same checks, building no value
+    where a check can do without one. False on anything irregular (the caller then runs the generic validation,
+    which raises the exact error or accepts)."""
+    cdef Header sh, ah, th, vh
+    cdef cbuf buf = ctx.buf
+    cdef Py_ssize_t p, q
+    if depth + 3 >= MAX_DEPTH or not h.cons or h.cls != CLS_UNIVERSAL or h.tag != T_SEQUENCE:
+        return False
+    try:
+        p = h.cstart
+        while p < h.cend:
+            read_header(buf, p, h.cend, &sh, False)
+            if sh.cls != CLS_UNIVERSAL or sh.tag != T_SET or not sh.cons or sh.cstart == sh.cend:
+                return False
+            q = sh.cstart
+            while q < sh.cend:
+                read_header(buf, q, sh.cend, &ah, False)
+                if ah.cls != CLS_UNIVERSAL or ah.tag != T_SEQUENCE or not ah.cons or ah.cstart == ah.cend:
+                    return False
+                read_header(buf, ah.cstart, ah.cend, &th, False)
+                if th.cls != CLS_UNIVERSAL or th.tag != T_OID or th.cons or th.cend == ah.cend:
+                    return False
+                read_header(buf, th.cend, ah.cend, &vh, False)
+                if vh.cend != ah.cend:
+                    return False
+                check_oid(buf, th.cstart, th.cend, th.start, False)
+                if vh.cls == CLS_UNIVERSAL and not vh.cons and not _must_be_constructed(vh.tag) and vh.tag != T_EOC:
+                    check_primitive(vh.tag, buf, vh.cstart, vh.cend, vh.start, False)
+                else:
+                    _check_tree(ctx, &vh, depth + 3)
+                q = ah.cend
+            p = sh.cend
+    except DecodeError:
+        return False
+    return True
+
+
 cdef class RdnPairs:
     """Attribute descriptor: ``rdn_pairs_of(obj)`` (``x509.Name.attributes``) without a Python-level call."""
 
@@ -544,6 +586,8 @@ cdef _FPlan* _build_plan(Spec s) except NULL:
         plan[i].has_default = f.has_default
         plan[i].contained = f.contained
         plan[i].has_allowed = f.allowed is not None
+        plan[i].defer = f.lazy and fs.kind >= 100 and plan[i].defined_by < 0 and not f.has_default \
+            and not f.contained and not plan[i].has_allowed
         plan[i].leaf = (fs.kind == T_OCTET_STRING or fs.kind == T_BIT_STRING) and not f.has_default \
             and plan[i].defined_by < 0 and not plan[i].has_allowed
     PyMem_Free(s._plan)
@@ -606,6 +650,15 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
                         _decode_contained(ctx, <FieldSpec>fp.field, m, &ch, depth)
                     _leave(ctx)
                     m._p[i] = _leaf_mark(ch.cstart, ch.cend - ch.cstart, fp.kind == T_BIT_STRING)
+                    p = ch.cend
+                    have = False
+                    i += 1
+                    continue
+                elif fp.defer and not ctx.ber and _leaf_fits(ch.start, ch.cend - ch.start):
+                    # A lazy constructed field: checked now, built when first read.
+                    _validate(ctx, <Spec>fp.spec, &ch, depth + 1, False)
+                    _leave(ctx)
+                    m._p[i] = _tree_mark(ch.start, ch.cend - ch.start)
                     p = ch.cend
                     have = False
                     i += 1

@@ -136,7 +136,11 @@ cdef class Model:
         cdef Py_ssize_t start = _leaf_start(mark)
         cdef Py_ssize_t n = _leaf_len(mark)
         cdef cbuf buf = <cbuf>PyBytes_AS_STRING(self._src)
-        if mark & 2:
+        if _is_tree_mark(mark):
+            # a lazy constructed field: validated while decoding, decoded in place now
+            f = <FieldSpec>(<Spec>type(self)._asn1_spec).fields[i]
+            v = _decode_in_place(self._src, f.spec, start, start + n, False, True)
+        elif mark & 2:
             v = dec_bit_string(buf, start, start + n, start, False)
         else:
             v = PyBytes_FromStringAndSize(<char*>buf + start, n)
@@ -462,7 +466,7 @@ cdef class FieldPath:
                 raise IndexError("FieldPath index out of range")
             m = <Model>cur
             mark = <size_t>m._p[self.path[i]]
-            if self.bits_data and i == self.n - 1 and (mark & 3) == 3:
+            if self.bits_data and i == self.n - 1 and (mark & 7) == 3:
                 # The octets of a deferred BIT STRING, without building its BitStringValue.
                 return PyBytes_FromStringAndSize(PyBytes_AS_STRING(m._src) + _leaf_start(mark) + 1,
                                                  _leaf_len(mark) - 1)

@@ -778,5 +778,12 @@ cdef int check_primitive(Py_ssize_t tag, cbuf buf, Py_ssize_t s, Py_ssize_t e, P
         return check_oid(buf, s, e, off, True)
     if tag == T_OCTET_STRING or not _is_text_tag(tag):
         return 0
+    if tag == T_UTF8_STRING or tag == T_IA5_STRING:
+        # ASCII is valid in both (the usual case): no str needed to tell
+        for i in range(s, e):
+            if buf[i] >= 0x80:
+                break
+        else:
+            return 0
     dec_string(<int>tag, buf, s, e, off)
     return 0

@@ -151,6 +151,7 @@ cdef struct _FPlan:
     bint contained
     bint leaf               # OCTET STRING / BIT STRING without DEFAULT: may be deferred
     bint has_allowed        # the value must be one of FieldSpec.allowed
+    bint defer              # a constructed field declared lazy: validated now, decoded on first read
 
 
 cdef class Spec:
@@ -173,6 +174,9 @@ cdef class Spec:
                                     # SEQUENCE OF / SET OF: elements past SEQOF_EAGER checked, built when read
     cdef public bint rdn_pairs      # lazy CHOICE of an RDNSequence: the (type, value) pairs are collected while
                                     # validating, so reading them costs no second walk (x509.Name)
+    cdef public bint rdn_pairs_on_read  # with rdn_pairs: the walk while decoding only checks; the pairs are
+                                    # collected by a second walk when first read (a request's subject, read as a
+                                    # string if at all)
     cdef public bint lenient_values # lazy CHOICE: checked while decoding as DER all the way down, but the string
                                     # and time contents of open-type values inside only when built (x509 names)
     cdef signed char _ctab[128]     # CHOICE: alternative selected by each one-byte identifier (-1: none)
@@ -218,6 +222,7 @@ cdef class Spec:
         s.untrack = self.untrack
         s.lazy = self.lazy
         s.rdn_pairs = self.rdn_pairs
+        s.rdn_pairs_on_read = self.rdn_pairs_on_read
         s.lenient_values = self.lenient_values
         return s
 
@@ -238,12 +243,13 @@ cdef class FieldSpec:
     cdef public bint contained          # OCTET STRING CONTAINING the registry's type (decoded into ``slot``)
     cdef public Py_ssize_t slot         # where a contained value goes in the value tuple
     cdef public tuple allowed           # the values a decoded field may hold (``version INTEGER { v1(0) }``)
+    cdef public bint lazy               # a constructed field validated while decoding and built on first read
     cdef dict _resolved                 # registry type -> effective Spec (with this field's own tagging)
     cdef dict _specs                    # registry type -> its Spec (contained values)
 
     def __init__(self, str name, Spec spec, *, bint optional=False, bint has_default=False, default=None,
                  Py_ssize_t defined_by=-1, dict registry=None, bint contained=False, Py_ssize_t slot=-1,
-                 tuple allowed=None):
+                 tuple allowed=None, bint lazy=False):
         self.name = name
         self.seg = "." + name
         self.spec = spec
@@ -255,6 +261,7 @@ cdef class FieldSpec:
         self.contained = contained
         self.slot = slot
         self.allowed = allowed
+        self.lazy = lazy
 
     def __repr__(self):
         return f"<FieldSpec {self.name}: {self.spec!r}>"
@@ -309,18 +316,28 @@ cdef Spec _resolve_defined(FieldSpec f, object t):
 
 # Deferred leaves. A decoded OCTET STRING or BIT STRING field is often never read (extnValue once its contents
 # are decoded, a public key's bits): its slot then holds a mark instead of an object, an odd value no object
-# pointer can have: bit 0 set, bit 1 set for a BIT STRING, bits 2-31 the content length, bits 32-63 the content
-# offset in the source bytes. The value is validated while decoding and built on first read.
+# pointer can have: bit 0 set, bit 1 set for a BIT STRING, bits 3-31 the content length, bits 32-63 the content
+# offset in the source bytes. The value is validated while decoding and built on first read. A constructed field
+# declared ``field(lazy=True)`` is deferred the same way (bit 2 set, a "tree" mark): validated while decoding,
+# decoded in place on first read; its mark holds the offset and length of the whole TLV, not of the contents.
 cdef inline bint _is_leaf(PyObject* p) noexcept:
     return (<size_t>p) & 1
 
 
 cdef inline bint _leaf_fits(Py_ssize_t start, Py_ssize_t n) noexcept:
-    return sizeof(size_t) >= 8 and start < 0xFFFFFFFF and n < 0x3FFFFFFF
+    return sizeof(size_t) >= 8 and start < 0xFFFFFFFF and n < 0x1FFFFFFF
 
 
 cdef inline PyObject* _leaf_mark(Py_ssize_t start, Py_ssize_t n, bint bits) noexcept:
-    return <PyObject*>((<size_t>start << 32) | (<size_t>n << 2) | (2 if bits else 0) | 1)
+    return <PyObject*>((<size_t>start << 32) | (<size_t>n << 3) | (2 if bits else 0) | 1)
+
+
+cdef inline PyObject* _tree_mark(Py_ssize_t start, Py_ssize_t n) noexcept:
+    return <PyObject*>((<size_t>start << 32) | (<size_t>n << 3) | 5)
+
+
+cdef inline bint _is_tree_mark(size_t mark) noexcept:
+    return (mark & 5) == 5
 
 
 cdef inline Py_ssize_t _leaf_start(size_t mark) noexcept:
@@ -328,5 +345,5 @@ cdef inline Py_ssize_t _leaf_start(size_t mark) noexcept:
 
 
 cdef inline Py_ssize_t _leaf_len(size_t mark) noexcept:
-    return <Py_ssize_t>((mark >> 2) & 0x3FFFFFFF)
+    return <Py_ssize_t>((mark >> 3) & 0x1FFFFFFF)
 

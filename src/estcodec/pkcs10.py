@@ -83,16 +83,24 @@ class CertificationRequestInfo(Sequence, gc=False):
     # version INTEGER { v1(0) }: any other version is refused while decoding (DecodeError, reason invalid-value)
     version: Annotated[int, Integer] = field(allowed=(0,))
     subject: Name
-    subject_pk_info: SubjectPublicKeyInfo
+    # lazy: checked while decoding, built when first read (see schema.field)
+    subject_pk_info: SubjectPublicKeyInfo = field(lazy=True)
     # lazy: see schema.SequenceOf
     attributes: Annotated[_Seq[Attribute], SetOf(Attribute, lazy=True)] = field(implicit=0)
+
+
+# A request's subject is checked while decoding in one walk that builds nothing; its (type, value) pairs are
+# collected when first read (most readers want it as a string, which is read from the DER directly).
+_REQUEST_NAME = Name._asn1_spec.copy()
+_REQUEST_NAME.rdn_pairs_on_read = True
+CertificationRequestInfo._asn1_spec.fields[1].spec = _REQUEST_NAME
 
 
 class CertificationRequest(Sequence, gc=False):
     """CertificationRequest (RFC 2986 §4.2): a PKCS#10 certification request, with accessors for its subject, key,
     extensions and signature."""
     certification_request_info: CertificationRequestInfo
-    signature_algorithm: AlgorithmIdentifier
+    signature_algorithm: AlgorithmIdentifier = field(lazy=True)
     signature_value: Annotated[BitStringValue, BitString]
 
     # -- loading / saving --

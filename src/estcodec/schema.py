@@ -175,21 +175,22 @@ def NamedBitString(*names: str) -> _TypeExpr:  # noqa: N802 - reads like a type
 
 class _FieldInfo:
     __slots__ = ("explicit", "implicit", "optional", "default", "defined_by", "registry", "tag_class", "contains",
-                 "allowed")
+                 "allowed", "lazy")
 
     def __init__(self, explicit: int | None, implicit: int | None, optional: bool, default: object,
                  defined_by: str | None, registry: dict[str, _TypingAny] | None, tag_class: str,
-                 contains: bool = False, allowed: tuple[object, ...] | None = None) -> None:
+                 contains: bool = False, allowed: tuple[object, ...] | None = None, lazy: bool = False) -> None:
         self.explicit, self.implicit, self.optional, self.default = explicit, implicit, optional, default
         self.defined_by, self.registry, self.tag_class = defined_by, registry, tag_class
         self.contains = contains
         self.allowed = allowed
+        self.lazy = lazy
 
 
 def field(*, explicit: int | None = None, implicit: int | None = None, optional: bool = False,
           default: object = _NOTHING, defined_by: str | None = None, registry: dict[str, _TypingAny] | None = None,
           tag_class: str = "context", contains: bool = False,
-          allowed: tuple[object, ...] | None = None) -> _TypingAny:
+          allowed: tuple[object, ...] | None = None, lazy: bool = False) -> _TypingAny:
     """Describe how a component is tagged and whether it may be absent.
 
     ``explicit=n`` / ``implicit=n``: ``[n] EXPLICIT`` / ``[n] IMPLICIT`` (context class unless ``tag_class``);
@@ -205,6 +206,10 @@ def field(*, explicit: int | None = None, implicit: int | None = None, optional:
     ``allowed``: the values a decoded field may hold (``version INTEGER { v1(0) }`` is ``allowed=(0,)``); any
     other value is refused while decoding (reason ``invalid-value``, at the field's offset and path). Building an
     instance does not check it.
+
+    ``lazy=True`` (a SEQUENCE, SET, SEQUENCE OF or SET OF field): checked in full while decoding, as any field,
+    but its value is built on first read, in place in the source bytes (a request's public key, read by few).
+    Fields with a DEFAULT, ``allowed`` values or ANY DEFINED BY, and input decoded as BER, are built at once.
     """
     if explicit is not None and implicit is not None:
         raise TypeError("a field is tagged EXPLICIT or IMPLICIT, not both")
@@ -218,7 +223,8 @@ def field(*, explicit: int | None = None, implicit: int | None = None, optional:
         allowed = tuple(allowed)
         if not allowed:
             raise TypeError("allowed needs at least one value")
-    return _FieldInfo(explicit, implicit, optional, default, defined_by, registry, tag_class, contains, allowed)
+    return _FieldInfo(explicit, implicit, optional, default, defined_by, registry, tag_class, contains, allowed,
+                      lazy)
 
 
 def _tagged(base: Spec, info: _FieldInfo | None, owner: str, name: str) -> Spec:
@@ -295,7 +301,8 @@ def _compile_fields(cls: type, kind: str) -> tuple[FieldSpec, ...]:
         fields.append(FieldSpec(name, spec, optional=optional, has_default=has_default,
                                 default=info.default if info is not None and has_default else None,
                                 defined_by=defined_by, registry=registry, contained=bool(info and info.contains),
-                                allowed=info.allowed if info is not None else None))
+                                allowed=info.allowed if info is not None else None,
+                                lazy=bool(info and info.lazy)))
         names.append(name)
     nfields = len(fields)
     extra = 0
