@@ -255,7 +255,9 @@ _EST_READERS: dict = {}
 
 
 def _est_readers() -> dict:
-    """type -> reader of the common values, for estcodec.x509's extension value models (built once)."""
+    """type -> reader of the common values, for estcodec.x509's extension value models (built once). A list value
+    (GeneralNames, CRL distribution points, AIA, policies) is keyed by its elements' type and read whole, one list
+    comprehension as crypto_ext_value reads cryptography's, not one call per element."""
     if not _EST_READERS:
         from estcodec import x509
 
@@ -266,23 +268,20 @@ def _est_readers() -> dict:
         _EST_READERS.update({
             x509.BasicConstraints: lambda v: (v.ca, v.path_len_constraint),
             x509.AuthorityKeyIdentifier: lambda v: (v.key_identifier, v.authority_cert_serial_number),
-            x509.GeneralName: lambda v: v.value,
-            x509.DistributionPoint: dist_point,
-            x509.AccessDescription: lambda v: (v.access_method, v.access_location.value),
-            x509.PolicyInformation: lambda v: v.policy_identifier,
+            x509.GeneralName: lambda v: [g.value for g in v],
+            x509.DistributionPoint: lambda v: [dist_point(d) for d in v],
+            x509.AccessDescription: lambda v: [(d.access_method, d.access_location.value) for d in v],
+            x509.PolicyInformation: lambda v: [p.policy_identifier for p in v],
         })
     return _EST_READERS
 
 
 def _est_value(v: Any) -> Any:
     """Read the common values of an estcodec extension value like crypto_ext_value reads cryptography's:
-    models field by field, lists item by item; bytes (key identifiers, unknown extensions), key usage bits and
-    EKU OIDs are values already."""
+    models field by field, lists by their elements' type; bytes (key identifiers, unknown extensions), key usage
+    bits and EKU OIDs are values already."""
     readers = _EST_READERS or _est_readers()
-    if type(v) is list:
-        f = readers.get(type(v[0])) if v else None
-        return [f(x) for x in v] if f is not None else v
-    f = readers.get(type(v))
+    f = readers.get(type(v[0]) if type(v) is list and v else type(v))
     return f(v) if f is not None else v
 
 

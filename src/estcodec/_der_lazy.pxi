@@ -204,18 +204,18 @@ cdef class SingleAttributeList:
             return self
         cdef object cur = <Model?>obj
         cdef Model a
-        for i in self.index_path:
-            cur = (<Model?>cur)._get(i)
-        if type(cur) is not list or PyList_GET_SIZE(cur) != 1:
-            return self.fallback(obj)
-        a = <Model?><object>PyList_GET_ITEM(cur, 0)
-        if a._n < 2 or a._get(0) != self.attr_type:
-            return self.fallback(obj)
-        values = a._get(1)
-        if type(values) is not list or PyList_GET_SIZE(values) != 1:
-            return self.fallback(obj)
-        value = <object>PyList_GET_ITEM(values, 0)
-        if type(value) is not bytes:
+        cdef Py_ssize_t i, n = PyTuple_GET_SIZE(self.index_path)
+        cdef Py_ssize_t k
+        for i in range(n - 1):
+            cur = (<Model?>cur)._get(<Py_ssize_t><object>PyTuple_GET_ITEM(self.index_path, i))
+        k = <Py_ssize_t><object>PyTuple_GET_ITEM(self.index_path, n - 1)
+        a = <Model?>cur
+        if a._p != NULL and k < a._n and _is_tree_mark(<size_t>a._p[k]):
+            # the attributes are lazy and not built yet: find the one value in their bytes
+            value = self._single_value_tlv(a._src, <size_t>a._p[k])
+        else:
+            value = self._single_value_model(a._get(k))
+        if value is None:
             return self.fallback(obj)
         try:
             items = _decode_top(self.spec, value, False)
@@ -226,6 +226,43 @@ cdef class SingleAttributeList:
         if dup is not None:
             return self.fallback(obj)   # a duplicate: the general path raises with its message
         return items
+
+    cdef object _single_value_model(self, object attrs):
+        # The DER of the one value of the one attribute of type attr_type in a built SET OF Attribute, else None.
+        cdef Model a
+        if type(attrs) is not list or PyList_GET_SIZE(attrs) != 1:
+            return None
+        a = <Model?><object>PyList_GET_ITEM(attrs, 0)
+        if a._n < 2 or a._get(0) != self.attr_type:
+            return None
+        values = a._get(1)
+        if type(values) is not list or PyList_GET_SIZE(values) != 1:
+            return None
+        value = <object>PyList_GET_ITEM(values, 0)
+        return value if type(value) is bytes else None
+
+    cdef object _single_value_tlv(self, bytes src, size_t mark):
+        # The same, read from the bytes of a SET OF Attribute that was validated and not built (a tree mark).
+        cdef Header h, a, t, vs, v
+        cdef cbuf buf = <cbuf>PyBytes_AS_STRING(src)
+        cdef Py_ssize_t s = _leaf_start(mark)
+        cdef Py_ssize_t e = s + _leaf_len(mark)
+        read_header(buf, s, e, &h, False)
+        if h.cstart == h.cend:
+            return None
+        read_header(buf, h.cstart, h.cend, &a, False)
+        if a.cend != h.cend or a.cstart == a.cend:
+            return None     # more than one attribute
+        read_header(buf, a.cstart, a.cend, &t, False)
+        if t.tag != T_OID or t.cend == a.cend or dec_oid(buf, t.cstart, t.cend, t.start) != self.attr_type:
+            return None
+        read_header(buf, t.cend, a.cend, &vs, False)
+        if vs.cstart == vs.cend:
+            return None
+        read_header(buf, vs.cstart, vs.cend, &v, False)
+        if v.cend != vs.cend:
+            return None     # more than one value
+        return PyBytes_FromStringAndSize(<char*>buf + v.start, v.cend - v.start)
 
     def __set__(self, obj, value):
         raise AttributeError(f"{type(obj).__name__} is immutable")

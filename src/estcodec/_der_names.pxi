@@ -277,3 +277,19 @@ def rfc4514_of(ChoiceModel name, dict keys):
         p = sh.cend
     rdns.reverse()
     return ",".join(rdns)
+
+
+def rfc4514_method(dict keys, fallback):
+    """A method for a Name class: ``rfc4514_of(self, keys)`` read in C; ``fallback(self)`` for a name that walk
+    cannot read (built from values, decoded as BER, non-ASCII values it leaves to Python) and for a value that
+    raises ``DecodeError`` (a certificate name's values are checked when read: the fallback shows them)."""
+    def rfc4514_string(self):
+        """RFC 4514 form: RDNs last to first, short names for the attributes in ``OID_NAMES`` (the ones
+        ``cryptography`` uses) else the dotted OID, values escaped as ``cryptography`` escapes them, values that
+        are not strings as ``#`` and the hex of their DER (RFC 4514 §2.4)."""
+        try:
+            s = rfc4514_of(<ChoiceModel?>self, keys)
+        except DecodeError:
+            return fallback(self)
+        return s if s is not None else fallback(self)
+    return rfc4514_string

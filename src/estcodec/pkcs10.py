@@ -85,8 +85,10 @@ class CertificationRequestInfo(Sequence, gc=False):
     subject: Name
     # lazy: checked while decoding, built when first read (see schema.field)
     subject_pk_info: SubjectPublicKeyInfo = field(lazy=True)
-    # lazy: see schema.SequenceOf
-    attributes: Annotated[_Seq[Attribute], SetOf(Attribute, lazy=True)] = field(implicit=0)
+    # lazy twice: the whole SET is checked while decoding and built on first read (schema.field; extensions reads
+    # the usual extensionRequest straight from its bytes), and a long one builds its elements as they are read
+    # (schema.SequenceOf)
+    attributes: Annotated[_Seq[Attribute], SetOf(Attribute, lazy=True)] = field(implicit=0, lazy=True)
 
 
 # A request's subject is checked while decoding in one walk that builds nothing; its (type, value) pairs are

@@ -21,8 +21,8 @@ from typing import Any as _TypingAny
 from . import oids as _oids
 from . import pem as _pem
 from ._der import (
-    BitStringValue, FieldPath, LazyContained, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_of,
-    tlv_children,
+    BitStringValue, FieldPath, LazyContained, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_method,
+    rfc4514_of, tlv_children,
 )
 from .errors import DecodeError, EncodeError
 from .schema import (
@@ -275,7 +275,8 @@ class Name(Choice, gc=False, lazy=True):
     def rfc4514_string(self) -> str:
         """RFC 4514 form: RDNs last to first, short names for the attributes in ``OID_NAMES`` (the ones
         ``cryptography`` uses) else the dotted OID, values escaped as ``cryptography`` escapes them, values that are
-        not strings as ``#`` and the hex of their DER (RFC 4514 §2.4)."""
+        not strings as ``#`` and the hex of their DER (RFC 4514 §2.4). (Replaced below by the same method in C;
+        this one is the generic path it falls back to.)"""
         try:
             s = rfc4514_of(self, OID_NAMES)  # read from the DER in one walk (the core)
             return s if s is not None else self._rfc4514_from_models()
@@ -326,6 +327,9 @@ class Name(Choice, gc=False, lazy=True):
 
 # Decoding a Name validates its RDNs and collects the (type, value) pairs in the same walk.
 Name._asn1_spec.rdn_pairs = True
+# rfc4514_string: the walk in C, called as a method without a Python frame; the method above when it cannot read
+# the name
+Name.rfc4514_string = rfc4514_method(OID_NAMES, Name.rfc4514_string)  # type: ignore[method-assign]
 
 
 def _original_values(name: Name) -> "list[tuple[str, object, bytes]]":
