@@ -308,6 +308,83 @@ cdef bint _needs_values(Spec s):
     return False
 
 
+cdef int _validate_seq(_Ctx* ctx, Spec s, Header* h, int depth, bint shallow) except -2:
+    # _validate of a SEQUENCE (strict DER) over its flattened plan, as _decode_seq walks it, building nothing but
+    # what a check needs: the OID an ANY DEFINED BY depends on (from the OID cache), a DEFAULT field's value.
+    # Returns -1, having checked nothing, for the shapes it leaves to the caller: contained values, and an ANY
+    # DEFINED BY whose key is not an OBJECT IDENTIFIER field.
+    cdef Py_ssize_t n = PyTuple_GET_SIZE(s.fields)
+    cdef _FPlan* plan = s._plan
+    cdef _FPlan* fp
+    cdef Py_ssize_t i, p, end
+    cdef Py_ssize_t keyidx = -1
+    cdef object key = None
+    cdef bint have = False
+    cdef bint hit
+    cdef Header ch
+    cdef Spec rs
+    if plan == NULL or s._plan_of is not s.fields:
+        plan = _build_plan(s)
+    for i in range(n):
+        fp = &plan[i]
+        if fp.contained or (fp.defined_by >= 0 and plan[fp.defined_by].kind != T_OID):
+            return -1
+    if not h.cons:
+        _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
+    p = h.cstart
+    end = h.cend
+    for i in range(n):
+        fp = &plan[i]
+        if not have and p < end:
+            read_header(ctx.buf, p, end, &ch, False)
+            have = True
+        if not have:
+            if not fp.optional and not fp.has_default:
+                _missing_field(s, <FieldSpec>fp.field, <Spec>fp.spec, h, &ch, False)
+            continue
+        rs = None
+        if fp.defined_by >= 0:
+            t = (<FieldSpec>fp.field).registry.get(key) if keyidx == fp.defined_by else None
+            if t is not None:
+                rs = _resolve_defined(<FieldSpec>fp.field, t)
+                if not _matches(rs, &ch):
+                    _enter(ctx, fp.seg, 0)
+                    _unexpected(rs, &ch)
+        if rs is not None:
+            hit = True
+        elif fp.tcls >= 0:
+            hit = ch.cls == fp.tcls and ch.tag == fp.tnum
+        else:
+            hit = _matches(<Spec>fp.spec, &ch)
+        if not hit:
+            if not fp.optional and not fp.has_default:
+                _missing_field(s, <FieldSpec>fp.field, <Spec>fp.spec, h, &ch, True)
+            continue
+        _enter(ctx, fp.seg, 0)
+        if rs is not None:
+            _validate(ctx, rs, &ch, depth + 1, shallow)
+        elif fp.kind == T_OID and not ch.cons:
+            key = dec_oid(ctx.buf, ch.cstart, ch.cend, ch.start)
+            keyidx = i
+            if fp.has_allowed:
+                _check_allowed(<FieldSpec>fp.field, key, ch.start)
+        elif fp.has_default or fp.has_allowed:
+            v = _decode(ctx, <Spec>fp.spec, &ch, depth + 1)
+            if fp.has_allowed:
+                _check_allowed(<FieldSpec>fp.field, v, ch.start)
+            if fp.has_default and _is_default(v, (<FieldSpec>fp.field).default):
+                _fail(f"{(<FieldSpec>fp.field).name} is encoded although it equals its DEFAULT", ch.start,
+                      "default-encoded")
+        else:
+            _validate(ctx, <Spec>fp.spec, &ch, depth + 1, shallow)
+        _leave(ctx)
+        p = ch.cend
+        have = False
+    if have or p < end:
+        _fail(f"{_expected_name(s)} has an unexpected element after its last field", p, "unexpected-tag")
+    return 0
+
+
 cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth, bint shallow=False) except -1:
     """Every check ``_decode`` makes, without building values where that can be avoided. ``shallow``: open-type
     values (ANY) get the schema-less checks only (``_check_tree``: DER framing, tags, forms, the contents of
@@ -330,6 +407,10 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth, bint shallow=False) 
         return check_primitive(kind, ctx.buf, h.cstart, h.cend, h.start, ctx.ber)
     if depth >= MAX_DEPTH:
         _fail(f"nesting deeper than {MAX_DEPTH} levels", h.start, "too-deep")
+    if kind == K_SEQ and not ctx.ber:
+        r = _validate_seq(ctx, s, h, depth, shallow)
+        if r >= 0:
+            return 0
     if kind == K_SEQ and not _needs_values(s):
         if not h.cons:
             _fail(f"{_expected_name(s)} must be constructed", h.start, "primitive-constructed")
@@ -391,7 +472,10 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth, bint shallow=False) 
             _unexpected(s, h)
         alt = <FieldSpec>PyTuple_GET_ITEM(s.fields, idx)
         _enter(ctx, <PyObject*>alt.seg, 0)
-        _validate(ctx, alt.spec, h, depth + 1, shallow)
+        # a name: the one walk first (it accepts only what the generic checks accept); the CHOICE's own leniency
+        # (a certificate's name values, Spec.lenient_values) holds wherever the CHOICE is validated
+        if not (s.rdn_pairs and not ctx.ber and _rdn_checked(ctx, h, depth + 1)):
+            _validate(ctx, alt.spec, h, depth + 1, shallow or s.lenient_values)
         _leave(ctx)
         return 0
     if shallow and (kind == K_ANY or kind == K_ANYVAL):
