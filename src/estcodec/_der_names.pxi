@@ -228,6 +228,10 @@ def rfc4514_of(ChoiceModel name, dict keys):
     (OID -> short name) or the dotted OID, string values escaped (``escape_rfc4514``), other values (and values
     that are not universal primitives) as ``#`` and the hex of their DER. None for a name without DER bytes to
     walk (built from values, or decoded as BER)."""
+    return _rfc4514_of(name, keys)
+
+
+cdef object _rfc4514_of(ChoiceModel name, dict keys):
     cdef Header h, sh, ah, th, vh
     cdef cbuf buf
     cdef Py_ssize_t p, q
@@ -288,7 +292,7 @@ def rfc4514_method(dict keys, fallback):
         ``cryptography`` uses) else the dotted OID, values escaped as ``cryptography`` escapes them, values that
         are not strings as ``#`` and the hex of their DER (RFC 4514 §2.4)."""
         try:
-            s = rfc4514_of(<ChoiceModel?>self, keys)
+            s = _rfc4514_of(<ChoiceModel?>self, keys)
         except DecodeError:
             return fallback(self)
         return s if s is not None else fallback(self)
