@@ -9,7 +9,7 @@ from typing import Annotated
 import cryptography_vectors
 import pytest
 
-from estcodec import DecodeError, pem
+from estcodec import DecodeError, pem, x509
 from estcodec.pkcs10 import CertificationRequest, CertificationRequestInfo
 from estcodec.schema import BitString, Integer, Sequence, SetOf, field
 from estcodec.x509 import (
@@ -213,3 +213,42 @@ class EagerRequest(Sequence, gc=False):
     certification_request_info: EagerRequestInfo
     signature_algorithm: AlgorithmIdentifier
     signature_value: Annotated[object, BitString]
+
+
+class LazyPairsName(Sequence, gc=False):
+    x: Name
+
+
+class EagerPairsName(Sequence, gc=False):
+    x: Name
+
+
+# A certificate's name spec (values checked when read) with its pairs collected on first read, as certificates
+# decode them, and the same spec collecting them while decoding.
+_LAZY_PAIRS = x509._CERT_NAME.copy()
+_EAGER_PAIRS = x509._CERT_NAME.copy()
+_EAGER_PAIRS.rdn_pairs_on_read = False
+LazyPairsName._asn1_spec.fields[0].spec = _LAZY_PAIRS
+EagerPairsName._asn1_spec.fields[0].spec = _EAGER_PAIRS
+
+
+def _name_outcome(model: type, data: bytes) -> tuple:
+    try:
+        name = model.from_der(data).x
+    except DecodeError as e:
+        return ("error", e.offset, e.path, e.reason)
+    return ("ok", _read(lambda: name.attributes), name.rfc4514_string(), _read(lambda: name.rdns))
+
+
+def test_certificate_names_read_the_same_with_pairs_collected_on_read():
+    assert x509._CERT_NAME.rdn_pairs_on_read and x509._CERT_NAME.lenient_values
+    checked = 0
+    names = [n.to_der() for c in CERTS for n in (c.subject, c.issuer)]
+    # a PrintableString with a control character: accepted while decoding, refused when read (lenient values)
+    names.append(bytes.fromhex("300f310d300b06035504031304410142ff".replace(" ", "")))
+    for k, der in enumerate(names):
+        for data in _mutants(_wrap(der), 5000 + k):
+            assert _name_outcome(LazyPairsName, data) == _name_outcome(EagerPairsName, data), data.hex()
+            checked += 1
+    assert checked > 1000
+    assert _name_outcome(LazyPairsName, _wrap(names[-1]))[1][0] == "error"

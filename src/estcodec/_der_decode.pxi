@@ -165,7 +165,7 @@ cdef object _decode_choice(_Ctx* ctx, Spec s, Header* h, int depth):
     _enter(ctx, <PyObject*>alt.seg, 0)
     if lazy:
         if s.rdn_pairs_on_read and s.rdn_pairs and not ctx.ber:
-            if not _rdn_checked(ctx, h, depth + 1):
+            if not _rdn_checked(ctx, h, depth + 1, s.lenient_values):
                 _validate(ctx, alt.spec, h, depth + 1, s.lenient_values)
         else:
             pairs = _rdn_pairs_checked(ctx, h, depth + 1) if s.rdn_pairs and not ctx.ber else None
@@ -474,7 +474,7 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth, bint shallow=False) 
         _enter(ctx, <PyObject*>alt.seg, 0)
         # a name: the one walk first (it accepts only what the generic checks accept); the CHOICE's own leniency
         # (a certificate's name values, Spec.lenient_values) holds wherever the CHOICE is validated
-        if not (s.rdn_pairs and not ctx.ber and _rdn_checked(ctx, h, depth + 1)):
+        if not (s.rdn_pairs and not ctx.ber and _rdn_checked(ctx, h, depth + 1, shallow or s.lenient_values)):
             _validate(ctx, alt.spec, h, depth + 1, shallow or s.lenient_values)
         _leave(ctx)
         return 0
@@ -491,7 +491,7 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth, bint shallow=False) 
     return 0
 
 
-cdef list _rdn_pairs_checked(_Ctx* ctx, Header* h, int depth):
+cdef list _rdn_pairs_checked(_Ctx* ctx, Header* h, int depth, list out=None):
     """One walk over a DER RDNSequence (``SEQUENCE OF SET SIZE (1..MAX) OF SEQUENCE { type OBJECT IDENTIFIER,
     value ANY }``) that makes the checks ``_validate`` makes for it and collects the (type, value) pairs, values as
     ``AnyValue`` decodes them. Returns None on anything irregular; the caller then runs the generic validation,
@@ -499,7 +499,8 @@ cdef list _rdn_pairs_checked(_Ctx* ctx, Header* h, int depth):
     cdef Header sh, ah, th, vh
     cdef cbuf buf = ctx.buf
     cdef Py_ssize_t p, q
-    cdef list out = []
+    if out is None:
+        out = []
     if depth + 3 >= MAX_DEPTH or not h.cons or h.cls != CLS_UNIVERSAL or h.tag != T_SEQUENCE:
         return None
     try:
@@ -532,10 +533,11 @@ cdef list _rdn_pairs_checked(_Ctx* ctx, Header* h, int depth):
     return out
 
 
-cdef bint _rdn_checked(_Ctx* ctx, Header* h, int depth):
+cdef bint _rdn_checked(_Ctx* ctx, Header* h, int depth, bint lenient=False):
     """``_rdn_pairs_checked`` without collecting the pairs: the same walk and the same checks, building no value
     where a check can do without one. False on anything irregular (the caller then runs the generic validation,
-    which raises the exact error or accepts)."""
+    which raises the exact error or accepts). ``lenient``: string and time contents are left to the read, as
+    ``_check_tree`` leaves them (Spec.lenient_values: a certificate's names)."""
     cdef Header sh, ah, th, vh
     cdef cbuf buf = ctx.buf
     cdef Py_ssize_t p, q
@@ -560,7 +562,9 @@ cdef bint _rdn_checked(_Ctx* ctx, Header* h, int depth):
                     return False
                 check_oid(buf, th.cstart, th.cend, th.start, False)
                 if vh.cls == CLS_UNIVERSAL and not vh.cons and not _must_be_constructed(vh.tag) and vh.tag != T_EOC:
-                    check_primitive(vh.tag, buf, vh.cstart, vh.cend, vh.start, False)
+                    if not (lenient and (_is_text_tag(vh.tag) or vh.tag == T_UTC_TIME
+                                         or vh.tag == T_GENERALIZED_TIME)):
+                        check_primitive(vh.tag, buf, vh.cstart, vh.cend, vh.start, False)
                 else:
                     _check_tree(ctx, &vh, depth + 3)
                 q = ah.cend
@@ -596,9 +600,11 @@ cdef object _name_pairs(ChoiceModel name):
         ctx.top = 0
         ctx.fixes = 0
         read_header(ctx.buf, name._start, name._end, &h, False)
-        out = _rdn_pairs_checked(&ctx, &h, 1)
-        if out is not None:
-            return _name_attributes(out, name)
+        # collected straight into the list handed out (a NameAttributes), no copy
+        attrs = <NameAttributes>_new_model(<PyObject*>NameAttributes)
+        if _rdn_pairs_checked(&ctx, &h, 1, attrs) is not None:
+            attrs.source = name
+            return attrs
     out = rdn_pairs(name.value)
     return out if name._src is None else _name_attributes(out, name)
 

@@ -593,6 +593,7 @@ class TBSCertificate(Sequence, gc=False):
 # in full while decoding.
 _CERT_NAME = Name._asn1_spec.copy()
 _CERT_NAME.lenient_values = True
+_CERT_NAME.rdn_pairs_on_read = True
 for _f in TBSCertificate._asn1_spec.fields:
     if _f.name in ("issuer", "subject"):
         _f.spec = _CERT_NAME
