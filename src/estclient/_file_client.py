@@ -2,7 +2,6 @@
 :class:`~estclient.config.EstClientConfig` and the first enrollment's :class:`~estclient.csr.CsrBuilder`."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError
@@ -19,14 +18,20 @@ _OPERATION_TIMEOUT_FACTOR = 4
 
 
 def read_password(cfg: FileConfig) -> str | None:
-    """The HTTP password of ``[auth]``: given inline or read from ``password_file`` (one line)."""
+    """The HTTP password of ``[auth]``: given inline or read from ``password_file`` (its first line, which may not
+    be empty: the rule of every password file, :func:`estclient.keys.read_password`)."""
+    from .keys import read_password as _read_secret
+
     if cfg.auth.password is not None:
         return cfg.auth.password
     if cfg.auth.password_file:
         try:
-            return Path(cfg.auth.password_file).read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise ConfigError(f"cannot read [auth] password_file: {exc.strerror or exc}") from None
+            line = _read_secret(password_file=cfg.auth.password_file)
+            return line.decode("utf-8") if line is not None else None
+        except ConfigError as exc:
+            raise ConfigError(f"[auth] password_file: {exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError("[auth] password_file: not UTF-8") from None
     return None
 
 

@@ -299,6 +299,23 @@ def test_wrong_password_is_auth_class(testserver, tmp_path):
     assert not (tmp_path / "x.key").exists()  # nothing written on failure
 
 
+def test_password_file_is_read_as_every_password_file(testserver, tmp_path):
+    """--password-file follows the one rule of password files (estclient.keys.read_password, as the key and
+    config-file passwords): the first line counts, an empty one is refused, and the password is never shown."""
+    two_lines = tmp_path / "pw2"
+    two_lines.write_text(testserver.password + "\r\nsecond line, ignored\n")
+    r = run_est("enroll", "--server", testserver.url, "--trust", str(testserver.ca_file), "--user",
+                testserver.user, "--password-file", str(two_lines), "--cn", "pw-first-line",
+                "--key-out", str(tmp_path / "p.key"))
+    assert r.returncode == 0, r.stderr
+    empty = tmp_path / "pw0"
+    empty.write_text("\nnot the first line\n")
+    r = run_est("enroll", "--server", testserver.url, "--trust", str(testserver.ca_file), "--user",
+                testserver.user, "--password-file", str(empty), "--cn", "pw-empty", "--key-out", str(tmp_path / "q.key"))
+    assert r.returncode == 2 and "empty" in one_line_error(r.stderr)
+    assert "not the first line" not in r.stderr + r.stdout and not (tmp_path / "q.key").exists()
+
+
 def test_no_credentials_is_auth_class(testserver, tmp_path):
     r = run_est("enroll", *testserver.conn(auth=False), "--cn", "x", "--key-out", str(tmp_path / "x.key"))
     assert r.returncode == 3

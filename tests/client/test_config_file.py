@@ -219,6 +219,19 @@ def test_client_config_from_the_file_talks_to_the_server(tmp_path):
             assert client.get_ca_certs().certificates
 
 
+def test_password_file_first_line_counts_and_may_not_be_empty(tmp_path):
+    from estclient._file_client import read_password
+
+    (tmp_path / "pw").write_text("s3cret\r\nanother line\n")
+    (tmp_path / "est.toml").write_text('[server]\nurl = "https://est.example"\n[auth]\nuser = "u"\n'
+                                       'password_file = "pw"\n')
+    assert read_password(load_config(tmp_path / "est.toml", environ={})) == "s3cret"
+    (tmp_path / "pw").write_text("\ns3cret\n")
+    with pytest.raises(ConfigError, match="empty") as info:
+        read_password(load_config(tmp_path / "est.toml", environ={}))
+    assert "s3cret" not in str(info.value)
+
+
 # ----------------------------------------------------------------------------- est config
 
 

@@ -8,7 +8,6 @@ import getpass
 import os
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
@@ -123,10 +122,16 @@ def read_password(s: Settings) -> str | None:
     if s.password is not None:
         return s.password
     if s.password_file:
+        # the rule of every password file (estclient.keys.read_password): its first line, which may not be empty
+        from ..errors import ConfigError
+        from ..keys import read_password as _read_secret
+
         try:
-            return Path(s.password_file).read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise CliError(EXIT_USAGE, f"cannot read password file {s.password_file}: {exc.strerror or exc}") from None
+            line = _read_secret(password_file=s.password_file)
+            return line.decode("utf-8") if line is not None else None
+        except (ConfigError, UnicodeDecodeError) as exc:
+            why = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
+            raise CliError(EXIT_USAGE, f"cannot use password file {s.password_file}: {why}") from None
     if s.user and sys.stdin.isatty():
         return getpass.getpass(f"EST password for {s.user}: ")
     return None
