@@ -51,8 +51,9 @@ _MIN_SLEEP = 1.0
 
 class _RevocationHook:
     """The check ``[renewal] check_revocation`` selects: :class:`estclient.revocation.RevocationChecker` (OCSP,
-    then the CRL, CRLs cached until nextUpdate) on the certificate in use, its issuer taken from the chain in the
-    certificate file or from ``[trust] anchors``."""
+    then the CRL, CRLs cached until nextUpdate) on the certificate in use and on the CA certificates above it
+    (:meth:`~estclient.revocation.RevocationChecker.check_chain`), the path built from the chain in the certificate
+    file and ``[trust] anchors``: a revoked certificate or intermediate CA renews at once."""
 
     def __init__(self, cfg: FileConfig) -> None:
         from .revocation import RevocationChecker
@@ -63,6 +64,8 @@ class _RevocationHook:
     def __call__(self, identity: Any) -> bool:
         from cryptography import x509
 
+        from ._cacerts import verify_issued_by
+
         certs = x509.load_pem_x509_certificates(identity.cert_pem)
         candidates = certs[1:]
         if self._anchors:
@@ -70,14 +73,29 @@ class _RevocationHook:
                 candidates += x509.load_pem_x509_certificates(Path(self._anchors).read_bytes())
             except (OSError, ValueError):
                 pass
-        issuer = next((c for c in candidates if c.subject == certs[0].issuer), None)
-        if issuer is None:
+        # the path up from the certificate, each issuer found by name and signature, up to a self-issued one or
+        # the last issuer at hand: every certificate of it but the top one is checked against its issuer
+        path = [certs[0]]
+        while len(path) <= len(candidates):
+            cur = path[-1]
+            if path[-1].subject == path[-1].issuer and len(path) > 1:
+                break
+            nxt = next((c for c in candidates
+                        if c.subject == cur.issuer and c not in path and verify_issued_by(cur, c)), None)
+            if nxt is None:
+                break
+            path.append(nxt)
+        if len(path) < 2:
             raise EstError("revocation check: the issuer of the certificate is neither in the certificate file "
                            "nor in [trust] anchors")
-        status = self._checker.check(certs[0], issuer)
-        if status.unknown:
-            log.warning("revocation status unknown: %s", status.describe(), extra={"event": "revocation_unknown"})
-        return bool(status.revoked)
+        statuses = self._checker.check_chain(path)
+        for cert, status in zip(path, statuses):
+            what = "certificate" if cert is certs[0] else f"CA certificate {cert.subject.rfc4514_string()}"
+            if status.unknown and cert is certs[0]:
+                log.warning("revocation status unknown: %s", status.describe(), extra={"event": "revocation_unknown"})
+            if status.revoked:
+                log.warning("%s revoked: %s", what, status.describe(), extra={"event": "revoked"})
+        return any(status.revoked for status in statuses)
 
     def close(self) -> None:
         """Close the checker's HTTP connections."""

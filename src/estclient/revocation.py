@@ -10,6 +10,7 @@ certificate names.
         status = checker.check(cert, issuer)           # OCSP first, CRL when OCSP cannot answer
         if status.revoked:
             print(status.reason, status.revocation_time)
+        statuses = checker.check_chain(path)           # every certificate of a path but its trust anchor
 
 Results are a :class:`RevocationStatus`: ``good``, ``revoked`` (with reason and time) or ``unknown`` (with why:
 the certificate names no responder or distribution point, or the responder does not know the certificate).
@@ -54,14 +55,15 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
-from ._cacerts import _crypto, _shown, verify_issued_by
+from ._cacerts import _crypto, _name, _shown, verify_issued_by
 from .errors import ConfigError, RevocationError, RevocationFetchError
 from .validation import CertificateInput
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["RevocationState", "RevocationStatus", "RevocationChecker", "check_revocation", "ocsp_urls", "crl_urls"]
+__all__ = ["RevocationState", "RevocationStatus", "RevocationChecker", "check_revocation", "check_chain_revocation",
+           "ocsp_urls", "crl_urls"]
 
 _MAX_URLS = 4  # URLs tried per method: a certificate naming many costs at most this many fetches
 _MAX_RESPONDER_CERTS = 8  # certificates of an OCSP response looked at to find its signer
@@ -249,6 +251,27 @@ class RevocationChecker:
         if second.unknown and first is not None and first.method is not None:
             return first  # the responder's "unknown" says more than "no CRL"
         return second
+
+    def check_chain(self, chain: Sequence[CertificateInput], *, method: str = "auto",
+                    at: _dt.datetime | None = None) -> list[RevocationStatus]:
+        """The status of every certificate of ``chain`` but the last, each checked against the next one, its
+        issuer: ``chain`` is a certification path from the end-entity certificate up to the trust anchor (as
+        :func:`estclient.validation.validate_chain` returns it), whose own status is not asked (a trust anchor is
+        trusted as it is configured). The list stops at the first revoked certificate. An error while checking a
+        CA certificate names it; nothing is read as good by default, as for :meth:`check`."""
+        certs = [_pair(c, c)[0] for c in chain]
+        out: list[RevocationStatus] = []
+        for i in range(len(certs) - 1):
+            try:
+                status = self.check(certs[i], certs[i + 1], method=method, at=at)
+            except RevocationError as exc:
+                if i == 0:
+                    raise
+                raise type(exc)(f"CA certificate {_name(certs[i])}: {exc}") from None
+            out.append(status)
+            if status.revoked:
+                break
+        return out
 
     def check_ocsp(self, certificate: CertificateInput, issuer: CertificateInput, *,
                    at: _dt.datetime | None = None) -> RevocationStatus:
@@ -521,6 +544,17 @@ def _crl_status(crl: x509.CertificateRevocationList, cert: x509.Certificate, url
         return RevocationStatus(RevocationState.GOOD, "crl", url, this_update=this_update, next_update=next_update)
     return RevocationStatus(RevocationState.REVOKED, "crl", url, reason, entry.revocation_date_utc,
                             this_update=this_update, next_update=next_update)
+
+
+def check_chain_revocation(chain: Sequence[CertificateInput], *, method: str = "auto",
+                           at: _dt.datetime | None = None, checker: RevocationChecker | None = None,
+                           timeout: float = 10.0, allow_https: bool = False) -> list[RevocationStatus]:
+    """The status of each certificate of a certification path but its trust anchor:
+    :meth:`RevocationChecker.check_chain`, with ``checker`` or a one-shot checker (as :func:`check_revocation`)."""
+    if checker is not None:
+        return checker.check_chain(chain, method=method, at=at)
+    with RevocationChecker(timeout=timeout, allow_https=allow_https) as own:
+        return own.check_chain(chain, method=method, at=at)
 
 
 def check_revocation(certificate: CertificateInput, issuer: CertificateInput, *, method: str = "auto",

@@ -3,10 +3,14 @@
 The certificate is read from FILE (PEM or DER; PEM certificates after the first are taken as its chain). With
 ``--trust`` the chain is validated (:func:`estclient.validation.validate_chain`); the revocation status is asked of
 the OCSP responder and CRL distribution points the certificate names (:mod:`estclient.revocation`), with the
-issuer taken from the validated chain, from ``--issuer``, or from the certificates given.
+issuer taken from the validated chain, from ``--issuer``, or from the certificates given. When ``--trust``
+validated a path with CA certificates below the trust anchor, each of them is checked too, against its own issuer
+(:func:`estclient.revocation.check_chain_revocation`): a revoked intermediate makes the certificate unfit; an
+unknown status of a CA certificate is shown, not held against it (``--require-status`` is about the certificate).
 
 Exit status: 0 when the certificate is valid now, its chain validates (or was not asked for) and it is not revoked;
-1 when it is expired or not yet valid, its chain does not validate, it is revoked, its revocation status cannot be
+1 when it is expired or not yet valid, its chain does not validate, it or a CA certificate of its path is revoked,
+its revocation status cannot be
 established (a bad signature, a stale answer) or, with ``--require-status``, is unknown; 8 when a CRL or OCSP
 response could not be fetched.
 """
@@ -86,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``est status``: print the report (text, or JSON with ``--json``) and return the exit status."""
     from .._cacerts import verify_issued_by
     from ._errors import EXIT_CODES
-    from ..revocation import check_revocation
+    from ..revocation import check_chain_revocation, check_revocation
     from ..validation import validate_chain
 
     certs = _read_certs(args.file)
@@ -111,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         expiry = f"valid until {leaf.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC ({left.days} days left)"
     doc["seconds_left"] = int(left.total_seconds())
     issuer: x509.Certificate | None = _read_certs(args.issuer)[0] if args.issuer else None
+    path: list[x509.Certificate] = []
     if args.trust:
         try:
             path = validate_chain(leaf, _read_certs(args.trust), [*given, *extra], at=now)
@@ -154,6 +159,27 @@ def run(args: argparse.Namespace) -> int:
                 rc = EXIT_CODES["network"]
             else:
                 bad = True
+    # the CA certificates of a validated path (the trust anchor excepted), each against its own issuer: a revoked
+    # intermediate makes the certificate unfit too. Their unknown status is shown, not held against the certificate.
+    ca_lines: list[str] = []
+    if args.revocation != "off" and len(path) > 2 and doc["revocation"].get("state") != "revoked":
+        try:
+            statuses = check_chain_revocation(path[1:], method=args.revocation, at=now, timeout=args.timeout,
+                                              allow_https=args.allow_https)
+            doc["chain_revocation"] = [
+                {"subject": c.subject.rfc4514_string(), "state": st.state.value, "method": st.method,
+                 "source": st.source, "reason": st.reason.value if st.reason else None,
+                 "revocation_time": _when(st.revocation_time), "why": st.why or None}
+                for c, st in zip(path[1:], statuses)]
+            ca_lines = [f"{_name(c)}: {st.describe()}" for c, st in zip(path[1:], statuses)]
+            bad = bad or any(st.revoked for st in statuses)
+        except RevocationError as exc:
+            doc["chain_revocation"] = {"state": "error", "error": str(exc)}
+            ca_lines = [f"ERROR: {exc}"]
+            if isinstance(exc, RevocationFetchError):
+                rc = EXIT_CODES["network"]
+            else:
+                bad = True
     if bad:
         rc = EXIT_CODES["error"]
     doc["ok"] = rc == EXIT_CODES["ok"]
@@ -165,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"validity     {expiry}")
         print(f"chain        {chain_text}")
         print(f"revocation   {revocation_text}")
+        for line in ca_lines:
+            print(f"CA           {line}")
     return rc
 
 cmd_status = run  # the name the command line dispatches to
