@@ -326,11 +326,12 @@ class Agent:
         delay = cfg.renewal.check_interval
         failed = True
         try:
-            if self._has_pending() or not (os.path.exists(cert_path) or os.path.exists(cert_path + ".prev")):
+            saved = self._pending_operation()
+            if saved == "enroll" or not (os.path.exists(cert_path) or os.path.exists(cert_path + ".prev")):
                 self._enroll()
             else:
                 load_identity(cert_path, key_path, cert_mode=cfg.storage.cert_mode)  # repairs an interrupted write
-                self._renew_if_due()
+                self._renew_if_due(resume=saved == "reenroll")
             self._failures = 0
             failed = False
         except PendingTimeout as exc:
@@ -374,10 +375,11 @@ class Agent:
         cfg = self.config
         return Path(cfg.storage.pending_dir) if cfg.storage.pending_dir else pending_dir_for(str(cfg.storage.cert))
 
-    def _has_pending(self) -> bool:
+    def _pending_operation(self) -> str | None:
+        # what a request saved by an earlier round (or process) is for: an enrollment or a renewal to complete
         from .resume import PendingEnrollment
 
-        return PendingEnrollment.exists(self._pending_dir())
+        return PendingEnrollment.operation_in(self._pending_dir())
 
     def _enroll(self) -> None:
         from .resume import PendingEnrollment, complete_enrollment
@@ -424,7 +426,7 @@ class Agent:
 
     # ------------------------------------------------------------------------------------------ renew
 
-    def _renew_if_due(self) -> None:
+    def _renew_if_due(self, *, resume: bool = False) -> None:
         from .renewal import RenewalConfig, RenewalScheduler, load_identity
 
         cfg = self.config
@@ -440,13 +442,18 @@ class Agent:
             if force:
                 log.warning("certificate %s is revoked: renewing now", cfg.storage.cert,
                             extra={"event": "revoked", "certificate": self.name})
-        if not force and not policy.due(identity.certificate):
+        if resume:
+            log.info("resuming the renewal saved in %s", self._pending_dir(), extra={"event": "resuming"})
+        elif not force and not policy.due(identity.certificate):
             return
+        # the new key and request are saved before the first send (pending_dir): a 202 wait cut short, a stop or a
+        # restart resumes with the same request (RFC 7030 §4.2.3)
         rconf = RenewalConfig(renewal_threshold=1, check_interval=cfg.renewal.check_interval,
                               max_retries=cfg.renewal.max_retries, initial_retry_delay=cfg.renewal.retry_delay,
                               max_retry_delay=cfg.renewal.max_retry_delay,
                               max_pending_wait=cfg.renewal.max_pending_wait, new_key=cfg.renewal.new_key,
-                              cert_mode=cfg.storage.cert_mode, policy=policy, event_callback=self._on_event)
+                              cert_mode=cfg.storage.cert_mode, policy=policy, event_callback=self._on_event,
+                              pending_dir=str(self._pending_dir()))
         client = self._client_for(identity)
         self._scheduler = RenewalScheduler(client, rconf, str(cfg.storage.cert), str(cfg.storage.key))
         if self._stop.is_set():

@@ -47,9 +47,10 @@ from ._engine import Stopped as _Stopped
 from .config import ClientIdentity
 from .csr import CsrBuilder
 from .keys import KEY_TYPES, key_type_of, private_key_pem
+from estcodec.signer import as_signer
 from ._polling import DEFAULT_MIN_RETRY_DELAY, DEFAULT_RETRY_AFTER, MAX_WAIT_LIMIT, PendingWait
 from ._renewal_policy import DuePolicy, RenewalPolicy
-from .errors import ConfigError, EstError, ProtocolError
+from .errors import ConfigError, EstError, ProtocolError, ServerError
 
 if TYPE_CHECKING:
     from estcodec.signer import SoftwarePrivateKey
@@ -178,7 +179,13 @@ class RenewalConfig:
     new certificate without a chain, the chain that followed the old certificate in ``cert_path`` is kept.
     ``cert_mode``: file mode of the certificate file (the key file is always 0600). ``policy``: when given
     (a :class:`RenewalPolicy`, or any object with ``due(cert, now)``), it decides when the certificate is due
-    instead of ``renewal_threshold``.
+    instead of ``renewal_threshold``. ``pending_dir``: where the new key (0600) and the re-enrollment request are
+    saved before the request is first sent (:class:`estclient.resume.PendingEnrollment`), and removed once the new
+    pair is in place: a renewal cut short while the server answers 202 (the wait budget, a stop, a restart) is
+    resumed by the next check with the same key and request, due or not, as RFC 7030 §4.2.3 wants; a request the
+    server refuses (a 4xx answer other than 401, 407, 408 and 429) is removed, and the next due check starts
+    afresh. Not with a client that requires channel binding (each request is signed for its connection), nor for
+    a key on a token.
     """
 
     renewal_threshold: float
@@ -195,9 +202,14 @@ class RenewalConfig:
     copy_extensions: bool = True
     cert_mode: int = 0o644
     policy: DuePolicy | None = None
+    pending_dir: str | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        if self.pending_dir is not None:
+            if not isinstance(self.pending_dir, (str, os.PathLike)) or not os.fspath(self.pending_dir):
+                raise ConfigError("pending_dir must be a directory path")
+            set_(self, "pending_dir", os.fspath(self.pending_dir))
         set_(self, "renewal_threshold", _seconds(self.renewal_threshold, "renewal_threshold"))
         set_(self, "check_interval", _seconds(self.check_interval, "check_interval"))
         set_(self, "initial_retry_delay", _seconds(self.initial_retry_delay, "initial_retry_delay", positive=False))
@@ -458,8 +470,7 @@ def _chain_pem(cert_pem: bytes) -> bytes:
     return cert_pem[second:] if second >= 0 else b""
 
 
-def _issue_pair(issued: Any, builder: CsrBuilder, old: ClientIdentity, password: bytes | None) -> ClientIdentity:
-    key = builder.signer
+def _issue_pair(issued: Any, key: Any, old: ClientIdentity, password: bytes | None) -> ClientIdentity:
     if not key.exportable:  # a file store keeps the key in a file: a token key renews on its token
         raise ConfigError("the renewal file store needs a key that can be written to a file; renew a token key "
                           "with estclient.pkcs11.renew_on_token")
@@ -496,6 +507,29 @@ class _Core:
         except OSError as exc:
             raise RenewalError(f"cannot write the renewed pair: {exc.strerror or exc}") from None
 
+    def _resumable(self) -> bool:
+        # a request signed for one TLS connection (channel binding required) cannot be re-sent on another
+        return self.config.pending_dir is not None and \
+            getattr(self.client.config, "channel_binding", "auto") != "require"
+
+    def _saved_request(self) -> Any:
+        """The re-enrollment request saved in pending_dir by an earlier check, or None."""
+        from .resume import PendingEnrollment
+
+        directory = cast(str, self.config.pending_dir)
+        if not PendingEnrollment.exists(directory):
+            return None
+        pending = PendingEnrollment.load(directory, key_password=self.config.key_password)
+        if pending.operation != "reenroll":
+            raise ConfigError(f"{directory} holds a pending enrollment, not a re-enrollment: complete or remove it")
+        return pending
+
+    def _save_request(self, builder: CsrBuilder) -> Any:
+        from .resume import PendingEnrollment
+
+        return PendingEnrollment.start(builder, cast(str, self.config.pending_dir), operation="reenroll",
+                                       key_password=self.config.key_password)
+
     def _needs_identity(self, identity: ClientIdentity) -> bool:
         current = self.client.config.client_identity
         return current is None or current.cert_pem != identity.cert_pem or current.key_pem != identity.key_pem
@@ -521,7 +555,8 @@ class _Core:
         now = _dt.datetime.now(_dt.timezone.utc)
         remaining = (expires_at - now).total_seconds()
         due = remaining <= cfg.renewal_threshold if cfg.policy is None else cfg.policy.due(identity.certificate, now)
-        if not due and not force:
+        pending = (yield F.Call(self._saved_request, (), blocking=True)) if self._resumable() else None
+        if not due and not force and pending is None:
             log.debug("certificate %s valid for %.0f s more: no renewal", self.cert_path, remaining)
             return None
         if remaining <= 0:
@@ -530,10 +565,17 @@ class _Core:
         log.info("certificate %s expires at %s: renewing", self.cert_path, expires_at.isoformat())
         yield from self._emit(RenewalNeeded(expires_at))
         yield from self._emit(RenewalStarted())
-        builder = yield F.Call(renewal_csr, (identity, cfg), blocking=True)
+        if pending is not None:
+            log.info("resuming the re-enrollment saved %s in %s", pending.created, pending.directory)
+        else:
+            builder = yield F.Call(renewal_csr, (identity, cfg), blocking=True)
+            if self._resumable() and builder.signer.exportable:  # a token key stays on its token: not saved
+                pending = yield F.Call(self._save_request, (builder,), blocking=True)
+        csr: Any = pending.csr_der if pending is not None else builder
+        new_key: Any = as_signer(pending.private_key()) if pending is not None else builder.signer
 
         def reenroll(config: Any, state: F.FlowState) -> F.Flow:  # /simplereenroll, an operation of its own
-            return F.enroll(config, state, builder, reenroll=True)
+            return F.enroll(config, state, csr, reenroll=True)
 
         last_error: BaseException | None = None
         attempts = cfg.max_retries + 1
@@ -549,8 +591,10 @@ class _Core:
                     if (yield F.Sleep(delay)):
                         raise _Stopped
                     result = yield F.Operation(reenroll)
-                new_identity = _issue_pair(result, builder, identity, cfg.key_password)
+                new_identity = _issue_pair(result, new_key, identity, cfg.key_password)
                 yield F.Call(self._save, (new_identity,), blocking=True)
+                if pending is not None:
+                    yield F.Call(pending.discard, (), blocking=True)  # the new pair is in place
                 yield F.UseIdentity(new_identity)
                 log.info("renewed %s: serial %x, valid until %s", self.cert_path,
                          result.certificate.serial_number, result.certificate.not_after.isoformat())
@@ -568,9 +612,19 @@ class _Core:
                 if retry_in is not None and (yield F.Sleep(retry_in)):
                     raise _Stopped from None
         assert last_error is not None
+        if pending is not None and _refuses_request(last_error):
+            # the server refused this very request: the next due check starts afresh rather than re-send it
+            log.warning("the server refused the saved re-enrollment request; removing it from %s", pending.directory)
+            yield F.Call(pending.discard, (), blocking=True)
         log.error("renewal of %s failed after %d attempts; keeping the current pair", self.cert_path, attempts)
         yield from self._emit(RenewalExhausted(last_error))
         raise last_error
+
+
+def _refuses_request(error: BaseException) -> bool:
+    """A 4xx answer about the request itself (not credentials, a proxy, a timeout or a rate limit)."""
+    status = getattr(error, "status", None) if isinstance(error, ServerError) else None
+    return isinstance(status, int) and 400 <= status < 500 and status not in (401, 407, 408, 429)
 
 
 def _report_callback_error() -> None:

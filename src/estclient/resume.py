@@ -122,6 +122,21 @@ class PendingEnrollment:
         """True when ``directory`` holds a (complete) pending enrollment."""
         return (Path(directory) / _META).is_file()
 
+    @staticmethod
+    def operation_in(directory: str | os.PathLike[str]) -> str | None:
+        """``"enroll"`` or ``"reenroll"``: what the request saved in ``directory`` is for (None: nothing saved;
+        ConfigError when the record cannot be read). The key is not read."""
+        try:
+            meta = json.loads((Path(directory) / _META).read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            raise ConfigError(f"cannot read the pending enrollment record in {directory}") from None
+        op = meta.get("operation") if isinstance(meta, dict) else None
+        if op not in ("enroll", "reenroll"):
+            raise ConfigError(f"{Path(directory) / _META} is not a pending enrollment record")
+        return str(op)
+
     def discard(self) -> None:
         """Remove the saved files (after the pair is in place): the record first, then the request and key."""
         for name in (_META, _CSR, _KEY):

@@ -287,6 +287,43 @@ def test_agent_resumes_a_pending_enrollment_at_its_next_round(tmp_path):
         assert spki(cert) == spki(saved.private_key())
 
 
+def test_agent_resumes_a_pending_renewal_after_a_restart(tmp_path):
+    """A renewal the server holds pending (202) past max_pending_wait keeps its new key and request in
+    dev.pem.pending (the working pair untouched); the next process re-sends that same request, though the
+    certificate is not due, and the issued certificate carries the saved key (RFC 7030 §4.2.3)."""
+    with EstTestServer(cert_lifetime=3600) as srv:
+        cfg = write_config(tmp_path, srv, fraction=0.3, metrics=False)
+        env = {"EST_TEST_PW": srv.password}
+        assert Agent(cfg, environ=env, configure_logs=False).run_once() == 0  # enrolled
+        first = (tmp_path / "dev.pem").read_bytes(), (tmp_path / "dev.key").read_bytes()
+        srv.pending_retry_after, srv.pending_repeats = 3600, 100
+        cfg.write_text(cfg.read_text().replace("[storage]", "check_revocation = true\n[storage]"))
+        forced = Agent(cfg, environ=env, configure_logs=False, revocation_check=lambda identity: True)
+        assert forced.run_once() == 1  # both attempts pending beyond the budget: the round fails
+        saved = PendingEnrollment.load(tmp_path / "dev.pem.pending")
+        assert saved.operation == "reenroll"
+        assert stat.S_IMODE((tmp_path / "dev.pem.pending" / "request.key").stat().st_mode) == 0o600
+        assert ((tmp_path / "dev.pem").read_bytes(), (tmp_path / "dev.key").read_bytes()) == first
+        srv.pending_repeats = 1  # this key was seen: its next request is issued
+        # a restart; the certificate is not due and not revoked: only the saved renewal makes this round send
+        assert Agent(cfg, environ=env, configure_logs=False, revocation_check=lambda identity: False).run_once() == 0
+        cert = x509.load_pem_x509_certificate((tmp_path / "dev.pem").read_bytes())
+        assert spki(cert) == spki(saved.private_key())
+        assert cert != x509.load_pem_x509_certificate(first[0])
+        assert not (tmp_path / "dev.pem.pending").exists()
+        sent = [r for r in srv.requests if r.path.endswith("simplereenroll") and r.status != 401]
+        assert [r.status for r in sent] == [202, 202, 200]
+
+
+def test_a_refused_saved_renewal_is_removed():
+    from estclient.errors import ServerError, TransportError
+    from estclient.renewal import _refuses_request
+
+    assert _refuses_request(ServerError(400, "bad request")) and _refuses_request(ServerError(403))
+    assert not any(_refuses_request(e) for e in (ServerError(401), ServerError(429), ServerError(503),
+                                                 TransportError("down"), PendingTimeout("later")))
+
+
 # ----------------------------------------------------------------------------- systemd helpers
 
 

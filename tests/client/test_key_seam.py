@@ -104,7 +104,7 @@ def test_renewal_file_store_refuses_a_key_it_cannot_write(tmp_path):
     signer = OpaqueSigner(ec.generate_private_key(ec.SECP256R1()))
     b = CsrBuilder().common_name("r").with_key(signer)
     with pytest.raises(ConfigError, match="renew a token key"):
-        _issue_pair(object(), b, None, None)  # type: ignore[arg-type]
+        _issue_pair(object(), b.signer, None, None)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="cannot leave"):
         keys.private_key_pem(signer)
 

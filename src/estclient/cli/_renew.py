@@ -66,6 +66,7 @@ class _CliPolicy:
 
 def cmd_renew(args: argparse.Namespace) -> int:
     """Renew --cert/--key once when they near expiry, or keep watching them (--watch)."""
+    from ..resume import pending_dir_for
     from ..renewal import (
         CheckStarted,
         RenewalConfig,
@@ -128,7 +129,10 @@ def cmd_renew(args: argparse.Namespace) -> int:
     rconf = RenewalConfig(renewal_threshold=threshold or 1, check_interval=interval, max_retries=args.max_retries,
                           initial_retry_delay=first_delay, event_callback=on_event_and_policy,
                           new_key=not args.same_key, policy=policy,
-                          key_password=key_password(args))  # an encrypted key file stays encrypted
+                          key_password=key_password(args),  # an encrypted key file stays encrypted
+                          # the new key and request wait in <cert>.pending/ until issued: a renewal the server
+                          # holds pending (202) past the wait is completed by the next est renew, same request
+                          pending_dir=str(pending_dir_for(settings.cert)))
     # each event is printed once, above: the renewal module's own log lines would repeat them (without a handler
     # of its own, Python's last-resort handler prints its warnings on stderr)
     logging.getLogger("estclient.renewal").addHandler(logging.NullHandler())
