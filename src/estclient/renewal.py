@@ -46,11 +46,12 @@ from . import flows as F
 from ._engine import Stopped as _Stopped
 from .config import ClientIdentity
 from .csr import CsrBuilder
-from .keys import KEY_TYPES, key_type_of, private_key_pem
+from .keys import KEY_TYPES, key_type_of
 from estcodec.signer import as_signer
 from ._polling import DEFAULT_MIN_RETRY_DELAY, DEFAULT_RETRY_AFTER, MAX_WAIT_LIMIT, PendingWait
 from ._renewal_policy import DuePolicy, RenewalPolicy
-from .errors import ConfigError, EstError, ProtocolError, ServerError
+from ._renewal_steps import _issue_pair, _refuses_request, resumable, save_request, saved_request
+from .errors import ConfigError, EstError
 
 if TYPE_CHECKING:
     from estcodec.signer import SoftwarePrivateKey
@@ -449,40 +450,9 @@ def renewal_csr(identity: ClientIdentity, config: RenewalConfig) -> CsrBuilder:
     return builder
 
 
-def _key_pem(private_key: Any, password: bytes | None) -> bytes:
-    return private_key_pem(private_key, password)
-
-
-def _public_der(key: Any) -> bytes:
-    return bytes(key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
-
-
 # ---------------------------------------------------------------------------------------------------- flow
 
 _Flow = Generator[Any, Any, Any]  # a flow of the client's engine (estclient.flows)
-
-
-def _chain_pem(cert_pem: bytes) -> bytes:
-    """The PEM blocks after the first (the chain a certificate file carries after its leaf)."""
-    marker = b"-----BEGIN CERTIFICATE-----"
-    first = cert_pem.find(marker)
-    second = cert_pem.find(marker, first + len(marker)) if first >= 0 else -1
-    return cert_pem[second:] if second >= 0 else b""
-
-
-def _issue_pair(issued: Any, key: Any, old: ClientIdentity, password: bytes | None) -> ClientIdentity:
-    if not key.exportable:  # a file store keeps the key in a file: a token key renews on its token
-        raise ConfigError("the renewal file store needs a key that can be written to a file; renew a token key "
-                          "with estclient.pkcs11.renew_on_token")
-    cert = issued.certificate
-    if cert.public_key_info.to_der() != _public_der(key.public_key()):
-        raise ProtocolError("the re-enrollment response holds no certificate for the requested key")
-    cert_pem = issued.to_pem().encode("ascii")
-    if not issued.chain:  # the server sent the certificate alone: keep the chain the old file carried
-        chain = _chain_pem(old.cert_pem)
-        if chain:
-            cert_pem += chain if chain.endswith(b"\n") else chain + b"\n"
-    return ClientIdentity(cert_pem, _key_pem(key, password), password)
 
 
 class _Core:
@@ -508,27 +478,13 @@ class _Core:
             raise RenewalError(f"cannot write the renewed pair: {exc.strerror or exc}") from None
 
     def _resumable(self) -> bool:
-        # a request signed for one TLS connection (channel binding required) cannot be re-sent on another
-        return self.config.pending_dir is not None and \
-            getattr(self.client.config, "channel_binding", "auto") != "require"
+        return resumable(self.config.pending_dir, self.client)
 
     def _saved_request(self) -> Any:
-        """The re-enrollment request saved in pending_dir by an earlier check, or None."""
-        from .resume import PendingEnrollment
-
-        directory = cast(str, self.config.pending_dir)
-        if not PendingEnrollment.exists(directory):
-            return None
-        pending = PendingEnrollment.load(directory, key_password=self.config.key_password)
-        if pending.operation != "reenroll":
-            raise ConfigError(f"{directory} holds a pending enrollment, not a re-enrollment: complete or remove it")
-        return pending
+        return saved_request(cast(str, self.config.pending_dir), self.config.key_password)
 
     def _save_request(self, builder: CsrBuilder) -> Any:
-        from .resume import PendingEnrollment
-
-        return PendingEnrollment.start(builder, cast(str, self.config.pending_dir), operation="reenroll",
-                                       key_password=self.config.key_password)
+        return save_request(cast(str, self.config.pending_dir), builder, self.config.key_password)
 
     def _needs_identity(self, identity: ClientIdentity) -> bool:
         current = self.client.config.client_identity
@@ -619,12 +575,6 @@ class _Core:
         log.error("renewal of %s failed after %d attempts; keeping the current pair", self.cert_path, attempts)
         yield from self._emit(RenewalExhausted(last_error))
         raise last_error
-
-
-def _refuses_request(error: BaseException) -> bool:
-    """A 4xx answer about the request itself (not credentials, a proxy, a timeout or a rate limit)."""
-    status = getattr(error, "status", None) if isinstance(error, ServerError) else None
-    return isinstance(status, int) and 400 <= status < 500 and status not in (401, 407, 408, 429)
 
 
 def _report_callback_error() -> None:

@@ -112,7 +112,10 @@ format = "json"
 
 
 def test_full_file_is_read_with_expansion_and_relative_paths(tmp_path):
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: the backport the package depends on there
+        import tomli as tomllib
 
     path = tmp_path / "est.toml"
     cfg = parse_config(tomllib.loads(FULL), path=str(path), environ={"PW": "s3cret", "HOME_DIR": "/srv"})
