@@ -132,3 +132,28 @@ def test_atomic_write_keeps_an_existing_file_unless_told_and_leaves_no_temporary
     assert sorted(p.name for p in tmp_path.iterdir()) == ["key.pem"]
     with pytest.raises(TypeError):
         write_atomic(target, "text", 0o600)  # type: ignore[arg-type]
+
+
+def _program(tmp_path, argv: list[str], extra: str = "") -> subprocess.CompletedProcess:
+    marker = tmp_path / "atexit-ran"
+    code = (f"import atexit, sys\natexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n{extra}\n"
+            f"sys.argv = {argv!r}\nfrom estclient.cli import program\nprogram()\n"
+            "print('not reached')\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_the_program_ends_with_its_output_exit_status_and_atexit_handlers(tmp_path):
+    """``est`` (cli.program) skips the interpreter's teardown: what it printed, its exit status and the atexit
+    handlers (logging's flush among them) must be as at a normal exit."""
+    ok = _program(tmp_path, ["est", "completion", "bash"])
+    assert ok.returncode == 0 and "complete" in ok.stdout and "not reached" not in ok.stdout
+    assert (tmp_path / "atexit-ran").read_text() == "ran"
+    (tmp_path / "atexit-ran").unlink()
+    bad = _program(tmp_path, ["est", "show", str(tmp_path / "missing.pem")])
+    assert bad.returncode == 1 and "missing.pem" in bad.stderr  # est show: 1 for an unreadable input
+    assert (tmp_path / "atexit-ran").read_text() == "ran"
+    # a thread still running: the usual exit, which waits for it
+    (tmp_path / "atexit-ran").unlink()
+    threaded = _program(tmp_path, ["est", "completion", "bash"],
+                        "import threading, time\nthreading.Thread(target=time.sleep, args=(0.2,)).start()")
+    assert threaded.returncode == 0 and (tmp_path / "atexit-ran").read_text() == "ran"
