@@ -152,6 +152,10 @@ def test_the_program_ends_with_its_output_exit_status_and_atexit_handlers(tmp_pa
     bad = _program(tmp_path, ["est", "show", str(tmp_path / "missing.pem")])
     assert bad.returncode == 1 and "missing.pem" in bad.stderr  # est show: 1 for an unreadable input
     assert (tmp_path / "atexit-ran").read_text() == "ran"
+    usage = _program(tmp_path, ["est", "enroll", "--no-such-option"])  # argparse's SystemExit(2)
+    assert usage.returncode == 2 and "--no-such-option" in usage.stderr and "not reached" not in usage.stdout
+    helped = _program(tmp_path, ["est", "--help"])
+    assert helped.returncode == 0 and "enroll" in helped.stdout
     # a thread still running: the usual exit, which waits for it
     (tmp_path / "atexit-ran").unlink()
     threaded = _program(tmp_path, ["est", "completion", "bash"],

@@ -215,7 +215,14 @@ def program() -> None:
     import atexit
     import threading
 
-    rc = main()
+    try:
+        rc = main()
+    except SystemExit as stop:  # argparse's --help, --version and usage errors end this way
+        if stop.code is None or isinstance(stop.code, int):
+            rc = stop.code or 0
+        else:
+            print(stop.code, file=sys.stderr)
+            rc = 1
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
