@@ -224,7 +224,9 @@ class TestCa:
         their exact value bytes) or ``cryptography`` ``x509.Extension`` objects.
         A negative ``lifetime`` gives a certificate that expired that many seconds ago (for tests).
         """
-        now = _now()
+        # one second back: a certificate used the moment it is issued (a TLS client identity) is then not "not yet
+        # valid" for a verifier whose clock reads a little behind (a virtual machine's clock can step back)
+        now = _now() - _dt.timedelta(seconds=1)
         start = now if lifetime > 0 else now + _dt.timedelta(seconds=lifetime) - _dt.timedelta(hours=1)
         builder = (
             x509.CertificateBuilder()
