@@ -161,3 +161,12 @@ def test_the_program_ends_with_its_output_exit_status_and_atexit_handlers(tmp_pa
     threaded = _program(tmp_path, ["est", "completion", "bash"],
                         "import threading, time\nthreading.Thread(target=time.sleep, args=(0.2,)).start()")
     assert threaded.returncode == 0 and (tmp_path / "atexit-ran").read_text() == "ran"
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_not_a_success(tmp_path):
+    # standard output on a full device: the quick exit reports it as Python's own exit would (status 120)
+    with open("/dev/full", "w") as full:
+        code = "import sys\nsys.argv = ['est', 'completion', 'bash']\nfrom estclient.cli import program\nprogram()\n"
+        r = subprocess.run([sys.executable, "-c", code], stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert r.returncode != 0

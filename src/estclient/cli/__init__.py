@@ -223,20 +223,24 @@ def program() -> None:
         else:
             print(stop.code, file=sys.stderr)
             rc = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    if not _flushed() and rc == 0:
+        rc = 120  # what Python's own exit gives when standard output cannot be flushed (a full disk, say)
     if threading.active_count() > 1 or "pkcs11" in sys.modules:
         sys.exit(rc)
     atexit._run_exitfuncs()
+    if not _flushed() and rc == 0:
+        rc = 120
+    os._exit(rc)
+
+
+def _flushed() -> bool:
+    ok = True
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):
-            pass
-    os._exit(rc)
+            ok = False
+    return ok
 
 
 if __name__ == "__main__":
