@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import threading
@@ -14,7 +15,7 @@ import time
 
 from cryptography import x509
 
-from est_cli_helpers import clean_env, est_command, run_est
+from est_cli_helpers import clean_env, est_command, one_line_error, run_est
 
 
 def _enrolled(srv, tmp, name):
@@ -94,3 +95,37 @@ def test_enroll_resume_after_the_wait_ran_out(pending_server, tmp_path):
     assert issued.public_key().public_bytes(serialization.Encoding.DER, pub) == \
         saved_key.public_key().public_bytes(serialization.Encoding.DER, pub)
     assert key.stat().st_mode & 0o777 == 0o600 and not saved.exists()
+
+
+def test_reenroll_resume_after_the_wait_ran_out(pending_server, tmp_path):
+    """est reenroll --resume: the new key and the re-enrollment request wait in KEY-OUT.pending/ when the 202 wait
+    runs out; the same command later re-sends that request with the current identity and writes the new pair."""
+    from cryptography.hazmat.primitives import serialization
+
+    cert, key = tmp_path / "dev.pem", tmp_path / "dev.key"
+    r = run_est("enroll", *pending_server.conn(), "--cn", "re-resumed", "--out", str(cert), "--key-out", str(key),
+                "--max-wait", "30")  # the first answer is 202, Retry-After 1: this one waits it out
+    assert r.returncode == 0, r.stderr
+    new_cert, new_key = tmp_path / "dev2.pem", tmp_path / "dev2.key"
+    args = ["reenroll", *pending_server.conn(), "--cert", str(cert), "--key", str(key), "--out", str(new_cert),
+            "--key-out", str(new_key), "--resume", "--max-wait", "0"]
+    r = run_est(*args)
+    assert r.returncode == 7, r.stderr
+    saved = tmp_path / "dev2.key.pending"
+    assert json.loads((saved / "pending.json").read_text())["operation"] == "reenroll"
+    saved_key = serialization.load_pem_private_key((saved / "request.key").read_bytes(), None)
+    # the saved request belongs to reenroll: est enroll --resume with the same --key-out refuses it
+    r2 = run_est("enroll", *pending_server.conn(), "--cn", "x", "--out", str(tmp_path / "x.pem"), "--key-out",
+                 str(new_key), "--resume", "--max-wait", "0")
+    assert r2.returncode == 2 and "est reenroll --resume" in r2.stderr
+    r = run_est(*args)
+    assert r.returncode == 0, r.stderr
+    issued = x509.load_pem_x509_certificate(new_cert.read_bytes())
+    pub = serialization.PublicFormat.SubjectPublicKeyInfo
+    assert issued.public_key().public_bytes(serialization.Encoding.DER, pub) == \
+        saved_key.public_key().public_bytes(serialization.Encoding.DER, pub)
+    assert issued.subject == x509.load_pem_x509_certificate(cert.read_bytes()).subject and not saved.exists()
+    # --same-key has no new key to keep
+    r = run_est("reenroll", *pending_server.conn(), "--cert", str(cert), "--key", str(key), "--out",
+                str(tmp_path / "y.pem"), "--same-key", "--resume")
+    assert r.returncode == 2 and "--same-key" in one_line_error(r.stderr)

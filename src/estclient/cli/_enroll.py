@@ -138,7 +138,7 @@ def _enroll_common(args: argparse.Namespace, *, reenroll: bool) -> int:
     if getattr(args, "resume", False):
         from ._resume import enroll_resume
 
-        return enroll_resume(args, out, config, builder)
+        return enroll_resume(args, out, config, builder, operation)
     from ..protocol import Issued
 
     with make_client(args, config) as client:

@@ -251,9 +251,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             p.add_argument("--same-key", action="store_true", help="keep the current key (default: a new key)")
         else:
             p.set_defaults(same_key=False)
-            from ._resume import add_resume_flag
+        from ._resume import add_resume_flag
 
-            add_resume_flag(p)
+        add_resume_flag(p)
 
     p = add("serverkeygen", "let the server generate the key (/serverkeygen)")
     add_subject_flags(p)
