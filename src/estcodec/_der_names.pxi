@@ -283,10 +283,10 @@ cdef object _rfc4514_of(ChoiceModel name, dict keys):
     return ",".join(rdns)
 
 
-def rfc4514_method(dict keys, fallback):
-    """A method for a Name class: ``rfc4514_of(self, keys)`` read in C; ``fallback(self)`` for a name that walk
-    cannot read (built from values, decoded as BER, non-ASCII values it leaves to Python) and for a value that
-    raises ``DecodeError`` (a certificate name's values are checked when read: the fallback shows them)."""
+def rfc4514_method(dict keys, generic, on_error):
+    """A method for a Name class: ``rfc4514_of(self, keys)`` read in C; ``generic(self)`` for a name that walk
+    cannot read (built from values, decoded as BER), ``on_error(self)`` for one holding a value that raises
+    ``DecodeError`` (a certificate name's values are checked when read)."""
     def rfc4514_string(self):
         """RFC 4514 form: RDNs last to first, short names for the attributes in ``OID_NAMES`` (the ones
         ``cryptography`` uses) else the dotted OID, values escaped as ``cryptography`` escapes them, values that
@@ -294,6 +294,6 @@ def rfc4514_method(dict keys, fallback):
         try:
             s = _rfc4514_of(<ChoiceModel?>self, keys)
         except DecodeError:
-            return fallback(self)
-        return s if s is not None else fallback(self)
+            return on_error(self)
+        return s if s is not None else generic(self)
     return rfc4514_string

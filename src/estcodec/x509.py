@@ -22,7 +22,7 @@ from . import oids as _oids
 from . import pem as _pem
 from ._der import (
     BitStringValue, FieldPath, LazyContained, NameAttributes, RdnPairs, escape_rfc4514, rdn_pairs_of, rfc4514_method,
-    rfc4514_of, tlv_children,
+    tlv_children,
 )
 from .errors import DecodeError, EncodeError
 from .schema import (
@@ -272,19 +272,9 @@ class Name(Choice, gc=False, lazy=True):
         vals = self.get(oid.COMMON_NAME)
         return cast("str | None", vals[0]) if vals else None
 
-    def rfc4514_string(self) -> str:
-        """RFC 4514 form: RDNs last to first, short names for the attributes in ``OID_NAMES`` (the ones
-        ``cryptography`` uses) else the dotted OID, values escaped as ``cryptography`` escapes them, values that are
-        not strings as ``#`` and the hex of their DER (RFC 4514 §2.4). (Replaced below by the same method in C;
-        this one is the generic path it falls back to.)"""
-        try:
-            s = rfc4514_of(self, OID_NAMES)  # read from the DER in one walk (the core)
-            return s if s is not None else self._rfc4514_from_models()
-        except DecodeError:
-            # a certificate's name whose values are checked only when read (see _CERT_NAME) holds a malformed
-            # one: it shows as the hex of its DER, as RFC 4514 §2.4 writes a value without a string form; this
-            # display never raises (the decoded accessors do)
-            return self._rfc4514_raw()
+    if TYPE_CHECKING:  # the method is the core's (set below, after the class)
+        def rfc4514_string(self) -> str:
+            """RFC 4514 form of the name (see ``_der.rfc4514_method``)."""
 
     def _rfc4514_raw(self) -> str:
         # Values as str where they decode as one, else as # and the hex of their DER; the structure was checked.
@@ -327,9 +317,12 @@ class Name(Choice, gc=False, lazy=True):
 
 # Decoding a Name validates its RDNs and collects the (type, value) pairs in the same walk.
 Name._asn1_spec.rdn_pairs = True
-# rfc4514_string: the walk in C, called as a method without a Python frame; the method above when it cannot read
-# the name
-Name.rfc4514_string = rfc4514_method(OID_NAMES, Name.rfc4514_string)  # type: ignore[method-assign]
+# rfc4514_string: the core's walk over the DER, called as a method without a Python frame. A name it cannot walk
+# (built from values, decoded as BER) takes the generic path over the RDN models; a certificate's name whose values
+# are checked only when read (see _CERT_NAME) and holds a malformed one shows it as the hex of its DER, as RFC 4514
+# §2.4 writes a value without a string form: this display never raises (the decoded accessors do).
+Name.rfc4514_string = rfc4514_method(  # type: ignore[method-assign]
+    OID_NAMES, Name._rfc4514_from_models, Name._rfc4514_raw)
 
 
 def _original_values(name: Name) -> "list[tuple[str, object, bytes]]":
