@@ -180,10 +180,11 @@ cdef class LazyContained:
 
 cdef class SingleAttributeList:
     """Read-only attribute for the common shape of a request's attributes (pkcs10 ``extensions``): the list value
-    (of ``spec``) held by the only value of the only attribute, when that attribute has type ``attr_type``. Each
-    item's contained value is read with ``reader`` (``LazyContained.read_all``); errors leave with ``seg`` (the
-    value's path) added. Any other shape, or two items with the same key, goes to ``fallback(obj)``, which knows
-    the general case and its errors. ``index_path``: the field indexes from the model to the SET OF Attribute."""
+    (of ``spec``) held by the only value of the only attribute, when that attribute has type ``attr_type`` and the
+    attribute SET is a lazy field not built yet (read from its bytes). Each item's contained value is read with
+    ``reader`` (``LazyContained.read_all``); errors leave with ``seg`` (the value's path) added. Any other shape,
+    or two items with the same key, goes to ``fallback(obj)``, which knows the general case and its errors.
+    ``index_path``: the field indexes from the model to the SET OF Attribute."""
     cdef tuple index_path
     cdef str attr_type
     cdef Spec spec
@@ -210,11 +211,11 @@ cdef class SingleAttributeList:
             cur = (<Model?>cur)._get(<Py_ssize_t><object>PyTuple_GET_ITEM(self.index_path, i))
         k = <Py_ssize_t><object>PyTuple_GET_ITEM(self.index_path, n - 1)
         a = <Model?>cur
-        if a._p != NULL and k < a._n and _is_tree_mark(<size_t>a._p[k]):
-            # the attributes are lazy and not built yet: find the one value in their bytes
-            value = self._single_value_tlv(a._src, <size_t>a._p[k])
-        else:
-            value = self._single_value_model(a._get(k))
+        # the attributes were checked and not built (a lazy field): find the one value in their bytes; built ones
+        # (read before, decoded as BER, made from values) go to the general path
+        if a._p == NULL or k >= a._n or not _is_tree_mark(<size_t>a._p[k]):
+            return self.fallback(obj)
+        value = self._single_value_tlv(a._src, <size_t>a._p[k])
         if value is None:
             return self.fallback(obj)
         try:
@@ -227,22 +228,9 @@ cdef class SingleAttributeList:
             return self.fallback(obj)   # a duplicate: the general path raises with its message
         return items
 
-    cdef object _single_value_model(self, object attrs):
-        # The DER of the one value of the one attribute of type attr_type in a built SET OF Attribute, else None.
-        cdef Model a
-        if type(attrs) is not list or PyList_GET_SIZE(attrs) != 1:
-            return None
-        a = <Model?><object>PyList_GET_ITEM(attrs, 0)
-        if a._n < 2 or a._get(0) != self.attr_type:
-            return None
-        values = a._get(1)
-        if type(values) is not list or PyList_GET_SIZE(values) != 1:
-            return None
-        value = <object>PyList_GET_ITEM(values, 0)
-        return value if type(value) is bytes else None
-
     cdef object _single_value_tlv(self, bytes src, size_t mark):
-        # The same, read from the bytes of a SET OF Attribute that was validated and not built (a tree mark).
+        # The DER of the one value of the one attribute of type attr_type, read from the bytes of a SET OF Attribute
+        # that was validated and not built (a tree mark); None for any other shape.
         cdef Header h, a, t, vs, v
         cdef cbuf buf = <cbuf>PyBytes_AS_STRING(src)
         cdef Py_ssize_t s = _leaf_start(mark)

@@ -173,20 +173,11 @@ class CertificationRequest(Sequence, gc=False):
     extensions: ClassVar["SingleAttributeList[Extension]"]
 
     def _extensions_general(self) -> List[Extension]:
-        attrs = self.attributes
-        values: _Seq[bytes] = (attrs[0].attr_values if len(attrs) == 1 and attrs[0].attr_type == OID_EXTENSION_REQUEST
-                               else ())
-        if len(values) == 1:
-            # the common case, one extensionRequest with one value: no search
-            value = values[0]
-            path = ".certification_request_info.attributes[0].attr_values[0]"
-        else:
-            single, path = self._single_value(OID_EXTENSION_REQUEST)
-            if single is None:
-                single, path = self._single_value(OID_MS_EXTENSION_REQUEST)
-            if single is None:
-                return []
-            value = single
+        value, path = self._single_value(OID_EXTENSION_REQUEST)
+        if value is None:
+            value, path = self._single_value(OID_MS_EXTENSION_REQUEST)
+        if value is None:
+            return []
         try:
             exts: List[Extension] = _der_decode(_EXTENSIONS_SPEC, value)
         except DecodeError as e:
