@@ -49,6 +49,14 @@ RevocationCheck = Callable[[Any], bool]
 _MIN_SLEEP = 1.0
 
 
+def _pem_certificates(data: bytes) -> list[Any]:
+    """The certificates of a PEM file, as estcodec models."""
+    from estcodec.pem import decode as pem_decode
+    from estcodec.x509 import Certificate
+
+    return [Certificate.from_der(der) for label, der in pem_decode(data) if label == "CERTIFICATE"]
+
+
 class _RevocationHook:
     """The check ``[renewal] check_revocation`` selects: :class:`estclient.revocation.RevocationChecker` (OCSP,
     then the CRL, CRLs cached until nextUpdate) on the certificate in use and on the CA certificates above it
@@ -62,36 +70,26 @@ class _RevocationHook:
         self._anchors = cfg.trust.anchors
 
     def __call__(self, identity: Any) -> bool:
-        from cryptography import x509
+        from estcodec import Error as CodecError
+        from estcodec.pkix import chain_from, issued_by
 
-        from ._cacerts import verify_issued_by
-
-        certs = x509.load_pem_x509_certificates(identity.cert_pem)
-        candidates = certs[1:]
+        leaf, *given = _pem_certificates(identity.cert_pem)
+        anchors = []
         if self._anchors:
             try:
-                candidates += x509.load_pem_x509_certificates(Path(self._anchors).read_bytes())
-            except (OSError, ValueError):
+                anchors = _pem_certificates(Path(self._anchors).read_bytes())
+            except (OSError, CodecError):
                 pass
         # the path up from the certificate, each issuer found by name and signature, up to a self-issued one or
         # the last issuer at hand: every certificate of it but the top one is checked against its issuer
-        path = [certs[0]]
-        while len(path) <= len(candidates):
-            cur = path[-1]
-            if path[-1].subject == path[-1].issuer and len(path) > 1:
-                break
-            nxt = next((c for c in candidates
-                        if c.subject == cur.issuer and c not in path and verify_issued_by(cur, c)), None)
-            if nxt is None:
-                break
-            path.append(nxt)
+        path = chain_from(leaf, [*given, *anchors], match=issued_by)
         if len(path) < 2:
             raise EstError("revocation check: the issuer of the certificate is neither in the certificate file "
                            "nor in [trust] anchors")
         statuses = self._checker.check_chain(path)
         for cert, status in zip(path, statuses):
-            what = "certificate" if cert is certs[0] else f"CA certificate {cert.subject.rfc4514_string()}"
-            if status.unknown and cert is certs[0]:
+            what = "certificate" if cert is leaf else f"CA certificate {cert.subject.rfc4514_string()}"
+            if status.unknown and cert is leaf:
                 log.warning("revocation status unknown: %s", status.describe(), extra={"event": "revocation_unknown"})
             if status.revoked:
                 log.warning("%s revoked: %s", what, status.describe(), extra={"event": "revoked"})

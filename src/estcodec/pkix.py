@@ -9,7 +9,7 @@ path validation (validity, policies, name constraints) is ``cryptography``'s ``x
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Union, cast
 
 from .errors import Error
@@ -132,15 +132,18 @@ def issued_by(child: Any, parent: Any) -> bool:
 
 # --- chains -------------------------------------------------------------------------------------------------
 
-def chain_from(cert: Certificate, pool: Iterable[Certificate]) -> list[Certificate]:
-    """``cert`` followed by its issuers found in ``pool`` (by :func:`names_issuer`), up to a self-issued
-    certificate or the first one whose issuer is not in ``pool``. Each certificate is used once."""
+def chain_from(cert: Certificate, pool: Iterable[Certificate], *,
+               match: Callable[[Certificate, Certificate], bool] = names_issuer) -> list[Certificate]:
+    """``cert`` followed by its issuers found in ``pool``, up to a self-issued certificate or the first one whose
+    issuer is not in ``pool``. Each certificate is used once. ``match(child, parent)`` says whether ``parent``
+    issued ``child``: :func:`names_issuer` (names and key identifiers, the default) or :func:`issued_by` (the
+    signature checked too)."""
     candidates = list(pool)
     chain = [cert]
     used = {cert.to_der()}
     cur = cert
     while not cur.is_self_issued:
-        nxt = next((c for c in candidates if c.to_der() not in used and names_issuer(cur, c)), None)
+        nxt = next((c for c in candidates if c.to_der() not in used and match(cur, c)), None)
         if nxt is None:
             break
         chain.append(nxt)
