@@ -11,10 +11,6 @@ from .errors import ConfigError, ProtocolError, ServerError
 from .keys import private_key_pem
 
 
-def _key_pem(private_key: Any, password: bytes | None) -> bytes:
-    return private_key_pem(private_key, password)
-
-
 def _public_der(key: Any) -> bytes:
     return bytes(key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
 
@@ -39,13 +35,15 @@ def _issue_pair(issued: Any, key: Any, old: ClientIdentity, password: bytes | No
         chain = _chain_pem(old.cert_pem)
         if chain:
             cert_pem += chain if chain.endswith(b"\n") else chain + b"\n"
-    return ClientIdentity(cert_pem, _key_pem(key, password), password)
+    return ClientIdentity(cert_pem, private_key_pem(key, password), password)
 
 
-def resumable(pending_dir: str | None, client: Any) -> bool:
-    """Whether a renewal's request is saved: a pending_dir is set and the client does not sign each request for
-    its connection (channel binding required), so that the request can be sent again on another one."""
-    return pending_dir is not None and getattr(client.config, "channel_binding", "auto") != "require"
+def resumable(pending_dir: str | None, client: Any) -> str | None:
+    """Where a renewal's request is saved: ``pending_dir``, unless the client signs each request for its
+    connection (channel binding required), so that it could not be sent again on another one; else None."""
+    if getattr(client.config, "channel_binding", "auto") == "require":
+        return None
+    return pending_dir
 
 
 def saved_request(directory: str, key_password: bytes | None) -> Any:
@@ -69,5 +67,4 @@ def save_request(directory: str, builder: Any, key_password: bytes | None) -> An
 
 def _refuses_request(error: BaseException) -> bool:
     """A 4xx answer about the request itself (not credentials, a proxy, a timeout or a rate limit)."""
-    status = getattr(error, "status", None) if isinstance(error, ServerError) else None
-    return isinstance(status, int) and 400 <= status < 500 and status not in (401, 407, 408, 429)
+    return isinstance(error, ServerError) and 400 <= error.status < 500 and error.status not in (401, 407, 408, 429)

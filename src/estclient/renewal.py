@@ -477,15 +477,6 @@ class _Core:
         except OSError as exc:
             raise RenewalError(f"cannot write the renewed pair: {exc.strerror or exc}") from None
 
-    def _resumable(self) -> bool:
-        return resumable(self.config.pending_dir, self.client)
-
-    def _saved_request(self) -> Any:
-        return saved_request(cast(str, self.config.pending_dir), self.config.key_password)
-
-    def _save_request(self, builder: CsrBuilder) -> Any:
-        return save_request(cast(str, self.config.pending_dir), builder, self.config.key_password)
-
     def _needs_identity(self, identity: ClientIdentity) -> bool:
         current = self.client.config.client_identity
         return current is None or current.cert_pem != identity.cert_pem or current.key_pem != identity.key_pem
@@ -511,7 +502,8 @@ class _Core:
         now = _dt.datetime.now(_dt.timezone.utc)
         remaining = (expires_at - now).total_seconds()
         due = remaining <= cfg.renewal_threshold if cfg.policy is None else cfg.policy.due(identity.certificate, now)
-        pending = (yield F.Call(self._saved_request, (), blocking=True)) if self._resumable() else None
+        keep = resumable(cfg.pending_dir, self.client)  # where the request waits for a later check, or None
+        pending = (yield F.Call(saved_request, (keep, cfg.key_password), blocking=True)) if keep else None
         if not due and not force and pending is None:
             log.debug("certificate %s valid for %.0f s more: no renewal", self.cert_path, remaining)
             return None
@@ -525,8 +517,8 @@ class _Core:
             log.info("resuming the re-enrollment saved %s in %s", pending.created, pending.directory)
         else:
             builder = yield F.Call(renewal_csr, (identity, cfg), blocking=True)
-            if self._resumable() and builder.signer.exportable:  # a token key stays on its token: not saved
-                pending = yield F.Call(self._save_request, (builder,), blocking=True)
+            if keep and builder.signer.exportable:  # a token key stays on its token: not saved
+                pending = yield F.Call(save_request, (keep, builder, cfg.key_password), blocking=True)
         csr: Any = pending.csr_der if pending is not None else builder
         new_key: Any = as_signer(pending.private_key()) if pending is not None else builder.signer
 
