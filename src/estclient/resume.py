@@ -91,17 +91,16 @@ class PendingEnrollment:
         from estcodec.pkcs10 import CertificationRequest
 
         path = Path(directory)
+        meta = _record(path)
+        if meta is None:
+            raise ConfigError(f"no pending enrollment in {path}")
         try:
-            meta = json.loads((path / _META).read_bytes())
             key_pem = (path / _KEY).read_bytes()
             csr_der = (path / _CSR).read_bytes()
         except FileNotFoundError:
             raise ConfigError(f"no pending enrollment in {path}") from None
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read the pending enrollment in {path}: "
-                              f"{getattr(exc, 'strerror', None) or type(exc).__name__}") from None
-        if not isinstance(meta, dict) or meta.get("operation") not in ("enroll", "reenroll"):
-            raise ConfigError(f"{path / _META} is not a pending enrollment record")
+        except OSError as exc:
+            raise _unreadable(path, exc) from None
         try:
             key = serialization.load_pem_private_key(key_pem, password=key_password)
         except (ValueError, TypeError):
@@ -126,16 +125,8 @@ class PendingEnrollment:
     def operation_in(directory: str | os.PathLike[str]) -> str | None:
         """``"enroll"`` or ``"reenroll"``: what the request saved in ``directory`` is for (None: nothing saved;
         ConfigError when the record cannot be read). The key is not read."""
-        try:
-            meta = json.loads((Path(directory) / _META).read_bytes())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError):
-            raise ConfigError(f"cannot read the pending enrollment record in {directory}") from None
-        op = meta.get("operation") if isinstance(meta, dict) else None
-        if op not in ("enroll", "reenroll"):
-            raise ConfigError(f"{Path(directory) / _META} is not a pending enrollment record")
-        return str(op)
+        meta = _record(Path(directory))
+        return None if meta is None else str(meta["operation"])
 
     def discard(self) -> None:
         """Remove the saved files (after the pair is in place): the record first, then the request and key."""
@@ -164,6 +155,24 @@ class PendingEnrollment:
         if self.operation == "reenroll":
             return client.simple_reenroll(self.csr_der)
         return client.simple_enroll(self.csr_der)
+
+
+def _record(path: Path) -> dict[str, Any] | None:
+    """The ``pending.json`` of a saved request in ``path`` (its operation checked), or None when there is none."""
+    try:
+        meta = json.loads((path / _META).read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise _unreadable(path, exc) from None
+    if not isinstance(meta, dict) or meta.get("operation") not in ("enroll", "reenroll"):
+        raise ConfigError(f"{path / _META} is not a pending enrollment record")
+    return meta
+
+
+def _unreadable(path: Path, exc: Exception) -> ConfigError:
+    return ConfigError(f"cannot read the pending enrollment in {path}: "
+                       f"{getattr(exc, 'strerror', None) or type(exc).__name__}")
 
 
 def _sleep(seconds: float) -> bool:

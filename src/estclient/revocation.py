@@ -259,7 +259,7 @@ class RevocationChecker:
         :func:`estclient.validation.validate_chain` returns it), whose own status is not asked (a trust anchor is
         trusted as it is configured). The list stops at the first revoked certificate. An error while checking a
         CA certificate names it; nothing is read as good by default, as for :meth:`check`."""
-        certs = [_pair(c, c)[0] for c in chain]
+        certs = [_read(c) for c in chain]
         out: list[RevocationStatus] = []
         for i in range(len(certs) - 1):
             try:
@@ -486,11 +486,15 @@ class RevocationChecker:
         return crl
 
 
-def _pair(certificate: CertificateInput, issuer: CertificateInput) -> tuple[x509.Certificate, x509.Certificate]:
+def _read(certificate: CertificateInput) -> x509.Certificate:
     try:
-        return _crypto(certificate), _crypto(issuer)
+        return _crypto(certificate)
     except (ValueError, TypeError) as exc:
         raise RevocationError(f"a certificate cannot be read: {type(exc).__name__}") from None
+
+
+def _pair(certificate: CertificateInput, issuer: CertificateInput) -> tuple[x509.Certificate, x509.Certificate]:
+    return _read(certificate), _read(issuer)
 
 
 def _combined(errors: list[RevocationError]) -> RevocationError:
