@@ -18,7 +18,7 @@ cdef int _field_bounds(Model m, Py_ssize_t index, Py_ssize_t* cstart, Py_ssize_t
     cdef Py_ssize_t i = 0
     cdef FieldSpec f
     cdef cbuf buf = <cbuf>PyBytes_AS_STRING(m._src)
-    if mark & 1 and not _is_tree_mark(mark):
+    if _is_value_mark(mark):
         cstart[0] = _leaf_start(mark)
         cend[0] = cstart[0] + _leaf_len(mark)
         return 0
@@ -135,7 +135,7 @@ cdef class LazyContained:
             v = _decode_top(s, raw, False)
         else:
             mark = <size_t>m._p[self.index]
-            if mark & 1 and not _is_tree_mark(mark):    # a deferred leaf (the usual extnValue): its place is in the mark
+            if _is_value_mark(mark):    # a deferred leaf (the usual extnValue): its place is in the mark
                 cs = _leaf_start(mark)
                 ce = cs + _leaf_len(mark)
             else:

@@ -340,6 +340,11 @@ cdef inline bint _is_tree_mark(size_t mark) noexcept:
     return (mark & 5) == 5
 
 
+cdef inline bint _is_value_mark(size_t mark) noexcept:
+    # a deferred OCTET STRING / BIT STRING: the mark holds the place of its contents
+    return (mark & 5) == 1
+
+
 cdef inline Py_ssize_t _leaf_start(size_t mark) noexcept:
     return <Py_ssize_t>(mark >> 32)
 
