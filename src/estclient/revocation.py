@@ -47,7 +47,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -287,14 +287,8 @@ class RevocationChecker:
             builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
         request = builder.build()
         body = request.public_bytes(Encoding.DER)
-        errors: list[RevocationError] = []
-        for url in urls:
-            try:
-                der = self._fetch(url, body, "application/ocsp-request", self.max_ocsp_bytes)
-                return self._read_ocsp(der, request, nonce, iss, url, when)
-            except RevocationError as exc:
-                errors.append(exc)
-        raise _combined(errors)
+        return _first_answer(urls, lambda url: self._read_ocsp(
+            self._fetch(url, body, "application/ocsp-request", self.max_ocsp_bytes), request, nonce, iss, url, when))
 
     def check_crl(self, certificate: CertificateInput, issuer: CertificateInput, *,
                   at: _dt.datetime | None = None) -> RevocationStatus:
@@ -304,14 +298,7 @@ class RevocationChecker:
         urls, why = self._usable(crl_urls(cert), "CRL distribution point")
         if not urls:
             return RevocationStatus(RevocationState.UNKNOWN, why=why)
-        errors: list[RevocationError] = []
-        for url in urls:
-            try:
-                crl = self._crl(url, iss, when)
-                return _crl_status(crl, cert, url)
-            except RevocationError as exc:
-                errors.append(exc)
-        raise _combined(errors)
+        return _first_answer(urls, lambda url: _crl_status(self._crl(url, iss, when), cert, url))
 
     # ------------------------------------------------------------------------------------------ fetching
 
@@ -495,6 +482,17 @@ def _read(certificate: CertificateInput) -> x509.Certificate:
 
 def _pair(certificate: CertificateInput, issuer: CertificateInput) -> tuple[x509.Certificate, x509.Certificate]:
     return _read(certificate), _read(issuer)
+
+
+def _first_answer(urls: list[str], ask: Callable[[str], RevocationStatus]) -> RevocationStatus:
+    """The answer of the first URL that gives one; the errors of all of them, combined, when none does."""
+    errors: list[RevocationError] = []
+    for url in urls:
+        try:
+            return ask(url)
+        except RevocationError as exc:
+            errors.append(exc)
+    raise _combined(errors)
 
 
 def _combined(errors: list[RevocationError]) -> RevocationError:
