@@ -315,6 +315,29 @@ def test_agent_resumes_a_pending_renewal_after_a_restart(tmp_path):
         assert [r.status for r in sent] == [202, 202, 200]
 
 
+def test_a_damaged_saved_request_is_a_clear_configuration_error(tmp_path):
+    """pending.json that cannot be read, or names no known operation: ConfigError with the place, from load and
+    from operation_in alike (the agent then stops with its configuration status), never a KeyError or a crash."""
+    saved = tmp_path / "dev.pem.pending"
+    saved.mkdir()
+    assert PendingEnrollment.operation_in(saved) is None
+    with pytest.raises(ConfigError, match="no pending enrollment"):
+        PendingEnrollment.load(saved)
+    for text, message in (("{not json", "cannot read the pending enrollment"),
+                          ('{"operation": "other"}', "is not a pending enrollment record"),
+                          ("[]", "is not a pending enrollment record")):
+        (saved / "pending.json").write_text(text)
+        for call in (PendingEnrollment.operation_in, PendingEnrollment.load):
+            with pytest.raises(ConfigError, match=message):
+                call(saved)
+    with EstTestServer() as srv:  # the agent's round reads it first: exit status 2, nothing sent
+        cfg = write_config(tmp_path, srv, metrics=False)
+        assert Agent(cfg, environ={"EST_TEST_PW": srv.password}, configure_logs=False).run_once() == 2
+        assert not [r for r in srv.requests if "enroll" in r.path]
+    with pytest.raises(ConfigError, match="pending_dir"):
+        renewal.RenewalConfig(renewal_threshold=1, check_interval=1, pending_dir="")
+
+
 def test_a_refused_saved_renewal_is_removed():
     from estclient.errors import ServerError, TransportError
     from estclient.renewal import _refuses_request
