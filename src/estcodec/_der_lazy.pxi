@@ -181,24 +181,23 @@ cdef class LazyContained:
 cdef class SingleAttributeList:
     """Read-only attribute for the common shape of a request's attributes (pkcs10 ``extensions``): the list value
     (of ``spec``) held by the only value of the only attribute, when that attribute has type ``attr_type`` and the
-    attribute SET is a lazy field not built yet (read from its bytes). Each item's contained value is read with
-    ``reader`` (``LazyContained.read_all``); errors leave with ``seg`` (the value's path) added. Any other shape,
-    or two items with the same key, goes to ``fallback(obj)``, which knows the general case and its errors.
+    attribute SET is a lazy field not built yet: decoded in place in the model's bytes (no copy of the value).
+    Each item's contained value is read with ``reader`` (``LazyContained.read_all``). Any other shape, a value
+    refused (DecodeError) or two items with the same key goes to ``fallback(obj)``, which knows the general case
+    and raises its errors (offsets in the attribute value, as it always has).
     ``index_path``: the field indexes from the model to the SET OF Attribute."""
     cdef tuple index_path
     cdef str attr_type
     cdef Spec spec
     cdef LazyContained reader
     cdef object fallback
-    cdef str seg
 
-    def __init__(self, tuple index_path, str attr_type, spec, LazyContained reader, fallback, str seg):
+    def __init__(self, tuple index_path, str attr_type, spec, LazyContained reader, fallback):
         self.index_path = index_path
         self.attr_type = attr_type
         self.spec = _as_spec(spec)
         self.reader = reader
         self.fallback = fallback
-        self.seg = seg
 
     def __get__(self, obj, objtype):
         if obj is None:
@@ -206,7 +205,7 @@ cdef class SingleAttributeList:
         cdef object cur = <Model?>obj
         cdef Model a
         cdef Py_ssize_t i, n = PyTuple_GET_SIZE(self.index_path)
-        cdef Py_ssize_t k
+        cdef Py_ssize_t k, vs, ve
         for i in range(n - 1):
             cur = (<Model?>cur)._get(<Py_ssize_t><object>PyTuple_GET_ITEM(self.index_path, i))
         k = <Py_ssize_t><object>PyTuple_GET_ITEM(self.index_path, n - 1)
@@ -215,42 +214,44 @@ cdef class SingleAttributeList:
         # (read before, decoded as BER, made from values) go to the general path
         if a._p == NULL or k >= a._n or not _is_tree_mark(<size_t>a._p[k]):
             return self.fallback(obj)
-        value = self._single_value_tlv(a._src, <size_t>a._p[k])
-        if value is None:
+        if not self._single_value_at(a._src, <size_t>a._p[k], &vs, &ve):
             return self.fallback(obj)
+        # Decoded in place (the items share the request's bytes). Anything refused goes to the general path, which
+        # decodes the value on its own and raises with offsets in it, as it always has.
         try:
-            items = _decode_top(self.spec, value, False)
+            items = _decode_in_place(a._src, self.spec, vs, ve, False, True)
             dup = self.reader._read_all(<list>items) if type(items) is list else -1
-        except DecodeError as e:
-            e._push(self.seg)
-            raise
+        except DecodeError:
+            return self.fallback(obj)
         if dup is not None:
             return self.fallback(obj)   # a duplicate: the general path raises with its message
         return items
 
-    cdef object _single_value_tlv(self, bytes src, size_t mark):
-        # The DER of the one value of the one attribute of type attr_type, read from the bytes of a SET OF Attribute
-        # that was validated and not built (a tree mark); None for any other shape.
+    cdef bint _single_value_at(self, bytes src, size_t mark, Py_ssize_t* start, Py_ssize_t* end) except -1:
+        # Where the one value of the one attribute of type attr_type lies in the bytes of a SET OF Attribute that
+        # was validated and not built (a tree mark); False for any other shape.
         cdef Header h, a, t, vs, v
         cdef cbuf buf = <cbuf>PyBytes_AS_STRING(src)
         cdef Py_ssize_t s = _leaf_start(mark)
         cdef Py_ssize_t e = s + _leaf_len(mark)
         read_header(buf, s, e, &h, False)
         if h.cstart == h.cend:
-            return None
+            return False
         read_header(buf, h.cstart, h.cend, &a, False)
         if a.cend != h.cend or a.cstart == a.cend:
-            return None     # more than one attribute
+            return False     # more than one attribute
         read_header(buf, a.cstart, a.cend, &t, False)
         if t.tag != T_OID or t.cend == a.cend or dec_oid(buf, t.cstart, t.cend, t.start) != self.attr_type:
-            return None
+            return False
         read_header(buf, t.cend, a.cend, &vs, False)
         if vs.cstart == vs.cend:
-            return None
+            return False
         read_header(buf, vs.cstart, vs.cend, &v, False)
         if v.cend != vs.cend:
-            return None     # more than one value
-        return PyBytes_FromStringAndSize(<char*>buf + v.start, v.cend - v.start)
+            return False     # more than one value
+        start[0] = v.start
+        end[0] = v.cend
+        return True
 
     def __set__(self, obj, value):
         raise AttributeError(f"{type(obj).__name__} is immutable")

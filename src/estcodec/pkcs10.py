@@ -240,7 +240,7 @@ _EXTENSIONS_SPEC = spec_of(SequenceOf(Extension))
 _READ_ALL = Extension.__dict__["parsed"].read_all  # x509.Extension.parsed (LazyContained) over a list
 CertificationRequest.extensions = SingleAttributeList(
     (0, 3), OID_EXTENSION_REQUEST, _EXTENSIONS_SPEC, Extension.__dict__["parsed"],
-    CertificationRequest._extensions_general, ".certification_request_info.attributes[0].attr_values[0]")
+    CertificationRequest._extensions_general)
 
 
 def _decode_at(t: object, value: bytes, path: str) -> _TypingAny:
