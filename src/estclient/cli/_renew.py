@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import re
-import signal
 import threading
 from pathlib import Path
 from typing import Any
 
 from .. import errors as E
+from .._stop import stop_on_sigterm, wait_for_stop
 from ._errors import EXIT_OK, EXIT_USAGE, CliError, exit_code_for
 from ._output import Output, cert_lines
 from ._request import make_client
@@ -157,20 +157,15 @@ def cmd_renew(args: argparse.Namespace) -> int:
                     out.info(line)
             out.result({"operation": "renew", "renewed": cert is not None, "events": events})
             return EXIT_OK
-        stop = threading.Event()
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         rule = args.threshold if threshold else "a third of the lifetime"
-        out.note(f"est renew: watching {settings.cert} every {args.check_interval} "
-                 f"(renew {rule} before expiry); Ctrl-C stops")
-        scheduler.start()
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-        finally:
-            scheduler.stop()
-            signal.signal(signal.SIGTERM, previous)
+        with stop_on_sigterm() as stop:
+            out.note(f"est renew: watching {settings.cert} every {args.check_interval} "
+                     f"(renew {rule} before expiry); Ctrl-C stops")
+            scheduler.start()
+            try:
+                wait_for_stop(stop)
+            finally:
+                scheduler.stop()
         out.note("est renew: stopped")
         return EXIT_OK
 
@@ -192,9 +187,8 @@ def _renew_on_token(args: argparse.Namespace, out: Output, settings: Any, thresh
     renewer = _TokenRenewer(args, out, settings, load_signer(args, settings.key), _CliPolicy(threshold,
                                                                                              args.threshold, out))
     rule = f"threshold {args.threshold}" if threshold else "a third of its lifetime"
-    stop = threading.Event()
     if not args.watch:
-        renewed = renewer.with_retries(first_delay, stop)
+        renewed = renewer.with_retries(first_delay, threading.Event())   # nothing stops a single attempt
         if renewed is None:
             failure = renewer.error if renewer.error is not None else E.EstError("renewal failed")
             raise CliError(exit_code_for(failure), f"all {args.max_retries + 1} attempts failed (see above): "
@@ -204,18 +198,16 @@ def _renew_on_token(args: argparse.Namespace, out: Output, settings: Any, thresh
                      f"{renewer.current.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC (renewal at {rule} left)")
         out.result({"operation": "renew", "renewed": renewed, "token_key": renewer.signer.uri, "events": []})
         return EXIT_OK
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    out.note(f"est renew: watching the token key {renewer.signer.uri} every {args.check_interval} "
-             f"(renew at {rule} left); Ctrl-C stops")
-    try:
-        while not stop.is_set():
-            renewer.with_retries(first_delay, stop)
-            if stop.wait(interval):
-                break
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with stop_on_sigterm() as stop:
+        out.note(f"est renew: watching the token key {renewer.signer.uri} every {args.check_interval} "
+                 f"(renew at {rule} left); Ctrl-C stops")
+        try:
+            while not stop.is_set():
+                renewer.with_retries(first_delay, stop)
+                if stop.wait(interval):
+                    break
+        except KeyboardInterrupt:
+            pass
     out.note("est renew: stopped")
     return EXIT_OK
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 
+from .._stop import stop_on_sigterm, wait_for_stop
 from .server import EstTestServer
 
 
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     except ValueError as exc:
         p.error(str(exc))
-    with srv:
+    with stop_on_sigterm() as stop, srv:   # SIGTERM handled from before the first line is printed
         with open(args.ca_out, "wb") as fh:
             fh.write(srv.trust_anchor_pem)
         print(f"EST server   {srv.url}/.well-known/est/", flush=True)
@@ -59,12 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         if srv.auth in ("basic", "digest"):
             print(f"credentials  {srv.username} / {srv.password} ({srv.auth})")
         print("Ctrl-C stops it.", flush=True)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+        wait_for_stop(stop)
     return 0
 
 
