@@ -28,11 +28,23 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from cpython.list cimport PyList_New, PyList_SET_ITEM, PyList_GET_SIZE, PyList_GET_ITEM, PyList_SetSlice
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM, PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF
-from cpython.dict cimport PyDict_GetItem
 from cpython.object cimport PyObject, PyTypeObject, Py_TYPE, PyObject_RichCompare
 from cpython.datetime cimport import_datetime, datetime_new
 from libc.string cimport memcmp, memcpy, memmove, memset
 from libc.stdint cimport uint64_t, int64_t, uint32_t
+
+cdef extern from *:
+    """
+    /* PyDict_GetItem without its saving and restoring of the error state: the keys looked up in C here (str, int,
+       type objects) hash and compare without raising, and no error is pending at those calls. */
+    static CYTHON_INLINE PyObject* estcodec_dict_get(PyObject* d, PyObject* k) {
+        PyObject* r = PyDict_GetItemWithError(d, k);
+        if (r == NULL && PyErr_Occurred()) PyErr_Clear();
+        return r;
+    }
+    """
+    PyObject* PyDict_GetItem "estcodec_dict_get"(object d, object k)
+    void PyUnicode_InternInPlace(PyObject** s)
 
 import datetime as _dt
 

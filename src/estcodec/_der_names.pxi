@@ -11,6 +11,11 @@ for _k in range(128):
     _RFC4514_SPECIAL[_k] = 0
 for _k in b',+"\\<>;\x00':
     _RFC4514_SPECIAL[_k] = 1
+# and the octets the one-buffer writer copies as they are: ASCII but NUL and the characters above (a space too: a
+# trailing one is escaped after the copy)
+cdef unsigned char _RFC4514_PLAIN[256]
+for _k in range(256):
+    _RFC4514_PLAIN[_k] = 1 if 0 < _k < 128 and not _RFC4514_SPECIAL[_k] else 0
 
 
 cdef class NameAttributes(list):
@@ -191,20 +196,24 @@ cdef object _rfc4514_ascii(ChoiceModel name, dict keys, Header* h):
                         n += 1
                 for j in range(vh.cstart, vh.cend):
                     c = buf[j]
-                    if c >= 0x80:
+                    if _RFC4514_PLAIN[c]:
+                        out[n] = <char>c
+                        n += 1
+                    elif c >= 0x80:
                         return None
-                    if c == 0:
+                    elif c == 0:
                         out[n] = 92
                         out[n + 1] = 48
                         out[n + 2] = 48
                         n += 3
-                    elif _RFC4514_SPECIAL[c] or (c == 32 and j == vh.cend - 1):
+                    else:
                         out[n] = 92
                         out[n + 1] = <char>c
                         n += 2
-                    else:
-                        out[n] = <char>c
-                        n += 1
+                if vh.cend > vh.cstart and buf[vh.cend - 1] == 32:     # a trailing space is escaped too
+                    out[n - 1] = 92
+                    out[n] = 32
+                    n += 1
             elif vh.cls == CLS_UNIVERSAL and not vh.cons and (
                     vh.tag == T_OID or vh.tag == T_RELATIVE_OID or _is_text_tag(vh.tag)):
                 return None  # read as a str that is not ASCII text here: the value-by-value path

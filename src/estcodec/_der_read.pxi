@@ -395,18 +395,23 @@ cdef object dec_oid(cbuf buf, Py_ssize_t s, Py_ssize_t e, Py_ssize_t off):
     cdef Py_ssize_t n = e - s
     cdef _OidEntry* ent
     cdef str val
+    cdef PyObject* kept
     if n > 0 and n <= OID_KEY_MAX:
         ent = &_oid_cache[_oid_mix(buf + s, n) >> (64 - OID_CACHE_BITS)]
         if ent.n == n and _same_bytes(ent.key, buf + s, n):
             return <object>ent.val
         check_oid(buf, s, e, off, False)
         val = oid_to_str(buf, s, e, False)
+        # The cache's reference, interned (as estcodec.oids interns its constants, so that dicts keyed by those
+        # find a decoded OID by identity): InternInPlace may swap it for the equal string interned before.
         Py_INCREF(val)
+        kept = <PyObject*>val
+        PyUnicode_InternInPlace(&kept)
         Py_XDECREF(ent.val)
-        ent.val = <PyObject*>val
+        ent.val = kept
         memcpy(ent.key, buf + s, n)
         ent.n = <unsigned short>n
-        return val
+        return <object>kept
     check_oid(buf, s, e, off, False)
     return oid_to_str(buf, s, e, False)
 

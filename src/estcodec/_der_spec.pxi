@@ -325,7 +325,8 @@ cdef inline bint _is_leaf(PyObject* p) noexcept:
 
 
 cdef inline bint _leaf_fits(Py_ssize_t start, Py_ssize_t n) noexcept:
-    return sizeof(size_t) >= 8 and start < 0xFFFFFFFF and n < 0x1FFFFFFF
+    # C constants (a bare 0xFFFFFFFF is a Python int to Cython: a PyLong made and compared at every leaf)
+    return sizeof(size_t) >= 8 and <size_t>start < <size_t>0xFFFFFFFFU and <size_t>n < <size_t>0x1FFFFFFFU
 
 
 cdef inline PyObject* _leaf_mark(Py_ssize_t start, Py_ssize_t n, bint bits) noexcept:

@@ -12,6 +12,7 @@ Adding an OID: one line below, in its group; nothing else.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Final
 
 __all__ = ["OID_NAMES", "oid_name", "oid_label", "is_dotted_oid"]
@@ -24,6 +25,9 @@ def _oid(dotted: str, name: str) -> str:
     """Register ``dotted`` under ``name`` in :data:`OID_NAMES` and return it (each OID is named once)."""
     if not _DOTTED.match(dotted):
         raise ValueError(f"not a dotted OID: {dotted!r}")
+    # Interned, as the decoder's OID strings are (estcodec._der): a table keyed by these constants then finds a
+    # decoded OID by identity, without comparing the characters.
+    dotted = sys.intern(dotted)
     if OID_NAMES.setdefault(dotted, name) != name:
         raise ValueError(f"{dotted} is named twice: {OID_NAMES[dotted]!r} and {name!r}")
     return dotted
