@@ -106,3 +106,20 @@ def test_no_dotted_oid_literal_outside_oids() -> None:
             if literal.search(code) and "``" not in line and "__version__" not in line:
                 offenders.append(f"{path.relative_to(SRC.parent)}:{n}: {stripped}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_decoded_oids_are_the_constants_of_this_module() -> None:
+    # The decoder hands out estcodec.oids' own string objects for the OIDs named there (tables keyed by the
+    # constants then match by identity); an OID nobody named decodes to an equal string of its own.
+    from estcodec import oids, schema
+    from estcodec._der import encode
+
+    for constant in (oids.ID_CE_SUBJECT_ALT_NAME, oids.ID_AT_COMMON_NAME, oids.PKCS_9_AT_EXTENSION_REQUEST):
+        fresh = ".".join(constant.split("."))          # an equal str, not the constant
+        assert fresh is not constant
+        decoded = schema.decode(schema.ObjectIdentifier, encode(schema.ObjectIdentifier, fresh))
+        assert decoded == constant and decoded is constant
+    unknown = "1.3.6.1.4.1.55555.1.2.3"
+    assert unknown not in oids.OID_NAMES
+    decoded = schema.decode(schema.ObjectIdentifier, encode(schema.ObjectIdentifier, unknown))
+    assert decoded == unknown and decoded not in oids.OID_NAMES

@@ -44,7 +44,6 @@ cdef extern from *:
     }
     """
     PyObject* PyDict_GetItem "estcodec_dict_get"(object d, object k)
-    void PyUnicode_InternInPlace(PyObject** s)
 
 import datetime as _dt
 

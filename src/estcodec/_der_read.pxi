@@ -260,6 +260,23 @@ cdef struct _OidEntry:
 
 cdef _OidEntry _oid_cache[OID_CACHE_SIZE]
 
+# dotted OID -> the one str object estcodec.oids holds for it (see canonical_oids)
+cdef dict _OID_CANON = {}
+
+
+def canonical_oids(names):
+    """Make the decoder hand out the string objects of ``names`` (the keys of ``estcodec.oids.OID_NAMES``) for
+    those OIDs, so that dicts keyed by the constants find decoded OIDs by identity (the OIDs cached so far are
+    forgotten: they are decoded again, into these objects)."""
+    cdef Py_ssize_t i
+    for k in names:
+        if type(k) is str:
+            _OID_CANON[k] = k
+    for i in range(OID_CACHE_SIZE):
+        Py_XDECREF(_oid_cache[i].val)
+        _oid_cache[i].val = NULL
+        _oid_cache[i].n = 0
+
 
 # Longest subidentifier accepted, in octets: 2.25 UUID arcs (128 bits) take 19; anything far longer is an attack
 # on the int-to-decimal conversion (quadratic, and refused by CPython past 4300 digits).
@@ -395,23 +412,23 @@ cdef object dec_oid(cbuf buf, Py_ssize_t s, Py_ssize_t e, Py_ssize_t off):
     cdef Py_ssize_t n = e - s
     cdef _OidEntry* ent
     cdef str val
-    cdef PyObject* kept
+    cdef PyObject* known
     if n > 0 and n <= OID_KEY_MAX:
         ent = &_oid_cache[_oid_mix(buf + s, n) >> (64 - OID_CACHE_BITS)]
         if ent.n == n and _same_bytes(ent.key, buf + s, n):
             return <object>ent.val
         check_oid(buf, s, e, off, False)
         val = oid_to_str(buf, s, e, False)
-        # The cache's reference, interned (as estcodec.oids interns its constants, so that dicts keyed by those
-        # find a decoded OID by identity): InternInPlace may swap it for the equal string interned before.
+        # the constant of estcodec.oids when it names this OID (dicts keyed by the constants then match by identity)
+        known = PyDict_GetItem(_OID_CANON, val)
+        if known != NULL:
+            val = <str>known
         Py_INCREF(val)
-        kept = <PyObject*>val
-        PyUnicode_InternInPlace(&kept)
         Py_XDECREF(ent.val)
-        ent.val = kept
+        ent.val = <PyObject*>val
         memcpy(ent.key, buf + s, n)
         ent.n = <unsigned short>n
-        return <object>kept
+        return val
     check_oid(buf, s, e, off, False)
     return oid_to_str(buf, s, e, False)
 

@@ -12,7 +12,6 @@ Adding an OID: one line below, in its group; nothing else.
 from __future__ import annotations
 
 import re
-import sys
 from typing import Final
 
 __all__ = ["OID_NAMES", "oid_name", "oid_label", "is_dotted_oid"]
@@ -25,9 +24,6 @@ def _oid(dotted: str, name: str) -> str:
     """Register ``dotted`` under ``name`` in :data:`OID_NAMES` and return it (each OID is named once)."""
     if not _DOTTED.match(dotted):
         raise ValueError(f"not a dotted OID: {dotted!r}")
-    # Interned, as the decoder's OID strings are (estcodec._der): a table keyed by these constants then finds a
-    # decoded OID by identity, without comparing the characters.
-    dotted = sys.intern(dotted)
     if OID_NAMES.setdefault(dotted, name) != name:
         raise ValueError(f"{dotted} is named twice: {OID_NAMES[dotted]!r} and {name!r}")
     return dotted
@@ -310,3 +306,10 @@ DH_SINGLE_PASS_COFACTOR_DH_SHA224KDF_SCHEME = _oid("1.3.132.1.14.0", "dhSinglePa
 DH_SINGLE_PASS_COFACTOR_DH_SHA256KDF_SCHEME = _oid("1.3.132.1.14.1", "dhSinglePass-cofactorDH-sha256kdf-scheme")
 DH_SINGLE_PASS_COFACTOR_DH_SHA384KDF_SCHEME = _oid("1.3.132.1.14.2", "dhSinglePass-cofactorDH-sha384kdf-scheme")
 DH_SINGLE_PASS_COFACTOR_DH_SHA512KDF_SCHEME = _oid("1.3.132.1.14.3", "dhSinglePass-cofactorDH-sha512kdf-scheme")
+
+# The decoder hands out these very string objects for the OIDs named here (estcodec._der keeps one string per OID
+# it has seen): the tables keyed by the constants above then find a decoded OID by identity, without comparing
+# characters. Unknown OIDs get strings of their own (nothing made permanent for what an input brings).
+from ._der import canonical_oids as _canonical_oids  # noqa: E402
+
+_canonical_oids(OID_NAMES)
