@@ -183,6 +183,54 @@ def test_request_fast_reads_equal_the_generic_ones(index):
     assert fast.to_der() == der
 
 
+def test_the_usual_request_is_read_in_place_and_refusals_keep_the_general_errors():
+    # The C path of CertificationRequest.extensions (a SingleAttributeList) built again here with a fallback that
+    # counts its calls: every request of the usual shape (one extensionRequest with one value) that the C path
+    # can read is read without the general path, and gives what the general path gives.
+    from estcodec import pkcs10
+    from estcodec._der import SingleAttributeList
+    from estcodec.oids import PKCS_9_AT_EXTENSION_REQUEST
+    from estcodec.x509 import Extension
+
+    assert type(CertificationRequest.__dict__["extensions"]) is SingleAttributeList
+    calls = []
+
+    def general(obj):
+        calls.append(obj)
+        return CertificationRequest._extensions_general(obj)
+
+    reader = SingleAttributeList((0, 3), PKCS_9_AT_EXTENSION_REQUEST, pkcs10._EXTENSIONS_SPEC,
+                                 Extension.__dict__["parsed"], general)
+    usual = 0
+    for der in REQUESTS:
+        csr = CertificationRequest.from_der(der)
+        attrs = CertificationRequest.from_der(der, ber=True).attributes
+        if not (len(attrs) == 1 and attrs[0].attr_type == PKCS_9_AT_EXTENSION_REQUEST
+                and len(attrs[0].attr_values) == 1):
+            continue
+        other = CertificationRequest.from_der(der)      # (reading the general path builds the attribute SET)
+        expected = _read(lambda other=other: [(e.oid, e.critical, e.parsed) for e in other._extensions_general()])
+        calls.clear()
+        got = _read(lambda csr=csr: [(e.oid, e.critical, e.parsed)
+                                     for e in reader.__get__(csr, CertificationRequest)])
+        assert got == expected
+        if expected[0] == "ok":
+            assert calls == []      # read in C
+            usual += 1
+    assert usual >= 5
+    # a value the C path refuses is read again by the general path, which raises as it always has (offset in the
+    # attribute value, its path)
+    san = b"\x06\x03\x55\x1d\x11\x04"                       # subjectAltName, not critical: its OCTET STRING
+    der = bytearray(next(r for r in REQUESTS if san in r))
+    at = der.index(san) + 5
+    assert der[at + 1] < 0x80 and der[at + 2] == 0x30
+    der[at + 2] = 0x31                                          # GeneralNames SEQUENCE -> SET: refused
+    csr = CertificationRequest.from_der(bytes(der))
+    fast = _read(lambda: csr.extensions)
+    general = _read(lambda: type(csr)._extensions_general(csr))
+    assert fast[0] == "error" and fast == general
+
+
 def test_request_mutants_decide_as_under_ber_rules_for_der_input():
     # The lazy request (subject walk, lazy key, algorithm and attributes) against the same model decoded eagerly:
     # a copy of the request spec with nothing lazy.
