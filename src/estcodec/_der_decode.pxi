@@ -491,6 +491,25 @@ cdef int _validate(_Ctx* ctx, Spec s, Header* h, int depth, bint shallow=False) 
     return 0
 
 
+cdef inline bint _is_rdn(Header* sh):
+    # A RelativeDistinguishedName: a SET of at least one element.
+    return sh.cls == CLS_UNIVERSAL and sh.cons and sh.tag == T_SET and sh.cstart < sh.cend
+
+
+cdef inline bint _read_atv(cbuf buf, Py_ssize_t q, Py_ssize_t end, Header* ah, Header* th, Header* vh) except -1:
+    # The AttributeTypeAndValue at q, its three headers read into ah, th, vh: True for a SEQUENCE of an OBJECT
+    # IDENTIFIER and one value, nothing after it; False for any other shape. The one reading of an RDN's elements
+    # for the walks over names (checks and pairs here, the RFC 4514 strings in _der_names.pxi).
+    read_header(buf, q, end, ah, False)
+    if ah.cls != CLS_UNIVERSAL or ah.tag != T_SEQUENCE or not ah.cons or ah.cstart == ah.cend:
+        return False
+    read_header(buf, ah.cstart, ah.cend, th, False)
+    if th.cls != CLS_UNIVERSAL or th.tag != T_OID or th.cons or th.cend >= ah.cend:
+        return False
+    read_header(buf, th.cend, ah.cend, vh, False)
+    return vh.cend == ah.cend
+
+
 cdef list _rdn_pairs_checked(_Ctx* ctx, Header* h, int depth, list out=None):
     """One walk over a DER RDNSequence (``SEQUENCE OF SET SIZE (1..MAX) OF SEQUENCE { type OBJECT IDENTIFIER,
     value ANY }``) that makes the checks ``_validate`` makes for it and collects the (type, value) pairs, values as
@@ -507,18 +526,11 @@ cdef list _rdn_pairs_checked(_Ctx* ctx, Header* h, int depth, list out=None):
         p = h.cstart
         while p < h.cend:
             read_header(buf, p, h.cend, &sh, False)
-            if sh.cls != CLS_UNIVERSAL or sh.tag != T_SET or not sh.cons or sh.cstart == sh.cend:
+            if not _is_rdn(&sh):
                 return None
             q = sh.cstart
             while q < sh.cend:
-                read_header(buf, q, sh.cend, &ah, False)
-                if ah.cls != CLS_UNIVERSAL or ah.tag != T_SEQUENCE or not ah.cons or ah.cstart == ah.cend:
-                    return None
-                read_header(buf, ah.cstart, ah.cend, &th, False)
-                if th.cls != CLS_UNIVERSAL or th.tag != T_OID or th.cons or th.cend == ah.cend:
-                    return None
-                read_header(buf, th.cend, ah.cend, &vh, False)
-                if vh.cend != ah.cend:
+                if not _read_atv(buf, q, sh.cend, &ah, &th, &vh):
                     return None
                 if vh.cls == CLS_UNIVERSAL and not vh.cons and not _must_be_constructed(vh.tag) and vh.tag != T_EOC:
                     v = prim_value(vh.tag, buf, vh.cstart, vh.cend, vh.start, False)
@@ -547,18 +559,11 @@ cdef bint _rdn_checked(_Ctx* ctx, Header* h, int depth, bint lenient=False):
         p = h.cstart
         while p < h.cend:
             read_header(buf, p, h.cend, &sh, False)
-            if sh.cls != CLS_UNIVERSAL or sh.tag != T_SET or not sh.cons or sh.cstart == sh.cend:
+            if not _is_rdn(&sh):
                 return False
             q = sh.cstart
             while q < sh.cend:
-                read_header(buf, q, sh.cend, &ah, False)
-                if ah.cls != CLS_UNIVERSAL or ah.tag != T_SEQUENCE or not ah.cons or ah.cstart == ah.cend:
-                    return False
-                read_header(buf, ah.cstart, ah.cend, &th, False)
-                if th.cls != CLS_UNIVERSAL or th.tag != T_OID or th.cons or th.cend == ah.cend:
-                    return False
-                read_header(buf, th.cend, ah.cend, &vh, False)
-                if vh.cend != ah.cend:
+                if not _read_atv(buf, q, sh.cend, &ah, &th, &vh):
                     return False
                 check_oid(buf, th.cstart, th.cend, th.start, False)
                 if vh.cls == CLS_UNIVERSAL and not vh.cons and not _must_be_constructed(vh.tag) and vh.tag != T_EOC:

@@ -112,16 +112,6 @@ cdef inline bint _ascii_text_tag(Py_ssize_t tag):
     return _is_text_tag(tag) and tag != T_BMP_STRING and tag != T_UNIVERSAL_STRING
 
 
-cdef inline bint _is_atv(Header* ah, Header* th, Header* vh):
-    # An AttributeTypeAndValue: a SEQUENCE of an OBJECT IDENTIFIER and one value, nothing after it.
-    return ah.cls == CLS_UNIVERSAL and ah.cons and ah.tag == T_SEQUENCE and th.cls == CLS_UNIVERSAL \
-        and not th.cons and th.tag == T_OID and vh.cend == ah.cend
-
-
-cdef inline bint _is_rdn(Header* sh):
-    return sh.cls == CLS_UNIVERSAL and sh.cons and sh.tag == T_SET and sh.cstart < sh.cend
-
-
 cdef Py_ssize_t _put_key(char* out, Py_ssize_t n, object key):
     # ``key=`` into out at n; -1 if it does not fit or is not ASCII.
     cdef Py_ssize_t k
@@ -171,14 +161,7 @@ cdef object _rfc4514_ascii(ChoiceModel name, dict keys, Header* h):
             if q != sh.cstart:
                 out[n] = 43  # '+'
                 n += 1
-            read_header(buf, q, sh.cend, &ah, False)
-            if ah.cstart == ah.cend:
-                return None
-            read_header(buf, ah.cstart, ah.cend, &th, False)
-            if th.cend >= ah.cend:
-                return None
-            read_header(buf, th.cend, ah.cend, &vh, False)
-            if not _is_atv(&ah, &th, &vh):
+            if not _read_atv(buf, q, sh.cend, &ah, &th, &vh):
                 return None
             oid = dec_oid(buf, th.cstart, th.cend, th.start)
             k = PyDict_GetItem(keys, oid)
@@ -264,14 +247,7 @@ cdef object _rfc4514_of(ChoiceModel name, dict keys):
         parts = []
         q = sh.cstart
         while q < sh.cend:
-            read_header(buf, q, sh.cend, &ah, False)
-            if ah.cstart == ah.cend:
-                return None
-            read_header(buf, ah.cstart, ah.cend, &th, False)
-            if th.cend >= ah.cend:
-                return None
-            read_header(buf, th.cend, ah.cend, &vh, False)
-            if not _is_atv(&ah, &th, &vh):
+            if not _read_atv(buf, q, sh.cend, &ah, &th, &vh):
                 return None
             oid = dec_oid(buf, th.cstart, th.cend, th.start)
             k = PyDict_GetItem(keys, oid)
