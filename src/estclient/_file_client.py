@@ -20,18 +20,15 @@ _OPERATION_TIMEOUT_FACTOR = 4
 def read_password(cfg: FileConfig) -> str | None:
     """The HTTP password of ``[auth]``: given inline or read from ``password_file`` (its first line, which may not
     be empty: the rule of every password file, :func:`estclient.keys.read_password`)."""
-    from .keys import read_password as _read_secret
+    from .keys import read_password_text
 
     if cfg.auth.password is not None:
         return cfg.auth.password
     if cfg.auth.password_file:
         try:
-            line = _read_secret(password_file=cfg.auth.password_file)
-            return line.decode("utf-8") if line is not None else None
+            return read_password_text(cfg.auth.password_file)
         except ConfigError as exc:
             raise ConfigError(f"[auth] password_file: {exc}") from None
-        except UnicodeDecodeError:
-            raise ConfigError("[auth] password_file: not UTF-8") from None
     return None
 
 

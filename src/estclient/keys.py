@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Union, cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
@@ -115,6 +115,16 @@ def read_password(
         if value:
             return value.encode("utf-8")
     return None
+
+
+def read_password_text(password_file: Union[str, os.PathLike[str]]) -> str:
+    """The first line of ``password_file`` as text (an HTTP password): :func:`read_password`'s rule, and UTF-8.
+    Every problem is a :class:`ConfigError` naming the file, never the password."""
+    line = cast(bytes, read_password(password_file=password_file))  # a password file gives its first line or raises
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{os.fspath(password_file)}: the password file is not UTF-8") from None
 
 
 def load_private_key(data: bytes, password: PasswordLike = None, *, source: str = "the key") -> SoftwarePrivateKey:

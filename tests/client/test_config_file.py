@@ -233,6 +233,10 @@ def test_password_file_first_line_counts_and_may_not_be_empty(tmp_path):
     with pytest.raises(ConfigError, match="empty") as info:
         read_password(load_config(tmp_path / "est.toml", environ={}))
     assert "s3cret" not in str(info.value)
+    (tmp_path / "pw").write_bytes(b"s3cr\xe9t\n")   # latin-1, not UTF-8: refused, the bytes not shown
+    with pytest.raises(ConfigError, match="not UTF-8") as info:
+        read_password(load_config(tmp_path / "est.toml", environ={}))
+    assert "s3cr" not in str(info.value)
 
 
 # ----------------------------------------------------------------------------- est config

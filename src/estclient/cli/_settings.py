@@ -124,14 +124,12 @@ def read_password(s: Settings) -> str | None:
     if s.password_file:
         # the rule of every password file (estclient.keys.read_password): its first line, which may not be empty
         from ..errors import ConfigError
-        from ..keys import read_password as _read_secret
+        from ..keys import read_password_text
 
         try:
-            line = _read_secret(password_file=s.password_file)
-            return line.decode("utf-8") if line is not None else None
-        except (ConfigError, UnicodeDecodeError) as exc:
-            why = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
-            raise CliError(EXIT_USAGE, f"cannot use password file {s.password_file}: {why}") from None
+            return read_password_text(s.password_file)
+        except ConfigError as exc:
+            raise CliError(EXIT_USAGE, f"cannot use password file {s.password_file}: {exc}") from None
     if s.user and sys.stdin.isatty():
         return getpass.getpass(f"EST password for {s.user}: ")
     return None
