@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from estcodec import DecodeError, EncodeError, pem
-from estcodec._der import escape_rfc4514, rfc4514_of
+from estcodec._der import escape_rfc4514, rfc4514_method, rfc4514_of
 from estcodec.schema import (
     BMPString, IA5String, PrintableString, TeletexString, UniversalString, UTF8String, VisibleString, encode,
 )
@@ -51,6 +51,24 @@ def test_fast_string_equals_the_generic_walk_on_every_certificate():
         for n in (cert.subject, cert.issuer):
             assert rfc4514_of(n, OID_NAMES) is not None, name
             assert n.rfc4514_string() == n._rfc4514_from_models(), name
+
+
+def test_id_at_key_table_equals_the_oid_lookup():
+    # The method writes the keys of id-at attributes (2.5.4.N) from a table made from OID_NAMES; rfc4514_of
+    # decodes every OID and looks it up. Same strings on every name of the vectors, id-at types without a short
+    # name stay dotted, and a table made from other keys is the table used.
+    seen_at = set()
+    for name, cert in DECODED:
+        for n in (cert.subject, cert.issuer):
+            assert n.rfc4514_string() == rfc4514_of(n, OID_NAMES), name
+            seen_at.update(t for t, _ in n.attributes if t.startswith("2.5.4."))
+    assert {oid.COMMON_NAME, oid.ORGANIZATION, oid.COUNTRY, oid.SERIAL_NUMBER} <= seen_at
+    n = Name.build([[(oid.COMMON_NAME, "a")], [(oid.SERIAL_NUMBER, "7")], [("2.5.4.127", "x")], [("2.5.4.128", "y")]])
+    n = Name.from_der(n.to_der())
+    assert n.rfc4514_string() == "2.5.4.128=y,2.5.4.127=x,2.5.4.5=7,CN=a"
+    other = rfc4514_method({oid.COMMON_NAME: "commonName", "2.5.4.127": "last", "2.5.4.128": "past"},
+                           None, None)
+    assert other(n) == "past=y,last=x,2.5.4.5=7,commonName=a"
 
 
 def test_string_equals_cryptography_on_every_certificate_both_read():

@@ -125,7 +125,37 @@ cdef Py_ssize_t _put_key(char* out, Py_ssize_t n, object key):
     return n + k + 1
 
 
-cdef object _rfc4514_ascii(ChoiceModel name, dict keys, Header* h):
+cdef class _Rfc4514Keys:
+    """``keys`` (OID -> short name) as the one-buffer writer reads it: for the attribute types under id-at (2.5.4.N
+    with N < 128, one content octet: CN, O, OU, C, L, ST ...) the text ``KEY=`` indexed by N, so the usual names
+    are written without decoding their OIDs or looking them up. Made once, with the method (rfc4514_method): the
+    dict is read then."""
+    cdef dict keys
+    cdef list _owned                # the bytes objects the pointers below point into
+    cdef const char* at_key[128]
+    cdef Py_ssize_t at_len[128]
+
+    def __cinit__(self, dict keys):
+        cdef Py_ssize_t i
+        cdef bytes b
+        self.keys = keys
+        self._owned = []
+        for i in range(128):
+            self.at_key[i] = NULL
+            self.at_len[i] = 0
+        for oid, key in keys.items():
+            if type(oid) is not str or type(key) is not str or not oid.startswith("2.5.4.") or not key.isascii():
+                continue
+            arc = oid[6:]
+            if not arc.isdigit() or (len(arc) > 1 and arc[0] == "0") or int(arc) >= 128:
+                continue
+            b = (key + "=").encode("ascii")
+            self._owned.append(b)
+            self.at_key[int(arc)] = PyBytes_AS_STRING(b)
+            self.at_len[int(arc)] = len(b)
+
+
+cdef object _rfc4514_ascii(ChoiceModel name, dict keys, Header* h, _Rfc4514Keys table):
     # The whole string written into one buffer, for names whose strings are all ASCII (almost all): no str per
     # value. None when anything else turns up (the caller then builds it value by value).
     cdef char out[RFC4514_BUF]
@@ -163,11 +193,20 @@ cdef object _rfc4514_ascii(ChoiceModel name, dict keys, Header* h):
                 n += 1
             if not _read_atv(buf, q, sh.cend, &ah, &th, &vh):
                 return None
-            oid = dec_oid(buf, th.cstart, th.cend, th.start)
-            k = PyDict_GetItem(keys, oid)
-            n = _put_key(out, n, <object>k if k != NULL else oid)
-            if n < 0:
-                return None
+            c = buf[th.cstart + 2] if th.cend - th.cstart == 3 else 0x80
+            if c < 128 and table is not None and table.at_len[c] and buf[th.cstart] == 0x55 \
+                    and buf[th.cstart + 1] == 4:
+                # id-at N, named in the table: the key as it is (it fits: the buffer is checked just below)
+                if n + table.at_len[c] > RFC4514_BUF:
+                    return None
+                memcpy(out + n, table.at_key[c], table.at_len[c])
+                n += table.at_len[c]
+            else:
+                oid = dec_oid(buf, th.cstart, th.cend, th.start)
+                k = PyDict_GetItem(keys, oid)
+                n = _put_key(out, n, <object>k if k != NULL else oid)
+                if n < 0:
+                    return None
             if vh.cls == CLS_UNIVERSAL and not vh.cons and _ascii_text_tag(vh.tag):
                 # escaped as escape_rfc4514 does; at most 3 octets per octet, plus a leading backslash
                 if n + 3 * (vh.cend - vh.cstart) + 1 > RFC4514_BUF:
@@ -220,10 +259,10 @@ def rfc4514_of(ChoiceModel name, dict keys):
     (OID -> short name) or the dotted OID, string values escaped (``escape_rfc4514``), other values (and values
     that are not universal primitives) as ``#`` and the hex of their DER. None for a name without DER bytes to
     walk (built from values, or decoded as BER)."""
-    return _rfc4514_of(name, keys)
+    return _rfc4514_of(name, keys, None)
 
 
-cdef object _rfc4514_of(ChoiceModel name, dict keys):
+cdef object _rfc4514_of(ChoiceModel name, dict keys, _Rfc4514Keys table):
     cdef Header h, sh, ah, th, vh
     cdef cbuf buf
     cdef Py_ssize_t p, q
@@ -235,7 +274,7 @@ cdef object _rfc4514_of(ChoiceModel name, dict keys):
     read_header(buf, name._start, name._end, &h, False)
     if h.cls != CLS_UNIVERSAL or h.tag != T_SEQUENCE or not h.cons:
         return None
-    fast = _rfc4514_ascii(name, keys, &h)
+    fast = _rfc4514_ascii(name, keys, &h, table)
     if fast is not None:
         return fast
     rdns = []
@@ -272,12 +311,14 @@ def rfc4514_method(dict keys, generic, on_error):
     """A method for a Name class: ``rfc4514_of(self, keys)`` read in C; ``generic(self)`` for a name that walk
     cannot read (built from values, decoded as BER), ``on_error(self)`` for one holding a value that raises
     ``DecodeError`` (a certificate name's values are checked when read)."""
+    cdef _Rfc4514Keys table = _Rfc4514Keys(keys)
+
     def rfc4514_string(self):
         """RFC 4514 form: RDNs last to first, short names for the attributes in ``OID_NAMES`` (the ones
         ``cryptography`` uses) else the dotted OID, values escaped as ``cryptography`` escapes them, values that
         are not strings as ``#`` and the hex of their DER (RFC 4514 §2.4)."""
         try:
-            s = _rfc4514_of(<ChoiceModel?>self, keys)
+            s = _rfc4514_of(<ChoiceModel?>self, keys, table)
         except DecodeError:
             return on_error(self)
         return s if s is not None else generic(self)
