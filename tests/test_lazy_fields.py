@@ -231,6 +231,36 @@ def test_the_usual_request_is_read_in_place_and_refusals_keep_the_general_errors
     assert fast[0] == "error" and fast == general
 
 
+def test_the_usual_request_is_read_while_it_is_decoded():
+    # CertificationRequest.extensions reads the usual extensionRequest while the request is decoded (in place of
+    # validating the attribute SET) and keeps the list: every read returns a new list of the same Extension
+    # objects, equal to what the general path reads; an edit of a returned list is not seen by the next read.
+    import pickle
+
+    from estcodec.oids import PKCS_9_AT_EXTENSION_REQUEST
+
+    early = 0
+    for der in REQUESTS:
+        csr = CertificationRequest.from_der(der)
+        attrs = CertificationRequest.from_der(der, ber=True).attributes
+        usual = (len(attrs) == 1 and attrs[0].attr_type == PKCS_9_AT_EXTENSION_REQUEST
+                 and len(attrs[0].attr_values) == 1)
+        expected = _read(lambda der=der: [(e.oid, e.critical, e.parsed)
+                                          for e in CertificationRequest.from_der(der)._extensions_general()])
+        assert _read(lambda csr=csr: [(e.oid, e.critical, e.parsed) for e in csr.extensions]) == expected
+        if not usual or expected[0] != "ok":
+            continue
+        first, second = csr.extensions, csr.extensions
+        assert first is not second and len(first) == len(second) > 0
+        assert all(a is b for a, b in zip(first, second))       # kept since decoding, not read again
+        first.clear()
+        assert len(csr.extensions) == len(second)
+        again = pickle.loads(pickle.dumps(csr))                  # decoded again when first read: read again
+        assert [(e.oid, e.critical, e.parsed) for e in again.extensions] == expected[1]
+        early += 1
+    assert early >= 5
+
+
 def test_request_mutants_decide_as_under_ber_rules_for_der_input():
     # The lazy request (subject walk, lazy key, algorithm and attributes) against the same model decoded eagerly:
     # a copy of the request spec with nothing lazy.

@@ -125,6 +125,7 @@ class FieldSpec:
     slot: int
     allowed: tuple[Any, ...] | None
     lazy: bool
+    early: Any
     def __init__(
         self,
         name: str,
@@ -255,7 +256,7 @@ class LazyContained:
 class SingleAttributeList(Generic[_T]):
     # Generic for checkers only, as FieldPath: ``extensions: ClassVar["SingleAttributeList[Extension]"]``.
     def __init__(self, index_path: tuple[int, ...], attr_type: str, spec: Any, reader: LazyContained,
-                 fallback: Any) -> None: ...
+                 fallback: Any, holder: Any = ...) -> None: ...
     def __get__(self, obj: Any, objtype: Any = ..., /) -> list[_T]: ...
     def __set__(self, obj: Any, value: Any, /) -> None: ...
     def __delete__(self, obj: Any, /) -> None: ...

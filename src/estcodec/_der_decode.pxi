@@ -683,6 +683,7 @@ cdef _FPlan* _build_plan(Spec s) except NULL:
         plan[i].has_allowed = f.allowed is not None
         plan[i].defer = f.lazy and fs.kind >= 100 and plan[i].defined_by < 0 and not f.has_default \
             and not f.contained and not plan[i].has_allowed
+        plan[i].early = <PyObject*>f.early if plan[i].defer and f.early is not None else NULL
         plan[i].leaf = (fs.kind == T_OCTET_STRING or fs.kind == T_BIT_STRING) and not f.has_default \
             and plan[i].defined_by < 0 and not plan[i].has_allowed
     PyMem_Free(s._plan)
@@ -750,8 +751,10 @@ cdef object _decode_seq(_Ctx* ctx, Spec s, Header* h, int depth):
                     i += 1
                     continue
                 elif fp.defer and not ctx.ber and _leaf_fits(ch.start, ch.cend - ch.start):
-                    # A lazy constructed field: checked now, built when first read.
-                    _validate(ctx, <Spec>fp.spec, &ch, depth + 1, False)
+                    # A lazy constructed field: checked now, built when first read. An early reader may check
+                    # it by reading what it needs of it now (a request's usual extensionRequest).
+                    if fp.early == NULL or not (<SingleAttributeList>fp.early)._take(m, &ch):
+                        _validate(ctx, <Spec>fp.spec, &ch, depth + 1, False)
                     _leave(ctx)
                     m._p[i] = _tree_mark(ch.start, ch.cend - ch.start)
                     p = ch.cend

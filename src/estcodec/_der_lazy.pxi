@@ -185,19 +185,74 @@ cdef class SingleAttributeList:
     Each item's contained value is read with ``reader`` (``LazyContained.read_all``). Any other shape, a value
     refused (DecodeError) or two items with the same key goes to ``fallback(obj)``, which knows the general case
     and raises its errors (offsets in the attribute value, as it always has).
-    ``index_path``: the field indexes from the model to the SET OF Attribute."""
+    ``index_path``: the field indexes from the model to the SET OF Attribute.
+
+    ``holder`` (the model class whose field ``index_path[-1]`` is that SET): the list is then read while the holder
+    is decoded, in place of the validation of the SET (``_take``: the typed decode of the value checks all that
+    validation would, and more), and kept in a slot added to the holder; each read returns a copy of it. The SET
+    is checked and read once instead of twice (a request is decoded to read its extensions). Shapes and values
+    ``_take`` does not take are validated as before and read by the path above."""
     cdef tuple index_path
     cdef str attr_type
+    cdef bytes _type_der       # attr_type's content octets
     cdef Spec spec
     cdef LazyContained reader
     cdef object fallback
+    cdef Py_ssize_t slot       # the holder's slot for the list read while decoding; -1: none
 
-    def __init__(self, tuple index_path, str attr_type, spec, LazyContained reader, fallback):
+    def __init__(self, tuple index_path, str attr_type, spec, LazyContained reader, fallback, holder=None):
+        cdef Spec hs
+        cdef FieldSpec f
         self.index_path = index_path
         self.attr_type = attr_type
+        self._type_der = encode_oid_content(attr_type)
         self.spec = _as_spec(spec)
         self.reader = reader
         self.fallback = fallback
+        self.slot = -1
+        if holder is not None:
+            hs = <Spec?>holder._asn1_spec
+            f = <FieldSpec?>hs.fields[<Py_ssize_t>index_path[len(index_path) - 1]]
+            if not f.lazy or f.early is not None:
+                raise TypeError("the early reader of a lazy field not read early yet")
+            if hs.nslots + 1 > MAX_SLOTS:
+                raise TypeError(f"a model holds at most {MAX_SLOTS} values")
+            self.slot = hs.nslots
+            hs.nslots += 1
+            f.early = self
+            hs._plan_of = None      # the decoding plan is made again, with the reader
+
+    cdef bint _take(self, Model m, Header* h) except -1:
+        # While ``m`` is decoded: ``h`` is the SET OF Attribute. True if it is the usual shape and its value was read
+        # (decoded, values read, no duplicate) and kept in the slot; False, having kept nothing, for anything else:
+        # the caller then validates the SET as always (and raises its errors).
+        cdef Header a, t, vs, v
+        cdef cbuf buf
+        cdef Py_ssize_t k = PyBytes_GET_SIZE(self._type_der)
+        if self.slot < 0 or self.slot >= m._n or not h.cons or h.cstart == h.cend:
+            return False
+        buf = <cbuf>PyBytes_AS_STRING(m._src)
+        try:
+            read_header(buf, h.cstart, h.cend, &a, False)
+            if a.cend != h.cend or a.cls != CLS_UNIVERSAL or a.tag != T_SEQUENCE or not a.cons or a.cstart == a.cend:
+                return False
+            read_header(buf, a.cstart, a.cend, &t, False)
+            if t.cls != CLS_UNIVERSAL or t.tag != T_OID or t.cons or t.cend == a.cend or t.cend - t.cstart != k \
+                    or memcmp(buf + t.cstart, PyBytes_AS_STRING(self._type_der), k) != 0:
+                return False
+            read_header(buf, t.cend, a.cend, &vs, False)
+            if vs.cend != a.cend or vs.cls != CLS_UNIVERSAL or vs.tag != T_SET or not vs.cons or vs.cstart == vs.cend:
+                return False
+            read_header(buf, vs.cstart, vs.cend, &v, False)
+            if v.cend != vs.cend:
+                return False     # more than one value
+            items = _decode_in_place(m._src, self.spec, v.start, v.cend, False, True)
+            if type(items) is not list or self.reader._read_all(<list>items) is not None:
+                return False
+        except DecodeError:
+            return False
+        m._put(self.slot, items)
+        return True
 
     def __get__(self, obj, objtype):
         if obj is None:
@@ -206,10 +261,15 @@ cdef class SingleAttributeList:
         cdef Model a
         cdef Py_ssize_t i, n = PyTuple_GET_SIZE(self.index_path)
         cdef Py_ssize_t k, vs, ve
+        cdef PyObject* p
         for i in range(n - 1):
             cur = (<Model?>cur)._get(<Py_ssize_t><object>PyTuple_GET_ITEM(self.index_path, i))
         k = <Py_ssize_t><object>PyTuple_GET_ITEM(self.index_path, n - 1)
         a = <Model?>cur
+        if self.slot >= 0 and a._p != NULL and self.slot < a._n:
+            p = a._p[self.slot]
+            if p != NULL and p != <PyObject*>None:
+                return (<list>p)[:]     # read while decoding: a copy (the caller may edit it)
         # the attributes were checked and not built (a lazy field): find the one value in their bytes; built ones
         # (read before, decoded as BER, made from values) go to the general path
         if a._p == NULL or k >= a._n or not _is_tree_mark(<size_t>a._p[k]):

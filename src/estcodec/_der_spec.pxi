@@ -152,6 +152,7 @@ cdef struct _FPlan:
     bint leaf               # OCTET STRING / BIT STRING without DEFAULT: may be deferred
     bint has_allowed        # the value must be one of FieldSpec.allowed
     bint defer              # a constructed field declared lazy: validated now, decoded on first read
+    PyObject* early         # a deferred field's early reader (SingleAttributeList, borrowed), else NULL
 
 
 cdef class Spec:
@@ -244,6 +245,7 @@ cdef class FieldSpec:
     cdef public Py_ssize_t slot         # where a contained value goes in the value tuple
     cdef public tuple allowed           # the values a decoded field may hold (``version INTEGER { v1(0) }``)
     cdef public bint lazy               # a constructed field validated while decoding and built on first read
+    cdef public object early            # a lazy field's reader run while decoding (SingleAttributeList._take)
     cdef dict _resolved                 # registry type -> effective Spec (with this field's own tagging)
     cdef dict _specs                    # registry type -> its Spec (contained values)
 
@@ -262,6 +264,7 @@ cdef class FieldSpec:
         self.slot = slot
         self.allowed = allowed
         self.lazy = lazy
+        self.early = None
 
     def __repr__(self):
         return f"<FieldSpec {self.name}: {self.spec!r}>"

@@ -167,9 +167,10 @@ class CertificationRequest(Sequence, gc=False):
         value, path = self._single_value(OID_CHALLENGE_PASSWORD)
         return None if value is None else _decode_at(DirectoryString, value, path)
 
-    # The extensions requested (extensionRequest, or msCertExtensions); [] if none. Decoded from the attribute on
-    # each read (the model keeps no cache: instances are gc=False). The usual request (one attribute, an
-    # extensionRequest with one value) is read in C; every other shape by _extensions_general (set below).
+    # The extensions requested (extensionRequest, or msCertExtensions); [] if none, a new list on each read. The
+    # usual request (one attribute, an extensionRequest with one value) is read in C while the request is decoded
+    # (its list kept in a slot of the CertificationRequestInfo); every other shape is decoded from the attribute on
+    # each read, by _extensions_general (set below).
     extensions: ClassVar["SingleAttributeList[Extension]"]
 
     def _extensions_general(self) -> List[Extension]:
@@ -238,9 +239,10 @@ def _index_of(attrs: _Seq[Attribute], attr_oid: str) -> int:
 # One spec for every extensionRequest value (``SequenceOf[...]`` would build a new one on each call).
 _EXTENSIONS_SPEC = spec_of(SequenceOf(Extension))
 _READ_ALL = Extension.__dict__["parsed"].read_all  # x509.Extension.parsed (LazyContained) over a list
+# read while the request is decoded (see SingleAttributeList): a request is decoded to read its extensions
 CertificationRequest.extensions = SingleAttributeList(
     (0, 3), OID_EXTENSION_REQUEST, _EXTENSIONS_SPEC, Extension.__dict__["parsed"],
-    CertificationRequest._extensions_general)
+    CertificationRequest._extensions_general, CertificationRequestInfo)
 
 
 def _decode_at(t: object, value: bytes, path: str) -> _TypingAny:
