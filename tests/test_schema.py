@@ -1561,6 +1561,42 @@ def test_no_leaked_type_references(model, data, bad, holds_gcoff):
     assert sys.getrefcount(GcOff) == before_gcoff
 
 
+class GcOffFinalized(Sequence, gc=False):
+    """A gc=False model with a finalizer: freed by CPython's subtype_dealloc, which calls it."""
+
+    x: Integer
+    finalized = 0
+
+    def __del__(self):
+        type(self).finalized += 1
+
+
+class GcOffChild(GcOff, gc=False):
+    """A gc=False subclass of a gc=False model: freed by the engine's dealloc, as its parent."""
+
+
+def test_models_freed_directly_or_through_subtype_dealloc_give_their_type_back():
+    # gc=False models of the base size are freed by the base's dealloc directly, which gives back the reference
+    # an instance holds on its heap type; a class with __del__ keeps CPython's subtype_dealloc (and its __del__
+    # runs); a GC subclass of a gc=False model goes through subtype_dealloc to the direct one. Counted by type
+    # reference counts: a missing or doubled release shows.
+    n = 1000
+    cases = [(GcOff, lambda: GcOff.from_der(GCOFF_DER)), (GcOffChild, lambda: GcOffChild.from_der(GCOFF_DER)),
+             (GcOffSub, lambda: GcOffSub.from_der(GCOFF_DER)), (GcOffChoice, lambda: GcOffChoice(n=1)),
+             (GcOffFinalized, lambda: GcOffFinalized.from_der(H("3003 020107")))]
+    for cls, make in cases:
+        make()
+        gc.collect()
+        before = sys.getrefcount(cls)
+        objs = [make() for _ in range(n)]
+        assert sys.getrefcount(cls) == before + n, cls
+        del objs
+        gc.collect()
+        assert sys.getrefcount(cls) == before, cls
+    assert GcOffFinalized.finalized >= n
+    assert type(GcOffChild.from_der(GCOFF_DER)) is GcOffChild and not gc.is_tracked(GcOffChild(a=1, b=[]))
+
+
 def test_no_leaked_references_on_errors_deep_in_a_model():
     bad = H("300a 020101 3005 020102 0500")  # b[1] is NULL: fails after a, b[0] were built
     before = sys.getrefcount(GcOff)

@@ -8,6 +8,7 @@ cdef extern from "Python.h":
     unsigned long Py_TPFLAGS_HEAPTYPE
     ctypedef void (*_freefunc)(void*)
     ctypedef PyObject* (*_allocfunc)(PyTypeObject*, Py_ssize_t)
+    ctypedef void (*_destructor "destructor")(PyObject*)
     PyObject* PyType_GenericAlloc(PyTypeObject* t, Py_ssize_t n)
     void* PyObject_Malloc(size_t n)
     PyObject* PyObject_Init(PyObject* op, PyTypeObject* t)
@@ -20,6 +21,7 @@ cdef extern from "Python.h":
         Py_ssize_t tp_weaklistoffset
         _allocfunc tp_alloc
         _freefunc tp_free
+        _destructor tp_dealloc
 
 cdef extern from *:
     """
@@ -31,6 +33,29 @@ cdef extern from *:
     #endif
     """
     const Py_ssize_t FREELIST_MAX "ESTCODEC_FREELIST_MAX"
+
+cdef extern from *:
+    """
+    /* tp_dealloc of gc=False model classes: the base's dealloc (Model's or ChoiceModel's, set once below), then the
+       reference the instance held on its heap type given back. CPython's subtype_dealloc does the same for these
+       classes (no GC, no __dict__, no __weakref__, no finalizer) after a walk up the bases to find that dealloc. */
+    static destructor estcodec_model_dealloc_base = NULL;
+    static destructor estcodec_choice_dealloc_base = NULL;
+    static void estcodec_model_dealloc(PyObject* o) {
+        PyTypeObject* t = Py_TYPE(o);
+        estcodec_model_dealloc_base(o);
+        Py_DECREF(t);
+    }
+    static void estcodec_choice_dealloc(PyObject* o) {
+        PyTypeObject* t = Py_TYPE(o);
+        estcodec_choice_dealloc_base(o);
+        Py_DECREF(t);
+    }
+    """
+    _destructor _model_dealloc_base "estcodec_model_dealloc_base"
+    _destructor _choice_dealloc_base "estcodec_choice_dealloc_base"
+    void _model_dealloc "estcodec_model_dealloc"(PyObject* o)
+    void _choice_dealloc "estcodec_choice_dealloc"(PyObject* o)
 
 
 def _untracked_instances(cls):
@@ -57,9 +82,33 @@ def _untracked_instances(cls):
     if issubclass(cls, Model) and t.tp_basicsize == (<_TypeSlots*><PyObject*>Model).tp_basicsize:
         t.tp_alloc = _model_alloc
         t.tp_free = _model_free
+        _direct_dealloc(cls, <_TypeSlots*><PyObject*>Model)
     elif issubclass(cls, ChoiceModel) and t.tp_basicsize == (<_TypeSlots*><PyObject*>ChoiceModel).tp_basicsize:
         t.tp_alloc = _choice_alloc
         t.tp_free = _choice_free
+        _direct_dealloc(cls, <_TypeSlots*><PyObject*>ChoiceModel)
+
+
+cdef int _direct_dealloc(object cls, _TypeSlots* base) except -1:
+    # The class's instances are freed by its base's dealloc directly (estcodec_model_dealloc above) when nothing
+    # between them adds to freeing: no finalizer (__del__) on the class or on a class between, which CPython's
+    # subtype_dealloc would call. Otherwise subtype_dealloc stays.
+    global _model_dealloc_base, _choice_dealloc_base
+    cdef _TypeSlots* t = <_TypeSlots*><PyObject*>cls
+    for k in cls.__mro__:
+        if k is Model or k is ChoiceModel:
+            break
+        if "__del__" in k.__dict__:
+            return 0
+    if base == <_TypeSlots*><PyObject*>Model:
+        if _model_dealloc_base == NULL:
+            _model_dealloc_base = base.tp_dealloc
+        t.tp_dealloc = _model_dealloc
+    else:
+        if _choice_dealloc_base == NULL:
+            _choice_dealloc_base = base.tp_dealloc
+        t.tp_dealloc = _choice_dealloc
+    return 0
 
 
 # Freed instances of gc=False models are kept for reuse: a decode makes many of them and drops them together.
