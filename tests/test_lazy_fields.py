@@ -233,8 +233,8 @@ def test_the_usual_request_is_read_in_place_and_refusals_keep_the_general_errors
 
 def test_the_usual_request_is_read_while_it_is_decoded():
     # CertificationRequest.extensions reads the usual extensionRequest while the request is decoded (in place of
-    # validating the attribute SET) and keeps the list: every read returns a new list of the same Extension
-    # objects, equal to what the general path reads; an edit of a returned list is not seen by the next read.
+    # validating the attribute SET) and keeps the list: every read returns that list (as a decoded field of a model
+    # is returned), equal to what the general path reads.
     import pickle
 
     from estcodec.oids import PKCS_9_AT_EXTENSION_REQUEST
@@ -251,10 +251,7 @@ def test_the_usual_request_is_read_while_it_is_decoded():
         if not usual or expected[0] != "ok":
             continue
         first, second = csr.extensions, csr.extensions
-        assert first is not second and len(first) == len(second) > 0
-        assert all(a is b for a, b in zip(first, second))       # kept since decoding, not read again
-        first.clear()
-        assert len(csr.extensions) == len(second)
+        assert first is second and len(first) > 0                # kept since decoding, not read again
         again = pickle.loads(pickle.dumps(csr))                  # decoded again when first read: read again
         assert [(e.oid, e.critical, e.parsed) for e in again.extensions] == expected[1]
         early += 1

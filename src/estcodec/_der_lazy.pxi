@@ -189,7 +189,7 @@ cdef class SingleAttributeList:
 
     ``holder`` (the model class whose field ``index_path[-1]`` is that SET): the list is then read while the holder
     is decoded, in place of the validation of the SET (``_take``: the typed decode of the value checks all that
-    validation would, and more), and kept in a slot added to the holder; each read returns a copy of it. The SET
+    validation would, and more), and kept in a slot added to the holder; each read returns that list. The SET
     is checked and read once instead of twice (a request is decoded to read its extensions). Shapes and values
     ``_take`` does not take are validated as before and read by the path above."""
     cdef tuple index_path
@@ -269,7 +269,7 @@ cdef class SingleAttributeList:
         if self.slot >= 0 and a._p != NULL and self.slot < a._n:
             p = a._p[self.slot]
             if p != NULL and p != <PyObject*>None:
-                return (<list>p)[:]     # read while decoding: a copy (the caller may edit it)
+                return <list>p          # read while decoding (the same list on each read, as a decoded field)
         # the attributes were checked and not built (a lazy field): find the one value in their bytes; built ones
         # (read before, decoded as BER, made from values) go to the general path
         if a._p == NULL or k >= a._n or not _is_tree_mark(<size_t>a._p[k]):

@@ -167,10 +167,11 @@ class CertificationRequest(Sequence, gc=False):
         value, path = self._single_value(OID_CHALLENGE_PASSWORD)
         return None if value is None else _decode_at(DirectoryString, value, path)
 
-    # The extensions requested (extensionRequest, or msCertExtensions); [] if none, a new list on each read. The
-    # usual request (one attribute, an extensionRequest with one value) is read in C while the request is decoded
-    # (its list kept in a slot of the CertificationRequestInfo); every other shape is decoded from the attribute on
-    # each read, by _extensions_general (set below).
+    # The extensions requested (extensionRequest, or msCertExtensions); [] if none. The usual request (one
+    # attribute, an extensionRequest with one value) is read in C while the request is decoded and its list kept in
+    # a slot of the CertificationRequestInfo: each read returns that list, as a decoded model returns its fields
+    # (Certificate.extensions). Every other shape is decoded from the attribute on each read, by
+    # _extensions_general (set below).
     extensions: ClassVar["SingleAttributeList[Extension]"]
 
     def _extensions_general(self) -> List[Extension]:
