@@ -1597,6 +1597,49 @@ def test_models_freed_directly_or_through_subtype_dealloc_give_their_type_back()
     assert type(GcOffChild.from_der(GCOFF_DER)) is GcOffChild and not gc.is_tracked(GcOffChild(a=1, b=[]))
 
 
+class GcOffChoiceOwnValue(Choice, gc=False):
+    """A CHOICE that defines value itself: kept."""
+
+    g: GcOff
+    n: Integer
+
+    @property
+    def value(self):
+        return ("own", self.name)
+
+
+class LazyBelowEager(GcOffChoice, lazy=True):
+    """A lazy CHOICE below one whose value is a slot: builds its value on first read again."""
+
+    g: GcOff
+    n: Integer
+
+
+def test_choice_value_is_read_from_the_instance_where_the_value_is_built_while_decoding():
+    # CHOICE classes that build their value while decoding read .value through a member descriptor (which
+    # CPython's attribute lookup specialises); lazy ones, transparent ones and classes with their own value keep
+    # theirs. Same values in every way an instance is made: decoded, built, pickled, nested.
+    slot = type(GcOffChoice.__dict__["value"])
+    assert slot.__name__ == "member_descriptor"
+    assert type(PlainChoice.__dict__["value"]) is slot
+    assert "value" not in GcOffLazyChoice.__dict__ and type(GcOffLazyChoice.value).__name__ == "getset_descriptor"
+    assert type(LazyBelowEager.__dict__["value"]).__name__ == "getset_descriptor"
+    assert type(GcOffChoiceOwnValue.__dict__["value"]) is property
+    assert type(TimeAlt.__dict__.get("value", TimeAlt.value)) is not slot
+    for c in (GcOffChoice.from_der(GCOFF_DER), GcOffChoice(g=GcOff(a=1, b=[2])),
+              pickle.loads(pickle.dumps(GcOffChoice.from_der(GCOFF_DER)))):
+        assert (c.name, c.value.a, c.value.b) == ("g", 1, [2])
+    assert GcOffChoice.from_der(H("020107")).value == 7 and GcOffChoice(n=7).value == 7
+    assert GcOffChoiceOwnValue.from_der(H("020107")).value == ("own", "n")
+    lazy = LazyBelowEager.from_der(GCOFF_DER)
+    assert lazy.value.a == 1 and lazy.value == GcOff(a=1, b=[2])
+    # a CHOICE unpickled from altered bytes fails at once (it is decoded then), with the decoder's error
+    with pytest.raises(DecodeError):
+        pickle.loads(pickle.dumps(GcOffChoice.from_der(GCOFF_DER)).replace(GCOFF_DER, H("3008 020101 3003 050000")))
+    with pytest.raises(AttributeError):
+        GcOffChoice(n=1).value = 2
+
+
 def test_no_leaked_references_on_errors_deep_in_a_model():
     bad = H("300a 020101 3005 020102 0500")  # b[1] is NULL: fails after a, b[0] were built
     before = sys.getrefcount(GcOff)

@@ -348,10 +348,57 @@ def _from_der_for_pickle(cls, data, ber=False):
     return cls.from_der(data, ber=ber)
 
 
+cdef extern from *:
+    """
+    #include <structmember.h>
+    /* ``value`` of the CHOICE classes that build their value while decoding: a member descriptor (read-only, at the
+       offset of ChoiceModel._value), which CPython's attribute lookup specialises (LOAD_ATTR_SLOT). */
+    static PyMemberDef estcodec_value_member = {"value", T_OBJECT_EX, 0, READONLY,
+        "The value of the alternative (``name`` says which)."};
+    """
+    ctypedef struct _MemberDef "PyMemberDef":
+        Py_ssize_t offset
+    _MemberDef _VALUE_MEMBER "estcodec_value_member"
+    const Py_ssize_t _VALUE_OFFSET "offsetof(struct __pyx_obj_8estcodec_4_der_ChoiceModel, _value)"
+    object PyDescr_NewMember(PyObject* t, _MemberDef* m)
+
+_VALUE_MEMBER.offset = _VALUE_OFFSET
+cdef object _VALUE_DESCR = PyDescr_NewMember(<PyObject*>ChoiceModel, &_VALUE_MEMBER)   # its type, for comparisons
+
+
+def value_slot(cls):
+    """Give the CHOICE model class ``cls`` a ``value`` read straight from the instance (a member descriptor) when
+    its value is built while decoding (not ``lazy``, not transparent) and no class between it and ChoiceModel
+    defines ``value``: its instances always hold the value itself (an unpickled one is decoded at once). A
+    ``lazy`` class below such a class gets ChoiceModel's ``value`` back (it builds the value on first read).
+    True if the class reads ``value`` from the slot."""
+    cdef Spec spec
+    if not isinstance(cls, type) or not issubclass(cls, ChoiceModel):
+        raise TypeError(f"{cls!r} is not a CHOICE model class")
+    spec = <Spec?>cls._asn1_spec
+    own = None
+    for k in cls.__mro__:
+        if k is ChoiceModel:
+            break
+        if "value" in k.__dict__:
+            own = k.__dict__["value"]
+            break
+    if spec.kind != K_CHOICE or spec.lazy or spec.transparent or spec.model is not cls:
+        if own is not None and type(own) is type(_VALUE_DESCR):
+            type.__setattr__(cls, "value", ChoiceModel.__dict__["value"])
+        return False
+    if own is not None and type(own) is not type(_VALUE_DESCR):
+        return False     # its own value (a property, say): kept
+    _VALUE_MEMBER.offset = _VALUE_OFFSET
+    type.__setattr__(cls, "value", PyDescr_NewMember(<PyObject*>cls, &_VALUE_MEMBER))
+    return True
+
+
 def _model_from_pickle(cls, data, bint ber=False):
     """Unpickle a model cheaply: check the outer tag and length, keep the bytes, and decode them on the first read
-    of a field (a SEQUENCE model) or of ``.value`` (a CHOICE model). The bytes were a valid encoding when pickled;
-    bytes altered since then raise DecodeError at that first read. Models read with ber=True decode at once."""
+    of a field (a SEQUENCE model) or of ``.value`` (a ``lazy`` CHOICE model). The bytes were a valid encoding when
+    pickled; bytes altered since then raise DecodeError at that first read. Models read with ber=True, and the other
+    CHOICE models (small values, see value_slot), decode at once."""
     cdef bytes src = as_bytes(data)
     cdef Spec spec = <Spec>cls._asn1_spec
     cdef Header h
@@ -373,7 +420,7 @@ def _model_from_pickle(cls, data, bint ber=False):
         m._cstart = h.cstart
         m._end = n
         return m
-    if spec.kind == K_CHOICE and spec.model is cls and not spec.transparent:
+    if spec.kind == K_CHOICE and spec.model is cls and not spec.transparent and spec.lazy:
         read_header(<cbuf>PyBytes_AS_STRING(src), 0, n, &h, False)
         idx = _choice_index(spec, &h)
         if idx < 0:

@@ -350,6 +350,8 @@ class _ModelMeta(type):
                 if spec.kind != _der.KIND_CHOICE or spec.transparent:
                     raise TypeError(f"{name}: lazy=True is for (non-transparent) CHOICE models")
                 spec.lazy = True
+            if spec.kind == _der.KIND_CHOICE:
+                _der.value_slot(cls)  # .value read straight from the instance where it can be
         return cls
 
 
