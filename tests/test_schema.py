@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from estcodec import DecodeError, EncodeError, _der
 from estcodec._der import ContainedGetter, FieldPath
+from estcodec.x509 import Extension as x509_Extension
 from estcodec.schema import (
     Any, AnyValue, BitStringValue, Boolean, Choice, Enumerated, GeneralizedTime, IA5String, Integer,
     NamedBitString, Null, ObjectIdentifier, OctetString, PrintableString, Sequence, SequenceOf, SetOf, UTCTime,
@@ -1638,6 +1639,32 @@ def test_choice_value_is_read_from_the_instance_where_the_value_is_built_while_d
         pickle.loads(pickle.dumps(GcOffChoice.from_der(GCOFF_DER)).replace(GCOFF_DER, H("3008 020101 3003 050000")))
     with pytest.raises(AttributeError):
         GcOffChoice(n=1).value = 2
+
+
+def test_plain_fields_are_read_from_the_instance():
+    # field_slots: required (or DEFAULT) universal primitives other than OCTET/BIT STRING, in models whose values
+    # fit in the instance, are member descriptors (specialised by CPython); the other fields keep their getters.
+    member = type(x509_Extension.__dict__["extn_id"])
+    assert member.__name__ == "member_descriptor"
+    assert type(Rec.__dict__["a"]) is member and type(Rec.__dict__["b"]) is member       # required, DEFAULT
+    assert type(Rec.__dict__["c"]).__name__ == "FieldGetter"                                # OPTIONAL, OCTET STRING
+    assert type(Rec.__dict__["d"]).__name__ == "FieldGetter"                                # a SEQUENCE
+    assert type(x509_Extension.__dict__["oid"]) is member                                   # a FieldPath alias
+    assert type(x509_Extension.__dict__["extn_value"]).__name__ == "FieldGetter"            # built when read
+    assert "n" in GcOffWide.__dict__ and type(GcOffWide.__dict__["n"]).__name__ == "FieldGetter"  # 13 values
+    decoded = Rec.from_der(H("3008 020105 3003020107"))
+    with_default = Rec.from_der(H("300b 020105 0101ff 3003020107"))
+    for r, b in ((decoded, False), (Rec(a=5, d=Inner(x=7)), False), (with_default, True),
+                 (pickle.loads(pickle.dumps(with_default)), True), (Rec.from_der(with_default.to_der(), ber=True), True)):
+        assert (r.a, r.b, r.c, r.d.x) == (5, b, None, 7)
+    # an unpickled instance is decoded at once: altered bytes fail then
+    with pytest.raises(DecodeError):
+        pickle.loads(pickle.dumps(decoded).replace(decoded.to_der(), H("3008 020105 3003050000")))
+    with pytest.raises(AttributeError, match=r"Rec is immutable; use \.replace\(a=\.\.\.\)"):
+        decoded.a = 6
+    with pytest.raises(AttributeError, match="cannot be deleted"):
+        del decoded.b
+    assert Rec.a is Rec.__dict__["a"]
 
 
 def test_no_leaked_references_on_errors_deep_in_a_model():

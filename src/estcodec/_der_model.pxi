@@ -206,6 +206,18 @@ cdef class Model:
     def __hash__(self):
         return hash(self.to_der())
 
+    def __setattr__(self, name, value):
+        # Fields are read-only (their descriptors say so too; this gives the message for those read straight from
+        # the instance, see field_slots); other names as for any object (a class with a __dict__ takes them).
+        if name in getattr(type(self), "_field_names", ()):
+            raise AttributeError(f"{type(self).__name__} is immutable; use .replace({name}=...)")
+        PyObject_GenericSetAttr(self, name, <PyObject*>value)
+
+    def __delattr__(self, name):
+        if name in getattr(type(self), "_field_names", ()):
+            raise AttributeError(f"{type(self).__name__} is immutable; fields cannot be deleted")
+        PyObject_GenericSetAttr(self, name, NULL)
+
     def __repr__(self):
         cdef Spec spec = type(self)._asn1_spec
         cdef FieldSpec f
@@ -366,6 +378,89 @@ _VALUE_MEMBER.offset = _VALUE_OFFSET
 cdef object _VALUE_DESCR = PyDescr_NewMember(<PyObject*>ChoiceModel, &_VALUE_MEMBER)   # its type, for comparisons
 
 
+cdef extern from *:
+    """
+    #define ESTCODEC_SLOT_OFFSET(i) (offsetof(struct __pyx_obj_8estcodec_4_der_Model, _s) + (i) * sizeof(PyObject*))
+    """
+    ctypedef struct _MemberDefFull "PyMemberDef":
+        const char* name
+        int type
+        Py_ssize_t offset
+        int flags
+        const char* doc
+    int T_OBJECT_EX
+    int READONLY
+    Py_ssize_t _SLOT_OFFSET "ESTCODEC_SLOT_OFFSET"(Py_ssize_t i)
+
+
+cdef extern from "Python.h":
+    int PyObject_GenericSetAttr(object o, object name, PyObject* value) except -1
+
+
+cdef class _MemberDefs:
+    # The PyMemberDef entries behind a class's field descriptors, and their names (a descriptor points into both
+    # for as long as it lives; the class keeps this object).
+    cdef _MemberDefFull* defs
+    cdef Py_ssize_t n
+    cdef list names
+
+    def __cinit__(self, Py_ssize_t n):
+        self.defs = <_MemberDefFull*>PyMem_Malloc((n if n > 0 else 1) * sizeof(_MemberDefFull))
+        if self.defs == NULL:
+            raise MemoryError()
+        self.n = n
+        self.names = []
+
+    def __dealloc__(self):
+        PyMem_Free(self.defs)
+
+
+def field_slots(cls):
+    """Read the plain fields of the SEQUENCE model class ``cls`` straight from the instance: a member descriptor
+    (which CPython's attribute lookup specialises, LOAD_ATTR_SLOT) for each field that always holds its value
+    there: a universal primitive (not OCTET STRING or BIT STRING, whose values are built on first read), required
+    or with a DEFAULT, in a model whose values fit in the instance (at most INLINE_SLOTS). Replaces the field's
+    FieldGetter and the one-step FieldPath aliases of it defined by the class (``Extension.oid``). Instances of
+    such a class are decoded at once when unpickled. Returns the number of fields read so."""
+    cdef Spec spec = <Spec?>cls._asn1_spec
+    cdef FieldSpec f
+    cdef FieldPath fp
+    cdef _MemberDefs defs
+    cdef Py_ssize_t i, k = 0
+    if not isinstance(cls, type) or not issubclass(cls, Model) or spec.kind != K_SEQ or spec.model is not cls:
+        raise TypeError(f"{cls!r} is not a SEQUENCE model class")
+    if spec.nslots > INLINE_SLOTS:
+        return 0
+    chosen = []
+    for i, f in enumerate(spec.fields):
+        if f.spec.kind < 100 and f.spec.kind != T_OCTET_STRING and f.spec.kind != T_BIT_STRING \
+                and not f.optional and not f.contained and not f.lazy and f.defined_by < 0 \
+                and type(cls.__dict__.get(f.name)) is FieldGetter:
+            chosen.append((i, f.name))
+    aliases = []
+    for name, v in cls.__dict__.items():
+        if type(v) is FieldPath:
+            fp = <FieldPath>v
+            if fp.n == 1 and fp.attr is None and not fp.none_as_list and not fp.raw:
+                aliases.append((name, fp.path[0]))
+    if not chosen:
+        return 0
+    defs = _MemberDefs(len(chosen) + len(aliases))
+    for i, name in chosen + [(j, n) for n, j in aliases if any(j == c for c, _ in chosen)]:
+        b = name.encode("ascii")
+        defs.names.append(b)
+        defs.defs[k].name = PyBytes_AS_STRING(b)
+        defs.defs[k].type = T_OBJECT_EX
+        defs.defs[k].offset = _SLOT_OFFSET(i)
+        defs.defs[k].flags = READONLY
+        defs.defs[k].doc = NULL
+        type.__setattr__(cls, name, PyDescr_NewMember(<PyObject*>cls, <_MemberDef*>&defs.defs[k]))
+        k += 1
+    type.__setattr__(cls, "_asn1_member_defs", defs)
+    spec.slot_fields = True
+    return len(chosen)
+
+
 def value_slot(cls):
     """Give the CHOICE model class ``cls`` a ``value`` read straight from the instance (a member descriptor) when
     its value is built while decoding (not ``lazy``, not transparent) and no class between it and ChoiceModel
@@ -408,7 +503,7 @@ def _model_from_pickle(cls, data, bint ber=False):
     cdef ChoiceModel cm
     if ber:
         return cls.from_der(src, ber=True)  # read back as it was read first, at once (rare)
-    if spec.kind == K_SEQ and spec.model is cls:
+    if spec.kind == K_SEQ and spec.model is cls and not spec.slot_fields:
         read_header(<cbuf>PyBytes_AS_STRING(src), 0, n, &h, False)
         if not _matches(spec, &h):
             _unexpected(spec, &h)

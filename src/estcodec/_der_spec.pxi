@@ -224,6 +224,8 @@ cdef class Spec:
                                     # SEQUENCE OF / SET OF: elements past SEQOF_EAGER checked, built when read
     cdef public bint rdn_pairs      # lazy CHOICE of an RDNSequence: the (type, value) pairs are collected while
                                     # validating, so reading them costs no second walk (x509.Name)
+    cdef public bint slot_fields    # SEQUENCE: some fields are read straight from the instance (field_slots), so
+                                    # an unpickled instance is decoded at once
     cdef public bint rdn_pairs_on_read  # with rdn_pairs: the walk while decoding only checks; the pairs are
                                     # collected by a second walk when first read (a request's subject, read as a
                                     # string if at all)
@@ -274,6 +276,7 @@ cdef class Spec:
         s.rdn_pairs = self.rdn_pairs
         s.rdn_pairs_on_read = self.rdn_pairs_on_read
         s.lenient_values = self.lenient_values
+        s.slot_fields = self.slot_fields
         return s
 
     def __repr__(self):

@@ -379,6 +379,7 @@ class Sequence(Model, metaclass=_ModelMeta):
             setattr(cls, f.name, FieldGetter(i, f.name))
             if f.contained:
                 setattr(cls, f"_{f.name}_contained", FieldGetter(f.slot, f.name))
+        _der.field_slots(cls)  # plain fields read straight from the instance
         cls._field_names = tuple(f.name for f in fields)
 
 
