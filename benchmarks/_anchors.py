@@ -51,7 +51,9 @@ def build(name: str, *, quiet: bool = True) -> Path:
     built = list(BUILD.glob(f"{name}.*.so")) + list(BUILD.glob(f"{name}.*.pyd"))
     if built and stamp_file.exists() and stamp_file.read_text() == stamp:
         return BUILD
-    ext = Extension(name, [str(src)], extra_compile_args=["-O2"])
+    # the core's compiler hints name its functions with the module's prefix (see _der.pyx): this module's own
+    ext = Extension(name, [str(src)], extra_compile_args=["-O2"],
+                    define_macros=[("ESTCODEC_PFX", f"{len(name)}{name}_")])
     modules = cythonize(
         [ext], build_dir=str(BUILD / "c"), compiler_directives=DIRECTIVES, quiet=quiet, force=True
     )

@@ -45,15 +45,22 @@ cdef extern from *:
 
     /* Failure paths are cold: gcc then moves the code that builds error messages and tracebacks out of the hot
        functions (their .cold parts), so the paths taken on valid input are shorter and share fewer cache lines
-       with code that never runs. These redeclare functions Cython generates (same signatures); a misspelt name
-       would only declare an unused function. */
+       with code that never runs. These redeclare functions Cython generates (same signatures), named with the
+       module's prefix (ESTCODEC_PFX: a module that includes this core under another name, a benchmark anchor,
+       defines its own); a misspelt name would only declare an unused function. */
     #if defined(__GNUC__)
-    struct __pyx_obj_8estcodec_4_der_Spec;
-    struct __pyx_t_8estcodec_4_der_Header;
+    #ifndef ESTCODEC_PFX
+    #define ESTCODEC_PFX 8estcodec_4_der_
+    #endif
+    #define ESTCODEC_CAT3(a, b, c) a##b##c
+    #define ESTCODEC_CAT3X(a, b, c) ESTCODEC_CAT3(a, b, c)
+    #define ESTCODEC_NAMEX(kind, name) ESTCODEC_CAT3X(kind, ESTCODEC_PFX, name)
+    struct ESTCODEC_NAMEX(__pyx_obj_, Spec);
+    struct ESTCODEC_NAMEX(__pyx_t_, Header);
     static void __Pyx_AddTraceback(const char *, int, int, const char *) __attribute__((cold));
-    static int __pyx_f_8estcodec_4_der__fail(PyObject *, Py_ssize_t, PyObject *) __attribute__((cold));
-    static int __pyx_f_8estcodec_4_der__unexpected(struct __pyx_obj_8estcodec_4_der_Spec *,
-                                                   struct __pyx_t_8estcodec_4_der_Header *) __attribute__((cold));
+    static int ESTCODEC_NAMEX(__pyx_f_, _fail)(PyObject *, Py_ssize_t, PyObject *) __attribute__((cold));
+    static int ESTCODEC_NAMEX(__pyx_f_, _unexpected)(struct ESTCODEC_NAMEX(__pyx_obj_, Spec) *,
+                                                     struct ESTCODEC_NAMEX(__pyx_t_, Header) *) __attribute__((cold));
     #endif
     """
     PyObject* PyDict_GetItem "estcodec_dict_get"(object d, object k)

@@ -371,17 +371,33 @@ cdef extern from *:
     ctypedef struct _MemberDef "PyMemberDef":
         Py_ssize_t offset
     _MemberDef _VALUE_MEMBER "estcodec_value_member"
-    const Py_ssize_t _VALUE_OFFSET "offsetof(struct __pyx_obj_8estcodec_4_der_ChoiceModel, _value)"
-    object PyDescr_NewMember(PyObject* t, _MemberDef* m)
+    object PyDescr_NewMember(PyTypeObject* t, _MemberDef* m)
 
-_VALUE_MEMBER.offset = _VALUE_OFFSET
-cdef object _VALUE_DESCR = PyDescr_NewMember(<PyObject*>ChoiceModel, &_VALUE_MEMBER)   # its type, for comparisons
+
+cdef Py_ssize_t _value_offset() except -1:
+    # Where ChoiceModel._value lies in an instance: the one word of a fresh instance that holds a sentinel put there
+    # (Cython gives no address of an object attribute).
+    cdef ChoiceModel cm = ChoiceModel.__new__(ChoiceModel)
+    cdef object sentinel = object()
+    cdef PyObject** words = <PyObject**><PyObject*>cm
+    cdef Py_ssize_t i, found = -1
+    cm._value = sentinel
+    for i in range((<_TypeSlots*><PyObject*>ChoiceModel).tp_basicsize // <Py_ssize_t>sizeof(PyObject*)):
+        if words[i] == <PyObject*>sentinel:
+            if found >= 0:
+                raise SystemError("ChoiceModel._value found twice")
+            found = i
+    cm._value = None
+    if found < 0:
+        raise SystemError("ChoiceModel._value not found")
+    return found * <Py_ssize_t>sizeof(PyObject*)
+
+
+_VALUE_MEMBER.offset = _value_offset()
+cdef object _VALUE_DESCR = PyDescr_NewMember(<PyTypeObject*>ChoiceModel, &_VALUE_MEMBER)   # its type, for comparisons
 
 
 cdef extern from *:
-    """
-    #define ESTCODEC_SLOT_OFFSET(i) (offsetof(struct __pyx_obj_8estcodec_4_der_Model, _s) + (i) * sizeof(PyObject*))
-    """
     ctypedef struct _MemberDefFull "PyMemberDef":
         const char* name
         int type
@@ -390,7 +406,15 @@ cdef extern from *:
         const char* doc
     int T_OBJECT_EX
     int READONLY
-    Py_ssize_t _SLOT_OFFSET "ESTCODEC_SLOT_OFFSET"(Py_ssize_t i)
+
+
+cdef Py_ssize_t _slots_offset():
+    # Where a model's inline value slots begin in its instance (Model._s), measured on an instance.
+    cdef Model m = Model.__new__(Model)
+    return <Py_ssize_t>(<char*>&m._s[0] - <char*><PyObject*>m)
+
+
+cdef Py_ssize_t _SLOTS_AT = _slots_offset()
 
 
 cdef extern from "Python.h":
@@ -451,10 +475,10 @@ def field_slots(cls):
         defs.names.append(b)
         defs.defs[k].name = PyBytes_AS_STRING(b)
         defs.defs[k].type = T_OBJECT_EX
-        defs.defs[k].offset = _SLOT_OFFSET(i)
+        defs.defs[k].offset = _SLOTS_AT + i * <Py_ssize_t>sizeof(PyObject*)
         defs.defs[k].flags = READONLY
         defs.defs[k].doc = NULL
-        type.__setattr__(cls, name, PyDescr_NewMember(<PyObject*>cls, <_MemberDef*>&defs.defs[k]))
+        type.__setattr__(cls, name, PyDescr_NewMember(<PyTypeObject*>cls, <_MemberDef*>&defs.defs[k]))
         k += 1
     type.__setattr__(cls, "_asn1_member_defs", defs)
     spec.slot_fields = True
@@ -484,8 +508,7 @@ def value_slot(cls):
         return False
     if own is not None and type(own) is not type(_VALUE_DESCR):
         return False     # its own value (a property, say): kept
-    _VALUE_MEMBER.offset = _VALUE_OFFSET
-    type.__setattr__(cls, "value", PyDescr_NewMember(<PyObject*>cls, &_VALUE_MEMBER))
+    type.__setattr__(cls, "value", PyDescr_NewMember(<PyTypeObject*>cls, &_VALUE_MEMBER))
     return True
 
 
