@@ -1667,6 +1667,30 @@ def test_plain_fields_are_read_from_the_instance():
     assert Rec.a is Rec.__dict__["a"]
 
 
+class ExtensionWithOwnFields(x509_Extension, gc=False):
+    """A subclass that declares fields of its own: field 0 is an OCTET STRING (built when read) here."""
+
+    a: OctetString
+    b: Integer
+
+
+class ExtensionWithBehaviour(x509_Extension, gc=False):
+    """A subclass that adds behaviour only: the parent's fields."""
+
+
+def test_inherited_field_descriptors_fit_the_subclass():
+    # Extension.oid reads slot 0 straight from the instance; in a subclass whose field 0 is built when read that
+    # would read the mark kept there, so the subclass gets the FieldPath the descriptor replaced (what .oid read
+    # before); where the field is plain in the subclass too, a descriptor of the subclass's own.
+    assert type(ExtensionWithOwnFields.__dict__["oid"]) is FieldPath
+    assert type(ExtensionWithOwnFields.__dict__["b"]).__name__ == "member_descriptor"
+    x = ExtensionWithOwnFields.from_der(ExtensionWithOwnFields(a=b"zz", b=5).to_der())
+    assert (x.oid, x.a, x.b) == (b"zz", b"zz", 5)
+    assert type(ExtensionWithBehaviour.__dict__["oid"]).__name__ == "member_descriptor"
+    y = ExtensionWithBehaviour.from_der(x509_Extension.build("2.5.29.19", b"\x30\x00").to_der())
+    assert (y.oid, y.extn_id, y.critical) == ("2.5.29.19", "2.5.29.19", False)
+
+
 def test_no_leaked_references_on_errors_deep_in_a_model():
     bad = H("300a 020101 3005 020102 0500")  # b[1] is NULL: fails after a, b[0] were built
     before = sys.getrefcount(GcOff)

@@ -427,6 +427,7 @@ cdef class _MemberDefs:
     cdef _MemberDefFull* defs
     cdef Py_ssize_t n
     cdef list names
+    cdef readonly list fields      # (attribute name, field index) of each descriptor
 
     def __cinit__(self, Py_ssize_t n):
         self.defs = <_MemberDefFull*>PyMem_Malloc((n if n > 0 else 1) * sizeof(_MemberDefFull))
@@ -434,6 +435,7 @@ cdef class _MemberDefs:
             raise MemoryError()
         self.n = n
         self.names = []
+        self.fields = []
 
     def __dealloc__(self):
         PyMem_Free(self.defs)
@@ -445,7 +447,11 @@ def field_slots(cls):
     there: a universal primitive (not OCTET STRING or BIT STRING, whose values are built on first read), required
     or with a DEFAULT, in a model whose values fit in the instance (at most INLINE_SLOTS). Replaces the field's
     FieldGetter and the one-step FieldPath aliases of it defined by the class (``Extension.oid``). Instances of
-    such a class are decoded at once when unpickled. Returns the number of fields read so."""
+    such a class are decoded at once when unpickled. Returns the number of fields read so.
+
+    A subclass inherits such descriptors only where they fit it: one whose name the subclass does not define
+    again is made afresh for the subclass if its field is a plain field there too, else it is the FieldPath it
+    replaced (a subclass with fields of its own may hold something else at that index)."""
     cdef Spec spec = <Spec?>cls._asn1_spec
     cdef FieldSpec f
     cdef FieldPath fp
@@ -467,12 +473,24 @@ def field_slots(cls):
             fp = <FieldPath>v
             if fp.n == 1 and fp.attr is None and not fp.none_as_list and not fp.raw:
                 aliases.append((name, fp.path[0]))
+    plain = {i for i, _ in chosen}
+    for base in cls.__mro__[1:]:
+        inherited = base.__dict__.get("_asn1_member_defs")
+        if type(inherited) is _MemberDefs:
+            for name, i in (<_MemberDefs>inherited).fields:
+                if name in cls.__dict__ or any(name == n for n, _ in aliases):
+                    continue
+                if i in plain:
+                    aliases.append((name, i))
+                else:
+                    type.__setattr__(cls, name, FieldPath(i))
     if not chosen:
         return 0
     defs = _MemberDefs(len(chosen) + len(aliases))
-    for i, name in chosen + [(j, n) for n, j in aliases if any(j == c for c, _ in chosen)]:
+    for i, name in chosen + [(j, n) for n, j in aliases if j in plain]:
         b = name.encode("ascii")
         defs.names.append(b)
+        defs.fields.append((name, i))
         defs.defs[k].name = PyBytes_AS_STRING(b)
         defs.defs[k].type = T_OBJECT_EX
         defs.defs[k].offset = _SLOTS_AT + i * <Py_ssize_t>sizeof(PyObject*)
@@ -515,8 +533,9 @@ def value_slot(cls):
 def _model_from_pickle(cls, data, bint ber=False):
     """Unpickle a model cheaply: check the outer tag and length, keep the bytes, and decode them on the first read
     of a field (a SEQUENCE model) or of ``.value`` (a ``lazy`` CHOICE model). The bytes were a valid encoding when
-    pickled; bytes altered since then raise DecodeError at that first read. Models read with ber=True, and the other
-    CHOICE models (small values, see value_slot), decode at once."""
+    pickled; bytes altered since then raise DecodeError at that first read. Models read with ber=True, SEQUENCE
+    models with fields read from the instance (field_slots) and the CHOICE models that are not lazy (value_slot)
+    decode at once."""
     cdef bytes src = as_bytes(data)
     cdef Spec spec = <Spec>cls._asn1_spec
     cdef Header h
