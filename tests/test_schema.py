@@ -1595,6 +1595,17 @@ def test_models_freed_directly_or_through_subtype_dealloc_give_their_type_back()
         gc.collect()
         assert sys.getrefcount(cls) == before, cls
     assert GcOffFinalized.finalized >= n
+    # a finalizer given to a class after it was made runs too
+    seen = []
+    GcOffChild.__del__ = lambda self: seen.append(self.a)
+    try:
+        GcOffChild.from_der(GCOFF_DER)
+        assert seen == [1]
+    finally:
+        del GcOffChild.__del__
+    before = sys.getrefcount(GcOffChild)
+    [GcOffChild.from_der(GCOFF_DER) for _ in range(100)]
+    assert sys.getrefcount(GcOffChild) == before and seen == [1]
     assert type(GcOffChild.from_der(GCOFF_DER)) is GcOffChild and not gc.is_tracked(GcOffChild(a=1, b=[]))
 
 

@@ -38,16 +38,21 @@ cdef extern from *:
     """
     /* tp_dealloc of gc=False model classes: the base's dealloc (Model's or ChoiceModel's, set once below), then the
        reference the instance held on its heap type given back. CPython's subtype_dealloc does the same for these
-       classes (no GC, no __dict__, no __weakref__, no finalizer) after a walk up the bases to find that dealloc. */
+       classes (no GC, no __dict__, no __weakref__) after a walk up the bases to find that dealloc. A finalizer
+       given to the class after it was made (__del__ assigned later) is called as subtype_dealloc would. */
     static destructor estcodec_model_dealloc_base = NULL;
     static destructor estcodec_choice_dealloc_base = NULL;
     static void estcodec_model_dealloc(PyObject* o) {
         PyTypeObject* t = Py_TYPE(o);
+        if (t->tp_finalize != NULL && PyObject_CallFinalizerFromDealloc(o) < 0)
+            return;     /* resurrected by its finalizer */
         estcodec_model_dealloc_base(o);
         Py_DECREF(t);
     }
     static void estcodec_choice_dealloc(PyObject* o) {
         PyTypeObject* t = Py_TYPE(o);
+        if (t->tp_finalize != NULL && PyObject_CallFinalizerFromDealloc(o) < 0)
+            return;
         estcodec_choice_dealloc_base(o);
         Py_DECREF(t);
     }
