@@ -193,7 +193,6 @@ cdef class SingleAttributeList:
     is checked and read once instead of twice (a request is decoded to read its extensions). Shapes and values
     ``_take`` does not take are validated as before and read by the path above."""
     cdef tuple index_path
-    cdef str attr_type
     cdef bytes _type_der       # attr_type's content octets
     cdef Spec spec
     cdef LazyContained reader
@@ -204,7 +203,6 @@ cdef class SingleAttributeList:
         cdef Spec hs
         cdef FieldSpec f
         self.index_path = index_path
-        self.attr_type = attr_type
         self._type_der = encode_oid_content(attr_type)
         self.spec = _as_spec(spec)
         self.reader = reader
@@ -222,34 +220,44 @@ cdef class SingleAttributeList:
             f.early = self
             hs._plan_of = None      # the decoding plan is made again, with the reader
 
-    cdef bint _take(self, Model m, Header* h) except -1:
-        # While ``m`` is decoded: ``h`` is the SET OF Attribute. True if it is the usual shape and its value was read
-        # (decoded, values read, no duplicate) and kept in the slot; False, having kept nothing, for anything else:
-        # the caller then validates the SET as always (and raises its errors).
+    cdef object _read(self, bytes src, Header* h):
+        # The list of the usual shape, from the SET OF Attribute whose header is ``h`` in ``src``: the one value of
+        # the one attribute, of type attr_type, decoded in place (the items share ``src``) with every item's
+        # contained value read. None for any other shape, a value refused (DecodeError) or two items with the same
+        # key: the general path, or the validation of the SET, then says what is wrong.
         cdef Header a, t, vs, v
-        cdef cbuf buf
+        cdef cbuf buf = <cbuf>PyBytes_AS_STRING(src)
         cdef Py_ssize_t k = PyBytes_GET_SIZE(self._type_der)
-        if self.slot < 0 or self.slot >= m._n or not h.cons or h.cstart == h.cend:
-            return False
-        buf = <cbuf>PyBytes_AS_STRING(m._src)
+        if not h.cons or h.cstart == h.cend:
+            return None
         try:
             read_header(buf, h.cstart, h.cend, &a, False)
             if a.cend != h.cend or a.cls != CLS_UNIVERSAL or a.tag != T_SEQUENCE or not a.cons or a.cstart == a.cend:
-                return False
+                return None     # more than one attribute, or not an attribute
             read_header(buf, a.cstart, a.cend, &t, False)
             if t.cls != CLS_UNIVERSAL or t.tag != T_OID or t.cons or t.cend == a.cend or t.cend - t.cstart != k \
                     or memcmp(buf + t.cstart, PyBytes_AS_STRING(self._type_der), k) != 0:
-                return False
+                return None
             read_header(buf, t.cend, a.cend, &vs, False)
             if vs.cend != a.cend or vs.cls != CLS_UNIVERSAL or vs.tag != T_SET or not vs.cons or vs.cstart == vs.cend:
-                return False
+                return None
             read_header(buf, vs.cstart, vs.cend, &v, False)
             if v.cend != vs.cend:
-                return False     # more than one value
-            items = _decode_in_place(m._src, self.spec, v.start, v.cend, False, True)
+                return None     # more than one value
+            items = _decode_in_place(src, self.spec, v.start, v.cend, False, True)
             if type(items) is not list or self.reader._read_all(<list>items) is not None:
-                return False
+                return None
         except DecodeError:
+            return None
+        return items
+
+    cdef bint _take(self, Model m, Header* h) except -1:
+        # While ``m`` is decoded: ``h`` is the SET OF Attribute. True if its list was read (_read) and kept in the
+        # slot; False, having kept nothing: the caller then validates the SET as always (and raises its errors).
+        if self.slot < 0 or self.slot >= m._n:
+            return False
+        items = self._read(m._src, h)
+        if items is None:
             return False
         m._put(self.slot, items)
         return True
@@ -260,8 +268,9 @@ cdef class SingleAttributeList:
         cdef object cur = <Model?>obj
         cdef Model a
         cdef Py_ssize_t i, n = PyTuple_GET_SIZE(self.index_path)
-        cdef Py_ssize_t k, vs, ve
+        cdef Py_ssize_t k
         cdef PyObject* p
+        cdef Header h
         for i in range(n - 1):
             cur = (<Model?>cur)._get(<Py_ssize_t><object>PyTuple_GET_ITEM(self.index_path, i))
         k = <Py_ssize_t><object>PyTuple_GET_ITEM(self.index_path, n - 1)
@@ -274,44 +283,12 @@ cdef class SingleAttributeList:
         # (read before, decoded as BER, made from values) go to the general path
         if a._p == NULL or k >= a._n or not _is_tree_mark(<size_t>a._p[k]):
             return self.fallback(obj)
-        if not self._single_value_at(a._src, <size_t>a._p[k], &vs, &ve):
-            return self.fallback(obj)
-        # Decoded in place (the items share the request's bytes). Anything refused goes to the general path, which
-        # decodes the value on its own and raises with offsets in it, as it always has.
-        try:
-            items = _decode_in_place(a._src, self.spec, vs, ve, False, True)
-            dup = self.reader._read_all(<list>items) if type(items) is list else -1
-        except DecodeError:
-            return self.fallback(obj)
-        if dup is not None:
-            return self.fallback(obj)   # a duplicate: the general path raises with its message
-        return items
-
-    cdef bint _single_value_at(self, bytes src, size_t mark, Py_ssize_t* start, Py_ssize_t* end) except -1:
-        # Where the one value of the one attribute of type attr_type lies in the bytes of a SET OF Attribute that
-        # was validated and not built (a tree mark); False for any other shape.
-        cdef Header h, a, t, vs, v
-        cdef cbuf buf = <cbuf>PyBytes_AS_STRING(src)
-        cdef Py_ssize_t s = _leaf_start(mark)
-        cdef Py_ssize_t e = s + _leaf_len(mark)
-        read_header(buf, s, e, &h, False)
-        if h.cstart == h.cend:
-            return False
-        read_header(buf, h.cstart, h.cend, &a, False)
-        if a.cend != h.cend or a.cstart == a.cend:
-            return False     # more than one attribute
-        read_header(buf, a.cstart, a.cend, &t, False)
-        if t.tag != T_OID or t.cend == a.cend or dec_oid(buf, t.cstart, t.cend, t.start) != self.attr_type:
-            return False
-        read_header(buf, t.cend, a.cend, &vs, False)
-        if vs.cstart == vs.cend:
-            return False
-        read_header(buf, vs.cstart, vs.cend, &v, False)
-        if v.cend != vs.cend:
-            return False     # more than one value
-        start[0] = v.start
-        end[0] = v.cend
-        return True
+        read_header(<cbuf>PyBytes_AS_STRING(a._src), _leaf_start(<size_t>a._p[k]),
+                    _leaf_start(<size_t>a._p[k]) + _leaf_len(<size_t>a._p[k]), &h, False)
+        # Anything refused goes to the general path, which decodes the value on its own and raises with offsets in
+        # it, as it always has.
+        items = self._read(a._src, &h)
+        return items if items is not None else self.fallback(obj)
 
     def __set__(self, obj, value):
         raise AttributeError(f"{type(obj).__name__} is immutable")

@@ -360,18 +360,54 @@ def _from_der_for_pickle(cls, data, ber=False):
     return cls.from_der(data, ber=ber)
 
 
-cdef extern from *:
-    """
-    #include <structmember.h>
-    /* ``value`` of the CHOICE classes that build their value while decoding: a member descriptor (read-only, at the
-       offset of ChoiceModel._value), which CPython's attribute lookup specialises (LOAD_ATTR_SLOT). */
-    static PyMemberDef estcodec_value_member = {"value", T_OBJECT_EX, 0, READONLY,
-        "The value of the alternative (``name`` says which)."};
-    """
+cdef extern from "structmember.h":
     ctypedef struct _MemberDef "PyMemberDef":
+        const char* name
+        int type
         Py_ssize_t offset
-    _MemberDef _VALUE_MEMBER "estcodec_value_member"
+        int flags
+        const char* doc
+    int T_OBJECT_EX
+    int READONLY
+
+cdef extern from "Python.h":
     object PyDescr_NewMember(PyTypeObject* t, _MemberDef* m)
+    int PyObject_GenericSetAttr(object o, object name, PyObject* value) except -1
+
+
+cdef class _MemberDefs:
+    # The PyMemberDef entries behind member descriptors of model classes, and their names (a descriptor points
+    # into both for as long as it lives; the class keeps this object).
+    cdef _MemberDef* defs
+    cdef Py_ssize_t n
+    cdef list names
+    cdef readonly list fields      # (attribute name, field index) of each entry
+
+    def __cinit__(self, Py_ssize_t n):
+        self.defs = <_MemberDef*>PyMem_Malloc((n if n > 0 else 1) * sizeof(_MemberDef))
+        if self.defs == NULL:
+            raise MemoryError()
+        self.n = n
+        self.names = []
+        self.fields = []
+
+    def __dealloc__(self):
+        PyMem_Free(self.defs)
+
+    cdef _MemberDef* add(self, str name, Py_ssize_t index, Py_ssize_t offset) except NULL:
+        # The next entry: a read-only object slot at ``offset`` in the instance, named ``name``.
+        cdef Py_ssize_t k = len(self.fields)
+        cdef bytes b = name.encode("ascii")
+        if k >= self.n:
+            raise IndexError("no member entry left")
+        self.names.append(b)
+        self.fields.append((name, index))
+        self.defs[k].name = PyBytes_AS_STRING(b)
+        self.defs[k].type = T_OBJECT_EX
+        self.defs[k].offset = offset
+        self.defs[k].flags = READONLY
+        self.defs[k].doc = NULL
+        return &self.defs[k]
 
 
 cdef Py_ssize_t _value_offset() except -1:
@@ -393,21 +429,6 @@ cdef Py_ssize_t _value_offset() except -1:
     return found * <Py_ssize_t>sizeof(PyObject*)
 
 
-_VALUE_MEMBER.offset = _value_offset()
-cdef object _VALUE_DESCR = PyDescr_NewMember(<PyTypeObject*>ChoiceModel, &_VALUE_MEMBER)   # its type, for comparisons
-
-
-cdef extern from *:
-    ctypedef struct _MemberDefFull "PyMemberDef":
-        const char* name
-        int type
-        Py_ssize_t offset
-        int flags
-        const char* doc
-    int T_OBJECT_EX
-    int READONLY
-
-
 cdef Py_ssize_t _slots_offset():
     # Where a model's inline value slots begin in its instance (Model._s), measured on an instance.
     cdef Model m = Model.__new__(Model)
@@ -415,30 +436,11 @@ cdef Py_ssize_t _slots_offset():
 
 
 cdef Py_ssize_t _SLOTS_AT = _slots_offset()
-
-
-cdef extern from "Python.h":
-    int PyObject_GenericSetAttr(object o, object name, PyObject* value) except -1
-
-
-cdef class _MemberDefs:
-    # The PyMemberDef entries behind a class's field descriptors, and their names (a descriptor points into both
-    # for as long as it lives; the class keeps this object).
-    cdef _MemberDefFull* defs
-    cdef Py_ssize_t n
-    cdef list names
-    cdef readonly list fields      # (attribute name, field index) of each descriptor
-
-    def __cinit__(self, Py_ssize_t n):
-        self.defs = <_MemberDefFull*>PyMem_Malloc((n if n > 0 else 1) * sizeof(_MemberDefFull))
-        if self.defs == NULL:
-            raise MemoryError()
-        self.n = n
-        self.names = []
-        self.fields = []
-
-    def __dealloc__(self):
-        PyMem_Free(self.defs)
+# ``value`` of the CHOICE classes that build their value while decoding (value_slot): one entry, at the offset of
+# ChoiceModel._value, shared by their descriptors
+cdef _MemberDefs _VALUE_DEFS = _MemberDefs(1)
+cdef _MemberDef* _VALUE_MEMBER = _VALUE_DEFS.add("value", -1, _value_offset())
+cdef object _MEMBER_DESCRIPTOR = type(PyDescr_NewMember(<PyTypeObject*>ChoiceModel, _VALUE_MEMBER))
 
 
 def field_slots(cls):
@@ -456,7 +458,7 @@ def field_slots(cls):
     cdef FieldSpec f
     cdef FieldPath fp
     cdef _MemberDefs defs
-    cdef Py_ssize_t i, k = 0
+    cdef Py_ssize_t i
     if not isinstance(cls, type) or not issubclass(cls, Model) or spec.kind != K_SEQ or spec.model is not cls:
         raise TypeError(f"{cls!r} is not a SEQUENCE model class")
     if spec.nslots > INLINE_SLOTS:
@@ -488,16 +490,8 @@ def field_slots(cls):
         return 0
     defs = _MemberDefs(len(chosen) + len(aliases))
     for i, name in chosen + [(j, n) for n, j in aliases if j in plain]:
-        b = name.encode("ascii")
-        defs.names.append(b)
-        defs.fields.append((name, i))
-        defs.defs[k].name = PyBytes_AS_STRING(b)
-        defs.defs[k].type = T_OBJECT_EX
-        defs.defs[k].offset = _SLOTS_AT + i * <Py_ssize_t>sizeof(PyObject*)
-        defs.defs[k].flags = READONLY
-        defs.defs[k].doc = NULL
-        type.__setattr__(cls, name, PyDescr_NewMember(<PyTypeObject*>cls, <_MemberDef*>&defs.defs[k]))
-        k += 1
+        type.__setattr__(cls, name, PyDescr_NewMember(
+            <PyTypeObject*>cls, defs.add(name, i, _SLOTS_AT + i * <Py_ssize_t>sizeof(PyObject*))))
     type.__setattr__(cls, "_asn1_member_defs", defs)
     spec.slot_fields = True
     return len(chosen)
@@ -521,12 +515,12 @@ def value_slot(cls):
             own = k.__dict__["value"]
             break
     if spec.kind != K_CHOICE or spec.lazy or spec.transparent or spec.model is not cls:
-        if own is not None and type(own) is type(_VALUE_DESCR):
+        if own is not None and type(own) is _MEMBER_DESCRIPTOR:
             type.__setattr__(cls, "value", ChoiceModel.__dict__["value"])
         return False
-    if own is not None and type(own) is not type(_VALUE_DESCR):
+    if own is not None and type(own) is not _MEMBER_DESCRIPTOR:
         return False     # its own value (a property, say): kept
-    type.__setattr__(cls, "value", PyDescr_NewMember(<PyTypeObject*>cls, &_VALUE_MEMBER))
+    type.__setattr__(cls, "value", PyDescr_NewMember(<PyTypeObject*>cls, _VALUE_MEMBER))
     return True
 
 

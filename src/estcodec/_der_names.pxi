@@ -130,7 +130,6 @@ cdef class _Rfc4514Keys:
     with N < 128, one content octet: CN, O, OU, C, L, ST ...) the text ``KEY=`` indexed by N, so the usual names
     are written without decoding their OIDs or looking them up. Made once, with the method (rfc4514_method): the
     dict is read then."""
-    cdef dict keys
     cdef list _owned                # the bytes objects the pointers below point into
     cdef const char* at_key[128]
     cdef Py_ssize_t at_len[128]
@@ -138,7 +137,6 @@ cdef class _Rfc4514Keys:
     def __cinit__(self, dict keys):
         cdef Py_ssize_t i
         cdef bytes b
-        self.keys = keys
         self._owned = []
         for i in range(128):
             self.at_key[i] = NULL

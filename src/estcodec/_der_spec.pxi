@@ -98,22 +98,19 @@ cdef int _direct_dealloc(object cls, _TypeSlots* base) except -1:
     # The class's instances are freed by its base's dealloc directly (estcodec_model_dealloc above) when nothing
     # between them adds to freeing: no finalizer (__del__) on the class or on a class between, which CPython's
     # subtype_dealloc would call. Otherwise subtype_dealloc stays.
-    global _model_dealloc_base, _choice_dealloc_base
-    cdef _TypeSlots* t = <_TypeSlots*><PyObject*>cls
     for k in cls.__mro__:
         if k is Model or k is ChoiceModel:
             break
         if "__del__" in k.__dict__:
             return 0
-    if base == <_TypeSlots*><PyObject*>Model:
-        if _model_dealloc_base == NULL:
-            _model_dealloc_base = base.tp_dealloc
-        t.tp_dealloc = _model_dealloc
-    else:
-        if _choice_dealloc_base == NULL:
-            _choice_dealloc_base = base.tp_dealloc
-        t.tp_dealloc = _choice_dealloc
+    (<_TypeSlots*><PyObject*>cls).tp_dealloc = \
+        _model_dealloc if base == <_TypeSlots*><PyObject*>Model else _choice_dealloc
     return 0
+
+
+# the deallocs the two above call: those of Model and ChoiceModel themselves
+_model_dealloc_base = (<_TypeSlots*><PyObject*>Model).tp_dealloc
+_choice_dealloc_base = (<_TypeSlots*><PyObject*>ChoiceModel).tp_dealloc
 
 
 # Freed instances of gc=False models are kept for reuse: a decode makes many of them and drops them together.
