@@ -31,13 +31,10 @@ def _symbol_addresses() -> dict[str, int]:
     return addresses
 
 
-def _symbols() -> set[str]:
-    return set(_symbol_addresses())
-
-
 @pytest.mark.skipif("gcc" not in (sysconfig.get_config_var("CC") or ""), reason="the hints are for gcc")
 def test_failure_paths_are_compiled_cold():
-    syms = _symbols()
+    addr = _symbol_addresses()
+    syms = set(addr)
     # the hinted functions exist under these names (a rename in Cython or in the core shows here) ...
     for name in HINTED:
         assert name in syms or f"{name}.constprop.0" in syms or f"{name}.cold" in syms, name
@@ -46,7 +43,6 @@ def test_failure_paths_are_compiled_cold():
         assert f"{hot}.cold" in syms, f"{hot} has no .cold part"
     # ... and the functions declared cold lie with the cold parts (the linker puts .text.unlikely first), not among
     # the hot functions: a hint whose name no longer matches shows here
-    addr = _symbol_addresses()
     last_cold = max(a for n, a in addr.items() if n.endswith(".cold"))
     first_hot = min(addr[h] for h in ("__pyx_f_8estcodec_4_der__decode", "__pyx_f_8estcodec_4_der__validate",
                                        "__pyx_f_8estcodec_4_der_dec_oid"))
